@@ -1,0 +1,29 @@
+/* buf: a growable byte buffer, always NUL-terminated so text can be used directly. */
+#ifndef ACMED_UTIL_BUF_H
+#define ACMED_UTIL_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+    char *data; /* NULL until something is appended; owned by the buf */
+    size_t len;
+    size_t cap;
+};
+
+#define BUF_INIT {NULL, 0, 0}
+
+/* Appends n bytes. Returns 0 or -ENOMEM (the buffer is left unchanged). */
+int buf_append(struct buf *b, const void *data, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Gives the data to the caller (free() it) and resets b; returns "" copy when empty. NULL on
+ * allocation failure. */
+char *buf_steal(struct buf *b);
+
+/* Releases the data (zeroing it first when `secret`) and resets b. */
+void buf_free(struct buf *b);
+void buf_free_secret(struct buf *b);
+
+#endif

@@ -1,0 +1,54 @@
+/* fsio: safe file I/O for the state directory (DESIGN.md §2).
+ *
+ * Writes are atomic and durable: a temp file ".tmp-<name>-<random>" in the destination's own
+ * directory, created O_EXCL|O_NOFOLLOW with the exact mode (umask ignored), written, fsynced,
+ * renamed over the destination, then the directory is fsynced. Reads refuse symlinks. */
+#ifndef ACMED_UTIL_FSIO_H
+#define ACMED_UTIL_FSIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+/* Failpoint name hit after the temp file is written and fsynced, before the rename. */
+#define FSIO_FAILPOINT_BEFORE_RENAME "fsio-before-rename"
+
+/* Atomically replaces `path` with `len` bytes of `data`, mode `mode` exactly. On failure the
+ * old content (if any) is untouched and the temp file is removed. Returns 0 or negative. */
+int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                      struct err *e);
+
+/* Reads a whole regular file, refusing symlinks (O_NOFOLLOW) and files larger than `max`.
+ * *out (NUL-terminated, caller frees) and *len are set on success. -ENOENT when missing. */
+int fsio_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e);
+
+/* Creates `path` and missing parents with mode `mode` (exactly, umask ignored) for the
+ * directories it creates. An existing directory is left as it is. Returns 0 or negative. */
+int fsio_mkdirs(const char *path, mode_t mode, struct err *e);
+
+/* fsyncs the directory `dir`. Returns 0 or negative. */
+int fsio_fsync_dir(const char *dir, struct err *e);
+
+/* Atomically points symlink `linkpath` at `target` (a relative target is taken as is):
+ * creates a temp link in the same directory and renames it over linkpath, then fsyncs the
+ * directory. Returns 0 or negative. */
+int fsio_symlink_atomic(const char *target, const char *linkpath, struct err *e);
+
+/* Checks that `path`, with every symlink along it resolved, stays inside `root` (also
+ * resolved). A missing final component is allowed (its parent is checked). Returns 0 when it
+ * stays inside, -EXDEV when it leaves the root, other negative codes on errors. */
+int fsio_check_within(const char *root, const char *path, struct err *e);
+
+/* Removes files named ".tmp-*" directly inside `dir` (left by a crash). Returns the number
+ * removed, or negative on error. A missing dir counts as 0. */
+int fsio_remove_stale_tmp(const char *dir, struct err *e);
+
+/* Joins dir and name with one '/'. Caller frees; NULL on allocation failure. */
+char *fsio_join(const char *dir, const char *name);
+
+/* Fills buf with n random bytes from getrandom(). Returns 0 or negative. */
+int fsio_random(void *buf, size_t n);
+
+#endif

@@ -1,0 +1,86 @@
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void die(const char *what, const char *path)
+{
+    fprintf(stderr, "testutil: %s %s: %s\n", what, path, strerror(errno));
+    abort();
+}
+
+char *tu_mkdtemp(const char *prefix)
+{
+    const char *base = getenv("ACMED_TEST_TMP");
+    char tmpl[4096];
+
+    if (!base || !*base)
+        base = "/tmp";
+    mkdir(base, 0755);
+    snprintf(tmpl, sizeof tmpl, "%s/%s-XXXXXX", base, prefix);
+    if (!mkdtemp(tmpl))
+        die("mkdtemp", tmpl);
+    return strdup(tmpl);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int tu_rmtree(const char *path)
+{
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    long n;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        die("seek", path);
+    data = malloc((size_t)n + 1);
+    if (!data || fread(data, 1, (size_t)n, f) != (size_t)n)
+        die("read", path);
+    data[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return data;
+}
+
+char *tu_read_data(const char *rel, size_t *len)
+{
+    const char *base = getenv("ACMED_TEST_DATA");
+    char path[4096];
+    char *data;
+
+    snprintf(path, sizeof path, "%s/%s", base ? base : "tests/data", rel);
+    data = tu_read_file(path, len);
+    if (!data)
+        die("open", path);
+    return data;
+}
+
+void tu_write_file(const char *path, const char *content)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (!f)
+        die("create", path);
+    if (fputs(content, f) == EOF || fclose(f) != 0)
+        die("write", path);
+}

@@ -1,0 +1,24 @@
+/* testutil: small helpers shared by the unit and integration tests. */
+#ifndef ACMED_TESTS_TESTUTIL_H
+#define ACMED_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Creates a fresh private directory under $ACMED_TEST_TMP (or /tmp) and returns its path
+ * (caller frees). Aborts the test program on failure. */
+char *tu_mkdtemp(const char *prefix);
+
+/* Removes a directory tree (like rm -rf). Returns 0 or -1. */
+int tu_rmtree(const char *path);
+
+/* Reads a file from $ACMED_TEST_DATA/<rel> into a NUL-terminated buffer (caller frees).
+ * Aborts on failure. */
+char *tu_read_data(const char *rel, size_t *len);
+
+/* Writes a file (mode 0644), aborting on failure. */
+void tu_write_file(const char *path, const char *content);
+
+/* Reads a whole file (caller frees), NULL when missing. */
+char *tu_read_file(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The project's test command (README.md; .ci/run calls it).
+#
+# On a fresh Debian 12 machine (as root, or with sudo) it installs every package the build and
+# the tests need, builds acmed twice -- build/ (release with debug info) and build-asan/
+# (AddressSanitizer + UndefinedBehaviorSanitizer) -- and runs the whole ctest suite in both.
+# It exits non-zero if anything fails.
+#
+#   tests/run.sh            the CI suite (bounded: well under 30 minutes on 2 cores)
+#   tests/run.sh --long     also the long soak and fuzz runs (ACMED_LONG=1)
+#   tests/run.sh --no-asan  only build/ (quicker local iteration)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+asan=1
+for arg in "$@"; do
+    case "$arg" in
+    --long) export ACMED_LONG=1 ;;
+    --no-asan) asan=0 ;;
+    -h | --help)
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "tests/run.sh: unknown option $arg" >&2
+        exit 2
+        ;;
+    esac
+done
+
+tests/install-deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+build() { # build DIR CMAKE-ARGS...
+    local dir=$1
+    shift
+    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+}
+run_ctest() { # run_ctest DIR
+    echo "== ctest in $1 =="
+    (cd "$1" && ctest --output-on-failure -j"$jobs" --timeout 600)
+}
+
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "$asan" = 1 ]; then
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DACMED_SANITIZE=ON
+fi
+status=0
+run_ctest build || status=1
+if [ "$asan" = 1 ]; then
+    run_ctest build-asan || status=1
+fi
+if [ "$status" = 0 ]; then
+    echo "tests/run.sh: all suites passed"
+else
+    echo "tests/run.sh: FAILED" >&2
+fi
+exit "$status"
