@@ -42,7 +42,7 @@ config_default() {
     cfg_alt_roots=0
     cfg_validity=""
     cfg_own_responders=0
-    cfg_blocklist=""
+    cfg_blocklist="blocked.test"
 }
 config_own_responders() { cfg_own_responders=1; }
 config_nonce50() { cfg_noncereject=50; }

@@ -1,0 +1,199 @@
+/* account: registration, lookup, update, key rollover and deactivation (RFC 8555 §7.3). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme/op_internal.h"
+#include "acme/ops.h"
+
+static json_t *contact_array(const char *const *contact, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++) {
+        if (json_array_append_new(a, json_string(contact[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* The External Account Binding (§7.3.4): a JWS over the account's public JWK, protected by
+ * {alg: HS256, kid: <EAB kid>, url: <newAccount URL>} and MACed with the CA's key. */
+static json_t *eab_object(const struct acme_eab *eab, const struct signer *acct, const char *url,
+                          struct err *e)
+{
+    struct hmac_key hk = {.key = eab->hmac, .len = eab->hmac_len};
+    struct signer mac;
+    json_t *jwk = NULL, *hdr = NULL, *out = NULL;
+    char *jwk_text = NULL, *jws = NULL;
+
+    jws_signer_hmac(&hk, &mac);
+    if (!(jwk = acct->jwk(acct->ctx, e)))
+        goto out;
+    if (!(jwk_text = acme_json_text(jwk, e)))
+        goto out;
+    hdr = json_pack("{s:s, s:s}", "kid", eab->kid, "url", url);
+    if (!hdr) {
+        err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if (jws_sign(&mac, hdr, jwk_text, &jws, e) < 0)
+        goto out;
+    if (!(out = json_loads(jws, 0, NULL)))
+        err_set(e, -ENOMEM, "cannot parse our own EAB JWS");
+out:
+    json_decref(jwk);
+    json_decref(hdr);
+    free(jwk_text);
+    free(jws);
+    return out;
+}
+
+int acme_account_new(struct acme_client *c, const struct acme_new_account *req, acme_cb cb,
+                     void *arg, struct err *e)
+{
+    const struct acme_directory *d = acme_client_directory(c);
+    struct acme_call call = {.method = "POST", .auth = ACME_AUTH_JWK, .signer = req->key};
+    json_t *p = NULL;
+    char *text = NULL;
+    int rc = -ENOMEM;
+
+    if (!d)
+        return err_set(e, -EINVAL, "newAccount before the directory was fetched");
+    if (!(p = json_object()))
+        goto oom;
+    if (req->ncontact > 0 &&
+        json_object_set_new(p, "contact", contact_array(req->contact, req->ncontact)) < 0)
+        goto oom;
+    if (req->agree_tos && json_object_set_new(p, "termsOfServiceAgreed", json_true()) < 0)
+        goto oom;
+    if (req->only_return_existing && json_object_set_new(p, "onlyReturnExisting", json_true()) < 0)
+        goto oom;
+    if (req->eab && !req->only_return_existing) {
+        json_t *eab = eab_object(req->eab, req->key, d->new_account, e);
+
+        if (!eab) {
+            rc = e && e->code ? e->code : -ENOMEM;
+            goto out;
+        }
+        json_object_set_new(p, "externalAccountBinding", eab);
+    } else if (d->meta.external_account_required && !req->only_return_existing) {
+        rc = err_set(e, -EINVAL, "the CA requires External Account Binding (an EAB kid and "
+                                 "HMAC key) to create an account");
+        goto out;
+    }
+    if (!(text = acme_json_text(p, e)))
+        goto out;
+    call.url = d->new_account;
+    call.payload = text;
+    rc = acme_op_start(c, &call, OP_ACCOUNT, cb, arg, e);
+    goto out;
+oom:
+    rc = err_set(e, -ENOMEM, "out of memory");
+out:
+    json_decref(p);
+    free(text);
+    return rc;
+}
+
+int acme_account_update(struct acme_client *c, const char *const *contact, size_t ncontact,
+                        acme_cb cb, void *arg, struct err *e)
+{
+    json_t *p = json_pack("{s:o}", "contact", contact_array(contact, ncontact));
+    int rc;
+
+    if (!p)
+        return err_set(e, -ENOMEM, "out of memory");
+    rc = acme_op_post(c, acme_client_account_url(c), p, OP_ACCOUNT, cb, arg, e);
+    json_decref(p);
+    return rc;
+}
+
+int acme_account_deactivate(struct acme_client *c, acme_cb cb, void *arg, struct err *e)
+{
+    json_t *p = json_pack("{s:s}", "status", "deactivated");
+    int rc;
+
+    if (!p)
+        return err_set(e, -ENOMEM, "out of memory");
+    rc = acme_op_post(c, acme_client_account_url(c), p, OP_ACCOUNT, cb, arg, e);
+    json_decref(p);
+    return rc;
+}
+
+struct keychange {
+    struct acme_client *c;
+    const struct signer *new_key;
+    acme_cb cb;
+    void *arg;
+};
+
+static void on_key_changed(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct keychange *k = arg;
+    struct err se;
+
+    err_clear(&se);
+    if (rc == 0) {
+        /* From now on the account is the new key's: sign with it. */
+        rc = acme_client_set_account(k->c, k->new_key, acme_client_account_url(k->c));
+        if (rc < 0)
+            e = (err_set(&se, rc, "out of memory"), &se);
+    }
+    k->cb(k->arg, rc, r, e);
+    free(k);
+}
+
+/* Key rollover (§7.3.5): inner JWS {alg, jwk: new key, url: keyChange} over
+ * {account, oldKey}, signed by the new key, as the payload of a kid-signed outer JWS. */
+int acme_account_key_change(struct acme_client *c, const struct signer *new_key, acme_cb cb,
+                            void *arg, struct err *e)
+{
+    const struct acme_directory *d = acme_client_directory(c);
+    const struct signer *old = acme_client_account_signer(c);
+    const char *kid = acme_client_account_url(c);
+    struct keychange *k = NULL;
+    json_t *old_jwk = NULL, *new_jwk = NULL, *inner_p = NULL, *hdr = NULL, *inner = NULL;
+    char *inner_text = NULL, *inner_jws = NULL;
+    int rc = -ENOMEM;
+
+    if (!d || !d->key_change || !old || !kid)
+        return err_set(e, -EINVAL, "key rollover needs the directory's keyChange and an account");
+    if (!(old_jwk = old->jwk(old->ctx, e)) || !(new_jwk = new_key->jwk(new_key->ctx, e)))
+        goto out;
+    if (json_equal(old_jwk, new_jwk)) {
+        rc = err_set(e, -EINVAL, "key rollover to the same key");
+        goto out;
+    }
+    inner_p = json_pack("{s:s, s:O}", "account", kid, "oldKey", old_jwk);
+    hdr = json_pack("{s:O, s:s}", "jwk", new_jwk, "url", d->key_change);
+    if (!inner_p || !hdr || !(inner_text = acme_json_text(inner_p, e)))
+        goto oom;
+    if ((rc = jws_sign(new_key, hdr, inner_text, &inner_jws, e)) < 0)
+        goto out;
+    if (!(inner = json_loads(inner_jws, 0, NULL)) || !(k = calloc(1, sizeof *k)))
+        goto oom;
+    k->c = c;
+    k->new_key = new_key;
+    k->cb = cb;
+    k->arg = arg;
+    rc = acme_op_post(c, d->key_change, inner, OP_RAW, on_key_changed, k, e);
+    if (rc < 0) {
+        free(k);
+        goto out;
+    }
+    goto out; /* started: release only the temporaries */
+oom:
+    rc = err_set(e, -ENOMEM, "out of memory");
+out:
+    json_decref(old_jwk);
+    json_decref(new_jwk);
+    json_decref(inner_p);
+    json_decref(hdr);
+    json_decref(inner);
+    free(inner_text);
+    free(inner_jws);
+    return rc;
+}

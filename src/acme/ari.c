@@ -1,0 +1,114 @@
+#include "acme/ari.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/b64.h"
+#include "util/clock.h"
+
+char *acme_ari_cert_id(const uint8_t *aki, size_t aki_len, const uint8_t *serial, size_t serial_len)
+{
+    char *a = NULL, *s = NULL, *out = NULL;
+
+    if (!aki || !aki_len || !serial || !serial_len)
+        return NULL;
+    a = b64url_encode(aki, aki_len);
+    s = b64url_encode(serial, serial_len);
+    if (a && s && asprintf(&out, "%s.%s", a, s) < 0)
+        out = NULL;
+    free(a);
+    free(s);
+    return out;
+}
+
+static int window_time(json_t *win, const char *key, time_t *out, struct err *e)
+{
+    json_t *v = json_object_get(win, key);
+
+    if (!json_is_string(v))
+        return err_set(e, -EINVAL, "renewalInfo: suggestedWindow.%s %s", key,
+                       v ? "is not a string" : "is missing");
+    if (clock_parse_rfc3339(json_string_value(v), out) < 0)
+        return err_set(e, -EINVAL, "renewalInfo: suggestedWindow.%s is not an RFC 3339 time", key);
+    return 0;
+}
+
+static bool url_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+int acme_renewal_info_parse(const char *text, size_t len, struct acme_renewal_info *out,
+                            struct err *e)
+{
+    struct acme_renewal_info ri = {0};
+    json_t *root = NULL, *win, *url;
+    json_error_t jerr;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!text || !(root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
+        rc = err_set(e, -EINVAL, "renewalInfo: not JSON: %s", text ? jerr.text : "no body");
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        rc = err_set(e, -EINVAL, "renewalInfo: not a JSON object");
+        goto out;
+    }
+    win = json_object_get(root, "suggestedWindow");
+    if (!json_is_object(win)) {
+        rc = err_set(e, -EINVAL, "renewalInfo: suggestedWindow %s",
+                     win ? "is not an object" : "is missing");
+        goto out;
+    }
+    if ((rc = window_time(win, "start", &ri.start, e)) < 0 ||
+        (rc = window_time(win, "end", &ri.end, e)) < 0)
+        goto out;
+    if (ri.end <= ri.start) {
+        rc = err_set(e, -EINVAL, "renewalInfo: suggestedWindow ends before it starts");
+        goto out;
+    }
+    /* explanationURL is only shown to the operator (RFC 9773 §4.2). A malformed one must not
+     * cost a valid window, which may be asking for an urgent renewal: it is dropped instead. */
+    url = json_object_get(root, "explanationURL");
+    if (json_is_string(url) && url_ok(json_string_value(url)) &&
+        !(ri.explanation_url = strdup(json_string_value(url)))) {
+        rc = err_set(e, -ENOMEM, "renewalInfo: out of memory");
+        goto out;
+    }
+    *out = ri;
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+void acme_renewal_info_clear(struct acme_renewal_info *ri)
+{
+    if (!ri)
+        return;
+    free(ri->explanation_url);
+    memset(ri, 0, sizeof(*ri));
+}
+
+/* Scales the random value onto the window with a 64x64->128 multiplication: every second of
+ * the window gets the same share of the 2^64 inputs, up to one part in 2^64 / span. */
+time_t acme_ari_pick_time(time_t start, time_t end, uint64_t random_u64)
+{
+    uint64_t span;
+
+    if (end <= start)
+        return start;
+    span = (uint64_t)end - (uint64_t)start;
+    return (time_t)((uint64_t)start + (uint64_t)(((unsigned __int128)random_u64 * span) >> 64));
+}

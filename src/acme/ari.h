@@ -1,0 +1,39 @@
+/* ari: ACME Renewal Information (RFC 9773): the certificate identifier, the renewalInfo
+ * response and the choice of a renewal time inside the suggested window. */
+#ifndef ACMED_ACME_ARI_H
+#define ACMED_ACME_ARI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util/err.h"
+
+/* The ARI certID (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial), both
+ * unpadded. `serial` is the content of the certificate's DER INTEGER exactly as encoded,
+ * including a leading 0x00 (x509_info.serial). Returns a caller-owned string, or NULL when
+ * either input is empty or on allocation failure. */
+char *acme_ari_cert_id(const uint8_t *aki, size_t aki_len, const uint8_t *serial,
+                       size_t serial_len);
+
+struct acme_renewal_info {
+    time_t start;          /* suggestedWindow.start */
+    time_t end;            /* suggestedWindow.end, always > start */
+    char *explanation_url; /* NULL when absent; owned, released by acme_renewal_info_clear */
+};
+
+/* Parses a renewalInfo response body. A missing or malformed suggestedWindow, or one whose
+ * end is not after its start, gives -EINVAL with e set (callers treat it as no answer);
+ * -ENOMEM on allocation failure. On failure *out is left zeroed. An explanationURL that is
+ * not a string holding a plausible URL is ignored (explanation_url stays NULL). */
+int acme_renewal_info_parse(const char *text, size_t len, struct acme_renewal_info *out,
+                            struct err *e);
+
+/* Releases what acme_renewal_info_parse stored in *ri and zeroes it. ri may be NULL. */
+void acme_renewal_info_clear(struct acme_renewal_info *ri);
+
+/* A time in [start, end) chosen uniformly from `random_u64` (a uniformly random 64-bit value
+ * the caller draws). Returns start when end <= start. */
+time_t acme_ari_pick_time(time_t start, time_t end, uint64_t random_u64);
+
+#endif

@@ -1,0 +1,320 @@
+/* cert: downloading the certificate chain, with alternate chains (RFC 8555 §7.4.2), checking
+ * it, revoking certificates (§7.6) and fetching renewal information (RFC 9773 §4). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "acme/headers.h"
+#include "acme/op_internal.h"
+#include "acme/ops.h"
+#include "crypto/b64.h"
+#include "crypto/pem.h"
+#include "crypto/x509.h"
+#include "util/log.h"
+
+#define PEM_CHAIN_TYPE "application/pem-certificate-chain"
+
+struct download {
+    struct acme_client *c;
+    char *preferred;
+    const struct ckey *key;
+    char **names;
+    size_t nnames;
+    char *first_pem; /* the default chain, kept while alternates are tried */
+    size_t first_len;
+    char **alts; /* alternate chain URLs, from the default chain's Link headers */
+    size_t nalts, next_alt;
+    acme_cb cb;
+    void *arg;
+};
+
+static void download_free(struct download *d)
+{
+    free(d->preferred);
+    for (size_t i = 0; i < d->nnames; i++)
+        free(d->names[i]);
+    free(d->names);
+    free(d->first_pem);
+    acme_urls_free(d->alts, d->nalts);
+    free(d);
+}
+
+/* True when the certificate lists `name` (a DNS name, or an IP address in any text form). */
+static bool leaf_has_name(const struct x509_info *x, const char *name)
+{
+    unsigned char want[16], got[16];
+    int af = strchr(name, ':') ? AF_INET6 : AF_INET;
+
+    if (inet_pton(af, name, want) == 1) {
+        for (size_t i = 0; i < x->nips; i++) {
+            int gaf = strchr(x->ips[i], ':') ? AF_INET6 : AF_INET;
+
+            if (gaf == af && inet_pton(gaf, x->ips[i], got) == 1 &&
+                !memcmp(want, got, af == AF_INET ? 4 : 16))
+                return true;
+        }
+        return false;
+    }
+    for (size_t i = 0; i < x->ndns; i++)
+        if (!strcasecmp(x->dns[i], name))
+            return true;
+    return false;
+}
+
+/* Checks one downloaded chain: only CERTIFICATE blocks, and a leaf for our key and names.
+ * Sets *top_cn to the issuer CN of its last certificate (caller frees; may be NULL). */
+static int check_chain(const struct download *d, const char *pem, size_t len, char **top_cn,
+                       struct err *e)
+{
+    struct pem_chain chain = {0};
+    struct x509_info *leaf = NULL;
+    int rc;
+
+    *top_cn = NULL;
+    if ((rc = pem_split_chain(pem, len, &chain, e)) < 0)
+        goto out;
+    if (d->key) {
+        rc = x509_matches_key(chain.certs[0].der, chain.certs[0].len, d->key, e);
+        if (rc == 0)
+            rc = err_set(e, -EBADMSG, "the certificate is not for our key");
+        if (rc < 0)
+            goto out;
+    }
+    if ((rc = x509_parse(chain.certs[0].der, chain.certs[0].len, &leaf, e)) < 0)
+        goto out;
+    for (size_t i = 0; i < d->nnames; i++) {
+        if (!leaf_has_name(leaf, d->names[i])) {
+            rc = err_set(e, -EBADMSG, "the certificate does not name %s", d->names[i]);
+            goto out;
+        }
+    }
+    *top_cn = x509_chain_top_issuer_cn(&chain);
+    rc = 0;
+out:
+    x509_info_free(leaf);
+    pem_chain_free(&chain);
+    return rc;
+}
+
+/* Hands the caller a chain in a result of our own (the response it came from is gone). */
+static void download_finish(struct download *d, int rc, char *pem, size_t len,
+                            const struct err *e)
+{
+    struct acme_result r = {.retry_after = -1, .status = rc == 0 ? 200 : 0};
+
+    r.cert_pem = pem;
+    r.cert_len = len;
+    d->cb(d->arg, rc, &r, e);
+    free(r.cert_pem);
+    download_free(d);
+}
+
+static int fetch_chain(struct download *d, const char *url, struct err *e);
+
+/* Tries the next alternate chain, or settles for the default one when none is left. */
+static void next_alternate(struct download *d)
+{
+    struct err e;
+
+    err_clear(&e);
+    while (d->next_alt < d->nalts) {
+        const char *url = d->alts[d->next_alt++];
+
+        if (fetch_chain(d, url, &e) == 0)
+            return;
+        log_warn("alternate chain %s: %s", url, err_msg(&e));
+    }
+    log_info("no chain has the preferred top issuer \"%s\": keeping the default chain",
+             d->preferred);
+    {
+        char *pem = d->first_pem;
+
+        d->first_pem = NULL; /* handed over to the caller */
+        download_finish(d, 0, pem, d->first_len, NULL);
+    }
+}
+
+static void on_chain(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct download *d = arg;
+    bool is_default = d->first_pem == NULL;
+    char *top = NULL, *pem = NULL;
+    struct err ce;
+
+    err_clear(&ce);
+    if (rc < 0 || !r->http) {
+        if (is_default) {
+            download_finish(d, rc < 0 ? rc : -EPROTO, NULL, 0, e);
+            return;
+        }
+        log_warn("alternate chain: %s", err_msg(e));
+        next_alternate(d);
+        return;
+    }
+    rc = check_chain(d, r->http->body, r->http->body_len, &top, &ce);
+    if (rc < 0) {
+        err_wrap(&ce, "certificate chain from %s", r->http->effective_url ? r->http->effective_url
+                                                                          : "the CA");
+        if (is_default) {
+            download_finish(d, rc, NULL, 0, &ce);
+            return;
+        }
+        log_warn("%s", err_msg(&ce));
+        next_alternate(d);
+        return;
+    }
+    if (!(pem = malloc(r->http->body_len + 1))) {
+        free(top);
+        download_finish(d, err_set(&ce, -ENOMEM, "out of memory"), NULL, 0, &ce);
+        return;
+    }
+    memcpy(pem, r->http->body, r->http->body_len);
+    pem[r->http->body_len] = '\0';
+    if (!d->preferred || (top && !strcmp(top, d->preferred))) {
+        free(top);
+        download_finish(d, 0, pem, r->http->body_len, NULL);
+        return;
+    }
+    free(top);
+    if (is_default) {
+        const char *vals[32];
+        size_t nv = 0;
+
+        d->first_pem = pem;
+        d->first_len = r->http->body_len;
+        for (size_t i = 0; i < r->http->nheaders && nv < 32; i++)
+            if (!strcasecmp(r->http->headers[i].name, "Link"))
+                vals[nv++] = r->http->headers[i].value;
+        if (acme_link_find(vals, nv, "alternate", &d->alts, &d->nalts, &ce) < 0)
+            log_warn("ignoring a bad Link header: %s", err_msg(&ce));
+    } else {
+        free(pem);
+    }
+    next_alternate(d);
+}
+
+static int fetch_chain(struct download *d, const char *url, struct err *e)
+{
+    struct acme_call call = {
+        .method = "POST", .url = url, .payload = "", .auth = ACME_AUTH_KID,
+        .accept = PEM_CHAIN_TYPE};
+
+    return acme_op_start(d->c, &call, OP_RAW, on_chain, d, e);
+}
+
+int acme_cert_download(struct acme_client *c, const struct acme_download *req, acme_cb cb,
+                       void *arg, struct err *e)
+{
+    struct download *d = calloc(1, sizeof *d);
+    int rc;
+
+    if (!d)
+        return err_set(e, -ENOMEM, "out of memory");
+    if (!req->url) {
+        free(d);
+        return err_set(e, -EINVAL, "the order has no certificate URL");
+    }
+    d->c = c;
+    d->key = req->key;
+    d->cb = cb;
+    d->arg = arg;
+    if (req->preferred_chain && !(d->preferred = strdup(req->preferred_chain)))
+        goto oom;
+    if (req->nnames && !(d->names = calloc(req->nnames, sizeof *d->names)))
+        goto oom;
+    for (; d->nnames < req->nnames; d->nnames++)
+        if (!(d->names[d->nnames] = strdup(req->names[d->nnames])))
+            goto oom;
+    rc = fetch_chain(d, req->url, e);
+    if (rc < 0)
+        download_free(d);
+    return rc;
+oom:
+    download_free(d);
+    return err_set(e, -ENOMEM, "out of memory");
+}
+
+int acme_revoke_reason_parse(const char *s, int *out)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } reasons[] = {
+        {"unspecified", ACME_REVOKE_UNSPECIFIED},
+        {"keyCompromise", ACME_REVOKE_KEY_COMPROMISE},
+        {"superseded", ACME_REVOKE_SUPERSEDED},
+        {"cessationOfOperation", ACME_REVOKE_CESSATION},
+    };
+    char *end;
+    long v;
+
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        if (!strcasecmp(s, reasons[i].name)) {
+            *out = reasons[i].code;
+            return 0;
+        }
+    }
+    v = strtol(s, &end, 10);
+    /* RFC 5280 reason codes run 0..10; 7 is unused. */
+    if (!*s || *end || v < 0 || v > 10 || v == 7)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+int acme_cert_revoke(struct acme_client *c, const uint8_t *der, size_t len, int reason,
+                     const struct signer *cert_key, acme_cb cb, void *arg, struct err *e)
+{
+    const struct acme_directory *d = acme_client_directory(c);
+    struct acme_call call = {.method = "POST", .auth = ACME_AUTH_KID};
+    char *cert64 = NULL, *text = NULL;
+    json_t *p = NULL;
+    int rc = -ENOMEM;
+
+    if (!d || !d->revoke_cert)
+        return err_set(e, -EINVAL, "revokeCert before the directory was fetched");
+    if (!(cert64 = b64url_encode(der, len)) ||
+        !(p = json_pack("{s:s, s:i}", "certificate", cert64, "reason", reason)) ||
+        !(text = acme_json_text(p, e))) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if (cert_key) {
+        call.auth = ACME_AUTH_JWK;
+        call.signer = cert_key;
+    }
+    call.url = d->revoke_cert;
+    call.payload = text;
+    rc = acme_op_start(c, &call, OP_RAW, cb, arg, e);
+out:
+    free(cert64);
+    free(text);
+    json_decref(p);
+    return rc;
+}
+
+int acme_renewal_info_get(struct acme_client *c, const char *cert_id, acme_cb cb, void *arg,
+                          struct err *e)
+{
+    const struct acme_directory *d = acme_client_directory(c);
+    struct acme_call call = {.method = "GET"};
+    char *url = NULL;
+    size_t n;
+    int rc;
+
+    if (!d || !d->renewal_info)
+        return err_set(e, -ENOTSUP, "the CA offers no renewal information (ARI)");
+    if (!cert_id || !*cert_id || strspn(cert_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                                                 "vwxyz0123456789-_.") != strlen(cert_id))
+        return err_set(e, -EINVAL, "invalid ARI certID");
+    n = strlen(d->renewal_info);
+    if (asprintf(&url, "%s%s%s", d->renewal_info,
+                 n && d->renewal_info[n - 1] == '/' ? "" : "/", cert_id) < 0)
+        return err_set(e, -ENOMEM, "out of memory");
+    call.url = url;
+    rc = acme_op_start(c, &call, OP_RAW, cb, arg, e);
+    free(url);
+    return rc;
+}

@@ -1,0 +1,497 @@
+#include "acme/client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "acme/headers.h"
+#include "crypto/b64.h"
+#include "util/clock.h"
+#include "util/fsio.h"
+#include "util/log.h"
+
+#define NONCE_POOL_MAX 32
+#define NONCE_MAX_LEN 256
+
+struct acme_client {
+    uv_loop_t *loop;
+    struct http_client *http;
+    char *dir_url;
+    struct acme_directory *dir;
+    struct acme_retry_policy pol;
+    char *nonces[NONCE_POOL_MAX]; /* newest last */
+    size_t nnonces;
+    const struct signer *acct_signer;
+    char *kid;
+    struct acme_client_stats stats;
+};
+
+/* One logical request: the attempts, nonce fetches and waits it takes until it completes. */
+struct call {
+    struct acme_client *c;
+    char *method;
+    char *url;
+    char *payload;
+    char *accept;
+    enum acme_auth auth;
+    const struct signer *signer;
+    acme_cb cb;
+    void *arg;
+    unsigned attempts;      /* transport/5xx attempts made */
+    unsigned nonce_retries; /* badNonce retries made */
+    uint64_t start_ms;
+    bool fetching_nonce; /* the in-flight HTTP request is HEAD newNonce */
+    uv_timer_t timer;
+};
+
+void acme_retry_policy_default(struct acme_retry_policy *p)
+{
+    p->max_attempts = 6;
+    p->max_nonce_retries = 16;
+    p->max_total_ms = 120 * 1000;
+    p->base_backoff_ms = 500;
+    p->max_backoff_ms = 30 * 1000;
+    p->max_retry_after_s = 120;
+}
+
+int acme_client_new(uv_loop_t *loop, struct http_client *http, const char *directory_url,
+                    const struct acme_retry_policy *policy, struct acme_client **out, struct err *e)
+{
+    struct acme_client *c = calloc(1, sizeof *c);
+
+    *out = NULL;
+    if (!c || !(c->dir_url = strdup(directory_url))) {
+        free(c);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    c->loop = loop;
+    c->http = http;
+    if (policy)
+        c->pol = *policy;
+    else
+        acme_retry_policy_default(&c->pol);
+    *out = c;
+    return 0;
+}
+
+void acme_client_free(struct acme_client *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nnonces; i++)
+        free(c->nonces[i]);
+    acme_directory_free(c->dir);
+    free(c->dir_url);
+    free(c->kid);
+    free(c);
+}
+
+const struct acme_directory *acme_client_directory(const struct acme_client *c)
+{
+    return c->dir;
+}
+
+int acme_client_set_account(struct acme_client *c, const struct signer *s, const char *kid)
+{
+    char *copy = NULL;
+
+    if (kid && !(copy = strdup(kid)))
+        return -ENOMEM;
+    free(c->kid);
+    c->kid = copy;
+    c->acct_signer = kid ? s : NULL;
+    return 0;
+}
+
+const char *acme_client_account_url(const struct acme_client *c)
+{
+    return c->kid;
+}
+
+uv_loop_t *acme_client_loop(const struct acme_client *c)
+{
+    return c->loop;
+}
+
+const struct signer *acme_client_account_signer(const struct acme_client *c)
+{
+    return c->acct_signer;
+}
+
+void acme_client_stats(const struct acme_client *c, struct acme_client_stats *out)
+{
+    *out = c->stats;
+}
+
+bool acme_client_offer_nonce(struct acme_client *c, const char *nonce)
+{
+    char *copy;
+
+    if (!nonce || strlen(nonce) > NONCE_MAX_LEN || !b64url_valid(nonce))
+        return false;
+    copy = strdup(nonce);
+    if (!copy)
+        return false;
+    if (c->nnonces == NONCE_POOL_MAX) {
+        /* Drop the oldest: it is the likeliest to have expired at the server. */
+        free(c->nonces[0]);
+        memmove(c->nonces, c->nonces + 1, (NONCE_POOL_MAX - 1) * sizeof c->nonces[0]);
+        c->nnonces--;
+    }
+    c->nonces[c->nnonces++] = copy;
+    return true;
+}
+
+size_t acme_client_nonce_count(const struct acme_client *c)
+{
+    return c->nnonces;
+}
+
+static char *take_nonce(struct acme_client *c)
+{
+    if (c->nnonces == 0)
+        return NULL;
+    return c->nonces[--c->nnonces];
+}
+
+/* --- one logical request --- */
+
+static void call_attempt(struct call *k);
+
+static void call_free_cb(uv_handle_t *h)
+{
+    struct call *k = h->data;
+
+    free(k->method);
+    free(k->url);
+    free(k->payload);
+    free(k->accept);
+    free(k);
+}
+
+static void result_clear(struct acme_result *r)
+{
+    acme_problem_free(r->problem);
+    acme_account_free(r->account);
+    acme_order_free(r->order);
+    acme_authz_free(r->authz);
+    acme_challenge_free(r->challenge);
+    free(r->cert_pem);
+}
+
+/* Completes the call: runs the callback once, then releases the call after its timer closed. */
+static void call_finish(struct call *k, int rc, struct acme_result *r, const struct err *e)
+{
+    k->cb(k->arg, rc, r, e);
+    uv_close((uv_handle_t *)&k->timer, call_free_cb);
+}
+
+static void call_fail(struct call *k, int rc, const struct err *e)
+{
+    struct acme_result r = {.retry_after = -1};
+
+    call_finish(k, rc, &r, e);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    call_attempt(t->data);
+}
+
+/* Waits `ms` then attempts again. Waits are timers, never sleeps. */
+static void call_retry_in(struct call *k, uint64_t ms)
+{
+    k->c->stats.retries++;
+    uv_timer_start(&k->timer, on_timer, ms, 0);
+}
+
+/* Exponential backoff with "equal jitter": half fixed, half random, so many clients that
+ * failed together do not retry together. */
+static uint64_t backoff_ms(const struct acme_client *c, unsigned attempt)
+{
+    uint64_t ms = c->pol.base_backoff_ms;
+    uint32_t rnd = 0;
+
+    for (unsigned i = 1; i < attempt && ms < c->pol.max_backoff_ms; i++)
+        ms *= 2;
+    if (ms > c->pol.max_backoff_ms)
+        ms = c->pol.max_backoff_ms;
+    fsio_random(&rnd, sizeof rnd);
+    return ms / 2 + (ms / 2 ? rnd % (ms / 2 + 1) : 0);
+}
+
+static time_t parse_retry_after(const struct http_response *resp)
+{
+    const char *v = resp ? http_header_get(resp, "Retry-After") : NULL;
+    time_t delay;
+
+    if (!v || acme_retry_after_parse(v, clock_now(), ACME_RETRY_AFTER_MAX, &delay) < 0)
+        return -1;
+    return delay;
+}
+
+/* Retries after a transport error or a 429/5xx when the policy allows; otherwise fails with
+ * the given error. retry_after < 0 means the server did not say. */
+static void call_retry_or_fail(struct call *k, int rc, struct acme_result *r, const struct err *e)
+{
+    const struct acme_retry_policy *p = &k->c->pol;
+    uint64_t elapsed = clock_mono_ms() - k->start_ms;
+    uint64_t wait;
+
+    if (r->retry_after > (time_t)p->max_retry_after_s)
+        goto give_up;
+    wait = r->retry_after >= 0 ? (uint64_t)r->retry_after * 1000 : backoff_ms(k->c, k->attempts);
+    if (k->attempts >= p->max_attempts || elapsed + wait > p->max_total_ms)
+        goto give_up;
+    /* e already names the method and the URL. */
+    log_info("%s; retrying in %llu ms (attempt %u of %u)", err_msg(e), (unsigned long long)wait,
+             k->attempts + 1, p->max_attempts);
+    result_clear(r);
+    call_retry_in(k, wait);
+    return;
+give_up:
+    call_finish(k, rc, r, e);
+    result_clear(r);
+}
+
+static bool is_problem(const struct http_response *resp)
+{
+    const char *ct = http_header_get(resp, "Content-Type");
+
+    return ct && strncasecmp(ct, "application/problem+json", 24) == 0;
+}
+
+static void on_response(void *arg, int rc, const struct http_response *resp, const struct err *herr)
+{
+    struct call *k = arg;
+    struct acme_client *c = k->c;
+    struct acme_result r = {.retry_after = -1};
+    struct err e;
+
+    err_clear(&e);
+    if (rc == -ECANCELED) {
+        call_fail(k, rc, herr);
+        return;
+    }
+    if (rc < 0) {
+        k->fetching_nonce = false;
+        err_set(&e, rc, "%s", err_msg(herr));
+        call_retry_or_fail(k, rc, &r, &e);
+        return;
+    }
+    acme_client_offer_nonce(c, http_header_get(resp, "Replay-Nonce"));
+    if (k->fetching_nonce) {
+        k->fetching_nonce = false;
+        if (resp->status / 100 == 2 && c->nnonces > 0) {
+            call_attempt(k);
+            return;
+        }
+        r.status = resp->status;
+        r.retry_after = parse_retry_after(resp);
+        err_set(&e, -EPROTO, "HEAD %s: no usable Replay-Nonce (HTTP %ld)", c->dir->new_nonce,
+                resp->status);
+        call_retry_or_fail(k, -EPROTO, &r, &e);
+        return;
+    }
+
+    r.status = resp->status;
+    r.http = resp;
+    r.location = http_header_get(resp, "Location");
+    r.retry_after = parse_retry_after(resp);
+    if (resp->status >= 200 && resp->status < 400) {
+        call_finish(k, 0, &r, NULL);
+        result_clear(&r);
+        return;
+    }
+
+    if (resp->body_len > 0 && (is_problem(resp) || resp->body[0] == '{')) {
+        struct err pe;
+
+        if (acme_problem_parse(resp->body, resp->body_len, &r.problem, &pe) < 0)
+            r.problem = NULL;
+    }
+    if (r.problem) {
+        char *text = acme_problem_format(r.problem);
+
+        err_set(&e, ACME_EPROBLEM, "%s %s: %s", k->method, k->url, text ? text : "problem");
+        free(text);
+    } else {
+        err_set(&e, -EPROTO, "%s %s: HTTP %ld without a problem document", k->method, k->url,
+                resp->status);
+    }
+
+    if (resp->status == 400 && acme_problem_is(r.problem, "badNonce") &&
+        !strcmp(k->method, "POST")) {
+        /* The error response carried a fresh nonce (pooled above): retry at once. */
+        if (k->nonce_retries < c->pol.max_nonce_retries) {
+            k->nonce_retries++;
+            log_debug("%s: badNonce, retry %u", k->url, k->nonce_retries);
+            result_clear(&r);
+            call_retry_in(k, 0);
+            return;
+        }
+        err_wrap(&e, "giving up after %u badNonce retries", k->nonce_retries);
+    } else if (resp->status == 429 || resp->status >= 500) {
+        call_retry_or_fail(k, r.problem ? ACME_EPROBLEM : -EPROTO, &r, &e);
+        return;
+    }
+    call_finish(k, e.code, &r, &e);
+    result_clear(&r);
+}
+
+static int start_nonce_fetch(struct call *k, struct err *e)
+{
+    struct http_request req = {.method = "HEAD", .url = k->c->dir->new_nonce};
+
+    k->fetching_nonce = true;
+    k->c->stats.requests++;
+    k->c->stats.nonce_heads++;
+    return http_request_start(k->c->http, &req, on_response, k, e);
+}
+
+static void call_attempt(struct call *k)
+{
+    struct acme_client *c = k->c;
+    struct http_request req = {.method = k->method, .url = k->url, .accept = k->accept};
+    char *body = NULL, *nonce = NULL;
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    k->attempts++;
+    if (!strcmp(k->method, "POST")) {
+        if (!c->dir) {
+            call_fail(k, err_set(&e, -EINVAL, "POST %s before the directory", k->url), &e);
+            return;
+        }
+        nonce = take_nonce(c);
+        if (!nonce) {
+            k->attempts--; /* the nonce fetch is part of this attempt */
+            rc = start_nonce_fetch(k, &e);
+            if (rc < 0)
+                call_fail(k, rc, &e);
+            return;
+        }
+        if (k->auth == ACME_AUTH_KID) {
+            if (!c->kid) {
+                free(nonce);
+                call_fail(k, err_set(&e, -EINVAL, "POST %s needs an account", k->url), &e);
+                return;
+            }
+            rc = jws_sign_acme(c->acct_signer, c->kid, nonce, k->url, k->payload, &body, &e);
+        } else {
+            rc = jws_sign_acme(k->signer, NULL, nonce, k->url, k->payload, &body, &e);
+        }
+        free(nonce);
+        if (rc < 0) {
+            err_wrap(&e, "signing the request to %s", k->url);
+            call_fail(k, rc, &e);
+            return;
+        }
+        req.content_type = "application/jose+json";
+        req.body = body;
+        req.body_len = strlen(body);
+    }
+    c->stats.requests++;
+    log_debug("%s %s", k->method, k->url);
+    rc = http_request_start(c->http, &req, on_response, k, &e);
+    free(body);
+    if (rc < 0)
+        call_fail(k, rc, &e);
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    char *p;
+
+    if (!s)
+        return NULL;
+    p = strdup(s);
+    if (!p)
+        *oom = true;
+    return p;
+}
+
+int acme_call(struct acme_client *c, const struct acme_call *call, acme_cb cb, void *arg,
+              struct err *e)
+{
+    struct call *k = calloc(1, sizeof *k);
+    bool oom = false;
+
+    if (!k)
+        return err_set(e, -ENOMEM, "out of memory");
+    k->c = c;
+    k->method = dup_or_null(call->method, &oom);
+    k->url = dup_or_null(call->url, &oom);
+    k->payload = dup_or_null(call->payload, &oom);
+    k->accept = dup_or_null(call->accept, &oom);
+    k->auth = call->auth;
+    k->signer = call->signer;
+    k->cb = cb;
+    k->arg = arg;
+    k->start_ms = clock_mono_ms();
+    if (oom || !k->method || !k->url) {
+        free(k->method);
+        free(k->url);
+        free(k->payload);
+        free(k->accept);
+        free(k);
+        return err_set(e, oom ? -ENOMEM : -EINVAL, "invalid request");
+    }
+    if (!strcmp(k->method, "POST") && !k->payload)
+        k->payload = strdup("");
+    uv_timer_init(c->loop, &k->timer);
+    k->timer.data = k;
+    /* Start from a timer so the callback can never run inside this call. */
+    uv_timer_start(&k->timer, on_timer, 0, 0);
+    return 0;
+}
+
+/* --- the directory --- */
+
+struct start_ctx {
+    struct acme_client *c;
+    acme_cb cb;
+    void *arg;
+};
+
+static void on_directory(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct start_ctx *s = arg;
+    struct acme_client *c = s->c;
+    struct err pe;
+
+    err_clear(&pe);
+    if (rc == 0) {
+        struct acme_directory *d = NULL;
+
+        rc = acme_directory_parse(r->http->body, r->http->body_len, &d, &pe);
+        if (rc < 0) {
+            err_wrap(&pe, "directory %s", c->dir_url);
+        } else {
+            acme_directory_free(c->dir);
+            c->dir = d;
+        }
+        e = rc < 0 ? &pe : NULL;
+    }
+    s->cb(s->arg, rc, r, e);
+    free(s);
+}
+
+int acme_client_start(struct acme_client *c, acme_cb cb, void *arg, struct err *e)
+{
+    struct start_ctx *s = calloc(1, sizeof *s);
+    struct acme_call call = {.method = "GET", .url = c->dir_url};
+    int rc;
+
+    if (!s)
+        return err_set(e, -ENOMEM, "out of memory");
+    s->c = c;
+    s->cb = cb;
+    s->arg = arg;
+    rc = acme_call(c, &call, on_directory, s, e);
+    if (rc < 0)
+        free(s);
+    return rc;
+}

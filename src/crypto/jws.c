@@ -1,0 +1,368 @@
+/* jws: flattened JWS JSON (RFC 7515 §7.2.2) through a signer, and verification of
+ * ES256/ES384/ES512/RS256 signatures against a public JWK. */
+#include "crypto/jws.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <nettle/hmac.h>
+
+#include "crypto/b64.h"
+#include "crypto/jwk.h"
+
+/* ---- signers ---- */
+
+static json_t *key_signer_jwk(void *ctx, struct err *e)
+{
+    return jwk_public(ctx, e);
+}
+
+static int key_signer_sign(void *ctx, const uint8_t *data, size_t len, uint8_t **sig,
+                           size_t *siglen, struct err *e)
+{
+    return key_sign(ctx, data, len, sig, siglen, e);
+}
+
+void jws_signer_from_key(struct ckey *key, struct signer *out)
+{
+    out->alg = key_jws_alg(key);
+    out->jwk = key_signer_jwk;
+    out->sign = key_signer_sign;
+    out->ctx = key;
+}
+
+/* A MAC key has no public half to put in a "jwk" header: ask for a "kid" instead. */
+static json_t *hmac_signer_jwk(void *ctx, struct err *e)
+{
+    err_set(e, -EINVAL, "an HMAC signer has no public JWK");
+    return NULL;
+}
+
+static int hmac_signer_sign(void *ctx, const uint8_t *data, size_t len, uint8_t **sig,
+                            size_t *siglen, struct err *e)
+{
+    const struct hmac_key *key = ctx;
+    struct hmac_sha256_ctx hmac;
+
+    *sig = malloc(SHA256_DIGEST_SIZE);
+    *siglen = 0;
+    if (!*sig)
+        return err_set(e, -ENOMEM, "out of memory");
+    hmac_sha256_set_key(&hmac, key->len, key->key);
+    hmac_sha256_update(&hmac, len, data);
+    hmac_sha256_digest(&hmac, SHA256_DIGEST_SIZE, *sig);
+    /* The context holds the key XORed into the pads: wipe it. */
+    gnutls_memset(&hmac, 0, sizeof hmac);
+    *siglen = SHA256_DIGEST_SIZE;
+    return 0;
+}
+
+void jws_signer_hmac(struct hmac_key *key, struct signer *out)
+{
+    out->alg = "HS256";
+    out->jwk = hmac_signer_jwk;
+    out->sign = hmac_signer_sign;
+    out->ctx = key;
+}
+
+/* ---- signing ---- */
+
+int jws_sign(const struct signer *s, json_t *protected_hdr, const char *payload, char **out,
+             struct err *e)
+{
+    char *hdr_json = NULL, *hdr_b64 = NULL, *pay_b64 = NULL, *input = NULL, *sig_b64 = NULL;
+    json_t *hdr = NULL, *jws = NULL;
+    uint8_t *sig = NULL;
+    size_t siglen = 0;
+    int rc;
+
+    *out = NULL;
+    if (!s || !s->alg || !payload) {
+        rc = err_set(e, -EINVAL, "JWS: no signer or no payload");
+        goto out;
+    }
+    hdr = protected_hdr ? json_deep_copy(protected_hdr) : json_object();
+    if (!json_is_object(hdr)) {
+        rc = err_set(e, -EINVAL, "JWS: the protected header is not an object");
+        goto out;
+    }
+    if (json_object_set_new(hdr, "alg", json_string(s->alg)) < 0 ||
+        !(hdr_json = json_dumps(hdr, JSON_COMPACT)) ||
+        !(hdr_b64 = b64url_encode(hdr_json, strlen(hdr_json))) ||
+        !(pay_b64 = b64url_encode(payload, strlen(payload))) ||
+        asprintf(&input, "%s.%s", hdr_b64, pay_b64) < 0) {
+        input = NULL;
+        rc = err_set(e, -ENOMEM, "JWS: out of memory");
+        goto out;
+    }
+    if ((rc = s->sign(s->ctx, (const uint8_t *)input, strlen(input), &sig, &siglen, e)) < 0) {
+        err_wrap(e, "JWS %s", s->alg);
+        goto out;
+    }
+    if (!(sig_b64 = b64url_encode(sig, siglen)) ||
+        !(jws = json_pack("{s:s, s:s, s:s}", "protected", hdr_b64, "payload", pay_b64, "signature",
+                          sig_b64)) ||
+        !(*out = json_dumps(jws, JSON_COMPACT))) {
+        rc = err_set(e, -ENOMEM, "JWS: out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(hdr_json);
+    free(hdr_b64);
+    free(pay_b64);
+    free(input);
+    free(sig);
+    free(sig_b64);
+    json_decref(hdr);
+    json_decref(jws);
+    return rc;
+}
+
+int jws_sign_acme(const struct signer *s, const char *kid, const char *nonce, const char *url,
+                  const char *payload, char **out, struct err *e)
+{
+    json_t *hdr = NULL, *jwk = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!s || !s->alg || !url) {
+        rc = err_set(e, -EINVAL, "JWS: no signer or no URL");
+        goto out;
+    }
+    /* "alg" goes first only to keep the header readable; jws_sign sets its value. */
+    hdr = json_pack("{s:s}", "alg", s->alg);
+    if (!hdr || (nonce && json_object_set_new(hdr, "nonce", json_string(nonce)) < 0) ||
+        json_object_set_new(hdr, "url", json_string(url)) < 0) {
+        rc = err_set(e, -ENOMEM, "JWS: out of memory");
+        goto out;
+    }
+    if (kid) {
+        rc = json_object_set_new(hdr, "kid", json_string(kid));
+    } else {
+        jwk = s->jwk(s->ctx, e);
+        if (!jwk) {
+            rc = e && e->code ? e->code : -EINVAL;
+            err_wrap(e, "JWS: no \"kid\" and no public JWK");
+            goto out;
+        }
+        rc = json_object_set(hdr, "jwk", jwk);
+    }
+    if (rc < 0) {
+        rc = err_set(e, -ENOMEM, "JWS: out of memory");
+        goto out;
+    }
+    rc = jws_sign(s, hdr, payload, out, e);
+out:
+    json_decref(jwk);
+    json_decref(hdr);
+    return rc;
+}
+
+/* ---- verification ---- */
+
+/* What each JWS algorithm requires of the key (RFC 7518 §3.3, §3.4). */
+struct alg_info {
+    const char *alg;
+    gnutls_sign_algorithm_t sign;
+    const char *crv; /* NULL for RSA */
+    gnutls_ecc_curve_t curve;
+    size_t bytes;
+};
+
+static const struct alg_info algs[] = {
+    {"ES256", GNUTLS_SIGN_ECDSA_SHA256, "P-256", GNUTLS_ECC_CURVE_SECP256R1, 32},
+    {"ES384", GNUTLS_SIGN_ECDSA_SHA384, "P-384", GNUTLS_ECC_CURVE_SECP384R1, 48},
+    {"ES512", GNUTLS_SIGN_ECDSA_SHA512, "P-521", GNUTLS_ECC_CURVE_SECP521R1, 66},
+    {"RS256", GNUTLS_SIGN_RSA_SHA256, NULL, GNUTLS_ECC_CURVE_INVALID, 0},
+};
+
+/* Builds a GnuTLS public key from the JWK, checking it is the kind `ai` needs. */
+static int import_jwk_pub(json_t *jwk, const struct alg_info *ai, gnutls_pubkey_t *pubp,
+                          struct err *e)
+{
+    gnutls_datum_t a = {NULL, 0}, b = {NULL, 0};
+    const char *kty, *crv;
+    size_t alen, blen;
+    int rc, gret;
+
+    *pubp = NULL;
+    kty = json_string_value(json_object_get(jwk, "kty"));
+    if (!kty || strcmp(kty, ai->crv ? "EC" : "RSA") != 0) {
+        rc = err_set(e, -EINVAL, "%s needs a %s key, the JWK has kty \"%s\"", ai->alg,
+                     ai->crv ? "EC" : "RSA", kty ? kty : "(none)");
+        goto out;
+    }
+    if (ai->crv) {
+        crv = json_string_value(json_object_get(jwk, "crv"));
+        if (!crv || strcmp(crv, ai->crv) != 0) {
+            rc = err_set(e, -EINVAL, "%s needs curve %s, the JWK has \"%s\"", ai->alg, ai->crv,
+                         crv ? crv : "(none)");
+            goto out;
+        }
+    }
+    if ((rc = jwk_get_bytes(jwk, ai->crv ? "x" : "n", &a.data, &alen, e)) < 0 ||
+        (rc = jwk_get_bytes(jwk, ai->crv ? "y" : "e", &b.data, &blen, e)) < 0)
+        goto out;
+    a.size = (unsigned int)alen;
+    b.size = (unsigned int)blen;
+    if (ai->crv && (alen != ai->bytes || blen != ai->bytes)) {
+        rc = err_set(e, -EINVAL, "JWK coordinates for %s must be %zu bytes", ai->crv, ai->bytes);
+        goto out;
+    }
+    if ((gret = gnutls_pubkey_init(pubp)) < 0) {
+        rc = err_set(e, -ENOMEM, "gnutls_pubkey_init: %s", gnutls_strerror(gret));
+        goto out;
+    }
+    gret = ai->crv ? gnutls_pubkey_import_ecc_raw(*pubp, ai->curve, &a, &b)
+                   : gnutls_pubkey_import_rsa_raw(*pubp, &a, &b);
+    if (gret < 0) {
+        rc = err_set(e, -EINVAL, "importing the JWK: %s", gnutls_strerror(gret));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0) {
+        gnutls_pubkey_deinit(*pubp);
+        *pubp = NULL;
+    }
+    free(a.data);
+    free(b.data);
+    return rc;
+}
+
+/* A datum over a big-endian integer without its leading zero bytes (one byte at least), as
+ * gnutls_encode_rs_value wants minimal INTEGER contents. */
+static gnutls_datum_t trim_int(const uint8_t *p, size_t n)
+{
+    gnutls_datum_t d;
+
+    while (n > 1 && *p == 0) {
+        p++;
+        n--;
+    }
+    d.data = (unsigned char *)p;
+    d.size = (unsigned int)n;
+    return d;
+}
+
+int jws_verify(json_t *jwk, const char *alg, const uint8_t *input, size_t inlen, const uint8_t *sig,
+               size_t siglen, struct err *e)
+{
+    gnutls_datum_t data, sigd = {NULL, 0}, der = {NULL, 0}, r, s;
+    const struct alg_info *ai = NULL;
+    gnutls_pubkey_t pub = NULL;
+    int rc, gret;
+
+    for (size_t i = 0; alg && i < sizeof algs / sizeof algs[0]; i++) {
+        if (strcmp(algs[i].alg, alg) == 0)
+            ai = &algs[i];
+    }
+    if (!ai) {
+        rc = err_set(e, -ENOTSUP, "unsupported JWS algorithm \"%s\"", alg ? alg : "(none)");
+        goto out;
+    }
+    if (inlen > UINT32_MAX || siglen > UINT32_MAX) {
+        rc = err_set(e, -EINVAL, "JWS too large");
+        goto out;
+    }
+    if ((rc = import_jwk_pub(jwk, ai, &pub, e)) < 0)
+        goto out;
+    if (ai->crv) {
+        /* A raw r||s of any other length cannot be a signature on this curve. */
+        if (siglen != 2 * ai->bytes) {
+            rc = err_set(e, -EBADMSG, "%s signature is %zu bytes, want %zu", alg, siglen,
+                         2 * ai->bytes);
+            goto out;
+        }
+        r = trim_int(sig, ai->bytes);
+        s = trim_int(sig + ai->bytes, ai->bytes);
+        if ((gret = gnutls_encode_rs_value(&der, &r, &s)) < 0) {
+            rc = err_set(e, -EIO, "encoding the ECDSA signature: %s", gnutls_strerror(gret));
+            goto out;
+        }
+        sigd = der;
+    } else {
+        sigd.data = (unsigned char *)sig;
+        sigd.size = (unsigned int)siglen;
+    }
+    data.data = (unsigned char *)input;
+    data.size = (unsigned int)inlen;
+    gret = gnutls_pubkey_verify_data2(pub, ai->sign, 0, &data, &sigd);
+    if (gret == GNUTLS_E_PK_SIG_VERIFY_FAILED) {
+        rc = err_set(e, -EBADMSG, "%s signature does not verify", alg);
+        goto out;
+    }
+    if (gret < 0) {
+        rc = err_set(e, -EINVAL, "verifying the %s signature: %s", alg, gnutls_strerror(gret));
+        goto out;
+    }
+    rc = 0;
+out:
+    gnutls_free(der.data);
+    gnutls_pubkey_deinit(pub);
+    return rc;
+}
+
+/* The string member `name` of a flattened JWS, or NULL with e set. */
+static const char *jws_member(json_t *jws, const char *name, struct err *e)
+{
+    const char *v = json_string_value(json_object_get(jws, name));
+
+    if (!v)
+        err_set(e, -EINVAL, "JWS member \"%s\" missing or not a string", name);
+    return v;
+}
+
+int jws_verify_flattened(const char *jws_json, json_t *jwk, struct err *e)
+{
+    const char *prot, *payload, *sig_b64, *alg;
+    uint8_t *hdr_raw = NULL, *sig = NULL, *pay_raw = NULL;
+    size_t hdr_len, siglen, pay_len;
+    json_t *jws = NULL, *hdr = NULL;
+    json_error_t jerr;
+    char *input = NULL;
+    int rc;
+
+    jws = json_loads(jws_json ? jws_json : "", 0, &jerr);
+    if (!json_is_object(jws)) {
+        rc = err_set(e, -EINVAL, "JWS is not a JSON object: %s", jws ? "wrong type" : jerr.text);
+        goto out;
+    }
+    if (!(prot = jws_member(jws, "protected", e)) || !(payload = jws_member(jws, "payload", e)) ||
+        !(sig_b64 = jws_member(jws, "signature", e))) {
+        rc = e ? e->code : -EINVAL;
+        goto out;
+    }
+    if (b64url_decode(prot, strlen(prot), &hdr_raw, &hdr_len) < 0 ||
+        b64url_decode(payload, strlen(payload), &pay_raw, &pay_len) < 0 ||
+        b64url_decode(sig_b64, strlen(sig_b64), &sig, &siglen) < 0) {
+        rc = err_set(e, -EINVAL, "JWS member is not valid base64url");
+        goto out;
+    }
+    hdr = json_loadb((const char *)hdr_raw, hdr_len, 0, &jerr);
+    alg = json_string_value(json_object_get(hdr, "alg"));
+    if (!json_is_object(hdr) || !alg) {
+        rc = err_set(e, -EINVAL, "JWS protected header is not an object with an \"alg\"");
+        goto out;
+    }
+    if (asprintf(&input, "%s.%s", prot, payload) < 0) {
+        input = NULL;
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = jws_verify(jwk, alg, (const uint8_t *)input, strlen(input), sig, siglen, e);
+out:
+    free(input);
+    free(hdr_raw);
+    free(pay_raw);
+    free(sig);
+    json_decref(hdr);
+    json_decref(jws);
+    return rc;
+}

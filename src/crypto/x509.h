@@ -1,0 +1,50 @@
+/* x509: the facts acmed needs from a certificate, and chain checks. */
+#ifndef ACMED_CRYPTO_X509_H
+#define ACMED_CRYPTO_X509_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "crypto/key.h"
+#include "crypto/pem.h"
+#include "util/err.h"
+
+struct x509_info {
+    char **dns;          /* DNS subjectAltNames, lowercase, as in the certificate */
+    size_t ndns;
+    char **ips;          /* IP subjectAltNames in text form ("127.0.0.1", "::1") */
+    size_t nips;
+    time_t not_before;
+    time_t not_after;
+    char *serial_hex;    /* lowercase hex, no leading zero bytes stripped beyond DER's */
+    uint8_t *serial;     /* DER serial bytes as encoded (for the ARI certID) */
+    size_t serial_len;
+    uint8_t *aki;        /* authority key identifier keyIdentifier, NULL if absent */
+    size_t aki_len;
+    char *issuer_cn;     /* NULL if absent */
+    char *subject_cn;    /* NULL if absent */
+};
+
+/* Parses a DER certificate. *out is caller-owned (x509_info_free). Returns 0 or negative. */
+int x509_parse(const uint8_t *der, size_t len, struct x509_info **out, struct err *e);
+
+void x509_info_free(struct x509_info *info);
+
+/* 1 when the certificate's public key is the public half of `key`, 0 when not, negative on
+ * error. */
+int x509_matches_key(const uint8_t *der, size_t len, const struct ckey *key, struct err *e);
+
+/* Verifies chain[0] (leaf) through chain[1..n-1] up to one of the trusted roots in
+ * `roots_pem` (PEM, one or more certificates), at time `now`. Returns 0 when it verifies,
+ * -EBADMSG with the reason when the chain does not verify, -EINVAL for an empty chain or
+ * unusable roots. */
+int x509_verify_chain(const struct pem_chain *chain, const char *roots_pem, size_t roots_len,
+                      time_t now, struct err *e);
+
+/* The issuer CN of the last certificate of a chain (for preferred-chain selection), or NULL.
+ * Caller frees. */
+char *x509_chain_top_issuer_cn(const struct pem_chain *chain);
+
+#endif

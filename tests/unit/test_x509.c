@@ -1,0 +1,262 @@
+/* Unit tests for crypto/x509 against the certtool-made fixtures of tests/data/x509 (see
+ * gen.sh there): root -> intermediate -> leaf, plus an unrelated root with the same name. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "crypto/key.h"
+#include "crypto/pem.h"
+#include "crypto/x509.h"
+#include "common/testutil.h"
+
+#define LEAF_NOT_BEFORE ((time_t)1704067200) /* 2024-01-01T00:00:00Z */
+#define LEAF_NOT_AFTER ((time_t)4102444800)  /* 2100-01-01T00:00:00Z */
+#define SOME_TIME ((time_t)1750000000)       /* 2025-06-15, inside every validity period */
+
+/* The intermediate's subject key identifier, as certtool printed it. */
+static const uint8_t inter_ski[20] = {0xc0, 0x8c, 0xb6, 0xba, 0x88, 0xa7, 0x25, 0xd2, 0x83, 0xb5,
+                                      0x5e, 0x5b, 0xb9, 0x8d, 0x21, 0xf1, 0x88, 0x89, 0xa1, 0xf7};
+
+static void load_chain(const char *rel, struct pem_chain *chain)
+{
+    size_t len;
+    char *pem = tu_read_data(rel, &len);
+    struct err e;
+
+    if (pem_split_chain(pem, len, chain, &e) < 0)
+        fail_msg("%s: %s", rel, e.msg);
+    free(pem);
+}
+
+static struct ckey *load_key(const char *rel)
+{
+    size_t len;
+    char *pem = tu_read_data(rel, &len);
+    struct ckey *key = NULL;
+    struct err e;
+
+    if (key_from_pem(pem, len, &key, &e) < 0)
+        fail_msg("%s: %s", rel, e.msg);
+    free(pem);
+    return key;
+}
+
+static void test_parse_leaf(void **state)
+{
+    static const uint8_t serial[] = {0x0a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f};
+    size_t len;
+    char *der = tu_read_data("x509/leaf.der", &len);
+    struct x509_info *info = NULL;
+    struct err e;
+
+    if (x509_parse((const uint8_t *)der, len, &info, &e) < 0)
+        fail_msg("x509_parse: %s", e.msg);
+    assert_int_equal(info->ndns, 2);
+    assert_string_equal(info->dns[0], "a.example");
+    assert_string_equal(info->dns[1], "b.example");
+    assert_int_equal(info->nips, 2);
+    assert_string_equal(info->ips[0], "127.0.0.1");
+    assert_string_equal(info->ips[1], "::1");
+    assert_int_equal(info->not_before, LEAF_NOT_BEFORE);
+    assert_int_equal(info->not_after, LEAF_NOT_AFTER);
+    assert_string_equal(info->serial_hex, "0a1b2c3d4e5f");
+    assert_int_equal(info->serial_len, sizeof serial);
+    assert_memory_equal(info->serial, serial, sizeof serial);
+    assert_non_null(info->aki);
+    assert_int_equal(info->aki_len, 20);
+    assert_memory_equal(info->aki, inter_ski, 20);
+    assert_string_equal(info->issuer_cn, "Acmed Test Intermediate");
+    assert_string_equal(info->subject_cn, "a.example");
+    x509_info_free(info);
+    x509_info_free(NULL);
+    free(der);
+}
+
+/* A self-signed root: no SANs, no AKI (certtool writes none), issuer == subject. */
+static void test_parse_root(void **state)
+{
+    struct pem_chain root;
+    struct x509_info *info = NULL;
+    struct err e;
+
+    load_chain("x509/root.pem", &root);
+    assert_int_equal(root.n, 1);
+    assert_int_equal(x509_parse(root.certs[0].der, root.certs[0].len, &info, &e), 0);
+    assert_int_equal(info->ndns, 0);
+    assert_null(info->dns);
+    assert_int_equal(info->nips, 0);
+    assert_null(info->aki);
+    assert_int_equal(info->aki_len, 0);
+    assert_string_equal(info->serial_hex, "01");
+    assert_string_equal(info->issuer_cn, "Acmed Test Root");
+    assert_string_equal(info->subject_cn, "Acmed Test Root");
+    x509_info_free(info);
+    pem_chain_free(&root);
+}
+
+static void test_parse_rejects_garbage(void **state)
+{
+    static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    size_t len;
+    char *der = tu_read_data("x509/leaf.der", &len);
+    struct x509_info *info = (struct x509_info *)1;
+    struct err e;
+
+    assert_int_equal(x509_parse(junk, sizeof junk, &info, &e), -EINVAL);
+    assert_null(info);
+    assert_int_equal(x509_parse((const uint8_t *)der, len - 1, &info, &e), -EINVAL);
+    assert_int_equal(x509_parse((const uint8_t *)der, 0, &info, &e), -EINVAL);
+    free(der);
+}
+
+static void test_matches_key(void **state)
+{
+    size_t len;
+    char *der = tu_read_data("x509/leaf.der", &len);
+    struct ckey *leaf = load_key("x509/leaf.key");
+    struct ckey *other = load_key("x509/other.key");
+    struct ckey *inter = load_key("x509/inter.key");
+    struct pem_chain chain;
+    struct err e;
+
+    load_chain("x509/chain.pem", &chain);
+    assert_int_equal(x509_matches_key((const uint8_t *)der, len, leaf, &e), 1);
+    assert_int_equal(x509_matches_key((const uint8_t *)der, len, other, &e), 0);
+    assert_int_equal(x509_matches_key((const uint8_t *)der, len, inter, &e), 0);
+    assert_int_equal(x509_matches_key(chain.certs[1].der, chain.certs[1].len, inter, &e), 1);
+    assert_int_equal(x509_matches_key(chain.certs[1].der, chain.certs[1].len, leaf, &e), 0);
+    assert_true(x509_matches_key((const uint8_t *)der, 10, leaf, &e) < 0);
+    pem_chain_free(&chain);
+    key_free(inter);
+    key_free(other);
+    key_free(leaf);
+    free(der);
+}
+
+static int verify(const char *chain_rel, const char *roots_rel, time_t now, struct err *e)
+{
+    struct pem_chain chain;
+    size_t len;
+    char *roots = tu_read_data(roots_rel, &len);
+    int rc;
+
+    load_chain(chain_rel, &chain);
+    rc = x509_verify_chain(&chain, roots, len, now, e);
+    pem_chain_free(&chain);
+    free(roots);
+    return rc;
+}
+
+static void expect_fail(int rc, const struct err *e, int code, const char *needle)
+{
+    assert_int_equal(rc, code);
+    assert_int_equal(e->code, code);
+    if (!strstr(e->msg, needle))
+        fail_msg("message \"%s\" lacks \"%s\"", e->msg, needle);
+}
+
+static void test_verify_chain(void **state)
+{
+    struct err e;
+    int rc;
+
+    rc = verify("x509/chain.pem", "x509/root.pem", SOME_TIME, &e);
+    if (rc != 0)
+        fail_msg("verify: %s", e.msg);
+    assert_int_equal(verify("x509/chain.pem", "x509/root.pem", LEAF_NOT_BEFORE, &e), 0);
+    assert_int_equal(verify("x509/chain.pem", "x509/root.pem", LEAF_NOT_AFTER, &e), 0);
+
+    /* The same name on another key is not the root. */
+    rc = verify("x509/chain.pem", "x509/other-root.pem", SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG, "does not verify");
+    /* Without its intermediate the leaf reaches no root. */
+    rc = verify("x509/leaf.pem", "x509/root.pem", SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG, "does not verify");
+
+    /* Time: one second outside the leaf's validity on either side. */
+    rc = verify("x509/chain.pem", "x509/root.pem", LEAF_NOT_AFTER + 1, &e);
+    expect_fail(rc, &e, -EBADMSG, "the certificate expired at 4102444800");
+    rc = verify("x509/chain.pem", "x509/root.pem", LEAF_NOT_BEFORE - 1, &e);
+    expect_fail(rc, &e, -EBADMSG, "the certificate is not valid before 1704067200");
+    /* The intermediate alone, checked past its own notAfter (2120-01-01). */
+    rc = verify("x509/inter.pem", "x509/root.pem", (time_t)4733510401, &e);
+    expect_fail(rc, &e, -EBADMSG, "expired at 4733510400");
+    /* The intermediate still valid but the root gone (2110-01-01). */
+    rc = verify("x509/inter.pem", "x509/root.pem", (time_t)4417977601, &e);
+    expect_fail(rc, &e, -EBADMSG, "the trusted root expired at 4417977600");
+    assert_int_equal(verify("x509/inter.pem", "x509/root.pem", (time_t)4417977600, &e), 0);
+}
+
+static void test_verify_chain_inputs(void **state)
+{
+    struct pem_chain chain, empty = {NULL, 0};
+    size_t rlen;
+    char *root = tu_read_data("x509/root.pem", &rlen);
+    char *other = tu_read_data("x509/other-root.pem", NULL);
+    char *both = NULL;
+    struct err e;
+    int rc;
+
+    load_chain("x509/chain.pem", &chain);
+    /* Several roots: the right one among them is enough. */
+    assert_true(asprintf(&both, "%s%s", other, root) >= 0);
+    rc = x509_verify_chain(&chain, both, strlen(both), SOME_TIME, &e);
+    if (rc != 0)
+        fail_msg("verify with two roots: %s", e.msg);
+    rc = x509_verify_chain(&chain, "not a certificate", 17, SOME_TIME, &e);
+    expect_fail(rc, &e, -EINVAL, "trusted roots");
+    rc = x509_verify_chain(&empty, root, rlen, SOME_TIME, &e);
+    expect_fail(rc, &e, -EINVAL, "empty certificate chain");
+    /* A chain certificate that is not DER at all. */
+    chain.certs[1].len = 7;
+    rc = x509_verify_chain(&chain, root, rlen, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG, "chain certificate 1");
+    pem_chain_free(&chain);
+    free(both);
+    free(other);
+    free(root);
+}
+
+static void test_top_issuer_cn(void **state)
+{
+    struct pem_chain chain, empty = {NULL, 0};
+    char *cn;
+
+    load_chain("x509/chain.pem", &chain);
+    cn = x509_chain_top_issuer_cn(&chain);
+    assert_non_null(cn);
+    assert_string_equal(cn, "Acmed Test Root");
+    free(cn);
+    pem_chain_free(&chain);
+    load_chain("x509/leaf.pem", &chain);
+    cn = x509_chain_top_issuer_cn(&chain);
+    assert_non_null(cn);
+    assert_string_equal(cn, "Acmed Test Intermediate");
+    free(cn);
+    pem_chain_free(&chain);
+    assert_null(x509_chain_top_issuer_cn(&empty));
+    assert_null(x509_chain_top_issuer_cn(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_leaf),
+        cmocka_unit_test(test_parse_root),
+        cmocka_unit_test(test_parse_rejects_garbage),
+        cmocka_unit_test(test_matches_key),
+        cmocka_unit_test(test_verify_chain),
+        cmocka_unit_test(test_verify_chain_inputs),
+        cmocka_unit_test(test_top_issuer_cn),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
