@@ -1,61 +1,184 @@
-/* acmed: entry point. Parses the command line and dispatches to a command.
+/* acmed: entry point. Parses the command line (DESIGN.md §7) and dispatches to a command.
  *
- * Only the commands listed in usage() exist in this version; anything else is a usage error
- * (exit 2), so --help never promises what the program cannot do. */
+ * Options may come before or after the command. Anything unknown is a usage error (exit 2)
+ * naming it, so --help never promises what the program cannot do. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "util/clock.h"
 #include "util/log.h"
 
-enum { EXIT_USAGE = 2 };
-
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: acmed [--version] [--help]\n"
-               "\n"
-               "acmed is an ACME (RFC 8555) certificate renewal daemon. This build provides\n"
-               "its foundation only; certificate issuance is not available yet.\n"
-               "\n"
-               "options:\n"
-               "  --version   print \"acmed <version>\" and exit\n"
-               "  -h, --help  print this help and exit\n");
+    fprintf(f,
+            "usage: acmed [options] COMMAND [ARGS]\n"
+            "\n"
+            "acmed obtains and renews certificates over ACME (RFC 8555) for the targets\n"
+            "described in the state directory's desired/ files (acmetool-compatible).\n"
+            "\n"
+            "commands:\n"
+            "  --once, reconcile [--force]   one pass: issue and renew what is due, then exit\n"
+            "                                (--force ignores failure backoff, never the CA's\n"
+            "                                Retry-After)\n"
+            "  want [--no-reconcile] NAME... write desired/<first NAME> for the names, then\n"
+            "                                reconcile unless another reconciler runs\n"
+            "  unwant NAME...                drop the names from every target\n"
+            "  status [--json]               targets, certificates, next renewal, errors\n"
+            "  revoke CERT-ID|NAME [--reason R]  revoke (R: unspecified, keyCompromise,\n"
+            "                                superseded, cessationOfOperation or a number)\n"
+            "  cull [-n]                     remove expired certificates no live link uses\n"
+            "                                and keys no certificate uses (-n: only list)\n"
+            "  account list|thumbprint|new|rollover|deactivate  manage ACME accounts\n"
+            "\n"
+            "The long-running daemon mode is not available in this version: run\n"
+            "`acmed --once` from a timer.\n"
+            "\n"
+            "options:\n"
+            "  --state DIR        state directory (ACME_STATE_DIR; default /var/lib/acme)\n"
+            "  --hooks DIR        hook directory (ACME_HOOKS_DIR; default /etc/acme/hooks,\n"
+            "                     /usr/libexec/acme/hooks, /usr/lib/acme/hooks)\n"
+            "  --ca-bundle FILE   CAs trusted for the ACME server (ACMED_CA_BUNDLE; default\n"
+            "                     the system's)\n"
+            "  --provider URL     default ACME directory URL or alias letsencrypt,\n"
+            "                     letsencrypt-staging (ACMED_PROVIDER; default letsencrypt)\n"
+            "  --agree-tos        agree to the CA's terms of service\n"
+            "  -v, --verbose      debug logging\n"
+            "  --version          print \"acmed <version>\" and exit\n"
+            "  -h, --help         print this help and exit\n"
+            "\n"
+            "exit codes: 0 all satisfied, 1 some target failed, 2 usage or configuration\n"
+            "error, 3 a certificate in its critical window could not be renewed, 4 the state\n"
+            "directory is locked by another reconciler.\n");
+}
+
+enum { O_STATE = 256, O_HOOKS, O_CA, O_PROVIDER, O_AGREE, O_VERSION, O_ONCE, O_FORCE, O_NOREC,
+       O_JSON, O_REASON };
+
+static const struct {
+    const char *name;
+    int (*run)(const struct cli *c);
+} commands[] = {
+    {"reconcile", cmd_reconcile}, {"want", cmd_want},     {"unwant", cmd_unwant},
+    {"status", cmd_status},       {"revoke", cmd_revoke}, {"cull", cmd_cull},
+    {"account", cmd_account},
+};
+
+/* Which command-specific options a command accepts. */
+static bool option_allowed(const char *cmd, int opt)
+{
+    switch (opt) {
+    case O_FORCE:
+        return !strcmp(cmd, "reconcile");
+    case O_NOREC:
+        return !strcmp(cmd, "want");
+    case O_JSON:
+        return !strcmp(cmd, "status");
+    case O_REASON:
+        return !strcmp(cmd, "revoke");
+    case 'n':
+        return !strcmp(cmd, "cull");
+    }
+    return true;
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? v : dflt;
 }
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"version", no_argument, NULL, 'V'},
+        {"state", required_argument, NULL, O_STATE},
+        {"hooks", required_argument, NULL, O_HOOKS},
+        {"ca-bundle", required_argument, NULL, O_CA},
+        {"provider", required_argument, NULL, O_PROVIDER},
+        {"agree-tos", no_argument, NULL, O_AGREE},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, O_VERSION},
         {"help", no_argument, NULL, 'h'},
+        {"once", no_argument, NULL, O_ONCE},
+        {"force", no_argument, NULL, O_FORCE},
+        {"no-reconcile", no_argument, NULL, O_NOREC},
+        {"json", no_argument, NULL, O_JSON},
+        {"reason", required_argument, NULL, O_REASON},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    struct cli c = {0};
+    int used[64] = {0}, nused = 0, o;
+    bool once = false;
+    const char *cmd;
 
     log_init();
     if (clock_init() < 0) {
         log_err("ACMED_FAKE_NOW must be a number of seconds since the epoch");
         return EXIT_USAGE;
     }
+    c.state_dir = env_or("ACME_STATE_DIR", "/var/lib/acme");
+    c.hooks_dir = env_or("ACME_HOOKS_DIR", NULL);
+    c.ca_bundle = env_or("ACMED_CA_BUNDLE", NULL);
+    c.provider = env_or("ACMED_PROVIDER", NULL);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'V':
-            printf("acmed %s\n", ACMED_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
+    while ((o = getopt_long(argc, argv, "hvn", opts, NULL)) != -1) {
+        switch (o) {
+        case O_STATE: c.state_dir = optarg; break;
+        case O_HOOKS: c.hooks_dir = optarg; break;
+        case O_CA: c.ca_bundle = optarg; break;
+        case O_PROVIDER: c.provider = optarg; break;
+        case O_AGREE: c.agree_tos = true; break;
+        case 'v': c.verbose++; break;
+        case O_VERSION: printf("acmed %s\n", ACMED_VERSION); return EXIT_OK;
+        case 'h': usage(stdout); return EXIT_OK;
+        case O_ONCE: once = true; break;
+        case O_FORCE: c.force = true; break;
+        case O_NOREC: c.no_reconcile = true; break;
+        case O_JSON: c.json = true; break;
+        case O_REASON: c.reason = optarg; break;
+        case 'n': c.dry_run = true; break;
         default:
-            log_err("unknown option %s (see acmed --help)", argv[optind - 1]);
+            if (optopt)
+                log_err("unknown option -%c or missing argument (see acmed --help)", optopt);
+            else
+                log_err("unknown option %s or missing argument (see acmed --help)",
+                        argv[optind - 1]);
             return EXIT_USAGE;
         }
+        if (nused < 64)
+            used[nused++] = o;
     }
-    if (optind < argc) {
-        log_err("unknown command \"%s\" (see acmed --help)", argv[optind]);
+    if (c.verbose)
+        log_set_level(LL_DEBUG);
+    if (once) {
+        cmd = "reconcile";
+    } else if (optind < argc) {
+        cmd = argv[optind++];
+    } else {
+        log_err("no command given; the daemon mode is not available in this version (run "
+                "`acmed --once` from a timer; see acmed --help)");
         return EXIT_USAGE;
     }
-    usage(stderr);
+    c.args = argv + optind;
+    c.nargs = (size_t)(argc - optind);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name))
+            continue;
+        for (int k = 0; k < nused; k++) {
+            if (!option_allowed(cmd, used[k])) {
+                log_err("this option does not apply to \"%s\" (see acmed --help)", cmd);
+                return EXIT_USAGE;
+            }
+        }
+        if (once && c.nargs > 0) {
+            log_err("unexpected argument \"%s\" (see acmed --help)", c.args[0]);
+            return EXIT_USAGE;
+        }
+        return commands[i].run(&c);
+    }
+    log_err("unknown command \"%s\" (see acmed --help)", cmd);
     return EXIT_USAGE;
 }

@@ -133,26 +133,26 @@ pick_ports() {
 
 # ---- processes -----------------------------------------------------------------------------
 
-alive() { # alive PID
-    [[ -n $1 ]] && kill -0 "$1" 2>/dev/null
+alive() { # alive PID: running, not a zombie waiting for a parent that never reaps it
+    [[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 1
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
 }
 
-# stop_pid PID NAME: TERM, wait up to 5 s, then KILL. Only if the PID still runs the program
-# we started (a recycled PID belongs to someone else).
+# stop_pid PID NAME: SIGKILL (these are throwaway test servers holding nothing worth a
+# graceful shutdown, which takes pebble almost two seconds), then wait up to 2 s. Only if
+# the PID still runs the program we started (a recycled PID belongs to someone else).
 stop_pid() {
     local pid=$1 want=$2 comm i
     alive "$pid" || return 0
     comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
     [[ $comm == "$want"* ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 50; i++)); do
+    kill -KILL "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 40; i++)); do
         alive "$pid" || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-        alive "$pid" || return 0
-        sleep 0.1
+        sleep 0.05
     done
 }
 

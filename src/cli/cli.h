@@ -1,0 +1,39 @@
+/* cli: the command line of DESIGN.md §7: global options, then one command. Each command is a
+ * module (cmd_*.c) returning the process exit code. */
+#ifndef ACMED_CLI_CLI_H
+#define ACMED_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_CRITICAL = 3, EXIT_LOCKED = 4 };
+
+struct cli {
+    const char *state_dir;  /* --state, ACME_STATE_DIR, /var/lib/acme */
+    const char *hooks_dir;  /* --hooks, ACME_HOOKS_DIR; NULL: the default directories */
+    const char *ca_bundle;  /* --ca-bundle, ACMED_CA_BUNDLE; NULL: the system's */
+    const char *provider;   /* --provider, ACMED_PROVIDER; NULL: Let's Encrypt */
+    bool agree_tos;
+    int verbose;
+    /* command options */
+    bool force;        /* reconcile --force */
+    bool no_reconcile; /* want --no-reconcile */
+    bool json;         /* status --json */
+    const char *reason; /* revoke --reason */
+    bool dry_run;      /* cull -n */
+    char **args;       /* positional arguments after the command */
+    size_t nargs;
+};
+
+int cmd_reconcile(const struct cli *c);
+int cmd_want(const struct cli *c);
+int cmd_unwant(const struct cli *c);
+int cmd_status(const struct cli *c);
+int cmd_revoke(const struct cli *c);
+int cmd_cull(const struct cli *c);
+int cmd_account(const struct cli *c);
+
+/* Runs a reconcile pass with the global options (used by want, unwant, revoke). */
+int cli_reconcile(const struct cli *c, bool force);
+
+#endif

@@ -1,0 +1,622 @@
+/* cmd_account: `acmed account list|thumbprint|new|rollover|deactivate`, the ACME accounts
+ * under accounts/<dir-id>/<key-id>/.
+ *
+ * list and thumbprint only read (no lock); with --provider they show that CA's accounts only.
+ * new, rollover and deactivate change accounts and so take the reconciler lock (exit 4 while
+ * a daemon runs). They act on the account the reconciler would use for the provider: the
+ * first one without an EAB kid, else the first. Talking to the CA, they drive the loop
+ * synchronously until each operation's callback has run: a command does one thing at a
+ * time, and the network layer keeps every wait bounded. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "acme/client.h"
+#include "acme/ops.h"
+#include "cli/cli.h"
+#include "crypto/jwk.h"
+#include "crypto/jws.h"
+#include "crypto/key.h"
+#include "net/http.h"
+#include "store/desired.h"
+#include "store/store.h"
+#include "util/fsio.h"
+#include "util/log.h"
+
+#define ACCOUNT_MAX_FILE (64 * 1024)
+#define DEACTIVATED_PREFIX ".deactivated-"
+
+/* ---- driving the ACME client synchronously ---- */
+
+struct net {
+    uv_loop_t loop;
+    bool loop_ok;
+    struct http_client *http;
+    struct acme_client *acme;
+};
+
+/* What an operation's callback leaves for the command. */
+struct sync {
+    bool done;
+    int rc;
+    struct err e;
+    char *location;  /* the Location header, or NULL */
+    bool no_account; /* the problem was accountDoesNotExist */
+};
+
+static void sync_cb(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct sync *s = arg;
+
+    s->done = true;
+    s->rc = rc;
+    err_clear(&s->e);
+    if (e)
+        s->e = *e;
+    s->location = r->location ? strdup(r->location) : NULL;
+    s->no_account = acme_problem_is(r->problem, "accountDoesNotExist");
+}
+
+/* Runs the loop until the operation behind s has called back; its result goes to e. */
+static int sync_wait(struct net *n, struct sync *s, struct err *e)
+{
+    while (!s->done)
+        if (uv_run(&n->loop, UV_RUN_ONCE) == 0 && !s->done)
+            return err_set(e, -EIO, "internal error: the ACME operation stalled");
+    if (s->rc < 0 && e)
+        *e = s->e;
+    return s->rc;
+}
+
+/* Sets up the loop, the HTTP and ACME clients and fetches the directory of `url`. net_close
+ * releases whatever was set up, also after a failure. */
+static int net_open(struct net *n, const struct cli *c, const char *url, struct err *e)
+{
+    struct http_client_opts ho = {.ca_bundle = c->ca_bundle};
+    struct sync s = {0};
+    int rc;
+
+    memset(n, 0, sizeof *n);
+    if ((rc = uv_loop_init(&n->loop)) < 0)
+        return err_set(e, rc, "cannot create an event loop: %s", uv_strerror(rc));
+    n->loop_ok = true;
+    if ((rc = http_client_new(&n->loop, &ho, &n->http, e)) < 0 ||
+        (rc = acme_client_new(&n->loop, n->http, url, NULL, &n->acme, e)) < 0 ||
+        (rc = acme_client_start(n->acme, sync_cb, &s, e)) < 0)
+        return rc;
+    rc = sync_wait(n, &s, e);
+    free(s.location);
+    return rc;
+}
+
+static void on_http_closed(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+static void net_close(struct net *n)
+{
+    bool closed = false;
+
+    acme_client_free(n->acme);
+    n->acme = NULL;
+    if (n->http)
+        http_client_close(n->http, on_http_closed, &closed);
+    n->http = NULL;
+    if (!n->loop_ok)
+        return;
+    /* The HTTP client frees itself from its handles' close callbacks, which this runs. */
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&n->loop) < 0)
+        log_warn("event loop still busy at exit");
+    n->loop_ok = false;
+}
+
+/* ---- accounts on disk ---- */
+
+static const char *provider_url(const struct cli *c)
+{
+    return desired_provider_url(c->provider ? c->provider : "letsencrypt");
+}
+
+/* Removes accounts/<dir_id>/<key_id>/ (its privkey and meta) without following any symlink;
+ * anything else inside makes the final rmdir fail rather than be removed blindly. */
+static int remove_account_dir(const struct store *st, const char *dir_id, const char *key_id,
+                              struct err *e)
+{
+    static const char *const files[] = {"privkey", "meta"};
+    char *path = NULL;
+    int dfd = -1, kfd = -1, rc = 0;
+    struct stat sb;
+
+    if (asprintf(&path, "%s/accounts/%s", st->root, dir_id) < 0)
+        return err_set(e, -ENOMEM, "out of memory");
+    if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+        (kfd = openat(dfd, key_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        rc = err_sys(e, -errno, "cannot open %s/%s", path, key_id);
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (fstatat(kfd, files[i], &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT)
+                continue;
+            rc = err_sys(e, -errno, "cannot stat %s/%s/%s", path, key_id, files[i]);
+            goto out;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            rc = err_set(e, -EINVAL, "%s/%s/%s is not a regular file; refusing it", path, key_id,
+                         files[i]);
+            goto out;
+        }
+        if (unlinkat(kfd, files[i], 0) < 0) {
+            rc = err_sys(e, -errno, "cannot remove %s/%s/%s", path, key_id, files[i]);
+            goto out;
+        }
+    }
+    if (unlinkat(dfd, key_id, AT_REMOVEDIR) < 0) {
+        rc = err_sys(e, -errno, "cannot remove %s/%s", path, key_id);
+        goto out;
+    }
+    if (fsync(dfd) < 0)
+        rc = err_sys(e, -errno, "cannot fsync %s", path);
+out:
+    if (kfd >= 0)
+        close(kfd);
+    if (dfd >= 0)
+        close(dfd);
+    free(path);
+    return rc;
+}
+
+/* The account the reconciler would use for `url` (moved into *out), or -ENOENT. */
+static int pick_account(const struct store *st, const char *url, struct store_account *out,
+                        struct err *e)
+{
+    struct store_account *v = NULL;
+    size_t n = 0, pick = 0;
+    int rc;
+
+    if ((rc = store_accounts_load(st, url, &v, &n, e)) < 0)
+        return rc;
+    if (n == 0) {
+        rc = err_set(e, -ENOENT,
+                     "no account for %s under %s/accounts (acmed account new "
+                     "creates one)",
+                     url, st->root);
+        goto out;
+    }
+    while (pick < n && v[pick].eab_kid)
+        pick++;
+    if (pick == n)
+        pick = 0;
+    *out = v[pick];
+    memset(&v[pick], 0, sizeof v[pick]);
+out:
+    store_accounts_free(v, n);
+    return rc;
+}
+
+/* Makes sure a->url is known: an acmetool account has no meta, so the CA is asked for the
+ * account of this key (onlyReturnExisting) and the answer is kept in meta. */
+static int resolve_url(struct net *n, const struct store *st, struct store_account *a,
+                       const struct signer *sig, struct err *e)
+{
+    struct acme_new_account req = {.key = sig, .only_return_existing = true};
+    struct sync s = {0};
+    int rc;
+
+    if (a->url)
+        return 0;
+    if ((rc = acme_account_new(n->acme, &req, sync_cb, &s, e)) < 0)
+        return rc;
+    rc = sync_wait(n, &s, e);
+    if (rc < 0 && s.no_account)
+        rc = err_set(e, rc, "account key %s/%s is not registered at the CA", a->dir_id, a->key_id);
+    else if (rc == 0 && !s.location)
+        rc = err_set(e, -EPROTO, "the CA named no account URL for key %s", a->key_id);
+    if (rc == 0) {
+        a->url = s.location;
+        s.location = NULL;
+        rc = store_account_save_meta(st, a, e);
+    }
+    free(s.location);
+    return rc;
+}
+
+/* ---- list and thumbprint: walking accounts/<dir-id>/<key-id>/ ---- */
+
+typedef int (*account_fn)(const char *dir_id, const char *key_id, const char *path, struct err *e);
+
+static int skip_dot(const struct dirent *de)
+{
+    return de->d_name[0] != '.';
+}
+
+static bool is_real_dir(const char *path)
+{
+    struct stat sb;
+
+    return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Calls fn for every key directory under `dir` (accounts/ or accounts/<dir-id>/ when
+ * dir_id is set), in name order; symlinks are never descended into. *count is increased. */
+static int walk(const char *dir, const char *dir_id, account_fn fn, unsigned *count, struct err *e)
+{
+    struct dirent **list = NULL;
+    int n, rc = 0;
+
+    if ((n = scandir(dir, &list, skip_dot, alphasort)) < 0)
+        return errno == ENOENT ? 0 : err_sys(e, -errno, "cannot list %s", dir);
+    for (int i = 0; i < n; i++) {
+        const char *name = list[i]->d_name;
+        char *path = NULL;
+
+        if (rc < 0 || (dir_id && !store_id_valid(name)))
+            continue;
+        if (asprintf(&path, "%s/%s", dir, name) < 0) {
+            rc = err_set(e, -ENOMEM, "out of memory");
+            continue;
+        }
+        if (is_real_dir(path)) {
+            if (dir_id) {
+                rc = fn(dir_id, name, path, e);
+                (*count)++;
+            } else {
+                rc = walk(path, name, fn, count, e);
+            }
+        }
+        free(path);
+    }
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+    return rc;
+}
+
+static int walk_accounts(const struct cli *c, account_fn fn)
+{
+    struct store st = {.lock_fd = -1};
+    char *dir = NULL, *dir_id = NULL;
+    unsigned count = 0;
+    int code = EXIT_FAILED;
+    struct err e;
+
+    if (store_open(c->state_dir, &st, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        return EXIT_USAGE;
+    }
+    if (c->provider && !(dir_id = store_dir_id(provider_url(c), &e))) {
+        log_err("%s", err_msg(&e));
+        code = EXIT_USAGE;
+        goto out;
+    }
+    if (asprintf(&dir, "%s/accounts%s%s", st.root, dir_id ? "/" : "", dir_id ? dir_id : "") < 0) {
+        dir = NULL;
+        log_err("out of memory");
+        goto out;
+    }
+    if (walk(dir, dir_id, fn, &count, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        goto out;
+    }
+    if (count == 0)
+        log_info("no accounts under %s", dir);
+    code = EXIT_OK;
+out:
+    free(dir);
+    free(dir_id);
+    store_close(&st);
+    return code;
+}
+
+/* One line: dir-id, key-id, account URL, contacts ("-" for what is unknown). An unreadable
+ * meta is reported and the line still printed: the key itself is there. */
+static int list_one(const char *dir_id, const char *key_id, const char *path, struct err *e)
+{
+    char *mpath = NULL, *text = NULL, *contacts = NULL;
+    const char *url = "-";
+    size_t len = 0, clen = 0;
+    json_t *o = NULL, *v;
+    const char *sep = "";
+    struct err le;
+    FILE *cf;
+    size_t i;
+
+    if (!(mpath = fsio_join(path, "meta")) || !(cf = open_memstream(&contacts, &clen))) {
+        free(mpath);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    if (fsio_read_file(mpath, ACCOUNT_MAX_FILE, &text, &len, &le) == 0 &&
+        !(o = json_loadb(text, len, 0, NULL)))
+        log_warn("%s: not valid JSON", mpath);
+    else if (!o && le.code != -ENOENT)
+        log_warn("%s", err_msg(&le));
+    if (json_is_string(json_object_get(o, "url")))
+        url = json_string_value(json_object_get(o, "url"));
+    for (i = 0; i < json_array_size(json_object_get(o, "contact")); i++) {
+        v = json_array_get(json_object_get(o, "contact"), i);
+        if (json_is_string(v)) {
+            fprintf(cf, "%s%s", sep, json_string_value(v));
+            sep = ",";
+        }
+    }
+    fclose(cf);
+    printf("%s %s %s %s\n", dir_id, key_id, url, contacts && *contacts ? contacts : "-");
+    json_decref(o);
+    free(contacts);
+    free(text);
+    free(mpath);
+    return 0;
+}
+
+static int thumbprint_one(const char *dir_id, const char *key_id, const char *path, struct err *e)
+{
+    char *kpath = fsio_join(path, "privkey"), *pem = NULL, *thumb = NULL;
+    struct ckey *key = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!kpath)
+        return err_set(e, -ENOMEM, "out of memory");
+    rc = fsio_read_file(kpath, ACCOUNT_MAX_FILE, &pem, &len, e);
+    if (rc == 0) {
+        rc = key_from_pem(pem, len, &key, e);
+        key_pem_free(pem, len);
+    }
+    if (rc == 0)
+        rc = jwk_key_thumbprint(key, &thumb, e);
+    if (rc == 0)
+        printf("%s %s\n", key_id, thumb);
+    else
+        log_warn("skipping account %s/%s: %s", dir_id, key_id, err_msg(e));
+    key_free(key);
+    free(thumb);
+    free(kpath);
+    return rc == -ENOMEM ? rc : 0;
+}
+
+/* ---- new, rollover, deactivate ---- */
+
+static int account_new(const struct cli *c, struct store *st)
+{
+    const char *url = provider_url(c), *tos;
+    struct acme_new_account req = {0};
+    struct key_spec spec = {KEY_ECDSA, 256};
+    struct store_account a = {0};
+    const struct acme_directory *d;
+    struct sync s = {0};
+    int code = EXIT_FAILED;
+    struct net n = {0};
+    struct signer sig;
+    struct err e;
+
+    if (net_open(&n, c, url, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        goto out;
+    }
+    d = acme_client_directory(n.acme);
+    tos = d->meta.terms_of_service;
+    req.agree_tos = c->agree_tos || (tos && desired_responses_agree(st->root, tos));
+    if (tos && !req.agree_tos) {
+        log_err("%s asks to agree to its terms of service (%s): pass --agree-tos, or add "
+                "\"acme-agreement:%s\": true to %s/conf/responses",
+                url, tos, tos, st->root);
+        goto out;
+    }
+    if (d->meta.external_account_required) {
+        log_err("%s requires an external account binding: set request.account.eab in "
+                "conf/target and let `acmed --once` register the account",
+                url);
+        goto out;
+    }
+    /* The key is on disk before the CA knows it, so an account is never registered for a
+     * key we lost. */
+    if (key_generate(&spec, &a.key, &e) < 0 || store_account_save_key(st, url, &a, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        goto out;
+    }
+    jws_signer_from_key(a.key, &sig);
+    req.key = &sig;
+    if (acme_account_new(n.acme, &req, sync_cb, &s, &e) < 0 || sync_wait(&n, &s, &e) < 0 ||
+        (!s.location && err_set(&e, -EPROTO, "the CA named no account URL") < 0)) {
+        log_err("%s", err_msg(&e));
+        /* A problem document means the CA created nothing: the key is of no use. */
+        if (s.rc == ACME_EPROBLEM && remove_account_dir(st, a.dir_id, a.key_id, &e) < 0)
+            log_warn("%s", err_msg(&e));
+        goto out;
+    }
+    a.url = s.location;
+    s.location = NULL;
+    if (store_account_save_meta(st, &a, &e) < 0) {
+        log_err("account %s registered, but its URL could not be saved: %s", a.url, err_msg(&e));
+        goto out;
+    }
+    printf("registered account %s (key accounts/%s/%s)\n", a.url, a.dir_id, a.key_id);
+    code = EXIT_OK;
+out:
+    free(s.location);
+    net_close(&n);
+    store_account_clear(&a);
+    return code;
+}
+
+/* Replaces the account's key at the CA (RFC 8555 §7.3.5). The new key is saved first; once
+ * the CA has switched, the old key is useless and removed, so the reconciler cannot pick it;
+ * if the CA refused, the new key is removed instead. */
+static int account_rollover(const struct cli *c, struct store *st)
+{
+    const char *url = provider_url(c);
+    struct store_account old = {0}, nw = {0};
+    struct key_spec spec = {KEY_ECDSA, 256};
+    struct signer old_sig, new_sig;
+    struct sync s = {0};
+    int code = EXIT_FAILED, rc;
+    struct net n = {0};
+    struct err e;
+
+    if (pick_account(st, url, &old, &e) < 0 || net_open(&n, c, url, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        goto out;
+    }
+    jws_signer_from_key(old.key, &old_sig);
+    if (resolve_url(&n, st, &old, &old_sig, &e) < 0 || key_generate(&spec, &nw.key, &e) < 0 ||
+        !(nw.url = strdup(old.url))) {
+        log_err("%s", nw.key ? "out of memory" : err_msg(&e));
+        goto out;
+    }
+    /* The account's meta moves to the new key as it is. */
+    nw.contact = old.contact, nw.ncontact = old.ncontact, nw.eab_kid = old.eab_kid;
+    old.contact = NULL, old.ncontact = 0, old.eab_kid = NULL;
+    nw.created = old.created;
+    if (store_account_save_key(st, url, &nw, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        goto out;
+    }
+    jws_signer_from_key(nw.key, &new_sig);
+    rc = acme_client_set_account(n.acme, &old_sig, old.url);
+    if (rc < 0)
+        err_set(&e, rc, "out of memory");
+    else if ((rc = acme_account_key_change(n.acme, &new_sig, sync_cb, &s, &e)) == 0)
+        rc = sync_wait(&n, &s, &e);
+    if (rc < 0) {
+        log_err("key rollover of %s failed: %s", old.url, err_msg(&e));
+        if (remove_account_dir(st, nw.dir_id, nw.key_id, &e) < 0)
+            log_warn("%s", err_msg(&e));
+        goto out;
+    }
+    if (remove_account_dir(st, old.dir_id, old.key_id, &e) < 0) {
+        log_err("account %s now uses key %s, but the old key could not be removed (remove "
+                "accounts/%s/%s by hand): %s",
+                old.url, nw.key_id, old.dir_id, old.key_id, err_msg(&e));
+        goto out;
+    }
+    printf("account %s: key %s replaced by %s\n", old.url, old.key_id, nw.key_id);
+    code = EXIT_OK;
+out:
+    free(s.location);
+    net_close(&n);
+    store_account_clear(&old);
+    store_account_clear(&nw);
+    return code;
+}
+
+/* Deactivates the account at the CA (RFC 8555 §7.3.6), then moves its directory aside to
+ * accounts/<dir-id>/.deactivated-<key-id> where nothing looks for accounts, so it is never
+ * used again while its key is kept. */
+static int account_deactivate(const struct cli *c, struct store *st)
+{
+    const char *url = provider_url(c);
+    struct store_account a = {0};
+    char *from = NULL, *to = NULL;
+    struct sync s = {0};
+    int code = EXIT_FAILED, rc;
+    struct net n = {0};
+    struct signer sig;
+    struct err e;
+
+    if (pick_account(st, url, &a, &e) < 0 || net_open(&n, c, url, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        goto out;
+    }
+    jws_signer_from_key(a.key, &sig);
+    if (resolve_url(&n, st, &a, &sig, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        goto out;
+    }
+    rc = acme_client_set_account(n.acme, &sig, a.url);
+    if (rc < 0)
+        err_set(&e, rc, "out of memory");
+    else if ((rc = acme_account_deactivate(n.acme, sync_cb, &s, &e)) == 0)
+        rc = sync_wait(&n, &s, &e);
+    if (rc < 0) {
+        log_err("deactivating %s failed: %s", a.url, err_msg(&e));
+        goto out;
+    }
+    if (asprintf(&from, "%s/accounts/%s/%s", st->root, a.dir_id, a.key_id) < 0)
+        from = NULL;
+    if (asprintf(&to, "%s/accounts/%s/" DEACTIVATED_PREFIX "%s", st->root, a.dir_id, a.key_id) < 0)
+        to = NULL;
+    if (!from || !to) {
+        log_err("out of memory");
+        goto out;
+    }
+    if (rename(from, to) < 0) {
+        log_err("account %s is deactivated, but %s could not be moved aside (remove it by "
+                "hand): %s",
+                a.url, from, strerror(errno));
+        goto out;
+    }
+    *strrchr(to, '/') = '\0';
+    if (fsio_fsync_dir(to, &e) < 0)
+        log_warn("%s", err_msg(&e));
+    printf("account %s deactivated; its key is kept in accounts/%s/" DEACTIVATED_PREFIX "%s\n",
+           a.url, a.dir_id, a.key_id);
+    code = EXIT_OK;
+out:
+    free(from);
+    free(to);
+    free(s.location);
+    net_close(&n);
+    store_account_clear(&a);
+    return code;
+}
+
+int cmd_account(const struct cli *c)
+{
+    static const struct {
+        const char *name;
+        account_fn show;                                      /* list, thumbprint: no lock */
+        int (*change)(const struct cli *c, struct store *st); /* under the lock */
+    } subs[] = {
+        {"list", list_one, NULL},
+        {"thumbprint", thumbprint_one, NULL},
+        {"new", NULL, account_new},
+        {"rollover", NULL, account_rollover},
+        {"deactivate", NULL, account_deactivate},
+    };
+    struct store st = {.lock_fd = -1};
+    int code = EXIT_FAILED, rc;
+    struct err e;
+    size_t i;
+
+    if (c->nargs == 0) {
+        log_err("account needs a subcommand: list, thumbprint, new, rollover or deactivate");
+        return EXIT_USAGE;
+    }
+    for (i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (!strcmp(c->args[0], subs[i].name))
+            break;
+    if (i == sizeof subs / sizeof subs[0]) {
+        log_err("unknown account subcommand \"%s\" (list, thumbprint, new, rollover, "
+                "deactivate)",
+                c->args[0]);
+        return EXIT_USAGE;
+    }
+    if (c->nargs > 1) {
+        log_err("unexpected argument \"%s\" (see acmed --help)", c->args[1]);
+        return EXIT_USAGE;
+    }
+    if (subs[i].show)
+        return walk_accounts(c, subs[i].show);
+    if (store_open(c->state_dir, &st, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        return EXIT_USAGE;
+    }
+    if ((rc = store_lock(&st, &e)) < 0) {
+        log_err("%s", err_msg(&e));
+        code = rc == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_FAILED;
+        goto out;
+    }
+    code = subs[i].change(c, &st);
+out:
+    store_close(&st);
+    return code;
+}

@@ -1,0 +1,36 @@
+/* cmd_reconcile: `acmed --once` / `acmed reconcile [--force]`, and the pass other commands
+ * run after changing desired/. */
+#include "cli/cli.h"
+#include "reconcile/reconcile.h"
+#include "util/log.h"
+
+int cli_reconcile(const struct cli *c, bool force)
+{
+    const char *hooks[1] = {c->hooks_dir};
+    struct rec_opts o = {
+        .state_dir = c->state_dir,
+        .hook_dirs = c->hooks_dir ? hooks : NULL,
+        .nhook_dirs = c->hooks_dir ? 1 : 0,
+        .ca_bundle = c->ca_bundle,
+        .provider = c->provider,
+        .agree_tos = c->agree_tos,
+        .force = force,
+    };
+    struct err e;
+    int code;
+
+    err_clear(&e);
+    code = reconcile_once(&o, NULL, &e);
+    if (code == REC_USAGE || code == REC_LOCKED)
+        log_err("%s", err_msg(&e));
+    return code;
+}
+
+int cmd_reconcile(const struct cli *c)
+{
+    if (c->nargs > 0) {
+        log_err("reconcile takes no arguments (see acmed --help)");
+        return EXIT_USAGE;
+    }
+    return cli_reconcile(c, c->force);
+}

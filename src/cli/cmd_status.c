@@ -1,0 +1,143 @@
+/* cmd_status: `acmed status [--json]`: every target with its names, certificate, expiry,
+ * next renewal and why, and last error; read without the lock. Exit codes as reconcile's
+ * (0 all satisfied, 1 something is not, 3 a certificate in its critical window is not
+ * satisfied), so monitoring can use it. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "reconcile/plan.h"
+#include "store/desired.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+static const char *state_name(const struct plan *p)
+{
+    switch (p->action) {
+    case PLAN_SATISFIED:
+        return "satisfied";
+    case PLAN_ISSUE:
+        return "missing";
+    case PLAN_RENEW:
+        return "due";
+    case PLAN_BACKOFF:
+        return "backoff";
+    }
+    return "unknown";
+}
+
+static json_t *time_json(time_t t)
+{
+    char buf[32];
+
+    return t ? json_string(clock_rfc3339(t, buf, sizeof buf)) : json_null();
+}
+
+static json_t *target_json(const struct target *t, const struct plan *p, const struct tstate *ts)
+{
+    json_t *o = json_object(), *names = json_array();
+
+    for (size_t i = 0; i < t->nnames; i++)
+        json_array_append_new(names, json_string(t->names[i].name));
+    json_object_set_new(o, "file", json_string(t->file));
+    json_object_set_new(o, "names", names);
+    json_object_set_new(o, "state", json_string(state_name(p)));
+    json_object_set_new(o, "cert_id", p->cur ? json_string(p->cur->id) : json_null());
+    json_object_set_new(o, "not_after", time_json(p->cur ? p->cur->not_after : 0));
+    json_object_set_new(o, "next_renewal", time_json(p->cur ? p->due : 0));
+    json_object_set_new(o, "why", p->cur ? json_string(policy_why_str(p->why)) : json_null());
+    json_object_set_new(o, "critical", json_boolean(p->cur && p->critical));
+    json_object_set_new(o, "failures", json_integer(ts->failures));
+    json_object_set_new(o, "next_attempt", time_json(p->next_attempt));
+    json_object_set_new(o, "last_error", ts->last_error ? json_string(ts->last_error)
+                                                        : json_null());
+    json_object_set_new(o, "last_problem", ts->last_problem ? json_string(ts->last_problem)
+                                                            : json_null());
+    return o;
+}
+
+static void print_row(const struct target *t, const struct plan *p, const struct tstate *ts)
+{
+    char na[32] = "-", nr[40] = "-";
+
+    if (p->cur) {
+        clock_rfc3339(p->cur->not_after, na, sizeof na);
+        clock_rfc3339(p->due, nr, sizeof nr);
+        snprintf(nr + strlen(nr), sizeof nr - strlen(nr), " (%s)", policy_why_str(p->why));
+    }
+    printf("%-24s %-10s %-21s %-30s %s", t->file, state_name(p), na, nr, t->names[0].name);
+    for (size_t i = 1; i < t->nnames; i++)
+        printf(",%s", t->names[i].name);
+    printf("\n");
+    if (ts->last_error)
+        printf("    last error (%u failures): %s\n", ts->failures, ts->last_error);
+}
+
+int cmd_status(const struct cli *c)
+{
+    struct store st = {.lock_fd = -1};
+    struct desired_set ds = {0};
+    struct store_cert *certs = NULL;
+    size_t ncerts = 0;
+    json_t *arr = json_array();
+    time_t now = clock_now();
+    int code = EXIT_OK;
+    struct err e;
+
+    if (c->nargs > 0) {
+        log_err("status takes no arguments (see acmed --help)");
+        return EXIT_USAGE;
+    }
+    if (store_open(c->state_dir, &st, &e) < 0 || desired_load(st.root, &ds, &e) < 0 ||
+        store_certs_load(&st, &certs, &ncerts, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        code = EXIT_USAGE;
+        goto out;
+    }
+    if (!c->json)
+        printf("%-24s %-10s %-21s %-30s %s\n", "TARGET", "STATE", "NOT AFTER", "NEXT RENEWAL",
+               "NAMES");
+    for (size_t i = 0; i < ds.ntargets; i++) {
+        struct tstate ts;
+        struct plan p;
+
+        if (tstate_load(&st, ds.targets[i].file, &ts, &e) < 0)
+            memset(&ts, 0, sizeof ts);
+        plan_target(&ds.targets[i], certs, ncerts, &ts, now, false, &p);
+        if (p.action != PLAN_SATISFIED) {
+            if (p.cur && p.critical)
+                code = EXIT_CRITICAL;
+            else if (code == EXIT_OK)
+                code = EXIT_FAILED;
+        }
+        if (c->json)
+            json_array_append_new(arr, target_json(&ds.targets[i], &p, &ts));
+        else
+            print_row(&ds.targets[i], &p, &ts);
+        tstate_free(&ts);
+    }
+    for (size_t i = 0; i < ds.nerrors; i++) {
+        if (c->json) {
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:[], s:s}", "file",
+                                                 ds.errors[i].file, "state", "invalid",
+                                                 "names", "last_error", ds.errors[i].message));
+        } else {
+            printf("%-24s %-10s %s\n", ds.errors[i].file, "invalid", ds.errors[i].message);
+        }
+        if (code == EXIT_OK)
+            code = EXIT_FAILED;
+    }
+    if (c->json) {
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        printf("\n");
+    }
+out:
+    json_decref(arr);
+    store_certs_free(certs, ncerts);
+    desired_set_free(&ds);
+    store_close(&st);
+    return code;
+}

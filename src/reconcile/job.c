@@ -1,0 +1,98 @@
+/* job: one target's state machine. The order of the steps lives only in the table below;
+ * each step is a module of its own (step_*.c) that ends by calling job_step_done. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconcile/job.h"
+#include "reconcile/policy.h"
+#include "util/clock.h"
+#include "util/failpoint.h"
+#include "util/log.h"
+
+static const struct {
+    const char *name;
+    void (*run)(struct job *j);
+} steps[STEP_COUNT] = {
+    [STEP_ACCOUNT] = {"account", step_account},       [STEP_KEY] = {"key", step_key},
+    [STEP_ORDER] = {"order", step_order},             [STEP_AUTHORIZE] = {"authorize",
+                                                                          step_authorize},
+    [STEP_FINALIZE] = {"finalize", step_finalize},    [STEP_DOWNLOAD] = {"download",
+                                                                        step_download},
+    [STEP_INSTALL] = {"install", step_install},
+};
+
+void job_checkpoint(struct job *j)
+{
+    struct err e;
+
+    if (tstate_save(&j->rec->st, j->t->file, &j->ts, &e) < 0)
+        log_warn("%s: cannot save progress: %s", j->t->file, err_msg(&e));
+}
+
+static void job_run(struct job *j)
+{
+    log_debug("%s: step %s", j->t->file, steps[j->step].name);
+    steps[j->step].run(j);
+}
+
+void job_start(struct job *j)
+{
+    j->step = STEP_ACCOUNT;
+    job_run(j);
+}
+
+void job_step_done(struct job *j)
+{
+    char fp[64];
+
+    if (j->step != STEP_INSTALL) {
+        tstate_set(&j->ts.step, steps[j->step].name);
+        job_checkpoint(j);
+    }
+    snprintf(fp, sizeof fp, "after-%s", steps[j->step].name);
+    failpoint(fp);
+    if (j->step + 1 < STEP_COUNT) {
+        j->step++;
+        job_run(j);
+        return;
+    }
+    j->ok = true;
+    j->finished = true;
+    rec_job_finished(j);
+}
+
+void job_fail(struct job *j, int rc, const struct acme_result *r, const struct err *e,
+              const char *what)
+{
+    time_t now = clock_now();
+    time_t ra = r ? r->retry_after : -1;
+    const char *problem = r && r->problem && r->problem->type ? r->problem->type : "local";
+    char msg[ERR_MSG_MAX + 128];
+
+    snprintf(msg, sizeof msg, "%s: %s", what, err_msg(e));
+    j->fail_rc = rc < 0 ? rc : -EIO;
+    err_set(&j->fail_err, j->fail_rc, "%s", msg);
+    j->ts.failures++;
+    j->ts.last_failure = now;
+    tstate_set(&j->ts.last_error, msg);
+    tstate_set(&j->ts.last_problem, problem);
+    j->ts.next_attempt = policy_next_attempt(now, j->ts.failures, ra);
+    j->ts.retry_until = ra >= 0 ? now + ra : 0;
+    /* An order the CA has declared invalid cannot be resumed: start afresh next time. */
+    if (j->order && (j->order->status == ORDER_INVALID))
+        tstate_clear_order(&j->ts);
+    job_checkpoint(j);
+    j->finished = true;
+    j->ok = false;
+    rec_job_finished(j);
+}
+
+void job_identifiers(const struct job *j, struct acme_identifier *ids)
+{
+    for (size_t i = 0; i < j->t->nreq_names; i++) {
+        ids[i].type = j->t->req_names[i].ip ? ACME_ID_IP : ACME_ID_DNS;
+        ids[i].value = j->t->req_names[i].name;
+    }
+}

@@ -1,0 +1,136 @@
+/* job: what one pass shares between the per-target state machine's steps (step_*.c), the
+ * providers (provider.c) and the pass itself (reconcile.c). Private to src/reconcile. */
+#ifndef ACMED_RECONCILE_JOB_H
+#define ACMED_RECONCILE_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "acme/client.h"
+#include "acme/ops.h"
+#include "net/http.h"
+#include "reconcile/reconcile.h"
+#include "reconcile/tstate.h"
+#include "store/desired.h"
+#include "store/store.h"
+
+struct job;
+struct provider;
+
+/* One pass. */
+struct rec {
+    const struct rec_opts *o;
+    uv_loop_t loop;
+    struct store st;
+    struct http_client *http;
+    struct desired_set ds;
+    struct store_cert *certs;
+    size_t ncerts;
+    struct provider **provs;
+    size_t nprovs;
+    struct job **jobs;
+    size_t njobs, running, done;
+    char **changed; /* hostnames whose live link changed, for live-updated */
+    size_t nchanged;
+    struct rec_summary sum;
+    unsigned ari_pending; /* renewal-information checks under way */
+    unsigned revoke_pending;
+    bool finished;
+};
+
+/* An ACME server and the account acmed uses there. */
+typedef void (*provider_cb)(void *arg, int rc, const struct err *e);
+
+struct provider_waiter {
+    provider_cb cb;
+    void *arg;
+};
+
+enum provider_state { PROV_IDLE, PROV_STARTING, PROV_DIRECTORY, PROV_ACCOUNT, PROV_READY,
+                      PROV_FAILED };
+
+struct provider {
+    struct rec *rec;
+    char *url;
+    char *dir_id;
+    struct acme_client *acme;
+    enum provider_state state;
+    bool want_account;      /* some waiter needs the account, not only the directory */
+    const struct target *t; /* the target whose account settings create the account */
+    struct store_account acct;
+    bool have_acct;
+    struct signer signer;
+    struct provider_waiter *dir_waiters, *acct_waiters;
+    size_t ndir_waiters, nacct_waiters;
+    int rc;
+    struct err err;
+};
+
+/* The provider for a directory URL, created on first use (no I/O yet). NULL on ENOMEM. */
+struct provider *provider_get(struct rec *r, const char *url);
+/* Calls cb once the directory is fetched (or failed). */
+void provider_need_directory(struct provider *p, provider_cb cb, void *arg);
+/* Calls cb once the account is usable (found or registered with t's settings) or failed. */
+void provider_need_account(struct provider *p, const struct target *t, provider_cb cb,
+                           void *arg);
+void provider_free(struct provider *p);
+
+/* One target's state machine. */
+enum job_step { STEP_ACCOUNT, STEP_KEY, STEP_ORDER, STEP_AUTHORIZE, STEP_FINALIZE,
+                STEP_DOWNLOAD, STEP_INSTALL, STEP_COUNT };
+
+struct job {
+    struct rec *rec;
+    const struct target *t;
+    const struct store_cert *cur; /* the certificate this one replaces, NULL for a first */
+    struct provider *prov;
+    struct tstate ts;
+    enum job_step step;
+    struct ckey *key;
+    char key_id[STORE_ID_LEN + 1];
+    struct acme_order *order;
+    size_t authz_left;
+    bool authz_failed;
+    int fail_rc;
+    struct err fail_err;
+    char *fail_problem;
+    time_t fail_retry_after;
+    char *chain;
+    size_t chain_len;
+    struct store_cert installed; /* after step_install */
+    bool have_installed;
+    bool finished;
+    bool ok;
+};
+
+/* Step modules: each runs its step and ends with job_step_done (or job_fail). */
+void step_account(struct job *j);
+void step_key(struct job *j);
+void step_order(struct job *j);
+void step_authorize(struct job *j);
+void step_finalize(struct job *j);
+void step_download(struct job *j);
+void step_install(struct job *j);
+
+/* Records the step as done (checkpoint in state/, failpoint "after-<step>") and runs the
+ * next one from the transition table, or finishes the job after the last. */
+void job_step_done(struct job *j);
+/* Fails the job: rc and e (copied), the ACME problem of r if any, and its Retry-After. */
+void job_fail(struct job *j, int rc, const struct acme_result *r, const struct err *e,
+              const char *what);
+/* Starts the job at its first step. */
+void job_start(struct job *j);
+/* Saves the job's tstate (logging, not failing, on error). */
+void job_checkpoint(struct job *j);
+/* The names of the order: request.names as ACME identifiers. ids must hold t->nreq_names. */
+void job_identifiers(const struct job *j, struct acme_identifier *ids);
+/* Called by the job when it has finished (rec.c). */
+void rec_job_finished(struct job *j);
+/* Points live/ at cert_id for every name target t owns (acmetool's rule for names several
+ * targets list), recording the names whose link changed. Returns 0 or negative. */
+int rec_link_target(struct rec *r, const struct target *t, const char *cert_id, struct err *e);
+/* Records a hostname whose live link changed (for live-updated). */
+void rec_changed(struct rec *r, const char *name);
+
+#endif

@@ -1,0 +1,63 @@
+/* policy: renewal timing and backoff (DESIGN.md §4). */
+#include "reconcile/policy.h"
+
+#define DAY 86400
+
+time_t policy_due(const struct policy_cert *c, int margin_days, enum policy_why *why)
+{
+    time_t life = c->not_after - c->not_before;
+
+    if (c->ari_chosen > 0) {
+        *why = WHY_ARI;
+        return c->ari_chosen;
+    }
+    if (margin_days > 0) {
+        *why = WHY_MARGIN;
+        return c->not_after - (time_t)margin_days * DAY;
+    }
+    *why = WHY_LIFETIME;
+    if (life <= 0)
+        return c->not_before; /* a nonsensical certificate: renew now */
+    /* Short-lived certificates get half their life as margin: with a third, a six-day
+     * certificate would leave only two days to notice and fix a failure. */
+    return c->not_after - (life < 10 * DAY ? life / 2 : life / 3);
+}
+
+const char *policy_why_str(enum policy_why why)
+{
+    switch (why) {
+    case WHY_ARI:
+        return "ari";
+    case WHY_MARGIN:
+        return "margin";
+    case WHY_LIFETIME:
+        return "lifetime";
+    }
+    return "unknown";
+}
+
+bool policy_critical(const struct policy_cert *c, time_t now)
+{
+    time_t life = c->not_after - c->not_before;
+
+    return c->not_after - now < life / 10;
+}
+
+time_t policy_backoff(unsigned failures)
+{
+    static const time_t steps[] = {60, 600, 6000};
+
+    if (failures == 0)
+        return 0;
+    if (failures <= sizeof steps / sizeof steps[0])
+        return steps[failures - 1];
+    return DAY;
+}
+
+time_t policy_next_attempt(time_t now, unsigned failures, time_t retry_after_s)
+{
+    time_t b = now + policy_backoff(failures);
+    time_t r = retry_after_s >= 0 ? now + retry_after_s : 0;
+
+    return r > b ? r : b;
+}

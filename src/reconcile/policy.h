@@ -1,0 +1,40 @@
+/* policy: when a certificate is due for renewal, how long a failing target backs off, and
+ * when a certificate is in its critical window (DESIGN.md §4). Pure functions of their
+ * arguments (the caller passes `now`), unit-tested without a clock. */
+#ifndef ACMED_RECONCILE_POLICY_H
+#define ACMED_RECONCILE_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct policy_cert {
+    time_t not_before, not_after;
+    time_t ari_chosen; /* a renewal time chosen inside the CA's ARI window, 0 when none */
+};
+
+enum policy_why {
+    WHY_ARI,      /* the time chosen inside the CA's renewalInfo window */
+    WHY_MARGIN,   /* the target's explicit margin (days before notAfter) */
+    WHY_LIFETIME, /* 1/3 of the lifetime left (1/2 under 10 days) */
+};
+
+/* The time at which `c` should be renewed: the ARI choice when there is one, else notAfter
+ * minus margin_days when margin_days > 0, else when 1/3 of the lifetime remains (1/2 for
+ * lifetimes under 10 days). *why says which rule decided. */
+time_t policy_due(const struct policy_cert *c, int margin_days, enum policy_why *why);
+
+/* A short name for a rule ("ari", "margin", "lifetime"). */
+const char *policy_why_str(enum policy_why why);
+
+/* True when less than 1/10 of the lifetime remains at `now` (failures there are critical). */
+bool policy_critical(const struct policy_cert *c, time_t now);
+
+/* Backoff after the n-th consecutive failure (n >= 1): 60 s, 600 s, 6000 s, then a day. */
+time_t policy_backoff(unsigned failures);
+
+/* The next attempt after a failure at `now`: the later of the backoff and the CA's
+ * Retry-After (retry_after_s < 0: none). */
+time_t policy_next_attempt(time_t now, unsigned failures, time_t retry_after_s);
+
+#endif

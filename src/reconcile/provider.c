@@ -1,0 +1,336 @@
+/* provider: an ACME server as one pass uses it: its directory and the account acmed has
+ * there, shared by every job for that server. The account is found in accounts/ or, when
+ * none exists, registered once (with the terms of service agreed as DESIGN.md §7 says). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/b64.h"
+#include "crypto/jws.h"
+#include "reconcile/job.h"
+#include "store/desired.h"
+#include "util/clock.h"
+#include "util/fsio.h"
+#include "util/log.h"
+
+struct provider *provider_get(struct rec *r, const char *url)
+{
+    struct provider *p, **grown;
+    struct err e;
+
+    for (size_t i = 0; i < r->nprovs; i++)
+        if (!strcmp(r->provs[i]->url, url))
+            return r->provs[i];
+    grown = realloc(r->provs, (r->nprovs + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    r->provs = grown;
+    if (!(p = calloc(1, sizeof *p)) || !(p->url = strdup(url)))
+        goto fail;
+    p->rec = r;
+    if (!(p->dir_id = store_dir_id(url, &e)) ||
+        acme_client_new(&r->loop, r->http, url, NULL, &p->acme, &e) < 0) {
+        /* Not a usable URL: the provider fails every waiter with this error. */
+        p->state = PROV_FAILED;
+        p->rc = e.code;
+        p->err = e;
+    }
+    r->provs[r->nprovs++] = p;
+    return p;
+fail:
+    if (p)
+        free(p->url);
+    free(p);
+    return NULL;
+}
+
+void provider_free(struct provider *p)
+{
+    if (!p)
+        return;
+    acme_client_free(p->acme);
+    if (p->have_acct)
+        store_account_clear(&p->acct);
+    free(p->dir_waiters);
+    free(p->acct_waiters);
+    free(p->dir_id);
+    free(p->url);
+    free(p);
+}
+
+/* Calls and forgets the waiters of a list. */
+static void notify(struct provider_waiter **list, size_t *n, int rc, const struct err *e)
+{
+    struct provider_waiter *w = *list;
+    size_t cnt = *n;
+
+    *list = NULL;
+    *n = 0;
+    for (size_t i = 0; i < cnt; i++)
+        w[i].cb(w[i].arg, rc, e);
+    free(w);
+}
+
+static void provider_failed(struct provider *p, int rc, const struct err *e)
+{
+    p->state = PROV_FAILED;
+    p->rc = rc;
+    p->err = *e;
+    notify(&p->dir_waiters, &p->ndir_waiters, rc, e);
+    notify(&p->acct_waiters, &p->nacct_waiters, rc, e);
+}
+
+static void provider_ready(struct provider *p)
+{
+    p->state = PROV_READY;
+    notify(&p->acct_waiters, &p->nacct_waiters, 0, NULL);
+}
+
+static int add_waiter(struct provider_waiter **list, size_t *n, provider_cb cb, void *arg)
+{
+    struct provider_waiter *g = realloc(*list, (*n + 1) * sizeof *g);
+
+    if (!g)
+        return -ENOMEM;
+    g[*n].cb = cb;
+    g[*n].arg = arg;
+    *list = g;
+    (*n)++;
+    return 0;
+}
+
+static void find_account(struct provider *p);
+
+static void on_directory(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct provider *p = arg;
+
+    if (rc < 0) {
+        provider_failed(p, rc, e);
+        return;
+    }
+    p->state = PROV_DIRECTORY;
+    notify(&p->dir_waiters, &p->ndir_waiters, 0, NULL);
+    /* A directory waiter may have asked for the account meanwhile (and got it). */
+    if (p->want_account && p->state == PROV_DIRECTORY)
+        find_account(p);
+}
+
+static void provider_start(struct provider *p)
+{
+    struct err e;
+
+    if (p->state != PROV_IDLE)
+        return;
+    p->state = PROV_STARTING;
+    if (acme_client_start(p->acme, on_directory, p, &e) < 0)
+        provider_failed(p, e.code, &e);
+}
+
+/* A waiter added to a provider already settled is answered at once (from the caller's own
+ * stack: the steps tolerate that, since they only ever continue from it). */
+void provider_need_directory(struct provider *p, provider_cb cb, void *arg)
+{
+    struct err e;
+
+    if (p->state == PROV_FAILED) {
+        cb(arg, p->rc, &p->err);
+        return;
+    }
+    if (p->state >= PROV_DIRECTORY) {
+        cb(arg, 0, NULL);
+        return;
+    }
+    if (add_waiter(&p->dir_waiters, &p->ndir_waiters, cb, arg) < 0) {
+        cb(arg, err_set(&e, -ENOMEM, "out of memory"), &e);
+        return;
+    }
+    provider_start(p);
+}
+
+void provider_need_account(struct provider *p, const struct target *t, provider_cb cb,
+                           void *arg)
+{
+    struct err e;
+
+    if (p->state == PROV_FAILED) {
+        cb(arg, p->rc, &p->err);
+        return;
+    }
+    if (p->state == PROV_READY) {
+        cb(arg, 0, NULL);
+        return;
+    }
+    if (add_waiter(&p->acct_waiters, &p->nacct_waiters, cb, arg) < 0) {
+        cb(arg, err_set(&e, -ENOMEM, "out of memory"), &e);
+        return;
+    }
+    if (!p->t)
+        p->t = t;
+    if (p->want_account)
+        return; /* already on its way */
+    p->want_account = true;
+    if (p->state == PROV_IDLE)
+        provider_start(p);
+    else if (p->state == PROV_DIRECTORY)
+        find_account(p);
+}
+
+/* ---- the account ---- */
+
+static bool tos_agreed(const struct provider *p, const char *tos)
+{
+    return p->rec->o->agree_tos || (p->t && p->t->agree_tos == 1) ||
+           desired_responses_agree(p->rec->o->state_dir, tos);
+}
+
+static void on_account(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct provider *p = arg;
+    struct err se;
+
+    err_clear(&se);
+    if (rc == 0 && !r->location)
+        rc = err_set(&se, -EPROTO, "newAccount at %s answered without a Location", p->url),
+        e = &se;
+    if (rc < 0) {
+        err_set(&se, rc, "account at %s: %s", p->url, err_msg(e));
+        provider_failed(p, rc, &se);
+        return;
+    }
+    if (r->status == 201)
+        log_info("registered a new account at %s: %s", p->url, r->location);
+    free(p->acct.url);
+    p->acct.url = strdup(r->location);
+    if (!p->acct.url || store_account_save_meta(&p->rec->st, &p->acct, &se) < 0 ||
+        acme_client_set_account(p->acme, &p->signer, p->acct.url) < 0) {
+        if (!se.code)
+            err_set(&se, -ENOMEM, "out of memory");
+        provider_failed(p, se.code, &se);
+        return;
+    }
+    provider_ready(p);
+}
+
+/* Registers (or, for a key acmetool left without meta, looks up) the account. */
+static int register_account(struct provider *p, const struct signer *s, struct err *e)
+{
+    const struct acme_directory *d = acme_client_directory(p->acme);
+    const struct target *t = p->t;
+    struct acme_new_account req = {.key = s};
+    struct acme_eab eab = {0};
+    uint8_t *mac = NULL;
+    size_t maclen = 0;
+    int rc;
+
+    if (d->meta.terms_of_service && !tos_agreed(p, d->meta.terms_of_service))
+        return err_set(e, -EPERM,
+                       "the CA at %s requires agreeing to its terms of service (%s): set "
+                       "request.account.agree-tos: true in conf/target or the desired file, "
+                       "run with --agree-tos, or add \"acme-agreement:%s\": true to "
+                       "conf/responses",
+                       p->url, d->meta.terms_of_service, d->meta.terms_of_service);
+    req.agree_tos = d->meta.terms_of_service != NULL;
+    if (t) {
+        req.contact = (const char *const *)t->contact;
+        req.ncontact = t->ncontact;
+    }
+    if (t && t->eab_kid) {
+        char *text = NULL;
+        size_t len = 0;
+
+        if (!t->eab_hmac_key_file)
+            return err_set(e, -EINVAL, "%s: request.account.eab needs hmac-key-file", t->file);
+        if ((rc = fsio_read_file(t->eab_hmac_key_file, 4096, &text, &len, e)) < 0)
+            return err_wrap(e, "EAB key of %s", t->file);
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+            text[--len] = '\0';
+        rc = b64url_decode(text, len, &mac, &maclen);
+        free(text);
+        if (rc < 0)
+            return err_set(e, -EINVAL, "%s: not a base64url HMAC key", t->eab_hmac_key_file);
+        eab.kid = t->eab_kid;
+        eab.hmac = mac;
+        eab.hmac_len = maclen;
+        req.eab = &eab;
+    }
+    rc = acme_account_new(p->acme, &req, on_account, p, e);
+    free(mac);
+    return rc;
+}
+
+static void on_key(void *arg, int rc, struct ckey *key, const struct err *e)
+{
+    struct provider *p = arg;
+    struct signer s;
+    struct err re;
+
+    if (rc < 0) {
+        provider_failed(p, rc, e);
+        return;
+    }
+    /* The key is saved before the CA hears of it: an account key the CA knows is never
+     * lost, and a key whose registration failed is simply registered next time. */
+    p->acct.key = key;
+    p->acct.created = clock_now();
+    p->have_acct = true;
+    if (!(p->acct.dir_id = strdup(p->dir_id)) ||
+        (p->t && p->t->eab_kid && !(p->acct.eab_kid = strdup(p->t->eab_kid)))) {
+        provider_failed(p, err_set(&re, -ENOMEM, "out of memory"), &re);
+        return;
+    }
+    if (store_account_save_key(&p->rec->st, p->url, &p->acct, &re) < 0) {
+        provider_failed(p, re.code, &re);
+        return;
+    }
+    jws_signer_from_key(key, &s);
+    p->signer = s;
+    if (register_account(p, &p->signer, &re) < 0)
+        provider_failed(p, re.code, &re);
+}
+
+static void find_account(struct provider *p)
+{
+    const char *kid = p->t ? p->t->eab_kid : NULL;
+    struct store_account *accts = NULL;
+    struct key_spec spec = {KEY_ECDSA, 256};
+    size_t n = 0;
+    struct err e;
+    int rc;
+
+    p->state = PROV_ACCOUNT;
+    if (store_accounts_load(&p->rec->st, p->url, &accts, &n, &e) < 0) {
+        provider_failed(p, e.code, &e);
+        return;
+    }
+    /* One account per (provider, EAB kid); the oldest wins if there are several. */
+    for (size_t i = 0; i < n; i++) {
+        const char *ak = accts[i].eab_kid;
+
+        if ((!kid && !ak) || (kid && ak && !strcmp(kid, ak))) {
+            p->acct = accts[i];
+            memset(&accts[i], 0, sizeof accts[i]);
+            p->have_acct = true;
+            break;
+        }
+    }
+    store_accounts_free(accts, n);
+    if (p->have_acct) {
+        jws_signer_from_key(p->acct.key, &p->signer);
+        if (p->acct.url) {
+            if (acme_client_set_account(p->acme, &p->signer, p->acct.url) < 0) {
+                provider_failed(p, err_set(&e, -ENOMEM, "out of memory"), &e);
+                return;
+            }
+            provider_ready(p);
+            return;
+        }
+        /* An acmetool account: its URL was never stored; the CA tells it again. */
+        if (register_account(p, &p->signer, &e) < 0)
+            provider_failed(p, e.code, &e);
+        return;
+    }
+    rc = key_generate_async(&p->rec->loop, &spec, on_key, p);
+    if (rc < 0)
+        provider_failed(p, rc, (err_set(&e, rc, "cannot generate an account key"), &e));
+}

@@ -1,0 +1,231 @@
+/* rec: one reconcile pass, as a chain of asynchronous phases on a loop of its own:
+ * revocations asked for -> renewal information due -> one job per target needing work
+ * (at most REC_MAX_JOBS at once) -> renewal information of the new certificates ->
+ * the live-updated hook -> the exit code. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hooks/hooks.h"
+#include "reconcile/job.h"
+#include "reconcile/plan.h"
+#include "reconcile/rec_phases.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define REC_MAX_JOBS 8
+
+void rec_changed(struct rec *r, const char *name)
+{
+    char **g;
+
+    for (size_t i = 0; i < r->nchanged; i++)
+        if (!strcmp(r->changed[i], name))
+            return;
+    g = realloc(r->changed, (r->nchanged + 1) * sizeof *g);
+    if (!g)
+        return;
+    r->changed = g;
+    if ((r->changed[r->nchanged] = strdup(name)))
+        r->nchanged++;
+}
+
+int rec_link_target(struct rec *r, const struct target *t, const char *cert_id, struct err *e)
+{
+    const struct desired_set *ds = &r->ds;
+    char name[512];
+    int rc;
+
+    for (size_t i = 0; i < t->nnames; i++) {
+        bool changed = false;
+
+        /* A name listed by several targets belongs to one (acmetool's rule). */
+        if (target_owner(ds->targets, ds->ntargets, t->names[i].name) != t)
+            continue;
+        snprintf(name, sizeof name, "%s%s%s", t->names[i].name, *t->label ? ":" : "", t->label);
+        if ((rc = store_live_set(&r->st, name, cert_id, &changed, e)) < 0)
+            return rc;
+        if (changed)
+            rec_changed(r, t->names[i].name);
+    }
+    return 0;
+}
+
+const char *rec_provider_url(const struct rec *r, const struct target *t)
+{
+    if (t && t->provider)
+        return t->provider;
+    return desired_provider_url(r->o->provider ? r->o->provider : "letsencrypt");
+}
+
+/* ---- jobs ---- */
+
+static void start_more_jobs(struct rec *r)
+{
+    for (size_t i = 0; i < r->njobs && r->running < REC_MAX_JOBS; i++) {
+        struct job *j = r->jobs[i];
+
+        if (!j->finished && j->step == STEP_ACCOUNT && !j->prov) {
+            j->prov = provider_get(r, rec_provider_url(r, j->t));
+            r->running++;
+            if (!j->prov) {
+                struct err e;
+
+                err_set(&e, -ENOMEM, "out of memory");
+                job_fail(j, -ENOMEM, NULL, &e, "provider");
+                continue;
+            }
+            job_start(j);
+        }
+    }
+}
+
+void rec_job_finished(struct job *j)
+{
+    struct rec *r = j->rec;
+    struct policy_cert pc = {0};
+
+    r->running--;
+    r->done++;
+    if (!j->ok) {
+        bool crit = false;
+
+        if (j->cur) {
+            pc.not_before = j->cur->not_before;
+            pc.not_after = j->cur->not_after;
+            crit = policy_critical(&pc, clock_now());
+        }
+        if (crit)
+            log_crit("%s: renewal failed with the certificate in its critical window "
+                     "(expires %ld): %s",
+                     j->t->file, (long)j->cur->not_after, err_msg(&j->fail_err));
+        else
+            log_err("%s: %s", j->t->file, err_msg(&j->fail_err));
+    }
+    if (r->done == r->njobs)
+        rec_phase_after_jobs(r);
+    else
+        start_more_jobs(r);
+}
+
+void rec_phase_jobs(struct rec *r)
+{
+    time_t now = clock_now();
+
+    for (size_t i = 0; i < r->ds.ntargets; i++) {
+        const struct target *t = &r->ds.targets[i];
+        struct tstate ts;
+        struct plan p;
+        struct job *j, **g;
+        struct err e;
+
+        if (tstate_load(&r->st, t->file, &ts, &e) < 0) {
+            log_err("%s: %s", t->file, err_msg(&e));
+            r->sum.failed++;
+            continue;
+        }
+        plan_target(t, r->certs, r->ncerts, &ts, now, r->o->force, &p);
+        if (p.action == PLAN_SATISFIED) {
+            /* A certificate installed by a pass that died before its links, or a link
+             * removed by hand: the links follow the certificate that satisfies. */
+            if (rec_link_target(r, t, p.cur->id, &e) < 0)
+                log_err("%s: %s", t->file, err_msg(&e));
+            r->sum.satisfied++;
+            tstate_free(&ts);
+            continue;
+        }
+        if (p.action == PLAN_BACKOFF) {
+            log_info("%s: %s after %u failures, next attempt at %ld (last error: %s)", t->file,
+                     plan_action_str(p.action), ts.failures, (long)p.next_attempt,
+                     ts.last_error ? ts.last_error : "none");
+            r->sum.failed++;
+            if (p.cur && p.critical)
+                r->sum.critical++;
+            tstate_free(&ts);
+            continue;
+        }
+        log_info("%s: %s%s", t->file, plan_action_str(p.action),
+                 p.resume ? " (resuming the order in progress)" : "");
+        j = calloc(1, sizeof *j);
+        g = j ? realloc(r->jobs, (r->njobs + 1) * sizeof *g) : NULL;
+        if (!g) {
+            free(j);
+            tstate_free(&ts);
+            r->sum.failed++;
+            continue;
+        }
+        r->jobs = g;
+        j->rec = r;
+        j->t = t;
+        j->cur = p.cur;
+        j->ts = ts;
+        r->jobs[r->njobs++] = j;
+    }
+    if (r->njobs == 0) {
+        rec_phase_after_jobs(r);
+        return;
+    }
+    start_more_jobs(r);
+}
+
+void rec_jobs_free(struct rec *r)
+{
+    for (size_t i = 0; i < r->njobs; i++) {
+        struct job *j = r->jobs[i];
+
+        tstate_free(&j->ts);
+        key_free(j->key);
+        acme_order_free(j->order);
+        free(j->chain);
+        free(j->fail_problem);
+        if (j->have_installed)
+            store_cert_clear(&j->installed);
+        free(j);
+    }
+    free(r->jobs);
+}
+
+/* ---- the end ---- */
+
+static void on_hooks_done(void *arg, int rc, unsigned nran, const struct err *e)
+{
+    struct rec *r = arg;
+
+    if (rc < 0)
+        log_err("live-updated hook: %s", err_msg(e));
+    else
+        log_debug("live-updated: %u hooks ran", nran);
+    rec_phase_done(r);
+}
+
+void rec_phase_hooks(struct rec *r)
+{
+    struct hooks_opts ho = {.dirs = r->o->hook_dirs,
+                            .ndirs = r->o->nhook_dirs,
+                            .state_dir = r->st.root};
+    char *in = NULL;
+    size_t len = 0;
+    struct err e;
+
+    if (r->nchanged == 0) {
+        rec_phase_done(r);
+        return;
+    }
+    for (size_t i = 0; i < r->nchanged; i++)
+        len += strlen(r->changed[i]) + 1;
+    if (!(in = malloc(len + 1))) {
+        rec_phase_done(r);
+        return;
+    }
+    in[0] = '\0';
+    for (size_t i = 0; i < r->nchanged; i++) {
+        strcat(in, r->changed[i]);
+        strcat(in, "\n");
+    }
+    if (hooks_run(&r->loop, &ho, "live-updated", NULL, 0, in, len, on_hooks_done, r, &e) < 0) {
+        log_err("live-updated hook: %s", err_msg(&e));
+        rec_phase_done(r);
+    }
+    free(in);
+}

@@ -1,0 +1,21 @@
+/* rec_phases: the phases of one pass, in order (see rec.c). Each phase ends by starting the
+ * next. Private to src/reconcile. */
+#ifndef ACMED_RECONCILE_REC_PHASES_H
+#define ACMED_RECONCILE_REC_PHASES_H
+
+#include "reconcile/job.h"
+
+void rec_phase_revoke(struct rec *r);      /* rec_revoke.c -> rec_phase_ari */
+void rec_phase_ari(struct rec *r);         /* rec_ari.c -> rec_phase_jobs */
+void rec_phase_jobs(struct rec *r);        /* rec.c -> rec_phase_after_jobs */
+void rec_phase_after_jobs(struct rec *r);  /* rec_ari.c -> rec_phase_hooks */
+void rec_phase_hooks(struct rec *r);       /* rec.c -> rec_phase_done */
+void rec_phase_done(struct rec *r);        /* rec_main.c */
+
+void rec_jobs_free(struct rec *r);
+/* The directory URL serving target t (its provider, else --provider, else Let's Encrypt). */
+const char *rec_provider_url(const struct rec *r, const struct target *t);
+/* The target whose satisfy names include the certificate's first name, or NULL. */
+const struct target *rec_cert_target(const struct rec *r, const struct store_cert *c);
+
+#endif

@@ -1,0 +1,24 @@
+/* step_account: the job waits until its provider has a usable account. */
+#include <string.h>
+
+#include "reconcile/job.h"
+
+static void on_account_ready(void *arg, int rc, const struct err *e)
+{
+    struct job *j = arg;
+
+    if (rc < 0) {
+        job_fail(j, rc, NULL, e, "account");
+        return;
+    }
+    /* An order begun under another account cannot be continued under this one. */
+    if (j->ts.account_url && (!acme_client_account_url(j->prov->acme) ||
+                              strcmp(j->ts.account_url, acme_client_account_url(j->prov->acme))))
+        tstate_clear_order(&j->ts);
+    job_step_done(j);
+}
+
+void step_account(struct job *j)
+{
+    provider_need_account(j->prov, j->t, on_account_ready, j);
+}

@@ -1,0 +1,41 @@
+/* step_download: the chain, leaf first, checked against our key and the order's names, with
+ * the target's preferred chain when the CA offers alternates. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "reconcile/job.h"
+
+static void on_downloaded(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct job *j = arg;
+
+    if (rc < 0) {
+        job_fail(j, rc, r, e, "download");
+        return;
+    }
+    j->chain = r->cert_pem;
+    j->chain_len = r->cert_len;
+    r->cert_pem = NULL;
+    job_step_done(j);
+}
+
+void step_download(struct job *j)
+{
+    const char **names = calloc(j->t->nreq_names, sizeof *names);
+    struct acme_download d = {.url = j->order->certificate,
+                              .preferred_chain = j->t->preferred_chain,
+                              .key = j->key,
+                              .names = names,
+                              .nnames = j->t->nreq_names};
+    struct err e;
+
+    if (!names) {
+        job_fail(j, -ENOMEM, NULL, (err_set(&e, -ENOMEM, "out of memory"), &e), "download");
+        return;
+    }
+    for (size_t i = 0; i < j->t->nreq_names; i++)
+        names[i] = j->t->req_names[i].name;
+    if (acme_cert_download(j->prov->acme, &d, on_downloaded, j, &e) < 0)
+        job_fail(j, e.code, NULL, &e, "download");
+    free(names);
+}

@@ -1,0 +1,129 @@
+/* step_finalize: the CSR goes to the CA once the order is ready, and the order is polled
+ * until the certificate is issued. A resumed order that is already processing or valid only
+ * needs the polling (or nothing). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "crypto/csr.h"
+#include "reconcile/job.h"
+#include "util/clock.h"
+
+#define ORDER_DEADLINE_MS (120 * 1000)
+
+static void on_order_done(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct job *j = arg;
+    struct err pe;
+
+    if (rc == 0 && r->order->status != ORDER_VALID) {
+        char *text = r->order->error ? acme_problem_format(r->order->error) : NULL;
+
+        rc = err_set(&pe, -EPROTO, "order is %s%s%s", acme_order_status_str(r->order->status),
+                     text ? ": " : "", text ? text : "");
+        free(text);
+        e = &pe;
+    }
+    if (r->order) {
+        acme_order_free(j->order);
+        j->order = r->order;
+        r->order = NULL;
+    }
+    if (rc < 0) {
+        job_fail(j, rc, r, e, "finalize");
+        return;
+    }
+    job_step_done(j);
+}
+
+static void poll_order(struct job *j, bool until_ready, acme_cb cb)
+{
+    struct err e;
+
+    if (acme_order_poll(j->prov->acme, j->ts.order_url, until_ready,
+                        clock_mono_ms() + ORDER_DEADLINE_MS, cb, j, &e) < 0)
+        job_fail(j, e.code, NULL, &e, "order");
+}
+
+static void on_finalized(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct job *j = arg;
+
+    if (rc == 0 && r->order->status == ORDER_PROCESSING) {
+        acme_order_free(j->order);
+        j->order = r->order;
+        r->order = NULL;
+        poll_order(j, false, on_order_done);
+        return;
+    }
+    on_order_done(j, rc, r, e);
+}
+
+static void finalize(struct job *j)
+{
+    const char **names = calloc(j->t->nreq_names, sizeof *names);
+    uint8_t *csr = NULL;
+    size_t len = 0;
+    struct err e;
+    int rc = -ENOMEM;
+
+    if (!names) {
+        err_set(&e, rc, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < j->t->nreq_names; i++)
+        names[i] = j->t->req_names[i].name;
+    rc = csr_create(j->key, names, j->t->nreq_names, j->t->must_staple, &csr, &len, &e);
+    if (rc == 0)
+        rc = acme_order_finalize(j->prov->acme, j->order->finalize, csr, len, on_finalized, j,
+                                 &e);
+out:
+    free(names);
+    free(csr);
+    if (rc < 0)
+        job_fail(j, rc, NULL, &e, "finalize");
+}
+
+static void on_ready(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct job *j = arg;
+
+    if (rc == 0) {
+        acme_order_free(j->order);
+        j->order = r->order;
+        r->order = NULL;
+        if (j->order->status == ORDER_READY) {
+            finalize(j);
+            return;
+        }
+        on_order_done(j, 0, r, NULL);
+        return;
+    }
+    job_fail(j, rc, r, e, "order");
+}
+
+void step_finalize(struct job *j)
+{
+    switch (j->order->status) {
+    case ORDER_READY:
+        finalize(j);
+        break;
+    case ORDER_PENDING:
+        /* Authorizations are valid but the order has not caught up yet. */
+        poll_order(j, true, on_ready);
+        break;
+    case ORDER_PROCESSING:
+        poll_order(j, false, on_order_done);
+        break;
+    case ORDER_VALID:
+        job_step_done(j);
+        break;
+    case ORDER_INVALID:
+        {
+            struct err e;
+
+            err_set(&e, -EPROTO, "the order became invalid");
+            job_fail(j, -EPROTO, NULL, &e, "finalize");
+        }
+        break;
+    }
+}

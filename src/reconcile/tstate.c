@@ -1,0 +1,124 @@
+/* tstate: reconciler progress per target, as JSON in state/. */
+#include "reconcile/tstate.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+int tstate_set(char **slot, const char *s)
+{
+    char *copy = NULL;
+
+    if (s && !(copy = strdup(s)))
+        return -ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+void tstate_clear_order(struct tstate *ts)
+{
+    tstate_set(&ts->step, NULL);
+    tstate_set(&ts->order_url, NULL);
+    tstate_set(&ts->key_id, NULL);
+    tstate_set(&ts->account_url, NULL);
+    tstate_set(&ts->replaces, NULL);
+}
+
+void tstate_free(struct tstate *ts)
+{
+    tstate_clear_order(ts);
+    free(ts->last_error);
+    free(ts->last_problem);
+    memset(ts, 0, sizeof *ts);
+}
+
+static void get_str(json_t *o, const char *k, char **slot)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+
+    if (v)
+        tstate_set(slot, v);
+}
+
+static time_t get_time(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (time_t)json_integer_value(v) : 0;
+}
+
+int tstate_load(const struct store *st, const char *file, struct tstate *ts, struct err *e)
+{
+    char *text = NULL;
+    json_t *o;
+    json_error_t je;
+    int rc;
+
+    memset(ts, 0, sizeof *ts);
+    rc = store_state_read(st, file, &text, e);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    o = json_loads(text, 0, &je);
+    free(text);
+    if (!json_is_object(o)) {
+        log_warn("state/%s.json: unreadable (%s), starting afresh", file, je.text);
+        json_decref(o);
+        return 0;
+    }
+    get_str(o, "step", &ts->step);
+    get_str(o, "order_url", &ts->order_url);
+    get_str(o, "key_id", &ts->key_id);
+    get_str(o, "account_url", &ts->account_url);
+    get_str(o, "replaces", &ts->replaces);
+    get_str(o, "last_error", &ts->last_error);
+    get_str(o, "last_problem", &ts->last_problem);
+    ts->failures = (unsigned)get_time(o, "failures");
+    ts->last_failure = get_time(o, "last_failure");
+    ts->next_attempt = get_time(o, "next_attempt");
+    ts->retry_until = get_time(o, "retry_until");
+    ts->last_success = get_time(o, "last_success");
+    json_decref(o);
+    return 0;
+}
+
+static int put_str(json_t *o, const char *k, const char *v)
+{
+    return v ? json_object_set_new(o, k, json_string(v)) : 0;
+}
+
+static int put_int(json_t *o, const char *k, long long v)
+{
+    return v ? json_object_set_new(o, k, json_integer(v)) : 0;
+}
+
+int tstate_save(const struct store *st, const char *file, const struct tstate *ts,
+                struct err *e)
+{
+    json_t *o = json_object();
+    char *text = NULL;
+    int rc = -ENOMEM;
+
+    if (!o || put_str(o, "step", ts->step) || put_str(o, "order_url", ts->order_url) ||
+        put_str(o, "key_id", ts->key_id) || put_str(o, "account_url", ts->account_url) ||
+        put_str(o, "replaces", ts->replaces) || put_str(o, "last_error", ts->last_error) ||
+        put_str(o, "last_problem", ts->last_problem) ||
+        put_int(o, "failures", ts->failures) || put_int(o, "last_failure", ts->last_failure) ||
+        put_int(o, "next_attempt", ts->next_attempt) ||
+        put_int(o, "retry_until", ts->retry_until) ||
+        put_int(o, "last_success", ts->last_success) ||
+        !(text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS))) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = store_state_write(st, file, text, e);
+out:
+    free(text);
+    json_decref(o);
+    return rc;
+}

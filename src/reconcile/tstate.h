@@ -1,0 +1,44 @@
+/* tstate: a target's reconciler progress, checkpointed in state/<desired-file>.json after
+ * every step so that a crash or kill resumes the same order (DESIGN.md §2). */
+#ifndef ACMED_RECONCILE_TSTATE_H
+#define ACMED_RECONCILE_TSTATE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+struct tstate {
+    char *step;         /* the last step completed ("order", "authorize"...), NULL when idle */
+    char *order_url;    /* the order in progress, NULL when none */
+    char *key_id;       /* the key of the order in progress */
+    char *account_url;  /* the account the order belongs to */
+    char *replaces;     /* ARI certID the order replaces */
+    unsigned failures;  /* consecutive failed attempts */
+    char *last_error;   /* message of the last failure, NULL after a success */
+    char *last_problem; /* ACME problem type of the last failure, or "local" */
+    time_t last_failure;
+    time_t next_attempt; /* backoff: no attempt before this (unless --force) */
+    time_t retry_until;  /* the CA's Retry-After: no attempt before this, even with --force */
+    time_t last_success;
+};
+
+/* Loads state/<file>.json; a missing file gives an empty state. A corrupt one is reported
+ * (log_warn) and treated as empty: losing progress costs one new order, never a crash.
+ * Returns 0 or negative for I/O errors. */
+int tstate_load(const struct store *st, const char *file, struct tstate *ts, struct err *e);
+
+/* Writes the state atomically. Returns 0 or negative. */
+int tstate_save(const struct store *st, const char *file, const struct tstate *ts,
+                struct err *e);
+
+/* Forgets the order in progress (step, order_url, key_id, replaces). */
+void tstate_clear_order(struct tstate *ts);
+
+void tstate_free(struct tstate *ts);
+
+/* Replaces *slot with a copy of s (NULL clears). Returns 0 or -ENOMEM. */
+int tstate_set(char **slot, const char *s);
+
+#endif

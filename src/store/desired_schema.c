@@ -1,0 +1,533 @@
+/* The schema of desired files and conf/target (DESIGN.md §3), walked over a YAML tree.
+ *
+ * Defaults are merged without copying: every lookup sees a pair of nodes, the desired file's
+ * and conf/target's at the same key path. Mappings merge key by key at every depth; anything
+ * else in the desired file replaces the default whole, as acmetool's YAML decoding over a
+ * pre-filled struct did. A YAML null ("key:" with no value) counts as not set. */
+#include "store/desired_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/desired.h"
+#include "store/names.h"
+#include "util/log.h"
+
+struct yview {
+    const struct ynode *d; /* the desired file's node */
+    const struct ynode *f; /* conf/target's node at the same path */
+};
+
+struct wctx {
+    struct err *e;
+};
+
+static const char *const k_root[] = {"satisfy", "request",  "priority", "label",
+                                     "names",   "provider", NULL};
+static const char *const k_satisfy[] = {"names", "margin", NULL};
+static const char *const k_request[] = {
+    "names",           "provider", "profile", "key", "challenge", "ocsp-must-staple",
+    "preferred-chain", "account",  NULL};
+static const char *const k_key[] = {"type", "ecdsa-curve", "rsa-size", "id", "reuse", NULL};
+static const char *const k_challenge[] = {
+    "type", "webroot-paths", "http-ports", "tls-ports", "http-self-test", "env", NULL};
+static const char *const k_account[] = {"contact", "agree-tos", "eab", NULL};
+static const char *const k_eab[] = {"kid", "hmac-key-file", NULL};
+static const char *const k_challenge_types[] = {"http-01", "tls-alpn-01", "dns-01", NULL};
+
+static const struct ynode *nonnull(const struct ynode *n)
+{
+    return ynode_is_null(n) ? NULL : n;
+}
+
+static const struct ynode *eff(struct yview v)
+{
+    return v.d ? v.d : v.f;
+}
+
+/* The pair one key further down. Only two mappings merge: when the desired file has
+ * something else there, the default is out of the picture. */
+static struct yview sub(struct yview v, const char *key)
+{
+    struct yview r = {nonnull(ynode_get(v.d, key)), nonnull(ynode_get(v.f, key))};
+
+    if (r.d && (r.d->type != YNODE_MAP || (r.f && r.f->type != YNODE_MAP)))
+        r.f = NULL;
+    return r;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return true;
+    return false;
+}
+
+/* Checks that the node at v is a mapping and warns about the desired side's keys missing
+ * from `known` (NULL: any key goes, as in env). */
+static int open_map(struct wctx *c, struct yview v, const char *path, const char *const *known)
+{
+    const struct ynode *n = eff(v);
+
+    if (n && n->type != YNODE_MAP)
+        return ynode_err(c->e, n, path, "expected a mapping");
+    for (size_t i = 0; known && v.d && v.d->type == YNODE_MAP && i < v.d->n; i++)
+        if (!in_list(v.d->keys[i]->str, known))
+            log_warn("%s:%u: unknown key \"%s%s%s\" ignored", v.d->src, v.d->keys[i]->line, path,
+                     *path ? "." : "", v.d->keys[i]->str);
+    return 0;
+}
+
+/* The text of a scalar that must be one line: control characters (and NULs, which YAML
+ * escapes can produce) never belong in a hostname, URL, path or label. */
+static int scalar_text(struct wctx *c, const struct ynode *n, const char *path, const char *what,
+                       const char **out)
+{
+    if (n->type != YNODE_SCALAR || ynode_is_null(n))
+        return ynode_err(c->e, n, path, "expected %s", what);
+    for (size_t i = 0; i < n->len; i++)
+        if ((unsigned char)n->str[i] < 0x20 || n->str[i] == 0x7f)
+            return ynode_err(c->e, n, path, "expected %s without control characters", what);
+    *out = n->str;
+    return 0;
+}
+
+static int set_str(struct wctx *c, char **dst, const char *s)
+{
+    char *copy = strdup(s);
+
+    if (!copy)
+        return err_set(c->e, -ENOMEM, "out of memory");
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+static int get_str(struct wctx *c, struct yview v, const char *path, char **out)
+{
+    const struct ynode *n = eff(v);
+    const char *s;
+    int rc;
+
+    if (!n)
+        return 0;
+    if ((rc = scalar_text(c, n, path, "a string", &s)) < 0)
+        return rc;
+    return set_str(c, out, s);
+}
+
+static int get_bool(struct wctx *c, struct yview v, const char *path, bool *out)
+{
+    const struct ynode *n = eff(v);
+
+    if (n && ynode_bool(n, out) < 0)
+        return ynode_err(c->e, n, path, "expected true or false");
+    return 0;
+}
+
+static int get_int(struct wctx *c, struct yview v, const char *path, long long min, long long max,
+                   int *out)
+{
+    const struct ynode *n = eff(v);
+    long long x;
+
+    if (!n)
+        return 0;
+    if (ynode_int(n, &x) < 0 || x < min || x > max) {
+        if (min == INT_MIN)
+            return ynode_err(c->e, n, path, "expected an integer");
+        return ynode_err(c->e, n, path, "expected an integer of at least %lld", min);
+    }
+    *out = (int)x;
+    return 0;
+}
+
+typedef bool (*item_ok_fn)(const char *s);
+
+/* A list of strings, or (as acmetool's users sometimes write) a single string. Every item
+ * passes ok (when given); `what` describes one item for messages. An explicit empty list
+ * gives an empty (non-NULL) vector. */
+static int get_list(struct wctx *c, struct yview v, const char *path, const char *what,
+                    item_ok_fn ok, char ***out, size_t *nout)
+{
+    const struct ynode *n = eff(v);
+    size_t count;
+    char **vec = NULL;
+    int rc = 0;
+
+    if (!n)
+        return 0;
+    if (n->type == YNODE_MAP)
+        return ynode_err(c->e, n, path, "expected %s or a list of them", what);
+    count = n->type == YNODE_SEQ ? n->n : 1;
+    if (!(vec = calloc(count + 1, sizeof *vec)))
+        return err_set(c->e, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        const struct ynode *item = n->type == YNODE_SEQ ? n->items[i] : n;
+        char ipath[200];
+        const char *s;
+
+        snprintf(ipath, sizeof ipath, n->type == YNODE_SEQ ? "%s[%zu]" : "%s", path, i);
+        if ((rc = scalar_text(c, item, ipath, what, &s)) < 0)
+            goto out;
+        if (ok && !ok(s)) {
+            rc = ynode_err(c->e, item, ipath, "expected %s, not \"%.100s\"", what, s);
+            goto out;
+        }
+        if (!(vec[i] = strdup(s))) {
+            rc = err_set(c->e, -ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < *nout; i++)
+        free((*out)[i]);
+    free(*out);
+    *out = vec;
+    *nout = count;
+    vec = NULL;
+out:
+    for (size_t i = 0; vec && i < count; i++)
+        free(vec[i]);
+    free(vec);
+    return rc;
+}
+
+/* ---- request ---- */
+
+/* request.provider, else the legacy top-level provider, each the desired file's before
+ * conf/target's. Aliases are expanded; what remains must be an http(s) URL. */
+static int walk_provider(struct wctx *c, struct yview root, struct target *t)
+{
+    const struct ynode *cands[4] = {
+        ynode_get(nonnull(ynode_get(root.d, "request")), "provider"),
+        ynode_get(root.d, "provider"),
+        ynode_get(nonnull(ynode_get(root.f, "request")), "provider"),
+        ynode_get(root.f, "provider"),
+    };
+    const char *paths[4] = {"request.provider", "provider", "request.provider", "provider"};
+    const char *s, *url;
+    int rc;
+
+    for (int i = 0; i < 4; i++) {
+        if (!nonnull(cands[i]))
+            continue;
+        if ((rc = scalar_text(c, cands[i], paths[i], "a directory URL", &s)) < 0)
+            return rc;
+        url = desired_provider_url(s);
+        if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+            return ynode_err(c->e, cands[i], paths[i],
+                             "expected a directory URL (https://...) or an alias "
+                             "(letsencrypt, letsencrypt-staging), not \"%.100s\"",
+                             s);
+        return set_str(c, &t->provider, url);
+    }
+    return 0;
+}
+
+static bool key_id_ok(const char *s)
+{
+    return strlen(s) == 52 && strspn(s, "abcdefghijklmnopqrstuvwxyz234567") == 52;
+}
+
+static int walk_key(struct wctx *c, struct yview v, struct target *t)
+{
+    static const char *const curves[] = {"nistp256", "nistp384", "nistp521"};
+    static const int sizes[] = {256, 384, 521};
+    const struct ynode *n;
+    int rsa_size = 2048, curve = 256, rc;
+    bool rsa = false;
+
+    if ((rc = open_map(c, v, "request.key", k_key)) < 0)
+        return rc;
+    if ((n = eff(sub(v, "type"))) != NULL) {
+        if (n->type != YNODE_SCALAR ||
+            (strcasecmp(n->str, "rsa") != 0 && strcasecmp(n->str, "ecdsa") != 0))
+            return ynode_err(c->e, n, "request.key.type", "expected ecdsa or rsa");
+        rsa = strcasecmp(n->str, "rsa") == 0;
+    }
+    if ((n = eff(sub(v, "ecdsa-curve"))) != NULL) {
+        curve = 0;
+        for (int i = 0; i < 3 && n->type == YNODE_SCALAR; i++)
+            if (strcasecmp(n->str, curves[i]) == 0)
+                curve = sizes[i];
+        if (!curve)
+            return ynode_err(c->e, n, "request.key.ecdsa-curve",
+                             "expected nistp256, nistp384 or nistp521");
+    }
+    if ((n = eff(sub(v, "rsa-size"))) != NULL) {
+        long long x;
+
+        if (ynode_int(n, &x) < 0 || x < 2048 || x > 4096 || x % 8 != 0)
+            return ynode_err(c->e, n, "request.key.rsa-size",
+                             "expected an RSA key size from 2048 to 4096 bits, a multiple of 8");
+        rsa_size = (int)x;
+    }
+    t->key.type = rsa ? KEY_RSA : KEY_ECDSA;
+    t->key.size = rsa ? rsa_size : curve;
+    if ((rc = get_str(c, sub(v, "id"), "request.key.id", &t->key_id)) < 0)
+        return rc;
+    if (t->key_id && !key_id_ok(t->key_id))
+        return ynode_err(c->e, eff(sub(v, "id")), "request.key.id",
+                         "expected a key id (52 lowercase base32 characters)");
+    return get_bool(c, sub(v, "reuse"), "request.key.reuse", &t->key_reuse);
+}
+
+static bool challenge_type_ok(const char *s)
+{
+    return in_list(s, k_challenge_types);
+}
+
+static bool abs_path_ok(const char *s)
+{
+    return s[0] == '/';
+}
+
+static bool port_ok(const char *s)
+{
+    size_t l = strlen(s);
+
+    return l >= 1 && l <= 5 && strspn(s, "0123456789") == l && atoi(s) >= 1 && atoi(s) <= 65535;
+}
+
+/* "N" (acmetool: 127.0.0.1:N and [::1]:N), "host:port", ":port" or "[v6]:port". */
+static bool listen_ok(const char *s)
+{
+    const char *colon;
+
+    if (port_ok(s))
+        return true;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        char host[INET6_ADDRSTRLEN + 1];
+        unsigned char addr[16];
+
+        if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof host)
+            return false;
+        memcpy(host, s + 1, (size_t)(rb - s - 1));
+        host[rb - s - 1] = '\0';
+        return inet_pton(AF_INET6, host, addr) == 1 && port_ok(rb + 2);
+    }
+    colon = strchr(s, ':');
+    return colon && colon == strrchr(s, ':') && !strpbrk(s, " /") && port_ok(colon + 1);
+}
+
+/* A portable environment variable name: it reaches hooks through the environment. */
+static bool env_name_ok(const char *s)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789";
+
+    return s[0] && !(s[0] >= '0' && s[0] <= '9') && strspn(s, ok) == strlen(s);
+}
+
+static int env_add(struct wctx *c, struct target *t, const struct ynode *k, const struct ynode *v)
+{
+    char **grown;
+    char *kv;
+
+    if (!env_name_ok(k->str))
+        return ynode_err(c->e, k, "request.challenge.env",
+                         "expected environment variable names (letters, digits, _), not "
+                         "\"%.100s\"",
+                         k->str);
+    if (v->type != YNODE_SCALAR || v->len != strlen(v->str))
+        return ynode_err(c->e, v, "request.challenge.env", "expected a string for %s", k->str);
+    if (!(grown = realloc(t->env, (t->nenv + 1) * sizeof *grown)))
+        return err_set(c->e, -ENOMEM, "out of memory");
+    t->env = grown;
+    if (asprintf(&kv, "%s=%s", k->str, v->str) < 0)
+        return err_set(c->e, -ENOMEM, "out of memory");
+    t->env[t->nenv++] = kv;
+    return 0;
+}
+
+/* request.challenge.env merges key by key like any mapping: the desired file's variables,
+ * then conf/target's that the desired file does not set. */
+static int walk_env(struct wctx *c, struct yview v, struct target *t)
+{
+    const struct ynode *sides[2] = {v.d, v.f};
+    int rc;
+
+    if ((rc = open_map(c, v, "request.challenge.env", NULL)) < 0)
+        return rc;
+    for (int s = 0; s < 2; s++) {
+        const struct ynode *m = sides[s];
+
+        for (size_t i = 0; m && m->type == YNODE_MAP && i < m->n; i++) {
+            bool masked = s == 1 && nonnull(ynode_get(v.d, m->keys[i]->str));
+
+            if (ynode_is_null(m->items[i]) || masked)
+                continue;
+            if ((rc = env_add(c, t, m->keys[i], m->items[i])) < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int walk_challenge(struct wctx *c, struct yview v, struct target *t)
+{
+    const struct ynode *n;
+    size_t k = 0;
+    int rc;
+
+    if ((rc = open_map(c, v, "request.challenge", k_challenge)) < 0)
+        return rc;
+    if ((rc =
+             get_list(c, sub(v, "type"), "request.challenge.type", "http-01, tls-alpn-01 or dns-01",
+                      challenge_type_ok, &t->challenge_types, &t->nchallenge_types)) < 0)
+        return rc;
+    /* An ordered preference: a repeated type adds nothing, so keep its first place. */
+    for (size_t i = 0; i < t->nchallenge_types; i++) {
+        bool dup = false;
+
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = strcmp(t->challenge_types[j], t->challenge_types[i]) == 0;
+        if (dup)
+            free(t->challenge_types[i]);
+        else
+            t->challenge_types[k++] = t->challenge_types[i];
+    }
+    t->nchallenge_types = k;
+    if (k == 0 && (n = eff(sub(v, "type"))) != NULL)
+        return ynode_err(c->e, n, "request.challenge.type",
+                         "expected at least one of http-01, tls-alpn-01 or dns-01");
+    if ((rc = get_list(c, sub(v, "webroot-paths"), "request.challenge.webroot-paths",
+                       "an absolute path", abs_path_ok, &t->webroot_paths, &t->nwebroot_paths)) <
+            0 ||
+        (rc = get_list(c, sub(v, "http-ports"), "request.challenge.http-ports",
+                       "a port, host:port or [v6]:port", listen_ok, &t->http_ports,
+                       &t->nhttp_ports)) < 0 ||
+        (rc = get_list(c, sub(v, "tls-ports"), "request.challenge.tls-ports",
+                       "a port, host:port or [v6]:port", listen_ok, &t->tls_ports,
+                       &t->ntls_ports)) < 0 ||
+        (rc = get_bool(c, sub(v, "http-self-test"), "request.challenge.http-self-test",
+                       &t->http_self_test)) < 0)
+        return rc;
+    return walk_env(c, sub(v, "env"), t);
+}
+
+static int walk_account(struct wctx *c, struct yview v, struct target *t)
+{
+    struct yview eab = sub(v, "eab");
+    bool agree = false;
+    int rc;
+
+    if ((rc = open_map(c, v, "request.account", k_account)) < 0 ||
+        (rc = get_list(c, sub(v, "contact"), "request.account.contact",
+                       "a contact URL (mailto:...)", NULL, &t->contact, &t->ncontact)) < 0)
+        return rc;
+    if (eff(sub(v, "agree-tos"))) {
+        if ((rc = get_bool(c, sub(v, "agree-tos"), "request.account.agree-tos", &agree)) < 0)
+            return rc;
+        t->agree_tos = agree ? 1 : 0;
+    }
+    if ((rc = open_map(c, eab, "request.account.eab", k_eab)) < 0 ||
+        (rc = get_str(c, sub(eab, "kid"), "request.account.eab.kid", &t->eab_kid)) < 0 ||
+        (rc = get_str(c, sub(eab, "hmac-key-file"), "request.account.eab.hmac-key-file",
+                      &t->eab_hmac_key_file)) < 0)
+        return rc;
+    /* Half an EAB is a typo, not a choice: registration would fail at the CA much later. */
+    if (!t->eab_kid != !t->eab_hmac_key_file)
+        return ynode_err(c->e, eff(eab), "request.account.eab",
+                         "expected both kid and hmac-key-file");
+    return 0;
+}
+
+static int walk_request(struct wctx *c, struct yview root, struct target *t)
+{
+    struct yview v = sub(root, "request");
+    int rc;
+
+    if ((rc = open_map(c, v, "request", k_request)) < 0 || (rc = walk_provider(c, root, t)) < 0 ||
+        (rc = get_str(c, sub(v, "profile"), "request.profile", &t->profile)) < 0 ||
+        (rc = get_bool(c, sub(v, "ocsp-must-staple"), "request.ocsp-must-staple",
+                       &t->must_staple)) < 0 ||
+        (rc = get_str(c, sub(v, "preferred-chain"), "request.preferred-chain",
+                      &t->preferred_chain)) < 0 ||
+        (rc = walk_key(c, sub(v, "key"), t)) < 0 ||
+        (rc = walk_challenge(c, sub(v, "challenge"), t)) < 0 ||
+        (rc = walk_account(c, sub(v, "account"), t)) < 0)
+        return rc;
+    return 0;
+}
+
+/* The label becomes part of a live/ link name ("live/<hostname>:<label>"). */
+static bool label_ok(const char *s)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+
+    return strlen(s) <= 64 && s[0] != '.' && strspn(s, ok) == strlen(s);
+}
+
+static int walk_common(struct wctx *c, struct yview root, struct target *t)
+{
+    struct yview sat = sub(root, "satisfy");
+    int rc;
+
+    if ((rc = open_map(c, root, "", k_root)) < 0 ||
+        (rc = open_map(c, sat, "satisfy", k_satisfy)) < 0 ||
+        (rc = get_int(c, sub(sat, "margin"), "satisfy.margin", 0, INT_MAX, &t->margin_days)) < 0 ||
+        (rc = walk_request(c, root, t)) < 0 ||
+        (rc = get_int(c, sub(root, "priority"), "priority", INT_MIN, INT_MAX, &t->priority)) < 0 ||
+        (rc = get_str(c, sub(root, "label"), "label", &t->label)) < 0)
+        return rc;
+    if (!label_ok(t->label))
+        return ynode_err(c->e, eff(sub(root, "label")), "label",
+                         "expected letters, digits, '.', '-' and '_' (64 at most)");
+    return 0;
+}
+
+static int target_defaults(struct wctx *c, const char *file, struct target *t)
+{
+    memset(t, 0, sizeof *t);
+    t->key.type = KEY_ECDSA;
+    t->key.size = 256;
+    t->agree_tos = -1;
+    if (!(t->file = strdup(file)) || !(t->label = strdup("")) ||
+        !(t->challenge_types = calloc(3, sizeof *t->challenge_types)))
+        return err_set(c->e, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < 3; i++)
+        if (!(t->challenge_types[t->nchallenge_types++] = strdup(k_challenge_types[i])))
+            return err_set(c->e, -ENOMEM, "out of memory");
+    return 0;
+}
+
+int desired_walk(const char *file, const struct ynode *root, const struct ynode *defaults,
+                 struct target *out, struct err *e)
+{
+    struct wctx c = {.e = e};
+    struct yview v = {nonnull(root), nonnull(defaults)};
+    int rc;
+
+    if (v.d && v.d->type != YNODE_MAP)
+        v.f = NULL;
+    if ((rc = target_defaults(&c, file, out)) < 0 || (rc = walk_common(&c, v, out)) < 0 ||
+        (rc = desired_walk_names(file, v.d, out, e)) < 0)
+        target_free(out);
+    return rc;
+}
+
+int desired_walk_defaults(const struct ynode *defaults, struct err *e)
+{
+    struct wctx c = {.e = e};
+    struct yview v = {nonnull(defaults), NULL};
+    const struct ynode *req = nonnull(ynode_get(v.d, "request"));
+    const struct ynode *names[3] = {ynode_get(nonnull(ynode_get(v.d, "satisfy")), "names"),
+                                    ynode_get(req, "names"), ynode_get(v.d, "names")};
+    struct target t;
+    int rc;
+
+    if ((rc = target_defaults(&c, "conf/target", &t)) == 0)
+        rc = walk_common(&c, v, &t);
+    target_free(&t);
+    for (int i = 0; rc == 0 && i < 3; i++)
+        if (nonnull(names[i]))
+            log_warn("%s:%u: names in conf/target are ignored", names[i]->src, names[i]->line);
+    return rc;
+}

@@ -1,0 +1,179 @@
+/* store: the state directory of DESIGN.md §2 (acmetool's layout): paths, ids, modes, and the
+ * safe reads and writes of accounts, keys, certificates, live links and reconciler state.
+ *
+ * Every write is atomic (util/fsio). Directories accounts/, keys/, state/ are 0700 and files
+ * in them 0600; everything else 0755/0644, whatever the umask. Symlinks are relative and never
+ * leave the state directory: a link found pointing outside (or anything else unexpected, like
+ * a world-writable directory) is refused with an error naming the path, never followed.
+ * No network and no policy here. */
+#ifndef ACMED_STORE_STORE_H
+#define ACMED_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "crypto/key.h"
+#include "util/err.h"
+
+#define STORE_ID_LEN 52 /* key-id and cert-id: lowercase unpadded base32 of SHA-256 */
+
+struct store {
+    char *root; /* absolute path of the state directory */
+    int lock_fd; /* -1 unless store_lock succeeded */
+};
+
+/* ---- ids (acmetool's, exactly) ---- */
+
+/* The dir-id of a directory URL: the URL without "https://", query-escaped with lowercase hex
+ * escapes ("127.0.0.1%3a14000%2fdir", "acme-v02.api.letsencrypt.org%2fdirectory"), with
+ * acmetool's rules for a bare "/" path and "http:" URLs. Caller frees; NULL with e set for a
+ * URL that is not http(s). */
+char *store_dir_id(const char *directory_url, struct err *e);
+
+/* cert-id: base32 of SHA-256 of the order URL. out holds STORE_ID_LEN + 1 bytes. */
+void store_cert_id(const char *order_url, char *out);
+
+/* True when s is exactly a 52-character lowercase base32 id (safe as a path component). */
+bool store_id_valid(const char *s);
+
+/* ---- opening ---- */
+
+/* Opens (creating when missing) the state directory `root` and its subdirectories desired/,
+ * conf/, accounts/, keys/, certs/, live/, state/, tmp/ with the modes above; existing ones
+ * keep their modes but a world-writable one is refused. Does not lock. Returns 0 or negative;
+ * st is filled (store_close releases it). */
+int store_open(const char *root, struct store *st, struct err *e);
+
+/* Takes the reconciler lock (util/lock) and removes stale ".tmp-*" files left in every
+ * directory of the layout (recursively one level into accounts/<dir>/<key>, keys/<id>,
+ * certs/<id>). -EWOULDBLOCK naming the holder's pid when someone holds it. */
+int store_lock(struct store *st, struct err *e);
+
+void store_close(struct store *st);
+
+/* Joins root and a relative path. Caller frees (NULL on allocation failure). */
+char *store_path(const struct store *st, const char *rel);
+
+/* ---- accounts: accounts/<dir-id>/<key-id>/{privkey,meta} ---- */
+
+struct store_account {
+    char *dir_id;
+    char key_id[STORE_ID_LEN + 1];
+    struct ckey *key;
+    char *url;      /* account URL from meta, NULL when unknown (acmetool has no meta) */
+    char **contact; /* from meta */
+    size_t ncontact;
+    char *eab_kid;  /* from meta; NULL when none */
+    time_t created; /* from meta; 0 when unknown */
+};
+
+/* Loads every account key under accounts/<dir-id>/ for `directory_url` (*out an array of
+ * *n, caller frees with store_accounts_free), oldest first (by meta's created; acmetool's
+ * accounts, without meta, count as oldest), then by key id. A key that does not parse (or
+ * whose id is not its directory's name) is skipped with a warning naming the file. Returns 0
+ * or negative. */
+int store_accounts_load(const struct store *st, const char *directory_url,
+                        struct store_account **out, size_t *n, struct err *e);
+void store_accounts_free(struct store_account *a, size_t n);
+/* Frees what one account holds (key, strings) and zeroes it, leaving *a itself to the caller
+ * (for a struct filled by hand and passed to store_account_save_key). a may be NULL. */
+void store_account_clear(struct store_account *a);
+
+/* Saves a new account key (privkey, never overwriting an existing file) and its meta. The
+ * directory accounts/<dir-id>/<key-id>/ is created 0700. a->key_id is set from the key. */
+int store_account_save_key(const struct store *st, const char *directory_url,
+                           struct store_account *a, struct err *e);
+/* Writes (replaces) meta: {"url","contact","eab_kid","created"}. */
+int store_account_save_meta(const struct store *st, const struct store_account *a,
+                            struct err *e);
+
+/* ---- keys: keys/<key-id>/privkey ---- */
+
+/* Saves a certificate key under its id (0600, atomic). An existing key file with that id is
+ * left untouched (keys are never rewritten). id_out holds STORE_ID_LEN + 1. */
+int store_key_save(const struct store *st, const struct ckey *key, char *id_out, struct err *e);
+/* Loads keys/<id>/privkey. -ENOENT when missing. */
+int store_key_load(const struct store *st, const char *id, struct ckey **out, struct err *e);
+
+/* ---- certificates: certs/<cert-id>/ ---- */
+
+struct store_cert {
+    char id[STORE_ID_LEN + 1];
+    char **names;     /* DNS names and IP addresses of the leaf */
+    size_t nnames;
+    time_t not_before, not_after;
+    char *serial_hex;
+    char *ari_cert_id;   /* RFC 9773 certID of the leaf, NULL when it has no AKI */
+    char key_id[STORE_ID_LEN + 1]; /* from the privkey link; "" when absent, leaving keys/,
+                                    * or not the leaf's key (key_is_rsa/key_size then 0) */
+    bool key_is_rsa;  /* key type of the leaf's public key */
+    int key_size;
+    char *order_url;  /* the `url` file */
+    bool revoke_asked;  /* marker `revoke` */
+    bool revoked;       /* marker `revoked` */
+    /* meta (ours; absent for acmetool certificates) */
+    time_t ari_start, ari_end; /* suggested window, 0 when unknown */
+    time_t ari_chosen;         /* chosen renewal time inside it, 0 when none */
+    time_t ari_next_check;     /* when to fetch renewalInfo again, 0 when unknown */
+    char *replaces;            /* certID this one replaced, NULL */
+};
+
+/* Loads every certificate under certs/ whose `cert` parses (others are skipped with a
+ * warning naming the directory). Names, dates, serial and key come from the certificate
+ * itself; the rest from the files listed above. Returns 0 or negative. */
+int store_certs_load(const struct store *st, struct store_cert **out, size_t *n,
+                     struct err *e);
+void store_certs_free(struct store_cert *c, size_t n);
+/* Frees what one certificate holds and zeroes it, leaving *c itself to the caller (for a
+ * struct filled by store_cert_install). c may be NULL. */
+void store_cert_clear(struct store_cert *c);
+
+/* Installs a downloaded chain (PEM, leaf first) as certs/<cert-id>/ for `order_url`: cert
+ * (leaf), chain (the rest), fullchain (all), url, privkey -> ../../keys/<key-id>/privkey,
+ * account -> ../../accounts/<dir-id>/<account-key-id>, then meta (from `meta`, whose id,
+ * names, dates and serial are recomputed from the chain). Each file is written atomically;
+ * the directory is complete once `cert` exists, which is written last. Fills *out (may be
+ * NULL; release with store_cert_clear). keys/<key_id>/privkey must already be saved and be
+ * the leaf's key (-EINVAL otherwise; nothing is written). account_dir_id NULL: no account
+ * link. meta may be NULL. */
+int store_cert_install(const struct store *st, const char *order_url, const char *chain_pem,
+                       size_t chain_len, const char *key_id, const char *account_dir_id,
+                       const char *account_key_id, const struct store_cert *meta,
+                       struct store_cert *out, struct err *e);
+
+/* Rewrites certs/<id>/meta from c (ARI fields, replaces). */
+int store_cert_save_meta(const struct store *st, const struct store_cert *c, struct err *e);
+
+/* Sets (create) or clears the marker file certs/<id>/<marker> ("revoke", "revoked"). */
+int store_cert_mark(const struct store *st, const char *id, const char *marker, bool on,
+                    struct err *e);
+
+/* Removes certs/<id>/ entirely. */
+int store_cert_remove(const struct store *st, const char *id, struct err *e);
+
+/* ---- live links: live/<hostname>[:<label>] -> ../certs/<cert-id> ---- */
+
+/* Points live/<name> (name already validated) at certs/<cert_id>, atomically (a new link
+ * renamed over the old). *changed is set when the link did not already point there. */
+int store_live_set(const struct store *st, const char *name, const char *cert_id,
+                   bool *changed, struct err *e);
+/* The cert-id live/<name> points at (out: STORE_ID_LEN + 1), -ENOENT when there is no link,
+ * -EXDEV for a link that leaves certs/ (refused). */
+int store_live_get(const struct store *st, const char *name, char *out, struct err *e);
+/* Removes live/<name>. Missing is not an error. */
+int store_live_remove(const struct store *st, const char *name, struct err *e);
+/* Every live/ entry name. Caller frees each and the array. */
+int store_live_list(const struct store *st, char ***names, size_t *n, struct err *e);
+
+/* ---- reconciler state: state/<desired-file>.json (0600) ---- */
+
+/* Reads state/<file>.json as JSON text (caller frees), -ENOENT when there is none. */
+int store_state_read(const struct store *st, const char *file, char **json, struct err *e);
+/* Atomically writes state/<file>.json. */
+int store_state_write(const struct store *st, const char *file, const char *json,
+                      struct err *e);
+int store_state_remove(const struct store *st, const char *file, struct err *e);
+
+#endif

@@ -1,0 +1,62 @@
+/* target: one desired certificate, as read from desired/<file> merged over conf/target
+ * (DESIGN.md §3). Every name in it is already normalised and validated (store/names.h). */
+#ifndef ACMED_STORE_TARGET_H
+#define ACMED_STORE_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "crypto/key.h"
+
+struct target_name {
+    char *name; /* normalised: lowercase A-label DNS name ("*.x.y" allowed) or IP address text */
+    bool ip;
+};
+
+struct target {
+    char *file;  /* file name under desired/ (no directory part) */
+    char *label; /* "" when none */
+    int priority;
+
+    struct target_name *names; /* satisfy.names (default: the file name) */
+    size_t nnames;
+    int margin_days; /* satisfy.margin, 0 when unset */
+
+    struct target_name *req_names; /* request.names (default: satisfy.names) */
+    size_t nreq_names;
+    char *provider; /* request.provider after alias expansion; NULL: use the global default */
+    char *profile;  /* NULL when unset */
+
+    struct key_spec key;  /* request.key type/curve/size (default ECDSA P-256) */
+    char *key_id;         /* request.key.id, NULL when unset (validated as an id) */
+    bool key_reuse;       /* request.key.reuse */
+    bool must_staple;     /* request.ocsp-must-staple */
+
+    char **challenge_types; /* request.challenge.type, ordered (default http-01, tls-alpn-01,
+                               dns-01) */
+    size_t nchallenge_types;
+    char **webroot_paths; /* absolute paths */
+    size_t nwebroot_paths;
+    char **http_ports; /* as written: "host:port", "[v6]:port" or "N" */
+    size_t nhttp_ports;
+    char **tls_ports;
+    size_t ntls_ports;
+    bool http_self_test;
+    char **env; /* "K=V" strings from request.challenge.env */
+    size_t nenv;
+
+    char *preferred_chain;         /* NULL when unset */
+    char **contact;                /* request.account.contact */
+    size_t ncontact;
+    int agree_tos;                 /* request.account.agree-tos: -1 unset, 0 false, 1 true */
+    char *eab_kid;                 /* request.account.eab.kid, NULL */
+    char *eab_hmac_key_file;       /* request.account.eab.hmac-key-file, NULL */
+};
+
+void target_free(struct target *t);
+
+/* The target that owns `name` (normalised; compared exactly) among ts[0..n-1] (acmetool's rule: highest priority, then most
+ * satisfy.names, then the lexically smallest file name), or NULL when none lists it. */
+const struct target *target_owner(const struct target *ts, size_t n, const char *name);
+
+#endif

@@ -1,0 +1,156 @@
+# lib.sh: shared set-up for the shell integration tests that drive the acmed binary against
+# a Pebble of their own (tests/pebble/fixture.sh) on loopback ports. Source it, then:
+#
+#   tl_init ACMED-BINARY            temp dir $T, cleanup on exit (servers stopped by PID)
+#   tl_pebble [CONFIG]              own Pebble (default config own-responders: our answers
+#                                   are served by tl_webroot on Pebble's http-01 port)
+#   tl_webroot                      static server for $T/www on PEBBLE_HTTP_PORT; webroot path
+#                                   $WEBROOT (= $T/www/.well-known/acme-challenge)
+#   tl_proxy                        the fault proxy in front of Pebble; $PROXY_DIR, $PROXY_CTL
+#   tl_conf_target [EXTRA-YAML]     conf/target with the webroot and agree-tos
+#   tl_acmed ARGS...                acmed --state $STATE --ca-bundle ... --provider ...
+#   fail MSG / check COND-CMD MSG
+set -u
+
+T=""
+PIDS=()
+FAILED=0
+
+tl_cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        { kill -KILL "$pid" && wait "$pid"; } 2>/dev/null
+    done
+    [[ -n $T && -d $T/pebble ]] && "$TL_SRC/tests/pebble/fixture.sh" stop "$T/pebble" >/dev/null 2>&1
+    [[ -n $T && $FAILED == 0 && -z ${KEEP:-} ]] && rm -rf "$T"
+    [[ $FAILED != 0 ]] && echo "test files kept in $T" >&2
+    return 0
+}
+
+tl_init() {
+    ACMED=$(readlink -f "$1")
+    TL_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    mkdir -p "${ACMED_TEST_TMP:-/tmp}"
+    T=$(mktemp -d "${ACMED_TEST_TMP:-/tmp}/acmed-test.XXXXXX")
+    STATE=$T/state
+    HOOKS=$T/hooks
+    mkdir -p "$HOOKS"
+    trap tl_cleanup EXIT
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    FAILED=1
+}
+
+# check DESCRIPTION CMD...: runs CMD, fails the test with DESCRIPTION when it fails.
+check() {
+    local what=$1
+    shift
+    "$@" || fail "$what"
+}
+
+tl_pebble() {
+    local cfg=${1:-own-responders}
+    "$TL_SRC/tests/pebble/fixture.sh" start "$T/pebble" "$cfg" >"$T/pebble.start.log" 2>&1 ||
+        {
+            cat "$T/pebble.start.log" >&2
+            fail "pebble did not start"
+            exit 1
+        }
+    # shellcheck disable=SC1091
+    . "$T/pebble/env"
+    PROVIDER=$PEBBLE_DIRECTORY
+}
+
+# Waits (bounded) until something accepts TCP connections on 127.0.0.1:$1.
+tl_wait_port() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+tl_webroot() {
+    WEBROOT=$T/www/.well-known/acme-challenge
+    mkdir -p "$WEBROOT"
+    python3 -m http.server --bind 127.0.0.1 --directory "$T/www" "$PEBBLE_HTTP_PORT" \
+        >"$T/www.log" 2>&1 </dev/null &
+    PIDS+=($!)
+    tl_wait_port "$PEBBLE_HTTP_PORT" || {
+        fail "webroot server did not start"
+        exit 1
+    }
+}
+
+tl_proxy() {
+    local d=$T/proxy i
+    mkdir -p "$d"
+    python3 "$TL_SRC/tests/faultproxy/faultproxy.py" --listen 127.0.0.1:0 \
+        --control 127.0.0.1:0 --upstream "${PEBBLE_DIRECTORY%/dir}" \
+        --upstream-ca "$PEBBLE_CA" --cert "$(dirname "$PEBBLE_CA")/cert.pem" \
+        --key "$(dirname "$PEBBLE_CA")/key.pem" --ready-file "$d/ready" \
+        >"$d/log" 2>&1 </dev/null &
+    PIDS+=($!)
+    for ((i = 0; i < 200; i++)); do
+        [[ -s $d/ready ]] && break
+        sleep 0.05
+    done
+    [[ -s $d/ready ]] || {
+        cat "$d/log" >&2
+        fail "fault proxy did not start"
+        exit 1
+    }
+    read -r PROXY_PORT PROXY_CTL_PORT <"$d/ready"
+    PROVIDER=https://127.0.0.1:$PROXY_PORT/dir
+    PROXY_CTL=http://127.0.0.1:$PROXY_CTL_PORT
+}
+
+# tl_proxy_count [QUERY]: number of requests the proxy saw (QUERY like "method=POST").
+tl_proxy_count() {
+    curl -s --max-time 5 "$PROXY_CTL/count${1:+?$1}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'
+}
+
+tl_conf_target() {
+    mkdir -p "$STATE/conf"
+    cat >"$STATE/conf/target" <<YAML
+request:
+  challenge:
+    webroot-paths:
+      - $WEBROOT
+  account:
+    agree-tos: true
+${1:-}
+YAML
+}
+
+tl_acmed() {
+    "$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" "$@"
+}
+
+# tl_live_cert NAME: the cert-id live/NAME points at ("" when none).
+tl_live_cert() {
+    local l
+    l=$(readlink "$STATE/live/$1" 2>/dev/null) || {
+        echo ""
+        return
+    }
+    basename "$l"
+}
+
+# tl_verify_chain CERT-DIR: the fullchain verifies against Pebble's root 0.
+tl_verify_chain() {
+    curl -s --max-time 5 --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/roots/0" >"$T/root.pem" &&
+        certtool --verify --load-ca-certificate "$T/root.pem" --infile "$1/fullchain" \
+            >"$T/verify.log" 2>&1
+}
+
+tl_done() {
+    if [[ $FAILED == 0 ]]; then
+        echo "$(basename "$0"): ok"
+        exit 0
+    fi
+    exit 1
+}

@@ -1,0 +1,507 @@
+/* Unit tests for hooks: discovery, the acmetool calling convention, failures and timeouts,
+ * with real hook scripts on a real libuv loop. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "common/testutil.h"
+#include "hooks/hooks.h"
+#include "util/fsio.h"
+
+struct result {
+    int calls;
+    int rc;
+    unsigned nran;
+    char msg[ERR_MSG_MAX];
+};
+
+static void on_done(void *arg, int rc, unsigned nran, const struct err *e)
+{
+    struct result *r = arg;
+
+    r->calls++;
+    r->rc = rc;
+    r->nran = nran;
+    snprintf(r->msg, sizeof r->msg, "%s", e ? e->msg : "(null)");
+}
+
+/* Runs the hooks for `event` on a fresh loop until nothing is left, checking that the callback
+ * comes exactly once, never synchronously, and that every handle was closed. */
+static void run(const struct hooks_opts *o, const char *event, const char *const *args,
+                size_t nargs, const char *in, size_t inlen, struct result *r)
+{
+    uv_loop_t loop;
+    struct err e;
+
+    memset(r, 0, sizeof *r);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(hooks_run(&loop, o, event, args, nargs, in, inlen, on_done, r, &e), 0);
+    assert_int_equal(r->calls, 0);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(r->calls, 1);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Writes an executable shell script `name` in dir; returns its path (caller frees). */
+static char *hook(const char *dir, const char *name, const char *body)
+{
+    char *path = fsio_join(dir, name);
+    char *text = NULL;
+
+    assert_non_null(path);
+    assert_true(asprintf(&text, "#!/bin/sh\n%s\n", body) > 0);
+    tu_write_file(path, text);
+    assert_int_equal(chmod(path, 0755), 0);
+    free(text);
+    return path;
+}
+
+static void add_hook(const char *dir, const char *name, const char *body)
+{
+    free(hook(dir, name, body));
+}
+
+/* A hook that appends "<tag>" to $LOG. */
+static void log_hook(const char *dir, const char *name, const char *tag)
+{
+    char body[256];
+
+    snprintf(body, sizeof body, "echo %s >> \"$LOG\"", tag);
+    add_hook(dir, name, body);
+}
+
+static char *subdir(const char *dir, const char *name)
+{
+    char *p = fsio_join(dir, name);
+
+    assert_int_equal(mkdir(p, 0755), 0);
+    return p;
+}
+
+static void test_calling_convention(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *hd = subdir(dir, "hooks");
+    char *out = fsio_join(dir, "out");
+    char *outenv = NULL;
+    const char *dirs[] = {hd};
+    const char *args[] = {"example.com", "/var/lib/acme/desired/x", "a b", ""};
+    const char *env[] = {"FOO=bar baz", NULL, "EMPTY="};
+    struct hooks_opts o = {
+        .dirs = dirs, .ndirs = 1, .state_dir = "/srv/acme state", .env = env, .nenv = 3};
+    struct result r;
+    char *got;
+
+    assert_true(asprintf(&outenv, "OUT=%s", out) > 0);
+    env[1] = outenv;
+    add_hook(hd, "record",
+             "{\n"
+             "  printf 'argc=%s\\n' \"$#\"\n"
+             "  printf 'arg=[%s]\\n' \"$0\" \"$@\"\n"
+             "  printf 'state=%s\\n' \"$ACME_STATE_DIR\"\n"
+             "  printf 'foo=%s empty=%s\\n' \"$FOO\" \"${EMPTY-unset}\"\n"
+             "  printf 'pass=%s\\n' \"$ACMED_TEST_PASS\"\n"
+             "  printf 'cwd=%s\\n' \"$(pwd -P)\"\n"
+             "  printf 'stdin='; cat\n"
+             "} > \"$OUT\"");
+    /* Ours pass through, but the target's env and the state directory win. */
+    setenv("ACMED_TEST_PASS", "yes", 1);
+    setenv("FOO", "daemon", 1);
+    setenv("ACME_STATE_DIR", "/wrong", 1);
+    run(&o, "challenge-http-start", args, 4, "keyauth\nline2", 13, &r);
+    unsetenv("FOO");
+    unsetenv("ACME_STATE_DIR");
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.nran, 1);
+    got = tu_read_file(out, NULL);
+    assert_non_null(got);
+    char *expect = NULL;
+
+    assert_true(asprintf(&expect,
+                         "argc=5\n"
+                         "arg=[%s/record]\n"
+                         "arg=[challenge-http-start]\n"
+                         "arg=[example.com]\n"
+                         "arg=[/var/lib/acme/desired/x]\n"
+                         "arg=[a b]\n"
+                         "arg=[]\n"
+                         "state=/srv/acme state\n"
+                         "foo=bar baz empty=\n"
+                         "pass=yes\n"
+                         "cwd=/\n"
+                         "stdin=keyauth\nline2",
+                         hd) > 0);
+    assert_string_equal(got, expect);
+    free(expect);
+    free(got);
+
+    /* No stdin at all: the hook reads EOF at once. */
+    run(&o, "live-updated", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.rc, 0);
+    got = tu_read_file(out, NULL);
+    assert_non_null(strstr(got, "argc=1\n"));
+    assert_non_null(strstr(got, "stdin="));
+    assert_string_equal(strstr(got, "stdin="), "stdin=");
+    free(got);
+    free(outenv);
+    free(out);
+    free(hd);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_order_masking_disabling(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *d1 = subdir(dir, "d1");
+    char *d2 = subdir(dir, "d2");
+    char *d3 = fsio_join(dir, "missing");
+    char *log = fsio_join(dir, "log");
+    char *p;
+    const char *dirs[] = {d1, d3, d2};
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 3};
+    struct result r;
+    char **paths = NULL;
+    size_t n = 0;
+    struct err e;
+
+    setenv("LOG", log, 1);
+    log_hook(d1, "20-b", "d1-20");
+    log_hook(d1, "10-both", "d1-10");
+    log_hook(d2, "10-both", "d2-10");
+    log_hook(d2, "05-a", "d2-05");
+    log_hook(d2, "50-e", "d2-50");
+    /* Disabled in d1 by an empty file and by a link to /dev/null. */
+    p = fsio_join(d1, "30-empty");
+    tu_write_file(p, "");
+    assert_int_equal(chmod(p, 0755), 0);
+    free(p);
+    log_hook(d2, "30-empty", "d2-30");
+    p = fsio_join(d1, "40-null");
+    assert_int_equal(symlink("/dev/null", p), 0);
+    free(p);
+    log_hook(d2, "40-null", "d2-40");
+    /* Dotfiles never run, nor mask. */
+    log_hook(d1, ".hidden", "d1-hidden");
+    log_hook(d1, ".60-dot", "d1-dot");
+    log_hook(d2, "60-dot", "d2-60");
+    /* A symlink to a hook elsewhere is followed. */
+    p = fsio_join(d1, "70-link");
+    assert_int_equal(symlink("../d2/05-a", p), 0);
+    free(p);
+
+    run(&o, "live-updated", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.nran, 6);
+    char *got = tu_read_file(log, NULL);
+
+    assert_non_null(got);
+    assert_string_equal(got, "d2-05\nd1-10\nd1-20\nd2-50\nd2-60\nd2-05\n");
+    free(got);
+
+    assert_int_equal(hooks_discover(&o, &paths, &n, &e), 0);
+    assert_int_equal(n, 6);
+    p = fsio_join(d1, "10-both");
+    assert_string_equal(paths[1], p);
+    free(p);
+    for (size_t i = 0; i < n; i++)
+        assert_true(paths[i][0] == '/');
+    hooks_paths_free(paths, n);
+
+    /* A relative directory is anchored to our working directory. */
+    char cwd[4096];
+    const char *rel[] = {"d2"};
+    struct hooks_opts ro = {.dirs = rel, .ndirs = 1};
+
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(hooks_discover(&ro, &paths, &n, &e), 0);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(n, 6);
+    p = fsio_join(d2, "05-a");
+    assert_string_equal(paths[0], p);
+    free(p);
+    hooks_paths_free(paths, n);
+
+    unsetenv("LOG");
+    free(log);
+    free(d1);
+    free(d2);
+    free(d3);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_refused(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *d1 = subdir(dir, "d1");
+    char *ww = subdir(dir, "ww");
+    char *d2 = subdir(dir, "d2");
+    char *log = fsio_join(dir, "log");
+    char *p;
+    const char *dirs[] = {d1, ww, d2};
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 3};
+    struct result r;
+
+    setenv("LOG", log, 1);
+    p = hook(d1, "10-ww", "echo d1-10 >> \"$LOG\"");
+    assert_int_equal(chmod(p, 0757), 0);
+    free(p);
+    p = hook(d1, "20-noexec", "echo d1-20 >> \"$LOG\"");
+    assert_int_equal(chmod(p, 0644), 0);
+    free(p);
+    free(subdir(d1, "30-dir"));
+    log_hook(d1, "40-ok", "d1-40");
+    /* A refused hook still masks its name: d2's copy does not stand in for it. */
+    log_hook(d2, "10-ww", "d2-10");
+    /* Nothing in a world-writable directory runs, and nothing there masks d2. */
+    log_hook(ww, "50-ww", "ww-50");
+    log_hook(ww, "60-x", "ww-60");
+    log_hook(d2, "60-x", "d2-60");
+    assert_int_equal(chmod(ww, 0777), 0);
+
+    run(&o, "live-updated", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.nran, 2);
+    char *got = tu_read_file(log, NULL);
+
+    assert_non_null(got);
+    assert_string_equal(got, "d1-40\nd2-60\n");
+    free(got);
+    unsetenv("LOG");
+    free(log);
+    free(d1);
+    free(d2);
+    free(ww);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_exit_statuses(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *hd = subdir(dir, "hooks");
+    char *log = fsio_join(dir, "log");
+    const char *dirs[] = {hd};
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 1};
+    struct result r;
+
+    setenv("LOG", log, 1);
+    add_hook(hd, "10-notmine", "echo 10 >> \"$LOG\"; exit 42");
+    run(&o, "challenge-dns-start", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.nran, 0);
+
+    /* A failure does not stop the others; the first one is reported. */
+    add_hook(hd, "20-fail", "echo 20 >> \"$LOG\"; exit 1");
+    add_hook(hd, "30-ok", "echo 30 >> \"$LOG\"; exit 0");
+    add_hook(hd, "40-fail", "echo 40 >> \"$LOG\"; exit 3");
+    add_hook(hd, "50-ok", "echo 50 >> \"$LOG\"");
+    unlink(log);
+    run(&o, "challenge-dns-start", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.rc, -EIO);
+    assert_int_equal(r.nran, 2);
+    assert_non_null(strstr(r.msg, "20-fail"));
+    assert_non_null(strstr(r.msg, "status 1"));
+    assert_non_null(strstr(r.msg, "challenge-dns-start"));
+    char *got = tu_read_file(log, NULL);
+
+    assert_string_equal(got, "10\n20\n30\n40\n50\n");
+    free(got);
+    unsetenv("LOG");
+    tu_rmtree(hd);
+    assert_int_equal(mkdir(hd, 0755), 0);
+
+    /* Killed by a signal. */
+    add_hook(hd, "10-sig", "kill -KILL $$");
+    run(&o, "live-updated", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.rc, -EIO);
+    assert_non_null(strstr(r.msg, "10-sig"));
+    assert_non_null(strstr(r.msg, "signal 9"));
+
+    /* Cannot be executed at all (no such interpreter): a failure naming the hook, and the
+     * next hook still runs. */
+    add_hook(hd, "00-badinterp", "");
+    char *p = fsio_join(hd, "00-badinterp");
+
+    tu_write_file(p, "#!/nonexistent/interpreter\n");
+    free(p);
+    run(&o, "live-updated", NULL, 0, NULL, 0, &r);
+    assert_true(r.rc < 0);
+    assert_non_null(strstr(r.msg, "00-badinterp"));
+    free(log);
+    free(hd);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* True when pid is gone: no such process, or a zombie waiting for a parent that does not reap
+ * (PID 1 in a container may not). */
+static int pid_gone(pid_t pid)
+{
+    char path[64], buf[512];
+    FILE *f;
+    char *rp;
+
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return 1;
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    rp = strrchr(buf, ')');
+    return rp && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_timeout_kills_group(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *hd = subdir(dir, "hooks");
+    char *pids = fsio_join(dir, "pids");
+    const char *dirs[] = {hd};
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 1, .timeout_s = 1};
+    struct result r;
+    long pid[3];
+    double t0, elapsed;
+
+    setenv("PIDS", pids, 1);
+    /* The hook, a child, and a child that ignores SIGTERM (only SIGKILL ends it). */
+    add_hook(hd, "10-slow",
+             "echo $$ > \"$PIDS\"\n"
+             "sleep 30 >/dev/null 2>&1 &\n"
+             "echo $! >> \"$PIDS\"\n"
+             "(trap '' TERM; exec sleep 30 >/dev/null 2>&1) &\n"
+             "echo $! >> \"$PIDS\"\n"
+             "wait");
+    log_hook(hd, "20-next", "next");
+    setenv("LOG", pids, 1); /* 20-next appends "next" after the pids */
+    t0 = now_s();
+    run(&o, "challenge-http-start", NULL, 0, NULL, 0, &r);
+    elapsed = now_s() - t0;
+    assert_int_equal(r.rc, -ETIMEDOUT);
+    assert_int_equal(r.nran, 1);
+    assert_non_null(strstr(r.msg, "10-slow"));
+    assert_non_null(strstr(r.msg, "timed out"));
+    assert_true(elapsed >= 1.0);
+    assert_true(elapsed < 4.0);
+
+    char *got = tu_read_file(pids, NULL);
+
+    assert_non_null(got);
+    assert_int_equal(sscanf(got, "%ld %ld %ld", &pid[0], &pid[1], &pid[2]), 3);
+    assert_non_null(strstr(got, "next\n"));
+    free(got);
+    /* SIGKILL was sent before the callback; give the kernel a moment to finish them. */
+    for (int i = 0; i < 3; i++) {
+        int gone = 0;
+
+        for (int k = 0; k < 100 && !(gone = pid_gone((pid_t)pid[i])); k++)
+            usleep(10000);
+        assert_true(gone);
+    }
+    unsetenv("PIDS");
+    unsetenv("LOG");
+    free(pids);
+    free(hd);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_unread_stdin(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *hd = subdir(dir, "hooks");
+    const char *dirs[] = {hd};
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 1, .timeout_s = 10};
+    size_t len = 4 << 20;
+    char *big = malloc(len);
+    struct result r;
+    double t0;
+
+    assert_non_null(big);
+    memset(big, 'x', len);
+    /* Exits without reading, while a child keeps stdin open: our write can neither finish
+     * nor fail, and must be abandoned when the hook exits. */
+    add_hook(hd, "10-ignore", "sleep 2 >/dev/null 2>&1 &\nexit 0");
+    add_hook(hd, "20-closed", "exec 0<&-; exit 0");
+    t0 = now_s();
+    run(&o, "live-updated", NULL, 0, big, len, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.nran, 2);
+    assert_true(now_s() - t0 < 1.5);
+    free(big);
+    free(hd);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_no_hooks_and_bad_args(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *missing = fsio_join(dir, "missing");
+    const char *dirs[] = {dir, missing};
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 2};
+    const char *badenv[] = {"NOEQUALS"};
+    struct hooks_opts bo = {.dirs = dirs, .ndirs = 2, .env = badenv, .nenv = 1};
+    struct result r;
+    struct err e;
+    uv_loop_t loop;
+
+    run(&o, "live-updated", NULL, 0, "a\n", 2, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.nran, 0);
+    assert_int_equal(o.ndirs, 2);
+
+    /* Refused calls never call back and leave nothing on the loop. */
+    memset(&r, 0, sizeof r);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(hooks_run(&loop, &o, "../x", NULL, 0, NULL, 0, on_done, &r, &e), -EINVAL);
+    assert_int_equal(hooks_run(&loop, &o, "", NULL, 0, NULL, 0, on_done, &r, &e), -EINVAL);
+    assert_int_equal(hooks_run(&loop, &bo, "live-updated", NULL, 0, NULL, 0, on_done, &r, &e),
+                     -EINVAL);
+    assert_non_null(strstr(e.msg, "NOEQUALS"));
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(r.calls, 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    free(missing);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_calling_convention),
+        cmocka_unit_test(test_order_masking_disabling),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_exit_statuses),
+        cmocka_unit_test(test_timeout_kills_group),
+        cmocka_unit_test(test_unread_stdin),
+        cmocka_unit_test(test_no_hooks_and_bad_args),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
