@@ -25,6 +25,9 @@ struct acme_client {
     const struct signer *acct_signer;
     char *kid;
     struct acme_client_stats stats;
+    unsigned inflight;            /* HTTP requests started and not yet answered */
+    struct call **nonce_waiters;  /* POSTs waiting for a nonce from a response in flight */
+    size_t nwaiters;
 };
 
 /* One logical request: the attempts, nonce fetches and waits it takes until it completes. */
@@ -44,6 +47,35 @@ struct call {
     bool fetching_nonce; /* the in-flight HTTP request is HEAD newNonce */
     uv_timer_t timer;
 };
+
+static void call_attempt(struct call *k);
+
+/* Every response brings a fresh nonce, so a POST that finds the pool empty while requests
+ * are in flight waits for one of their answers instead of spending a HEAD newNonce: many
+ * orders started together then cost one HEAD, not one each. */
+static int nonce_wait(struct acme_client *c, struct call *k)
+{
+    struct call **g = realloc(c->nonce_waiters, (c->nwaiters + 1) * sizeof *g);
+
+    if (!g)
+        return -ENOMEM;
+    c->nonce_waiters = g;
+    c->nonce_waiters[c->nwaiters++] = k;
+    return 0;
+}
+
+/* Hands pooled nonces to waiting POSTs (oldest first); when nothing is in flight any more,
+ * the first waiter fetches a nonce itself. */
+static void nonce_wake(struct acme_client *c)
+{
+    while (c->nwaiters > 0 && (c->nnonces > 0 || c->inflight == 0)) {
+        struct call *k = c->nonce_waiters[0];
+
+        memmove(c->nonce_waiters, c->nonce_waiters + 1, (c->nwaiters - 1) * sizeof k);
+        c->nwaiters--;
+        call_attempt(k);
+    }
+}
 
 void acme_retry_policy_default(struct acme_retry_policy *p)
 {
@@ -84,6 +116,7 @@ void acme_client_free(struct acme_client *c)
     acme_directory_free(c->dir);
     free(c->dir_url);
     free(c->kid);
+    free(c->nonce_waiters);
     free(c);
 }
 
@@ -156,8 +189,6 @@ static char *take_nonce(struct acme_client *c)
 }
 
 /* --- one logical request --- */
-
-static void call_attempt(struct call *k);
 
 static void call_free_cb(uv_handle_t *h)
 {
@@ -262,7 +293,21 @@ static bool is_problem(const struct http_response *resp)
     return ct && strncasecmp(ct, "application/problem+json", 24) == 0;
 }
 
+static void handle_response(void *arg, int rc, const struct http_response *resp,
+                            const struct err *herr);
+
 static void on_response(void *arg, int rc, const struct http_response *resp, const struct err *herr)
+{
+    struct call *k = arg;
+    struct acme_client *c = k->c;
+
+    c->inflight--;
+    handle_response(arg, rc, resp, herr);
+    nonce_wake(c);
+}
+
+static void handle_response(void *arg, int rc, const struct http_response *resp,
+                            const struct err *herr)
 {
     struct call *k = arg;
     struct acme_client *c = k->c;
@@ -344,10 +389,15 @@ static int start_nonce_fetch(struct call *k, struct err *e)
 {
     struct http_request req = {.method = "HEAD", .url = k->c->dir->new_nonce};
 
+    int rc;
+
     k->fetching_nonce = true;
     k->c->stats.requests++;
     k->c->stats.nonce_heads++;
-    return http_request_start(k->c->http, &req, on_response, k, e);
+    rc = http_request_start(k->c->http, &req, on_response, k, e);
+    if (rc == 0)
+        k->c->inflight++;
+    return rc;
 }
 
 static void call_attempt(struct call *k)
@@ -368,6 +418,8 @@ static void call_attempt(struct call *k)
         nonce = take_nonce(c);
         if (!nonce) {
             k->attempts--; /* the nonce fetch is part of this attempt */
+            if (c->inflight > 0 && nonce_wait(c, k) == 0)
+                return;
             rc = start_nonce_fetch(k, &e);
             if (rc < 0)
                 call_fail(k, rc, &e);
@@ -399,6 +451,8 @@ static void call_attempt(struct call *k)
     free(body);
     if (rc < 0)
         call_fail(k, rc, &e);
+    else
+        c->inflight++;
 }
 
 static char *dup_or_null(const char *s, bool *oom)

@@ -76,7 +76,7 @@ tl_wait_port() {
 tl_webroot() {
     WEBROOT=$T/www/.well-known/acme-challenge
     mkdir -p "$WEBROOT"
-    python3 -m http.server --bind 127.0.0.1 --directory "$T/www" "$PEBBLE_HTTP_PORT" \
+    python3 "$TL_SRC/tests/cli/webroot_server.py" "$PEBBLE_HTTP_PORT" "$T/www" \
         >"$T/www.log" 2>&1 </dev/null &
     PIDS+=($!)
     tl_wait_port "$PEBBLE_HTTP_PORT" || {

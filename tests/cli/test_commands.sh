@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# want / unwant / status / revoke as DESIGN.md §7 says, with their exit codes: want writes a
+# desired file and reconciles; a name added to a target is a certificate that no longer
+# satisfies it; unwant drops names and empty targets; revoke reaches the CA through the
+# `revoke` marker and the target gets a new certificate.
+. "$(dirname "$0")/lib.sh"
+tl_init "$1"
+tl_pebble
+tl_webroot
+tl_conf_target
+
+tl_acmed want a.cmd.test www.a.cmd.test >"$T/want1.log" 2>&1 || { cat "$T/want1.log" >&2; fail "want exited $?"; }
+[[ -f $STATE/desired/a.cmd.test ]] || fail "want wrote no desired/a.cmd.test"
+id1=$(tl_live_cert a.cmd.test)
+[[ -n $id1 ]] || fail "want did not reconcile"
+tl_acmed want --no-reconcile b.cmd.test || fail "want --no-reconcile failed"
+[[ -f $STATE/desired/b.cmd.test && -z $(tl_live_cert b.cmd.test) ]] ||
+    fail "want --no-reconcile reconciled or wrote nothing"
+
+# status: b is missing -> exit 1, and says so.
+tl_acmed status >"$T/status.txt"
+rc=$?
+[[ $rc == 1 ]] || fail "status with a missing certificate exited $rc, wanted 1"
+grep -q 'b.cmd.test.*missing' "$T/status.txt" || fail "status does not show b as missing"
+tl_acmed --once >/dev/null 2>&1 || fail "--once failed"
+tl_acmed status --json >"$T/s.json" || fail "status exited $? with everything satisfied"
+
+# A name added to a target: the old certificate no longer satisfies it.
+tl_acmed want a.cmd.test www.a.cmd.test new.a.cmd.test >/dev/null 2>&1 || fail "second want failed"
+id2=$(tl_live_cert new.a.cmd.test)
+[[ -n $id2 && $id2 != "$id1" && $(tl_live_cert a.cmd.test) == "$id2" ]] ||
+    fail "adding a name did not bring a new certificate"
+
+# unwant: names leave their targets; a target left empty goes.
+tl_acmed unwant b.cmd.test >/dev/null 2>&1 || fail "unwant failed"
+[[ ! -e $STATE/desired/b.cmd.test ]] || fail "unwant left the empty target"
+tl_acmed unwant new.a.cmd.test >/dev/null 2>&1 || fail "unwant failed"
+grep -q 'new.a.cmd.test' "$STATE/desired/a.cmd.test" && fail "unwant left the name in place"
+grep -q 'www.a.cmd.test' "$STATE/desired/a.cmd.test" || fail "unwant removed other names"
+
+# revoke by name: the CA revokes it, the marker says so, the target gets a new certificate.
+id3=$(tl_live_cert a.cmd.test)
+serial=$(certtool -i --infile "$STATE/certs/$id3/cert" | sed -n 's/.*Serial Number (hex): //p' | head -1)
+tl_acmed revoke a.cmd.test --reason keyCompromise >"$T/revoke.log" 2>&1 ||
+    { cat "$T/revoke.log" >&2; fail "revoke exited $?"; }
+[[ -f $STATE/certs/$id3/revoked ]] || fail "no revoked marker after revoke"
+curl -s --max-time 5 --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/cert-status-by-serial/$serial" |
+    grep -q '"Revoked"' || fail "pebble does not show the certificate revoked"
+id4=$(tl_live_cert a.cmd.test)
+[[ -n $id4 && $id4 != "$id3" ]] || fail "the revoked certificate was not replaced"
+tl_acmed revoke nosuch.cmd.test >/dev/null 2>&1
+[[ $? == 1 ]] || fail "revoking an unknown name did not exit 1"
+tl_acmed revoke a.cmd.test --reason bogus >/dev/null 2>&1
+[[ $? == 2 ]] || fail "an unknown reason is not a usage error"
+tl_acmed want 'bad/name' >/dev/null 2>&1
+[[ $? == 2 ]] || fail "want of an invalid name is not a usage error"
+tl_acmed frobnicate >/dev/null 2>&1
+[[ $? == 2 ]] || fail "an unknown command is not a usage error"
+tl_acmed status --force >/dev/null 2>&1
+[[ $? == 2 ]] || fail "an option of another command is not a usage error"
+tl_done

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Failures: a malformed desired file among good ones (the good ones are issued, the bad one
+# reported with file:line, exit 1); backoff after a CA error (the next pass waits, --force
+# does not wait for the backoff but does for the CA's Retry-After); in the critical window
+# a failure is logged at critical level and exits 3.
+. "$(dirname "$0")/lib.sh"
+tl_init "$1"
+tl_pebble
+tl_webroot
+tl_proxy
+tl_conf_target
+mkdir -p "$STATE/desired"
+printf 'satisfy:\n  names:\n    - good1.fail.test\n' >"$STATE/desired/good1"
+printf 'satisfy:\n  names:\n    - good2.fail.test\n' >"$STATE/desired/good2"
+printf 'satisfy:\n  names:\n    - ok.fail.test\n  margin: many\n' >"$STATE/desired/bad"
+printf 'satisfy:\n  names:\n    - ../etc/passwd\n' >"$STATE/desired/hostile"
+tl_acmed --once >"$T/run1.log" 2>&1
+rc=$?
+[[ $rc == 1 ]] || fail "a malformed desired file: exit $rc, wanted 1"
+[[ -n $(tl_live_cert good1.fail.test) && -n $(tl_live_cert good2.fail.test) ]] ||
+    fail "the good targets were not issued"
+grep -q 'desired/bad: line 4' "$T/run1.log" || fail "the bad file is not reported with its line"
+grep -q 'desired/hostile.*passwd' "$T/run1.log" || fail "the hostile name is not reported"
+ls "$STATE/live" | grep -qv 'fail.test' && fail "something else got into live/"
+rm "$STATE/desired/bad" "$STATE/desired/hostile"
+
+# The CA refuses new orders (400, no retry): the target fails and backs off.
+curl -s --max-time 5 -X POST "$PROXY_CTL/rules" -d '[{"method": "POST", "path": "^/order-plz$",
+  "action": "status", "status": 400, "with_nonce": true,
+  "problem": {"type": "urn:ietf:params:acme:error:rejectedIdentifier", "detail": "no"}}]' >/dev/null
+printf 'satisfy:\n  names:\n    - later.fail.test\n' >"$STATE/desired/later"
+tl_acmed --once >"$T/run2.log" 2>&1
+[[ $? == 1 ]] || fail "a refused order did not exit 1"
+n1=$(tl_proxy_count "method=POST&path=%5E/order-plz")
+tl_acmed --once >"$T/run3.log" 2>&1
+[[ $? == 1 ]] || fail "a target backing off did not exit 1"
+[[ $(tl_proxy_count "method=POST&path=%5E/order-plz") == "$n1" ]] || fail "the backoff was not respected"
+tl_acmed status --json >"$T/s.json"
+python3 - "$T/s.json" <<'PY' || fail "status does not show the error and the backoff"
+import json, sys
+t = {x["file"]: x for x in json.load(open(sys.argv[1]))}["later"]
+assert t["state"] == "backoff", t
+assert "rejectedIdentifier" in (t["last_problem"] or ""), t
+assert t["failures"] == 1 and t["next_attempt"], t
+PY
+tl_acmed reconcile --force >"$T/run4.log" 2>&1
+[[ $(tl_proxy_count "method=POST&path=%5E/order-plz") -gt "$n1" ]] || fail "--force did not retry"
+
+# A Retry-After is honoured even by --force.
+curl -s --max-time 5 -X POST "$PROXY_CTL/rules" -d '[{"method": "POST", "path": "^/order-plz$",
+  "action": "status", "status": 429, "retry_after": 3600, "with_nonce": true,
+  "problem": {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "slow down"}}]' >/dev/null
+tl_acmed reconcile --force >"$T/run5.log" 2>&1
+n2=$(tl_proxy_count "method=POST&path=%5E/order-plz")
+tl_acmed reconcile --force >"$T/run6.log" 2>&1
+[[ $(tl_proxy_count "method=POST&path=%5E/order-plz") == "$n2" ]] ||
+    fail "--force did not honour the CA's Retry-After"
+
+# Critical window: good1's certificate has under 1/10 of its life left and renewal fails.
+curl -s --max-time 5 -X POST "$PROXY_CTL/rules" -d '[{"method": "POST", "path": "^/order-plz$",
+  "action": "status", "status": 403, "with_nonce": true,
+  "problem": {"type": "urn:ietf:params:acme:error:unauthorized", "detail": "no"}}]' >/dev/null
+g=$(tl_live_cert good1.fail.test)
+na=$(date -d "$(certtool -i --infile "$STATE/certs/$g/cert" | sed -n 's/.*Not After: //p')" +%s)
+ACMED_FAKE_NOW=$((na - 86400)) tl_acmed reconcile --force >"$T/run7.log" 2>&1
+rc=$?
+[[ $rc == 3 ]] || fail "a failure in the critical window exited $rc, wanted 3"
+grep -q 'critical' "$T/run7.log" || fail "no critical-level log line"
+tl_done
