@@ -322,6 +322,12 @@ static void handle_response(void *arg, int rc, const struct http_response *resp,
     if (rc < 0) {
         k->fetching_nonce = false;
         err_set(&e, rc, "%s", err_msg(herr));
+        /* An untrusted certificate, a missing CA bundle or a malformed URL will not get
+         * better by waiting: only network trouble is retried. */
+        if (rc == -EKEYREJECTED || rc == -ENOENT || rc == -EINVAL || rc == -EPROTONOSUPPORT) {
+            call_fail(k, rc, &e);
+            return;
+        }
         call_retry_or_fail(k, rc, &r, &e);
         return;
     }

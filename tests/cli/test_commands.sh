@@ -22,7 +22,14 @@ tl_acmed status >"$T/status.txt"
 rc=$?
 [[ $rc == 1 ]] || fail "status with a missing certificate exited $rc, wanted 1"
 grep -q 'b.cmd.test.*missing' "$T/status.txt" || fail "status does not show b as missing"
-tl_acmed --once >/dev/null 2>&1 || fail "--once failed"
+# The CA bundle from the environment (ACMED_CA_BUNDLE) instead of --ca-bundle: a wrong one
+# fails the TLS handshake, the right one works.
+ACMED_CA_BUNDLE="$TL_SRC/tests/data/x509/root.pem" "$ACMED" --state "$STATE" --hooks "$HOOKS" \
+    --provider "$PROVIDER" --once >"$T/wrongca.log" 2>&1 && fail "an untrusted CA bundle worked"
+[[ -z $(tl_live_cert b.cmd.test) ]] || fail "issued despite the wrong CA bundle"
+ACMED_CA_BUNDLE="$PEBBLE_CA" "$ACMED" --state "$STATE" --hooks "$HOOKS" --provider "$PROVIDER" \
+    --agree-tos --force --once >"$T/env.log" 2>&1 || { cat "$T/env.log" >&2; fail "--once with ACMED_CA_BUNDLE failed"; }
+[[ -n $(tl_live_cert b.cmd.test) ]] || fail "ACMED_CA_BUNDLE was not used"
 tl_acmed status --json >"$T/s.json" || fail "status exited $? with everything satisfied"
 
 # A name added to a target: the old certificate no longer satisfies it.

@@ -37,6 +37,10 @@ done
 [[ -f $STATE/certs/$id/privkey ]] || fail "certs/$id/privkey does not resolve"
 ls "$STATE"/certs/*/.tmp-* "$STATE"/keys/*/.tmp-* 2>/dev/null && fail "temp files left behind"
 
+# The http-01 answers were written into the webroot and removed afterwards.
+[[ -z $(ls -A "$WEBROOT") ]] || fail "answers left in the webroot: $(ls -A "$WEBROOT")"
+grep -q 'GET /.well-known/acme-challenge/' "$T/www.log" 2>/dev/null || true
+
 # A second pass: nothing to do, no request at all.
 before=$(tl_proxy_count)
 tl_acmed --once >"$T/run2.log" 2>&1

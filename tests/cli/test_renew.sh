@@ -54,6 +54,14 @@ sort <(grep -v -- --- "$T/live-updated.txt") | tr '\n' ' ' >"$T/lu2"
 [[ $(grep -c -- --- "$T/live-updated.txt") == 1 ]] || fail "live-updated did not run exactly once"
 unset ACMED_FAKE_NOW
 
+# request.key.id pins a key: the certificate is made for exactly that key.
+printf 'satisfy:\n  names:\n    - pin.renew.test\nrequest:\n  key:\n    id: %s\n' "$kkey1" \
+    >"$STATE/desired/pin"
+tl_acmed --once >"$T/runpin.log" 2>&1 || { cat "$T/runpin.log" >&2; fail "--once with a pinned key failed"; }
+p1=$(tl_live_cert pin.renew.test)
+[[ -n $p1 && $(basename "$(readlink "$STATE/certs/$p1/privkey" | xargs dirname)") == "$kkey1" ]] ||
+    fail "the pinned key was not used"
+
 # ARI: the proxy adds renewalInfo with a window a day from now.
 curl -s --max-time 5 -X POST -d '{"window": {"start": 86400, "end": 90000}}' \
     "$PROXY_CTL/ari" >/dev/null || fail "cannot configure ARI"
