@@ -2,27 +2,53 @@
  *
  * One `struct hooks_job` per hooks_run() call. It owns a timer (used first to defer the start
  * so the callback is never synchronous, then as each hook's timeout and kill grace) and, per
- * hook, a process handle and the stdin pipe. A hook is done when its process has exited and,
- * if it timed out, its group has been sent SIGKILL; its handles are then closed, and the next
- * hook starts from the last close callback, so the handle memory is reused only once libuv is
- * finished with it. The job is freed after the user callback, from the timer's close
- * callback. */
+ * hook, a process handle and its stdin, stdout and stderr pipes. A hook is done when its
+ * process has exited and, if it timed out, its group has been sent SIGKILL; its handles are
+ * then closed, and the next hook starts from the last close callback, so the handle memory is
+ * reused only once libuv is finished with it. The job is freed after the user callback, from
+ * the timer's close callback.
+ *
+ * A hook's stdout and stderr come back through their pipes and are logged line by line at
+ * info level as "hook NAME: line", so what a hook says ends up in the daemon's log (journald
+ * under systemd) with the hook named. The hook is not waited for to close them: a service it
+ * restarts may inherit them and keep them open for its whole life. When the hook is finished,
+ * whatever is left in the pipes is read without blocking, any unterminated last line is
+ * logged, and the pipes are closed; later output of its leftover children is lost. */
 #include "hooks/hooks.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
 #define DEFAULT_TIMEOUT_S 300
 
+/* Hook output is logged a line at a time; a longer line is cut into pieces so that each log
+ * message, "hook NAME: " included, stays within 4 KiB (log_msg's own limit). */
+#define OUT_MSG_MAX 4096
+/* At most this much is read from a pipe once the hook is finished, so a leftover child
+ * writing without pause cannot hold up the loop. */
+#define OUT_DRAIN_MAX (1u << 20)
+
 extern char **environ;
+
+/* One of the running hook's output streams. Its handle's data is the job, like the others. */
+struct hook_out {
+    uv_pipe_t pipe;
+    bool eof;   /* nothing more will be read: EOF, a read error, or the hook is finished */
+    size_t len; /* bytes of the current line in line[] */
+    char line[OUT_MSG_MAX];
+    char rbuf[OUT_MSG_MAX];
+};
 
 struct hooks_job {
     uv_loop_t *loop;
@@ -41,10 +67,13 @@ struct hooks_job {
     struct err err;
 
     /* The running hook. */
-    const char *cur; /* paths[next - 1] */
+    const char *cur;  /* paths[next - 1] */
+    const char *name; /* its file name, for the log */
+    size_t line_cap;  /* longest piece of an output line logged as one message */
     uv_timer_t timer;
     uv_process_t proc;
-    uv_pipe_t pipe;
+    uv_pipe_t pipe;         /* the hook's stdin */
+    struct hook_out out[2]; /* its stdout and stderr */
     uv_write_t wreq;
     unsigned open_handles; /* proc and pipe handles not yet through their close callback */
     bool done;             /* the hook is finished; handles are being closed */
@@ -115,6 +144,116 @@ static void close_hook_handle(struct hooks_job *j, uv_handle_t *h)
         uv_close(h, on_hook_close);
 }
 
+/* ---- the hook's output ---- */
+
+/* The output stream whose pipe handle is h. */
+static struct hook_out *out_of(void *h)
+{
+    return (struct hook_out *)(void *)((char *)h - offsetof(struct hook_out, pipe));
+}
+
+/* Logs one piece of an output line, control characters (terminal escapes...) shown as '?'.
+ * Blank lines are left out. */
+static void out_log(struct hooks_job *j, char *s, size_t n)
+{
+    if (n && s[n - 1] == '\r')
+        n--;
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+            s[i] = '?';
+    log_info("hook %s: %.*s", j->name, (int)n, s);
+}
+
+static void out_feed(struct hooks_job *j, struct hook_out *o, const char *data, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (data[i] == '\n') {
+            out_log(j, o->line, o->len);
+            o->len = 0;
+            continue;
+        }
+        if (o->len == j->line_cap) {
+            out_log(j, o->line, o->len);
+            o->len = 0;
+        }
+        o->line[o->len++] = data[i];
+    }
+}
+
+/* No more output will be read from o: logs an unterminated last line. */
+static void out_finish(struct hooks_job *j, struct hook_out *o)
+{
+    if (o->eof)
+        return;
+    o->eof = true;
+    uv_read_stop((uv_stream_t *)&o->pipe);
+    if (o->len)
+        out_log(j, o->line, o->len);
+    o->len = 0;
+}
+
+static void on_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct hook_out *o = out_of(h);
+
+    *buf = uv_buf_init(o->rbuf, sizeof o->rbuf);
+}
+
+static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct hook_out *o = out_of(s);
+    struct hooks_job *j = s->data;
+
+    if (n > 0) {
+        out_feed(j, o, buf->base, (size_t)n);
+    } else if (n < 0) {
+        if (n != UV_EOF)
+            log_debug("hook %s: reading its output: %s", j->cur, uv_strerror((int)n));
+        out_finish(j, o);
+    }
+}
+
+/* The hook is finished: takes what it wrote and is still in the pipe, without waiting for
+ * children that may hold the other end open. */
+static void out_drain(struct hooks_job *j, struct hook_out *o)
+{
+    uv_os_fd_t fd;
+    size_t total = 0;
+    ssize_t n;
+    int fl;
+
+    if (o->eof)
+        return;
+    uv_read_stop((uv_stream_t *)&o->pipe);
+    if (uv_fileno((uv_handle_t *)&o->pipe, &fd) == 0 && (fl = fcntl(fd, F_GETFL)) >= 0 &&
+        ((fl & O_NONBLOCK) || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)) {
+        while (total < OUT_DRAIN_MAX) {
+            n = read(fd, o->rbuf, sizeof o->rbuf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            out_feed(j, o, o->rbuf, (size_t)n);
+            total += (size_t)n;
+        }
+    }
+    out_finish(j, o);
+}
+
+static void out_start(struct hooks_job *j, struct hook_out *o)
+{
+    int rc = uv_read_start((uv_stream_t *)&o->pipe, on_out_alloc, on_out_read);
+
+    if (rc < 0) {
+        log_debug("hook %s: cannot read its output: %s", j->cur, uv_strerror(rc));
+        o->eof = true;
+    }
+}
+
+/* ---- one hook ---- */
+
 /* The hook is finished: judge its outcome and close its handles. */
 static void hook_done(struct hooks_job *j)
 {
@@ -122,6 +261,8 @@ static void hook_done(struct hooks_job *j)
 
     j->done = true;
     uv_timer_stop(&j->timer);
+    for (int i = 0; i < 2; i++)
+        out_drain(j, &j->out[i]);
     if (j->timed_out)
         record_failure(j, -ETIMEDOUT,
                        "hook %s (%s) timed out after %llu s; its process group was killed", hook,
@@ -139,6 +280,8 @@ static void hook_done(struct hooks_job *j)
         log_debug("hook %s (%s) succeeded", hook, event);
     }
     close_hook_handle(j, (uv_handle_t *)&j->pipe);
+    for (int i = 0; i < 2; i++)
+        close_hook_handle(j, (uv_handle_t *)&j->out[i].pipe);
     close_hook_handle(j, (uv_handle_t *)&j->proc);
 }
 
@@ -214,24 +357,37 @@ static void spawn_one(struct hooks_job *j)
 {
     uv_stdio_container_t stdio[3];
     uv_process_options_t po;
+    const char *slash;
+    size_t prefix;
     int rc;
 
     j->cur = j->paths[j->next++];
     j->argv[0] = (char *)j->cur;
+    slash = strrchr(j->cur, '/');
+    j->name = slash ? slash + 1 : j->cur;
+    /* "hook NAME: " and log_msg's terminating NUL; hook names are at most NAME_MAX long. */
+    prefix = strlen("hook : ") + strlen(j->name) + 1;
+    j->line_cap = prefix < OUT_MSG_MAX / 2 ? OUT_MSG_MAX - prefix : OUT_MSG_MAX / 2;
     j->done = j->exited = j->timed_out = j->killed = false;
     j->exit_status = 0;
     j->term_signal = 0;
     uv_pipe_init(j->loop, &j->pipe, 0);
     j->pipe.data = j;
-    j->open_handles = 1;
+    for (int i = 0; i < 2; i++) {
+        uv_pipe_init(j->loop, &j->out[i].pipe, 0);
+        j->out[i].pipe.data = j;
+        j->out[i].eof = false;
+        j->out[i].len = 0;
+    }
+    j->open_handles = 3;
 
     memset(stdio, 0, sizeof stdio);
     stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
     stdio[0].data.stream = (uv_stream_t *)&j->pipe;
-    stdio[1].flags = UV_INHERIT_FD;
-    stdio[1].data.fd = 1;
-    stdio[2].flags = UV_INHERIT_FD;
-    stdio[2].data.fd = 2;
+    for (int i = 0; i < 2; i++) {
+        stdio[1 + i].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+        stdio[1 + i].data.stream = (uv_stream_t *)&j->out[i].pipe;
+    }
     memset(&po, 0, sizeof po);
     po.exit_cb = on_proc_exit;
     po.file = j->cur;
@@ -252,10 +408,14 @@ static void spawn_one(struct hooks_job *j)
         j->done = true;
         record_failure(j, rc, "cannot run hook %s (%s): %s", j->cur, j->argv[1], uv_strerror(rc));
         close_hook_handle(j, (uv_handle_t *)&j->pipe);
+        for (int i = 0; i < 2; i++)
+            close_hook_handle(j, (uv_handle_t *)&j->out[i].pipe);
         close_hook_handle(j, (uv_handle_t *)&j->proc);
         return;
     }
     uv_timer_start(&j->timer, on_timeout, j->timeout_ms, 0);
+    for (int i = 0; i < 2; i++)
+        out_start(j, &j->out[i]);
     feed_stdin(j);
 }
 

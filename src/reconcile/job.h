@@ -17,6 +17,7 @@
 
 struct job;
 struct provider;
+struct responder;
 
 /* One pass. */
 struct rec {
@@ -35,6 +36,10 @@ struct rec {
     size_t nchanged;
     struct rec_summary sum;
     unsigned ari_pending; /* renewal-information checks under way */
+    size_t event_cursor;           /* hook events of the end of the pass (rec.c) */
+    unsigned hook_timeout_s;       /* conf/acmed.yaml hook-timeout, or --hook-timeout */
+    struct responder **responders; /* challenge listeners (responders.c) */
+    size_t nresponders;
     unsigned revoke_pending;
     bool finished;
 };

@@ -11,6 +11,7 @@
 #include "reconcile/job.h"
 #include "reconcile/plan.h"
 #include "reconcile/rec_phases.h"
+#include "reconcile/responders.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -186,46 +187,112 @@ void rec_jobs_free(struct rec *r)
     free(r->jobs);
 }
 
-/* ---- the end ---- */
+/* ---- the end: hook events ---- */
 
-static void on_hooks_done(void *arg, int rc, unsigned nran, const struct err *e)
+/* Events for the jobs that failed (renewal-failed, and expiry-warning in the critical
+ * window), one after another, then live-updated once with every changed name. */
+static void next_event(struct rec *r);
+
+static void on_event_done(void *arg, int rc, unsigned nran, const struct err *e)
 {
     struct rec *r = arg;
 
     if (rc < 0)
-        log_err("live-updated hook: %s", err_msg(e));
-    else
-        log_debug("live-updated: %u hooks ran", nran);
+        log_err("hook: %s", err_msg(e));
+    next_event(r);
+}
+
+/* The target's names, one per line. Caller frees. */
+static char *names_text(const struct target *t, size_t *len)
+{
+    char *in;
+
+    *len = 0;
+    for (size_t i = 0; i < t->nnames; i++)
+        *len += strlen(t->names[i].name) + 1;
+    if (!(in = malloc(*len + 1)))
+        return NULL;
+    in[0] = '\0';
+    for (size_t i = 0; i < t->nnames; i++) {
+        strcat(in, t->names[i].name);
+        strcat(in, "\n");
+    }
+    return in;
+}
+
+static bool run_event(struct rec *r, const struct target *t, const char *event,
+                      const char *const *args, size_t nargs, const char *in, size_t len)
+{
+    struct hooks_opts ho;
+    struct err e;
+
+    rec_hooks_opts(r, t, &ho);
+    if (hooks_run(&r->loop, &ho, event, args, nargs, in, len, on_event_done, r, &e) == 0)
+        return true;
+    log_err("%s hook: %s", event, err_msg(&e));
+    return false;
+}
+
+static void next_event(struct rec *r)
+{
+    while (r->event_cursor < 2 * r->njobs) {
+        size_t k = r->event_cursor++;
+        struct job *j = r->jobs[k / 2];
+        const char *args[2] = {j->t->file, NULL};
+        char when[32], *in;
+        size_t len;
+        bool started;
+
+        if (j->ok)
+            continue;
+        if (k % 2 == 0) {
+            args[1] = j->ts.last_problem ? j->ts.last_problem : "local";
+            in = names_text(j->t, &len);
+            started = in && run_event(r, j->t, "renewal-failed", args, 2, in, len);
+        } else {
+            struct policy_cert pc = {0};
+
+            if (!j->cur)
+                continue;
+            pc.not_before = j->cur->not_before;
+            pc.not_after = j->cur->not_after;
+            if (!policy_critical(&pc, clock_now()))
+                continue;
+            args[1] = clock_rfc3339(j->cur->not_after, when, sizeof when);
+            in = names_text(j->t, &len);
+            started = in && run_event(r, j->t, "expiry-warning", args, 2, in, len);
+        }
+        free(in);
+        if (started)
+            return;
+    }
+    if (r->event_cursor == 2 * r->njobs) {
+        r->event_cursor++;
+        if (r->nchanged > 0) {
+            size_t len = 0;
+            char *in;
+            bool started;
+
+            for (size_t i = 0; i < r->nchanged; i++)
+                len += strlen(r->changed[i]) + 1;
+            if ((in = malloc(len + 1))) {
+                in[0] = '\0';
+                for (size_t i = 0; i < r->nchanged; i++) {
+                    strcat(in, r->changed[i]);
+                    strcat(in, "\n");
+                }
+                started = run_event(r, NULL, "live-updated", NULL, 0, in, len);
+                free(in);
+                if (started)
+                    return;
+            }
+        }
+    }
     rec_phase_done(r);
 }
 
 void rec_phase_hooks(struct rec *r)
 {
-    struct hooks_opts ho = {.dirs = r->o->hook_dirs,
-                            .ndirs = r->o->nhook_dirs,
-                            .state_dir = r->st.root};
-    char *in = NULL;
-    size_t len = 0;
-    struct err e;
-
-    if (r->nchanged == 0) {
-        rec_phase_done(r);
-        return;
-    }
-    for (size_t i = 0; i < r->nchanged; i++)
-        len += strlen(r->changed[i]) + 1;
-    if (!(in = malloc(len + 1))) {
-        rec_phase_done(r);
-        return;
-    }
-    in[0] = '\0';
-    for (size_t i = 0; i < r->nchanged; i++) {
-        strcat(in, r->changed[i]);
-        strcat(in, "\n");
-    }
-    if (hooks_run(&r->loop, &ho, "live-updated", NULL, 0, in, len, on_hooks_done, r, &e) < 0) {
-        log_err("live-updated hook: %s", err_msg(&e));
-        rec_phase_done(r);
-    }
-    free(in);
+    r->event_cursor = 0;
+    next_event(r);
 }

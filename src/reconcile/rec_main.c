@@ -6,6 +6,7 @@
 
 #include "reconcile/plan.h"
 #include "reconcile/rec_phases.h"
+#include "reconcile/responders.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -63,12 +64,17 @@ static int exit_code(const struct rec_summary *s)
 static int setup(struct rec *r, struct err *e)
 {
     struct http_client_opts ho = {.ca_bundle = r->o->ca_bundle};
+    struct acmed_conf conf;
     int rc;
 
     if ((rc = store_open(r->o->state_dir, &r->st, e)) < 0)
         return REC_USAGE;
     if ((rc = store_lock(&r->st, e)) < 0)
         return rc == -EWOULDBLOCK ? REC_LOCKED : REC_USAGE;
+    if ((rc = acmed_conf_load(r->st.root, &conf, e)) < 0)
+        return REC_USAGE;
+    r->hook_timeout_s = r->o->hook_timeout_s ? r->o->hook_timeout_s : conf.hook_timeout_s;
+    acmed_conf_free(&conf);
     if ((rc = desired_load(r->st.root, &r->ds, e)) < 0)
         return REC_USAGE;
     for (size_t i = 0; i < r->ds.nerrors; i++)
@@ -108,6 +114,7 @@ int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err
     if (sum)
         *sum = r.sum;
     rec_jobs_free(&r);
+    responders_close_all(&r);
     for (size_t i = 0; i < r.nprovs; i++)
         provider_free(r.provs[i]);
     free(r.provs);

@@ -17,6 +17,7 @@ struct rec_opts {
     const char *provider;         /* default directory URL when a target names none */
     bool agree_tos;               /* --agree-tos */
     bool force;                   /* ignore backoff (never a Retry-After) */
+    unsigned hook_timeout_s;      /* 0: 300 */
 };
 
 /* Exit codes of DESIGN.md §7. */

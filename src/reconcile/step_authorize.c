@@ -1,7 +1,15 @@
 /* step_authorize: every pending authorization of the order is answered and polled until the
- * CA decides. For now http-01 through the target's webroot paths; the answer files are
- * removed afterwards whatever the outcome. All authorizations run in parallel. */
+ * CA decides, in phases so that DNS propagation is waited for once (DESIGN.md §6):
+ *
+ *   fetch every authorization -> choose a method for each (the target's preference, limited
+ *   to what the CA offers and what can be served here: wildcards get dns-01 only) ->
+ *   publish every answer, one after another (webroot files, listener entries, start hooks)
+ *   -> answer every challenge -> poll every authorization -> withdraw every answer (stop
+ *   hooks run only now, as a name and its wildcard share one TXT record name).
+ *
+ * Whatever the outcome, everything published is withdrawn before the step ends. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,62 +17,177 @@
 #include "acme/keyauth.h"
 #include "challenge/webroot.h"
 #include "crypto/jwk.h"
+#include "hooks/hooks.h"
 #include "reconcile/job.h"
+#include "reconcile/responders.h"
 #include "util/clock.h"
 #include "util/log.h"
 
-#define AUTHZ_DEADLINE_MS (120 * 1000)
+#define AUTHZ_DEADLINE_MS (300 * 1000)
 
-struct authz_work {
-    struct job *j;
+enum method { M_NONE, M_HTTP, M_TLS, M_DNS };
+
+struct az {
+    struct authz_set *set;
     char *url;
-    char *token; /* published in the webroots, removed in authz_end */
+    struct acme_authz *authz; /* NULL until fetched */
+    const struct acme_challenge *ch;
+    enum method m;
+    char *keyauth;
+    char *txt;                 /* dns-01 record value */
+    struct responder *resp;    /* listener used */
+    bool webroot, hooked;      /* what was published */
+    bool done;
 };
 
-static void authz_end(struct authz_work *w)
-{
-    struct job *j = w->j;
-    struct err e;
+struct authz_set {
+    struct job *j;
+    struct az *v;
+    size_t n, pending, cursor;
+    bool failed;
+};
 
-    if (w->token && webroot_unpublish((const char *const *)j->t->webroot_paths,
-                                      j->t->nwebroot_paths, w->token, &e) < 0)
-        log_warn("%s: %s", j->t->file, err_msg(&e));
-    free(w->token);
-    free(w->url);
-    free(w);
-    if (--j->authz_left > 0)
+static const char *method_name(enum method m)
+{
+    return m == M_HTTP ? "http-01" : m == M_TLS ? "tls-alpn-01" : m == M_DNS ? "dns-01" : "none";
+}
+
+static void set_fail(struct authz_set *s, int rc, const struct acme_problem *p, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+
+/* Records the first failure of the step (the others are logged). */
+static void set_fail(struct authz_set *s, int rc, const struct acme_problem *p, const char *fmt,
+                     ...)
+{
+    struct job *j = s->j;
+    char msg[ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (s->failed) {
+        log_warn("%s: %s", j->t->file, msg);
         return;
-    if (j->authz_failed) {
+    }
+    s->failed = true;
+    j->fail_rc = rc < 0 ? rc : -EIO;
+    err_set(&j->fail_err, j->fail_rc, "%s", msg);
+    if (p && p->type)
+        j->fail_problem = strdup(p->type);
+}
+
+static void set_free(struct authz_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].url);
+        acme_authz_free(s->v[i].authz);
+        free(s->v[i].keyauth);
+        free(s->v[i].txt);
+    }
+    free(s->v);
+    free(s);
+}
+
+/* ---- the end: withdraw everything, one answer after another ---- */
+
+static void withdraw_next(struct authz_set *s);
+
+static void on_stop_hooks(void *arg, int rc, unsigned nran, const struct err *e)
+{
+    struct authz_set *s = arg;
+
+    if (rc < 0)
+        log_warn("%s: %s", s->j->t->file, err_msg(e));
+    withdraw_next(s);
+}
+
+static void finish(struct authz_set *s)
+{
+    struct job *j = s->j;
+
+    if (s->failed) {
         struct acme_problem prob = {.type = j->fail_problem};
         struct acme_result rr = {.retry_after = -1, .problem = j->fail_problem ? &prob : NULL};
+        struct err e = j->fail_err;
 
-        job_fail(j, j->fail_rc, &rr, &j->fail_err, "authorization");
+        set_free(s);
+        job_fail(j, e.code, &rr, &e, "authorization");
         free(j->fail_problem);
         j->fail_problem = NULL;
         return;
     }
+    set_free(s);
     job_step_done(j);
 }
 
-/* Records the first failure; the job fails once every authorization has ended. */
-static void authz_failed(struct authz_work *w, int rc, const struct acme_problem *p,
-                         const struct err *e)
+static void withdraw_next(struct authz_set *s)
 {
-    struct job *j = w->j;
+    struct job *j = s->j;
+    struct hooks_opts ho;
+    struct err e;
 
-    if (!j->authz_failed) {
-        j->authz_failed = true;
-        j->fail_rc = rc < 0 ? rc : -EIO;
-        err_set(&j->fail_err, j->fail_rc, "%s: %s", w->url, err_msg(e));
-        if (p && p->type)
-            j->fail_problem = strdup(p->type);
+    while (s->cursor < s->n) {
+        struct az *a = &s->v[s->cursor++];
+        const char *host = a->authz ? a->authz->identifier.value : "";
+        const char *args[4];
+        const char *event = NULL;
+        size_t nargs = 3;
+
+        if (a->webroot && webroot_unpublish((const char *const *)j->t->webroot_paths,
+                                            j->t->nwebroot_paths, a->ch->token, &e) < 0)
+            log_warn("%s: %s", j->t->file, err_msg(&e));
+        if (a->resp) {
+            if (a->resp->http)
+                http01_remove(a->resp->http, a->ch->token);
+            if (a->resp->alpn)
+                tls_alpn_remove(a->resp->alpn, host);
+            responder_release(j->rec, a->resp);
+            a->resp = NULL;
+        }
+        if (!a->hooked)
+            continue;
+        a->hooked = false;
+        args[0] = host;
+        args[1] = j->t->file;
+        if (a->m == M_DNS) {
+            event = "challenge-dns-stop";
+            args[2] = a->txt;
+            args[3] = a->authz->wildcard ? "wildcard" : "";
+            nargs = 4;
+        } else {
+            event = a->m == M_HTTP ? "challenge-http-stop" : "challenge-tls-alpn-stop";
+            args[2] = a->ch->token;
+        }
+        rec_hooks_opts(j->rec, j->t, &ho);
+        if (hooks_run(&j->rec->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
+                      on_stop_hooks, s, &e) == 0)
+            return;
+        log_warn("%s: %s", j->t->file, err_msg(&e));
     }
+    finish(s);
+}
+
+static void withdraw_all(struct authz_set *s)
+{
+    s->cursor = 0;
+    withdraw_next(s);
+}
+
+/* ---- answering and polling ---- */
+
+static void az_done(struct az *a)
+{
+    struct authz_set *s = a->set;
+
+    a->done = true;
+    if (--s->pending == 0)
+        withdraw_all(s);
 }
 
 static void on_polled(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
-    struct authz_work *w = arg;
-    struct err pe;
+    struct az *a = arg;
 
     if (rc == 0 && r->authz->status != AUTHZ_VALID) {
         const struct acme_problem *p = NULL;
@@ -73,122 +196,314 @@ static void on_polled(void *arg, int rc, struct acme_result *r, const struct err
         for (size_t i = 0; i < r->authz->nchallenges && !p; i++)
             p = r->authz->challenges[i].error;
         text = p ? acme_problem_format(p) : NULL;
-        err_set(&pe, ACME_EPROBLEM, "%s is %s: %s", r->authz->identifier.value,
-                acme_authz_status_str(r->authz->status), text ? text : "no reason given");
+        set_fail(a->set, ACME_EPROBLEM, p, "%s: %s validation failed (%s): %s",
+                 r->authz->identifier.value, method_name(a->m),
+                 acme_authz_status_str(r->authz->status), text ? text : "no reason given");
         free(text);
-        authz_failed(w, ACME_EPROBLEM, p, &pe);
     } else if (rc < 0) {
-        authz_failed(w, rc, r->problem, e);
+        set_fail(a->set, rc, r->problem, "%s: %s", a->url, err_msg(e));
     }
-    authz_end(w);
+    az_done(a);
 }
 
 static void on_answered(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
-    struct authz_work *w = arg;
+    struct az *a = arg;
+    struct job *j = a->set->j;
     struct err pe;
 
-    if (rc == 0 && acme_authz_poll(w->j->prov->acme, w->url, clock_mono_ms() + AUTHZ_DEADLINE_MS,
-                                   on_polled, w, &pe) == 0)
+    if (rc == 0 && acme_authz_poll(j->prov->acme, a->url, clock_mono_ms() + AUTHZ_DEADLINE_MS,
+                                   on_polled, a, &pe) == 0)
         return;
-    authz_failed(w, rc < 0 ? rc : pe.code, r->problem, rc < 0 ? e : &pe);
-    authz_end(w);
-}
-
-/* The challenge types this build can answer for the target, in its order of preference. */
-static size_t usable_types(const struct target *t, const char **out)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < t->nchallenge_types; i++)
-        if (!strcmp(t->challenge_types[i], "http-01") && t->nwebroot_paths > 0)
-            out[n++] = "http-01";
-    return n;
-}
-
-static int answer(struct authz_work *w, const struct acme_authz *a, struct err *e)
-{
-    struct job *j = w->j;
-    const char *types[8];
-    size_t ntypes = usable_types(j->t, types);
-    const struct acme_challenge *ch = acme_challenge_select(a, types, ntypes);
-    char *tp = NULL, *ka = NULL;
-    int rc;
-
-    if (!ch)
-        return err_set(e, -ENOTSUP,
-                       "%s: no challenge acmed can answer (set request.challenge.webroot-paths "
-                       "for http-01)",
-                       a->identifier.value);
-    if ((rc = jwk_key_thumbprint(j->prov->acct.key, &tp, e)) < 0 ||
-        (rc = acme_key_authorization(ch->token, tp, &ka, e)) < 0)
-        goto out;
-    rc = webroot_publish((const char *const *)j->t->webroot_paths, j->t->nwebroot_paths,
-                         ch->token, ka, strlen(ka), e);
     if (rc < 0)
-        goto out;
-    if (!(w->token = strdup(ch->token))) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = acme_challenge_answer(j->prov->acme, ch->url, on_answered, w, e);
-out:
-    free(tp);
-    free(ka);
-    return rc;
+        set_fail(a->set, rc, r->problem, "%s: answering %s: %s", a->authz->identifier.value,
+                 method_name(a->m), err_msg(e));
+    else
+        set_fail(a->set, pe.code, NULL, "%s", err_msg(&pe));
+    az_done(a);
 }
+
+static void answer_all(struct authz_set *s)
+{
+    struct err e;
+
+    s->pending = 1; /* held while starting */
+    for (size_t i = 0; i < s->n && !s->failed; i++) {
+        struct az *a = &s->v[i];
+
+        if (a->m == M_NONE)
+            continue;
+        s->pending++;
+        if (acme_challenge_answer(s->j->prov->acme, a->ch->url, on_answered, a, &e) < 0) {
+            set_fail(s, e.code, NULL, "%s", err_msg(&e));
+            s->pending--;
+        }
+    }
+    if (--s->pending == 0)
+        withdraw_all(s);
+}
+
+/* ---- publishing, one answer after another ---- */
+
+static void publish_next(struct authz_set *s);
+
+static void on_start_hooks(void *arg, int rc, unsigned nran, const struct err *e)
+{
+    struct az *a = arg;
+    struct authz_set *s = a->set;
+
+    if (rc < 0)
+        set_fail(s, rc, NULL, "%s: %s hook: %s", a->authz->identifier.value,
+                 method_name(a->m), err_msg(e));
+    else if (a->m == M_DNS && nran == 0)
+        set_fail(s, -ENOTSUP, NULL,
+                 "%s: dns-01: no hook published the TXT record (install a challenge-dns hook)",
+                 a->authz->identifier.value);
+    publish_next(s);
+}
+
+/* Publishes one answer; returns 1 when a hook run will continue the chain, 0 when done with
+ * this one, negative on failure (recorded). */
+static int publish_one(struct authz_set *s, struct az *a)
+{
+    struct job *j = s->j;
+    const char *host = a->authz->identifier.value;
+    const char *args[4] = {host, j->t->file, a->ch->token, ""};
+    const char *event;
+    size_t nargs = 3;
+    struct hooks_opts ho;
+    struct err e;
+
+    if (a->m == M_HTTP) {
+        if (j->t->nwebroot_paths > 0) {
+            if (webroot_publish((const char *const *)j->t->webroot_paths, j->t->nwebroot_paths,
+                                a->ch->token, a->keyauth, strlen(a->keyauth), &e) < 0)
+                goto fail;
+            a->webroot = true;
+        }
+        if (a->resp && http01_add(a->resp->http, a->ch->token, a->keyauth, &e) < 0)
+            goto fail;
+        event = "challenge-http-start";
+    } else if (a->m == M_TLS) {
+        if (tls_alpn_add(a->resp->alpn, host, a->keyauth, strlen(a->keyauth), &e) < 0)
+            goto fail;
+        event = "challenge-tls-alpn-start";
+    } else {
+        event = "challenge-dns-start";
+        args[2] = a->txt;
+        args[3] = a->authz->wildcard ? "wildcard" : "";
+        nargs = 4;
+    }
+    rec_hooks_opts(j->rec, j->t, &ho);
+    if (hooks_run(&j->rec->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
+                  on_start_hooks, a, &e) < 0)
+        goto fail;
+    a->hooked = true;
+    return 1;
+fail:
+    set_fail(s, e.code, NULL, "%s: %s: %s", host, method_name(a->m), err_msg(&e));
+    return e.code;
+}
+
+static void publish_next(struct authz_set *s)
+{
+    while (s->cursor < s->n && !s->failed) {
+        struct az *a = &s->v[s->cursor++];
+
+        if (a->m == M_NONE)
+            continue;
+        if (publish_one(s, a) == 1)
+            return;
+    }
+    if (s->failed)
+        withdraw_all(s);
+    else
+        answer_all(s);
+}
+
+/* ---- choosing ---- */
+
+/* Whether method m can be used for a here; when not, appends why to `why`. */
+static bool method_ready(struct authz_set *s, struct az *a, enum method m, char *why, size_t len)
+{
+    struct job *j = s->j;
+    struct err e;
+    size_t used = strlen(why);
+
+    if (m == M_HTTP) {
+        /* The built-in listener unless the target only gave webroot paths. */
+        if (j->t->nwebroot_paths == 0 || j->t->nhttp_ports > 0) {
+            if (!(a->resp = responder_http(j->rec, j->t, &e))) {
+                snprintf(why + used, len - used, "%shttp-01: %s", used ? "; " : "", err_msg(&e));
+                return false;
+            }
+        }
+        return true;
+    }
+    if (m == M_TLS) {
+        if (!(a->resp = responder_tls(j->rec, j->t, &e))) {
+            snprintf(why + used, len - used, "%stls-alpn-01: %s", used ? "; " : "", err_msg(&e));
+            return false;
+        }
+        return true;
+    }
+    /* dns-01 needs a hook to publish the record. */
+    {
+        struct hooks_opts ho;
+        char **paths = NULL;
+        size_t n = 0;
+
+        rec_hooks_opts(j->rec, j->t, &ho);
+        if (hooks_discover(&ho, &paths, &n, &e) < 0 || n == 0) {
+            snprintf(why + used, len - used, "%sdns-01: no hook installed", used ? "; " : "");
+            hooks_paths_free(paths, n);
+            return false;
+        }
+        hooks_paths_free(paths, n);
+        return true;
+    }
+}
+
+static enum method method_of(const char *type)
+{
+    if (!strcmp(type, "http-01"))
+        return M_HTTP;
+    if (!strcmp(type, "tls-alpn-01"))
+        return M_TLS;
+    if (!strcmp(type, "dns-01"))
+        return M_DNS;
+    return M_NONE;
+}
+
+/* Picks the first method of the target's preference that the CA offers for this
+ * authorization and that can be served here, and prepares its key authorization. */
+static int choose(struct authz_set *s, struct az *a, const char *thumb)
+{
+    struct job *j = s->j;
+    char why[ERR_MSG_MAX] = "";
+    size_t used;
+    struct err e;
+    int rc = 0;
+
+    for (size_t i = 0; i < j->t->nchallenge_types; i++) {
+        const char *type = j->t->challenge_types[i];
+        const char *one[1] = {type};
+        const struct acme_challenge *ch = acme_challenge_select(a->authz, one, 1);
+        enum method m = method_of(type);
+
+        used = strlen(why);
+        if (m == M_NONE)
+            continue;
+        if (!ch) {
+            snprintf(why + used, sizeof why - used, "%s%s: not offered%s", used ? "; " : "",
+                     type, a->authz->wildcard ? " (a wildcard takes dns-01 only)" : "");
+            continue;
+        }
+        if (!method_ready(s, a, m, why, sizeof why))
+            continue;
+        a->m = m;
+        a->ch = ch;
+        if ((rc = acme_key_authorization(ch->token, thumb, &a->keyauth, &e)) < 0 ||
+            (m == M_DNS && !(a->txt = acme_dns01_txt(a->keyauth)))) {
+            if (rc == 0)
+                err_set(&e, rc = -ENOMEM, "out of memory");
+            a->m = M_NONE;
+            set_fail(s, rc, NULL, "%s: %s", a->authz->identifier.value, err_msg(&e));
+            return rc;
+        }
+        log_info("%s: %s by %s", j->t->file, a->authz->identifier.value, type);
+        return 0;
+    }
+    set_fail(s, -ENOTSUP, NULL, "%s: no challenge method could be used (%s)",
+             a->authz->identifier.value, *why ? why : "none configured");
+    return -ENOTSUP;
+}
+
+static void choose_all(struct authz_set *s)
+{
+    struct job *j = s->j;
+    char *thumb = NULL;
+    struct err e;
+
+    if (jwk_key_thumbprint(j->prov->acct.key, &thumb, &e) < 0) {
+        set_fail(s, e.code, NULL, "%s", err_msg(&e));
+        withdraw_all(s);
+        return;
+    }
+    for (size_t i = 0; i < s->n && !s->failed; i++) {
+        struct az *a = &s->v[i];
+
+        if (a->authz->status == AUTHZ_VALID)
+            continue; /* reused, or validated before a crash */
+        if (a->authz->status != AUTHZ_PENDING) {
+            set_fail(s, -EPROTO, NULL, "%s is %s", a->authz->identifier.value,
+                     acme_authz_status_str(a->authz->status));
+            break;
+        }
+        choose(s, a, thumb);
+    }
+    free(thumb);
+    s->cursor = 0;
+    publish_next(s);
+}
+
+/* ---- fetching ---- */
 
 static void on_authz(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
-    struct authz_work *w = arg;
-    struct err ae;
+    struct az *a = arg;
+    struct authz_set *s = a->set;
 
     if (rc < 0) {
-        authz_failed(w, rc, r->problem, e);
-    } else if (r->authz->status == AUTHZ_VALID) {
-        /* Already valid (reused, or done before a crash). */
-    } else if (r->authz->status != AUTHZ_PENDING) {
-        err_set(&ae, -EPROTO, "%s is %s", r->authz->identifier.value,
-                acme_authz_status_str(r->authz->status));
-        authz_failed(w, -EPROTO, NULL, &ae);
-    } else if (answer(w, r->authz, &ae) == 0) {
-        return;
+        set_fail(s, rc, r->problem, "%s: %s", a->url, err_msg(e));
     } else {
-        authz_failed(w, ae.code, NULL, &ae);
+        a->authz = r->authz;
+        r->authz = NULL;
     }
-    authz_end(w);
+    if (--s->pending > 0)
+        return;
+    if (s->failed)
+        withdraw_all(s);
+    else
+        choose_all(s);
 }
 
 void step_authorize(struct job *j)
 {
     struct acme_order *o = j->order;
+    struct authz_set *s;
     struct err e;
 
     if (o->status != ORDER_PENDING || o->nauthorizations == 0) {
         job_step_done(j);
         return;
     }
-    j->authz_failed = false;
-    j->authz_left = o->nauthorizations;
-    for (size_t i = 0; i < o->nauthorizations; i++) {
-        struct authz_work *w = calloc(1, sizeof *w);
+    if (!(s = calloc(1, sizeof *s)) || !(s->v = calloc(o->nauthorizations, sizeof *s->v))) {
+        free(s);
+        err_set(&e, -ENOMEM, "out of memory");
+        job_fail(j, -ENOMEM, NULL, &e, "authorization");
+        return;
+    }
+    s->j = j;
+    s->n = o->nauthorizations;
+    s->pending = 1;
+    for (size_t i = 0; i < s->n; i++) {
+        struct az *a = &s->v[i];
 
-        if (!w || !(w->url = strdup(o->authorizations[i]))) {
-            free(w);
-            err_set(&e, -ENOMEM, "out of memory");
-            /* Count the ones never started as ended with this failure. */
-            j->authz_failed = true;
-            j->fail_rc = -ENOMEM;
-            j->fail_err = e;
-            j->authz_left -= o->nauthorizations - i - 1;
-            if (--j->authz_left == 0)
-                job_fail(j, -ENOMEM, NULL, &e, "authorization");
-            return;
+        a->set = s;
+        if (!(a->url = strdup(o->authorizations[i]))) {
+            set_fail(s, -ENOMEM, NULL, "out of memory");
+            break;
         }
-        w->j = j;
-        if (acme_authz_get(j->prov->acme, w->url, on_authz, w, &e) < 0) {
-            authz_failed(w, e.code, NULL, &e);
-            authz_end(w);
+        s->pending++;
+        if (acme_authz_get(j->prov->acme, a->url, on_authz, a, &e) < 0) {
+            set_fail(s, e.code, NULL, "%s", err_msg(&e));
+            s->pending--;
         }
+    }
+    if (--s->pending == 0) {
+        /* Nothing was started (an allocation or request failure). */
+        s->cursor = 0;
+        withdraw_all(s);
     }
 }

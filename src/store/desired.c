@@ -128,7 +128,8 @@ int desired_list_files(const char *dir, char ***out, size_t *n, struct err *e)
         v = grown;
         (*n)++;
     }
-    qsort(v, *n, sizeof *v, cmp_str);
+    if (*n > 1)
+        qsort(v, *n, sizeof *v, cmp_str);
     *out = v;
     v = NULL;
 out:

@@ -82,7 +82,7 @@ expect "the error names it" grep -q frobnicate "$out"
 # ---- cull ----
 C=$work/cull
 check "state directory created" 0 "$acmed" --state "$C" account list
-echo "" >"$C/desired/zz.example" # TEMP
+: >"$C/desired/b.example" # a target of its own, pinning no key
 kid=$(key_id "$data/leaf.key")
 unused=$(key_id "$data/other.key")
 cert1=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
@@ -141,6 +141,8 @@ else
 fi
 exec 9>&-
 check "cull once the lock is free" 0 "$acmed" --state "$C" cull
+rm "$C/desired/b.example"
+check "cull with no target at all" 0 "$acmed" --state "$C" cull
 
 [ "$fail" = 0 ] && echo "cli account: ok"
 exit "$fail"

@@ -1,6 +1,7 @@
 /* Unit tests for hooks: discovery, the acmetool calling convention, failures and timeouts,
  * with real hook scripts on a real libuv loop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "common/testutil.h"
 #include "hooks/hooks.h"
 #include "util/fsio.h"
+#include "util/log.h"
 
 struct result {
     int calls;
@@ -492,6 +494,86 @@ static void test_no_hooks_and_bad_args(void **state)
     free(dir);
 }
 
+/* Runs the hooks like run(), with our stderr (where the log goes) sent to the file `path`. */
+static void run_logged(const char *path, const struct hooks_opts *o, const char *event,
+                       struct result *r)
+{
+    int saved, fd;
+
+    fflush(stderr);
+    saved = dup(2);
+    assert_true(saved >= 0);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+    run(o, event, NULL, 0, NULL, 0, r);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+}
+
+static void test_output_logged(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *hd = subdir(dir, "hooks");
+    char *logf = fsio_join(dir, "log");
+    const char *dirs[] = {hd};
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 1, .timeout_s = 10};
+    struct result r;
+    size_t xs = 0, pieces = 0;
+    double t0;
+    char *got, *line, *save = NULL;
+
+    unsetenv("JOURNAL_STREAM");
+    log_init();
+    add_hook(hd, "10-talk",
+             "echo 'to stdout'\n"
+             "echo 'to stderr' >&2\n"
+             "printf '\\n\\r\\n'\n"
+             "printf 'esc\\033[31m red\\r\\n'\n"
+             "head -c 10000 /dev/zero | tr '\\0' x; echo\n"
+             "printf 'no newline at end'");
+    /* A child keeps stdout open long after the hook is gone (as a restarted daemon may):
+     * what the hook wrote is logged, and nobody waits for the child. */
+    add_hook(hd, "20-linger", "echo before; (sleep 5; echo late) & echo after; exit 3");
+    t0 = now_s();
+    run_logged(logf, &o, "live-updated", &r);
+    assert_true(now_s() - t0 < 4.0);
+    assert_int_equal(r.rc, -EIO);
+    assert_int_equal(r.nran, 1);
+    got = tu_read_file(logf, NULL);
+    assert_non_null(got);
+    assert_non_null(strstr(got, "acmed: hook 10-talk: to stdout\n"));
+    assert_non_null(strstr(got, "acmed: hook 10-talk: to stderr\n"));
+    assert_non_null(strstr(got, "acmed: hook 10-talk: esc?[31m red\n"));
+    assert_non_null(strstr(got, "acmed: hook 10-talk: no newline at end\n"));
+    assert_true(strstr(got, "to stdout") < strstr(got, "no newline at end"));
+    assert_non_null(strstr(got, "acmed: hook 20-linger: before\n"));
+    assert_non_null(strstr(got, "acmed: hook 20-linger: after\n"));
+    assert_null(strstr(got, "late"));
+    assert_null(strstr(got, "hook 10-talk: \n"));
+    /* The 10,000-character line arrives whole, in pieces that each fit one log message. */
+    for (line = strtok_r(got, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *p = "acmed: hook 10-talk: x";
+
+        if (strncmp(line, p, strlen(p)) != 0)
+            continue;
+        line += strlen(p) - 1;
+        assert_int_equal(strspn(line, "x"), strlen(line));
+        assert_true(strlen("hook 10-talk: ") + strlen(line) < 4096);
+        xs += strlen(line);
+        pieces++;
+    }
+    assert_int_equal(xs, 10000);
+    assert_int_equal(pieces, 3);
+    free(got);
+    free(logf);
+    free(hd);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_timeout_kills_group),
         cmocka_unit_test(test_unread_stdin),
         cmocka_unit_test(test_no_hooks_and_bad_args),
+        cmocka_unit_test(test_output_logged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,578 @@
+/* http01: the http-01 listener of http01.h.
+ *
+ * Sockets are created, bound and put to listen with plain syscalls (none of them blocks)
+ * before any uv handle exists, so the common failure, an address in use, needs no
+ * asynchronous clean-up; the bound descriptors are then handed to uv_tcp_open.
+ *
+ * A connection reads into a fixed 8 KiB buffer and re-parses it (http01_req_parse is pure)
+ * whenever a line ending arrives. Once the response is queued, the write side is shut down
+ * and the connection lingers, reading and discarding, until the client closes or a short
+ * timer fires: closing a socket with unread input makes the kernel send a reset, which can
+ * destroy the response before the client has read it.
+ *
+ * Memory of a connection is freed when the close callbacks of both its handles have run;
+ * the listener itself when every handle is closed after http01_close. A `tick` timer that is
+ * never started guarantees at least one close callback, so done() is always deferred. */
+#include "challenge/http01.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "challenge/http01_req.h"
+#include "crypto/b64.h"
+#include "util/log.h"
+
+#define BACKLOG 128
+#define LINGER_MS 2000
+
+struct answer {
+    char *token;
+    char *keyauth;
+};
+
+struct listener {
+    uv_tcp_t tcp;
+    struct http01 *h;
+    struct listen_addr addr; /* as given, then as bound */
+    int status;              /* 0 listening, or the negative error that prevented it */
+    int fd;                  /* bound socket not yet handed to uv, or -1 */
+    bool open;               /* tcp initialised: needs uv_close */
+};
+
+/* READING until the head is complete; ANSWERED once the response and the shutdown of the
+ * write side are queued; LINGERING once the shutdown is done, draining input. */
+enum conn_state { CONN_READING, CONN_ANSWERED, CONN_LINGERING };
+
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wreq;
+    uv_shutdown_t sreq;
+    struct http01 *h;
+    struct conn *prev, *next;
+    unsigned handles; /* initialised handles whose close callback has not run */
+    bool linked;      /* in h->conns, counted in h->nconns */
+    bool closing;
+    bool seen_lf;
+    bool peer_eof; /* the client closed its side while the response was being written */
+    enum conn_state state;
+    size_t len;
+    char *resp;
+    char buf[HTTP01_REQ_MAX_HEAD];
+};
+
+struct http01 {
+    uv_loop_t *loop;
+    uv_timer_t tick;
+    struct listener *lis;
+    size_t nlis;
+    struct conn *conns;
+    unsigned nconns;
+    struct answer *answers;
+    size_t nanswers;
+    unsigned timeout_ms;
+    unsigned handles; /* uv handles initialised and not yet closed */
+    bool closing;
+    void (*done)(void *);
+    void *done_arg;
+};
+
+/* ---- closing ------------------------------------------------------------------------------ */
+
+static void finalize(struct http01 *h)
+{
+    void (*done)(void *) = h->done;
+    void *arg = h->done_arg;
+
+    for (size_t i = 0; i < h->nanswers; i++) {
+        free(h->answers[i].token);
+        free(h->answers[i].keyauth);
+    }
+    free(h->answers);
+    free(h->lis);
+    free(h);
+    if (done)
+        done(arg);
+}
+
+static void handle_closed(struct http01 *h)
+{
+    h->handles--;
+    if (h->closing && h->handles == 0)
+        finalize(h);
+}
+
+static void on_handle_closed(uv_handle_t *hd)
+{
+    handle_closed(hd->data);
+}
+
+static void on_listener_closed(uv_handle_t *hd)
+{
+    struct listener *l = hd->data;
+
+    handle_closed(l->h);
+}
+
+static void on_conn_closed(uv_handle_t *hd)
+{
+    struct conn *c = hd->data;
+    struct http01 *h = c->h;
+
+    if (--c->handles == 0) {
+        free(c->resp);
+        free(c);
+    }
+    handle_closed(h);
+}
+
+/* Closes a connection (idempotent). Pending write and shutdown requests are cancelled by
+ * libuv before the close callbacks run, so c stays valid for their callbacks. */
+static void conn_close(struct conn *c)
+{
+    struct http01 *h = c->h;
+
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->linked) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            h->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        h->nconns--;
+        c->linked = false;
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+    if (c->handles == 2)
+        uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+}
+
+/* Starts closing every handle; h is freed once the last close callback has run. */
+static void close_all(struct http01 *h)
+{
+    h->closing = true;
+    for (size_t i = 0; i < h->nlis; i++) {
+        if (h->lis[i].open) {
+            h->lis[i].open = false;
+            uv_close((uv_handle_t *)&h->lis[i].tcp, on_listener_closed);
+        }
+        if (h->lis[i].fd >= 0) {
+            close(h->lis[i].fd);
+            h->lis[i].fd = -1;
+        }
+    }
+    while (h->conns)
+        conn_close(h->conns);
+    uv_close((uv_handle_t *)&h->tick, on_handle_closed);
+}
+
+void http01_close(struct http01 *h, void (*done)(void *), void *arg)
+{
+    if (!h || h->closing)
+        return;
+    h->done = done;
+    h->done_arg = arg;
+    close_all(h);
+}
+
+/* ---- answers ------------------------------------------------------------------------------ */
+
+static struct answer *find_answer(const struct http01 *h, const char *token)
+{
+    for (size_t i = 0; i < h->nanswers; i++)
+        if (strcmp(h->answers[i].token, token) == 0)
+            return &h->answers[i];
+    return NULL;
+}
+
+int http01_add(struct http01 *h, const char *token, const char *keyauth, struct err *e)
+{
+    struct answer *a, *v;
+    char *t = NULL, *k = NULL;
+    int rc = 0;
+
+    if (!h || h->closing || !keyauth) {
+        rc = err_set(e, -EINVAL, "http-01: no listener or no key authorization");
+        goto out;
+    }
+    if (!token || !b64url_valid(token) || strlen(token) > HTTP01_TOKEN_MAX) {
+        rc = err_set(e, -EINVAL, "invalid ACME token \"%.64s\": not base64url", token ? token : "");
+        goto out;
+    }
+    k = strdup(keyauth);
+    if (!k) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    a = find_answer(h, token);
+    if (a) {
+        free(a->keyauth);
+        a->keyauth = k;
+        k = NULL;
+        goto out;
+    }
+    t = strdup(token);
+    v = t ? realloc(h->answers, (h->nanswers + 1) * sizeof *v) : NULL;
+    if (!v) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    h->answers = v;
+    v[h->nanswers].token = t;
+    v[h->nanswers].keyauth = k;
+    h->nanswers++;
+    t = k = NULL;
+out:
+    free(t);
+    free(k);
+    return rc;
+}
+
+void http01_remove(struct http01 *h, const char *token)
+{
+    struct answer *a;
+
+    if (!h || !token)
+        return;
+    a = find_answer(h, token);
+    if (!a)
+        return;
+    free(a->token);
+    free(a->keyauth);
+    *a = h->answers[--h->nanswers];
+}
+
+size_t http01_count(const struct http01 *h)
+{
+    return h ? h->nanswers : 0;
+}
+
+/* ---- connections -------------------------------------------------------------------------- */
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+
+    if (c->state == CONN_READING)
+        log_debug("http-01: closing a connection without a complete request after %u ms",
+                  c->h->timeout_ms);
+    conn_close(c);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct conn *c = req->data;
+
+    if (status < 0 && !c->closing)
+        conn_close(c);
+}
+
+/* The write side is closed: wait a little for the client to close its side. */
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct conn *c = req->data;
+    unsigned ms = c->h->timeout_ms < LINGER_MS ? c->h->timeout_ms : LINGER_MS;
+
+    if (c->closing)
+        return;
+    c->state = CONN_LINGERING;
+    if (status < 0 || c->peer_eof || uv_timer_start(&c->timer, on_timeout, ms, 0) < 0)
+        conn_close(c);
+}
+
+/* Formats the whole response for a parse result into c->resp. Returns its length or 0. */
+static size_t format_response(struct conn *c, int rc, const struct http01_req *req)
+{
+    int status = http01_req_status(rc);
+    const struct answer *a = rc == HTTP01_REQ_OK ? find_answer(c->h, req->token) : NULL;
+    char errbody[64];
+    const char *body;
+    size_t blen, cap;
+    int n;
+
+    if (rc == HTTP01_REQ_OK && !a)
+        status = 404;
+    if (a) {
+        body = a->keyauth;
+    } else {
+        snprintf(errbody, sizeof errbody, "%d %s\n", status, http01_status_reason(status));
+        body = errbody;
+    }
+    blen = strlen(body);
+    cap = blen + 256;
+    c->resp = malloc(cap);
+    if (!c->resp)
+        return 0;
+    n = snprintf(c->resp, cap,
+                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                 "%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                 status, http01_status_reason(status), blen,
+                 status == 405 ? "Allow: GET, HEAD\r\n" : "");
+    if (n < 0 || (size_t)n >= cap - blen)
+        return 0;
+    if (!req->head)
+        memcpy(c->resp + n, body, blen);
+    if (a)
+        log_debug("http-01: served the key authorization for token %s", a->token);
+    else if (rc == HTTP01_REQ_OK)
+        log_debug("http-01: no answer published for token %s", req->token);
+    return (size_t)n + (req->head ? 0 : blen);
+}
+
+/* Queues the response, then the shutdown of the write side (libuv runs it after the write). */
+static void respond(struct conn *c, int rc, const struct http01_req *req)
+{
+    size_t n = format_response(c, rc, req);
+    uv_buf_t b = uv_buf_init(c->resp, (unsigned)n);
+
+    c->state = CONN_ANSWERED;
+    c->wreq.data = c;
+    c->sreq.data = c;
+    if (n == 0 || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0 ||
+        uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
+        conn_close(c);
+}
+
+static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = hd->data;
+
+    /* After the answer, input is only drained: reuse the whole buffer. */
+    if (c->state != CONN_READING)
+        *buf = uv_buf_init(c->buf, sizeof c->buf);
+    else
+        *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    struct http01_req req;
+    bool lf;
+    int rc;
+
+    if (c->closing)
+        return;
+    /* A client may send its request and close its side at once: closing here could cancel
+     * the response still queued, so the shutdown callback closes instead. */
+    if (nread == UV_EOF && c->state == CONN_ANSWERED) {
+        c->peer_eof = true;
+        return;
+    }
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0 || c->state != CONN_READING)
+        return;
+    lf = memchr(c->buf + c->len, '\n', (size_t)nread) != NULL;
+    c->len += (size_t)nread;
+    /* Only a line ending can complete the head; a long first line or a full buffer can end
+     * it with an error. Re-parsing on anything else would let a byte-at-a-time client make
+     * us scan the buffer thousands of times. */
+    if (!lf && c->len < sizeof c->buf && (c->seen_lf || c->len <= HTTP01_REQ_MAX_LINE + 1))
+        return;
+    c->seen_lf = c->seen_lf || lf;
+    rc = http01_req_parse(c->buf, c->len, &req);
+    if (rc != HTTP01_REQ_INCOMPLETE)
+        respond(c, rc, &req);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct listener *l = server->data;
+    struct http01 *h = l->h;
+    struct conn *c;
+
+    if (status < 0) {
+        log_warn("http-01: cannot accept on %s: %s", l->addr.text, uv_strerror(status));
+        return;
+    }
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        log_err("http-01: out of memory accepting on %s", l->addr.text);
+        return;
+    }
+    c->h = h;
+    uv_tcp_init(h->loop, &c->tcp);
+    c->tcp.data = c;
+    c->handles = 1;
+    h->handles++;
+    /* Accepted even when over the limit: an unaccepted connection stalls the listener. */
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || h->nconns >= HTTP01_MAX_CONNS) {
+        if (h->nconns >= HTTP01_MAX_CONNS)
+            log_debug("http-01: over %d connections, closing a new one", HTTP01_MAX_CONNS);
+        conn_close(c);
+        return;
+    }
+    c->linked = true;
+    c->next = h->conns;
+    if (h->conns)
+        h->conns->prev = c;
+    h->conns = c;
+    h->nconns++;
+    uv_timer_init(h->loop, &c->timer);
+    c->timer.data = c;
+    c->handles = 2;
+    h->handles++;
+    if (uv_timer_start(&c->timer, on_timeout, h->timeout_ms, 0) < 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+        conn_close(c);
+}
+
+/* ---- listeners ---------------------------------------------------------------------------- */
+
+/* Creates a listening socket for a. Returns the descriptor or a negative errno. */
+static int open_socket(const struct listen_addr *a)
+{
+    int one = 1;
+    int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = 0;
+
+    if (fd < 0)
+        return -errno;
+    /* SO_REUSEADDR: a restart must not wait for old connections in TIME_WAIT. IPV6_V6ONLY:
+     * [::]:80 must not claim IPv4 too, or 0.0.0.0:80 could not be bound beside it. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        (a->sa.ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+        bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 || listen(fd, BACKLOG) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* Binds every address; fails only for a required one. */
+static int bind_all(struct http01 *h, const bool *required, struct err *e)
+{
+    for (size_t i = 0; i < h->nlis; i++) {
+        struct listener *l = &h->lis[i];
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = open_socket(&l->addr);
+
+        if (fd < 0) {
+            l->status = fd;
+            if (!required || required[i])
+                return err_sys(e, fd, "cannot listen for http-01 on %s", l->addr.text);
+            log_info("http-01: not listening on %s: %s", l->addr.text, strerror(-fd));
+            continue;
+        }
+        l->fd = fd;
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+            listen_addr_from_sockaddr(&l->addr, (struct sockaddr *)&ss, sl);
+    }
+    return 0;
+}
+
+/* Hands the bound sockets to libuv. */
+static int watch_all(struct http01 *h, struct err *e)
+{
+    for (size_t i = 0; i < h->nlis; i++) {
+        struct listener *l = &h->lis[i];
+        int rc;
+
+        if (l->fd < 0)
+            continue;
+        uv_tcp_init(h->loop, &l->tcp);
+        l->tcp.data = l;
+        l->open = true;
+        h->handles++;
+        rc = uv_tcp_open(&l->tcp, l->fd);
+        if (rc == 0)
+            l->fd = -1; /* owned by the handle now */
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)&l->tcp, BACKLOG, on_connection);
+        if (rc < 0) {
+            l->status = rc;
+            return err_set(e, rc, "cannot listen for http-01 on %s: %s", l->addr.text,
+                           uv_strerror(rc));
+        }
+        log_debug("http-01: listening on %s", l->addr.text);
+    }
+    return 0;
+}
+
+int http01_start(uv_loop_t *loop, const struct listen_addr *addrs, const bool *required, size_t n,
+                 struct http01 **out, struct err *e)
+{
+    struct http01 *h = NULL;
+    int rc = 0;
+
+    if (out)
+        *out = NULL;
+    if (!loop || !addrs || !n || !out) {
+        rc = err_set(e, -EINVAL, "http-01: no loop or no listen address");
+        goto out;
+    }
+    h = calloc(1, sizeof *h);
+    if (h)
+        h->lis = calloc(n, sizeof *h->lis);
+    if (!h || !h->lis) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    h->loop = loop;
+    h->nlis = n;
+    h->timeout_ms = HTTP01_TIMEOUT_MS;
+    for (size_t i = 0; i < n; i++) {
+        h->lis[i].h = h;
+        h->lis[i].addr = addrs[i];
+        h->lis[i].fd = -1;
+    }
+    rc = bind_all(h, required, e);
+    if (rc < 0)
+        goto out;
+    uv_timer_init(loop, &h->tick);
+    h->tick.data = h;
+    h->handles++;
+    rc = watch_all(h, e);
+    if (rc < 0)
+        goto out;
+    *out = h;
+    h = NULL;
+out:
+    if (h && h->handles) {
+        close_all(h); /* freed by the loop, without a done callback */
+    } else if (h) {
+        for (size_t i = 0; i < h->nlis; i++)
+            if (h->lis[i].fd >= 0)
+                close(h->lis[i].fd);
+        free(h->lis);
+        free(h);
+    }
+    return rc;
+}
+
+void http01_set_timeout_ms(struct http01 *h, unsigned ms)
+{
+    if (h)
+        h->timeout_ms = ms ? ms : HTTP01_TIMEOUT_MS;
+}
+
+int http01_bound_port(const struct http01 *h, size_t i)
+{
+    if (!h || i >= h->nlis)
+        return -ENOENT;
+    if (h->lis[i].status < 0)
+        return h->lis[i].status;
+    return listen_addr_port(&h->lis[i].addr);
+}
+
+const char *http01_bound_addr(const struct http01 *h, size_t i)
+{
+    if (!h || i >= h->nlis || h->lis[i].status < 0)
+        return NULL;
+    return h->lis[i].addr.text;
+}

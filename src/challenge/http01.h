@@ -1,0 +1,61 @@
+/* http01: the built-in http-01 responder (DESIGN.md §6, RFC 8555 §8.3) on the libuv loop.
+ *
+ * Answers GET and HEAD /.well-known/acme-challenge/<token> with 200 text/plain and the key
+ * authorization for tokens published with http01_add, 404 for anything else (never a
+ * listing). Every response carries Content-Length and "Connection: close"; the connection is
+ * closed after one response. Bounded: at most HTTP01_MAX_CONNS connections at once (more are
+ * accepted and closed at once), a request head of at most 8 KiB, and a connection that has not
+ * sent a complete head within the timeout (10 s) is closed. Nothing blocks the loop. */
+#ifndef ACMED_CHALLENGE_HTTP01_H
+#define ACMED_CHALLENGE_HTTP01_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "challenge/listen_addr.h"
+#include "util/err.h"
+
+#define HTTP01_MAX_CONNS 64
+#define HTTP01_TIMEOUT_MS 10000
+
+struct http01;
+
+/* Listens on each of the n addresses (borrowed; IPV6_V6ONLY on IPv6 sockets so that ":80" can
+ * bind both families). required may be NULL (all required); where required[i] is false a bind
+ * failure is only logged, and http01_bound_port(h, i) reports it. Returns 0 with *out (free
+ * with http01_close), or negative with *out NULL and e naming the address that failed; no
+ * callback fires then, and memory of handles already set up is released by the loop. */
+int http01_start(uv_loop_t *loop, const struct listen_addr *addrs, const bool *required, size_t n,
+                 struct http01 **out, struct err *e);
+
+/* Publishes the answer for token (a copy of token and keyauth is kept; publishing a token
+ * again replaces its answer). Returns 0, -EINVAL when token is not base64url or longer than
+ * HTTP01_TOKEN_MAX or keyauth is NULL or h is closing, or -ENOMEM. */
+int http01_add(struct http01 *h, const char *token, const char *keyauth, struct err *e);
+
+/* Withdraws the answer for token; an unknown token is ignored. Later requests get 404. */
+void http01_remove(struct http01 *h, const char *token);
+
+/* Number of answers published. */
+size_t http01_count(const struct http01 *h);
+
+/* Idle timeout for connections accepted from now on (0 restores HTTP01_TIMEOUT_MS); for
+ * tests. */
+void http01_set_timeout_ms(struct http01 *h, unsigned ms);
+
+/* The port listener i (index into the addresses given to http01_start) is bound to, the real
+ * one when port 0 was asked for; or the negative error that kept it from listening; -ENOENT
+ * when i is out of range. */
+int http01_bound_port(const struct http01 *h, size_t i);
+
+/* The address listener i is bound to as text ("127.0.0.1:12345"), or NULL when it is not
+ * listening. Borrowed from h. */
+const char *http01_bound_addr(const struct http01 *h, size_t i);
+
+/* Closes the listeners and every connection and forgets all answers. done(arg) (may be
+ * NULL) is called from the loop once every handle is closed, after h is freed; never from
+ * inside this call. h may be NULL (nothing happens); a second call is ignored. */
+void http01_close(struct http01 *h, void (*done)(void *), void *arg);
+
+#endif

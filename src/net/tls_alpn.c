@@ -1,0 +1,369 @@
+/* tls_alpn: the tls-alpn-01 responder's listener: the listening sockets (plain non-blocking
+ * sockets watched by uv_poll), accepting under the connection cap, the served names and the
+ * teardown. Connections are handled in tls_alpn_conn.c. */
+#include "net/tls_alpn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/b64.h"
+#include "net/tls_alpn_internal.h"
+#include "util/log.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+#define ACCEPT_BATCH 16
+/* When accept fails for lack of resources (EMFILE ...) the listeners rest this long, since
+ * a level-triggered poll on a pending connection would otherwise spin. */
+#define ACCEPT_PAUSE_MS 100
+
+/* ---- teardown ------------------------------------------------------------------------- */
+
+/* Frees t once everything it put on the loop is closed, then reports to the closer. */
+void tls_alpn_release(struct tls_alpn *t)
+{
+    void (*done)(void *) = t->done;
+    void *arg = t->done_arg;
+
+    if (--t->pending > 0 || !t->closing)
+        return;
+    if (t->key)
+        gnutls_x509_privkey_deinit(t->key);
+    free(t->ls);
+    free(t);
+    if (done)
+        done(arg);
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+    struct tls_alpn_listener *l = h->data;
+
+    close(l->fd);
+    l->fd = -1;
+    tls_alpn_release(l->t);
+}
+
+static void pause_closed(uv_handle_t *h)
+{
+    tls_alpn_release(h->data);
+}
+
+void tls_alpn_close(struct tls_alpn *t, void (*done)(void *arg), void *arg)
+{
+    struct alpn_entry *en;
+
+    if (!t || t->closing)
+        return;
+    t->closing = true;
+    t->done = done;
+    t->done_arg = arg;
+    for (size_t i = 0; i < t->nls; i++) {
+        struct tls_alpn_listener *l = &t->ls[i];
+
+        if (l->polling) {
+            uv_poll_stop(&l->poll);
+            uv_close((uv_handle_t *)&l->poll, listener_closed);
+        } else if (l->fd >= 0) {
+            close(l->fd);
+            l->fd = -1;
+        }
+    }
+    uv_close((uv_handle_t *)&t->pause, pause_closed);
+    while (t->conns)
+        tls_alpn_conn_close(t->conns);
+    /* Connections still being closed hold their own references. */
+    while ((en = t->entries)) {
+        t->entries = en->next;
+        tls_alpn_entry_unref(en);
+    }
+    t->nentries = 0;
+}
+
+/* ---- listening ------------------------------------------------------------------------ */
+
+static void on_listen(uv_poll_t *p, int status, int events);
+
+static void listeners_poll(struct tls_alpn *t, bool on)
+{
+    for (size_t i = 0; i < t->nls; i++) {
+        struct tls_alpn_listener *l = &t->ls[i];
+
+        if (!l->polling)
+            continue;
+        if (!on)
+            uv_poll_stop(&l->poll);
+        else if (uv_poll_start(&l->poll, UV_READABLE, on_listen) < 0)
+            log_err("tls-alpn-01: cannot watch listening socket (port %d)", l->port);
+    }
+}
+
+static void on_pause_over(uv_timer_t *tm)
+{
+    listeners_poll(tm->data, true);
+}
+
+/* Errors of one pending connection (it was aborted, or Linux passed on a network error as
+ * accept(2) documents): the next one may be fine. */
+static bool accept_error_transient(int err)
+{
+    switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void on_listen(uv_poll_t *p, int status, int events)
+{
+    struct tls_alpn_listener *l = p->data;
+    struct tls_alpn *t = l->t;
+
+    if (status < 0) {
+        /* libuv has stopped watching the socket: this address is lost until the next start. */
+        log_err("tls-alpn-01: listening socket (port %d) failed, no longer accepting: %s", l->port,
+                uv_strerror(status));
+        return;
+    }
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if (accept_error_transient(errno))
+                continue;
+            /* Out of descriptors or memory (or worse): rest rather than spin. */
+            log_warn("tls-alpn-01: accept: %s; pausing", strerror(errno));
+            listeners_poll(t, false);
+            uv_timer_start(&t->pause, on_pause_over, ACCEPT_PAUSE_MS, 0);
+            return;
+        }
+        if (t->nconns >= TLS_ALPN_MAX_CONNS) {
+            log_debug("tls-alpn-01: %d connections open, refusing another", TLS_ALPN_MAX_CONNS);
+            close(fd);
+            continue;
+        }
+        tls_alpn_conn_start(t, fd, (struct sockaddr *)&ss);
+    }
+}
+
+/* Binds and listens on one address. Returns 0 or a negative errno with e set. */
+static int listener_bind(struct tls_alpn_listener *l, const struct sockaddr *sa, socklen_t len,
+                         struct err *e)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char text[TLS_ALPN_ADDR_TEXT_MAX];
+    int fd = -1, one = 1, rc = 0;
+
+    tls_alpn_addr_text(sa, text, sizeof text);
+    if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
+        rc = err_set(e, -EAFNOSUPPORT, "tls-alpn-01: %s: not an IP address", text);
+        goto out;
+    }
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        rc = err_sys(e, -errno, "tls-alpn-01: socket for %s", text);
+        goto out;
+    }
+    /* Restarting must not wait for TIME_WAIT; a v6 socket must leave v4 to its own. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        (sa->sa_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)) {
+        rc = err_sys(e, -errno, "tls-alpn-01: socket options for %s", text);
+        goto out;
+    }
+    if (bind(fd, sa, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+        rc = err_sys(e, -errno, "tls-alpn-01: cannot listen on %s", text);
+        goto out;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        rc = err_sys(e, -errno, "tls-alpn-01: getsockname for %s", text);
+        goto out;
+    }
+    l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    l->fd = fd;
+    fd = -1;
+    log_debug("tls-alpn-01: listening on %s (port %d)", text, l->port);
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Binds every address; only a required one (or having none at all) is fatal. */
+static int bind_all(struct tls_alpn *t, const struct sockaddr *const *addrs, const socklen_t *lens,
+                    const bool *required, struct err *e)
+{
+    struct err one;
+    size_t bound = 0;
+    int last = -EADDRNOTAVAIL;
+
+    for (size_t i = 0; i < t->nls; i++) {
+        int rc;
+
+        err_clear(&one);
+        rc = listener_bind(&t->ls[i], addrs[i], lens[i], &one);
+        if (rc == 0) {
+            bound++;
+            continue;
+        }
+        if (required[i])
+            return err_set(e, rc, "%s", err_msg(&one));
+        log_notice("%s (skipped)", err_msg(&one));
+        last = rc;
+    }
+    if (bound == 0)
+        return err_set(e, last, "tls-alpn-01: none of the %zu addresses could be bound", t->nls);
+    return 0;
+}
+
+int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const socklen_t *lens,
+                   const bool *required, size_t n, struct tls_alpn **out, struct err *e)
+{
+    struct tls_alpn *t = NULL;
+    int rc = 0;
+
+    if (out)
+        *out = NULL;
+    if (!loop || !addrs || !lens || !required || n == 0 || !out)
+        return err_set(e, -EINVAL, "tls-alpn-01: no address to listen on");
+    t = calloc(1, sizeof *t);
+    if (!t || !(t->ls = calloc(n, sizeof *t->ls))) {
+        rc = err_set(e, -ENOMEM, "tls-alpn-01: out of memory");
+        goto out;
+    }
+    t->loop = loop;
+    t->nls = n;
+    t->timeout_ms = DEFAULT_TIMEOUT_MS;
+    for (size_t i = 0; i < n; i++) {
+        t->ls[i].t = t;
+        t->ls[i].fd = -1;
+        t->ls[i].port = -1;
+    }
+    rc = tls_alpn_key_new(&t->key, e);
+    if (rc < 0)
+        goto out;
+    rc = bind_all(t, addrs, lens, required, e);
+    if (rc < 0)
+        goto out;
+    /* Nothing has touched the loop so far; from here on a failure closes t through libuv. */
+    uv_timer_init(loop, &t->pause);
+    t->pause.data = t;
+    t->pending = 1;
+    for (size_t i = 0; i < n; i++) {
+        struct tls_alpn_listener *l = &t->ls[i];
+
+        if (l->fd < 0)
+            continue;
+        rc = uv_poll_init_socket(loop, &l->poll, l->fd);
+        if (rc < 0) {
+            rc = err_set(e, rc, "tls-alpn-01: poll on port %d: %s", l->port, uv_strerror(rc));
+            goto out;
+        }
+        l->poll.data = l;
+        l->polling = true;
+        t->pending++;
+    }
+    listeners_poll(t, true);
+    *out = t;
+    t = NULL;
+out:
+    if (t && t->pending > 0) {
+        tls_alpn_close(t, NULL, NULL);
+    } else if (t) {
+        for (size_t i = 0; t->ls && i < n; i++) {
+            if (t->ls[i].fd >= 0)
+                close(t->ls[i].fd);
+        }
+        if (t->key)
+            gnutls_x509_privkey_deinit(t->key);
+        free(t->ls);
+        free(t);
+    }
+    return rc;
+}
+
+/* ---- served names --------------------------------------------------------------------- */
+
+int tls_alpn_add(struct tls_alpn *t, const char *name, const char *keyauth, size_t keyauth_len,
+                 struct err *e)
+{
+    struct alpn_entry *en = NULL;
+    uint8_t digest[32];
+    int rc;
+
+    if (!t || t->closing)
+        return err_set(e, -EINVAL, "tls-alpn-01: listener is closed");
+    if (!tls_alpn_name_valid(name))
+        return err_set(e, -EINVAL, "tls-alpn-01: not a lowercase DNS name: \"%.*s\"",
+                       TLS_ALPN_NAME_MAX, name ? name : "");
+    if (!keyauth || keyauth_len == 0)
+        return err_set(e, -EINVAL, "tls-alpn-01: empty key authorization for %s", name);
+    crypto_sha256(keyauth, keyauth_len, digest);
+    rc = tls_alpn_entry_new(t->key, name, digest, &en, e);
+    if (rc < 0) {
+        err_wrap(e, "%s", name);
+        return rc;
+    }
+    tls_alpn_remove(t, name);
+    en->next = t->entries;
+    t->entries = en;
+    t->nentries++;
+    return 0;
+}
+
+void tls_alpn_remove(struct tls_alpn *t, const char *name)
+{
+    struct alpn_entry **pp;
+
+    if (!t || !name)
+        return;
+    for (pp = &t->entries; *pp; pp = &(*pp)->next) {
+        struct alpn_entry *en = *pp;
+
+        if (strcmp(en->name, name) == 0) {
+            *pp = en->next;
+            t->nentries--;
+            tls_alpn_entry_unref(en);
+            return;
+        }
+    }
+}
+
+size_t tls_alpn_count(const struct tls_alpn *t)
+{
+    return t ? t->nentries : 0;
+}
+
+int tls_alpn_bound_port(const struct tls_alpn *t, size_t i)
+{
+    if (!t || i >= t->nls)
+        return -EINVAL;
+    return t->ls[i].fd >= 0 ? t->ls[i].port : -ENOENT;
+}
+
+void tls_alpn_set_timeout_ms(struct tls_alpn *t, unsigned ms)
+{
+    if (t)
+        t->timeout_ms = ms ? ms : DEFAULT_TIMEOUT_MS;
+}

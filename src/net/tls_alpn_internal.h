@@ -1,0 +1,77 @@
+/* tls_alpn_internal: what src/net/tls_alpn.c (the listener: sockets, accepting, names,
+ * teardown) and src/net/tls_alpn_conn.c (one connection's TLS handshake) share. */
+#ifndef ACMED_NET_TLS_ALPN_INTERNAL_H
+#define ACMED_NET_TLS_ALPN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "net/tls_alpn.h"
+#include "net/tls_alpn_cert.h"
+
+#define TLS_ALPN_MAX_CONNS 64
+#define TLS_ALPN_ADDR_TEXT_MAX 64
+
+struct tls_alpn_listener {
+    struct tls_alpn *t;
+    int fd; /* -1 when this address is not bound */
+    int port;
+    bool polling; /* poll initialised (closed through libuv) */
+    uv_poll_t poll;
+};
+
+/* A connection's life: the TLS handshake, our close_notify, waiting for the peer's FIN. */
+enum tls_alpn_conn_state { CONN_HANDSHAKE, CONN_BYE, CONN_DRAIN, CONN_CLOSING };
+
+struct tls_alpn_conn {
+    struct tls_alpn_conn *prev, *next;
+    struct tls_alpn *t;
+    int fd;
+    int handles; /* poll and timer still open */
+    enum tls_alpn_conn_state state;
+    gnutls_session_t session;
+    struct alpn_entry *entry; /* the certificate chosen from SNI, a reference */
+    uv_poll_t poll;
+    uv_timer_t timer;
+    char peer[TLS_ALPN_ADDR_TEXT_MAX];
+};
+
+struct tls_alpn {
+    uv_loop_t *loop;
+    struct tls_alpn_listener *ls;
+    size_t nls;
+    uv_timer_t pause;
+    gnutls_x509_privkey_t key;
+    struct alpn_entry *entries;
+    size_t nentries;
+    struct tls_alpn_conn *conns;
+    size_t nconns; /* including those being closed: each still holds a socket */
+    unsigned timeout_ms;
+    size_t pending; /* listener polls, the pause timer and connections not yet closed */
+    bool closing;
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+/* Formats an IPv4 or IPv6 socket address as "1.2.3.4:443" or "[::1]:443" into out. */
+void tls_alpn_addr_text(const struct sockaddr *sa, char *out, size_t n);
+
+/* Accounts for one closed handle or freed connection (t->pending); frees t and calls the
+ * closer's callback when it was the last one after tls_alpn_close. */
+void tls_alpn_release(struct tls_alpn *t);
+
+/* Starts serving the accepted non-blocking socket fd (owned from now on, closed whatever
+ * happens) from peer. On success the connection is linked into t->conns, counted in
+ * t->nconns and t->pending, and leaves only through tls_alpn_conn_close. */
+void tls_alpn_conn_start(struct tls_alpn *t, int fd, const struct sockaddr *peer);
+
+/* Unlinks c and closes its handles; it is freed (and released) from the close callbacks,
+ * so callers up the stack may still look at it. Closing twice is harmless. */
+void tls_alpn_conn_close(struct tls_alpn_conn *c);
+
+#endif
