@@ -54,6 +54,8 @@ struct http_request {
     const char *accept;       /* optional Accept header */
     const char *body;         /* POST body, copied by http_request_start */
     size_t body_len;
+    const char *connect_to;   /* optional "HOST:PORT" to connect to instead of the URL's host
+                                 (the URL, Host header and TLS name stay as they are) */
 };
 
 struct http_client;

@@ -3,6 +3,7 @@
 #include "net/http_xfer.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ void http_xfer_free(struct http_xfer *x)
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
+    curl_slist_free_all(x->connect_to);
     headers_clear(x);
     free(x->headers);
     buf_free(&x->body);
@@ -265,6 +267,15 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req,
         return -ENOMEM;
     if (strcmp(x->method, "HEAD") == 0 && curl_easy_setopt(h, CURLOPT_NOBODY, 1L))
         return -ENOMEM;
+    if (req->connect_to) {
+        char spec[300];
+
+        /* "::HOST:PORT": any host and port of the URL goes to HOST:PORT. */
+        snprintf(spec, sizeof spec, "::%s", req->connect_to);
+        if (!(x->connect_to = curl_slist_append(NULL, spec)) ||
+            curl_easy_setopt(h, CURLOPT_CONNECT_TO, x->connect_to))
+            return -ENOMEM;
+    }
     if (strcmp(x->method, "POST") == 0 &&
         (curl_easy_setopt(h, CURLOPT_POST, 1L) ||
          curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -285,7 +296,8 @@ int http_xfer_new(const struct http_request *req, const struct http_client_opts 
     if (!method)
         return err_set(e, -EINVAL, "http: %s: unsupported method \"%s\"", req->url,
                        req->method ? req->method : "(none)");
-    if (has_crlf(req->url) || has_crlf(req->content_type) || has_crlf(req->accept))
+    if (has_crlf(req->url) || has_crlf(req->content_type) || has_crlf(req->accept) ||
+        has_crlf(req->connect_to))
         return err_set(e, -EINVAL, "http: %s: line break in the URL or a header", method);
     x = calloc(1, sizeof *x);
     if (!x || !(x->url = strdup(req->url)) || !(x->easy = curl_easy_init())) {

@@ -17,6 +17,7 @@ struct http_xfer {
     struct http_client *c; /* the owner; not used by http_xfer.c */
     CURL *easy;            /* CURLOPT_PRIVATE points back at the transfer */
     struct curl_slist *hdrs;
+    struct curl_slist *connect_to;
     http_cb cb;
     void *arg;
     const char *method; /* static string: "GET", "HEAD" or "POST" */

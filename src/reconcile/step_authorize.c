@@ -243,6 +243,82 @@ static void answer_all(struct authz_set *s)
         withdraw_all(s);
 }
 
+/* ---- the optional http-01 self-test (request.challenge.http-self-test) ---- */
+
+struct self_test {
+    struct az *a;
+    char *url;
+};
+
+static void on_self_test(void *arg, int rc, const struct http_response *resp,
+                         const struct err *e)
+{
+    struct self_test *st = arg;
+    struct az *a = st->a;
+    struct authz_set *s = a->set;
+
+    if (rc < 0)
+        set_fail(s, rc, NULL, "%s: http-01 self-test of %s: %s", a->authz->identifier.value,
+                 st->url, err_msg(e));
+    else if (resp->status != 200 || resp->body_len != strlen(a->keyauth) ||
+             memcmp(resp->body, a->keyauth, resp->body_len) != 0)
+        set_fail(s, -EPROTO, NULL,
+                 "%s: http-01 self-test of %s: got HTTP %ld and not the key authorization "
+                 "(is the web server serving the webroot or proxying to acmed?)",
+                 a->authz->identifier.value, st->url, resp->status);
+    free(st->url);
+    free(st);
+    if (--s->pending == 0) {
+        if (s->failed)
+            withdraw_all(s);
+        else
+            answer_all(s);
+    }
+}
+
+/* Fetches each http-01 answer the way the CA will, before the CA is asked to: a mistake in
+ * the web server's setup then costs no failed validation. It resolves names itself, so it is
+ * off by default; ACMED_SELF_TEST_CONNECT=HOST:PORT (for tests) connects there instead. */
+static void self_test_all(struct authz_set *s)
+{
+    const char *connect_to = getenv("ACMED_SELF_TEST_CONNECT");
+    struct err e;
+
+    s->pending = 1;
+    for (size_t i = 0; i < s->n && s->j->t->http_self_test && !s->failed; i++) {
+        struct az *a = &s->v[i];
+        struct self_test *st;
+        struct http_request req = {.method = "GET", .connect_to = connect_to};
+        bool v6;
+
+        if (a->m != M_HTTP)
+            continue;
+        v6 = strchr(a->authz->identifier.value, ':') != NULL;
+        if (!(st = calloc(1, sizeof *st)) ||
+            asprintf(&st->url, "http://%s%s%s/.well-known/acme-challenge/%s", v6 ? "[" : "",
+                     a->authz->identifier.value, v6 ? "]" : "", a->ch->token) < 0) {
+            free(st);
+            set_fail(s, -ENOMEM, NULL, "out of memory");
+            break;
+        }
+        st->a = a;
+        req.url = st->url;
+        s->pending++;
+        if (http_request_start(s->j->rec->http, &req, on_self_test, st, &e) < 0) {
+            set_fail(s, e.code, NULL, "%s", err_msg(&e));
+            free(st->url);
+            free(st);
+            s->pending--;
+        }
+    }
+    if (--s->pending > 0)
+        return;
+    if (s->failed)
+        withdraw_all(s);
+    else
+        answer_all(s);
+}
+
 /* ---- publishing, one answer after another ---- */
 
 static void publish_next(struct authz_set *s);
@@ -318,7 +394,7 @@ static void publish_next(struct authz_set *s)
     if (s->failed)
         withdraw_all(s);
     else
-        answer_all(s);
+        self_test_all(s);
 }
 
 /* ---- choosing ---- */

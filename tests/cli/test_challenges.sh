@@ -25,6 +25,18 @@ tl_acmed --once >"$T/http.log" 2>&1 || { cat "$T/http.log" >&2; fail "http-01 is
 check "the http-01 chain does not verify" tl_verify_chain "$STATE/live/h.chal.test"
 port_closed "$PEBBLE_HTTP_PORT" || fail "the http-01 listener is still open"
 
+# The http-01 self-test fetches the answer before the CA is asked: pointed at a closed port
+# it fails the target without a validation attempt; pointed at the listener it passes.
+printf 'satisfy:\n  names: [st.chal.test]\nrequest:\n  challenge:\n    http-self-test: true\n' \
+    >"$STATE/desired/st"
+ACMED_SELF_TEST_CONNECT=127.0.0.1:1 tl_acmed --once >"$T/st1.log" 2>&1 && fail "a failing self-test passed"
+grep -q 'self-test of http://st.chal.test/.well-known/acme-challenge/' "$T/st1.log" ||
+    fail "the self-test failure is not reported"
+grep -q 'st.chal.test.*validation failed' "$T/st1.log" && fail "the CA was asked to validate anyway"
+ACMED_SELF_TEST_CONNECT=127.0.0.1:$PEBBLE_HTTP_PORT tl_acmed --once --force >"$T/st2.log" 2>&1 ||
+    { cat "$T/st2.log" >&2; fail "a passing self-test failed"; }
+[[ -n $(tl_live_cert st.chal.test) ]] || fail "no certificate after the self-test"
+
 # tls-alpn-01, built-in TLS listener on Pebble's tls validation port.
 cat >"$STATE/conf/target" <<YAML
 request:

@@ -60,10 +60,20 @@ tl_acmed reconcile --force >"$T/run6.log" 2>&1
 curl -s --max-time 5 -X POST "$PROXY_CTL/rules" -d '[{"method": "POST", "path": "^/order-plz$",
   "action": "status", "status": 403, "with_nonce": true,
   "problem": {"type": "urn:ietf:params:acme:error:unauthorized", "detail": "no"}}]' >/dev/null
+cat >"$HOOKS/expiry" <<HOOK
+#!/bin/sh
+[ "\$1" = expiry-warning ] || exit 42
+echo "\$@" >>"$T/expiry-warning"
+cat >>"$T/expiry-warning"
+HOOK
+chmod 755 "$HOOKS/expiry"
 g=$(tl_live_cert good1.fail.test)
 na=$(date -d "$(certtool -i --infile "$STATE/certs/$g/cert" | sed -n 's/.*Not After: //p')" +%s)
 ACMED_FAKE_NOW=$((na - 86400)) tl_acmed reconcile --force >"$T/run7.log" 2>&1
 rc=$?
 [[ $rc == 3 ]] || fail "a failure in the critical window exited $rc, wanted 3"
 grep -q 'critical' "$T/run7.log" || fail "no critical-level log line"
+grep -q "^expiry-warning good1 $(date -u -d "@$na" +%Y-%m-%dT%H:%M:%SZ)" "$T/expiry-warning" ||
+    fail "expiry-warning did not fire with the file and notAfter: $(cat "$T/expiry-warning" 2>/dev/null)"
+grep -qx 'good1.fail.test' "$T/expiry-warning" || fail "expiry-warning did not get the names"
 tl_done
