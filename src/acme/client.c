@@ -26,6 +26,7 @@ struct acme_client {
     char *kid;
     struct acme_client_stats stats;
     unsigned inflight;            /* HTTP requests started and not yet answered */
+    unsigned max_inflight;        /* 0: no limit */
     struct call **nonce_waiters;  /* POSTs waiting for a nonce from a response in flight */
     size_t nwaiters;
 };
@@ -68,9 +69,16 @@ static int nonce_wait(struct acme_client *c, struct call *k)
  * the first waiter fetches a nonce itself. */
 static void nonce_wake(struct acme_client *c)
 {
-    while (c->nwaiters > 0 && (c->nnonces > 0 || c->inflight == 0)) {
+    size_t n = c->nwaiters;
+
+    /* Each waiter is looked at once: one that cannot go on queues itself again. */
+    while (n-- > 0 && c->nwaiters > 0) {
         struct call *k = c->nonce_waiters[0];
 
+        if (c->max_inflight && c->inflight >= c->max_inflight)
+            break;
+        if (c->nnonces == 0 && c->inflight > 0 && !strcmp(k->method, "POST"))
+            break;
         memmove(c->nonce_waiters, c->nonce_waiters + 1, (c->nwaiters - 1) * sizeof k);
         c->nwaiters--;
         call_attempt(k);
@@ -140,6 +148,11 @@ int acme_client_set_account(struct acme_client *c, const struct signer *s, const
 const char *acme_client_account_url(const struct acme_client *c)
 {
     return c->kid;
+}
+
+void acme_client_set_max_inflight(struct acme_client *c, unsigned n)
+{
+    c->max_inflight = n;
 }
 
 uv_loop_t *acme_client_loop(const struct acme_client *c)
@@ -415,6 +428,9 @@ static void call_attempt(struct call *k)
     int rc;
 
     err_clear(&e);
+    /* At most max_inflight requests to this CA at once: the others wait their turn. */
+    if (c->max_inflight && c->inflight >= c->max_inflight && nonce_wait(c, k) == 0)
+        return;
     k->attempts++;
     if (!strcmp(k->method, "POST")) {
         if (!c->dir) {

@@ -82,6 +82,9 @@ const struct acme_directory *acme_client_directory(const struct acme_client *c);
  * its use) and account URL (copied). kid NULL clears it. Returns 0 or -ENOMEM. */
 int acme_client_set_account(struct acme_client *c, const struct signer *s, const char *kid);
 const char *acme_client_account_url(const struct acme_client *c);
+/* Limits the requests in flight to this CA at once (0: no limit); the rest queue. */
+void acme_client_set_max_inflight(struct acme_client *c, unsigned n);
+
 /* The loop the client runs on. */
 uv_loop_t *acme_client_loop(const struct acme_client *c);
 

@@ -26,6 +26,7 @@ struct cli {
 };
 
 int cmd_reconcile(const struct cli *c);
+int cmd_daemon(const struct cli *c);
 int cmd_want(const struct cli *c);
 int cmd_unwant(const struct cli *c);
 int cmd_status(const struct cli *c);

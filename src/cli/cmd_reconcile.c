@@ -1,6 +1,7 @@
 /* cmd_reconcile: `acmed --once` / `acmed reconcile [--force]`, and the pass other commands
  * run after changing desired/. */
 #include "cli/cli.h"
+#include "daemon/daemon.h"
 #include "reconcile/reconcile.h"
 #include "util/log.h"
 
@@ -33,4 +34,25 @@ int cmd_reconcile(const struct cli *c)
         return EXIT_USAGE;
     }
     return cli_reconcile(c, c->force);
+}
+
+int cmd_daemon(const struct cli *c)
+{
+    const char *hooks[1] = {c->hooks_dir};
+    struct rec_opts o = {
+        .state_dir = c->state_dir,
+        .hook_dirs = c->hooks_dir ? hooks : NULL,
+        .nhook_dirs = c->hooks_dir ? 1 : 0,
+        .ca_bundle = c->ca_bundle,
+        .provider = c->provider,
+        .agree_tos = c->agree_tos,
+    };
+    struct err e;
+    int code;
+
+    err_clear(&e);
+    code = daemon_run(&o, &e);
+    if (code != 0)
+        log_err("%s", err_msg(&e));
+    return code;
 }

@@ -14,10 +14,15 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: acmed [options] COMMAND [ARGS]\n"
+            "usage: acmed [options] [COMMAND [ARGS]]\n"
             "\n"
             "acmed obtains and renews certificates over ACME (RFC 8555) for the targets\n"
             "described in the state directory's desired/ files (acmetool-compatible).\n"
+            "\n"
+            "With no command acmed runs as a daemon in the foreground (systemd Type=notify):\n"
+            "it reconciles at start, whenever a certificate or a retry is due, at least every\n"
+            "interval (conf/acmed.yaml, default an hour), and within a second of a change in\n"
+            "desired/ or conf/. SIGHUP reloads, SIGUSR1 reconciles now, SIGTERM stops.\n"
             "\n"
             "commands:\n"
             "  --once, reconcile [--force]   one pass: issue and renew what is due, then exit\n"
@@ -33,9 +38,7 @@ static void usage(FILE *f)
             "                                and keys no certificate uses (-n: only list)\n"
             "  account list|thumbprint|new|rollover|deactivate  manage ACME accounts\n"
             "\n"
-            "The long-running daemon mode is not available in this version: run\n"
-            "`acmed --once` from a timer.\n"
-            "\n"
+
             "options:\n"
             "  --state DIR        state directory (ACME_STATE_DIR; default /var/lib/acme)\n"
             "  --hooks DIR        hook directory (ACME_HOOKS_DIR; default /etc/acme/hooks,\n"
@@ -158,9 +161,14 @@ int main(int argc, char **argv)
     } else if (optind < argc) {
         cmd = argv[optind++];
     } else {
-        log_err("no command given; the daemon mode is not available in this version (run "
-                "`acmed --once` from a timer; see acmed --help)");
-        return EXIT_USAGE;
+        for (int k = 0; k < nused; k++) {
+            if (used[k] == O_FORCE || used[k] == O_NOREC || used[k] == O_JSON ||
+                used[k] == O_REASON || used[k] == 'n') {
+                log_err("this option needs a command (see acmed --help)");
+                return EXIT_USAGE;
+            }
+        }
+        return cmd_daemon(&c);
     }
     c.args = argv + optind;
     c.nargs = (size_t)(argc - optind);

@@ -53,6 +53,14 @@ void job_step_done(struct job *j)
     }
     snprintf(fp, sizeof fp, "after-%s", steps[j->step].name);
     failpoint(fp);
+    if (j->rec->stopping && j->step + 1 < STEP_COUNT) {
+        /* Stopping: the progress is checkpointed, the next run resumes from here. */
+        log_info("%s: stopping after step %s", j->t->file, steps[j->step].name);
+        j->interrupted = true;
+        j->finished = true;
+        rec_job_finished(j);
+        return;
+    }
     if (j->step + 1 < STEP_COUNT) {
         j->step++;
         job_run(j);
@@ -71,6 +79,13 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
     const char *problem = r && r->problem && r->problem->type ? r->problem->type : "local";
     char msg[ERR_MSG_MAX + 128];
 
+    if (j->rec->stopping) {
+        /* Cut short by a stop: not a failure of the target; the next run resumes. */
+        j->interrupted = true;
+        j->finished = true;
+        rec_job_finished(j);
+        return;
+    }
     snprintf(msg, sizeof msg, "%s: %s", what, err_msg(e));
     j->fail_rc = rc < 0 ? rc : -EIO;
     err_set(&j->fail_err, j->fail_rc, "%s", msg);

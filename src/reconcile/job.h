@@ -42,6 +42,12 @@ struct rec {
     size_t nresponders;
     unsigned revoke_pending;
     bool finished;
+    bool stopping;          /* a stop signal arrived: no new steps */
+    uv_signal_t sigs[4];
+    uv_timer_t grace;
+    unsigned max_jobs;      /* conf/acmed.yaml max-orders */
+    unsigned max_requests;  /* conf/acmed.yaml max-requests-per-ca */
+    bool watching;          /* sigs and grace are initialised */
 };
 
 /* An ACME server and the account acmed uses there. */
@@ -107,6 +113,7 @@ struct job {
     bool have_installed;
     bool finished;
     bool ok;
+    bool interrupted; /* stopped at a checkpoint by a stop signal */
 };
 
 /* Step modules: each runs its step and ends with job_step_done (or job_fail). */

@@ -34,6 +34,8 @@ struct provider *provider_get(struct rec *r, const char *url)
         p->state = PROV_FAILED;
         p->rc = e.code;
         p->err = e;
+    } else {
+        acme_client_set_max_inflight(p->acme, r->max_requests);
     }
     r->provs[r->nprovs++] = p;
     return p;

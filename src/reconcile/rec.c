@@ -64,12 +64,25 @@ const char *rec_provider_url(const struct rec *r, const struct target *t)
 
 static void start_more_jobs(struct rec *r)
 {
-    for (size_t i = 0; i < r->njobs && r->running < REC_MAX_JOBS; i++) {
+    unsigned max = r->max_jobs ? r->max_jobs : REC_MAX_JOBS;
+
+    for (size_t i = 0; i < r->njobs && r->running < max; i++) {
         struct job *j = r->jobs[i];
 
+        if (r->stopping && !j->finished && !j->prov) {
+            /* A stop arrived: jobs not yet started wait for the next run. */
+            j->interrupted = true;
+            j->finished = true;
+            r->done++;
+            continue;
+        }
         if (!j->finished && j->step == STEP_ACCOUNT && !j->prov) {
             j->prov = provider_get(r, rec_provider_url(r, j->t));
             r->running++;
+            if (r->running > r->sum.max_in_flight)
+                r->sum.max_in_flight = (unsigned)r->running;
+            log_info("%s: starting (orders in flight: %zu, at most %u)", j->t->file, r->running,
+                     max);
             if (!j->prov) {
                 struct err e;
 
@@ -89,7 +102,9 @@ void rec_job_finished(struct job *j)
 
     r->running--;
     r->done++;
-    if (!j->ok) {
+    if (r->finished)
+        return; /* the pass was cut short: nothing more happens in it */
+    if (!j->ok && !j->interrupted) {
         bool crit = false;
 
         if (j->cur) {
@@ -104,6 +119,8 @@ void rec_job_finished(struct job *j)
         else
             log_err("%s: %s", j->t->file, err_msg(&j->fail_err));
     }
+    if (r->stopping)
+        start_more_jobs(r); /* only marks the jobs not started as interrupted */
     if (r->done == r->njobs)
         rec_phase_after_jobs(r);
     else
@@ -291,8 +308,47 @@ static void next_event(struct rec *r)
     rec_phase_done(r);
 }
 
+/* Names under live/ that no target wants any more (a desired file was removed, or unwant):
+ * their links go, so nothing keeps serving a certificate nobody renews. Skipped while some
+ * desired file is malformed, as it may be the owner. */
+static void unlink_unwanted(struct rec *r)
+{
+    char **names = NULL;
+    size_t n = 0;
+    struct err e;
+
+    if (r->ds.nerrors > 0 || store_live_list(&r->st, &names, &n, &e) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char *colon = strchr(names[i], ':');
+        const char *label = colon ? colon + 1 : "";
+        const struct target *t;
+
+        if (colon)
+            *colon = '\0';
+        t = target_owner(r->ds.targets, r->ds.ntargets, names[i]);
+        if (t && !strcmp(t->label, label))
+            continue;
+        if (colon)
+            *colon = ':';
+        if (store_live_remove(&r->st, names[i], &e) < 0) {
+            log_warn("%s", err_msg(&e));
+            continue;
+        }
+        log_notice("live/%s removed: no target wants it any more", names[i]);
+        if (colon)
+            *colon = '\0';
+        rec_changed(r, names[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
 void rec_phase_hooks(struct rec *r)
 {
+    if (!r->stopping)
+        unlink_unwanted(r);
     r->event_cursor = 0;
     next_event(r);
 }

@@ -1,5 +1,6 @@
 /* rec_main: setting up and tearing down a pass, and its exit code (DESIGN.md §7). */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,8 @@ static void tally_jobs(struct rec *r)
             r->sum.satisfied++;
             continue;
         }
+        if (j->interrupted)
+            continue;
         r->sum.failed++;
         if (j->cur) {
             struct policy_cert pc = {j->cur->not_before, j->cur->not_after, 0};
@@ -69,11 +72,13 @@ static int setup(struct rec *r, struct err *e)
 
     if ((rc = store_open(r->o->state_dir, &r->st, e)) < 0)
         return REC_USAGE;
-    if ((rc = store_lock(&r->st, e)) < 0)
+    if (!r->o->locked && (rc = store_lock(&r->st, e)) < 0)
         return rc == -EWOULDBLOCK ? REC_LOCKED : REC_USAGE;
     if ((rc = acmed_conf_load(r->st.root, &conf, e)) < 0)
         return REC_USAGE;
     r->hook_timeout_s = r->o->hook_timeout_s ? r->o->hook_timeout_s : conf.hook_timeout_s;
+    r->max_jobs = conf.max_orders;
+    r->max_requests = conf.max_requests_per_ca;
     acmed_conf_free(&conf);
     if ((rc = desired_load(r->st.root, &r->ds, e)) < 0)
         return REC_USAGE;
@@ -88,6 +93,58 @@ static int setup(struct rec *r, struct err *e)
     return REC_OK;
 }
 
+/* ---- signals during a pass ---- */
+
+static void on_grace_over(uv_timer_t *t)
+{
+    struct rec *r = t->data;
+
+    log_warn("stopping: in-flight steps did not reach a checkpoint in time; they resume on the "
+             "next run");
+    r->finished = true;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct rec *r = h->data;
+
+    if (signum == SIGHUP || signum == SIGUSR1) {
+        r->sum.rerun_requested = true;
+        return;
+    }
+    if (r->stopping)
+        return;
+    log_notice("signal %d: stopping at the next checkpoint", signum);
+    r->stopping = true;
+    r->sum.stop_requested = true;
+    uv_timer_start(&r->grace, on_grace_over, REC_STOP_GRACE_MS, 0);
+}
+
+static void watch_signals(struct rec *r)
+{
+    static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+
+    uv_timer_init(&r->loop, &r->grace);
+    r->grace.data = r;
+    for (int i = 0; i < 4; i++) {
+        uv_signal_init(&r->loop, &r->sigs[i]);
+        r->sigs[i].data = r;
+        uv_signal_start(&r->sigs[i], on_signal, sigs[i]);
+        uv_unref((uv_handle_t *)&r->sigs[i]);
+    }
+    r->watching = true;
+}
+
+static void unwatch_signals(struct rec *r)
+{
+    if (!r->watching)
+        return;
+    for (int i = 0; i < 4; i++)
+        uv_close((uv_handle_t *)&r->sigs[i], NULL);
+    uv_close((uv_handle_t *)&r->grace, NULL);
+    r->watching = false;
+}
+
 int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err *e)
 {
     struct rec r;
@@ -100,6 +157,8 @@ int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err
         return err_set(e, -ENOMEM, "cannot create the event loop"), REC_USAGE;
     code = setup(&r, e);
     if (code == REC_OK) {
+        if (o->handle_signals)
+            watch_signals(&r);
         rec_phase_revoke(&r);
         while (!r.finished && uv_run(&r.loop, UV_RUN_ONCE))
             ;
@@ -111,8 +170,17 @@ int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err
                  r.sum.satisfied, r.sum.issued, r.sum.failed,
                  r.sum.critical ? " (critical)" : "");
     }
+    for (size_t i = 0; i < r.nprovs; i++) {
+        struct acme_client_stats cs;
+
+        if (r.provs[i]->acme) {
+            acme_client_stats(r.provs[i]->acme, &cs);
+            r.sum.requests += cs.requests;
+        }
+    }
     if (sum)
         *sum = r.sum;
+    unwatch_signals(&r);
     rec_jobs_free(&r);
     responders_close_all(&r);
     for (size_t i = 0; i < r.nprovs; i++)

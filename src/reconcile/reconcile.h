@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "util/err.h"
 
@@ -18,7 +19,13 @@ struct rec_opts {
     bool agree_tos;               /* --agree-tos */
     bool force;                   /* ignore backoff (never a Retry-After) */
     unsigned hook_timeout_s;      /* 0: 300 */
+    bool locked;                  /* the caller already holds the state lock (the daemon) */
+    bool handle_signals;          /* SIGTERM/SIGINT end the pass early (in-flight steps stop at
+                                     their next checkpoint, at most REC_STOP_GRACE_MS later);
+                                     SIGHUP/SIGUSR1 ask for another pass */
 };
+
+#define REC_STOP_GRACE_MS 10000
 
 /* Exit codes of DESIGN.md §7. */
 enum rec_exit {
@@ -31,11 +38,21 @@ enum rec_exit {
 
 struct rec_summary {
     unsigned targets, satisfied, issued, failed, critical, bad_files;
+    unsigned max_in_flight;  /* most orders in flight at once */
+    unsigned long requests;  /* ACME requests sent */
+    bool stop_requested;     /* SIGTERM/SIGINT arrived during the pass */
+    bool rerun_requested;    /* SIGHUP/SIGUSR1 arrived during the pass */
 };
 
 /* Runs one pass to the end on a loop of its own, holding the state directory's lock for its
  * duration. Returns an enum rec_exit; e describes the first fatal problem for REC_USAGE and
  * REC_LOCKED. sum may be NULL. */
 int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err *e);
+
+/* The earliest time something in the state directory needs a pass: a certificate's renewal
+ * time, a target's backoff deadline, a renewal-information check, or `now` for a target
+ * without a certificate. Reads without the lock; no network. Returns 0 with *wake set (0 when
+ * nothing is scheduled), or negative. */
+int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, struct err *e);
 
 #endif

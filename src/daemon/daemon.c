@@ -1,0 +1,237 @@
+/* daemon: the long-running loop around reconcile passes. */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "daemon/metrics.h"
+#include "daemon/notify.h"
+#include "daemon/status.h"
+#include "store/desired.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/fsio.h"
+#include "util/log.h"
+
+#define DEBOUNCE_MS 300
+#define MIN_DELAY_S 5 /* between passes nobody asked for, whatever is "due" */
+
+struct daemon {
+    const struct rec_opts *o;
+    struct rec_opts po; /* the options each pass gets */
+    uv_loop_t loop;
+    struct store st;
+    struct acmed_conf conf;
+    uv_signal_t sigs[4];
+    uv_fs_event_t watch[2];
+    uv_timer_t pass_timer, debounce, watchdog;
+    bool stopping;
+    bool pass_now;
+    time_t started, next_pass;
+    struct daemon_stats stats;
+};
+
+static void schedule(struct daemon *d, uint64_t ms);
+
+static void on_pass_timer(uv_timer_t *t);
+
+static void request_pass(struct daemon *d, uint64_t ms)
+{
+    if (!d->stopping)
+        schedule(d, ms);
+}
+
+static void schedule(struct daemon *d, uint64_t ms)
+{
+    d->next_pass = clock_now() + (time_t)(ms / 1000);
+    uv_timer_start(&d->pass_timer, on_pass_timer, ms, 0);
+}
+
+static void stop(struct daemon *d, int signum)
+{
+    if (d->stopping)
+        return;
+    log_notice("signal %d: stopping", signum);
+    d->stopping = true;
+    notify_send("STOPPING=1");
+    uv_stop(&d->loop);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+
+    if (signum == SIGTERM || signum == SIGINT) {
+        stop(d, signum);
+        return;
+    }
+    log_info("signal %d: %s", signum, signum == SIGHUP ? "reloading" : "reconciling now");
+    request_pass(d, 0);
+}
+
+static void on_debounced(uv_timer_t *t)
+{
+    request_pass(t->data, 0);
+}
+
+/* A change under desired/ or conf/: acted on once the burst of events is over. */
+static void on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
+{
+    struct daemon *d = h->data;
+
+    if (name && name[0] == '.')
+        return; /* our own temp files, editors' dotfiles */
+    log_debug("change in %s: %s", (const char *)h->data == NULL ? "?" : "state directory",
+              name ? name : "?");
+    uv_timer_start(&d->debounce, on_debounced, DEBOUNCE_MS, 0);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    notify_send("WATCHDOG=1");
+}
+
+/* The delay until the next pass: what is due, but at least MIN_DELAY_S and at most the
+ * interval with up to 10% jitter, so that many daemons do not all call their CA at once. */
+static uint64_t next_delay_ms(struct daemon *d)
+{
+    uint64_t interval = (uint64_t)(d->conf.interval_s ? d->conf.interval_s : 3600) * 1000;
+    uint32_t rnd = 0;
+    time_t now = clock_now(), wake = 0;
+    struct err e;
+    uint64_t ms;
+
+    fsio_random(&rnd, sizeof rnd);
+    ms = interval - interval / 10 + (interval / 5 ? rnd % (interval / 5 + 1) : 0);
+    if (reconcile_next_wake(d->o->state_dir, now, &wake, &e) < 0)
+        log_warn("%s", err_msg(&e));
+    else if (wake > 0) {
+        uint64_t until = wake > now ? (uint64_t)(wake - now) * 1000 : 0;
+
+        if (until < (uint64_t)MIN_DELAY_S * 1000)
+            until = (uint64_t)MIN_DELAY_S * 1000;
+        if (until < ms)
+            ms = until;
+    }
+    return ms;
+}
+
+static void run_pass(struct daemon *d)
+{
+    struct rec_summary sum;
+    struct err e;
+    int code;
+
+    d->stats.last_pass_start = clock_now();
+    code = reconcile_once(&d->po, &sum, &e);
+    d->stats.last_pass_end = clock_now();
+    d->stats.last_exit = code;
+    d->stats.passes++;
+    d->stats.issued += sum.issued;
+    d->stats.failures += sum.failed;
+    d->stats.requests += sum.requests;
+    d->stats.last = sum;
+    if (code == REC_USAGE)
+        log_err("reconcile: %s", err_msg(&e));
+    if (sum.stop_requested) {
+        stop(d, SIGTERM);
+        return;
+    }
+    if (sum.rerun_requested) {
+        schedule(d, 0);
+    } else {
+        schedule(d, next_delay_ms(d));
+    }
+    d->stats.next_pass = d->next_pass;
+    notify_sendf("STATUS=%u targets, %u satisfied, %u failed; next pass in %lds", sum.targets,
+                 sum.satisfied, sum.failed, (long)(d->next_pass - clock_now()));
+    daemon_status_write(&d->st, d->started, &d->stats);
+    if (d->conf.metrics_file)
+        daemon_metrics_write(&d->st, d->conf.metrics_file, &d->stats);
+}
+
+static void on_pass_timer(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+
+    run_pass(d);
+}
+
+static int setup(struct daemon *d, struct err *e)
+{
+    static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+    static const char *const dirs[2] = {"desired", "conf"};
+    uint64_t wd;
+    int rc;
+
+    if ((rc = store_open(d->o->state_dir, &d->st, e)) < 0)
+        return 2;
+    if ((rc = store_lock(&d->st, e)) < 0)
+        return rc == -EWOULDBLOCK ? 4 : 2;
+    if ((rc = acmed_conf_load(d->st.root, &d->conf, e)) < 0)
+        return 2;
+    uv_loop_init(&d->loop);
+    for (int i = 0; i < 4; i++) {
+        uv_signal_init(&d->loop, &d->sigs[i]);
+        d->sigs[i].data = d;
+        uv_signal_start(&d->sigs[i], on_signal, sigs[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        char *path = store_path(&d->st, dirs[i]);
+
+        uv_fs_event_init(&d->loop, &d->watch[i]);
+        d->watch[i].data = d;
+        if (!path || uv_fs_event_start(&d->watch[i], on_fs_event, path, 0) < 0)
+            log_warn("cannot watch %s/%s: changes are seen at the next pass", d->st.root, dirs[i]);
+        free(path);
+    }
+    uv_timer_init(&d->loop, &d->pass_timer);
+    uv_timer_init(&d->loop, &d->debounce);
+    uv_timer_init(&d->loop, &d->watchdog);
+    d->pass_timer.data = d->debounce.data = d->watchdog.data = d;
+    if ((wd = notify_watchdog_usec()) > 0)
+        uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000);
+    return 0;
+}
+
+static void close_all(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int daemon_run(const struct rec_opts *o, struct err *e)
+{
+    struct daemon d;
+    int code;
+
+    memset(&d, 0, sizeof d);
+    d.o = o;
+    d.po = *o;
+    d.po.locked = true;
+    d.po.handle_signals = true;
+    d.st.lock_fd = -1;
+    d.started = clock_now();
+    code = setup(&d, e);
+    if (code == 0) {
+        log_notice("acmed %s: daemon started on %s (pid %ld)", ACMED_VERSION, d.st.root,
+                   (long)getpid());
+        notify_send("READY=1\nSTATUS=starting the first pass");
+        schedule(&d, 0);
+        while (!d.stopping && uv_run(&d.loop, UV_RUN_DEFAULT))
+            ;
+        uv_walk(&d.loop, close_all, NULL);
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d.loop);
+        log_notice("daemon stopped");
+    }
+    acmed_conf_free(&d.conf);
+    store_close(&d.st);
+    return code;
+}

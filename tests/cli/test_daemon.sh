@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The daemon against its own Pebble (two-minute certificates): sd_notify READY=1; a desired
+# file dropped while it runs is live within seconds; --once is locked out (exit 4); it renews
+# on its own before expiry; SIGHUP with a changed conf/target takes effect; a removed desired
+# file is unwanted; 50 targets at once stay within max-orders; the metrics file parses;
+# SIGTERM during an order exits 0 and a restart completes that same order; STOPPING=1.
+. "$(dirname "$0")/lib.sh"
+tl_init "$1"
+FIXTURE_VALIDITY=60 tl_pebble
+tl_proxy
+mkdir -p "$STATE/conf" "$STATE/desired"
+cat >"$STATE/conf/target" <<YAML
+request:
+  challenge:
+    type: [http-01]
+    http-ports: ["127.0.0.1:$PEBBLE_HTTP_PORT"]
+  account:
+    agree-tos: true
+YAML
+printf 'max-orders: 8\nmetrics-file: %s\n' "$T/metrics.prom" >"$STATE/conf/acmed.yaml"
+
+# sd_notify: a datagram socket that records what it receives.
+python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(600)
+with open(sys.argv[2], "a") as f:
+    while True:
+        try:
+            data = s.recv(4096)
+        except OSError:
+            break
+        f.write(data.decode() + "\n---\n")
+        f.flush()
+PY
+PIDS+=($!)
+
+start_daemon() {
+    NOTIFY_SOCKET=$T/notify.sock "$ACMED" --state "$STATE" --hooks "$HOOKS" \
+        --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" >>"$T/daemon.log" 2>&1 &
+    DAEMON=$!
+    PIDS+=($DAEMON)
+}
+
+# wait_for SECONDS CMD...: polls CMD every 0.2 s; true when it succeeded in time.
+wait_for() {
+    local end=$((SECONDS + $1))
+    shift
+    while ((SECONDS < end)); do
+        "$@" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+live() { [[ -n $(tl_live_cert "$1") ]]; }
+
+for _ in $(seq 50); do [[ -S $T/notify.sock ]] && break; sleep 0.1; done
+start_daemon
+wait_for 10 grep -q 'READY=1' "$T/notify.log" || fail "no READY=1 from the daemon"
+
+printf 'satisfy:\n  names: [a.daemon.test]\n' >"$STATE/desired/a"
+wait_for 10 live a.daemon.test || fail "a dropped desired file got no certificate within 10 s"
+a1=$(tl_live_cert a.daemon.test)
+
+tl_acmed --once >"$T/once.log" 2>&1
+[[ $? == 4 ]] || fail "--once while the daemon runs did not exit 4"
+grep -q "pid $DAEMON" "$T/once.log" || fail "the lock error does not name the daemon's pid"
+
+# Sixty-second certificates are due after thirty: the daemon renews on its own.
+wait_for 50 bash -c "[[ \$(basename \$(readlink '$STATE/live/a.daemon.test')) != '$a1' ]]" ||
+    fail "the daemon did not renew a short-lived certificate on its own"
+
+# SIGHUP after a change of conf/target: RSA keys from now on.
+cat >>"$STATE/conf/target" <<YAML
+  key:
+    type: rsa
+YAML
+kill -HUP $DAEMON
+is_rsa() { certtool -i --infile "$STATE/live/a.daemon.test/cert" 2>/dev/null | grep -q 'Algorithm: RSA'; }
+wait_for 15 is_rsa || fail "SIGHUP with an RSA conf/target did not bring an RSA certificate"
+
+# A removed desired file is unwanted: its live link goes.
+rm "$STATE/desired/a"
+wait_for 10 bash -c "[[ ! -e '$STATE/live/a.daemon.test' ]]" || fail "a removed target stayed live"
+
+# Fifty targets at once, never more than max-orders (8) in flight.
+mkdir -p "$T/many"
+for i in $(seq 50); do printf 'satisfy:\n  names: [m%d.daemon.test]\n' "$i" >"$T/many/m$i"; done
+mv "$T"/many/* "$STATE/desired/"
+all_live() { for i in $(seq 50); do live "m$i.daemon.test" || return 1; done; }
+wait_for 120 all_live || fail "not all 50 targets were issued"
+max=$(grep -o 'orders in flight: [0-9]*' "$T/daemon.log" | awk '{print $4}' | sort -n | tail -1)
+[[ -n $max && $max -le 8 && $max -gt 1 ]] || fail "orders in flight peaked at '$max' (want 2..8)"
+python3 - "$STATE/state/daemon.json" <<'PY' || fail "state/daemon.json is wrong"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["passes"] >= 3 and d["issued"] >= 52, d
+assert d["last_pass"]["max_orders_in_flight"] <= 8, d
+PY
+python3 - "$T/metrics.prom" <<'PY' || fail "the metrics file does not parse"
+import re, sys
+name = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+sample = re.compile(r"^(%s)(\{(%s=\"(\\.|[^\"\\])*\",?)*\})? [-+0-9.eE]+(Inf|NaN)?$" % (name, name))
+types, seen = {}, set()
+for line in open(sys.argv[1]).read().splitlines():
+    if line.startswith("# HELP "):
+        continue
+    if line.startswith("# TYPE "):
+        _, _, n, t = line.split(" ", 3)
+        assert t in ("gauge", "counter") and n not in types, line
+        types[n] = t
+        continue
+    m = sample.match(line)
+    assert m, line
+    assert m.group(1) in types, line
+    seen.add(m.group(1))
+assert "acmed_certificate_not_after_seconds" in seen, seen
+PY
+
+# SIGTERM during an order: finalize is held up by the proxy; the daemon stops at the next
+# checkpoint and exits 0; a restart completes that same order.
+curl -s --max-time 5 -X POST "$PROXY_CTL/rules" -d '[{"method": "POST",
+  "path": "^/finalize-order/", "action": "delay", "seconds": 3, "times": 1}]' >/dev/null
+before=$(tl_proxy_count "method=POST&path=%5E/finalize-order/")
+printf 'satisfy:\n  names: [t.daemon.test]\n' >"$STATE/desired/t"
+wait_for 15 bash -c "(( \$(curl -s '$PROXY_CTL/count?method=POST&path=%5E/finalize-order/' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[\"count\"])') > $before ))" ||
+    fail "the order never reached finalize"
+kill -TERM $DAEMON
+wait_for 15 bash -c "! kill -0 $DAEMON 2>/dev/null" || fail "the daemon did not stop within 15 s"
+wait $DAEMON
+rc=$?
+[[ $rc == 0 ]] || fail "the daemon exited $rc after SIGTERM"
+grep -q 'STOPPING=1' "$T/notify.log" || fail "no STOPPING=1"
+start_daemon
+wait_for 15 live t.daemon.test || fail "the restarted daemon did not complete the order"
+grep -q 't: resuming order' "$T/daemon.log" || fail "the restart did not resume the same order"
+kill -TERM $DAEMON
+wait_for 15 bash -c "! kill -0 $DAEMON 2>/dev/null" || fail "the daemon did not stop"
+tl_done
