@@ -12,6 +12,7 @@
 #include "store/desired.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/lock.h"
 #include "util/log.h"
 
 static const char *state_name(const struct plan *p)
@@ -76,6 +77,26 @@ static void print_row(const struct target *t, const struct plan *p, const struct
         printf("    last error (%u failures): %s\n", ts->failures, ts->last_error);
 }
 
+/* One line about the running daemon, from state/daemon.json, when it holds the lock. */
+static void print_daemon(const struct store *st, const char *root)
+{
+    pid_t holder = lock_holder(root);
+    char *text = NULL;
+    json_t *d;
+    struct err e;
+
+    if (holder <= 0 || store_state_read(st, "daemon", &text, &e) < 0)
+        return;
+    d = json_loads(text, 0, NULL);
+    free(text);
+    if (json_integer_value(json_object_get(d, "pid")) == holder)
+        printf("daemon: pid %ld, last pass ended %s (exit %d), next pass %s\n\n", (long)holder,
+               json_string_value(json_object_get(d, "last_pass_end")) ?: "-",
+               (int)json_integer_value(json_object_get(d, "last_exit")),
+               json_string_value(json_object_get(d, "next_pass")) ?: "-");
+    json_decref(d);
+}
+
 int cmd_status(const struct cli *c)
 {
     struct store st = {.lock_fd = -1};
@@ -97,9 +118,11 @@ int cmd_status(const struct cli *c)
         code = EXIT_USAGE;
         goto out;
     }
-    if (!c->json)
+    if (!c->json) {
+        print_daemon(&st, c->state_dir);
         printf("%-24s %-10s %-21s %-30s %s\n", "TARGET", "STATE", "NOT AFTER", "NEXT RENEWAL",
                "NAMES");
+    }
     for (size_t i = 0; i < ds.ntargets; i++) {
         struct tstate ts;
         struct plan p;

@@ -63,6 +63,8 @@ printf 'satisfy:\n  names: [a.daemon.test]\n' >"$STATE/desired/a"
 wait_for 10 live a.daemon.test || fail "a dropped desired file got no certificate within 10 s"
 a1=$(tl_live_cert a.daemon.test)
 
+tl_acmed status >"$T/status.txt"
+grep -q "^daemon: pid $DAEMON, last pass ended" "$T/status.txt" || fail "status does not show the daemon"
 tl_acmed --once >"$T/once.log" 2>&1
 [[ $? == 4 ]] || fail "--once while the daemon runs did not exit 4"
 grep -q "pid $DAEMON" "$T/once.log" || fail "the lock error does not name the daemon's pid"
