@@ -84,6 +84,15 @@ assert all(e[1] == "w.chal.test" for e in ev), ev
 assert sorted(len(e) for e in ev if e[0] == "challenge-dns-start") == [4, 5], ev  # wildcard arg
 PY
 
+# A wildcard for which only http-01 and tls-alpn-01 are allowed: the error says which
+# methods were tried and why each could not be used.
+printf 'satisfy:\n  names: ["*.nope.chal.test"]\nrequest:\n  challenge:\n    type: [http-01, tls-alpn-01]\n' \
+    >"$STATE/desired/nope"
+tl_acmed --once >"$T/nope.log" 2>&1 && fail "a wildcard without dns-01 was issued"
+grep -q 'no challenge method could be used (http-01: not offered (a wildcard takes dns-01 only); tls-alpn-01: not offered' "$T/nope.log" ||
+    fail "the error does not list the methods tried: $(grep nope "$T/nope.log")"
+rm "$STATE/desired/nope"
+
 # A challenge token that is not base64url never reaches the file system.
 tl_webroot
 tl_proxy
