@@ -3,22 +3,26 @@
 #
 # On a fresh Debian 12 machine (as root, or with sudo) it installs every package the build and
 # the tests need, builds acmed twice -- build/ (release with debug info) and build-asan/
-# (AddressSanitizer + UndefinedBehaviorSanitizer) -- and runs the whole ctest suite in both.
-# It exits non-zero if anything fails.
+# (AddressSanitizer + UndefinedBehaviorSanitizer) -- and runs the whole ctest suite in both,
+# then builds the libFuzzer targets with clang in build-fuzz/ and runs each for a bounded time
+# (tests/fuzz/run.sh). It exits non-zero if anything fails.
 #
 #   tests/run.sh            the CI suite (bounded: well under 30 minutes on 2 cores)
-#   tests/run.sh --long     also the long soak and fuzz runs (ACMED_LONG=1)
-#   tests/run.sh --no-asan  only build/ (quicker local iteration)
+#   tests/run.sh --long     also the long soak runs, and 300 s per fuzz target (ACMED_LONG=1)
+#   tests/run.sh --no-asan  no build-asan/ (quicker local iteration)
+#   tests/run.sh --no-fuzz  no fuzzing (quicker local iteration)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 asan=1
+fuzz=1
 for arg in "$@"; do
     case "$arg" in
     --long) export ACMED_LONG=1 ;;
     --no-asan) asan=0 ;;
+    --no-fuzz) fuzz=0 ;;
     -h | --help)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -50,6 +54,12 @@ status=0
 run_ctest build || status=1
 if [ "$asan" = 1 ]; then
     run_ctest build-asan || status=1
+fi
+# The fuzz targets: a clang build of their own (tests/fuzz/README.md); about 2 minutes, or 30
+# with --long. They replay the committed corpora, then fuzz each target for a bounded time.
+if [ "$fuzz" = 1 ]; then
+    echo "== fuzz targets in build-fuzz =="
+    tests/fuzz/run.sh || status=1
 fi
 if [ "$status" = 0 ]; then
     echo "tests/run.sh: all suites passed"

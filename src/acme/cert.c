@@ -12,6 +12,7 @@
 #include "crypto/b64.h"
 #include "crypto/pem.h"
 #include "crypto/x509.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define PEM_CHAIN_TYPE "application/pem-certificate-chain"
@@ -84,6 +85,11 @@ static int check_chain(const struct download *d, const char *pem, size_t len, ch
     }
     if ((rc = x509_parse(chain.certs[0].der, chain.certs[0].len, &leaf, e)) < 0)
         goto out;
+    /* A certificate that has already expired is of no use to anyone. */
+    if (leaf->not_after <= clock_now()) {
+        rc = err_set(e, -EBADMSG, "the certificate has already expired");
+        goto out;
+    }
     for (size_t i = 0; i < d->nnames; i++) {
         if (!leaf_has_name(leaf, d->names[i])) {
             rc = err_set(e, -EBADMSG, "the certificate does not name %s", d->names[i]);

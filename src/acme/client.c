@@ -13,6 +13,7 @@
 
 #define NONCE_POOL_MAX 32
 #define NONCE_MAX_LEN 256
+#define NONCE_WAIT_MS 300 /* longest wait for a nonce from another answer */
 
 struct acme_client {
     uv_loop_t *loop;
@@ -46,6 +47,7 @@ struct call {
     unsigned nonce_retries; /* badNonce retries made */
     uint64_t start_ms;
     bool fetching_nonce; /* the in-flight HTTP request is HEAD newNonce */
+    bool no_wait;        /* waited long enough for a nonce: fetch one now */
     uv_timer_t timer;
 };
 
@@ -54,6 +56,8 @@ static void call_attempt(struct call *k);
 /* Every response brings a fresh nonce, so a POST that finds the pool empty while requests
  * are in flight waits for one of their answers instead of spending a HEAD newNonce: many
  * orders started together then cost one HEAD, not one each. */
+static void on_wait_timeout(uv_timer_t *t);
+
 static int nonce_wait(struct acme_client *c, struct call *k)
 {
     struct call **g = realloc(c->nonce_waiters, (c->nwaiters + 1) * sizeof *g);
@@ -62,7 +66,30 @@ static int nonce_wait(struct acme_client *c, struct call *k)
         return -ENOMEM;
     c->nonce_waiters = g;
     c->nonce_waiters[c->nwaiters++] = k;
+    /* The answers in flight may be slow (a stalled server): do not wait on them for long. */
+    uv_timer_start(&k->timer, on_wait_timeout, NONCE_WAIT_MS, 0);
     return 0;
+}
+
+static void nonce_unwait(struct acme_client *c, struct call *k)
+{
+    for (size_t i = 0; i < c->nwaiters; i++) {
+        if (c->nonce_waiters[i] == k) {
+            memmove(c->nonce_waiters + i, c->nonce_waiters + i + 1,
+                    (c->nwaiters - i - 1) * sizeof k);
+            c->nwaiters--;
+            return;
+        }
+    }
+}
+
+static void on_wait_timeout(uv_timer_t *t)
+{
+    struct call *k = t->data;
+
+    nonce_unwait(k->c, k);
+    k->no_wait = true;
+    call_attempt(k);
 }
 
 /* Hands pooled nonces to waiting POSTs (oldest first); when nothing is in flight any more,
@@ -81,6 +108,7 @@ static void nonce_wake(struct acme_client *c)
             break;
         memmove(c->nonce_waiters, c->nonce_waiters + 1, (c->nwaiters - 1) * sizeof k);
         c->nwaiters--;
+        uv_timer_stop(&k->timer);
         call_attempt(k);
     }
 }
@@ -333,6 +361,8 @@ static void handle_response(void *arg, int rc, const struct http_response *resp,
         return;
     }
     if (rc < 0) {
+        if (k->fetching_nonce)
+            k->attempts++;
         k->fetching_nonce = false;
         err_set(&e, rc, "%s", err_msg(herr));
         /* An untrusted certificate, a missing CA bundle or a malformed URL will not get
@@ -347,7 +377,9 @@ static void handle_response(void *arg, int rc, const struct http_response *resp,
     acme_client_offer_nonce(c, http_header_get(resp, "Replay-Nonce"));
     if (k->fetching_nonce) {
         k->fetching_nonce = false;
+        k->attempts++; /* a nonce fetch that fails uses up an attempt like any request */
         if (resp->status / 100 == 2 && c->nnonces > 0) {
+            k->attempts--; /* it worked: the attempt is the request that follows */
             call_attempt(k);
             return;
         }
@@ -440,8 +472,9 @@ static void call_attempt(struct call *k)
         nonce = take_nonce(c);
         if (!nonce) {
             k->attempts--; /* the nonce fetch is part of this attempt */
-            if (c->inflight > 0 && nonce_wait(c, k) == 0)
+            if (c->inflight > 0 && !k->no_wait && nonce_wait(c, k) == 0)
                 return;
+            k->no_wait = false;
             rc = start_nonce_fetch(k, &e);
             if (rc < 0)
                 call_fail(k, rc, &e);

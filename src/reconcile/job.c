@@ -79,6 +79,21 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
     const char *problem = r && r->problem && r->problem->type ? r->problem->type : "local";
     char msg[ERR_MSG_MAX + 128];
 
+    if (j->prov && !j->reregistered &&
+        ((r && acme_problem_is(r->problem, "accountDoesNotExist")) ||
+         j->prov->state == PROV_DIRECTORY || j->prov->state == PROV_ACCOUNT)) {
+        /* The CA forgot the account (a reset test CA, a purge): register the same key
+         * again and start over from the account step, once. */
+        j->reregistered = true;
+        provider_forget_account(j->prov);
+        acme_order_free(j->order);
+        j->order = NULL;
+        key_free(j->key);
+        j->key = NULL;
+        j->step = STEP_ACCOUNT;
+        job_run(j);
+        return;
+    }
     if (j->rec->stopping) {
         /* Cut short by a stop: not a failure of the target; the next run resumes. */
         j->interrupted = true;

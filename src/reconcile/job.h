@@ -86,6 +86,9 @@ void provider_need_directory(struct provider *p, provider_cb cb, void *arg);
 void provider_need_account(struct provider *p, const struct target *t, provider_cb cb,
                            void *arg);
 void provider_free(struct provider *p);
+/* The CA said the account does not exist (it lost it): the next provider_need_account
+ * registers the account key again. */
+void provider_forget_account(struct provider *p);
 
 /* One target's state machine. */
 enum job_step { STEP_ACCOUNT, STEP_KEY, STEP_ORDER, STEP_AUTHORIZE, STEP_FINALIZE,
@@ -114,6 +117,7 @@ struct job {
     bool finished;
     bool ok;
     bool interrupted; /* stopped at a checkpoint by a stop signal */
+    bool reregistered; /* the account was registered again once in this job */
 };
 
 /* Step modules: each runs its step and ends with job_step_done (or job_fail). */

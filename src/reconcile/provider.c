@@ -301,6 +301,10 @@ static void find_account(struct provider *p)
     int rc;
 
     p->state = PROV_ACCOUNT;
+    if (p->have_acct) {
+        store_account_clear(&p->acct);
+        p->have_acct = false;
+    }
     if (store_accounts_load(&p->rec->st, p->url, &accts, &n, &e) < 0) {
         provider_failed(p, e.code, &e);
         return;
@@ -335,4 +339,21 @@ static void find_account(struct provider *p)
     rc = key_generate_async(&p->rec->loop, &spec, on_key, p);
     if (rc < 0)
         provider_failed(p, rc, (err_set(&e, rc, "cannot generate an account key"), &e));
+}
+
+void provider_forget_account(struct provider *p)
+{
+    struct err e;
+
+    if (p->state != PROV_READY)
+        return; /* already being found again (or failed) */
+    log_notice("the CA at %s no longer knows account %s: registering the key again", p->url,
+               p->acct.url ? p->acct.url : "?");
+    free(p->acct.url);
+    p->acct.url = NULL;
+    if (store_account_save_meta(&p->rec->st, &p->acct, &e) < 0)
+        log_warn("%s", err_msg(&e));
+    acme_client_set_account(p->acme, NULL, NULL);
+    p->state = PROV_DIRECTORY;
+    p->want_account = false;
 }

@@ -49,6 +49,18 @@ void step_key(struct job *j)
     struct err e;
     int rc;
 
+    if (j->ts.order_url && j->cur) {
+        char id[STORE_ID_LEN + 1];
+
+        /* The "order in progress" already gave the certificate in use (its last checkpoint
+         * was lost): it is done, not something to resume. */
+        store_cert_id(j->ts.order_url, id);
+        if (!strcmp(id, j->cur->id)) {
+            log_info("%s: order %s is already installed; a new one", j->t->file,
+                     j->ts.order_url);
+            tstate_clear_order(&j->ts);
+        }
+    }
     if (j->ts.order_url && j->ts.key_id && load_key(j, j->ts.key_id, "the resumed order's")) {
         key_ready(j);
         return;

@@ -99,6 +99,14 @@ void desired_free_strv(char **v, size_t n)
 /* Dotfiles (".tmp-*" among them) are not targets; anything that is not a regular file (a
  * symlink might lead out of the state directory, a directory is a mistake) is skipped with a
  * warning rather than followed. */
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
 int desired_list_files(const char *dir, char ***out, size_t *n, struct err *e)
 {
     DIR *d = opendir(dir);
@@ -116,6 +124,18 @@ int desired_list_files(const char *dir, char ***out, size_t *n, struct err *e)
 
         if (de->d_name[0] == '.')
             continue;
+        if (has_control(de->d_name)) {
+            char shown[256];
+
+            /* Never echo terminal escapes from a file name into the log. */
+            snprintf(shown, sizeof shown, "%s", de->d_name);
+            for (char *c = shown; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                    *c = '?';
+            log_err("%s/%s: a file name with control characters is not a target, skipped", dir,
+                    shown);
+            continue;
+        }
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
             log_warn("%s/%s: not a regular file, skipped", dir, de->d_name);
             continue;

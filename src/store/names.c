@@ -118,6 +118,25 @@ static int to_alabels(const char *u, char **out, const char **why)
     return 0;
 }
 
+/* An ASCII "xn--" label must be a valid A-label: decoding it and encoding the result again
+ * has to give it back (RFC 5891 §5.4), or "xn--a" (U+0080) would pass as a name. */
+static const char *check_alabels(const char *name)
+{
+    const char *body = name[0] == '*' && name[1] == '.' ? name + 2 : name;
+    char *u = NULL, *back = NULL;
+    const char *why = NULL;
+
+    if (strncmp(body, "xn--", 4) != 0 && !strstr(body, ".xn--"))
+        return NULL;
+    if (idn2_to_unicode_8z8z(body, &u, 0) != IDN2_OK ||
+        idn2_to_ascii_8z(u, &back, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK ||
+        strcmp(back, body) != 0)
+        why = "an xn-- label that is not a valid A-label (punycode)";
+    idn2_free(u);
+    idn2_free(back);
+    return why;
+}
+
 /* Rejects what must never reach a path, an argv or a log line, with a precise reason. */
 static const char *check_chars(const char *s, size_t len)
 {
@@ -185,7 +204,7 @@ int name_normalize(const char *in, size_t len, char **out, bool *is_ip, struct e
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    if ((why = check_ldh(res)) == NULL)
+    if ((why = check_ldh(res)) == NULL && (why = check_alabels(res)) == NULL)
         rc = 0;
 out:
     if (why)

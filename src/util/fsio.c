@@ -184,7 +184,9 @@ int fsio_read_file(const char *path, size_t max, char **out, size_t *len, struct
     int fd, rc = 0;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted where a file should be must not hang the open; it is
+     * refused below as not a regular file. */
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ELOOP)
             return err_set(e, -ELOOP, "%s is a symbolic link; refusing to follow it", path);
@@ -196,6 +198,10 @@ int fsio_read_file(const char *path, size_t max, char **out, size_t *len, struct
     }
     if (!S_ISREG(st.st_mode)) {
         rc = err_set(e, -EINVAL, "%s is not a regular file", path);
+        goto out;
+    }
+    if (fcntl(fd, F_SETFL, 0) < 0) {
+        rc = err_sys(e, -errno, "cannot read %s", path);
         goto out;
     }
     if ((size_t)st.st_size > max) {

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # lib.sh: shared set-up for the packaging tests (tests/packaging/test_*.sh). Nothing here
 # changes the machine: files go to a temp dir, and what must sit at a fixed path (/usr/bin/acmed
 # for systemd-analyze, /var/lib/acme for the postinst) is put there inside a private mount

@@ -1,0 +1,604 @@
+#!/usr/bin/env bash
+# Server faults: `acmed --once` against Pebble through the fault proxy (tests/faultproxy),
+# every scenario asserting that acmed either succeeds or fails cleanly and boundedly:
+#   5xx       500 and 503, with and without Retry-After, on every endpoint (directory,
+#             newNonce, newAccount, newOrder, authz, challenge, finalize, order poll,
+#             certificate): transient faults are retried, Retry-After honoured, and the
+#             certificate is issued
+#   429       rateLimited with Retry-After in seconds and as an HTTP date: --once exits 1, no
+#             newOrder before that time (not by --once, not by reconcile --force, not with
+#             the clock moved to just before it), status shows the error; after it, issued.
+#             A short Retry-After is waited for in-process
+#   nonces    Replay-Nonce missing on every POST answer, garbage on the first answers, a
+#             badNonce storm: issued. Well-formed but stale nonces on every answer, and a
+#             newNonce that never gives a usable nonce: gives up, boundedly
+#   bodies    huge, truncated, not JSON, too deep, of the wrong type, with unknown statuses,
+#             on directory/order/authz/challenge/certificate answers: bounded, no sanitizer
+#             report, the target issued or failed with its error; all recover on the next pass
+#   certs     the certificate does not match the key, lacks a requested name, carries a
+#             private key block (between the certificates, or at the end), is already
+#             expired: exit 1, nothing installed (no new certs/*/cert, live/ unchanged), no
+#             hook run, an error saying what is wrong
+#   stall     one target's newOrder never answered: the other targets of the same pass are
+#             issued meanwhile; the request times out (60 s) and is retried
+#   restart   Pebble restarted on the same ports with fresh state (accounts and orders gone):
+#             a due renewal and a half-done order re-register and re-order
+# Scenario groups run in parallel, each behind a fault proxy of its own (rules are global to
+# a proxy); the script takes about 90 s (the stall alone about 65 s).
+. "$(dirname "$0")/lib.sh"
+tl_init "$1"
+tl_pebble
+tl_webroot
+
+# Sanitizer reports must not look like an ordinary "a target failed" exit 1.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=87"
+export LC_ALL=C
+X509=$TL_SRC/tests/data/x509
+mkdir -p "$T/logs"
+# The interpreter itself, not a version manager's shim (which can cost a second per start).
+PY=$(python3 -c 'import sys; print(sys.executable)')
+T0=$(date +%s)
+
+# ---- helpers ----------------------------------------------------------------------------
+
+# proxy_start NAME: a fault proxy in front of Pebble in $T/NAME (see proxy_wait).
+proxy_start() {
+    mkdir -p "$T/$1"
+    "$PY" "$TL_SRC/tests/faultproxy/faultproxy.py" --listen 127.0.0.1:0 \
+        --control 127.0.0.1:0 --upstream "${PEBBLE_DIRECTORY%/dir}" \
+        --upstream-ca "$PEBBLE_CA" --cert "$(dirname "$PEBBLE_CA")/cert.pem" \
+        --key "$(dirname "$PEBBLE_CA")/key.pem" --ready-file "$T/$1/ready" --parent $$ \
+        >"$T/$1/log" 2>&1 </dev/null &
+    PIDS+=($!)
+}
+
+# proxy_wait NAME: prints "PROVIDER-URL CONTROL-URL" once the proxy answers.
+proxy_wait() {
+    local i p c
+    for ((i = 0; i < 300; i++)); do
+        [[ -s $T/$1/ready ]] && break
+        sleep 0.05
+    done
+    [[ -s $T/$1/ready ]] || {
+        cat "$T/$1/log" >&2
+        fail "fault proxy $1 did not start"
+        exit 1
+    }
+    read -r p c <"$T/$1/ready"
+    echo "https://127.0.0.1:$p/dir http://127.0.0.1:$c"
+}
+
+# use_proxy NAME: the proxy acmed (PROVIDER) and the helpers (PROXY_CTL) talk to.
+use_proxy() {
+    read -r PROVIDER PROXY_CTL <<<"$(proxy_wait "$1")"
+}
+
+# rules JSON: replaces the rules of the proxy (the JSON goes on stdin: it may be large).
+rules() {
+    local out
+    out=$(curl -s --max-time 10 -X POST --data-binary @- "$PROXY_CTL/rules" <<<"$1")
+    [[ $out == *'"ok": true'* ]] || fail "the proxy refused rules ($out): ${1:0:300}"
+}
+
+proxy_reset() {
+    curl -s --max-time 5 -X POST "$PROXY_CTL/reset" >/dev/null
+}
+
+# count QUERY: requests the proxy saw (QUERY like "method=POST&path=...").
+count() {
+    curl -s --max-time 5 "$PROXY_CTL/count${1:+?$1}" | sed -n 's/.*"count": *\([0-9]*\).*/\1/p'
+}
+
+# new_state NAME: a fresh state directory $T/NAME with the webroot conf/target.
+new_state() {
+    STATE=$T/$1
+    tl_conf_target
+    mkdir -p "$STATE/desired"
+}
+
+# want FILE NAME...: a desired file.
+want() {
+    local f=$1 n
+    shift
+    {
+        printf 'satisfy:\n  names:\n'
+        for n; do printf '    - %s\n' "$n"; done
+    } >"$STATE/desired/$f"
+}
+
+# run LOG ARGS...: acmed with a timeout (SF_TIMEOUT, 60 s); sets RC and MS (milliseconds).
+run() {
+    local name=$1 log=$T/logs/$1 s
+    shift
+    s=$(date +%s%N)
+    timeout -k 5 "${SF_TIMEOUT:-60}" "$ACMED" --state "$STATE" --hooks "$HOOKS" \
+        --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" "$@" >"$log" 2>&1
+    RC=$?
+    MS=$((($(date +%s%N) - s) / 1000000))
+    echo "$(($(date +%s) - T0)) s: $name: exit $RC in $MS ms" >>"$T/logs/timing"
+    if grep -q 'Sanitizer\|runtime error:' "$log"; then
+        fail "sanitizer report in $log"
+        sed -n '1,40p' "$log" >&2
+    fi
+    if [[ $RC == 124 || $RC == 137 ]]; then
+        fail "acmed $* did not finish within ${SF_TIMEOUT:-60} s (see $log)"
+    fi
+    return 0
+}
+
+# json_str FILE: the file's text as a JSON string.
+json_str() {
+    "$PY" -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"
+}
+
+# not_after_s CERT-FILE: its notAfter in Unix seconds.
+not_after_s() {
+    date -d "$(certtool -i --infile "$1" | sed -n 's/.*Not After: //p')" +%s
+}
+
+# cert_files: the certs/*/cert files of $STATE, one per line.
+cert_files() {
+    (cd "$STATE/certs" 2>/dev/null && ls -d -- */cert 2>/dev/null)
+}
+
+# in_background NAME FUNCTION: runs a scenario group in a subshell behind proxy NAME; its
+# FAIL lines and exit status are collected by wait_background.
+BG=()
+in_background() {
+    (
+        use_proxy "$1"
+        HOOKS=$T/hooks-$2 # not the main group's recording hook
+        mkdir -p "$HOOKS"
+        "$2"
+        exit "$FAILED"
+    ) >"$T/logs/$2.out" 2>&1 &
+    PIDS+=($!)
+    BG+=("$!:$2")
+}
+wait_background() {
+    local b rc
+    for b in "${BG[@]}"; do
+        wait "${b%%:*}"
+        rc=$?
+        grep 'FAIL' "$T/logs/${b#*:}.out" >&2
+        [[ $rc == 0 ]] || fail "${b#*:} failed (exit $rc)"
+    done
+    BG=()
+}
+
+# ---- 5xx on every endpoint --------------------------------------------------------------
+# Each endpoint fails twice in a row, then answers: pass 1 with 500 (no Retry-After) then
+# 503 (Retry-After: 1); pass 2 with 503 (no Retry-After) then 500 (Retry-After: 1), its POST
+# answers carrying a problem document and a fresh nonce. A fresh state each pass, so that
+# newAccount is requested too. The two passes run in parallel behind proxies of their own.
+fivexx() { # fivexx PASS
+    local pass=$1
+    new_state "5xx-$pass"
+    want f "f$pass.fivexx.test"
+    proxy_reset
+    rules "$("$PY" - "$pass" <<'PY'
+import json, sys
+p = int(sys.argv[1])
+eps = [("GET", "^/dir$"), ("HEAD", "^/nonce-plz$"), ("POST", "^/sign-me-up$"),
+       ("POST", "^/order-plz$"), ("POST", "^/authZ/"), ("POST", "^/chalZ/"),
+       ("POST", "^/finalize-order/"), ("POST", "^/my-order/"), ("POST", "^/certZ/")]
+first, second = (500, 503) if p == 1 else (503, 500)
+rules = []
+for m, path in eps:
+    for status, ra in ((first, None), (second, 1)):
+        r = {"method": m, "path": path, "action": "status", "status": status, "times": 1}
+        if ra is not None:
+            r["retry_after"] = ra
+        if p == 2 and m == "POST":
+            r["with_nonce"] = True
+            r["problem"] = {"type": "urn:ietf:params:acme:error:serverInternal",
+                            "detail": "injected %d" % status}
+        rules.append(r)
+print(json.dumps(rules))
+PY
+)"
+    run "5xx-$pass.log" --once
+    [[ $RC == 0 ]] || { tail -n 20 "$T/logs/5xx-$pass.log" >&2; fail "5xx pass $pass: --once exited $RC, wanted 0"; }
+    [[ -n $(tl_live_cert "f$pass.fivexx.test") ]] || fail "5xx pass $pass: not issued"
+    ((MS < 40000)) || fail "5xx pass $pass took $MS ms"
+    curl -s --max-time 5 "$PROXY_CTL/rules" >"$T/logs/5xx-$pass.rules.json"
+    curl -s --max-time 5 "$PROXY_CTL/log" >"$T/logs/5xx-$pass.log.json"
+    "$PY" - "$T/logs/5xx-$pass.rules.json" "$T/logs/5xx-$pass.log.json" <<'PY' ||
+import json, sys
+rules = json.load(open(sys.argv[1]))
+rules = rules["rules"] if isinstance(rules, dict) else rules
+log = json.load(open(sys.argv[2]))
+log = log if isinstance(log, list) else log.get("entries", log.get("log", []))
+bad = []
+for r in rules:
+    if r.get("_applied") != 1:
+        bad.append("%s %s (%s) applied %s times" % (r["method"], r["path"], r["status"],
+                                                     r.get("_applied")))
+        continue
+    if "retry_after" not in r:
+        continue
+    # The next request to the same endpoint comes no sooner than the Retry-After.
+    hit = [e for e in log if e.get("rule") == r["_index"] and e["action"] == "status"][0]
+    nxt = [e for e in log if e["seq"] > hit["seq"] and e["method"] == hit["method"]
+           and e["path"] == hit["path"]]
+    if not nxt:
+        bad.append("%s %s: no retry after the %s" % (r["method"], hit["path"], r["status"]))
+    elif nxt[0]["time"] - hit["time"] < 0.9:
+        bad.append("%s %s: retried %.2f s after a Retry-After: 1" %
+                   (r["method"], hit["path"], nxt[0]["time"] - hit["time"]))
+if bad:
+    print("\n".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
+        fail "5xx pass $pass: a fault was not hit, or a Retry-After was not honoured"
+}
+fivexx_1() { fivexx 1; }
+fivexx_2() { fivexx 2; }
+
+# ---- a stalled order --------------------------------------------------------------------
+# One target's newOrder is never answered (the proxy holds it for 120 s, longer than acmed's
+# 60 s request timeout); the three other targets of the pass must be issued meanwhile.
+stall() {
+    local apid i t0 issued_early=0 running_then=0 rc secs
+    new_state stall
+    want a a.stall.test
+    want b b.stall.test
+    want c c.stall.test
+    want slow slow.stall.test
+    rules '[{"method": "POST", "path": "^/order-plz$", "payload_contains": "slow.stall.test",
+             "action": "stall", "seconds": 120, "times": 1}]'
+    t0=$(date +%s)
+    timeout -k 5 150 "$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" \
+        --provider "$PROVIDER" --once >"$T/logs/stall.log" 2>&1 &
+    apid=$!
+    while (($(date +%s) - t0 < 25)); do
+        if [[ -L $STATE/live/a.stall.test && -L $STATE/live/b.stall.test &&
+            -L $STATE/live/c.stall.test ]]; then
+            issued_early=1
+            break
+        fi
+        kill -0 "$apid" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill -0 "$apid" 2>/dev/null && running_then=1
+    [[ $(count "action=stall") == 1 ]] || fail "stall: the slow target's order was not stalled"
+    ((issued_early && running_then)) ||
+        fail "stall: the other targets were not issued while one target's newOrder was stalled" \
+            "(after $(($(date +%s) - t0)) s: live/ has '$(ls "$STATE/live" 2>/dev/null | tr '\n' ' ')'," \
+            "acmed still running: $running_then)"
+    wait "$apid"
+    rc=$?
+    secs=$(($(date +%s) - t0))
+    echo "$(($(date +%s) - T0)) s: stall.log: exit $rc in $secs s" >>"$T/logs/timing"
+    grep -q 'Sanitizer\|runtime error:' "$T/logs/stall.log" && fail "stall: sanitizer report"
+    [[ $rc == 0 ]] || fail "stall: --once exited $rc, wanted 0 (the stalled request is retried)"
+    [[ -n $(tl_live_cert slow.stall.test) ]] || fail "stall: the stalled target was not issued after its retry"
+    grep -qi 'timed out\|timeout' "$T/logs/stall.log" || fail "stall: no timeout was logged"
+    ((secs < 100)) || fail "stall: the pass took $secs s"
+}
+
+# ---- newNonce never usable --------------------------------------------------------------
+# newNonce answers 200 with a Replay-Nonce that is not base64url, for ever: every POST needs
+# a nonce, so acmed must give up within its retry policy (6 attempts, with backoff), not keep
+# fetching nonces until its 120 s budget per request runs out.
+nonce_head() {
+    new_state nonce-head
+    want nh nh.nonce.test
+    rules '[{"method": "HEAD", "path": "^/nonce-plz$", "action": "header",
+             "set": {"Replay-Nonce": "!!not-base64url!!"}}]'
+    SF_TIMEOUT=30 run nonce-head.log --once
+    [[ $RC == 1 ]] || fail "newNonce without a usable nonce: --once exited $RC after $MS ms, wanted 1 within 30 s"
+    local heads
+    heads=$(count "method=HEAD")
+    ((heads <= 12)) || fail "newNonce without a usable nonce: $heads HEAD requests (max-attempts is 6)"
+    grep -qi 'nonce' "$T/logs/nonce-head.log" || fail "newNonce without a usable nonce: the error does not say so"
+}
+
+# ---- 429 rateLimited --------------------------------------------------------------------
+ratelimit() {
+    local now ra_date n0
+    new_state ratelimit
+    want rl1 rl1.ratelimit.test
+    want rl2 rl2.ratelimit.test
+    want rl3 rl3.ratelimit.test
+    now=$(date +%s)
+    ra_date=$(date -u -d "@$((now + 7200))" '+%a, %d %b %Y %H:%M:%S GMT')
+    proxy_reset
+    rules '[{"method": "POST", "path": "^/order-plz$", "payload_contains": "rl1.ratelimit.test",
+             "action": "status", "status": 429, "retry_after": 3600, "with_nonce": true,
+             "problem": {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many (seconds)"}},
+            {"method": "POST", "path": "^/order-plz$", "payload_contains": "rl2.ratelimit.test",
+             "action": "status", "status": 429, "retry_after": "'"$ra_date"'", "with_nonce": true,
+             "problem": {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many (date)"}},
+            {"method": "POST", "path": "^/order-plz$", "payload_contains": "rl3.ratelimit.test",
+             "action": "status", "status": 429, "retry_after": 1, "with_nonce": true, "times": 1,
+             "problem": {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "a moment"}}]'
+    run rl1.log --once
+    [[ $RC == 1 ]] || fail "429: --once exited $RC, wanted 1"
+    [[ -n $(tl_live_cert rl3.ratelimit.test) ]] || fail "429 with Retry-After: 1 was not retried in-process"
+    [[ -z $(tl_live_cert rl1.ratelimit.test) && -z $(tl_live_cert rl2.ratelimit.test) ]] ||
+        fail "429: a rate-limited target got a certificate"
+    "$ACMED" --state "$STATE" status --json >"$T/logs/rl.status.json" 2>/dev/null
+    "$PY" - "$T/logs/rl.status.json" "$now" <<'PY' || fail "429: status does not show the rate limit and its time"
+import json, sys, datetime
+s = {t["file"]: t for t in json.load(open(sys.argv[1]))}
+now = int(sys.argv[2])
+def ts(v):
+    if isinstance(v, (int, float)):
+        return int(v)
+    return int(datetime.datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp())
+for f, want in (("rl1", now + 3600), ("rl2", now + 7200)):
+    t = s[f]
+    assert t["state"] == "backoff", t
+    assert "rateLimited" in (t.get("last_problem") or "") + (t.get("last_error") or ""), t
+    na = ts(t["next_attempt"])
+    assert want - 5 <= na <= want + 120, (f, na - now, t)
+PY
+    n0=$(count "method=POST&path=%5E/order-plz")
+    run rl2.log --once
+    [[ $RC == 1 ]] || fail "429: the second --once exited $RC, wanted 1"
+    grep -q 'rl1' "$T/logs/rl2.log" || fail "429: the second --once does not mention the waiting target"
+    run rl3.log reconcile --force
+    ACMED_FAKE_NOW=$((now + 3500)) run rl4.log --once
+    [[ $(count "method=POST&path=%5E/order-plz") == "$n0" ]] ||
+        fail "429: a newOrder was sent before the Retry-After time"
+    # Past both times: ordered again, and issued.
+    rules '[]'
+    ACMED_FAKE_NOW=$((now + 7300)) run rl5.log --once
+    [[ $RC == 0 ]] || fail "429: after the Retry-After times --once exited $RC, wanted 0"
+    (($(count "method=POST&path=%5E/order-plz") >= n0 + 2)) || fail "429: no newOrder after the Retry-After time"
+    [[ -n $(tl_live_cert rl1.ratelimit.test) && -n $(tl_live_cert rl2.ratelimit.test) ]] ||
+        fail "429: not issued after the Retry-After time"
+}
+
+# ---- nonce storms -----------------------------------------------------------------------
+nonce_storms() {
+    local p0
+    new_state nonce
+    proxy_reset
+    # No Replay-Nonce on any POST answer: a HEAD newNonce before every request.
+    want n1 n1.nonce.test
+    want n2 n2.nonce.test
+    rules '[{"method": "POST", "action": "header", "remove": ["Replay-Nonce"]}]'
+    run nonce1.log --once
+    [[ $RC == 0 ]] || fail "Replay-Nonce missing on every POST answer: --once exited $RC, wanted 0"
+    (($(count "method=HEAD") >= 8)) || fail "Replay-Nonce missing: only $(count "method=HEAD") newNonce requests"
+    # Garbage (not base64url) Replay-Nonce on the first answers, newNonce's included.
+    want n3 n3.nonce.test
+    rules '[{"action": "header", "set": {"Replay-Nonce": "<garbage nonce/+=>"}, "times": 4}]'
+    run nonce2.log --once
+    [[ $RC == 0 ]] || fail "garbage Replay-Nonce on 4 answers: --once exited $RC, wanted 0"
+    # A storm of badNonce rejections, each carrying a fresh nonce (RFC 8555 §6.5).
+    want n4 n4.nonce.test
+    rules '[{"method": "POST", "action": "status", "status": 400, "with_nonce": true, "times": 12,
+             "problem": {"type": "urn:ietf:params:acme:error:badNonce", "detail": "storm"}}]'
+    run nonce3.log --once
+    [[ $RC == 0 ]] || fail "12 badNonce answers: --once exited $RC, wanted 0"
+    # Well-formed nonces the CA never issued, on every answer: every POST is refused with
+    # badNonce for ever; acmed gives up, boundedly, and recovers once the CA is sane again.
+    want n5 n5.nonce.test
+    rules '[{"action": "header", "set": {"Replay-Nonce": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}]'
+    p0=$(count "method=POST")
+    SF_TIMEOUT=30 run nonce4.log --once
+    [[ $RC == 1 ]] || fail "stale nonces for ever: --once exited $RC, wanted 1"
+    ((MS < 20000)) || fail "stale nonces for ever: acmed took $MS ms to give up"
+    (($(count "method=POST") - p0 <= 40)) || fail "stale nonces for ever: $(($(count "method=POST") - p0)) POSTs"
+    grep -q 'badNonce' "$T/logs/nonce4.log" || fail "stale nonces: the error does not name badNonce"
+    rules '[]'
+    run nonce5.log reconcile --force
+    [[ $RC == 0 && -n $(tl_live_cert n5.nonce.test) ]] || fail "no recovery after the nonce storm (exit $RC)"
+}
+
+# ---- bodies -----------------------------------------------------------------------------
+# One target per case in one state directory: a failed target backs off, so each pass only
+# works on its new target; at the end one forced pass must recover them all.
+bodies() {
+    local deep c name
+    new_state bodies
+    proxy_reset
+    deep=$(printf '%*s' 100000 '' | tr ' ' '[')$(printf '%*s' 100000 '' | tr ' ' ']')
+    local body_cases=(
+        'huge-dir|{"method": "GET", "path": "^/dir$", "action": "huge", "times": 1}'
+        'huge-order|{"method": "POST", "path": "^/my-order/", "action": "huge", "times": 1}'
+        'huge-authz-chunked|{"method": "POST", "path": "^/authZ/", "action": "huge", "size": 6000000, "chunked": true, "times": 1}'
+        'huge-cert|{"method": "POST", "path": "^/certZ/", "action": "huge", "size": 5000000, "content_type": "application/pem-certificate-chain", "times": 1}'
+        'trunc-order|{"method": "POST", "path": "^/my-order/", "action": "truncate", "times": 1}'
+        'trunc-authz|{"method": "POST", "path": "^/authZ/", "action": "truncate", "bytes": 10, "times": 1}'
+        'trunc-cert|{"method": "POST", "path": "^/certZ/", "action": "truncate", "times": 1}'
+        'html-order|{"method": "POST", "path": "^/my-order/", "action": "replace_body", "body": "<html>maintenance</html>", "content_type": "text/html", "times": 1}'
+        'notjson-authz|{"method": "POST", "path": "^/authZ/", "action": "replace_body", "body": "{\"status\": \"valid\", ", "times": 1}'
+        'deep-order|{"method": "POST", "path": "^/my-order/", "action": "replace_body", "body": "'"$deep"'", "times": 1}'
+        'array-order|{"method": "POST", "path": "^/order-plz$", "action": "replace_body", "json": [1, 2, 3], "times": 1}'
+        'type-authz|{"method": "POST", "path": "^/authZ/", "action": "json_patch", "patch": {"status": 42, "challenges": "nope", "identifier": []}, "times": 1}'
+        'type-order|{"method": "POST", "path": "^/my-order/", "action": "json_patch", "patch": {"authorizations": {"a": 1}, "finalize": 7}, "times": 1}'
+        'status-order|{"method": "POST", "path": "^/my-order/", "action": "json_patch", "patch": {"status": "exploding"}, "times": 1}'
+        'status-neworder|{"method": "POST", "path": "^/order-plz$", "action": "json_patch", "patch": {"status": "bizarre"}, "times": 1}'
+        'status-authz|{"method": "POST", "path": "^/authZ/", "action": "json_patch", "patch": {"status": "weird"}, "times": 1}'
+        'status-nul-authz|{"method": "POST", "path": "^/authZ/", "action": "json_patch", "patch": {"status": "valid\u0000pending"}, "times": 1}'
+        'status-chall|{"method": "POST", "path": "^/chalZ/", "action": "json_patch", "patch": {"status": "teapot", "type": 5}, "times": 1}'
+        'valid-nocert|{"method": "POST", "path": "^/my-order/", "action": "json_patch", "patch": {"status": "valid", "certificate": null}, "skip": 1, "times": 1}'
+    )
+    for c in "${body_cases[@]}"; do
+        name=${c%%|*}
+        want "$name" "$name.bodies.test"
+        rules "[${c#*|}]"
+        run "body-$name.log" --once
+        [[ $RC == 0 || $RC == 1 ]] || fail "body $name: --once exited $RC, wanted 0 or 1"
+        [[ -n $(tl_live_cert "$name.bodies.test") ]] || grep -q "error: $name: " "$T/logs/body-$name.log" ||
+            fail "body $name: neither issued nor an error naming the target"
+        ((MS < 30000)) || fail "body $name: --once took $MS ms"
+    done
+    rules '[]'
+    run bodies-recover.log reconcile --force
+    [[ $RC == 0 ]] || fail "bodies: the recovery pass exited $RC, wanted 0"
+    for c in "${body_cases[@]}"; do
+        name=${c%%|*}
+        [[ -n $(tl_live_cert "$name.bodies.test") ]] || fail "body $name: not issued by the recovery pass"
+    done
+}
+
+# ---- bad certificates -------------------------------------------------------------------
+# cz keeps its key across renewals (reuse: true), so the test can make certificates for it.
+bad_certs() {
+    local c0 c1 key na c name pattern spec before live_before www_before d0
+    new_state certs
+    proxy_reset
+    printf 'satisfy:\n  names:\n    - cz.certs.test\n    - www.cz.certs.test\nrequest:\n  key:\n    reuse: true\n' \
+        >"$STATE/desired/cz"
+    cat >"$HOOKS/10-record" <<HOOK
+#!/bin/sh
+[ "\$1" = live-updated ] || exit 42
+cat >>"$T/live-updated.txt"
+echo --- >>"$T/live-updated.txt"
+HOOK
+    chmod 755 "$HOOKS/10-record"
+    run certs0.log --once
+    [[ $RC == 0 ]] || fail "certs: the first issuance failed ($RC)"
+    [[ -s $T/live-updated.txt ]] || fail "certs: the recording hook did not run on the first issuance"
+    c0=$(tl_live_cert cz.certs.test)
+    key=$STATE/certs/$c0/privkey
+    # forge OUT NOT-BEFORE NOT-AFTER NAME...: a certificate for cz's key, from the test
+    # intermediate (acmed cannot check who issued it: the CA is its only source).
+    forge() {
+        local out=$1 nb=$2 na=$3 n
+        shift 3
+        {
+            echo "cn = \"$1\""
+            for n; do echo "dns_name = \"$n\""; done
+            echo "activation_date = \"$nb\""
+            echo "expiration_date = \"$na\""
+            echo "serial = $RANDOM$RANDOM"
+            echo tls_www_server
+            echo signing_key
+        } >"$T/forge.tmpl"
+        certtool --generate-certificate --load-privkey "$key" --load-ca-certificate "$X509/inter.pem" \
+            --load-ca-privkey "$X509/inter.key" --template "$T/forge.tmpl" --no-text \
+            --outfile "$out" >"$T/logs/forge.log" 2>&1 || fail "certtool could not forge $out"
+        cat "$X509/inter.pem" >>"$out"
+    }
+    forge "$T/lacking.pem" "2020-01-01 00:00:00 UTC" "2099-01-01 00:00:00 UTC" cz.certs.test
+    forge "$T/expired.pem" "2000-01-01 00:00:00 UTC" "2001-01-01 00:00:00 UTC" cz.certs.test www.cz.certs.test
+    certtool --to-p8 --load-privkey "$X509/other.key" --password '' --no-text >"$T/p8.pem" 2>/dev/null
+    grep -q 'BEGIN PRIVATE KEY' "$T/p8.pem" || fail "certtool could not make a PKCS#8 key"
+    # name|what the error must say|the replace_body rule's body or sub
+    local cert_cases=(
+        "wrong-key|key|\"body\": $(json_str "$X509/chain.pem")"
+        "lacks-name|www.cz.certs.test|\"body\": $(json_str "$T/lacking.pem")"
+        "ec-key-between-certs|PRIVATE KEY|\"sub\": [[\"(-----END CERTIFICATE-----\\\\n)\", $("$PY" -c 'import json,sys; print(json.dumps("\\1" + open(sys.argv[1]).read()))' "$X509/leaf.key")]]"
+        "pkcs8-key-at-end|PRIVATE KEY|\"sub\": [[\"\\\\Z\", $(json_str "$T/p8.pem")]]"
+        "expired|expir|\"body\": $(json_str "$T/expired.pem")"
+    )
+    na=$(not_after_s "$STATE/certs/$c0/cert")
+    for c in "${cert_cases[@]}"; do
+        IFS='|' read -r name pattern spec <<<"$c"
+        : >"$T/live-updated.txt"
+        before=$(cert_files)
+        live_before=$(tl_live_cert cz.certs.test)
+        www_before=$(tl_live_cert www.cz.certs.test)
+        d0=$(count "path=%5E/certZ/&action=replace_body")
+        rules "[{\"method\": \"POST\", \"path\": \"^/certZ/\", \"action\": \"replace_body\", $spec}]"
+        ACMED_FAKE_NOW=$((na - 200 * 86400)) run "cert-$name.log" reconcile --force
+        (($(count "path=%5E/certZ/&action=replace_body") > d0)) || fail "cert $name: the certificate was never downloaded"
+        [[ $RC == 1 ]] || fail "cert $name: exit $RC, wanted 1"
+        [[ $(tl_live_cert cz.certs.test) == "$live_before" && $(tl_live_cert www.cz.certs.test) == "$www_before" ]] ||
+            fail "cert $name: live/ changed"
+        [[ $(cert_files) == "$before" ]] ||
+            fail "cert $name: a certificate was installed: $(comm -13 <(echo "$before") <(cert_files) | tr '\n' ' ')"
+        [[ ! -s $T/live-updated.txt ]] || fail "cert $name: the live-updated hook ran"
+        grep -i 'error' "$T/logs/cert-$name.log" | grep -qi -- "$pattern" ||
+            fail "cert $name: the error does not say what is wrong (wanted \"$pattern\"): $(grep -i error "$T/logs/cert-$name.log" | head -n 2)"
+    done
+    grep -rl 'PRIVATE KEY' "$STATE/certs" 2>/dev/null | grep -v '/privkey$' && fail "a private key block reached certs/"
+    # The CA sane again: the renewal goes through and the hook runs once with both names.
+    : >"$T/live-updated.txt"
+    rules '[]'
+    ACMED_FAKE_NOW=$((na - 200 * 86400)) run certs-ok.log reconcile --force
+    [[ $RC == 0 ]] || fail "certs: the renewal with a good certificate exited $RC"
+    c1=$(tl_live_cert cz.certs.test)
+    [[ -n $c1 && $c1 != "$c0" ]] || fail "certs: not renewed once the CA sent a good certificate"
+    [[ $(grep -cv -- --- "$T/live-updated.txt") == 2 ]] || fail "certs: live-updated got: $(cat "$T/live-updated.txt")"
+    check "certs: the renewed chain does not verify" tl_verify_chain "$STATE/live/cz.certs.test"
+    rm -f "$HOOKS/10-record"
+}
+
+# ---- Pebble restarted with fresh state --------------------------------------------------
+restart_prepare() {
+    new_state restart
+    proxy_reset
+    want rs rs.restart.test
+    run restart0.log --once
+    [[ $RC == 0 ]] || fail "restart: the first issuance failed ($RC)"
+    # A second target whose order is left half done (its authorization answer is garbage).
+    want inflight inflight.restart.test
+    rules '[{"method": "POST", "path": "^/authZ/", "action": "replace_body", "body": "garbage"}]'
+    run restart1.log --once
+    [[ $RC == 1 ]] || fail "restart: the half-done order did not fail ($RC)"
+    rules '[]'
+}
+
+# Kills Pebble and starts it again with the same command line and PEBBLE_* environment: the
+# same ports and configuration, but no accounts, orders or certificates, and a new root.
+restart_pebble() {
+    local ppid i kv
+    local -a pargs penv=()
+    ppid=$(cat "$T/pebble/pebble.pid")
+    mapfile -d '' pargs <"/proc/$ppid/cmdline"
+    while IFS= read -r -d '' kv; do
+        [[ $kv == PEBBLE_* ]] && penv+=("$kv")
+    done <"/proc/$ppid/environ"
+    kill -KILL "$ppid"
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$ppid" 2>/dev/null || break
+        sleep 0.05
+    done
+    # In a subshell, so that this shell does not report the job when the fixture stops it.
+    (
+        env "${penv[@]}" setsid "${pargs[@]}" </dev/null >>"$T/pebble/pebble.log" 2>&1 &
+        echo $! >"$T/pebble/pebble.pid"
+    )
+    for ((i = 0; i < 100; i++)); do
+        curl -s -o /dev/null --max-time 2 --cacert "$PEBBLE_CA" "$PEBBLE_DIRECTORY" && return 0
+        sleep 0.1
+    done
+    fail "pebble did not restart"
+    return 1
+}
+
+restart_check() {
+    local r0 r1 s0 na
+    STATE=$T/restart
+    r0=$(tl_live_cert rs.restart.test)
+    s0=$(count "method=POST&path=%5E/sign-me-up")
+    na=$(not_after_s "$STATE/certs/$r0/cert")
+    ACMED_FAKE_NOW=$((na - 200 * 86400)) run restart2.log --once
+    [[ $RC == 0 ]] || {
+        grep -i error "$T/logs/restart2.log" >&2
+        fail "restart: after Pebble lost its accounts and orders, the renewal pass exited $RC, wanted 0"
+    }
+    r1=$(tl_live_cert rs.restart.test)
+    [[ -n $r1 && $r1 != "$r0" ]] || fail "restart: rs was not renewed"
+    [[ -n $(tl_live_cert inflight.restart.test) ]] || fail "restart: the half-done order was not redone"
+    (($(count "method=POST&path=%5E/sign-me-up") > s0)) || fail "restart: the account was not registered again"
+    if [[ -n $r1 && $r1 != "$r0" ]]; then
+        check "restart: the renewed chain does not verify against the new root" \
+            tl_verify_chain "$STATE/live/rs.restart.test"
+    fi
+}
+
+# ---- the run ----------------------------------------------------------------------------
+for p in main stall nonce-head 5xx-1 5xx-2; do proxy_start "proxy-$p"; done
+in_background proxy-stall stall
+in_background proxy-nonce-head nonce_head
+in_background proxy-5xx-1 fivexx_1
+in_background proxy-5xx-2 fivexx_2
+use_proxy proxy-main
+ratelimit
+nonce_storms
+bodies
+bad_certs
+restart_prepare
+wait_background # nothing may use Pebble while it restarts
+restart_pebble && restart_check
+echo "$(basename "$0"): $(($(date +%s) - T0)) s" >>"$T/logs/timing"
+tl_done
