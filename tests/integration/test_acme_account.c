@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 
 #include "common/acme_flow.h"
 #include "common/pebble_env.h"
@@ -19,36 +18,13 @@
 
 static const char *http01[] = {"http-01"};
 
-static size_t collect(char *p, size_t sz, size_t n, void *arg)
-{
-    char **buf = arg;
-    size_t old = *buf ? strlen(*buf) : 0;
-    char *nb = realloc(*buf, old + sz * n + 1);
-
-    if (!nb)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = '\0';
-    *buf = nb;
-    return sz * n;
-}
-
 /* Pebble's view of a certificate, from /cert-status-by-serial. Caller frees. */
 static char *cert_status(const char *serial_hex)
 {
-    char url[512], *body = NULL;
-    CURL *h = curl_easy_init();
+    char path[256];
 
-    snprintf(url, sizeof url, "%s/cert-status-by-serial/%s", pe_get("PEBBLE_MGMT"), serial_hex);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CAINFO, pe_get("PEBBLE_CA"));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_cleanup(h);
-    assert_non_null(body);
-    return body;
+    snprintf(path, sizeof path, "/cert-status-by-serial/%s", serial_hex);
+    return flow_pebble_mgmt(path);
 }
 
 static void env_up(struct flow_env *fe)

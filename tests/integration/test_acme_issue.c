@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 
 #include "common/acme_flow.h"
 #include "common/pebble_env.h"
@@ -20,38 +19,13 @@
 
 static struct flow_env fe;
 
-static size_t collect(char *p, size_t sz, size_t n, void *arg)
-{
-    char **buf = arg;
-    size_t old = *buf ? strlen(*buf) : 0;
-    char *nb = realloc(*buf, old + sz * n + 1);
-
-    if (!nb)
-        return 0;
-    memcpy(nb + old, p, sz * n);
-    nb[old + sz * n] = '\0';
-    *buf = nb;
-    return sz * n;
-}
-
-/* Pebble's root certificate (PEM) from its management API. Caller frees. */
+/* Pebble's root certificate n (PEM) from its management API. Caller frees. */
 static char *pebble_root(int n)
 {
-    char url[512], *body = NULL;
-    CURL *h = curl_easy_init();
-    long code = 0;
+    char path[32];
 
-    snprintf(url, sizeof url, "%s/roots/%d", pe_get("PEBBLE_MGMT"), n);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CAINFO, pe_get("PEBBLE_CA"));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(h);
-    assert_int_equal(code, 200);
-    return body;
+    snprintf(path, sizeof path, "/roots/%d", n);
+    return flow_pebble_mgmt(path);
 }
 
 static int setup(void **state)
