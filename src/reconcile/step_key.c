@@ -49,16 +49,20 @@ void step_key(struct job *j)
     struct err e;
     int rc;
 
-    if (j->ts.order_url && j->cur) {
+    if (j->ts.order_url) {
         char id[STORE_ID_LEN + 1];
 
-        /* The "order in progress" already gave the certificate in use (its last checkpoint
-         * was lost): it is done, not something to resume. */
+        /* The "order in progress" already gave a certificate now in certs/ (its last
+         * checkpoint was lost): it is done, not something to resume. Not only the current
+         * certificate: two certificates can end the same second, and either may be current. */
         store_cert_id(j->ts.order_url, id);
-        if (!strcmp(id, j->cur->id)) {
-            log_info("%s: order %s is already installed; a new one", j->t->file,
-                     j->ts.order_url);
-            tstate_clear_order(&j->ts);
+        for (size_t i = 0; i < j->rec->ncerts; i++) {
+            if (!strcmp(id, j->rec->certs[i].id)) {
+                log_info("%s: order %s is already installed; a new one", j->t->file,
+                         j->ts.order_url);
+                tstate_clear_order(&j->ts);
+                break;
+            }
         }
     }
     if (j->ts.order_url && j->ts.key_id && load_key(j, j->ts.key_id, "the resumed order's")) {

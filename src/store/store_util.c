@@ -50,7 +50,8 @@ int store_ensure_dir(const char *path, mode_t mode, struct err *e)
         /* mkdir applied the umask: set the mode exactly. */
         if (chmod(path, mode & 07777) < 0)
             return err_sys(e, -errno, "cannot chmod %s", path);
-        return 0;
+        /* The new entry is durable before anything is written into it. */
+        return fsio_fsync_parent(path, e);
     }
     if (errno != EEXIST)
         return err_sys(e, -errno, "cannot create directory %s", path);

@@ -250,6 +250,19 @@ out:
     return rc;
 }
 
+int fsio_fsync_parent(const char *path, struct err *e)
+{
+    const char *base;
+    char *dir = dir_of(path, &base);
+    int rc;
+
+    if (!dir)
+        return err_set(e, -ENOMEM, "out of memory");
+    rc = fsio_fsync_dir(dir, e);
+    free(dir);
+    return rc;
+}
+
 int fsio_mkdirs(const char *path, mode_t mode, struct err *e)
 {
     char *copy = strdup(path);
@@ -268,6 +281,8 @@ int fsio_mkdirs(const char *path, mode_t mode, struct err *e)
                 rc = err_sys(e, -errno, "cannot chmod %s", copy);
                 goto out;
             }
+            if ((rc = fsio_fsync_parent(copy, e)) < 0)
+                goto out;
         } else if (errno != EEXIST) {
             rc = err_sys(e, -errno, "cannot create directory %s", copy);
             goto out;

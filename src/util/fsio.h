@@ -25,11 +25,16 @@ int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 int fsio_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e);
 
 /* Creates `path` and missing parents with mode `mode` (exactly, umask ignored) for the
- * directories it creates. An existing directory is left as it is. Returns 0 or negative. */
+ * directories it creates, fsyncing the parent of each so the new entries are durable. An
+ * existing directory is left as it is. Returns 0 or negative. */
 int fsio_mkdirs(const char *path, mode_t mode, struct err *e);
 
 /* fsyncs the directory `dir`. Returns 0 or negative. */
 int fsio_fsync_dir(const char *dir, struct err *e);
+
+/* fsyncs the directory holding `path` (after creating `path` in it, so the new entry is
+ * durable). Returns 0 or negative. */
+int fsio_fsync_parent(const char *path, struct err *e);
 
 /* Atomically points symlink `linkpath` at `target` (a relative target is taken as is):
  * creates a temp link in the same directory and renames it over linkpath, then fsyncs the

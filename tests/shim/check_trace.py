@@ -14,8 +14,9 @@ usage: check_trace.py LOG ROOT [--require keys,certs,state] [--quiet]
 
 --require lists top-level directories of ROOT that must have seen at least one checked
 rename (so that a trace that never wrote there does not pass vacuously). Exit 0 when every
-check holds, 1 otherwise (each failure printed), 2 on bad usage. Notes (not failures):
-directories created under ROOT whose parent was never fsynced afterwards.
+check holds, 1 otherwise (each failure printed), 2 on bad usage. A directory created under
+ROOT must also see its parent fsynced after the mkdir, before anything is renamed into place
+inside it (else a crash can lose the directory with the files in it).
 """
 import os
 import sys
@@ -58,7 +59,6 @@ def main(argv):
     root = os.path.realpath(root)
     events = parse(log)
     failures = []
-    notes = []
     seen = {}
     checked = 0
 
@@ -111,15 +111,21 @@ def main(argv):
                             and evs[j]["path"] == d for j in range(end, len(evs)))
                 failures.append(f"{rel}: no fsync of {os.path.relpath(d, root) or '.'}/ after "
                                 "the rename" + (" before the next install" if later else ""))
-        # New directories: note those whose parent was not fsynced afterwards.
+        # New directories: the parent fsynced after the mkdir, before the first rename into
+        # place inside the new directory (or at all, when nothing is written there).
         for k, ev in enumerate(evs):
             if ev["op"] != "mkdir" or ev["rc"] != 0 or not under(ev["path"], root):
                 continue
             parent = os.path.dirname(ev["path"])
+            inside = ev["path"] + "/"
+            end = next((j for j in range(k + 1, len(evs)) if evs[j]["op"] == "rename"
+                        and evs[j]["rc"] == 0 and evs[j]["path2"].startswith(inside)),
+                       len(evs))
             if not any(e["op"] in ("fsync", "fdatasync") and e["rc"] == 0
-                       and e["path"] == parent for e in evs[k + 1:]):
-                notes.append(f"mkdir {os.path.relpath(ev['path'], root)}: parent "
-                             f"{os.path.relpath(parent, root)}/ never fsynced afterwards")
+                       and e["path"] == parent for e in evs[k + 1:end]):
+                failures.append(f"mkdir {os.path.relpath(ev['path'], root)}: parent "
+                                f"{os.path.relpath(parent, root)}/ not fsynced afterwards" +
+                                (" before a file was renamed into it" if end < len(evs) else ""))
 
     for top in require:
         if not seen.get(top):
@@ -127,8 +133,6 @@ def main(argv):
     if not quiet:
         summary = ", ".join(f"{k}: {v}" for k, v in sorted(seen.items()))
         print(f"check_trace: {checked} renames into place checked ({summary})")
-        for n in sorted(set(notes)):
-            print(f"check_trace: note: {n}")
     for f in failures:
         print(f"check_trace: FAIL: {f}")
     return 1 if failures else 0
