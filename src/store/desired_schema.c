@@ -498,6 +498,27 @@ static int target_defaults(struct wctx *c, const char *file, struct target *t)
     return 0;
 }
 
+/* An IP identifier is validated by http-01 or tls-alpn-01 only (RFC 8738 section 7): a target
+ * with an IP address and dns-01 alone could never be satisfied. */
+static int check_ip_challenges(struct wctx *c, struct yview root, const struct target *t)
+{
+    const char *ip = NULL;
+
+    for (size_t i = 0; i < t->nnames && !ip; i++)
+        if (t->names[i].ip)
+            ip = t->names[i].name;
+    if (!ip)
+        return 0;
+    for (size_t i = 0; i < t->nchallenge_types; i++)
+        if (strcmp(t->challenge_types[i], "dns-01") != 0)
+            return 0;
+    return ynode_err(c->e, eff(sub(sub(sub(root, "request"), "challenge"), "type")),
+                     "request.challenge.type",
+                     "%s is an IP address, which dns-01 cannot validate (RFC 8738): "
+                     "add http-01 or tls-alpn-01",
+                     ip);
+}
+
 int desired_walk(const char *file, const struct ynode *root, const struct ynode *defaults,
                  struct target *out, struct err *e)
 {
@@ -508,7 +529,8 @@ int desired_walk(const char *file, const struct ynode *root, const struct ynode 
     if (v.d && v.d->type != YNODE_MAP)
         v.f = NULL;
     if ((rc = target_defaults(&c, file, out)) < 0 || (rc = walk_common(&c, v, out)) < 0 ||
-        (rc = desired_walk_names(file, v.d, out, e)) < 0)
+        (rc = desired_walk_names(file, v.d, out, e)) < 0 ||
+        (rc = check_ip_challenges(&c, v, out)) < 0)
         target_free(out);
     return rc;
 }

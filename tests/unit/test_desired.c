@@ -480,6 +480,33 @@ static void test_bad_values(void **state)
     parse_err_has("satisfy:\n  names: [[a.example.com]]\n",
                   "satisfy.names[0]: expected a hostname");
     parse_err_has("request:\n  names: [\"*.*.example.com\"]\n", "request.names[0]: invalid");
+    /* RFC 8738: dns-01 cannot validate an IP address. */
+    parse_err_has("satisfy:\n  names: [a.example.com, 192.0.2.1]\nrequest:\n  challenge:\n"
+                  "    type: [dns-01]\n",
+                  "line 5, column 11: request.challenge.type: 192.0.2.1 is an IP address, "
+                  "which dns-01 cannot validate");
+}
+
+static void test_ip_challenges(void **state)
+{
+    struct target t;
+    struct err e;
+
+    (void)state;
+    /* With another type beside dns-01 the IP can be validated. */
+    parse_ok("x.example.com",
+             "satisfy:\n  names: [\"2001:db8::1\"]\nrequest:\n  challenge:\n"
+             "    type: [dns-01, tls-alpn-01]\n",
+             NULL, &t);
+    assert_true(t.names[0].ip);
+    target_free(&t);
+    /* dns-01 alone from conf/target: the error names conf/target's line. */
+    assert_int_equal(parse("192.0.2.7", "", "request:\n  challenge:\n    type: dns-01\n", &t, &e),
+                     -EINVAL);
+    assert_non_null(strstr(e.msg, "conf/target: line 3, column 11: request.challenge.type"));
+    /* DNS names only: dns-01 alone is fine. */
+    parse_ok("x.example.com", "request:\n  challenge:\n    type: [dns-01]\n", NULL, &t);
+    target_free(&t);
 }
 
 static void test_unknown_keys_warn(void **state)
@@ -801,6 +828,7 @@ int main(void)
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_acmed_conf),
         cmocka_unit_test(test_provider_alias),
+        cmocka_unit_test(test_ip_challenges),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,8 +110,7 @@ def desired():
         w(d, fname, names(n))
     # An IP address where only DNS names fit: dns-01 cannot validate an IP identifier
     # (RFC 8738 section 7), so this target can never be satisfied.
-    if False:  # known gap: an IP with only dns-01 is not refused at load time
-        w(d, "name-ip-dns01-only", names("192.0.2.1") + "request:\n  challenge:\n    type: [dns-01]\n")
+    w(d, "name-ip-dns01-only", names("192.0.2.1") + "request:\n  challenge:\n    type: [dns-01]\n")
     # A hostile name in request.names only, and in acmetool's legacy top-level form.
     w(d, "name-request-names", names("ok.hostile.test") + 'request:\n  names: ["../x"]\n')
     w(d, "name-legacy-names", "names:\n  - a/b\n")
