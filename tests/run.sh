@@ -5,24 +5,29 @@
 # the tests need, builds acmed twice -- build/ (release with debug info) and build-asan/
 # (AddressSanitizer + UndefinedBehaviorSanitizer) -- and runs the whole ctest suite in both,
 # then builds the libFuzzer targets with clang in build-fuzz/ and runs each for a bounded time
-# (tests/fuzz/run.sh). It exits non-zero if anything fails.
+# (tests/fuzz/run.sh), and finally removes each safeguard (fsync, the lock, the checkpoint, name
+# validation) from a copy of the tree in turn to check that a test catches it
+# (tests/safeguards/check.py). It exits non-zero if anything fails.
 #
 #   tests/run.sh            the CI suite (bounded: well under 30 minutes on 2 cores)
 #   tests/run.sh --long     also the long soak runs, and 300 s per fuzz target (ACMED_LONG=1)
 #   tests/run.sh --no-asan  no build-asan/ (quicker local iteration)
 #   tests/run.sh --no-fuzz  no fuzzing (quicker local iteration)
+#   tests/run.sh --no-safeguards  no safeguard-removal check (quicker local iteration)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 asan=1
 fuzz=1
+safeguards=1
 for arg in "$@"; do
     case "$arg" in
     --long) export ACMED_LONG=1 ;;
     --no-asan) asan=0 ;;
     --no-fuzz) fuzz=0 ;;
+    --no-safeguards) safeguards=0 ;;
     -h | --help)
-        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -60,6 +65,12 @@ fi
 if [ "$fuzz" = 1 ]; then
     echo "== fuzz targets in build-fuzz =="
     tests/fuzz/run.sh || status=1
+fi
+# Each safeguard removed in turn from a copy of the tree: a release build and the tests that
+# must notice (about 4 minutes).
+if [ "$safeguards" = 1 ]; then
+    echo "== safeguards: each removed in turn must fail a test =="
+    python3 tests/safeguards/check.py || status=1
 fi
 if [ "$status" = 0 ]; then
     echo "tests/run.sh: all suites passed"

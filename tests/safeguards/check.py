@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""check.py: proves that the reliability suites guard acmed's safeguards (issue 7).
+
+For each safeguard below, it removes that one safeguard from a copy of the source tree, builds
+the copy (release build, incremental), runs the tests that should notice, and checks that at
+least one of them fails. The copy is restored before the next mutation. Exit 0 when every
+mutation was caught, 1 when one was not (a suite that no longer guards its safeguard), 2 when a
+mutation no longer applies (the code it edits moved: update the table).
+
+usage: tests/safeguards/check.py [--keep] [--only NAME[,NAME...]] [--list]
+
+The work tree is a temp directory (under $TMPDIR) holding the tracked files of this checkout;
+--keep leaves it behind. Run by `tests/run.sh` (after the main suites) and by hand.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# name: (what is removed, [(file, old, new), ...], ctest regex of the tests that must notice)
+MUTATIONS = {
+    "fsync-file": (
+        "fsync of a temp file before its rename into place",
+        [("src/util/fsio.c",
+          '    if (fsync(fd) < 0) {\n        rc = err_sys(e, -errno, "cannot fsync %s", tmp);',
+          '    if (0) {\n        rc = err_sys(e, -errno, "cannot fsync %s", tmp);')],
+        r"^(cli\.local_faults|unit\.fsio)$"),
+    "fsync-dir": (
+        "fsync of a directory after a rename or mkdir in it",
+        [("src/util/fsio.c",
+          '    if (fsync(fd) < 0)\n        rc = err_sys(e, -errno, "cannot fsync directory %s", dir);',
+          '    if (0)\n        rc = err_sys(e, -errno, "cannot fsync directory %s", dir);')],
+        r"^(cli\.local_faults|unit\.fsio)$"),
+    "lock": (
+        "the state directory lock",
+        [("src/store/store.c",
+          "    rc = lock_acquire(st->root, &st->lock_fd, e);",
+          "    rc = 0;")],
+        r"^(cli\.local_faults|unit\.store)$"),
+    "checkpoint": (
+        "the per-target checkpoint (state/<file>.json) after each step",
+        [("src/reconcile/job.c",
+          "    if (tstate_save(&j->rec->st, j->t->file, &j->ts, &e) < 0)\n"
+          '        log_warn("%s: cannot save progress: %s", j->t->file, err_msg(&e));',
+          "    (void)e;")],
+        r"^(cli\.crash|torture\.kill_torture)$"),
+    "names": (
+        "hostname validation (characters, LDH rules, A-labels)",
+        [("src/store/names.c",
+          "    if (!in || (why = check_chars(in, len)) != NULL)\n        goto out;",
+          "    if (!in || ((void)check_chars, 0))\n        goto out;"),
+         ("src/store/names.c",
+          "    if ((why = check_ldh(res)) == NULL && (why = check_alabels(res)) == NULL)\n"
+          "        rc = 0;",
+          "    rc = ((void)check_ldh, (void)check_alabels, 0);")],
+        r"^(unit\.names|cli\.hostile_files)$"),
+    "path-names": (
+        "path component validation (no '/', no leading '.') in the store",
+        [("src/store/store_util.c",
+          "    return s && s[0] != '\\0' && s[0] != '.' && !strchr(s, '/');",
+          "    return s && s[0] != '\\0';")],
+        r"^(unit\.store|unit\.store_certs|cli\.hostile_files|cli\.local_faults)$"),
+}
+
+
+def run(cmd, cwd, log):
+    with open(log, "ab") as f:
+        return subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def copy_tree(dst):
+    files = subprocess.run(["git", "-C", ROOT, "ls-files", "-z"], check=True,
+                           capture_output=True).stdout.split(b"\0")
+    for rel in (f.decode() for f in files if f):
+        src = os.path.join(ROOT, rel)
+        if not os.path.lexists(src):
+            continue
+        os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
+        shutil.copy2(src, os.path.join(dst, rel), follow_symlinks=False)
+
+
+def failed_tests(build, log):
+    """The names ctest listed as failed in the last run logged to `log`."""
+    names = []
+    with open(log, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    try:
+        start = max(i for i, l in enumerate(lines) if l.startswith("The following tests FAILED"))
+    except ValueError:
+        return names
+    for l in lines[start + 1:]:
+        parts = l.strip().split(" - ", 1)
+        if len(parts) != 2:
+            break
+        names.append(parts[1].split(" (")[0])
+    return names
+
+
+def main(argv):
+    keep = "--keep" in argv
+    only = None
+    if "--list" in argv:
+        for name, (what, _, tests) in MUTATIONS.items():
+            print(f"{name:12} {what}  [{tests}]")
+        return 0
+    if "--only" in argv:
+        only = argv[argv.index("--only") + 1].split(",")
+        bad = [n for n in only if n not in MUTATIONS]
+        if bad:
+            print(f"check.py: unknown mutation(s): {', '.join(bad)}", file=sys.stderr)
+            return 2
+    work = tempfile.mkdtemp(prefix="acmed-safeguards.")
+    src, build = os.path.join(work, "src"), os.path.join(work, "src", "build")
+    log = os.path.join(work, "log")
+    print(f"safeguards: work tree {work}", flush=True)
+    copy_tree(src)
+    t0 = time.time()
+    if run(["cmake", "-S", src, "-B", build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], src, log) or \
+            run(["cmake", "--build", build, f"-j{os.cpu_count() or 2}"], src, log):
+        print(f"safeguards: the unmutated copy does not build (see {log})", file=sys.stderr)
+        return 2
+    status = 0
+    for name, (what, edits, tests) in MUTATIONS.items():
+        if only and name not in only:
+            continue
+        saved = {}
+        for rel, old, new in edits:
+            path = os.path.join(src, rel)
+            saved.setdefault(rel, open(path, encoding="utf-8").read())
+            cur = open(path, encoding="utf-8").read()
+            if cur.count(old) != 1:
+                print(f"safeguards: {name}: the code to remove is no longer in {rel} "
+                      "exactly once: update tests/safeguards/check.py", file=sys.stderr)
+                for r, t in saved.items():
+                    open(os.path.join(src, r), "w", encoding="utf-8").write(t)
+                return 2
+            open(path, "w", encoding="utf-8").write(cur.replace(old, new))
+        try:
+            with open(log, "a") as f:
+                f.write(f"\n==== {name}: without {what} ====\n")
+            if run(["cmake", "--build", build, f"-j{os.cpu_count() or 2}"], src, log):
+                print(f"safeguards: {name}: the mutated copy does not build (see {log})",
+                      file=sys.stderr)
+                return 2
+            t1 = time.time()
+            rc = run(["ctest", "-R", tests, "--output-on-failure", "-j2", "--timeout", "600"],
+                     build, log)
+            failed = failed_tests(build, log) if rc else []
+            took = time.time() - t1
+            if failed:
+                print(f"safeguards: without {what} ({name}): caught by "
+                      f"{', '.join(failed)} ({took:.0f} s)", flush=True)
+            else:
+                print(f"safeguards: without {what} ({name}): NOT caught: {tests} all passed",
+                      flush=True)
+                status = 1
+        finally:
+            for rel, text in saved.items():
+                # Restore (a newer mtime: the next build recompiles it).
+                open(os.path.join(src, rel), "w", encoding="utf-8").write(text)
+    print(f"safeguards: {'every removal was caught' if status == 0 else 'FAILED'} "
+          f"({time.time() - t0:.0f} s; log {log})")
+    if status == 0 and not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
