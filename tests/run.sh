@@ -47,8 +47,20 @@ build() { # build DIR CMAKE-ARGS...
     cmake --build "$dir" -j"$jobs"
 }
 run_ctest() { # run_ctest DIR
+    local rc=0
     echo "== ctest in $1 =="
-    (cd "$1" && ctest --output-on-failure -j"$jobs" --timeout 600)
+    rm -rf "$1/test-tmp/reliability"
+    (cd "$1" && ctest --output-on-failure -j"$jobs" --timeout 600) || rc=1
+    report "$1"
+    return "$rc"
+}
+# The reliability suites' report (tl_report in tests/cli/lib.sh): each scenario, how many
+# times it ran, and whether anything was lost.
+report() { # report DIR
+    local d=$1/test-tmp/reliability
+    [ -d "$d" ] || return 0
+    echo "== reliability report ($1) =="
+    cat "$d"/*.txt | awk -F '\t' '{ printf "  %s: %s -- %s\n", $1, $2, $3 }'
 }
 
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo

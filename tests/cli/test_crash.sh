@@ -29,6 +29,7 @@ check_live() {
     done
 }
 
+kills=0
 for fp in after-order after-authorize after-finalize after-download before-install \
     install-cert before-live; do
     name=$fp.crash.test
@@ -44,6 +45,7 @@ for fp in after-order after-authorize after-finalize after-download before-insta
         continue
     fi
     { kill -KILL $pid && wait $pid; } 2>/dev/null
+    kills=$((kills + 1))
     check_live "$fp (after the kill)"
     tl_acmed --once >"$T/$fp.2.log" 2>&1
     rc=$?
@@ -66,4 +68,5 @@ for fp in after-order after-authorize after-finalize after-download before-insta
     [[ $leftovers == 0 ]] || fail "$fp: $leftovers temp files left"
     : "$n"
 done
+tl_report "kill -9 at each step boundary" "$kills kills (one at each of 7 failpoints), each followed by a clean run: order resumed, one certificate, no temp file, no dangling link"
 tl_done

@@ -82,6 +82,7 @@ mkfifo "$D/fifo"
 printf 'satisfy:\n  names:\n    - g1.hostile.test\n    - www.g1.hostile.test\n' >"$D/good1"
 printf 'satisfy:\n  names: [g2.hostile.test]\nunknown-key: 1\n' >"$D/g2.hostile.test"
 good_names="g1.hostile.test g2.hostile.test www.g1.hostile.test"
+nbad=$(($(find "$D" -mindepth 1 -maxdepth 1 | wc -l) - 2))
 cat >"$HOOKS/10-record" <<HOOK
 #!/bin/sh
 [ "\$1" = live-updated ] || exit 42
@@ -190,8 +191,10 @@ printf 'satisfy:\n  names: [ct.hostile.test]\n' >"$D/ct"
 cp "$STATE/conf/target" "$T/good-target"
 # bad_conf FILE-IN-CONF LABEL [line]: --once must exit 2 naming the file, asking the CA
 # nothing; "line" also wants the line number.
+BAD_CONF=0
 bad_conf() {
     local rel=$1 label=$2 n0 log=conf-$2.log
+    BAD_CONF=$((BAD_CONF + 1))
     n0=$(count)
     HF_TIMEOUT=5 run "$log" --once
     [[ $RC == 2 ]] || fail "$rel ($label): exit $RC, wanted 2"
@@ -236,4 +239,6 @@ rm -f "$STATE/conf/acmed.yaml"
 run conf-good.log --once
 [[ $RC == 0 ]] || fail "with a good configuration again: exit $RC, wanted 0"
 [[ -n $(tl_live_cert ct.hostile.test) ]] || fail "ct.hostile.test was not issued once the configuration was good"
+tl_report "hostile desired files" "$nbad bad entries beside 2 good files in one pass (corpus ${#corpus_bad[@]}, 10 MB 2, hostile file names ${#name_files[@]} + 2, symlinks, a directory, a FIFO): each refused (files with path and line), the good ones issued, nothing written outside"
+tl_report "hostile conf/target and conf/acmed.yaml" "$BAD_CONF bad configurations, one --once each: exit 2, no request to the CA, then issued with a good one"
 tl_done

@@ -222,6 +222,7 @@ if [[ $LF_IN_NS == 1 ]]; then
         fail "enospc: the renewal was not installed after freeing space"
     [[ -n $id2 ]] && { check "enospc: the renewed chain does not verify" tl_verify_chain "$STATE/certs/$id2"; }
     no_tmp "$STATE" "enospc (retry)"
+    tl_report "ENOSPC on a 1 MiB tmpfs at install" "2 installs on a full disk (0 and 4 pages free): exit 1, old certificate, key and live/ unchanged, no temp file; then a retry that installs"
     umount "$STATE" && unset 'MOUNTS[-1]'
 else
     skip "enospc: needs root and unshare -m"
@@ -316,6 +317,9 @@ python3 "$CHECK_TRACE" "$T/fsync.skip.trace" "$STATE" >"$T/fsync.skip.check" 2>&
     fail "check_trace passes acmed's trace with every fsync skipped"
 grep -q 'FAIL: certs/.*no fsync of' "$T/fsync.skip.check" || fail "check_trace did not flag the skipped certificate fsyncs"
 
+tl_report "fsync traced (iotrace shim)" "$(sed -n 's/^check_trace: \([0-9]*\) renames.*/\1/p' "$T/fsync.issue.check") renames into place checked over an issuance and a renewal, each after an fsync of the file and followed by one of its directory"
+tl_report "fsync failing (EIO) and skipped" "3 runs with EIO (on cert, on state/*.json, everywhere) and 1 with fsyncs skipped: the old files kept, the next due run renews, the checker fails the fsync-less trace"
+
 # ---- read-only state directory --------------------------------------------------------------
 section readonly
 if [[ $LF_IN_NS == 1 ]]; then
@@ -353,6 +357,7 @@ if [[ $LF_IN_NS == 1 ]]; then
         fail "readonly: status exited $rc, wanted 1 with new.ro.test missing"
     fi
     [[ $(orders) == "$o0" ]] || fail "readonly: $(($(orders) - o0)) orders were made"
+    tl_report "read-only state directory" "--once, the daemon, want: clear errors, no order; status still reads"
     umount "$STATE" && unset 'MOUNTS[-1]'
     unchanged "readonly: the state directory changed" "$tree" "$STATE"
 else
@@ -382,6 +387,8 @@ while read -r mode type rel; do
 done < <(find "$STATE" -printf '%m %y %P\n')
 echo "    $n entries checked"
 ls "$STATE"/keys/*/privkey >/dev/null 2>&1 || fail "umask: no key was written"
+
+tl_report "umask 000" "an issuance and a renewal: $n entries with exact modes"
 
 # ---- symlinks planted to the outside ----------------------------------------------------------
 section symlinks
@@ -447,6 +454,8 @@ if [[ -L $STATE/state/s4.sym.test.json ]]; then
 fi
 no_tmp "$STATE" "symlinks"
 
+tl_report "symlinks planted out of the state directory" "links in live/, certs/<id>/privkey, keys/<id>, desired/, state/: refused, outside files unchanged"
+
 # ---- two daemons on one directory -----------------------------------------------------------
 section lock
 STATE=$T/umask/state
@@ -469,6 +478,8 @@ kill -TERM $d1
 wait_for 15 gone $d1 || fail "lock: the first daemon did not stop on SIGTERM"
 wait $d1 2>/dev/null
 echo "    second daemon: $(grep -m1 'locked' "$T/lock.d2.log")"
+
+tl_report "two reconcilers on one directory" "a second daemon and a --once beside a running daemon: exit 4 naming its pid"
 
 # ---- clock skew -----------------------------------------------------------------------------
 section skew
@@ -516,5 +527,6 @@ ACMED_FAKE_NOW=$((due - 43200 + 86400)) tl_acmed --once >"$T/skew.7.log" 2>&1 ||
 [[ $(tl_live_cert minus.skew.test) != "$m1" ]] || fail "skew: a day ahead did not renew what is due within the day"
 no_tmp "$STATE" "skew"
 
+tl_report "clock skewed a day either way" "8 runs a day behind, on time and a day ahead: issued, nothing renewed early, what falls due within the day renewed"
 echo "runtime: ${SECONDS}s"
 tl_done

@@ -90,6 +90,20 @@ count() {
     curl -s --max-time 5 "$PROXY_CTL/count${1:+?$1}" | sed -n 's/.*"count": *\([0-9]*\).*/\1/p'
 }
 
+# sf_report SCENARIO: its line of the reliability report: the faults the current proxy
+# injected since its last reset, and the acmed runs since the last report.
+RUNS=0
+sf_report() {
+    local n
+    n=$(curl -s --max-time 5 "$PROXY_CTL/log" | "$PY" -c '
+import json, sys
+log = json.load(sys.stdin)
+log = log if isinstance(log, list) else log.get("entries", log.get("log", []))
+print(sum(1 for e in log if e.get("action") not in (None, "pass")))')
+    tl_report "server faults: $1" "${n:-?} faults injected over $RUNS acmed runs"
+    RUNS=0
+}
+
 # new_state NAME: a fresh state directory $T/NAME with the webroot conf/target.
 new_state() {
     STATE=$T/$1
@@ -115,6 +129,7 @@ run() {
     timeout -k 5 "${SF_TIMEOUT:-60}" "$ACMED" --state "$STATE" --hooks "$HOOKS" \
         --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" "$@" >"$log" 2>&1
     RC=$?
+    RUNS=$((RUNS + 1))
     MS=$((($(date +%s%N) - s) / 1000000))
     echo "$(($(date +%s) - T0)) s: $name: exit $RC in $MS ms" >>"$T/logs/timing"
     if grep -q 'Sanitizer\|runtime error:' "$log"; then
@@ -232,6 +247,7 @@ if bad:
     sys.exit(1)
 PY
         fail "5xx pass $pass: a fault was not hit, or a Retry-After was not honoured"
+    sf_report "500/503 with and without Retry-After on every endpoint, pass $pass"
 }
 fivexx_1() { fivexx 1; }
 fivexx_2() { fivexx 2; }
@@ -269,6 +285,7 @@ stall() {
             "acmed still running: $running_then)"
     wait "$apid"
     rc=$?
+    RUNS=$((RUNS + 1))
     secs=$(($(date +%s) - t0))
     echo "$(($(date +%s) - T0)) s: stall.log: exit $rc in $secs s" >>"$T/logs/timing"
     grep -q 'Sanitizer\|runtime error:' "$T/logs/stall.log" && fail "stall: sanitizer report"
@@ -276,6 +293,7 @@ stall() {
     [[ -n $(tl_live_cert slow.stall.test) ]] || fail "stall: the stalled target was not issued after its retry"
     grep -qi 'timed out\|timeout' "$T/logs/stall.log" || fail "stall: no timeout was logged"
     ((secs < 100)) || fail "stall: the pass took $secs s"
+    sf_report "a stalled newOrder (timeout, other targets carry on)"
 }
 
 # ---- newNonce never usable --------------------------------------------------------------
@@ -293,6 +311,7 @@ nonce_head() {
     heads=$(count "method=HEAD")
     ((heads <= 12)) || fail "newNonce without a usable nonce: $heads HEAD requests (max-attempts is 6)"
     grep -qi 'nonce' "$T/logs/nonce-head.log" || fail "newNonce without a usable nonce: the error does not say so"
+    sf_report "newNonce never usable"
 }
 
 # ---- 429 rateLimited --------------------------------------------------------------------
@@ -350,6 +369,7 @@ PY
     (($(count "method=POST&path=%5E/order-plz") >= n0 + 2)) || fail "429: no newOrder after the Retry-After time"
     [[ -n $(tl_live_cert rl1.ratelimit.test) && -n $(tl_live_cert rl2.ratelimit.test) ]] ||
         fail "429: not issued after the Retry-After time"
+    sf_report "429 rateLimited, Retry-After in seconds and as an HTTP date"
 }
 
 # ---- nonce storms -----------------------------------------------------------------------
@@ -388,6 +408,7 @@ nonce_storms() {
     rules '[]'
     run nonce5.log reconcile --force
     [[ $RC == 0 && -n $(tl_live_cert n5.nonce.test) ]] || fail "no recovery after the nonce storm (exit $RC)"
+    sf_report "Replay-Nonce missing, garbage, stale; badNonce storms"
 }
 
 # ---- bodies -----------------------------------------------------------------------------
@@ -436,6 +457,7 @@ bodies() {
         name=${c%%|*}
         [[ -n $(tl_live_cert "$name.bodies.test") ]] || fail "body $name: not issued by the recovery pass"
     done
+    sf_report "huge, truncated, non-JSON, wrong-type bodies and unknown statuses"
 }
 
 # ---- bad certificates -------------------------------------------------------------------
@@ -520,6 +542,7 @@ HOOK
     [[ $(grep -cv -- --- "$T/live-updated.txt") == 2 ]] || fail "certs: live-updated got: $(cat "$T/live-updated.txt")"
     check "certs: the renewed chain does not verify" tl_verify_chain "$STATE/live/cz.certs.test"
     rm -f "$HOOKS/10-record"
+    sf_report "certificates: wrong key, missing name, expired, PRIVATE KEY block"
 }
 
 # ---- Pebble restarted with fresh state --------------------------------------------------
@@ -584,6 +607,7 @@ restart_check() {
         check "restart: the renewed chain does not verify against the new root" \
             tl_verify_chain "$STATE/live/rs.restart.test"
     fi
+    sf_report "Pebble restarted with fresh state (accounts and orders gone)"
 }
 
 # ---- the run ----------------------------------------------------------------------------

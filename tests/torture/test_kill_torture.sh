@@ -336,4 +336,5 @@ echo "torture: seed $seed, kills $kills (daemon $kills_daemon, once $kills_once;
     "$abandoned abandoned), certificates $ncerts ($issued needed)," \
     "keys $nkeys, ${secs}s: nothing lost"
 ((kills_daemon > 0 && kills_once > 0)) || fail "kills did not hit both the daemon and --once"
+tl_report "kill torture (seed $seed)" "$kills SIGKILLs (daemon $kills_daemon, --once $kills_once) in $round rounds, each round ending in a clean run and the invariant check; $orders_total orders, $resumed resumptions, $ncerts certificates"
 tl_done
