@@ -442,8 +442,21 @@ static bool env_key_eq(const char *a, const char *b)
     return la == lb && memcmp(a, b, la) == 0;
 }
 
-/* The hook environment: ours, then the target's challenge.env, then ACME_STATE_DIR, a later
- * entry replacing an earlier one of the same name. */
+/* systemd's hand-over to the daemon itself: a hook that inherited it could speak for acmed
+ * (READY=1, WATCHDOG=1) or be taken for it. */
+static bool daemon_only(const char *kv)
+{
+    static const char *const names[] = {"NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC=",
+                                         NULL};
+
+    for (size_t i = 0; names[i]; i++)
+        if (!strncmp(kv, names[i], strlen(names[i])))
+            return true;
+    return false;
+}
+
+/* The hook environment: ours (less daemon_only()), then the target's challenge.env, then
+ * ACME_STATE_DIR, a later entry replacing an earlier one of the same name. */
 static int build_env(struct hooks_job *j, const struct hooks_opts *o, struct err *e)
 {
     size_t nenv = 0, nall = 0, n = 0;
@@ -459,7 +472,8 @@ static int build_env(struct hooks_job *j, const struct hooks_opts *o, struct err
         goto out;
     }
     for (size_t i = 0; i < nenv; i++)
-        all[nall++] = environ[i];
+        if (!daemon_only(environ[i]))
+            all[nall++] = environ[i];
     for (size_t i = 0; o && i < o->nenv; i++) {
         const char *kv = o->env[i];
 

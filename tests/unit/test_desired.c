@@ -589,6 +589,26 @@ static void test_load(void **state)
     done(root);
 }
 
+/* desired/daemon would have its progress in state/daemon.json, the daemon's record. */
+static void test_load_reserved(void **state)
+{
+    char *root = state_dir();
+    struct desired_set s;
+    struct err e;
+
+    (void)state;
+    put(root, "desired/daemon", "satisfy:\n  names: [d.example.com]\n");
+    put(root, "desired/ok.example.com", "");
+    assert_int_equal(desired_load(root, &s, &e), 0);
+    assert_int_equal(s.ntargets, 1);
+    assert_string_equal(s.targets[0].file, "ok.example.com");
+    assert_int_equal(s.nerrors, 1);
+    assert_string_equal(s.errors[0].file, "daemon");
+    assert_non_null(strstr(s.errors[0].message, "desired/daemon: the file name \"daemon\" is reserved"));
+    desired_set_free(&s);
+    done(root);
+}
+
 /* ---- want / unwant ---- */
 
 static void test_want(void **state)
@@ -829,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_acmed_conf),
         cmocka_unit_test(test_provider_alias),
         cmocka_unit_test(test_ip_challenges),
+        cmocka_unit_test(test_load_reserved),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,6 +115,7 @@ static void test_calling_convention(void **state)
              "  printf 'state=%s\\n' \"$ACME_STATE_DIR\"\n"
              "  printf 'foo=%s empty=%s\\n' \"$FOO\" \"${EMPTY-unset}\"\n"
              "  printf 'pass=%s\\n' \"$ACMED_TEST_PASS\"\n"
+             "  printf 'notify=%s\\n' \"${NOTIFY_SOCKET-unset}${WATCHDOG_USEC-unset}\"\n"
              "  printf 'cwd=%s\\n' \"$(pwd -P)\"\n"
              "  printf 'stdin='; cat\n"
              "} > \"$OUT\"");
@@ -122,9 +123,14 @@ static void test_calling_convention(void **state)
     setenv("ACMED_TEST_PASS", "yes", 1);
     setenv("FOO", "daemon", 1);
     setenv("ACME_STATE_DIR", "/wrong", 1);
+    /* systemd's hand-over to the daemon is not the hooks'. */
+    setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
+    setenv("WATCHDOG_USEC", "300000000", 1);
     run(&o, "challenge-http-start", args, 4, "keyauth\nline2", 13, &r);
     unsetenv("FOO");
     unsetenv("ACME_STATE_DIR");
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.nran, 1);
     got = tu_read_file(out, NULL);
@@ -142,6 +148,7 @@ static void test_calling_convention(void **state)
                          "state=/srv/acme state\n"
                          "foo=bar baz empty=\n"
                          "pass=yes\n"
+                         "notify=unsetunset\n"
                          "cwd=/\n"
                          "stdin=keyauth\nline2",
                          hd) > 0);
