@@ -64,6 +64,19 @@ static int exit_code(const struct rec_summary *s)
     return REC_OK;
 }
 
+/* The pass's last line. Invalid desired files are not among the targets that "failed" (they
+ * never started) but count: they make the exit code 1. */
+static void log_summary(const struct rec_summary *s)
+{
+    char bad[48] = "";
+
+    if (s->bad_files)
+        snprintf(bad, sizeof bad, ", %u invalid desired file%s", s->bad_files,
+                 s->bad_files == 1 ? "" : "s");
+    log_info("reconcile: %u targets, %u satisfied, %u issued, %u failed%s%s", s->targets,
+             s->satisfied, s->issued, s->failed, bad, s->critical ? " (critical)" : "");
+}
+
 static int setup(struct rec *r, struct err *e)
 {
     struct http_client_opts ho = {.ca_bundle = r->o->ca_bundle};
@@ -82,8 +95,7 @@ static int setup(struct rec *r, struct err *e)
     acmed_conf_free(&conf);
     if ((rc = desired_load(r->st.root, &r->ds, e)) < 0)
         return REC_USAGE;
-    for (size_t i = 0; i < r->ds.nerrors; i++)
-        log_err("%s", r->ds.errors[i].message);
+    /* desired_load logged each bad file already, with its path and line. */
     r->sum.bad_files = r->ds.nerrors;
     r->sum.targets = r->ds.ntargets + r->ds.nerrors;
     if ((rc = store_certs_load(&r->st, &r->certs, &r->ncerts, e)) < 0)
@@ -166,9 +178,7 @@ int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err
             log_err("internal error: the pass stopped before its end");
         tally_jobs(&r);
         code = exit_code(&r.sum);
-        log_info("reconcile: %u targets, %u satisfied, %u issued, %u failed%s", r.sum.targets,
-                 r.sum.satisfied, r.sum.issued, r.sum.failed,
-                 r.sum.critical ? " (critical)" : "");
+        log_summary(&r.sum);
     }
     for (size_t i = 0; i < r.nprovs; i++) {
         struct acme_client_stats cs;

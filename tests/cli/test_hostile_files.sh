@@ -107,6 +107,11 @@ for f in "${corpus_bad[@]}"; do
     grep -Eq "desired/$f(: line [0-9]+|:[0-9]+)" "$log" ||
         fail "desired/$f is not reported with its path and line: $(grep -F "desired/$f" "$log" | head -n 1)"
 done
+# Once each, and counted in the summary line.
+n=$(grep -c 'desired/duplicate-key:' "$log")
+[[ $n == 1 ]] || fail "desired/duplicate-key is reported $n times, wanted once"
+grep -Eq 'reconcile: .* [0-9]+ invalid desired files' "$log" ||
+    fail "the summary does not count the invalid desired files: $(grep 'reconcile:' "$log")"
 for f in huge-10mb huge-10mb-yaml; do
     grep -F "desired/$f" "$log" | grep -Eqi 'too large|too big|limit|at most' ||
         fail "desired/$f is not reported as too large"
