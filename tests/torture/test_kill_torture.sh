@@ -2,7 +2,8 @@
 # Kill torture: six targets (two with two names, one RSA) issued and then renewed round after
 # round (the clock moved with ACMED_FAKE_NOW to the renewal time of the newest live
 # certificate, so every target is due), while acmed -- `--once` in even rounds, the daemon in
-# odd ones -- is SIGKILLed at random moments, at least TORTURE_KILLS (100) times in all.
+# odd ones -- is SIGKILLed at random moments, at least TORTURE_KILLS (100; 600 with
+# ACMED_LONG=1, the soak of `tests/run.sh --long`) times in all.
 # Within a round acmed is started and killed 1..TORTURE_CHAIN_MAX (8) times in a row, each
 # run resuming what the killed one left, so that kills land in every step and not only in
 # the first few hundred milliseconds; then a clean `--once` must exit 0 and finish the round.
@@ -33,7 +34,11 @@ ACMED=$T/acmed
 PY=python3
 [[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
 
-KILLS_MIN=${TORTURE_KILLS:-100}
+if [[ ${ACMED_LONG:-0} == 1 ]]; then
+    KILLS_MIN=${TORTURE_KILLS:-600}
+else
+    KILLS_MIN=${TORTURE_KILLS:-100}
+fi
 CHAIN_MAX=${TORTURE_CHAIN_MAX:-8}
 seed=${TORTURE_SEED:-$(($(date +%s%N) / 1000 % 1000000))}
 [[ $seed =~ ^[0-9]+$ && $KILLS_MIN =~ ^[0-9]+$ && $CHAIN_MAX =~ ^[1-9][0-9]*$ ]] || {
