@@ -100,7 +100,7 @@ import json, sys
 log = json.load(sys.stdin)
 log = log if isinstance(log, list) else log.get("entries", log.get("log", []))
 print(sum(1 for e in log if e.get("action") not in (None, "pass")))')
-    tl_report "server faults: $1" "${n:-?} faults injected over $RUNS acmed runs"
+    tl_report "server faults: $1" "acmed runs: $RUNS, faults injected: ${n:-?}"
     RUNS=0
 }
 
