@@ -10,6 +10,7 @@ pkgs=(
     pebble gnutls-bin curl ca-certificates python3 procps
     clang libclang-rt-14-dev
     dpkg-dev debhelper man-db bsdextrautils systemd   # tests/packaging/
+    time                                              # bench/once.sh
 )
 
 missing=()
