@@ -16,6 +16,9 @@ int cli_reconcile(const struct cli *c, bool force)
         .provider = c->provider,
         .agree_tos = c->agree_tos,
         .force = force,
+        /* A stop (systemd stopping the timer's unit, ^C) lets in-flight steps reach a
+         * checkpoint and takes the challenge answers down. */
+        .handle_signals = true,
     };
     struct err e;
     int code;

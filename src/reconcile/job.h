@@ -106,6 +106,7 @@ struct job {
     struct acme_order *order;
     size_t authz_left;
     bool authz_failed;
+    struct authz_set *authz; /* step_authorize's, while it runs */
     int fail_rc;
     struct err fail_err;
     char *fail_problem;
@@ -128,6 +129,9 @@ void step_authorize(struct job *j);
 void step_finalize(struct job *j);
 void step_download(struct job *j);
 void step_install(struct job *j);
+/* A stop that cannot wait for the authorization step: removes, synchronously, the answer
+ * files it published in webroot paths (hooks and listeners end with the process). */
+void step_authorize_abandon(struct job *j);
 
 /* Records the step as done (checkpoint in state/, failpoint "after-<step>") and runs the
  * next one from the transition table, or finishes the job after the last. */

@@ -113,6 +113,8 @@ static void on_grace_over(uv_timer_t *t)
 
     log_warn("stopping: in-flight steps did not reach a checkpoint in time; they resume on the "
              "next run");
+    for (size_t i = 0; i < r->njobs; i++)
+        step_authorize_abandon(r->jobs[i]);
     r->finished = true;
 }
 
@@ -124,9 +126,15 @@ static void on_signal(uv_signal_t *h, int signum)
         r->sum.rerun_requested = true;
         return;
     }
-    if (r->stopping)
+    if (r->stopping) {
+        /* A second SIGTERM/SIGINT: no more waiting for checkpoints. */
+        if (!r->finished) {
+            uv_timer_stop(&r->grace);
+            on_grace_over(&r->grace);
+        }
         return;
-    log_notice("signal %d: stopping at the next checkpoint", signum);
+    }
+    log_notice("signal %d: stopping at the next checkpoint (again to stop now)", signum);
     r->stopping = true;
     r->sum.stop_requested = true;
     uv_timer_start(&r->grace, on_grace_over, REC_STOP_GRACE_MS, 0);

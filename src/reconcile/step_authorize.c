@@ -79,6 +79,7 @@ static void set_fail(struct authz_set *s, int rc, const struct acme_problem *p, 
 
 static void set_free(struct authz_set *s)
 {
+    s->j->authz = NULL;
     for (size_t i = 0; i < s->n; i++) {
         free(s->v[i].url);
         acme_authz_free(s->v[i].authz);
@@ -166,6 +167,23 @@ static void withdraw_next(struct authz_set *s)
         log_warn("%s: %s", j->t->file, err_msg(&e));
     }
     finish(s);
+}
+
+void step_authorize_abandon(struct job *j)
+{
+    struct authz_set *s = j->authz;
+    struct err e;
+
+    for (size_t i = 0; s && i < s->n; i++) {
+        struct az *a = &s->v[i];
+
+        if (!a->webroot)
+            continue;
+        if (webroot_unpublish((const char *const *)j->t->webroot_paths, j->t->nwebroot_paths,
+                              a->ch->token, &e) < 0)
+            log_warn("%s: %s", j->t->file, err_msg(&e));
+        a->webroot = false;
+    }
 }
 
 static void withdraw_all(struct authz_set *s)
@@ -561,6 +579,7 @@ void step_authorize(struct job *j)
         return;
     }
     s->j = j;
+    j->authz = s;
     s->n = o->nauthorizations;
     s->pending = 1;
     for (size_t i = 0; i < s->n; i++) {

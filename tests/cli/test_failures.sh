@@ -2,7 +2,8 @@
 # Failures: a malformed desired file among good ones (the good ones are issued, the bad one
 # reported with file:line, exit 1); backoff after a CA error (the next pass waits, --force
 # does not wait for the backoff but does for the CA's Retry-After); in the critical window
-# a failure is logged at critical level and exits 3.
+# a failure is logged at critical level and exits 3. A stop whose grace runs out during
+# authorization (the challenge POST stalled) leaves no answer file in the webroot.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
 tl_pebble
@@ -76,4 +77,45 @@ grep -q 'critical' "$T/run7.log" || fail "no critical-level log line"
 grep -q "^expiry-warning good1 $(date -u -d "@$na" +%Y-%m-%dT%H:%M:%SZ)" "$T/expiry-warning" ||
     fail "expiry-warning did not fire with the file and notAfter: $(cat "$T/expiry-warning" 2>/dev/null)"
 grep -qx 'good1.fail.test' "$T/expiry-warning" || fail "expiry-warning did not get the names"
+
+# SIGTERM while the challenge POST is stalled: the step never reaches a checkpoint, the grace
+# (10 s) runs out, and the answer file published in the webroot is removed all the same. A
+# second SIGTERM ends the wait at once. (The order is resumed by the next run each time.)
+forced_stop() { # forced_stop LOG TERMS MAX-SECONDS
+    local log=$T/$1 i pid t0
+    curl -s --max-time 5 -X POST "$PROXY_CTL/rules" -d '[{"method": "POST", "path": "^/chalZ/",
+      "action": "stall", "seconds": 60, "times": 1}]' >/dev/null
+    rm -f "$WEBROOT"/*
+    # A simple command, so that $! is acmed itself.
+    "$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" \
+        --once >"$log" 2>&1 &
+    pid=$!
+    for ((i = 0; i < 200; i++)); do
+        [[ -n $(ls "$WEBROOT") ]] && break
+        sleep 0.05
+    done
+    [[ -n $(ls "$WEBROOT") ]] || fail "forced stop ($1): no answer file was published"
+    sleep 0.5 # the challenge POST is in the proxy's hands
+    t0=$SECONDS
+    kill -TERM $pid
+    if [[ $2 == 2 ]]; then
+        sleep 0.5
+        kill -TERM $pid
+    fi
+    for ((i = 0; i < 300; i++)); do
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.05
+    done
+    if kill -0 $pid 2>/dev/null; then
+        fail "forced stop ($1): acmed still runs 15 s after SIGTERM"
+        kill -KILL $pid
+    fi
+    wait $pid
+    ((SECONDS - t0 <= $3)) || fail "forced stop ($1): took $((SECONDS - t0)) s, wanted at most $3"
+    grep -q 'did not reach a checkpoint' "$log" || fail "forced stop ($1): the wait was not cut short (see $log)"
+    [[ -z $(ls "$WEBROOT") ]] || fail "forced stop ($1): answer files left in the webroot: $(ls "$WEBROOT")"
+}
+printf 'satisfy:\n  names:\n    - stop.fail.test\n' >"$STATE/desired/stop"
+forced_stop run8.log 1 12
+forced_stop run9.log 2 2
 tl_done
