@@ -5,9 +5,9 @@
 #include "reconcile/reconcile.h"
 #include "util/log.h"
 
-int cli_reconcile(const struct cli *c, bool force)
+/* The reconciler's options from the command line; `hooks` (one slot) holds --hooks. */
+static struct rec_opts cli_rec_opts(const struct cli *c, const char **hooks)
 {
-    const char *hooks[1] = {c->hooks_dir};
     struct rec_opts o = {
         .state_dir = c->state_dir,
         .hook_dirs = c->hooks_dir ? hooks : NULL,
@@ -15,14 +15,23 @@ int cli_reconcile(const struct cli *c, bool force)
         .ca_bundle = c->ca_bundle,
         .provider = c->provider,
         .agree_tos = c->agree_tos,
-        .force = force,
-        /* A stop (systemd stopping the timer's unit, ^C) lets in-flight steps reach a
-         * checkpoint and takes the challenge answers down. */
-        .handle_signals = true,
     };
+
+    hooks[0] = c->hooks_dir;
+    return o;
+}
+
+int cli_reconcile(const struct cli *c, bool force)
+{
+    const char *hooks[1];
+    struct rec_opts o = cli_rec_opts(c, hooks);
     struct err e;
     int code;
 
+    o.force = force;
+    /* A stop (systemd stopping the timer's unit, ^C) lets in-flight steps reach a checkpoint
+     * and takes the challenge answers down. */
+    o.handle_signals = true;
     err_clear(&e);
     code = reconcile_once(&o, NULL, &e);
     if (code == REC_USAGE || code == REC_LOCKED)
@@ -41,15 +50,8 @@ int cmd_reconcile(const struct cli *c)
 
 int cmd_daemon(const struct cli *c)
 {
-    const char *hooks[1] = {c->hooks_dir};
-    struct rec_opts o = {
-        .state_dir = c->state_dir,
-        .hook_dirs = c->hooks_dir ? hooks : NULL,
-        .nhook_dirs = c->hooks_dir ? 1 : 0,
-        .ca_bundle = c->ca_bundle,
-        .provider = c->provider,
-        .agree_tos = c->agree_tos,
-    };
+    const char *hooks[1];
+    struct rec_opts o = cli_rec_opts(c, hooks);
     struct err e;
     int code;
 

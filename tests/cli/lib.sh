@@ -8,6 +8,9 @@
 #                                   $WEBROOT (= $T/www/.well-known/acme-challenge)
 #   tl_proxy                        the fault proxy in front of Pebble; $PROXY_DIR, $PROXY_CTL
 #   tl_conf_target [EXTRA-YAML]     conf/target with the webroot and agree-tos
+#   tl_conf_listener [TYPES]        conf/target with the built-in http-01 listener on Pebble's
+#                                   validation port (TYPES, default "http-01") and agree-tos
+#   wait_stopped PID                waits (bounded) until PID is stopped (SIGSTOP at a failpoint)
 #   tl_acmed ARGS...                acmed --state $STATE --ca-bundle ... --provider ...
 #   fail MSG / check COND-CMD MSG
 #   tl_report SCENARIO WHAT         a line of the reliability report (see tl_done)
@@ -126,6 +129,30 @@ request:
     agree-tos: true
 ${1:-}
 YAML
+}
+
+tl_conf_listener() {
+    mkdir -p "$STATE/conf" "$STATE/desired"
+    cat >"$STATE/conf/target" <<YAML
+request:
+  challenge:
+    type: [${1:-http-01}]
+    http-ports: ["127.0.0.1:$PEBBLE_HTTP_PORT"]
+  account:
+    agree-tos: true
+YAML
+}
+
+# wait_stopped PID: true once PID is stopped (state T), false if it ends or after 30 s.
+wait_stopped() {
+    local i st
+    for ((i = 0; i < 600; i++)); do
+        st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+        st=${st##*) }
+        [[ ${st:0:1} == T ]] && return 0
+        sleep 0.05
+    done
+    return 1
 }
 
 tl_acmed() {

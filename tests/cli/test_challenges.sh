@@ -10,15 +10,7 @@ tl_pebble
 port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # http-01, built-in listener on Pebble's validation port.
-mkdir -p "$STATE/conf" "$STATE/desired"
-cat >"$STATE/conf/target" <<YAML
-request:
-  challenge:
-    type: [http-01]
-    http-ports: ["127.0.0.1:$PEBBLE_HTTP_PORT"]
-  account:
-    agree-tos: true
-YAML
+tl_conf_listener
 printf 'satisfy:\n  names: [h.chal.test, www.h.chal.test]\n' >"$STATE/desired/h"
 tl_acmed --once >"$T/http.log" 2>&1 || { cat "$T/http.log" >&2; fail "http-01 issuance failed"; }
 [[ -n $(tl_live_cert h.chal.test) ]] || fail "no certificate through the http-01 listener"
@@ -59,14 +51,7 @@ cat >"$HOOKS/record" <<HOOK
 case "\$1" in challenge-dns-*) echo "\$@" >>"$T/dns-events" ;; *) exit 42 ;; esac
 HOOK
 chmod 755 "$HOOKS/dns" "$HOOKS/record"
-cat >"$STATE/conf/target" <<YAML
-request:
-  challenge:
-    type: [http-01, dns-01]
-    http-ports: ["127.0.0.1:$PEBBLE_HTTP_PORT"]
-  account:
-    agree-tos: true
-YAML
+tl_conf_listener "http-01, dns-01"
 printf 'satisfy:\n  names: ["*.w.chal.test", w.chal.test]\nrequest:\n  challenge:\n    type: [dns-01]\n' \
     >"$STATE/desired/w"
 CHALLTESTSRV_MGMT=$CHALLTESTSRV_MGMT tl_acmed --once >"$T/dns.log" 2>&1 ||

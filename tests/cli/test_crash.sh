@@ -9,18 +9,6 @@ tl_webroot
 tl_conf_target
 mkdir -p "$STATE/desired"
 
-# Waits (bounded) until PID is stopped; true when it is.
-wait_stopped() {
-    local i st
-    for ((i = 0; i < 600; i++)); do
-        st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        st=${st##*) }
-        [[ ${st:0:1} == T ]] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
 # No link under live/ may dangle.
 check_live() {
     local l

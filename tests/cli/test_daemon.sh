@@ -8,15 +8,7 @@
 tl_init "$1"
 FIXTURE_VALIDITY=60 tl_pebble
 tl_proxy
-mkdir -p "$STATE/conf" "$STATE/desired"
-cat >"$STATE/conf/target" <<YAML
-request:
-  challenge:
-    type: [http-01]
-    http-ports: ["127.0.0.1:$PEBBLE_HTTP_PORT"]
-  account:
-    agree-tos: true
-YAML
+tl_conf_listener
 printf 'max-orders: 8\nmetrics-file: %s\n' "$T/metrics.prom" >"$STATE/conf/acmed.yaml"
 
 # sd_notify: a datagram socket that records what it receives.

@@ -45,18 +45,6 @@ trap lf_cleanup EXIT
 section() { echo "== $1 (t=${SECONDS}s)"; }
 skip() { echo "SKIP: $*"; }
 
-# Waits (bounded) until PID is stopped; true when it is.
-wait_stopped() {
-    local i st
-    for ((i = 0; i < 600; i++)); do
-        st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        st=${st##*) }
-        [[ ${st:0:1} == T ]] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
 # wait_for SECONDS CMD...: polls CMD every 0.1 s; true when it succeeded in time.
 wait_for() {
     local end=$((SECONDS + $1))

@@ -64,15 +64,8 @@ tl_proxy
 curl -s --max-time 5 --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/roots/0" >"$T/root.pem"
 grep -q 'BEGIN CERTIFICATE' "$T/root.pem" || die "cannot fetch pebble's root"
 
-mkdir -p "$STATE/conf" "$STATE/desired" "$T/runs"
-cat >"$STATE/conf/target" <<YAML
-request:
-  challenge:
-    type: [http-01]
-    http-ports: ["127.0.0.1:$PEBBLE_HTTP_PORT"]
-  account:
-    agree-tos: true
-YAML
+mkdir -p "$T/runs"
+tl_conf_listener
 
 # The targets: desired file, names, key type.
 TARGETS=(a b c d e f)
