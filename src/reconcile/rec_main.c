@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "reconcile/plan.h"
 #include "reconcile/rec_phases.h"
@@ -107,15 +108,21 @@ static int setup(struct rec *r, struct err *e)
 
 /* ---- signals during a pass ---- */
 
+/* The stop cannot wait any longer. What is in flight (requests, retry and poll timers, hooks,
+ * key generation) cannot be unwound from here without running its callbacks into a pass being
+ * torn down; the state directory, though, is valid at every moment (written atomically, with
+ * a checkpoint after each step: the kill torture proves it). So the answer files published in
+ * webroots are taken down and the process ends at once, as a kill would; the next run resumes
+ * the steps that were cut short. */
 static void on_grace_over(uv_timer_t *t)
 {
     struct rec *r = t->data;
 
-    log_warn("stopping: in-flight steps did not reach a checkpoint in time; they resume on the "
-             "next run");
+    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
+             "resume on the next run");
     for (size_t i = 0; i < r->njobs; i++)
         step_authorize_abandon(r->jobs[i]);
-    r->finished = true;
+    _exit(REC_OK);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -128,10 +135,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     if (r->stopping) {
         /* A second SIGTERM/SIGINT: no more waiting for checkpoints. */
-        if (!r->finished) {
-            uv_timer_stop(&r->grace);
-            on_grace_over(&r->grace);
-        }
+        on_grace_over(&r->grace);
         return;
     }
     log_notice("signal %d: stopping at the next checkpoint (again to stop now)", signum);

@@ -21,7 +21,9 @@ struct rec_opts {
     unsigned hook_timeout_s;      /* 0: 300 */
     bool locked;                  /* the caller already holds the state lock (the daemon) */
     bool handle_signals;          /* SIGTERM/SIGINT end the pass early (in-flight steps stop at
-                                     their next checkpoint, at most REC_STOP_GRACE_MS later);
+                                     their next checkpoint, at most REC_STOP_GRACE_MS later, or
+                                     at a second signal: then the webroot answers are removed
+                                     and the process exits 0 at once, as a kill would);
                                      SIGHUP/SIGUSR1 ask for another pass */
 };
 

@@ -111,6 +111,9 @@ forced_stop() { # forced_stop LOG TERMS MAX-SECONDS
         kill -KILL $pid
     fi
     wait $pid
+    rc=$?
+    [[ $rc == 0 ]] || fail "forced stop ($1): exit $rc, wanted 0"
+    grep -q 'Sanitizer\|runtime error:' "$log" && fail "forced stop ($1): sanitizer report in $log"
     ((SECONDS - t0 <= $3)) || fail "forced stop ($1): took $((SECONDS - t0)) s, wanted at most $3"
     grep -q 'did not reach a checkpoint' "$log" || fail "forced stop ($1): the wait was not cut short (see $log)"
     [[ -z $(ls "$WEBROOT") ]] || fail "forced stop ($1): answer files left in the webroot: $(ls "$WEBROOT")"
