@@ -84,3 +84,23 @@ void tu_write_file(const char *path, const char *content)
     if (fputs(content, f) == EOF || fclose(f) != 0)
         die("write", path);
 }
+
+static void on_watchdog(uv_timer_t *t)
+{
+    *(int *)t->data = 1;
+}
+
+int tu_run_until(uv_loop_t *loop, const int *flag, uint64_t ms)
+{
+    uv_timer_t wd;
+    int expired = 0;
+
+    uv_timer_init(loop, &wd);
+    wd.data = &expired;
+    uv_timer_start(&wd, on_watchdog, ms, 0);
+    while (!*flag && !expired)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&wd, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return *flag != 0;
+}

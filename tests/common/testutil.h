@@ -3,6 +3,8 @@
 #define ACMED_TESTS_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
 
 /* Creates a fresh private directory under $ACMED_TEST_TMP (or /tmp) and returns its path
  * (caller frees). Aborts the test program on failure. */
@@ -20,5 +22,9 @@ void tu_write_file(const char *path, const char *content);
 
 /* Reads a whole file (caller frees), NULL when missing. */
 char *tu_read_file(const char *path, size_t *len);
+
+/* Runs `loop` until *flag is non-zero or `ms` milliseconds pass (a watchdog timer, closed
+ * again before returning). Returns 1 when the flag was set, 0 on timeout. */
+int tu_run_until(uv_loop_t *loop, const int *flag, uint64_t ms);
 
 #endif

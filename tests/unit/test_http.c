@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "common/testutil.h"
 #include "net/http.h"
 
 struct result {
@@ -59,25 +60,10 @@ static void on_closed(void *arg)
     (*(int *)arg)++;
 }
 
-static void on_watchdog(uv_timer_t *t)
-{
-    *(int *)t->data = 1;
-}
-
 /* Runs `loop` until *flag is set, failing the test after `ms` milliseconds. */
 static void run_until(uv_loop_t *loop, const int *flag, uint64_t ms)
 {
-    uv_timer_t wd;
-    int expired = 0;
-
-    uv_timer_init(loop, &wd);
-    wd.data = &expired;
-    uv_timer_start(&wd, on_watchdog, ms, 0);
-    while (!*flag && !expired)
-        uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&wd, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    if (!*flag)
+    if (!tu_run_until(loop, flag, ms))
         fail_msg("nothing happened within %llu ms", (unsigned long long)ms);
 }
 

@@ -39,32 +39,11 @@ struct fix {
 
 /* ---- running the loop ----------------------------------------------------------------- */
 
-static void on_watchdog(uv_timer_t *t)
-{
-    *(int *)t->data = 1;
-}
-
-/* Runs the loop until *flag is set (returns 1) or ms elapse (returns 0). */
-static int run_until(uv_loop_t *loop, const int *flag, uint64_t ms)
-{
-    uv_timer_t wd;
-    int expired = 0;
-
-    uv_timer_init(loop, &wd);
-    wd.data = &expired;
-    uv_timer_start(&wd, on_watchdog, ms, 0);
-    while (!*flag && !expired)
-        uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&wd, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    return *flag != 0;
-}
-
 static void run_for(uv_loop_t *loop, uint64_t ms)
 {
     int never = 0;
 
-    run_until(loop, &never, ms);
+    tu_run_until(loop, &never, ms);
 }
 
 static void on_closed(void *arg)
@@ -110,7 +89,7 @@ static int teardown(void **state)
     if (f->t) {
         tls_alpn_close(f->t, on_closed, &closed);
         assert_int_equal(closed, 0); /* never called back synchronously */
-        run_until(&f->loop, &closed, 5000);
+        tu_run_until(&f->loop, &closed, 5000);
         assert_int_equal(closed, 1);
     }
     uv_run(&f->loop, UV_RUN_NOWAIT);
@@ -201,7 +180,7 @@ static void client_run(struct fix *f, const char *host, int port, const char *sn
     assert_int_equal(uv_spawn(&f->loop, &proc, &opt), 0);
     close(nullfd);
     close(logfd);
-    if (!run_until(&f->loop, &c->exited, 15000))
+    if (!tu_run_until(&f->loop, &c->exited, 15000))
         fail_msg("gnutls-cli did not exit");
     c->ms = (uv_hrtime() - t0) / 1000000;
     c->out = tu_read_file(log, NULL);
@@ -479,7 +458,7 @@ static void test_handshake_deadline(void **state)
 
     tls_alpn_set_timeout_ms(f->t, 300);
     rs = raw_open(f, 1, &nended);
-    assert_true(run_until(&f->loop, &nended, 5000));
+    assert_true(tu_run_until(&f->loop, &nended, 5000));
     assert_true((uv_hrtime() - t0) / 1000000 >= 250);
     raw_close(f, rs, 1);
 }
