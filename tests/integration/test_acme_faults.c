@@ -266,8 +266,11 @@ static void test_poll_retry_after_and_deadline(void **state)
     assert_non_null(s.authz);
     assert_int_equal(s.authz->status, AUTHZ_PENDING);
     assert_true(clock_mono_ms() - t0 >= 2400);
+    /* At 0, ~1 and ~2 s (and maybe at the deadline); on a loaded machine (a sanitizer build
+     * beside other tests) a poll's own round trip can push the third past the deadline. The
+     * quick schedule without Retry-After would make 6 or more. */
     polls = fp_count(fp, "POST", "^/authZ/");
-    assert_true(polls >= 3 && polls <= 4);
+    assert_true(polls >= 2 && polls <= 4);
     flow_sync_clear(&s);
     free(authz);
     flow_env_fini(&fe);
