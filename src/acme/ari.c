@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme/url.h"
 #include "crypto/b64.h"
 #include "util/clock.h"
+#include "util/sanitize.h"
 
 char *acme_ari_cert_id(const uint8_t *aki, size_t aki_len, const uint8_t *serial, size_t serial_len)
 {
@@ -37,28 +39,20 @@ static int window_time(json_t *win, const char *key, time_t *out, struct err *e)
     return 0;
 }
 
-static bool url_ok(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-            return false;
-    }
-    return true;
-}
-
 int acme_renewal_info_parse(const char *text, size_t len, struct acme_renewal_info *out,
                             struct err *e)
 {
     struct acme_renewal_info ri = {0};
     json_t *root = NULL, *win, *url;
-    json_error_t jerr;
+    json_error_t jerr = {0};
     int rc;
 
     memset(out, 0, sizeof(*out));
     if (!text || !(root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
-        rc = err_set(e, -EINVAL, "renewalInfo: not JSON: %s", text ? jerr.text : "no body");
+        char tmp[sizeof jerr.text];
+
+        sanitize_into(tmp, sizeof tmp, jerr.text, strnlen(jerr.text, sizeof jerr.text));
+        rc = err_set(e, -EINVAL, "renewalInfo: not JSON: %s", text ? tmp : "no body");
         goto out;
     }
     if (!json_is_object(root)) {
@@ -81,7 +75,7 @@ int acme_renewal_info_parse(const char *text, size_t len, struct acme_renewal_in
     /* explanationURL is only shown to the operator (RFC 9773 §4.2). A malformed one must not
      * cost a valid window, which may be asking for an urgent renewal: it is dropped instead. */
     url = json_object_get(root, "explanationURL");
-    if (json_is_string(url) && url_ok(json_string_value(url)) &&
+    if (json_is_string(url) && acme_url_ok(json_string_value(url)) &&
         !(ri.explanation_url = strdup(json_string_value(url)))) {
         rc = err_set(e, -ENOMEM, "renewalInfo: out of memory");
         goto out;

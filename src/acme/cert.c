@@ -9,6 +9,7 @@
 #include "acme/headers.h"
 #include "acme/op_internal.h"
 #include "acme/ops.h"
+#include "acme/url.h"
 #include "crypto/b64.h"
 #include "crypto/pem.h"
 #include "crypto/x509.h"
@@ -117,6 +118,25 @@ static void download_finish(struct download *d, int rc, char *pem, size_t len,
     download_free(d);
 }
 
+/* Alternate chains are fetched only from URLs that pass the rule of every CA URL (acme/url.h):
+ * the others are dropped with a warning. */
+static void drop_bad_alternates(struct download *d)
+{
+    size_t kept = 0;
+    struct err ue;
+
+    for (size_t i = 0; i < d->nalts; i++) {
+        if (acme_url_check(d->alts[i], acme_client_https_only(d->c), "alternate chain", &ue) <
+            0) {
+            log_warn("ignoring an alternate chain: %s", err_msg(&ue));
+            free(d->alts[i]);
+            continue;
+        }
+        d->alts[kept++] = d->alts[i];
+    }
+    d->nalts = kept;
+}
+
 static int fetch_chain(struct download *d, const char *url, struct err *e);
 
 /* Tries the next alternate chain, or settles for the default one when none is left. */
@@ -195,6 +215,7 @@ static void on_chain(void *arg, int rc, struct acme_result *r, const struct err 
                 vals[nv++] = r->http->headers[i].value;
         if (acme_link_find(vals, nv, "alternate", &d->alts, &d->nalts, &ce) < 0)
             log_warn("ignoring a bad Link header: %s", err_msg(&ce));
+        drop_bad_alternates(d);
     } else {
         free(pem);
     }

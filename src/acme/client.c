@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "acme/headers.h"
+#include "acme/url.h"
 #include "crypto/b64.h"
 #include "util/clock.h"
 #include "util/fsio.h"
@@ -576,6 +577,8 @@ static void on_directory(void *arg, int rc, struct acme_result *r, const struct 
         struct acme_directory *d = NULL;
 
         rc = acme_directory_parse(r->http->body, r->http->body_len, &d, &pe);
+        if (rc == 0 && (rc = acme_directory_urls_check(d, acme_client_https_only(c), &pe)) < 0)
+            acme_directory_free(d);
         if (rc < 0) {
             err_wrap(&pe, "directory %s", c->dir_url);
         } else {
@@ -586,6 +589,11 @@ static void on_directory(void *arg, int rc, struct acme_result *r, const struct 
     }
     s->cb(s->arg, rc, r, e);
     free(s);
+}
+
+bool acme_client_https_only(const struct acme_client *c)
+{
+    return acme_url_is_https(c->dir_url);
 }
 
 int acme_client_start(struct acme_client *c, acme_cb cb, void *arg, struct err *e)

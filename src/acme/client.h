@@ -75,6 +75,10 @@ int acme_client_new(uv_loop_t *loop, struct http_client *http, const char *direc
  * success acme_client_directory() is non-NULL. */
 int acme_client_start(struct acme_client *c, acme_cb cb, void *arg, struct err *e);
 
+/* True when the directory URL is https: then every URL the CA hands out must be https too
+ * (acme/url.h), and a plain-http one fails the operation that received it. */
+bool acme_client_https_only(const struct acme_client *c);
+
 /* The parsed directory, or NULL before acme_client_start succeeded. Borrowed. */
 const struct acme_directory *acme_client_directory(const struct acme_client *c);
 

@@ -8,7 +8,9 @@
 
 #include "crypto/b64.h"
 #include "util/buf.h"
+#include "acme/url.h"
 #include "util/clock.h"
+#include "util/sanitize.h"
 
 #define ACME_ERROR_NS "urn:ietf:params:acme:error:"
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,32 +57,10 @@ ENUM_FUNCS(acme_authz_status, enum acme_authz_status, authz_names)
 ENUM_FUNCS(acme_chall_status, enum acme_chall_status, chall_names)
 ENUM_FUNCS(acme_id_type, enum acme_id_type, id_names)
 
-/* The length in bytes of the control character at s, or 0 when s[0] does not start one: C0
- * and DEL, and the C1 range U+0080..U+009F, which UTF-8 (all jansson accepts) spells C2 80..C2
- * 9F and which some terminals act on (U+0085 is a line break, U+009B starts an escape). */
-static size_t ctl_len(const char *s)
-{
-    unsigned char c = (unsigned char)s[0];
-
-    if (c < 0x20 || c == 0x7f)
-        return 1;
-    if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)
-        return 2;
-    return 0;
-}
-
-/* Server text quoted in an error message: truncated, control characters replaced, so that a
- * hostile server cannot forge log lines. */
+/* Server text quoted in an error message, through the one sanitiser. */
 static const char *clean(const char *s, char *dst, size_t size)
 {
-    size_t i = 0, n;
-
-    while (s && *s && i + 1 < size) {
-        n = ctl_len(s);
-        dst[i++] = n ? '?' : *s;
-        s += n ? n : 1;
-    }
-    dst[i] = '\0';
+    sanitize_into(dst, size, s ? s : "", s ? strlen(s) : 0);
     return dst;
 }
 
@@ -104,19 +84,6 @@ static int wrong_type(const char *ctx, const char *key, const char *want, struct
     return err_set(e, -EINVAL, "%s: \"%s\" is not %s", ctx, key, want);
 }
 
-/* URLs are used as given, but one holding spaces or control characters cannot be a URL and
- * must not reach a request line or a log. */
-static bool url_ok(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-            return false;
-    }
-    return true;
-}
-
 static int get_str(json_t *obj, const char *ctx, const char *key, bool required, bool url,
                    char **out, struct err *e)
 {
@@ -126,11 +93,13 @@ static int get_str(json_t *obj, const char *ctx, const char *key, bool required,
         return required ? missing(ctx, key, e) : 0;
     if (!json_is_string(v))
         return wrong_type(ctx, key, "a string", e);
-    if (url && !url_ok(json_string_value(v)))
+    if (url && !acme_url_ok(json_string_value(v)))
         return wrong_type(ctx, key, "a URL", e);
     if (required && !*json_string_value(v))
         return err_set(e, -EINVAL, "%s: \"%s\" is empty", ctx, key);
-    *out = strdup(json_string_value(v));
+    /* A URL is used as given (checked above); any other text is sanitised once, here, so that
+     * nothing a server sent reaches a log, a file or a terminal unfiltered. */
+    *out = url ? strdup(json_string_value(v)) : sanitize_dup(json_string_value(v));
     return *out ? 0 : err_set(e, -ENOMEM, "%s: out of memory", ctx);
 }
 
@@ -155,9 +124,10 @@ static int get_strv(json_t *obj, const char *ctx, const char *key, bool required
 
         if (!json_is_string(it))
             return err_set(e, -EINVAL, "%s: \"%s\"[%zu] is not a string", ctx, key, i);
-        if (url && !url_ok(json_string_value(it)))
+        if (url && !acme_url_ok(json_string_value(it)))
             return err_set(e, -EINVAL, "%s: \"%s\"[%zu] is not a URL", ctx, key, i);
-        if (!((*out)[i] = strdup(json_string_value(it))))
+        if (!((*out)[i] = url ? strdup(json_string_value(it))
+                              : sanitize_dup(json_string_value(it))))
             return err_set(e, -ENOMEM, "%s: out of memory", ctx);
         *n = i + 1;
     }
@@ -309,13 +279,10 @@ void acme_problem_free(struct acme_problem *p)
 
 static void put_clean(struct buf *b, const char *s, int *rc)
 {
-    size_t n;
+    char tmp[SANITIZE_MAX];
 
-    while (s && *s && *rc == 0) {
-        n = ctl_len(s);
-        *rc = buf_append(b, n ? "?" : s, 1);
-        s += n ? n : 1;
-    }
+    if (s && *rc == 0)
+        *rc = buf_puts(b, clean(s, tmp, sizeof tmp));
 }
 
 char *acme_problem_format(const struct acme_problem *p)
@@ -400,7 +367,8 @@ static int meta_from_json(json_t *meta, struct acme_directory *d, struct err *e)
         if (!json_is_string(v))
             return err_set(e, -EINVAL, "%s: profile \"%s\" is not a string", ctx,
                            clean(name, tmp, sizeof(tmp)));
-        if (!(p->name = strdup(name)) || !(p->description = strdup(json_string_value(v))))
+        if (!(p->name = sanitize_dup(name)) ||
+            !(p->description = sanitize_dup(json_string_value(v))))
             return err_set(e, -ENOMEM, "%s: out of memory", ctx);
     }
     return 0;
@@ -658,8 +626,10 @@ static void *begin(const char *text, size_t len, const char *what, size_t size, 
     }
     *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!*root) {
-        *rc = err_set(e, -EINVAL, "%s: not JSON: %s (line %d, column %d)", what, jerr.text,
-                      jerr.line, jerr.column);
+        char tmp[sizeof jerr.text];
+
+        *rc = err_set(e, -EINVAL, "%s: not JSON: %s (line %d, column %d)", what,
+                      clean(jerr.text, tmp, sizeof tmp), jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(*root)) {

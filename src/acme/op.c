@@ -5,9 +5,11 @@
 
 #include "acme/op_internal.h"
 #include "acme/objects.h"
+#include "acme/url.h"
 
 struct op {
     enum acme_op_kind kind;
+    bool https_only; /* the client's directory is https: so must every URL it returns be */
     char *url;
     acme_cb cb;
     void *arg;
@@ -41,7 +43,8 @@ static void op_done(void *arg, int rc, struct acme_result *r, const struct err *
 
     err_clear(&pe);
     if (rc == 0 && o->kind != OP_RAW) {
-        if (!r->http || parse_into(o->kind, r, &pe) < 0) {
+        if (!r->http || parse_into(o->kind, r, &pe) < 0 ||
+            acme_result_urls_check(r, o->https_only, &pe) < 0) {
             rc = -EPROTO;
             if (!r->http)
                 err_set(&pe, rc, "%s: no response body", o->url);
@@ -67,6 +70,7 @@ int acme_op_start(struct acme_client *c, const struct acme_call *call, enum acme
         return err_set(e, -ENOMEM, "out of memory");
     }
     o->kind = kind;
+    o->https_only = acme_client_https_only(c);
     o->cb = cb;
     o->arg = arg;
     rc = acme_call(c, call, op_done, o, e);

@@ -25,6 +25,7 @@
 #include "crypto/jws.h"
 #include "crypto/key.h"
 #include "net/http.h"
+#include "net/url_policy.h"
 #include "store/desired.h"
 #include "store/store.h"
 #include "util/fsio.h"
@@ -80,10 +81,21 @@ static int sync_wait(struct net *n, struct sync *s, struct err *e)
 static int net_open(struct net *n, const struct cli *c, const char *url, struct err *e)
 {
     struct http_client_opts ho = {.ca_bundle = c->ca_bundle};
+    struct acmed_conf conf;
     struct sync s = {0};
     int rc;
 
     memset(n, 0, sizeof *n);
+    /* The plain-http rule of the reconciler (net/url_policy.h), before any connection. */
+    if ((rc = acmed_conf_load(c->state_dir, &conf, e)) < 0)
+        return rc;
+    ho.allow_insecure_http = conf.allow_insecure_http;
+    acmed_conf_free(&conf);
+    if ((rc = url_policy_check(url, ho.allow_insecure_http, "provider", e)) < 0)
+        return rc;
+    if (rc == URL_POLICY_ALLOWED)
+        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml",
+                 url);
     if ((rc = uv_loop_init(&n->loop)) < 0)
         return err_set(e, rc, "cannot create an event loop: %s", uv_strerror(rc));
     n->loop_ok = true;

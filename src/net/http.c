@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "net/http_xfer.h"
+#include "net/url_policy.h"
 #include "util/log.h"
 
 #ifndef ACMED_VERSION
@@ -344,6 +345,9 @@ int http_request_start(struct http_client *c, const struct http_request *req, ht
         return err_set(e, -EINVAL, "http: missing client, request, URL or callback");
     if (c->closing)
         return err_set(e, -ESHUTDOWN, "http: %s: the client is closing", req->url);
+    if (!req->plain_http &&
+        (rc = url_policy_check(req->url, c->opts.allow_insecure_http, "URL", e)) < 0)
+        return rc;
     rc = http_xfer_new(req, &c->opts, &x, e);
     if (rc < 0)
         goto out;

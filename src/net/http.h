@@ -6,6 +6,7 @@
 #ifndef ACMED_NET_HTTP_H
 #define ACMED_NET_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -18,6 +19,8 @@ struct http_client_opts {
     long connect_timeout_ms;   /* 0 = 10 s */
     long total_timeout_ms;     /* per request, 0 = 60 s */
     size_t max_body;           /* 0 = 4 MiB */
+    bool allow_insecure_http;  /* plain http to any host (conf/acmed.yaml allow-insecure-http);
+                                * otherwise only to loopback literals (net/url_policy.h) */
 };
 
 struct http_header {
@@ -56,6 +59,8 @@ struct http_request {
     size_t body_len;
     const char *connect_to;   /* optional "HOST:PORT" to connect to instead of the URL's host
                                  (the URL, Host header and TLS name stay as they are) */
+    bool plain_http;          /* plain http by nature (the http-01 self-test): exempt from
+                                 the plain-http rule */
 };
 
 struct http_client;
@@ -72,7 +77,8 @@ int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts,
 
 /* Starts a request. Returns 0 when started (cb will be called exactly once, never from inside
  * this call) or negative (cb is never called): -EINVAL for a bad method or a line break in the
- * URL or a header, -ESHUTDOWN once http_client_close was called, -ENOMEM. */
+ * URL or a header, -EPERM for a plain-http URL the rule of net/url_policy.h refuses (no
+ * connection is made), -ESHUTDOWN once http_client_close was called, -ENOMEM. */
 int http_request_start(struct http_client *c, const struct http_request *req, http_cb cb,
                        void *arg, struct err *e);
 

@@ -106,8 +106,8 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
     err_set(&j->fail_err, j->fail_rc, "%s", msg);
     j->ts.failures++;
     j->ts.last_failure = now;
-    tstate_set(&j->ts.last_error, msg);
-    tstate_set(&j->ts.last_problem, problem);
+    tstate_set_text(&j->ts.last_error, msg);
+    tstate_set_text(&j->ts.last_problem, problem);
     j->ts.next_attempt = policy_next_attempt(now, j->ts.failures, ra);
     j->ts.retry_until = ra >= 0 ? now + ra : 0;
     /* An order the CA has declared invalid cannot be resumed: start afresh next time. */

@@ -47,6 +47,7 @@ struct rec {
     uv_timer_t grace;
     unsigned max_jobs;      /* conf/acmed.yaml max-orders */
     unsigned max_requests;  /* conf/acmed.yaml max-requests-per-ca */
+    bool allow_insecure_http; /* conf/acmed.yaml allow-insecure-http */
     bool watching;          /* sigs and grace are initialised */
 };
 

@@ -7,11 +7,25 @@
 
 #include "crypto/b64.h"
 #include "crypto/jws.h"
+#include "net/url_policy.h"
 #include "reconcile/job.h"
 #include "store/desired.h"
 #include "util/clock.h"
 #include "util/fsio.h"
 #include "util/log.h"
+
+/* The plain-http rule (net/url_policy.h), applied before any connection to the provider; a
+ * plain-http provider allowed only by allow-insecure-http is warned about on every run. */
+static int provider_url_allowed(const char *url, bool allow_insecure, struct err *e)
+{
+    int rc = url_policy_check(url, allow_insecure, "provider", e);
+
+    if (rc == URL_POLICY_ALLOWED)
+        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml; "
+                 "anyone on the path can read and change what acmed and the CA say",
+                 url);
+    return rc < 0 ? rc : 0;
+}
 
 struct provider *provider_get(struct rec *r, const char *url)
 {
@@ -29,6 +43,7 @@ struct provider *provider_get(struct rec *r, const char *url)
         goto fail;
     p->rec = r;
     if (!(p->dir_id = store_dir_id(url, &e)) ||
+        provider_url_allowed(url, r->allow_insecure_http, &e) < 0 ||
         acme_client_new(&r->loop, r->http, url, NULL, &p->acme, &e) < 0) {
         /* Not a usable URL: the provider fails every waiter with this error. */
         p->state = PROV_FAILED;

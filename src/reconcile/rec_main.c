@@ -93,6 +93,7 @@ static int setup(struct rec *r, struct err *e)
     r->hook_timeout_s = r->o->hook_timeout_s ? r->o->hook_timeout_s : conf.hook_timeout_s;
     r->max_jobs = conf.max_orders;
     r->max_requests = conf.max_requests_per_ca;
+    r->allow_insecure_http = ho.allow_insecure_http = conf.allow_insecure_http;
     acmed_conf_free(&conf);
     if ((rc = desired_load(r->st.root, &r->ds, e)) < 0)
         return REC_USAGE;

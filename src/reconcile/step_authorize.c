@@ -20,6 +20,7 @@
 #include "hooks/hooks.h"
 #include "reconcile/job.h"
 #include "reconcile/responders.h"
+#include "store/names.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -306,7 +307,8 @@ static void self_test_all(struct authz_set *s)
     for (size_t i = 0; i < s->n && s->j->t->http_self_test && !s->failed; i++) {
         struct az *a = &s->v[i];
         struct self_test *st;
-        struct http_request req = {.method = "GET", .connect_to = connect_to};
+        struct http_request req = {
+            .method = "GET", .connect_to = connect_to, .plain_http = true};
         bool v6;
 
         if (a->m != M_HTTP)
@@ -543,13 +545,55 @@ static void choose_all(struct authz_set *s)
 
 /* ---- fetching ---- */
 
+/* An authorization must be for one of the identifiers the target ordered: (type, normalised
+ * value, wildcard) as asked. Anything else, from a hostile CA or a man in the middle, would
+ * otherwise reach a hook's argv, a DNS record or a log. The value is replaced by its
+ * normalised form. Returns 0, or -EPROTO with e saying what came and from where. */
+static int check_identifier(const struct job *j, const char *url, struct acme_authz *az,
+                            struct err *e)
+{
+    struct acme_identifier *id = &az->identifier;
+    const char *v = id->value ? id->value : "";
+    char *norm = NULL;
+    bool is_ip = false;
+    struct err ne;
+    int rc = -EPROTO;
+
+    if (name_normalize(v, strlen(v), &norm, &is_ip, &ne) < 0 || norm[0] == '*' ||
+        is_ip != (id->type == ACME_ID_IP) || (is_ip && az->wildcard)) {
+        err_set(e, rc, "authorization %s is for %s \"%s\", not a valid %s: refused", url,
+                acme_id_type_str(id->type), v, az->wildcard ? "wildcard name" : "identifier");
+        goto out;
+    }
+    for (size_t i = 0; i < j->t->nreq_names; i++) {
+        const struct target_name *n = &j->t->req_names[i];
+        const char *want = n->name;
+
+        if (n->ip != is_ip || (want[0] == '*') != az->wildcard)
+            continue;
+        if (!strcmp(az->wildcard ? want + 2 : want, norm)) {
+            free(id->value);
+            id->value = norm;
+            return 0;
+        }
+    }
+    err_set(e, rc, "authorization %s is for %s%s \"%s\", which was not ordered: refused", url,
+            az->wildcard ? "wildcard " : "", acme_id_type_str(id->type), v);
+out:
+    free(norm);
+    return rc;
+}
+
 static void on_authz(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
     struct az *a = arg;
     struct authz_set *s = a->set;
+    struct err ie;
 
     if (rc < 0) {
         set_fail(s, rc, r->problem, "%s: %s", a->url, err_msg(e));
+    } else if (check_identifier(s->j, a->url, r->authz, &ie) < 0) {
+        set_fail(s, ie.code, NULL, "%s", err_msg(&ie));
     } else {
         a->authz = r->authz;
         r->authz = NULL;

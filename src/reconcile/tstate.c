@@ -7,12 +7,24 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/sanitize.h"
 
 int tstate_set(char **slot, const char *s)
 {
     char *copy = NULL;
 
     if (s && !(copy = strdup(s)))
+        return -ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+int tstate_set_text(char **slot, const char *s)
+{
+    char *copy = NULL;
+
+    if (s && !(copy = sanitize_dup(s)))
         return -ENOMEM;
     free(*slot);
     *slot = copy;
@@ -78,6 +90,10 @@ int tstate_load(const struct store *st, const char *file, struct tstate *ts, str
     get_str(o, "replaces", &ts->replaces);
     get_str(o, "last_error", &ts->last_error);
     get_str(o, "last_problem", &ts->last_problem);
+    /* Read back through the sanitiser too: a file from an earlier version, or edited, must
+     * not put control characters on the operator's terminal (status). */
+    tstate_set_text(&ts->last_error, ts->last_error);
+    tstate_set_text(&ts->last_problem, ts->last_problem);
     ts->failures = (unsigned)get_time(o, "failures");
     ts->last_failure = get_time(o, "last_failure");
     ts->next_attempt = get_time(o, "next_attempt");

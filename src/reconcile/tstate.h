@@ -40,5 +40,8 @@ void tstate_free(struct tstate *ts);
 
 /* Replaces *slot with a copy of s (NULL clears). Returns 0 or -ENOMEM. */
 int tstate_set(char **slot, const char *s);
+/* Like tstate_set, for text that may come from a server (an error, a problem type): the copy
+ * goes through the one sanitiser (util/sanitize.h). s may be *slot. */
+int tstate_set_text(char **slot, const char *s);
 
 #endif

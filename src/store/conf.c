@@ -74,6 +74,11 @@ static int conf_key(struct acmed_conf *c, const struct ynode *k, const struct yn
         return conf_uint(v, k->str, &c->max_requests_per_ca, e);
     if (strcmp(k->str, "hook-timeout") == 0)
         return conf_uint(v, k->str, &c->hook_timeout_s, e);
+    if (strcmp(k->str, "allow-insecure-http") == 0) {
+        if (ynode_bool(v, &c->allow_insecure_http) < 0)
+            return ynode_err(e, v, k->str, "expected true or false");
+        return 0;
+    }
     if (strcmp(k->str, "metrics-file") == 0)
         return conf_str(v, k->str, &c->metrics_file, e);
     if (strcmp(k->str, "log-level") == 0) {

@@ -61,6 +61,7 @@ struct acmed_conf {
     unsigned hook_timeout_s;      /* 300 */
     char *metrics_file;           /* NULL */
     char *log_level;              /* "info" */
+    bool allow_insecure_http;     /* false: plain http only to loopback (net/url_policy.h) */
 };
 /* Loads conf/acmed.yaml into *out (defaults when missing). -EINVAL with file:line on errors. */
 int acmed_conf_load(const char *root, struct acmed_conf *out, struct err *e);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/sanitize.h"
+
 static enum log_level g_level = LL_INFO;
 static int g_journal = -1; /* -1: not yet read from the environment */
 
@@ -81,9 +83,13 @@ void log_msg(enum log_level level, const char *fmt, ...)
     /* One write per line so concurrent writers (hooks sharing stderr) do not interleave
      * inside a line, and journald sees the priority on every line. */
     for (p = msg;; p = nl + 1) {
+        char line[sizeof msg];
+
         nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        fprintf(stderr, "%s%.*s\n", prefix, (int)n, p);
+        /* Defence in depth: whatever reached the message unfiltered cannot forge a line or
+         * send a terminal escape (util/sanitize.h). */
+        sanitize_log_line(line, sizeof line, p, nl ? (size_t)(nl - p) : strlen(p));
+        fprintf(stderr, "%s%s\n", prefix, line);
         if (!nl || !nl[1])
             break;
     }
