@@ -21,6 +21,9 @@
 #             hook run, an error saying what is wrong
 #   stall     one target's newOrder never answered: the other targets of the same pass are
 #             issued meanwhile; the request times out (60 s) and is retried
+#   hostile   a hostile CA: authorizations for names not ordered or forged, problem details
+#             with control characters and 5 KB of text, http URLs from an https CA, and
+#             plain-http providers (refused unless conf/acmed.yaml allows them)
 #   restart   Pebble restarted on the same ports with fresh state (accounts and orders gone):
 #             a due renewal and a half-done order re-register and re-order
 # Scenario groups run in parallel, each behind a fault proxy of its own (rules are global to
@@ -610,12 +613,111 @@ restart_check() {
     sf_report "Pebble restarted with fresh state (accounts and orders gone)"
 }
 
+# ---- a hostile CA -----------------------------------------------------------------------
+# What a hostile CA (or a man in the middle) says is checked and sanitised: an authorization
+# for a name that was not ordered, for a forged string full of control characters, with the
+# wildcard flag or the type changed, fails the target before any challenge is answered or any
+# hook runs; a problem detail with line breaks, escapes and 5 KB of text reaches the log, the
+# state file and `status` without a control character and cut to 1 KiB; a plain-http URL in
+# an order from an https directory is refused; a plain-http provider is refused before any
+# connection unless conf/acmed.yaml allows it (then a warning on every run).
+hostile_ca() {
+    local c name log ctl long
+    new_state hostile
+    cat >"$HOOKS/10-record" <<HOOK
+#!/bin/sh
+printf '%s\n' "\$*" >>"$T/hostile-hooks.log"
+HOOK
+    chmod 755 "$HOOKS/10-record"
+    ctl=$(printf '[\001-\010\013-\037\177]')
+    local cases=(
+        'other|{"method": "POST", "path": "^/authZ/", "action": "json_patch", "patch": {"identifier": {"type": "dns", "value": "evil.hostile.test"}}}'
+        'escape|{"method": "POST", "path": "^/authZ/", "action": "json_patch", "patch": {"identifier": {"type": "dns", "value": "--x\nacmed: error: forged\u001b[31m"}}}'
+        'wildcard|{"method": "POST", "path": "^/authZ/", "action": "json_patch", "patch": {"wildcard": true}}'
+        'iptype|{"method": "POST", "path": "^/authZ/", "action": "json_patch", "patch": {"identifier": {"type": "ip", "value": "127.0.0.1"}}}'
+    )
+    for c in "${cases[@]}"; do
+        name=${c%%|*}
+        log=$T/logs/hostile-$name.log
+        want "$name" "$name.hostile.test"
+        proxy_reset
+        rules "[${c#*|}]"
+        run "hostile-$name.log" --once
+        rm -f "$STATE/desired/$name"
+        [[ $RC == 1 ]] || fail "hostile authz $name: --once exited $RC, wanted 1"
+        grep -q 'which was not ordered: refused\|not a valid .*: refused' "$log" ||
+            fail "hostile authz $name: the error does not say the authorization was not ordered"
+        [[ $(count "path=%5E/chalZ/") == 0 ]] || fail "hostile authz $name: a challenge was answered"
+        grep -q "$ctl" "$log" && fail "hostile authz $name: a control character reached the log"
+        grep -q '^acmed: error: forged\|^forged' "$log" && fail "hostile authz $name: a forged log line"
+    done
+    grep -q 'evil\|forged\|127\.0\.0\.1' "$T/hostile-hooks.log" 2>/dev/null &&
+        fail "hostile authz: a hook was run for a name nobody ordered: $(cat "$T/hostile-hooks.log")"
+
+    # A problem document built to forge log lines and fill the screen.
+    long=$(printf '%05000d' 0)
+    want detail detail.hostile.test
+    proxy_reset
+    rules '[{"method": "POST", "path": "^/order-plz$", "action": "status", "status": 403,
+             "with_nonce": true, "problem": {"type": "urn:ietf:params:acme:error:unauthorized",
+             "detail": "first\nacmed: error: forged\u001b]0;title\u0007\u0085 '"$long"' END"}}]'
+    run hostile-detail.log --once
+    log=$T/logs/hostile-detail.log
+    [[ $RC == 1 ]] || fail "hostile detail: --once exited $RC, wanted 1"
+    grep -q 'first?acmed: error: forged' "$log" || fail "hostile detail: the detail is not in the log"
+    grep -q "$ctl" "$log" && fail "hostile detail: a control character reached the log"
+    grep -q $'\xc2\x85' "$log" && fail "hostile detail: a C1 control reached the log"
+    grep -q '^acmed: error: forged' "$log" && fail "hostile detail: a forged log line"
+    grep -q 'END' "$log" && fail "hostile detail: 5 KB of detail were not cut"
+    grep -q '\\u00\|END' "$STATE/state/detail.json" && fail "hostile detail: the state file holds control characters or the whole detail"
+    "$ACMED" --state "$STATE" status >"$T/logs/hostile-status.out" 2>&1
+    grep -q 'first?acmed: error: forged' "$T/logs/hostile-status.out" || fail "hostile detail: status does not show the error"
+    grep -q "$ctl" "$T/logs/hostile-status.out" && fail "hostile detail: status prints a control character"
+    rm -f "$STATE/desired/detail"
+
+    # A plain-http URL in an order from an https directory.
+    want plain plain.hostile.test
+    proxy_reset
+    rules '[{"method": "POST", "path": "^/order-plz$", "action": "json_patch",
+             "patch": {"finalize": "http://127.0.0.1:1/finalize"}}]'
+    run hostile-plain.log --once
+    [[ $RC == 1 ]] || fail "http URL from an https CA: --once exited $RC, wanted 1"
+    grep -q 'order finalize "http://127.0.0.1:1/finalize" from the CA is not https' "$T/logs/hostile-plain.log" ||
+        fail "http URL from an https CA: not refused with its name"
+
+    # Every target issued once the CA behaves.
+    for name in "${cases[@]%%|*}" detail; do want "$name" "$name.hostile.test"; done
+    rules '[]'
+    run hostile-recover.log reconcile --force
+    [[ $RC == 0 ]] || fail "hostile CA: the recovery pass exited $RC, wanted 0"
+
+    # A plain-http provider: refused before any connection (192.0.2.1 is TEST-NET-1: nothing
+    # answers there), then allowed by conf/acmed.yaml with a warning.
+    new_state hostile-http
+    want h h.hostile.test
+    SF_TIMEOUT=20 PROVIDER=http://192.0.2.1/dir run hostile-http.log --once
+    [[ $RC == 1 ]] || fail "plain http provider: --once exited $RC, wanted 1"
+    grep -q 'plain http provider http://192.0.2.1/dir refused; set allow-insecure-http: true in conf/acmed.yaml to allow it' \
+        "$T/logs/hostile-http.log" || fail "plain http provider: not refused with the switch named"
+    ((MS < 5000)) || fail "plain http provider: the refusal took $MS ms (a connection was tried?)"
+    printf 'allow-insecure-http: true\n' >"$STATE/conf/acmed.yaml"
+    timeout -k 2 3 "$ACMED" --state "$STATE" --hooks "$HOOKS" --provider http://0.0.0.0:1/dir \
+        reconcile --force >"$T/logs/hostile-http-allowed.log" 2>&1
+    grep -q 'plain http provider http://0.0.0.0:1/dir: allowed by allow-insecure-http' \
+        "$T/logs/hostile-http-allowed.log" || fail "plain http provider allowed: no warning"
+    grep -q 'refused; set allow-insecure-http' "$T/logs/hostile-http-allowed.log" &&
+        fail "plain http provider allowed: still refused"
+    RUNS=$((RUNS + 1))
+    sf_report "a hostile CA: identifiers not ordered, forged text, http URLs, http providers"
+}
+
 # ---- the run ----------------------------------------------------------------------------
-for p in main stall nonce-head 5xx-1 5xx-2; do proxy_start "proxy-$p"; done
+for p in main stall nonce-head 5xx-1 5xx-2 hostile; do proxy_start "proxy-$p"; done
 in_background proxy-stall stall
 in_background proxy-nonce-head nonce_head
 in_background proxy-5xx-1 fivexx_1
 in_background proxy-5xx-2 fivexx_2
+in_background proxy-hostile hostile_ca
 use_proxy proxy-main
 ratelimit
 nonce_storms

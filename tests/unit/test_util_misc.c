@@ -90,12 +90,16 @@ static void test_log_journal_lines(void **state)
     unsetenv("JOURNAL_STREAM");
     log_init();
     log_warn("plain");
+    /* Whatever reaches a message unfiltered is sanitised line by line (util/sanitize). */
+    log_warn("esc\x1b[2J bell\a c1\xc2\x9b tab\tend\nnext\rline");
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
     out = tu_read_file(path, NULL);
     assert_non_null(out);
-    assert_string_equal(out, "<3>first\n<3>second\nacmed: warning: plain\n");
+    assert_string_equal(out, "<3>first\n<3>second\nacmed: warning: plain\n"
+                             "acmed: warning: esc?[2J bell? c1? tab\tend\n"
+                             "acmed: warning: next?line\n");
     free(out);
     tu_rmtree(dir);
     free(dir);
