@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/proc.h"
 
 static void usage(FILE *f)
 {
@@ -118,7 +119,12 @@ int main(int argc, char **argv)
     bool once = false;
     const char *cmd;
 
+    struct err he;
+
     log_init();
+    /* Before any key is read: no core file, not dumpable, SIGPIPE ignored (util/proc.h). */
+    if (proc_harden(&he) < 0)
+        log_warn("%s", err_msg(&he));
     if (clock_init() < 0) {
         log_err("ACMED_FAKE_NOW must be a number of seconds since the epoch");
         return EXIT_USAGE;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/proc.h"
 
 #define DEFAULT_TIMEOUT_S 300
 
@@ -400,6 +401,9 @@ static void spawn_one(struct hooks_job *j)
     po.stdio = stdio;
 
     log_debug("running hook %s (%s)", j->cur, j->argv[1]);
+    /* Nothing acmed holds (a connection to the CA, the lock, a listener) reaches the hook. */
+    if (proc_cloexec_all() < 0)
+        log_warn("cannot mark descriptors close-on-exec before running hook %s", j->cur);
     rc = uv_spawn(j->loop, &j->proc, &po);
     j->proc.data = j;
     /* libuv initialises the process handle even when spawning fails; it must be closed. */

@@ -10,6 +10,7 @@
 #include "net/url_policy.h"
 #include "reconcile/job.h"
 #include "store/desired.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/fsio.h"
 #include "util/log.h"
@@ -263,7 +264,7 @@ static int register_account(struct provider *p, const struct signer *s, struct e
         while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
             text[--len] = '\0';
         rc = b64url_decode(text, len, &mac, &maclen);
-        free(text);
+        buf_secret_free(text, len);
         if (rc < 0)
             return err_set(e, -EINVAL, "%s: not a base64url HMAC key", t->eab_hmac_key_file);
         eab.kid = t->eab_kid;
@@ -272,7 +273,7 @@ static int register_account(struct provider *p, const struct signer *s, struct e
         req.eab = &eab;
     }
     rc = acme_account_new(p->acme, &req, on_account, p, e);
-    free(mac);
+    buf_secret_free(mac, maclen); /* the JWS is signed: the key is needed no more */
     return rc;
 }
 

@@ -84,3 +84,10 @@ void buf_free_secret(struct buf *b)
         explicit_bzero(b->data, b->cap);
     buf_free(b);
 }
+
+void buf_secret_free(void *p, size_t n)
+{
+    if (p)
+        explicit_bzero(p, n);
+    free(p);
+}

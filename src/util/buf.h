@@ -26,4 +26,8 @@ char *buf_steal(struct buf *b);
 void buf_free(struct buf *b);
 void buf_free_secret(struct buf *b);
 
+/* Zeroes the n bytes at p (explicit_bzero: not optimised away), then frees p. For keys and
+ * other secrets held outside a buf. p may be NULL. */
+void buf_secret_free(void *p, size_t n);
+
 #endif

@@ -90,6 +90,7 @@ ProtectSystem=strict
 ReadWritePaths=/var/lib/acme /var/run/acme
 NoNewPrivileges=yes
 PrivateTmp=yes
+LimitCORE=0
 ProtectHome=yes
 CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_DAC_OVERRIDE CAP_CHOWN
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK

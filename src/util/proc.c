@@ -1,0 +1,51 @@
+/* proc: process-wide hardening (see proc.h). */
+#include "util/proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+int proc_harden(struct err *e)
+{
+    struct rlimit none = {0, 0};
+    struct sigaction sa = {.sa_handler = SIG_IGN};
+
+    if (setrlimit(RLIMIT_CORE, &none) < 0)
+        return err_sys(e, -errno, "cannot set RLIMIT_CORE to 0");
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return err_sys(e, -errno, "cannot make the process not dumpable");
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, NULL) < 0)
+        return err_sys(e, -errno, "cannot ignore SIGPIPE");
+    return 0;
+}
+
+int proc_cloexec_all(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int changed = 0;
+
+    if (!d)
+        return -errno;
+    while ((de = readdir(d))) {
+        char *end;
+        long fd = strtol(de->d_name, &end, 10);
+        int flags;
+
+        if (*end || end == de->d_name || fd < 3 || fd == dirfd(d))
+            continue;
+        flags = fcntl((int)fd, F_GETFD);
+        if (flags < 0 || (flags & FD_CLOEXEC))
+            continue;
+        if (fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC) == 0)
+            changed++;
+    }
+    closedir(d);
+    return changed;
+}
