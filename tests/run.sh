@@ -74,7 +74,7 @@ run_ctest build || status=1
 if [ "$asan" = 1 ]; then
     run_ctest build-asan || status=1
 fi
-# The fuzz targets: a clang build of their own (tests/fuzz/README.md); about 2 minutes, or 30
+# The fuzz targets: a clang build of their own (tests/fuzz/README.md); about 2.5 minutes, or 40
 # with --long. They replay the committed corpora, then fuzz each target for a bounded time.
 if [ "$fuzz" = 1 ]; then
     echo "== fuzz targets in build-fuzz =="

@@ -154,7 +154,8 @@ static const char *check_chars(const char *s, size_t len)
         if (c < 0x20 || c == 0x7f)
             return "contains a control character";
     }
-    if (strstr(s, ".."))
+    /* s holds len bytes and need not be NUL-terminated: no str* function may look at it. */
+    if (memmem(s, len, "..", 2))
         return "empty label (\"..\")";
     return NULL;
 }

@@ -162,6 +162,11 @@ int store_live_set(const struct store *st, const char *name, const char *cert_id
 /* The cert-id live/<name> points at (out: STORE_ID_LEN + 1), -ENOENT when there is no link,
  * -EXDEV for a link that leaves certs/ (refused). */
 int store_live_get(const struct store *st, const char *name, char *out, struct err *e);
+/* The cert-id named by `target`, the text of a live/ link (borrowed, NUL-terminated): it must
+ * lead lexically from live/ to certs/<cert-id>. Copies the id to out (STORE_ID_LEN + 1) and
+ * returns 0; -EXDEV for any other target (absolute, climbing out, elsewhere); -ENOMEM. Looks
+ * at no file: store_live_get also checks that certs/<cert-id> is not itself a link. */
+int store_live_target_id(const char *target, char *out);
 /* Removes live/<name>. Missing is not an error. */
 int store_live_remove(const struct store *st, const char *name, struct err *e);
 /* Every live/ entry name. Caller frees each and the array. */

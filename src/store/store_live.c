@@ -21,12 +21,26 @@ static int check_live_name(const char *name, struct err *e)
     return 0;
 }
 
+int store_live_target_id(const char *target, char *out)
+{
+    char *res = NULL;
+    int rc = store_link_resolve("live", target, &res);
+
+    if (rc == 0 && (strncmp(res, "certs/", 6) != 0 || !store_id_valid(res + 6)))
+        rc = -EXDEV;
+    if (rc == 0)
+        memcpy(out, res + 6, STORE_ID_LEN + 1);
+    free(res);
+    return rc;
+}
+
 /* Reads live/<name> and checks, without following anything, that it leads to
  * certs/<cert-id> and that certs/<cert-id> is not itself a link. */
 static int live_read(const struct store *st, const char *name, char *out, struct err *e)
 {
     char *path = store_pathf(st, "live/%s", name);
-    char *target = NULL, *res = NULL, *certdir = NULL;
+    char *target = NULL, *certdir = NULL;
+    char id[STORE_ID_LEN + 1];
     struct stat sb;
     int rc;
 
@@ -35,16 +49,16 @@ static int live_read(const struct store *st, const char *name, char *out, struct
     rc = store_read_link(path, &target, e);
     if (rc < 0)
         goto out;
-    rc = store_link_resolve("live", target, &res);
+    rc = store_live_target_id(target, id);
     if (rc == -ENOMEM) {
         rc = err_set(e, rc, "out of memory");
         goto out;
     }
-    if (rc < 0 || strncmp(res, "certs/", 6) != 0 || !store_id_valid(res + 6)) {
+    if (rc < 0) {
         rc = err_set(e, -EXDEV, "%s points to %s, outside certs/; refusing it", path, target);
         goto out;
     }
-    certdir = store_path(st, res);
+    certdir = store_pathf(st, "certs/%s", id);
     if (!certdir) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
@@ -54,11 +68,10 @@ static int live_read(const struct store *st, const char *name, char *out, struct
                      path);
         goto out;
     }
-    memcpy(out, res + 6, STORE_ID_LEN + 1);
+    memcpy(out, id, sizeof id);
 out:
     free(path);
     free(target);
-    free(res);
     free(certdir);
     return rc;
 }

@@ -167,6 +167,47 @@ static void test_lengths(void **state)
     bad(name, "253");
 }
 
+/* Normalises the len bytes at s from an exact-size heap copy with no terminator, so that ASan
+ * reports any read past them, and checks the result. */
+static void ok_unterminated(const char *s, size_t len, const char *want, bool want_ip)
+{
+    char *buf = malloc(len), *out = NULL;
+    bool ip = !want_ip;
+    struct err e;
+
+    assert_non_null(buf);
+    memcpy(buf, s, len);
+    err_clear(&e);
+    if (name_normalize(buf, len, &out, &ip, &e) != 0)
+        fail_msg("\"%.*s\" refused: %s", (int)len, s, e.msg);
+    assert_string_equal(out, want);
+    assert_int_equal(ip, want_ip);
+    free(out);
+    free(buf);
+}
+
+/* name_normalize reads only the len bytes it is given: its input need not be NUL-terminated
+ * (a slice of a larger buffer). A search for ".." that ran on to a NUL read past the end, and
+ * refused a name when one dot ended it and the next byte was another. */
+static void test_reads_only_len(void **state)
+{
+    static const char text[] = "x.example..evil";
+    char *out = NULL;
+    bool ip = true;
+
+    (void)state;
+    ok_unterminated("www.example.com", 15, "www.example.com", false);
+    ok_unterminated("WWW.Example.COM.", 16, "www.example.com", false);
+    ok_unterminated("*.bücher.example", 17, "*.xn--bcher-kva.example", false);
+    ok_unterminated("2001:DB8::1", 11, "2001:db8::1", true);
+    /* The first 10 bytes are "x.example.", the name "x.example"; the ".." straddling their end
+     * is not part of it. */
+    assert_int_equal(name_normalize(text, 10, &out, &ip, NULL), 0);
+    assert_string_equal(out, "x.example");
+    assert_false(ip);
+    free(out);
+}
+
 static void test_message_escapes_input(void **state)
 {
     struct err e;
@@ -189,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_ip),         cmocka_unit_test(test_rejects_paths_and_junk),
         cmocka_unit_test(test_wildcards),  cmocka_unit_test(test_single_label),
         cmocka_unit_test(test_lengths),    cmocka_unit_test(test_message_escapes_input),
+        cmocka_unit_test(test_reads_only_len),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -506,6 +506,33 @@ static void test_live_refuses_escapes(void **state)
     store_cert_clear(&c);
 }
 
+/* The lexical check of a live link's text, without a file system. */
+static void test_live_target_id(void **state)
+{
+    static const char *const good[] = {"../certs/" CERT_ID, "./../certs/" CERT_ID,
+                                       "../certs//" CERT_ID, "../certs/./" CERT_ID,
+                                       "../live/../certs/" CERT_ID, "../certs/" CERT_ID "/"};
+    static const char *const evil[] = {"", "/etc", "../../etc", "certs/" CERT_ID,
+                                       "/certs/" CERT_ID, "../certs", "../certs/",
+                                       "../certs/" CERT_ID "/cert", "../keys/" LEAF_KEY_ID,
+                                       "../../../../certs/" CERT_ID, "../certs/" CERT_ID "x",
+                                       "../certs/W6CTEZEPX3LHNITHJA4GCQ4A5"
+                                       "NHT6PANRDQUJZFK773BINRBR4BQ",
+                                       "../certs/../certs/" CERT_ID "/.."};
+    char id[STORE_ID_LEN + 1];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        memset(id, 'x', sizeof id);
+        if (store_live_target_id(good[i], id) != 0)
+            fail_msg("refused %s", good[i]);
+        assert_string_equal(id, CERT_ID);
+    }
+    for (size_t i = 0; i < sizeof evil / sizeof evil[0]; i++)
+        if (store_live_target_id(evil[i], id) != -EXDEV)
+            fail_msg("accepted %s", evil[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_acmetool_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_refuses_escapes, setup, teardown),
+        cmocka_unit_test(test_live_target_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
