@@ -149,8 +149,12 @@ static void run_pass(struct daemon *d)
         schedule(d, next_delay_ms(d));
     }
     d->stats.next_pass = d->next_pass;
-    notify_sendf("STATUS=%u targets, %u satisfied, %u failed; next pass in %lds", sum.targets,
-                 sum.satisfied, sum.failed, (long)(d->next_pass - clock_now()));
+    {
+        char when[32];
+
+        notify_sendf("STATUS=%u targets, %u satisfied, %u failed; next pass at %s", sum.targets,
+                     sum.satisfied, sum.failed, clock_rfc3339(d->next_pass, when, sizeof when));
+    }
     daemon_status_write(&d->st, d->started, &d->stats);
     if (d->conf.metrics_file)
         daemon_metrics_write(&d->st, d->conf.metrics_file, &d->stats);

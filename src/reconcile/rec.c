@@ -112,12 +112,16 @@ void rec_job_finished(struct job *j)
             pc.not_after = j->cur->not_after;
             crit = policy_critical(&pc, clock_now());
         }
-        if (crit)
+        if (crit) {
+            char when[32];
+
             log_crit("%s: renewal failed with the certificate in its critical window "
-                     "(expires %ld): %s",
-                     j->t->file, (long)j->cur->not_after, err_msg(&j->fail_err));
-        else
+                     "(expires %s): %s",
+                     j->t->file, clock_rfc3339(j->cur->not_after, when, sizeof when),
+                     err_msg(&j->fail_err));
+        } else {
             log_err("%s: %s", j->t->file, err_msg(&j->fail_err));
+        }
     }
     if (r->stopping)
         start_more_jobs(r); /* only marks the jobs not started as interrupted */
@@ -154,8 +158,11 @@ void rec_phase_jobs(struct rec *r)
             continue;
         }
         if (p.action == PLAN_BACKOFF) {
-            log_info("%s: %s after %u failures, next attempt at %ld (last error: %s)", t->file,
-                     plan_action_str(p.action), ts.failures, (long)p.next_attempt,
+            char when[32];
+
+            log_info("%s: %s after %u failures, next attempt at %s (last error: %s)", t->file,
+                     plan_action_str(p.action), ts.failures,
+                     clock_rfc3339(p.next_attempt, when, sizeof when),
                      ts.last_error ? ts.last_error : "none");
             r->sum.failed++;
             if (p.cur && p.critical)

@@ -24,7 +24,7 @@ int tstate_set_text(char **slot, const char *s)
 {
     char *copy = NULL;
 
-    if (s && !(copy = sanitize_dup(s)))
+    if (s && !(copy = sanitize_dup_max(s, ERR_MSG_MAX)))
         return -ENOMEM;
     free(*slot);
     *slot = copy;

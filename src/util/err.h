@@ -8,7 +8,9 @@
 
 #include <stddef.h>
 
-#define ERR_MSG_MAX 1024
+/* Room for context around a server's text (itself at most SANITIZE_MAX, util/sanitize.h), so
+ * that a rateLimited detail with its unpause URL is shown whole. */
+#define ERR_MSG_MAX 2048
 
 struct err {
     int code;              /* negative errno-style code, 0 when no error was set */

@@ -87,13 +87,18 @@ size_t sanitize_log_line(char *dst, size_t size, const char *src, size_t len)
 
 char *sanitize_dup(const char *s)
 {
+    return sanitize_dup_max(s, SANITIZE_MAX);
+}
+
+char *sanitize_dup_max(const char *s, size_t max)
+{
     size_t len, cap;
     char *d;
 
     if (!s)
         return NULL;
     len = strlen(s);
-    cap = len + 1 < SANITIZE_MAX ? len + 1 : SANITIZE_MAX;
+    cap = len + 1 < max ? len + 1 : max;
     if (cap < 4)
         cap = 4;
     if (!(d = malloc(cap)))

@@ -29,6 +29,10 @@ size_t sanitize_log_line(char *dst, size_t size, const char *src, size_t len);
  * Caller frees; NULL when s is NULL or memory runs out. */
 char *sanitize_dup(const char *s);
 
+/* sanitize_dup with another cap (max bytes with the NUL, at least 4): for a message of
+ * acmed's own that quotes server text (an error stored in state/, shown by status). */
+char *sanitize_dup_max(const char *s, size_t max);
+
 /* True when the NUL-terminated s would come out of sanitize_dup unchanged. */
 bool sanitize_is_clean(const char *s);
 

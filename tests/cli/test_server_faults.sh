@@ -319,8 +319,11 @@ nonce_head() {
 
 # ---- 429 rateLimited --------------------------------------------------------------------
 ratelimit() {
-    local now ra_date n0
+    local now ra_date n0 jwt unpause
     new_state ratelimit
+    # Let's Encrypt's rateLimited details carry an unpause URL with a long token: shown whole.
+    jwt=$(head -c 600 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+    unpause="https://portal.example/sfe/v1/unpause?jwt=$jwt"
     want rl1 rl1.ratelimit.test
     want rl2 rl2.ratelimit.test
     want rl3 rl3.ratelimit.test
@@ -329,7 +332,7 @@ ratelimit() {
     proxy_reset
     rules '[{"method": "POST", "path": "^/order-plz$", "payload_contains": "rl1.ratelimit.test",
              "action": "status", "status": 429, "retry_after": 3600, "with_nonce": true,
-             "problem": {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many (seconds)"}},
+             "problem": {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many (seconds): retry after '"$(date -u -d "@$((now + 3600))" +%FT%TZ)"', or unpause at '"$unpause"'"}},
             {"method": "POST", "path": "^/order-plz$", "payload_contains": "rl2.ratelimit.test",
              "action": "status", "status": 429, "retry_after": "'"$ra_date"'", "with_nonce": true,
              "problem": {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many (date)"}},
@@ -358,9 +361,14 @@ for f, want in (("rl1", now + 3600), ("rl2", now + 7200)):
     assert want - 5 <= na <= want + 120, (f, na - now, t)
 PY
     n0=$(count "method=POST&path=%5E/order-plz")
+    grep -qF "or unpause at $unpause" "$T/logs/rl1.log" || fail "429: the log does not show the whole detail"
+    "$ACMED" --state "$STATE" status >"$T/logs/rl.status.txt" 2>&1
+    grep -qF "or unpause at $unpause" "$T/logs/rl.status.txt" || fail "429: status does not show the whole detail"
     run rl2.log --once
     [[ $RC == 1 ]] || fail "429: the second --once exited $RC, wanted 1"
     grep -q 'rl1' "$T/logs/rl2.log" || fail "429: the second --once does not mention the waiting target"
+    grep -q 'rl1: backing off after 1 failures, next attempt at 20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z' \
+        "$T/logs/rl2.log" || fail "429: the next attempt is not logged as an RFC 3339 time"
     run rl3.log reconcile --force
     ACMED_FAKE_NOW=$((now + 3500)) run rl4.log --once
     [[ $(count "method=POST&path=%5E/order-plz") == "$n0" ]] ||
