@@ -77,8 +77,9 @@ static void print_row(const struct target *t, const struct plan *p, const struct
         printf("    last error (%u failures): %s\n", ts->failures, ts->last_error);
 }
 
-/* One line about the running daemon, from state/daemon.json, when it holds the lock. */
-static void print_daemon(const struct store *st, const char *root)
+/* The running daemon's record (state/daemon.json), when a daemon holds the lock and wrote it;
+ * NULL otherwise. Caller decrefs. */
+static json_t *daemon_record(const struct store *st, const char *root)
 {
     pid_t holder = lock_holder(root);
     char *text = NULL;
@@ -86,15 +87,32 @@ static void print_daemon(const struct store *st, const char *root)
     struct err e;
 
     if (holder <= 0 || store_state_read(st, "daemon", &text, &e) < 0)
-        return;
+        return NULL;
     d = json_loads(text, 0, NULL);
     free(text);
-    if (json_integer_value(json_object_get(d, "pid")) == holder)
-        printf("daemon: pid %ld, last pass ended %s (exit %d), next pass %s\n\n", (long)holder,
-               json_string_value(json_object_get(d, "last_pass_end")) ?: "-",
-               (int)json_integer_value(json_object_get(d, "last_exit")),
-               json_string_value(json_object_get(d, "next_pass")) ?: "-");
-    json_decref(d);
+    if (!json_is_object(d) || json_integer_value(json_object_get(d, "pid")) != holder) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
+}
+
+static const char *str_at(json_t *o, const char *a, const char *b)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(o, a), b));
+
+    return v ? v : "-";
+}
+
+/* One line about the running daemon. */
+static void print_daemon(json_t *d)
+{
+    if (!d)
+        return;
+    printf("daemon: pid %lld, last pass ended %s (%s), next pass %s (%s)\n\n",
+           (long long)json_integer_value(json_object_get(d, "pid")), str_at(d, "last_pass", "end"),
+           str_at(d, "last_pass", "outcome"), str_at(d, "next_pass", "at"),
+           str_at(d, "next_pass", "why"));
 }
 
 int cmd_status(const struct cli *c)
@@ -119,7 +137,10 @@ int cmd_status(const struct cli *c)
         goto out;
     }
     if (!c->json) {
-        print_daemon(&st, c->state_dir);
+        json_t *d = daemon_record(&st, c->state_dir);
+
+        print_daemon(d);
+        json_decref(d);
         printf("%-24s %-10s %-21s %-30s %s\n", "TARGET", "STATE", "NOT AFTER", "NEXT RENEWAL",
                "NAMES");
     }
@@ -154,8 +175,13 @@ int cmd_status(const struct cli *c)
             code = EXIT_FAILED;
     }
     if (c->json) {
-        json_dumpf(arr, stdout, JSON_INDENT(2));
+        /* {"daemon": its record or null, "targets": [...]} (acmed(8), "status --json"). */
+        json_t *d = daemon_record(&st, c->state_dir);
+        json_t *top = json_pack("{s:o, s:O}", "daemon", d ? d : json_null(), "targets", arr);
+
+        json_dumpf(top, stdout, JSON_INDENT(2));
         printf("\n");
+        json_decref(top);
     }
 out:
     json_decref(arr);

@@ -41,10 +41,12 @@ static void schedule(struct daemon *d, uint64_t ms);
 
 static void on_pass_timer(uv_timer_t *t);
 
-static void request_pass(struct daemon *d, uint64_t ms)
+static void request_pass(struct daemon *d, uint64_t ms, const char *why)
 {
-    if (!d->stopping)
-        schedule(d, ms);
+    if (d->stopping)
+        return;
+    snprintf(d->stats.next_why, sizeof d->stats.next_why, "%s", why);
+    schedule(d, ms);
 }
 
 static void schedule(struct daemon *d, uint64_t ms)
@@ -72,12 +74,12 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     }
     log_info("signal %d: %s", signum, signum == SIGHUP ? "reloading" : "reconciling now");
-    request_pass(d, 0);
+    request_pass(d, 0, signum == SIGHUP ? "SIGHUP" : "signal");
 }
 
 static void on_debounced(uv_timer_t *t)
 {
-    request_pass(t->data, 0);
+    request_pass(t->data, 0, "a change in desired/ or conf/");
 }
 
 /* A change under desired/ or conf/: acted on once the burst of events is over. */
@@ -104,20 +106,24 @@ static uint64_t next_delay_ms(struct daemon *d)
     uint64_t interval = (uint64_t)(d->conf.interval_s ? d->conf.interval_s : 3600) * 1000;
     uint32_t rnd = 0;
     time_t now = clock_now(), wake = 0;
+    char why[sizeof d->stats.next_why];
     struct err e;
     uint64_t ms;
 
     fsio_random(&rnd, sizeof rnd);
     ms = interval - interval / 10 + (interval / 5 ? rnd % (interval / 5 + 1) : 0);
-    if (reconcile_next_wake(d->o->state_dir, now, &wake, &e) < 0)
+    snprintf(d->stats.next_why, sizeof d->stats.next_why, "interval");
+    if (reconcile_next_wake(d->o->state_dir, now, &wake, why, sizeof why, &e) < 0)
         log_warn("%s", err_msg(&e));
     else if (wake > 0) {
         uint64_t until = wake > now ? (uint64_t)(wake - now) * 1000 : 0;
 
         if (until < (uint64_t)MIN_DELAY_S * 1000)
             until = (uint64_t)MIN_DELAY_S * 1000;
-        if (until < ms)
+        if (until < ms) {
             ms = until;
+            snprintf(d->stats.next_why, sizeof d->stats.next_why, "%s", why);
+        }
     }
     return ms;
 }
@@ -144,6 +150,7 @@ static void run_pass(struct daemon *d)
         return;
     }
     if (sum.rerun_requested) {
+        snprintf(d->stats.next_why, sizeof d->stats.next_why, "requested during the last pass");
         schedule(d, 0);
     } else {
         schedule(d, next_delay_ms(d));
@@ -227,7 +234,7 @@ int daemon_run(const struct rec_opts *o, struct err *e)
         log_notice("acmed %s: daemon started on %s (pid %ld)", ACMED_VERSION, d.st.root,
                    (long)getpid());
         notify_send("READY=1\nSTATUS=starting the first pass");
-        schedule(&d, 0);
+        request_pass(&d, 0, "daemon start");
         while (!d.stopping && uv_run(&d.loop, UV_RUN_DEFAULT))
             ;
         uv_walk(&d.loop, close_all, NULL);

@@ -19,20 +19,47 @@ static json_t *when(time_t t)
     return t ? json_string(clock_rfc3339(t, buf, sizeof buf)) : json_null();
 }
 
+/* What a pass's exit code means, for people reading status. */
+static const char *outcome(int code)
+{
+    switch (code) {
+    case REC_OK:
+        return "all satisfied";
+    case REC_FAILED:
+        return "a target failed";
+    case REC_USAGE:
+        return "configuration error";
+    case REC_CRITICAL:
+        return "a certificate in its critical window could not be renewed";
+    case REC_LOCKED:
+        return "locked by another reconciler";
+    }
+    return "unknown";
+}
+
+static json_t *last_pass(const struct daemon_stats *s)
+{
+    json_t *l = json_array();
+
+    for (unsigned i = 0; l && i < s->last.nlisteners; i++)
+        json_array_append_new(l, json_string(s->last.listeners[i]));
+    return json_pack("{s:o, s:o, s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "start",
+                     when(s->last_pass_start), "end", when(s->last_pass_end), "exit",
+                     s->last_exit, "outcome", outcome(s->last_exit), "targets",
+                     (int)s->last.targets, "satisfied", (int)s->last.satisfied, "issued",
+                     (int)s->last.issued, "failed", (int)s->last.failed,
+                     "max_orders_in_flight", (int)s->last.max_in_flight, "listeners",
+                     l ? l : json_null());
+}
+
 void daemon_status_write(const struct store *st, time_t started, const struct daemon_stats *s)
 {
-    json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:i, s:I, s:I, s:I, s:I, "
-                          "s:{s:i, s:i, s:i, s:i, s:i}}",
-                          "pid", (json_int_t)getpid(), "version", ACMED_VERSION, "started",
-                          when(started), "last_pass_start", when(s->last_pass_start),
-                          "last_pass_end", when(s->last_pass_end), "next_pass",
-                          when(s->next_pass), "last_exit", s->last_exit, "passes",
-                          (json_int_t)s->passes, "issued", (json_int_t)s->issued, "failures",
-                          (json_int_t)s->failures, "requests", (json_int_t)s->requests,
-                          "last_pass", "targets", (int)s->last.targets, "satisfied",
-                          (int)s->last.satisfied, "issued", (int)s->last.issued, "failed",
-                          (int)s->last.failed, "max_orders_in_flight",
-                          (int)s->last.max_in_flight);
+    json_t *o = json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:{s:o, s:s}}", "pid",
+                          (json_int_t)getpid(), "version", ACMED_VERSION, "started",
+                          when(started), "passes", (json_int_t)s->passes, "issued",
+                          (json_int_t)s->issued, "failures", (json_int_t)s->failures,
+                          "requests", (json_int_t)s->requests, "last_pass", last_pass(s),
+                          "next_pass", "at", when(s->next_pass), "why", s->next_why);
     char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
     struct err e;
 

@@ -13,6 +13,7 @@ struct daemon_stats {
     uint64_t passes, issued, failures, requests, orders;
     time_t last_pass_start, last_pass_end, next_pass;
     int last_exit;
+    char next_why[160]; /* what the next pass is for ("www: renewal due", "interval") */
     struct rec_summary last;
 };
 

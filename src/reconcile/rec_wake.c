@@ -1,19 +1,31 @@
 /* rec_wake: when the daemon must run its next pass, read from the state directory alone. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "reconcile/plan.h"
 #include "reconcile/reconcile.h"
 #include "store/desired.h"
 
-static void earliest(time_t *wake, time_t t)
+struct wake {
+    time_t *at;
+    char *why;
+    size_t why_len;
+};
+
+static void earliest(struct wake *w, time_t t, const char *file, const char *what)
 {
-    if (t > 0 && (*wake == 0 || t < *wake))
-        *wake = t;
+    if (t > 0 && (*w->at == 0 || t < *w->at)) {
+        *w->at = t;
+        if (w->why)
+            snprintf(w->why, w->why_len, "%s: %s", file, what);
+    }
 }
 
-int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, struct err *e)
+int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *why,
+                        size_t why_len, struct err *e)
 {
+    struct wake w = {wake, why, why_len};
     struct store st = {.lock_fd = -1};
     struct desired_set ds = {0};
     struct store_cert *certs = NULL;
@@ -21,6 +33,8 @@ int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, struct 
     int rc;
 
     *wake = 0;
+    if (why && why_len)
+        why[0] = '\0';
     if ((rc = store_open(state_dir, &st, e)) < 0 || (rc = desired_load(st.root, &ds, e)) < 0 ||
         (rc = store_certs_load(&st, &certs, &ncerts, e)) < 0)
         goto out;
@@ -31,19 +45,23 @@ int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, struct 
         if (tstate_load(&st, ds.targets[i].file, &ts, e) < 0)
             memset(&ts, 0, sizeof ts);
         plan_target(&ds.targets[i], certs, ncerts, &ts, now, false, &p);
+        const char *f = ds.targets[i].file;
+
         switch (p.action) {
         case PLAN_SATISFIED:
-            earliest(wake, p.due);
+            earliest(&w, p.due, f, "renewal due");
             /* Renewal information is asked for again when its Retry-After says. */
             if (p.cur->ari_next_check)
-                earliest(wake, p.cur->ari_next_check);
+                earliest(&w, p.cur->ari_next_check, f, "renewal information check");
             break;
         case PLAN_BACKOFF:
-            earliest(wake, p.next_attempt);
+            earliest(&w, p.next_attempt, f, "backoff ends");
             break;
         case PLAN_ISSUE:
+            earliest(&w, now, f, "needs a certificate");
+            break;
         case PLAN_RENEW:
-            earliest(wake, now);
+            earliest(&w, now, f, "renewal due");
             break;
         }
         tstate_free(&ts);

@@ -38,12 +38,19 @@ enum rec_exit {
     REC_LOCKED = 4,   /* another reconciler holds the lock */
 };
 
+#define REC_LISTENERS_MAX 8
+#define REC_LISTENER_TEXT_MAX 128
+
 struct rec_summary {
     unsigned targets, satisfied, issued, failed, critical, bad_files;
     unsigned max_in_flight;  /* most orders in flight at once */
     unsigned long requests;  /* ACME requests sent */
     bool stop_requested;     /* SIGTERM/SIGINT arrived during the pass */
     bool rerun_requested;    /* SIGHUP/SIGUSR1 arrived during the pass */
+    /* The challenge listeners the pass opened ("http-01 127.0.0.1:402"); they exist only
+     * while a challenge is pending (DESIGN.md §6). */
+    char listeners[REC_LISTENERS_MAX][REC_LISTENER_TEXT_MAX];
+    unsigned nlisteners;
 };
 
 /* Runs one pass to the end on a loop of its own, holding the state directory's lock for its
@@ -54,7 +61,9 @@ int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err
 /* The earliest time something in the state directory needs a pass: a certificate's renewal
  * time, a target's backoff deadline, a renewal-information check, or `now` for a target
  * without a certificate. Reads without the lock; no network. Returns 0 with *wake set (0 when
- * nothing is scheduled), or negative. */
-int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, struct err *e);
+ * nothing is scheduled) and, when why is not NULL, why (why_len bytes) saying what is due
+ * ("www: renewal due"), or negative. */
+int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *why,
+                        size_t why_len, struct err *e);
 
 #endif

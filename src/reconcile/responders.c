@@ -80,6 +80,21 @@ static int addresses(bool tls, char **specs, size_t n, struct listen_addr **addr
     return 0;
 }
 
+/* Records the listener's addresses in the pass's summary (state/daemon.json). */
+static void note_listener(struct rec *r, bool tls, const struct listen_addr *addrs, size_t n)
+{
+    char *s;
+    size_t used;
+
+    if (r->sum.nlisteners >= REC_LISTENERS_MAX)
+        return;
+    s = r->sum.listeners[r->sum.nlisteners++];
+    used = (size_t)snprintf(s, REC_LISTENER_TEXT_MAX, "%s", tls ? "tls-alpn-01" : "http-01");
+    for (size_t i = 0; i < n && used < REC_LISTENER_TEXT_MAX; i++)
+        used += (size_t)snprintf(s + used, REC_LISTENER_TEXT_MAX - used, "%s%s", i ? "," : " ",
+                                 addrs[i].text);
+}
+
 static struct responder *acquire(struct rec *r, const struct target *t, bool tls, struct err *e)
 {
     char **specs = tls ? t->tls_ports : t->http_ports;
@@ -126,6 +141,7 @@ static struct responder *acquire(struct rec *r, const struct target *t, bool tls
         goto fail;
     log_info("listening for %s challenges on %s", tls ? "tls-alpn-01" : "http-01",
              key + (tls ? 4 : 5));
+    note_listener(r, tls, addrs, n);
     p->users = 1;
     r->responders[r->nresponders++] = p;
     free(addrs);

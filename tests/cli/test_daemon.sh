@@ -56,7 +56,29 @@ wait_for 10 live a.daemon.test || fail "a dropped desired file got no certificat
 a1=$(tl_live_cert a.daemon.test)
 
 tl_acmed status >"$T/status.txt"
-grep -q "^daemon: pid $DAEMON, last pass ended" "$T/status.txt" || fail "status does not show the daemon"
+grep -q "^daemon: pid $DAEMON, last pass ended 20..-..-..T..:..:..Z (all satisfied), next pass 20..-..-..T..:..:..Z (" \
+    "$T/status.txt" || fail "status does not show the daemon: $(head -1 "$T/status.txt")"
+tl_acmed status --json >"$T/status.json"
+python3 - "$T/status.json" "$DAEMON" <<'PY' || fail "status --json does not say what the daemon is doing"
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+d = s["daemon"]
+t3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+assert d["pid"] == int(sys.argv[2]), d
+assert t3339.match(d["started"]), d
+lp = d["last_pass"]
+assert t3339.match(lp["start"]) and t3339.match(lp["end"]), lp
+assert lp["exit"] == 0 and lp["outcome"] == "all satisfied", lp
+# A pass that issued opened the built-in http-01 listener (tl_conf_listener); a pass with
+# nothing to do opens none.
+if lp["issued"]:
+    assert any(l.startswith("http-01 ") for l in lp["listeners"]), lp
+else:
+    assert lp["listeners"] == [], lp
+assert t3339.match(d["next_pass"]["at"]) and d["next_pass"]["why"], d
+assert any(t["file"] == "a" for t in s["targets"]), s
+PY
+
 tl_acmed --once >"$T/once.log" 2>&1
 [[ $? == 4 ]] || fail "--once while the daemon runs did not exit 4"
 grep -q "pid $DAEMON" "$T/once.log" || fail "the lock error does not name the daemon's pid"

@@ -39,7 +39,7 @@ tl_acmed --once >"$T/run3.log" 2>&1
 tl_acmed status --json >"$T/s.json"
 python3 - "$T/s.json" <<'PY' || fail "status does not show the error and the backoff"
 import json, sys
-t = {x["file"]: x for x in json.load(open(sys.argv[1]))}["later"]
+t = {x["file"]: x for x in json.load(open(sys.argv[1]))["targets"]}["later"]
 assert t["state"] == "backoff", t
 assert "rejectedIdentifier" in (t["last_problem"] or ""), t
 assert t["failures"] == 1 and t["next_attempt"], t

@@ -161,7 +161,7 @@ rc=$?
 [[ $rc == 1 ]] || fail "status with bad desired files exited $rc, wanted 1"
 "$PY" - "$T/logs/status.json" "${corpus_bad[@]}" huge-10mb huge-10mb-yaml <<'PY' ||
 import json, sys
-s = {t["file"]: t for t in json.load(open(sys.argv[1]))}
+s = {t["file"]: t for t in json.load(open(sys.argv[1]))["targets"]}
 bad = [f for f in sys.argv[2:] if f not in s or s[f]["state"] != "invalid" or not s[f].get("last_error")]
 assert not bad, bad
 assert all(s[f]["state"] == "satisfied" for f in ("good1", "g2.hostile.test")), s

@@ -54,7 +54,8 @@ tl_acmed status --json >"$T/status.json" || fail "status exited $? with everythi
 python3 - "$T/status.json" <<'PY' || fail "status --json is wrong"
 import json, sys
 s = json.load(open(sys.argv[1]))
-by = {t["file"]: t for t in s}
+assert s["daemon"] is None, s  # no daemon holds the lock
+by = {t["file"]: t for t in s["targets"]}
 assert by["a.once.test"]["state"] == "satisfied", by
 assert by["a.once.test"]["names"] == ["a.once.test", "www.a.once.test"], by
 assert by["a.once.test"]["not_after"] and by["a.once.test"]["next_renewal"], by

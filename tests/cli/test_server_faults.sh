@@ -347,7 +347,7 @@ ratelimit() {
     "$ACMED" --state "$STATE" status --json >"$T/logs/rl.status.json" 2>/dev/null
     "$PY" - "$T/logs/rl.status.json" "$now" <<'PY' || fail "429: status does not show the rate limit and its time"
 import json, sys, datetime
-s = {t["file"]: t for t in json.load(open(sys.argv[1]))}
+s = {t["file"]: t for t in json.load(open(sys.argv[1]))["targets"]}
 now = int(sys.argv[2])
 def ts(v):
     if isinstance(v, (int, float)):
