@@ -2,8 +2,6 @@
 #include "challenge/webroot.h"
 
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "crypto/b64.h"
@@ -24,27 +22,44 @@ static int check_args(const char *const *paths, size_t n, const char *token, str
     return 0;
 }
 
-/* Removes <path>/<token>; a missing file is success. */
+/* Removes <path>/<token>; a missing file or directory is success. The directory is reached
+ * as webroot_publish reaches it and the file removed relative to it, so a symlink swapped in
+ * by whoever owns the webroot cannot make us remove a file elsewhere. */
 static int remove_token(const char *path, const char *token, struct err *e)
 {
-    char *file = fsio_join(path, token);
+    int dfd = fsio_open_dir_safe(path, false, 0, e);
     int rc = 0;
 
-    if (!file) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
-    if (unlink(file) < 0 && errno != ENOENT)
+    if (dfd == -ENOENT)
+        return 0;
+    if (dfd < 0)
+        return err_wrap(e, "cannot remove %s from webroot %s", token, path);
+    if (unlinkat(dfd, token, 0) < 0 && errno != ENOENT)
         rc = err_sys(e, -errno, "cannot remove %s from webroot %s", token, path);
-out:
-    free(file);
+    close(dfd);
+    return rc;
+}
+
+/* Creates (if need be) the webroot directory `path` without following anybody else's
+ * symlinks and writes <path>/<token> relative to it. */
+static int publish_one(const char *path, const char *token, const char *keyauth,
+                       size_t keyauth_len, struct err *e)
+{
+    int dfd = fsio_open_dir_safe(path, true, 0755, e);
+    int rc = dfd < 0 ? dfd : 0;
+
+    if (dfd >= 0) {
+        rc = fsio_write_atomic_at(dfd, path, token, keyauth, keyauth_len, 0644, e);
+        close(dfd);
+    }
+    if (rc < 0)
+        err_wrap(e, "cannot publish the http-01 response in webroot %s", path);
     return rc;
 }
 
 int webroot_publish(const char *const *paths, size_t n, const char *token, const char *keyauth,
                     size_t keyauth_len, struct err *e)
 {
-    char *file = NULL;
     size_t done = 0;
     int rc;
 
@@ -55,22 +70,9 @@ int webroot_publish(const char *const *paths, size_t n, const char *token, const
         rc = err_set(e, -EINVAL, "no key authorization");
         goto out;
     }
-    for (; done < n; done++) {
-        file = fsio_join(paths[done], token);
-        if (!file) {
-            rc = err_set(e, -ENOMEM, "out of memory");
+    for (; done < n; done++)
+        if ((rc = publish_one(paths[done], token, keyauth, keyauth_len, e)) < 0)
             goto out;
-        }
-        rc = fsio_mkdirs(paths[done], 0755, e);
-        if (rc == 0)
-            rc = fsio_write_atomic(file, keyauth, keyauth_len, 0644, e);
-        if (rc < 0) {
-            err_wrap(e, "cannot publish the http-01 response in webroot %s", paths[done]);
-            goto out;
-        }
-        free(file);
-        file = NULL;
-    }
 out:
     /* All or nothing: a half-published challenge would only leave stray files behind. */
     for (size_t i = 0; rc < 0 && i < done; i++) {
@@ -79,7 +81,6 @@ out:
         if (remove_token(paths[i], token, &re) < 0)
             log_warn("%s", err_msg(&re));
     }
-    free(file);
     return rc;
 }
 

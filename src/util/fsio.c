@@ -62,12 +62,14 @@ static char *dir_of(const char *path, const char **base)
     return strndup(path, (size_t)(slash - path));
 }
 
-static char *tmp_name(const char *dir, const char *base)
+/* A fresh temp entry name ".tmp-<base>-<12 hex digits>" for a file about to replace base.
+ * Caller frees; NULL on failure. */
+static char *tmp_name(const char *base)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char rnd[6];
     char suffix[13];
-    char *name, *path;
+    char *name;
 
     if (fsio_random(rnd, sizeof rnd) < 0)
         return NULL;
@@ -78,20 +80,26 @@ static char *tmp_name(const char *dir, const char *base)
     suffix[12] = '\0';
     if (asprintf(&name, ".tmp-%s-%s", base, suffix) < 0)
         return NULL;
-    path = fsio_join(dir, name);
-    free(name);
-    return path;
+    return name;
+}
+
+int fsio_fsync_dirfd(int fd, const char *dir, struct err *e)
+{
+    int rc = 0;
+
+    if (fsync(fd) < 0)
+        rc = err_sys(e, -errno, "cannot fsync directory %s", dir);
+    return rc;
 }
 
 int fsio_fsync_dir(const char *dir, struct err *e)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
+    int rc;
 
     if (fd < 0)
         return err_sys(e, -errno, "cannot open directory %s", dir);
-    if (fsync(fd) < 0)
-        rc = err_sys(e, -errno, "cannot fsync directory %s", dir);
+    rc = fsio_fsync_dirfd(fd, dir, e);
     close(fd);
     return rc;
 }
@@ -114,28 +122,29 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                      struct err *e)
+int fsio_write_atomic_at(int dirfd, const char *dir, const char *name, const void *data,
+                         size_t len, mode_t mode, struct err *e)
 {
-    const char *base = NULL;
-    char *dir = dir_of(path, &base);
-    char *tmp = NULL;
+    char *tmpname = NULL, *tmp = NULL;
+    bool created = false;
     int fd = -1, rc = 0;
 
-    if (!dir || !*base) {
-        rc = err_set(e, dir ? -EINVAL : -ENOMEM, "invalid path %s", path);
-        goto out;
-    }
-    tmp = tmp_name(dir, base);
+    if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return err_set(e, -EINVAL, "invalid file name \"%s\" in %s", name, dir);
+    tmpname = tmp_name(name);
+    /* tmp is the temp file's path as messages show it; every call uses dirfd and tmpname. */
+    tmp = tmpname ? fsio_join(dir, tmpname) : NULL;
     if (!tmp) {
-        rc = err_set(e, -ENOMEM, "cannot make a temp name for %s", path);
+        rc = err_set(e, -ENOMEM, "cannot make a temp name for %s in %s", name, dir);
         goto out;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+    fd = openat(dirfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                mode & 07777);
     if (fd < 0) {
         rc = err_sys(e, -errno, "cannot create %s", tmp);
         goto out;
     }
+    created = true;
     /* The umask may have narrowed (or a hostile one widened nothing, but narrowed) the
      * mode: set it exactly. */
     if (fchmod(fd, mode & 07777) < 0) {
@@ -158,20 +167,43 @@ int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mod
     }
     fd = -1;
     failpoint(FSIO_FAILPOINT_BEFORE_RENAME);
-    if (rename(tmp, path) < 0) {
-        rc = err_sys(e, -errno, "cannot rename %s to %s", tmp, path);
+    if (renameat(dirfd, tmpname, dirfd, name) < 0) {
+        rc = err_sys(e, -errno, "cannot rename %s to %s in %s", tmpname, name, dir);
         goto out;
     }
-    free(tmp);
-    tmp = NULL;
-    rc = fsio_fsync_dir(dir, e);
+    free(tmpname);
+    tmpname = NULL;
+    rc = fsio_fsync_dirfd(dirfd, dir, e);
 out:
     if (fd >= 0)
         close(fd);
-    if (tmp) {
-        unlink(tmp);
-        free(tmp);
+    if (tmpname && created)
+        unlinkat(dirfd, tmpname, 0);
+    free(tmpname);
+    free(tmp);
+    return rc;
+}
+
+int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                      struct err *e)
+{
+    const char *base = NULL;
+    char *dir = dir_of(path, &base);
+    int dfd = -1, rc = 0;
+
+    if (!dir || !*base) {
+        rc = err_set(e, dir ? -EINVAL : -ENOMEM, "invalid path %s", path);
+        goto out;
     }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        rc = err_sys(e, -errno, "cannot open directory %s", dir);
+        goto out;
+    }
+    rc = fsio_write_atomic_at(dfd, dir, base, data, len, mode, e);
+out:
+    if (dfd >= 0)
+        close(dfd);
     free(dir);
     return rc;
 }
@@ -263,58 +295,19 @@ int fsio_fsync_parent(const char *path, struct err *e)
     return rc;
 }
 
-int fsio_mkdirs(const char *path, mode_t mode, struct err *e)
-{
-    char *copy = strdup(path);
-    int rc = 0;
-
-    if (!copy)
-        return err_set(e, -ENOMEM, "out of memory");
-    for (char *p = copy + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-
-        *p = '\0';
-        if (mkdir(copy, mode & 07777) == 0) {
-            if (chmod(copy, mode & 07777) < 0) {
-                rc = err_sys(e, -errno, "cannot chmod %s", copy);
-                goto out;
-            }
-            if ((rc = fsio_fsync_parent(copy, e)) < 0)
-                goto out;
-        } else if (errno != EEXIST) {
-            rc = err_sys(e, -errno, "cannot create directory %s", copy);
-            goto out;
-        } else {
-            struct stat st;
-
-            if (stat(copy, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                rc = err_set(e, -ENOTDIR, "%s exists and is not a directory", copy);
-                goto out;
-            }
-        }
-        *p = saved;
-        if (saved == '\0')
-            break;
-    }
-out:
-    free(copy);
-    return rc;
-}
-
 int fsio_symlink_atomic(const char *target, const char *linkpath, struct err *e)
 {
     const char *base = NULL;
     char *dir = dir_of(linkpath, &base);
-    char *tmp = NULL;
+    char *tmpname = NULL, *tmp = NULL;
     int rc = 0;
 
     if (!dir || !*base) {
         rc = err_set(e, dir ? -EINVAL : -ENOMEM, "invalid link path %s", linkpath);
         goto out;
     }
-    tmp = tmp_name(dir, base);
+    tmpname = tmp_name(base);
+    tmp = tmpname ? fsio_join(dir, tmpname) : NULL;
     if (!tmp) {
         rc = err_set(e, -ENOMEM, "cannot make a temp name for %s", linkpath);
         goto out;
@@ -330,6 +323,7 @@ int fsio_symlink_atomic(const char *target, const char *linkpath, struct err *e)
     }
     rc = fsio_fsync_dir(dir, e);
 out:
+    free(tmpname);
     free(tmp);
     free(dir);
     return rc;

@@ -24,6 +24,44 @@ static pid_t read_pid(int fd)
     return v > 0 ? (pid_t)v : 0;
 }
 
+/* Opens the lock file `path` (creating it when `create`) and checks it is what we made: a
+ * regular file with one link, owned by us. O_NOFOLLOW refuses a symlink; O_NONBLOCK keeps a
+ * FIFO from hanging the open (it is refused below) and is cleared again; O_NOCTTY keeps a
+ * terminal from becoming ours. Returns the descriptor or negative. */
+static int open_lock(const char *path, int flags, struct err *e)
+{
+    struct stat st;
+    int fd, rc = 0;
+
+    fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return err_set(e, -ELOOP, "lock file %s is a symbolic link; refusing to follow it",
+                           path);
+        return err_sys(e, -errno, "cannot open lock file %s", path);
+    }
+    if (fstat(fd, &st) < 0) {
+        rc = err_sys(e, -errno, "cannot stat lock file %s", path);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode))
+        rc = err_set(e, -EINVAL, "lock file %s is not a regular file; refusing to use it", path);
+    else if (st.st_nlink != 1)
+        rc = err_set(e, -EMLINK, "lock file %s has %lu hard links; refusing to use it", path,
+                     (unsigned long)st.st_nlink);
+    else if (st.st_uid != geteuid())
+        rc = err_set(e, -EPERM, "lock file %s is owned by uid %u, not %u; refusing to use it",
+                     path, (unsigned)st.st_uid, (unsigned)geteuid());
+    else if (fcntl(fd, F_SETFL, 0) < 0)
+        rc = err_sys(e, -errno, "cannot use lock file %s", path);
+out:
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 int lock_acquire(const char *statedir, int *fd_out, struct err *e)
 {
     char *path = fsio_join(statedir, ".lock");
@@ -33,9 +71,9 @@ int lock_acquire(const char *statedir, int *fd_out, struct err *e)
     *fd_out = -1;
     if (!path)
         return err_set(e, -ENOMEM, "out of memory");
-    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    fd = open_lock(path, O_RDWR | O_CREAT, e);
     if (fd < 0) {
-        rc = err_sys(e, -errno, "cannot open lock file %s", path);
+        rc = fd;
         goto out;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -89,10 +127,10 @@ pid_t lock_holder(const char *statedir)
 
     if (!path)
         return -ENOMEM;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    fd = open_lock(path, O_RDONLY, NULL);
     free(path);
     if (fd < 0)
-        return errno == ENOENT ? 0 : -errno;
+        return fd == -ENOENT ? 0 : fd;
     if (flock(fd, LOCK_SH | LOCK_NB) == 0)
         pid = 0; /* nobody holds it exclusively */
     else if (errno == EWOULDBLOCK)

@@ -11,14 +11,16 @@
 
 /* Takes the lock. On success returns 0 and *fd_out is the open lock file (keep it open to
  * hold the lock). Returns -EWOULDBLOCK when someone else holds it, with a message naming
- * the holder's pid; other negative codes for I/O errors. */
+ * the holder's pid; other negative codes for I/O errors, and for a lock file that is not a
+ * regular file with one link owned by the effective uid (a symlink, a FIFO, a hard link,
+ * another user's file: refused, with a message naming the path and why). */
 int lock_acquire(const char *statedir, int *fd_out, struct err *e);
 
 /* Releases the lock taken by lock_acquire (closes fd). fd < 0 is ignored. */
 void lock_release(int fd);
 
 /* Returns the pid recorded by the current holder, 0 when the lock is free, or negative on
- * error. Does not take the lock. */
+ * error (a lock file lock_acquire would refuse is an error). Does not take the lock. */
 pid_t lock_holder(const char *statedir);
 
 #endif

@@ -1,5 +1,6 @@
 /* Unit tests for util/fsio: atomic durable writes, modes, symlink refusal. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -218,6 +219,225 @@ static void test_write_into_missing_dir_fails_cleanly(void **state)
     assert_non_null(strstr(e.msg, "/nonexistent-acmed-dir"));
 }
 
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(lstat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* Directories fsio_mkdirs creates get exactly the mode asked for, whatever the umask (077
+ * would narrow it, 000 must not widen it); directories that exist keep theirs. */
+static void test_mkdirs_modes_exact(void **state)
+{
+    char *dir = tu_mkdtemp("fsio");
+    char *a = fsio_join(dir, "a"), *abc = fsio_join(dir, "a/b/c");
+    char *x = fsio_join(dir, "x"), *xy = fsio_join(dir, "x/y");
+    char *keep = fsio_join(dir, "keep"), *keepnew = fsio_join(dir, "keep/new");
+    char *ab = fsio_join(dir, "a/b");
+    struct err e;
+    mode_t old = umask(077);
+
+    assert_int_equal(fsio_mkdirs(abc, 0755, &e), 0);
+    assert_int_equal(mode_of(a), 0755);
+    assert_int_equal(mode_of(ab), 0755);
+    assert_int_equal(mode_of(abc), 0755);
+    umask(0);
+    assert_int_equal(fsio_mkdirs(xy, 0750, &e), 0);
+    assert_int_equal(mode_of(x), 0750);
+    assert_int_equal(mode_of(xy), 0750);
+    /* Existing directories, on the way or at the end, are left as they are. */
+    assert_int_equal(mkdir(keep, 0711), 0);
+    assert_int_equal(chmod(keep, 0711), 0);
+    assert_int_equal(fsio_mkdirs(keepnew, 0700, &e), 0);
+    assert_int_equal(mode_of(keep), 0711);
+    assert_int_equal(mode_of(keepnew), 0700);
+    assert_int_equal(fsio_mkdirs(keep, 0755, &e), 0);
+    assert_int_equal(mode_of(keep), 0711);
+    umask(077);
+    assert_int_equal(fsio_mkdirs(abc, 0700, &e), 0);
+    assert_int_equal(mode_of(abc), 0755);
+    umask(old);
+    free(a);
+    free(ab);
+    free(abc);
+    free(x);
+    free(xy);
+    free(keep);
+    free(keepnew);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Our own links (owned by us, in a directory of ours) are followed, with relative,
+ * absolute and ".." targets; the descriptor returned is the directory they lead to and can
+ * be written in and fsynced. */
+static void test_open_dir_safe_follows_own_links(void **state)
+{
+    char *dir = tu_mkdtemp("fsio");
+    char *real = fsio_join(dir, "real/sub"), *rel = fsio_join(dir, "rel");
+    char *abs = fsio_join(dir, "abs"), *up = fsio_join(dir, "real/up");
+    char *via = NULL, *file = fsio_join(dir, "real/sub/f");
+    struct err e;
+    char *data;
+    int fd;
+
+    assert_int_equal(fsio_mkdirs(real, 0755, &e), 0);
+    assert_int_equal(symlink("real/sub", rel), 0);
+    assert_int_equal(symlink(real, abs), 0);
+    assert_int_equal(symlink("../rel/.", up), 0);
+    assert_true(asprintf(&via, "%s/real/./up/../sub/new", dir) > 0);
+    for (int i = 0; i < 3; i++) {
+        const char *p = i == 0 ? rel : i == 1 ? abs : up;
+
+        fd = fsio_open_dir_safe(p, false, 0, &e);
+        if (fd < 0)
+            fail_msg("%s: %s", p, e.msg);
+        assert_int_equal(fsio_write_atomic_at(fd, p, "f", "abc", 3, 0600, &e), 0);
+        assert_int_equal(fsio_fsync_dirfd(fd, p, &e), 0);
+        close(fd);
+        data = tu_read_file(file, NULL);
+        assert_string_equal(data, "abc");
+        free(data);
+        assert_int_equal(mode_of(file), 0600);
+    }
+    /* ".." is the directory the walk came from: real/up/.. is real, so this is real/sub/new. */
+    assert_int_equal(fsio_mkdirs(via, 0700, &e), 0);
+    free(via);
+    via = fsio_join(real, "new");
+    assert_int_equal(mode_of(via), 0700);
+    /* "/.." is "/". */
+    fd = fsio_open_dir_safe("/../..", false, 0, &e);
+    assert_true(fd >= 0);
+    close(fd);
+    free(real);
+    free(rel);
+    free(abs);
+    free(up);
+    free(via);
+    free(file);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A relative path is walked from the working directory. */
+static void test_open_dir_safe_relative(void **state)
+{
+    char *dir = tu_mkdtemp("fsio");
+    char *made = fsio_join(dir, "r/s");
+    char cwd[4096];
+    struct err e;
+    int fd;
+
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    fd = fsio_open_dir_safe("r/./s/", true, 0750, &e);
+    assert_int_equal(chdir(cwd), 0);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(mode_of(made), 0750);
+    free(made);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_open_dir_safe_errors(void **state)
+{
+    char *raw = tu_mkdtemp("fsio");
+    char *dir = realpath(raw, NULL); /* messages name the directories walked, no ".." */
+    char *missing, *file, *under_file, *loop, *loop2;
+    struct err e;
+    int fd;
+
+    assert_non_null(dir);
+    missing = fsio_join(dir, "missing/x");
+    file = fsio_join(dir, "file");
+    under_file = fsio_join(dir, "file/x");
+    loop = fsio_join(dir, "loop");
+    loop2 = fsio_join(dir, "loop2");
+    assert_int_equal(fsio_open_dir_safe(missing, false, 0, &e), -ENOENT);
+    assert_non_null(strstr(e.msg, "missing"));
+    tu_write_file(file, "x");
+    assert_int_equal(fsio_open_dir_safe(under_file, true, 0755, &e), -ENOTDIR);
+    assert_non_null(strstr(e.msg, file));
+    assert_int_equal(fsio_mkdirs(file, 0755, &e), -ENOTDIR);
+    /* Links of our own that loop are followed FSIO_MAX_LINKS times, then refused. */
+    assert_int_equal(symlink("loop2", loop), 0);
+    assert_int_equal(symlink("loop", loop2), 0);
+    assert_int_equal(fsio_open_dir_safe(loop, true, 0755, &e), -ELOOP);
+    assert_non_null(strstr(e.msg, "more than 40 symlinks"));
+    assert_int_equal(fsio_open_dir_safe("", false, 0, &e), -EINVAL);
+    /* fsio_write_atomic_at takes a name, not a path. */
+    fd = fsio_open_dir_safe(dir, false, 0, &e);
+    assert_true(fd >= 0);
+    assert_int_equal(fsio_write_atomic_at(fd, dir, "a/b", "x", 1, 0644, &e), -EINVAL);
+    assert_int_equal(fsio_write_atomic_at(fd, dir, "..", "x", 1, 0644, &e), -EINVAL);
+    assert_int_equal(fsio_write_atomic_at(fd, dir, "", "x", 1, 0644, &e), -EINVAL);
+    close(fd);
+    free(missing);
+    free(file);
+    free(under_file);
+    free(loop);
+    free(loop2);
+    tu_rmtree(dir);
+    free(dir);
+    free(raw);
+}
+
+/* Links somebody else could have planted are refused, whether the link or the directory
+ * holding it belongs to another user, and nothing is created or chmodded through them. */
+static void test_open_dir_safe_refuses_foreign_links(void **state)
+{
+    char *dir, *secret, *evil, *home, *inhome, *msg = NULL;
+    struct err e;
+
+    if (geteuid() != 0)
+        skip(); /* lchown to another user needs root */
+    msg = tu_mkdtemp("fsio");
+    /* Messages name the directories the walk went through: no "..", no links. */
+    dir = realpath(msg, NULL);
+    assert_non_null(dir);
+    free(msg);
+    secret = fsio_join(dir, "secret");
+    evil = fsio_join(dir, "evil");
+    home = fsio_join(dir, "home");
+    inhome = fsio_join(dir, "home/link");
+    assert_int_equal(mkdir(secret, 0700), 0);
+    assert_int_equal(symlink(secret, evil), 0);
+    assert_int_equal(lchown(evil, 65534, 65534), 0);
+    assert_int_equal(fsio_mkdirs(evil, 0755, &e), -ELOOP);
+    assert_true(asprintf(&msg, "%s is a symlink owned by uid 65534; refusing to follow it",
+                         evil) > 0);
+    assert_string_equal(e.msg, msg);
+    free(msg);
+    /* The same link as the middle of a path. */
+    free(evil);
+    evil = fsio_join(dir, "evil/sub");
+    assert_int_equal(fsio_open_dir_safe(evil, true, 0755, &e), -ELOOP);
+    assert_non_null(strstr(e.msg, "symlink owned by uid 65534"));
+    /* Our link in another user's directory: they could have swapped it in. */
+    assert_int_equal(mkdir(home, 0755), 0);
+    assert_int_equal(chown(home, 65534, 65534), 0);
+    assert_int_equal(symlink(secret, inhome), 0);
+    assert_int_equal(fsio_open_dir_safe(inhome, false, 0, &e), -ELOOP);
+    assert_true(asprintf(&msg, "%s is a symlink in a directory owned by uid 65534; refusing to "
+                               "follow it", inhome) > 0);
+    assert_string_equal(e.msg, msg);
+    free(msg);
+    /* Nothing was made in the directory the links lead to, nor chmodded. */
+    assert_int_equal(mode_of(secret), 0700);
+    msg = fsio_join(secret, "sub");
+    assert_int_equal(access(msg, F_OK), -1);
+    free(msg);
+    free(secret);
+    free(evil);
+    free(home);
+    free(inhome);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +448,11 @@ int main(void)
         cmocka_unit_test(test_check_within),
         cmocka_unit_test(test_symlink_atomic),
         cmocka_unit_test(test_write_into_missing_dir_fails_cleanly),
+        cmocka_unit_test(test_mkdirs_modes_exact),
+        cmocka_unit_test(test_open_dir_safe_follows_own_links),
+        cmocka_unit_test(test_open_dir_safe_relative),
+        cmocka_unit_test(test_open_dir_safe_errors),
+        cmocka_unit_test(test_open_dir_safe_refuses_foreign_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
