@@ -6,7 +6,7 @@
  *
  * Directories other users can write to (web server document roots) are reached with
  * fsio_open_dir_safe(), which walks a path one component at a time and follows a symlink only
- * when the link and the directory holding it belong to us; files are then written and removed
+ * when the link and the directory holding it belong to us (or root); files are then written and removed
  * relative to the descriptor it returns (fsio_write_atomic_at, unlinkat), never by path. */
 #ifndef ACMED_UTIL_FSIO_H
 #define ACMED_UTIL_FSIO_H
@@ -43,7 +43,7 @@ int fsio_read_file(const char *path, size_t max, char **out, size_t *len, struct
  * directory) one component at a time with openat(O_NOFOLLOW), so that nobody can swap a
  * symlink in under us. A symlink met on the way is followed (its target walked by the same
  * rules, at most FSIO_MAX_LINKS of them) only when the link itself and the directory holding
- * it are both owned by the effective uid; any other is refused with -ELOOP and a message
+ * it are both owned by the effective uid or by root; any other is refused with -ELOOP and a message
  * naming it and its owner. "." and ".." are taken as they come ("/.." is "/").
  * With `create`, each missing component is made with mkdirat, set to `mode` exactly with
  * fchmod on the new directory (umask ignored) and its parent fsynced; directories that

@@ -6,7 +6,7 @@
  * anywhere. Here every step is taken relative to a descriptor of the directory reached so
  * far, a component is opened without following links, and a symlink is followed (by reading
  * it and walking its target by the same rules) only when nobody but us could have planted
- * it: the link and the directory holding it both belong to the effective uid. */
+ * it: the link and the directory holding it both belong to the effective uid (or root). */
 #include "util/fsio.h"
 
 #include <errno.h>
@@ -157,6 +157,14 @@ static int walk_next(struct walk *w, char *name, struct err *e)
     return 1;
 }
 
+/* Whether a link or directory owned by uid may steer the walk: ours, or root's (root controls
+ * the system's own links, such as /var/run -> /run, which an unprivileged acmed must follow;
+ * for acmed running as root the two are the same). */
+static bool trusted(const struct walk *w, uid_t uid)
+{
+    return uid == w->euid || uid == 0;
+}
+
 /* Follows the symlink `name` (lfd: its O_PATH descriptor, st: its stat) when it and the
  * current directory are ours: what is left to walk becomes its target, then the rest. The
  * owner and the target come from the same descriptor, so the link cannot change between. */
@@ -168,12 +176,12 @@ static int walk_link(struct walk *w, int lfd, const struct stat *st, const char 
     char *todo = NULL;
     ssize_t n;
 
-    if (st->st_uid != w->euid)
+    if (!trusted(w, st->st_uid))
         return err_set(e, -ELOOP, "%s is a symlink owned by uid %u; refusing to follow it",
                        show(w, name), (unsigned)st->st_uid);
     if (fstat(cur_fd(w), &dir) < 0)
         return err_sys(e, -errno, "cannot stat %s", here(w));
-    if (dir.st_uid != w->euid)
+    if (!trusted(w, dir.st_uid))
         return err_set(e, -ELOOP,
                        "%s is a symlink in a directory owned by uid %u; refusing to follow it",
                        show(w, name), (unsigned)dir.st_uid);
