@@ -6,8 +6,9 @@
  *
  * Directories other users can write to (web server document roots) are reached with
  * fsio_open_dir_safe(), which walks a path one component at a time and follows a symlink only
- * when the link and the directory holding it belong to us (or root); files are then written and removed
- * relative to the descriptor it returns (fsio_write_atomic_at, unlinkat), never by path. */
+ * when the link and the directory holding it belong to us (or root); files are then written
+ * and removed relative to the descriptor it returns (fsio_write_atomic_at, unlinkat), never by
+ * path. */
 #ifndef ACMED_UTIL_FSIO_H
 #define ACMED_UTIL_FSIO_H
 
