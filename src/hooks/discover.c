@@ -12,6 +12,7 @@
 
 #include "util/fsio.h"
 #include "util/log.h"
+#include "util/trust.h"
 
 const char *const hooks_default_dirs[] = {
     "/etc/acme/hooks",
@@ -86,14 +87,17 @@ static char *absolute_dir(const char *dir)
 }
 
 /* Reads the non-dot names of `dir`. Returns 0 (an empty list when dir is missing), 1 when dir is
- * refused, or negative with e set. */
-static int read_names(const char *dir, struct strv *names, struct err *e)
+ * refused, or negative with e set. *open_to_others tells that dir is a sticky directory that
+ * group or others may write to (see discover_dir). */
+static int read_names(const char *dir, struct strv *names, bool *open_to_others, struct err *e)
 {
     struct stat st;
     struct dirent *de;
+    struct err te;
     DIR *d = NULL;
     int rc = 0;
 
+    *open_to_others = false;
     if (stat(dir, &st) < 0) {
         if (errno == ENOENT)
             goto out;
@@ -105,13 +109,15 @@ static int read_names(const char *dir, struct strv *names, struct err *e)
         rc = 1;
         goto out;
     }
-    /* Anybody could drop a hook into it: none of it may run, and none of its names may mask
-     * or disable a trusted hook in a later directory. */
-    if (st.st_mode & S_IWOTH) {
-        log_warn("refusing hook directory %s: it is world-writable", dir);
+    /* Whoever could drop a hook into it, or swap it or a directory above it, would run code
+     * as root: none of it may run, and none of its names may mask or disable a trusted hook
+     * in a later directory. */
+    if (trust_path(dir, &te) < 0) {
+        log_warn("refusing hook directory %s: %s", dir, te.msg);
         rc = 1;
         goto out;
     }
+    *open_to_others = trust_shared_write(&st);
     d = opendir(dir);
     if (!d) {
         rc = err_sys(e, -errno, "cannot read hook directory %s", dir);
@@ -160,6 +166,7 @@ static bool is_disabled(const char *path)
 static bool is_runnable(const char *path)
 {
     struct stat st;
+    struct err e;
 
     if (stat(path, &st) < 0) {
         log_warn("refusing hook %s: %s", path, strerror(errno));
@@ -173,10 +180,27 @@ static bool is_runnable(const char *path)
         log_warn("refusing hook %s: not executable", path);
         return false;
     }
-    if (st.st_mode & S_IWOTH) {
-        log_warn("refusing hook %s: it is world-writable", path);
+    /* The file, and everything on the way to it and to a link's target, must be root's (or
+     * ours) alone: otherwise its owner, or whoever can write to a directory on the way,
+     * could run code as root. */
+    if (trust_path(path, &e) < 0) {
+        log_warn("refusing hook %s: %s", path, e.msg);
         return false;
     }
+    return true;
+}
+
+/* In a sticky directory that others may write to (`dir`), anyone may create an entry: one
+ * that is not root's (or ours) is none of the administrator's doing, so it neither runs nor
+ * masks or disables a hook of the same name in a later directory. */
+static bool planted(const char *dir, const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0 || trust_owner_ok(&st))
+        return false;
+    log_warn("ignoring hook %s: owned by uid %u in %s, which others can write to", path,
+             (unsigned)st.st_uid, dir);
     return true;
 }
 
@@ -185,9 +209,10 @@ static int discover_dir(const char *dir, struct strv *taken, struct strv *found,
 {
     struct strv names = {0};
     char *path = NULL;
+    bool open_to_others;
     int rc;
 
-    rc = read_names(dir, &names, e);
+    rc = read_names(dir, &names, &open_to_others, e);
     if (rc != 0) {
         rc = rc > 0 ? 0 : rc;
         goto out;
@@ -197,7 +222,16 @@ static int discover_dir(const char *dir, struct strv *taken, struct strv *found,
             log_debug("hook %s/%s is masked by an earlier directory", dir, names.v[i]);
             continue;
         }
-        if (strv_push(taken, strdup(names.v[i])) < 0 || !(path = fsio_join(dir, names.v[i]))) {
+        if (!(path = fsio_join(dir, names.v[i]))) {
+            rc = err_set(e, -ENOMEM, "out of memory");
+            goto out;
+        }
+        if (open_to_others && planted(dir, path)) {
+            free(path);
+            path = NULL;
+            continue;
+        }
+        if (strv_push(taken, strdup(names.v[i])) < 0) {
             rc = err_set(e, -ENOMEM, "out of memory");
             goto out;
         }

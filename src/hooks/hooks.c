@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hooks/hooks_env.h"
 #include "util/log.h"
 #include "util/proc.h"
 
@@ -39,8 +40,6 @@
 /* At most this much is read from a pipe once the hook is finished, so a leftover child
  * writing without pause cannot hold up the loop. */
 #define OUT_DRAIN_MAX (1u << 20)
-
-extern char **environ;
 
 /* One of the running hook's output streams. Its handle's data is the job, like the others. */
 struct hook_out {
@@ -439,87 +438,6 @@ static void on_start(uv_timer_t *t)
     start_next(t->data);
 }
 
-static bool env_key_eq(const char *a, const char *b)
-{
-    size_t la = strcspn(a, "="), lb = strcspn(b, "=");
-
-    return la == lb && memcmp(a, b, la) == 0;
-}
-
-/* systemd's hand-over to the daemon itself: a hook that inherited it could speak for acmed
- * (READY=1, WATCHDOG=1) or be taken for it. */
-static bool daemon_only(const char *kv)
-{
-    static const char *const names[] = {"NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC=",
-                                         NULL};
-
-    for (size_t i = 0; names[i]; i++)
-        if (!strncmp(kv, names[i], strlen(names[i])))
-            return true;
-    return false;
-}
-
-/* The hook environment: ours (less daemon_only()), then the target's challenge.env, then
- * ACME_STATE_DIR, a later entry replacing an earlier one of the same name. */
-static int build_env(struct hooks_job *j, const struct hooks_opts *o, struct err *e)
-{
-    size_t nenv = 0, nall = 0, n = 0;
-    const char **all = NULL;
-    char *statedir = NULL;
-    int rc = 0;
-
-    while (environ && environ[nenv])
-        nenv++;
-    all = calloc(nenv + (o ? o->nenv : 0) + 1, sizeof *all);
-    if (!all) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nenv; i++)
-        if (!daemon_only(environ[i]))
-            all[nall++] = environ[i];
-    for (size_t i = 0; o && i < o->nenv; i++) {
-        const char *kv = o->env[i];
-
-        if (!kv || kv[0] == '=' || !strchr(kv, '=')) {
-            rc = err_set(e, -EINVAL, "invalid hook environment entry \"%s\"", kv ? kv : "");
-            goto out;
-        }
-        all[nall++] = kv;
-    }
-    if (o && o->state_dir) {
-        size_t len = strlen(o->state_dir) + sizeof "ACME_STATE_DIR=";
-
-        if (!(statedir = malloc(len))) {
-            rc = err_set(e, -ENOMEM, "out of memory");
-            goto out;
-        }
-        snprintf(statedir, len, "ACME_STATE_DIR=%s", o->state_dir);
-        all[nall++] = statedir;
-    }
-    j->envp = calloc(nall + 1, sizeof *j->envp);
-    if (!j->envp) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nall; i++) {
-        bool replaced = false;
-
-        for (size_t k = i + 1; k < nall && !replaced; k++)
-            replaced = env_key_eq(all[i], all[k]);
-        if (replaced)
-            continue;
-        if (!(j->envp[n++] = strdup(all[i]))) {
-            rc = err_set(e, -ENOMEM, "out of memory");
-            goto out;
-        }
-    }
-out:
-    free(statedir);
-    free(all);
-    return rc;
-}
-
 /* See hooks.h: a hook that does not read its stdin must not kill the daemon. */
 static void ignore_sigpipe(void)
 {
@@ -583,7 +501,7 @@ int hooks_run(uv_loop_t *loop, const struct hooks_opts *o, const char *event,
     if (stdin_len)
         memcpy(j->in, stdin_data, stdin_len);
     j->inlen = stdin_len;
-    rc = build_env(j, o, e);
+    rc = hooks_env_build(o, &j->envp, e);
     if (rc < 0)
         goto out;
     rc = hooks_discover(o, &j->paths, &j->npaths, e);

@@ -10,9 +10,19 @@
  * Discovery: the directories form a union, searched in order; dotfiles are skipped; a name
  * found in an earlier directory masks the same name in later ones; an empty file or a symlink
  * to /dev/null disables that name (it masks later ones and is not run). A hook must be a
- * regular executable file after resolving symlinks and not world-writable; a world-writable
- * directory is refused as a whole. Refused entries are logged with log_warn and not run (a
- * refused entry still masks its name in later directories).
+ * regular executable file after resolving symlinks, and it, every directory from it up to /,
+ * and, for a symlink, the link and everything on the path of its target must belong to root
+ * (or our effective uid) and not be writable by group or others (util/trust: a sticky
+ * directory such as /tmp may be, for entries owned by root or us). A directory that fails
+ * this is refused as a whole: nothing in it runs, masks or disables. Refused entries are
+ * logged with log_warn and not run; they are not counted as failures of the event (so an
+ * insecure hook the operator must fix does not also stop every challenge), and a refused
+ * entry still masks its name in later directories, except an entry owned by someone else in
+ * a sticky directory open to others, which anyone could have made and which is ignored.
+ *
+ * The environment a hook gets never holds a variable from challenge.env that util/envsafe
+ * refuses (LD_PRELOAD, PATH, BASH_ENV...): the schema refuses them already, and hooks_run()
+ * drops any that reach it with a warning, so the daemon's own value (root's) stays.
  *
  * A hook need not read its stdin, so writing it may meet a closed pipe: hooks_run() sets
  * SIGPIPE to SIG_IGN for the process when it is still at its default (which would kill the
@@ -42,7 +52,8 @@ struct hooks_opts {
     size_t ndirs;
     unsigned timeout_s;     /* per hook; 0 = 300 */
     const char *state_dir;  /* exported as ACME_STATE_DIR (NULL: left as inherited) */
-    const char *const *env; /* extra "K=V" (target's challenge.env); all borrowed */
+    const char *const *env; /* extra "K=V" (target's challenge.env; names util/envsafe
+                             * refuses are dropped); all borrowed */
     size_t nenv;
 };
 

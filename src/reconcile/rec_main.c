@@ -86,6 +86,8 @@ static int setup(struct rec *r, struct err *e)
 
     if ((rc = store_open(r->o->state_dir, &r->st, e)) < 0)
         return REC_USAGE;
+    /* Every pass, as desired files come and go: only warnings, never a refusal. */
+    store_check_ownership(r->st.root);
     if (!r->o->locked && (rc = store_lock(&r->st, e)) < 0)
         return rc == -EWOULDBLOCK ? REC_LOCKED : REC_USAGE;
     if ((rc = acmed_conf_load(r->st.root, &conf, e)) < 0)

@@ -16,6 +16,7 @@
 
 #include "store/desired.h"
 #include "store/names.h"
+#include "util/envsafe.h"
 #include "util/log.h"
 
 struct yview {
@@ -25,6 +26,7 @@ struct yview {
 
 struct wctx {
     struct err *e;
+    bool defaults; /* walking conf/target alone (desired_walk_defaults) */
 };
 
 static const char *const k_root[] = {"satisfy", "request",  "priority", "label",
@@ -317,24 +319,26 @@ static bool listen_ok(const char *s)
     return colon && colon == strrchr(s, ':') && !strpbrk(s, " /") && port_ok(colon + 1);
 }
 
-/* A portable environment variable name: it reaches hooks through the environment. */
-static bool env_name_ok(const char *s)
-{
-    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789";
-
-    return s[0] && !(s[0] >= '0' && s[0] <= '9') && strspn(s, ok) == strlen(s);
-}
-
+/* A variable reaches hooks, run as root, through their environment: its name must be
+ * portable, and not one that makes the loader, the C library, a shell or an interpreter run
+ * code or read files of the setter's choosing (util/envsafe). Refused in conf/target too:
+ * nothing a hook needs comes that way, and acmed's own environment (systemd's Environment=)
+ * is where root sets such things. */
 static int env_add(struct wctx *c, struct target *t, const struct ynode *k, const struct ynode *v)
 {
     char **grown;
     char *kv;
 
-    if (!env_name_ok(k->str))
+    if (!envsafe_name_valid(k->str, k->len) || k->len != strlen(k->str))
         return ynode_err(c->e, k, "request.challenge.env",
                          "expected environment variable names (letters, digits, _), not "
                          "\"%.100s\"",
                          k->str);
+    if (!envsafe_name_allowed(k->str, k->len))
+        return ynode_err(c->e, k, "request.challenge.env",
+                         "variable %s is not allowed (it would let %s run code in hooks%s)", k->str,
+                         c->defaults ? "conf/target" : "the desired file",
+                         c->defaults ? "; set it in acmed's own environment instead" : "");
     if (v->type != YNODE_SCALAR || v->len != strlen(v->str))
         return ynode_err(c->e, v, "request.challenge.env", "expected a string for %s", k->str);
     if (!(grown = realloc(t->env, (t->nenv + 1) * sizeof *grown)))
@@ -537,7 +541,7 @@ int desired_walk(const char *file, const struct ynode *root, const struct ynode 
 
 int desired_walk_defaults(const struct ynode *defaults, struct err *e)
 {
-    struct wctx c = {.e = e};
+    struct wctx c = {.e = e, .defaults = true};
     struct yview v = {nonnull(defaults), NULL};
     const struct ynode *req = nonnull(ynode_get(v.d, "request"));
     const struct ynode *names[3] = {ynode_get(nonnull(ynode_get(v.d, "satisfy")), "names"),

@@ -53,6 +53,25 @@ int store_lock(struct store *st, struct err *e);
 
 void store_close(struct store *st);
 
+/* ---- ownership: who may write where acmed takes its orders from ---- */
+
+/* When running as root (effective uid 0), logs a loud warning (log_warn, "SECURITY: ...")
+ * naming the path, owner and mode for each of the state directory (and, through
+ * util/trust, what leads to it), desired/, conf/, conf/target, conf/acmed.yaml and every
+ * regular file in desired/ that is not owned by root or is writable by group or others:
+ * write access there is root-equivalent. Missing paths are skipped. Never refuses
+ * (acmetool's directories keep working). Returns the number of warnings; 0 when not root. */
+unsigned store_check_ownership(const char *root);
+
+/* The rule for configuration that names a command acmed runs on the operator's behalf
+ * (hooks come from hook directories, not from here; the signer commands of DESIGN.md §10
+ * will be the first user): such a setting is accepted only from root/rel, never from a
+ * desired file, and only when root/rel is trusted as util/trust says (it and every
+ * directory up to / owned by root or our effective uid, none writable by group or others).
+ * Returns 0 when it is; -EPERM with e naming the file and why otherwise, or the error met
+ * examining it (-ENOENT...). */
+int store_conf_trusted(const char *root, const char *rel, struct err *e);
+
 /* Joins root and a relative path. Caller frees (NULL on allocation failure). */
 char *store_path(const struct store *st, const char *rel);
 

@@ -33,6 +33,9 @@ tl_cleanup() {
 }
 
 tl_init() {
+    # acmed runs a hook only when it and every directory above it are not writable by group
+    # or others (DESIGN.md §5): what a test creates must not depend on the caller's umask.
+    umask 022
     ACMED=$(readlink -f "$1")
     TL_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     mkdir -p "${ACMED_TEST_TMP:-/tmp}"

@@ -7,6 +7,9 @@
 #              ones, orders nothing else, writes nothing outside the state directory, makes
 #              no live link for any hostile name, and the hook hears only the good names;
 #              status lists each bad file as invalid; a second pass asks the CA nothing.
+#              challenge.env naming LD_PRELOAD, PATH, BASH_ENV... is refused as such. As
+#              root, a good file that is group-writable or owned by another user is issued
+#              all the same, with a loud warning naming it.
 #              `acmed want` refuses hostile names (exit 2, nothing written).
 #   conf/      every bad conf/target and conf/acmed.yaml of the corpus, and a few made here
 #              (10 MB, a symlink to a good file outside, a dangling symlink, a directory, a
@@ -81,6 +84,12 @@ mkfifo "$D/fifo"
 # The two good targets (one with an unknown key: a warning with file:line, not an error).
 printf 'satisfy:\n  names:\n    - g1.hostile.test\n    - www.g1.hostile.test\n' >"$D/good1"
 printf 'satisfy:\n  names: [g2.hostile.test]\nunknown-key: 1\n' >"$D/g2.hostile.test"
+# As root, good files that others could write to are issued all the same, with a loud
+# warning each: write access to desired/ is root-equivalent.
+if [[ $(id -u) == 0 ]]; then
+    chmod 664 "$D/good1"
+    chown 65534 "$D/g2.hostile.test"
+fi
 good_names="g1.hostile.test g2.hostile.test www.g1.hostile.test"
 nbad=$(($(find "$D" -mindepth 1 -maxdepth 1 | wc -l) - 2))
 cat >"$HOOKS/10-record" <<HOOK
@@ -107,6 +116,21 @@ for f in "${corpus_bad[@]}"; do
     grep -Eq "desired/$f(: line [0-9]+|:[0-9]+)" "$log" ||
         fail "desired/$f is not reported with its path and line: $(grep -F "desired/$f" "$log" | head -n 1)"
 done
+# challenge.env that would let the file run code in the (root) hooks: refused as such.
+for f in "$CORPUS"/desired/env-*; do
+    f=${f##*/}
+    want='request.challenge.env: variable [A-Z0-9_]* is not allowed (it would let the desired file run code in hooks)'
+    [[ $f == env-bash-func ]] && want='request.challenge.env: expected environment variable names'
+    grep -F "desired/$f:" "$log" | grep -q "$want" ||
+        fail "desired/$f is not refused for its challenge.env: $(grep -F "desired/$f:" "$log" | head -n 1)"
+done
+if [[ $(id -u) == 0 ]]; then
+    grep -Fq "SECURITY: $D/good1 is writable by group or others (owner uid 0, group gid 0, mode 0664): write access" "$log" ||
+        fail "no warning about the group-writable desired/good1: $(grep SECURITY "$log" | head -n 3)"
+    grep -Fq "SECURITY: $D/g2.hostile.test is not owned by root (owner uid 65534" "$log" ||
+        fail "no warning about desired/g2.hostile.test owned by uid 65534: $(grep SECURITY "$log" | head -n 3)"
+    [[ $(grep -c 'SECURITY:' "$log") == 2 ]] || fail "unexpected security warnings: $(grep SECURITY "$log")"
+fi
 # Once each, and counted in the summary line.
 n=$(grep -c 'desired/duplicate-key:' "$log")
 [[ $n == 1 ]] || fail "desired/duplicate-key is reported $n times, wanted once"
@@ -213,6 +237,11 @@ bad_conf() {
 for f in "$CORPUS"/target/*; do
     cp "$f" "$STATE/conf/target"
     bad_conf conf/target "target-$(basename "$f")" line
+done
+for v in LD_PRELOAD PATH; do
+    f=$T/logs/conf-target-env-$(tr A-Z_ a-z- <<<"$v").log
+    grep -q "conf/target: line 4, column 7: request.challenge.env: variable $v is not allowed (it would let conf/target run code in hooks" "$f" ||
+        fail "conf/target setting $v for hooks is not refused as such: $(grep conf/target "$f" | head -n 1)"
 done
 head -c 10485760 /dev/zero | tr '\0' '#' >"$STATE/conf/target"
 bad_conf conf/target target-10mb

@@ -64,6 +64,54 @@ MUTATIONS = {
           "    return s && s[0] != '\\0' && s[0] != '.' && !strchr(s, '/');",
           "    return s && s[0] != '\\0';")],
         r"^(unit\.store|unit\.store_certs|cli\.hostile_files|cli\.local_faults)$"),
+    "env-denylist": (
+        "the refusal of LD_PRELOAD, PATH, BASH_ENV... in challenge.env (desired files, conf/target)",
+        [("src/store/desired_schema.c",
+          "    if (!envsafe_name_allowed(k->str, k->len))\n        return ynode_err(",
+          "    if (0)\n        return ynode_err(")],
+        r"^(unit\.desired|cli\.hostile_files)$"),
+    "hook-env-filter": (
+        "the hook runner's own filter of challenge.env (defence in depth)",
+        [("src/hooks/hooks_env.c",
+          "    if (envsafe_name_allowed(kv, len))\n        return true;",
+          "    return true;")],
+        r"^unit\.hooks$"),
+    "hook-trust": (
+        "the ownership and mode check of a hook and every directory up to /",
+        [("src/hooks/discover.c",
+          "    if (trust_path(path, &e) < 0) {",
+          "    if (0 && trust_path(path, &e) < 0) {")],
+        r"^(unit\.hooks|cli\.hook_events)$"),
+    "hook-dir-trust": (
+        "the refusal of a whole hook directory others can write to (its names mask nothing)",
+        [("src/hooks/discover.c",
+          "    if (trust_path(dir, &te) < 0) {",
+          "    if (0 && trust_path(dir, &te) < 0) {")],
+        r"^unit\.hooks$"),
+    "hook-planted": (
+        "ignoring another user's entry in a sticky hook directory (it would mask a good hook)",
+        [("src/hooks/discover.c",
+          "        if (open_to_others && planted(dir, path)) {",
+          "        if (0 && planted(dir, path)) {")],
+        r"^unit\.hooks$"),
+    "trust-owner": (
+        "the owner check (root or our euid) of util/trust",
+        [("src/util/trust.c",
+          "    if (!trust_owner_ok(st)) {",
+          "    if (0 && !trust_owner_ok(st)) {")],
+        r"^(unit\.trust|unit\.hooks|unit\.store|cli\.hook_events)$"),
+    "trust-dir-mode": (
+        "the refusal of a group- or other-writable (non-sticky) directory in util/trust",
+        [("src/util/trust.c",
+          "    if (S_ISDIR(st->st_mode) && trust_shared_write(st) && !(st->st_mode & S_ISVTX)) {",
+          "    if (0 && S_ISDIR(st->st_mode) && trust_shared_write(st)) {")],
+        r"^(unit\.trust|unit\.hooks|unit\.store|cli\.hook_events)$"),
+    "ownership-warnings": (
+        "the warnings about a state directory, desired/ or conf/ others can write to (as root)",
+        [("src/store/store_perms.c",
+          "    if (geteuid() != 0 || !root)\n        return 0;",
+          "    if (geteuid() == 0 || !root)\n        return 0;")],
+        r"^(unit\.store|cli\.hostile_files)$"),
 }
 
 

@@ -487,6 +487,59 @@ static void test_bad_values(void **state)
                   "which dns-01 cannot validate");
 }
 
+/* challenge.env reaches hooks, run as root: a desired file may not set what would make the
+ * loader, the C library, a shell or an interpreter run code of its choosing. */
+static void test_env_denylist(void **state)
+{
+    /* clang-format off */
+    static const char *const refused[] = {
+        "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH", "GLIBC_TUNABLES",
+        "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "MALLOC_CHECK_", "NIS_PATH",
+        "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR", "TZDIR", "BASH_ENV", "ENV",
+        "PATH", "IFS", "SHELLOPTS", "BASHOPTS", "PS4", "PYTHONPATH", "PYTHONSTARTUP",
+        "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYLIB", "RUBYOPT", "NODE_OPTIONS", "BASH_FUNC_x",
+        "OPENSSL_CONF", "HOME", "GIT_SSH_COMMAND",
+    };
+    /* clang-format on */
+    struct target t;
+    struct err e;
+    char text[256], want[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        snprintf(text, sizeof text,
+                 "satisfy:\n  names: [a.example.com]\nrequest:\n  challenge:\n    env:\n"
+                 "      ZONE: example\n      %s: /tmp/x.so\n",
+                 refused[i]);
+        snprintf(want, sizeof want,
+                 "desired/x.example.com: line 7, column 7: request.challenge.env: variable %s is "
+                 "not allowed (it would let the desired file run code in hooks)",
+                 refused[i]);
+        parse_err("x.example.com", text, NULL, want);
+    }
+    /* A name that is no variable name at all (bash's exported functions look like this). */
+    parse_err_has("request:\n  challenge:\n    env: {\"BASH_FUNC_f%%\": \"() { id; }\"}\n",
+                  "line 3, column 11: request.challenge.env: expected environment variable names");
+    parse_err_has("request:\n  challenge:\n    env: {\"A=B\": x}\n",
+                  "request.challenge.env: expected environment variable names");
+    /* Exact names only: lookalikes and ordinary variables pass. */
+    parse_ok("x.example.com",
+             "request:\n  challenge:\n    env: {PATHS: a, MY_LD_PRELOAD: b, ld_preload: c, "
+             "ZONE: d, ENVIRONMENT: e, TTL: \"60\"}\n",
+             NULL, &t);
+    assert_int_equal(t.nenv, 6);
+    target_free(&t);
+    /* conf/target is refused the same way (exit 2 territory), and says where to set it. */
+    parse_err("x.example.com", "", "request:\n  challenge:\n    env:\n      LD_PRELOAD: /x.so\n",
+              "conf/target: line 4, column 7: request.challenge.env: variable LD_PRELOAD is not "
+              "allowed (it would let conf/target run code in hooks; set it in acmed's own "
+              "environment instead)");
+    assert_int_equal(parse("x.example.com", "", "request:\n  challenge:\n    env: {IFS: x}\n",
+                           &t, &e),
+                     -EINVAL);
+    assert_non_null(strstr(e.msg, "conf/target: line 3"));
+}
+
 static void test_ip_challenges(void **state)
 {
     struct target t;
@@ -849,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_acmed_conf),
         cmocka_unit_test(test_provider_alias),
         cmocka_unit_test(test_ip_challenges),
+        cmocka_unit_test(test_env_denylist),
         cmocka_unit_test(test_load_reserved),
     };
 

@@ -581,6 +581,162 @@ static void test_output_logged(void **state)
     free(dir);
 }
 
+static void chown_path(const char *path, uid_t uid)
+{
+    assert_int_equal(lchown(path, uid, (gid_t)-1), 0);
+}
+
+/* Hooks run as root: one that another user owns or could have changed does not run. Needs
+ * root, to give files to uid 65534. */
+static void test_ownership(void **state)
+{
+    char *dir, *d1, *gw, *st, *d2, *other, *log, *logf, *p, *want = NULL;
+    const char *dirs[4];
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 4};
+    struct result r;
+    char *got;
+
+    if (geteuid() != 0)
+        skip();
+    dir = tu_mkdtemp("hooks");
+    d1 = subdir(dir, "d1");
+    gw = subdir(dir, "gw");
+    st = subdir(dir, "sticky");
+    d2 = subdir(dir, "d2");
+    other = subdir(dir, "other");
+    log = fsio_join(dir, "log");
+    logf = fsio_join(dir, "stderr");
+    dirs[0] = d1;
+    dirs[1] = gw;
+    dirs[2] = st;
+    dirs[3] = d2;
+    setenv("LOG", log, 1);
+    /* A good hook runs. */
+    log_hook(d1, "10-good", "d1-10");
+    /* A hook owned by someone else does not, and still masks its name (d2's copy). */
+    p = hook(d1, "20-theirs", "echo d1-20 >> \"$LOG\"");
+    chown_path(p, 65534);
+    free(p);
+    log_hook(d2, "20-theirs", "d2-20");
+    /* Nothing in a group-writable directory runs, nor masks. */
+    log_hook(gw, "30-gw", "gw-30");
+    log_hook(gw, "35-gw", "gw-35");
+    log_hook(d2, "35-gw", "d2-35");
+    assert_int_equal(chmod(gw, 0775), 0);
+    /* A root-owned hook in a sticky directory anyone can write to (as /tmp) runs... */
+    assert_int_equal(chmod(st, 01777), 0);
+    log_hook(st, "40-sticky", "st-40");
+    /* ...and what someone else put there neither runs nor masks d2's hook. */
+    p = hook(st, "50-planted", "echo st-50 >> \"$LOG\"");
+    chown_path(p, 65534);
+    free(p);
+    log_hook(d2, "50-planted", "d2-50");
+    /* A link is followed only to a target that passes too: here a root-owned hook in a
+     * directory another user owns. */
+    log_hook(other, "x", "other-x");
+    chown_path(other, 65534);
+    p = fsio_join(d1, "60-link");
+    assert_int_equal(symlink("../other/x", p), 0);
+    free(p);
+    log_hook(d2, "60-link", "d2-60");
+    /* A link to a good hook runs. */
+    p = fsio_join(d1, "70-goodlink");
+    assert_int_equal(symlink("10-good", p), 0);
+    free(p);
+
+    run_logged(logf, &o, "live-updated", &r);
+    got = tu_read_file(log, NULL);
+    assert_non_null(got);
+    /* Refusals are warnings, not failures of the event. */
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(got, "d1-10\nd2-35\nst-40\nd2-50\nd1-10\n");
+    assert_int_equal(r.nran, 5);
+    free(got);
+    got = tu_read_file(logf, NULL);
+    assert_non_null(got);
+    assert_true(asprintf(&want,
+                         "refusing hook %s/20-theirs: %s/20-theirs is not owned by root "
+                         "(owner uid 65534",
+                         d1, d1) > 0);
+    assert_non_null(strstr(got, want));
+    free(want);
+    assert_true(asprintf(&want, "refusing hook directory %s: %s is writable by group", gw, gw) > 0);
+    assert_non_null(strstr(got, want));
+    free(want);
+    assert_true(asprintf(&want, "ignoring hook %s/50-planted: owned by uid 65534", st) > 0);
+    assert_non_null(strstr(got, want));
+    free(want);
+    assert_true(asprintf(&want, "refusing hook %s/60-link: %s is not owned by root", d1, other) >
+                0);
+    assert_non_null(strstr(got, want));
+    free(want);
+    free(got);
+
+    /* hooks_discover agrees. */
+    char **paths = NULL;
+    size_t n = 0;
+    struct err e;
+
+    assert_int_equal(hooks_discover(&o, &paths, &n, &e), 0);
+    assert_int_equal(n, 5);
+    p = fsio_join(st, "40-sticky");
+    assert_string_equal(paths[2], p);
+    free(p);
+    hooks_paths_free(paths, n);
+    unsetenv("LOG");
+    free(log);
+    free(logf);
+    free(d1);
+    free(gw);
+    free(st);
+    free(d2);
+    free(other);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* challenge.env cannot reach past what the schema allows, even when handed to hooks_run
+ * directly: the daemon's own PATH stays, LD_PRELOAD and friends never arrive. */
+static void test_env_filtered(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *hd = subdir(dir, "hooks");
+    char *out = fsio_join(dir, "out");
+    char *outenv = NULL, *got, *want = NULL;
+    const char *dirs[] = {hd};
+    /* clang-format off */
+    const char *env[] = {"LD_PRELOAD=/nonexistent/evil.so", "PATH=/evil", "BASH_ENV=/evil/rc",
+                         "IFS=x", "PYTHONPATH=/evil", "ZONE=example", NULL,
+                         "BASH_FUNC_f%%=() { id; }"};
+    /* clang-format on */
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 1, .env = env, .nenv = 8};
+    struct result r;
+
+    assert_true(asprintf(&outenv, "OUT=%s", out) > 0);
+    env[6] = outenv;
+    unsetenv("LD_PRELOAD");
+    unsetenv("BASH_ENV");
+    unsetenv("PYTHONPATH");
+    add_hook(hd, "record",
+             "printf '%s|%s|%s|%s|%s\\n' \"${LD_PRELOAD-unset}\" \"$PATH\" "
+             "\"${BASH_ENV-unset}\" \"${PYTHONPATH-unset}\" \"$ZONE\" > \"$OUT\"\n"
+             "env | grep -c '^BASH_FUNC_' >> \"$OUT\"; exit 0");
+    run(&o, "live-updated", NULL, 0, NULL, 0, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.nran, 1);
+    got = tu_read_file(out, NULL);
+    assert_non_null(got);
+    assert_true(asprintf(&want, "unset|%s|unset|unset|example\n0\n", getenv("PATH")) > 0);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    free(outenv);
+    free(out);
+    free(hd);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +748,8 @@ int main(void)
         cmocka_unit_test(test_unread_stdin),
         cmocka_unit_test(test_no_hooks_and_bad_args),
         cmocka_unit_test(test_output_logged),
+        cmocka_unit_test(test_ownership),
+        cmocka_unit_test(test_env_filtered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

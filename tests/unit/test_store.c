@@ -1,6 +1,7 @@
 /* Unit tests for store (ids, opening, locking, accounts, keys, reconciler state). The
  * certificate and live-link parts are in test_store_certs.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,6 +206,172 @@ static void test_open_relative_and_null(void **state)
     assert_null(st.root);
     tu_rmtree(tmp);
     free(tmp);
+}
+
+/* ---- ownership ---- */
+
+/* store_check_ownership(root) with our stderr (the log) in a file: the count of warnings,
+ * and the text in *log (caller frees). */
+static unsigned ownership(const char *root, char **log)
+{
+    char *path = fsio_join(root, ".stderr");
+    unsigned n;
+    int saved, fd;
+
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+    n = store_check_ownership(root);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    *log = tu_read_file(path, NULL);
+    assert_non_null(*log);
+    unlink(path);
+    free(path);
+    return n;
+}
+
+static void put_file(const char *root, const char *rel, mode_t mode, uid_t uid)
+{
+    char *p = fsio_join(root, rel);
+
+    tu_write_file(p, "");
+    assert_int_equal(chmod(p, mode), 0);
+    assert_int_equal(lchown(p, uid, (gid_t)-1), 0);
+    free(p);
+}
+
+static void set_owner_mode(const char *root, const char *rel, mode_t mode, uid_t uid)
+{
+    char *p = fsio_join(root, rel);
+
+    assert_int_equal(chmod(p, mode), 0);
+    assert_int_equal(chown(p, uid, (gid_t)-1), 0);
+    free(p);
+}
+
+/* As root, every place acmed takes orders from that others could write to is named in a
+ * loud warning; nothing is refused. */
+static void test_ownership_warnings(void **state)
+{
+    char *root = tu_mkdtemp("store-own"), *log = NULL, *p;
+    struct store st;
+    struct err e;
+
+    if (geteuid() != 0) {
+        assert_int_equal(store_check_ownership(root), 0);
+        tu_rmtree(root);
+        free(root);
+        skip();
+    }
+    assert_int_equal(chmod(root, 0755), 0);
+    assert_int_equal(store_open(root, &st, &e), 0);
+    store_close(&st);
+    put_file(root, "desired/a.example.com", 0644, 0);
+    put_file(root, "conf/target", 0644, 0);
+    put_file(root, "conf/acmed.yaml", 0600, 0);
+    assert_int_equal(ownership(root, &log), 0);
+    assert_string_equal(log, "");
+    free(log);
+
+    /* Each of them, on its own. */
+    static const struct {
+        const char *rel;
+        mode_t mode;
+        uid_t uid;
+        const char *why;
+    } bad[] = {
+        {"desired/a.example.com", 0664, 0, "is writable by group or others"},
+        {"desired/a.example.com", 0644, 65534, "is not owned by root"},
+        {"desired/a.example.com", 0646, 65534, "is not owned by root and is writable"},
+        {"desired", 0775, 0, "is writable by group or others"},
+        {"desired", 0755, 65534, "is not owned by root"},
+        {"conf", 0775, 0, "is writable by group or others"},
+        {"conf/target", 0644, 65534, "is not owned by root"},
+        {"conf/acmed.yaml", 0620, 0, "is writable by group or others"},
+        {".", 0775, 0, "is writable by group or others"},
+        {".", 0755, 65534, "is not owned by root"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want[1024];
+        mode_t was = mode_of(root, bad[i].rel);
+
+        set_owner_mode(root, bad[i].rel, bad[i].mode, bad[i].uid);
+        p = strcmp(bad[i].rel, ".") ? fsio_join(root, bad[i].rel) : strdup(root);
+        snprintf(want, sizeof want, "SECURITY: %s %s", p, bad[i].why);
+        if (ownership(root, &log) != 1 || !strstr(log, want) || !strstr(log, "root-equivalent"))
+            fail_msg("%s (mode %04o, uid %u): wanted one warning with \"%s\", got: %s", bad[i].rel,
+                     (unsigned)bad[i].mode, (unsigned)bad[i].uid, want, log);
+        snprintf(want, sizeof want, "owner uid %u, group gid 0, mode %04o", (unsigned)bad[i].uid,
+                 (unsigned)bad[i].mode);
+        assert_non_null(strstr(log, want));
+        free(log);
+        free(p);
+        set_owner_mode(root, bad[i].rel, was, 0);
+    }
+
+    /* What acmed never reads as a target is not looked at: dotfiles, links, directories. */
+    put_file(root, "desired/.tmp-x-123", 0666, 65534);
+    p = fsio_join(root, "desired/link");
+    assert_int_equal(symlink("/etc/passwd", p), 0);
+    assert_int_equal(lchown(p, 65534, (gid_t)-1), 0);
+    free(p);
+    assert_int_equal(ownership(root, &log), 0);
+    free(log);
+
+    /* Several at once are all named; the state directory still opens: a warning only. */
+    put_file(root, "desired/b.example.com", 0664, 0);
+    put_file(root, "desired/c.example.com", 0644, 65534);
+    set_owner_mode(root, "conf", 0775, 0);
+    assert_int_equal(ownership(root, &log), 3);
+    assert_non_null(strstr(log, "/desired/b.example.com is writable"));
+    assert_non_null(strstr(log, "/desired/c.example.com is not owned by root"));
+    free(log);
+    assert_int_equal(store_open(root, &st, &e), 0);
+    store_close(&st);
+    tu_rmtree(root);
+    free(root);
+}
+
+/* The rule for a file that names a command to run: root's alone, all the way up. */
+static void test_conf_trusted(void **state)
+{
+    char *root = tu_mkdtemp("store-trusted");
+    struct store st;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(chmod(root, 0755), 0);
+    assert_int_equal(store_open(root, &st, &e), 0);
+    store_close(&st);
+    assert_int_equal(store_conf_trusted(root, "conf/target", &e), -ENOENT);
+    put_file(root, "conf/target", 0644, geteuid());
+    assert_int_equal(store_conf_trusted(root, "conf/target", &e), 0);
+    if (geteuid() != 0) {
+        tu_rmtree(root);
+        free(root);
+        skip();
+    }
+    set_owner_mode(root, "conf/target", 0664, 0);
+    assert_int_equal(store_conf_trusted(root, "conf/target", &e), -EPERM);
+    assert_non_null(strstr(e.msg, "conf/target names a command to run as root"));
+    assert_non_null(strstr(e.msg, "is writable by group or others"));
+    set_owner_mode(root, "conf/target", 0644, 65534);
+    assert_int_equal(store_conf_trusted(root, "conf/target", &e), -EPERM);
+    assert_non_null(strstr(e.msg, "is not owned by root (owner uid 65534"));
+    /* A good file in a directory others can write to is no better. */
+    set_owner_mode(root, "conf/target", 0644, 0);
+    set_owner_mode(root, "conf", 0775, 0);
+    assert_int_equal(store_conf_trusted(root, "conf/target", &e), -EPERM);
+    assert_non_null(strstr(e.msg, "/conf is writable by group"));
+    set_owner_mode(root, "conf", 0755, 0);
+    assert_int_equal(store_conf_trusted(root, "conf/target", &e), 0);
+    tu_rmtree(root);
+    free(root);
 }
 
 static void test_open_refuses_unsafe(void **state)
@@ -611,6 +778,8 @@ int main(void)
         cmocka_unit_test(test_account_acmetool),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_state),
+        cmocka_unit_test(test_ownership_warnings),
+        cmocka_unit_test(test_conf_trusted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

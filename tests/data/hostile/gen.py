@@ -73,6 +73,16 @@ def desired():
     w(d, "type-webroot-relative", names("ok.hostile.test") + "request:\n  challenge:\n    webroot-paths: [www/acme]\n")
     w(d, "type-provider", names("ok.hostile.test") + "request:\n  provider: file:///etc/passwd\n")
     w(d, "type-env-name", names("ok.hostile.test") + 'request:\n  challenge:\n    env:\n      "BAD NAME;rm": x\n')
+    # Variables that would make a hook (run as root) load or run code the file chooses.
+    env = names("ok.hostile.test") + "request:\n  challenge:\n    env:\n      ZONE: hostile.test\n"
+    w(d, "env-ld-preload", env + "      LD_PRELOAD: /tmp/hostile-x/evil.so\n")
+    w(d, "env-ld-library-path", env + "      LD_LIBRARY_PATH: /tmp/hostile-x\n")
+    w(d, "env-gconv-path", env + "      GCONV_PATH: /tmp/hostile-x\n")
+    w(d, "env-path", env + "      PATH: /tmp/hostile-x\n")
+    w(d, "env-bash-env", env + "      BASH_ENV: /tmp/hostile-x/rc\n")
+    w(d, "env-ifs", env + "      IFS: /\n")
+    w(d, "env-pythonpath", env + "      PYTHONPATH: /tmp/hostile-x\n")
+    w(d, "env-bash-func", env + '      "BASH_FUNC_acme%%": "() { id; }"\n')
     w(d, "type-label", names("ok.hostile.test") + "label: ../../x\n")
     w(d, "type-http-ports", names("ok.hostile.test") + 'request:\n  challenge:\n    http-ports: ["99999"]\n')
     # Hostile names, each in satisfy.names (a double-quoted YAML scalar where escapes are needed).
@@ -153,6 +163,8 @@ def target():
     w(d, "type-self-test", "request:\n  challenge:\n    http-self-test: sometimes\n")
     w(d, "type-env-name", 'request:\n  challenge:\n    env:\n      "1BAD": x\n')
     w(d, "type-env-value", "request:\n  challenge:\n    env:\n      GOOD: [x]\n")
+    w(d, "env-ld-preload", "request:\n  challenge:\n    env:\n      LD_PRELOAD: /tmp/hostile-x/evil.so\n")
+    w(d, "env-path", "request:\n  challenge:\n    env:\n      PATH: /tmp/hostile-x\n")
     w(d, "type-provider", "request:\n  provider: gopher://ca.example/dir\n")
     w(d, "type-provider-legacy", "provider: [https://ca.example/dir]\n")
     w(d, "type-must-staple", "request:\n  ocsp-must-staple: 2\n")
