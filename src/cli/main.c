@@ -125,6 +125,7 @@ int main(int argc, char **argv)
     /* Before any key is read: no core file, not dumpable, SIGPIPE ignored (util/proc.h). */
     if (proc_harden(&he) < 0)
         log_warn("%s", err_msg(&he));
+    proc_memstat_at_exit();
     if (clock_init() < 0) {
         log_err("ACMED_FAKE_NOW must be a number of seconds since the epoch");
         return EXIT_USAGE;

@@ -15,7 +15,8 @@
 
 struct http_client_opts {
     const char *ca_bundle;     /* PEM file of trusted CAs (replaces the system store); NULL =
-                                * system default. The CLI maps $ACMED_CA_BUNDLE here. */
+                                * system default (see http_dir_bundle). The CLI maps
+                                * $ACMED_CA_BUNDLE here. */
     long connect_timeout_ms;   /* 0 = 10 s */
     long total_timeout_ms;     /* per request, 0 = 60 s */
     size_t max_body;           /* 0 = 4 MiB */
@@ -93,6 +94,15 @@ void http_client_close(struct http_client *c, void (*done)(void *arg), void *arg
 
 /* First header named `name` (case-insensitive), or NULL. Borrowed from resp. */
 const char *http_header_get(const struct http_response *resp, const char *name);
+
+/* The system's CA bundle inside CA directory `dir`: "`dir`/ca-certificates.crt" when that is a
+ * regular file (or a link to one), else NULL. A client with no ca_bundle trusts this file
+ * instead of libcurl's default when that default is a CA directory and no CA file (Debian's
+ * libcurl: /etc/ssl/certs): GnuTLS parses every file of the directory for each connection, so
+ * each CA three times (its .pem link, its hash link and this bundle, which
+ * update-ca-certificates writes from the same certificates). Returns a string the caller
+ * frees, or NULL (also when out of memory: libcurl's default then stays). */
+char *http_dir_bundle(const char *dir);
 
 /* The User-Agent acmed sends: "acmed/<version>". */
 const char *http_user_agent(void);

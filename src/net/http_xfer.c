@@ -8,6 +8,9 @@
 #include <string.h>
 
 #define MAX_HEADER_BYTES ((size_t)64 << 10) /* all header lines of one transfer */
+/* curl's smallest upload buffer (CURLOPT_UPLOAD_BUFFERSIZE). curl allocates one for each
+ * transfer that sends a body, 64 KiB by default; a JWS body is a few KB. */
+#define UPLOAD_BUFFER 16384L
 
 static void headers_clear(struct http_xfer *x)
 {
@@ -259,7 +262,8 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req,
         curl_easy_setopt(h, CURLOPT_WRITEDATA, x) ||
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) ||
         curl_easy_setopt(h, CURLOPT_HEADERDATA, x) ||
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs))
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs) ||
+        curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER))
         return -ENOMEM;
     /* A configured bundle replaces the system trust store rather than adding to it. */
     if (o->ca_bundle && (curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle) ||

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -48,4 +50,45 @@ int proc_cloexec_all(void)
     }
     closedir(d);
     return changed;
+}
+
+int proc_mem_read(struct proc_mem *m)
+{
+    static const char *const names[] = {"VmHWM:", "VmRSS:", "RssAnon:", "RssFile:"};
+    long *const dst[] = {&m->hwm, &m->rss, &m->anon, &m->file};
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    unsigned found = 0;
+
+    if (!f)
+        return -errno;
+    while (fgets(line, sizeof line, f)) {
+        for (size_t i = 0; i < 4; i++) {
+            size_t len = strlen(names[i]);
+
+            if (strncmp(line, names[i], len) == 0) {
+                *dst[i] = strtol(line + len, NULL, 10);
+                found |= 1u << i;
+            }
+        }
+    }
+    fclose(f);
+    return found == 0xf ? 0 : -ENOENT;
+}
+
+static void memstat_print(void)
+{
+    struct proc_mem m;
+
+    if (proc_mem_read(&m) == 0)
+        fprintf(stderr, "acmed: memstat: VmHWM=%ld VmRSS=%ld RssAnon=%ld RssFile=%ld kB\n", m.hwm,
+                m.rss, m.anon, m.file);
+}
+
+void proc_memstat_at_exit(void)
+{
+    const char *v = getenv("ACMED_BENCH_MEMSTAT");
+
+    if (v && *v && strcmp(v, "0") != 0)
+        atexit(memstat_print);
 }

@@ -21,4 +21,18 @@ int proc_harden(struct err *e);
  * number of descriptors that were changed, or negative when /proc/self/fd cannot be read. */
 int proc_cloexec_all(void);
 
+/* This process's memory, in KiB, from /proc/self/status: the peak resident set (VmHWM), the
+ * resident set now (VmRSS) and its anonymous and file-backed parts (RssAnon, RssFile). */
+struct proc_mem {
+    long hwm, rss, anon, file;
+};
+
+/* Fills m. Returns 0, or negative when /proc/self/status cannot be read or lacks a field. */
+int proc_mem_read(struct proc_mem *m);
+
+/* For the benchmarks (bench/once.sh): when ACMED_BENCH_MEMSTAT is set and not "0", arranges
+ * for one line "acmed: memstat: VmHWM=N VmRSS=N RssAnon=N RssFile=N kB" on stderr at exit
+ * (from atexit, so before the libraries' own destructors run). Does nothing otherwise. */
+void proc_memstat_at_exit(void);
+
 #endif

@@ -1,6 +1,7 @@
 /* Unit tests for net/http: the pure helpers, argument checks, closing an idle client, and
  * response handling against a loopback server that sends canned responses (1xx responses,
  * header trimming, redirects, the body cap without Content-Length). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -272,6 +275,72 @@ static void test_bad_requests(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* libcurl initialises libssh2, and libssh2 would have OpenSSL load and register its built-in
+ * engines, 1.5 MiB of libcrypto pages for SCP and SFTP: http_client_new keeps that from
+ * happening (global_init in http.c), for the first client, for a second one, and again after
+ * the last one closed. OpenSSL's engine list stays empty unless the engines were loaded. Skipped
+ * when this libcurl loads no libssh2 or no OpenSSL. */
+static void test_no_ssh_crypto_init(void **state)
+{
+    void *(*engine_first)(void) = (void *(*)(void))dlsym(RTLD_DEFAULT, "ENGINE_get_first");
+    int (*engine_free)(void *) = (int (*)(void *))dlsym(RTLD_DEFAULT, "ENGINE_free");
+    uv_loop_t loop;
+    struct http_client *c[2] = {NULL, NULL};
+    struct err e;
+    void *engine;
+
+    if (!dlsym(RTLD_DEFAULT, "libssh2_init") || !engine_first || !engine_free)
+        skip();
+    assert_int_equal(uv_loop_init(&loop), 0);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(http_client_new(&loop, NULL, &c[0], &e), 0);
+        assert_int_equal(http_client_new(&loop, NULL, &c[1], &e), 0);
+        close_and_finish(&loop, c[1]);
+        close_and_finish(&loop, c[0]);
+        engine = engine_first();
+        if (engine)
+            engine_free(engine);
+        assert_null(engine);
+    }
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* The bundle inside a CA directory: only a regular file (or a link to one) named
+ * ca-certificates.crt, with or without a trailing slash on the directory. */
+static void test_dir_bundle(void **state)
+{
+    char *dir = tu_mkdtemp("http-cadir");
+    char path[512], link[512], *got;
+
+    assert_non_null(dir);
+    assert_null(http_dir_bundle(NULL));
+    assert_null(http_dir_bundle(""));
+    assert_null(http_dir_bundle(dir));
+    snprintf(path, sizeof path, "%s/ca-certificates.crt", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_null(http_dir_bundle(dir));
+    assert_int_equal(rmdir(path), 0);
+    tu_write_file(path, "-----BEGIN CERTIFICATE-----\n");
+    got = http_dir_bundle(dir);
+    assert_string_equal(got, path);
+    free(got);
+    snprintf(link, sizeof link, "%s/", dir);
+    got = http_dir_bundle(link);
+    assert_string_equal(got, path);
+    free(got);
+    /* Debian's /etc/ssl/certs holds links; a dangling one is no bundle. */
+    snprintf(link, sizeof link, "%s/real.crt", dir);
+    assert_int_equal(rename(path, link), 0);
+    assert_int_equal(symlink("real.crt", path), 0);
+    got = http_dir_bundle(dir);
+    assert_string_equal(got, path);
+    free(got);
+    assert_int_equal(unlink(link), 0);
+    assert_null(http_dir_bundle(dir));
+    assert_int_equal(tu_rmtree(dir), 0);
+    free(dir);
+}
+
 /* Only the final response's headers are kept; values are trimmed, folded lines joined. The
  * request carries the POST body, its type, and no Expect header. */
 static void test_final_headers(void **state)
@@ -359,6 +428,8 @@ int main(void)
         cmocka_unit_test(test_user_agent),
         cmocka_unit_test(test_header_get),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_no_ssh_crypto_init),
+        cmocka_unit_test(test_dir_bundle),
         cmocka_unit_test(test_final_headers),
         cmocka_unit_test(test_no_redirect),
         cmocka_unit_test(test_body_cap_streaming),
