@@ -37,9 +37,23 @@ static json_t *time_json(time_t t)
     return t ? json_string(clock_rfc3339(t, buf, sizeof buf)) : json_null();
 }
 
+/* The `replaces` the CA refused for this target's renewal (step_order): the renewal under
+ * way's (state/), else the one that made the certificate in use (its meta). */
+static void replaces_dropped(const struct plan *p, const struct tstate *ts, const char **id,
+                             const char **why)
+{
+    *id = ts->replaces_dropped;
+    *why = ts->replaces_dropped_why;
+    if (!*id && p->cur) {
+        *id = p->cur->replaces_dropped;
+        *why = p->cur->replaces_dropped_why;
+    }
+}
+
 static json_t *target_json(const struct target *t, const struct plan *p, const struct tstate *ts)
 {
     json_t *o = json_object(), *names = json_array();
+    const char *rd, *why;
 
     for (size_t i = 0; i < t->nnames; i++)
         json_array_append_new(names, json_string(t->names[i].name));
@@ -57,12 +71,16 @@ static json_t *target_json(const struct target *t, const struct plan *p, const s
                                                         : json_null());
     json_object_set_new(o, "last_problem", ts->last_problem ? json_string(ts->last_problem)
                                                             : json_null());
+    replaces_dropped(p, ts, &rd, &why);
+    json_object_set_new(o, "replaces_dropped",
+                        rd ? json_pack("{s:s, s:s?}", "cert_id", rd, "problem", why) : json_null());
     return o;
 }
 
 static void print_row(const struct target *t, const struct plan *p, const struct tstate *ts)
 {
     char na[32] = "-", nr[40] = "-";
+    const char *rd, *why;
 
     if (p->cur) {
         clock_rfc3339(p->cur->not_after, na, sizeof na);
@@ -75,6 +93,9 @@ static void print_row(const struct target *t, const struct plan *p, const struct
     printf("\n");
     if (ts->last_error)
         printf("    last error (%u failures): %s\n", ts->failures, ts->last_error);
+    replaces_dropped(p, ts, &rd, &why);
+    if (rd)
+        printf("    replaces dropped (%s): %s\n", rd, why ? why : "refused by the CA");
 }
 
 /* The running daemon's record (state/daemon.json), when a daemon holds the lock and wrote it;

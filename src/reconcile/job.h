@@ -120,6 +120,8 @@ struct job {
     bool ok;
     bool interrupted; /* stopped at a checkpoint by a stop signal */
     bool reregistered; /* the account was registered again once in this job */
+    bool replaces_sent;    /* the newOrder under way names the certificate it replaces */
+    bool replaces_dropped; /* the CA refused that: this job orders without it (step_order) */
 };
 
 /* Step modules: each runs its step and ends with job_step_done (or job_fail). */

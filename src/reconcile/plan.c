@@ -1,6 +1,7 @@
 /* plan: per-target decisions (DESIGN.md §4). */
 #include "reconcile/plan.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -74,4 +75,48 @@ const char *plan_action_str(enum plan_action a)
         return "backing off";
     }
     return "unknown";
+}
+
+bool plan_same_directory(const char *a, const char *b)
+{
+    char *da, *db;
+    struct err e;
+    bool same;
+
+    if (!a || !b)
+        return false;
+    if (!strcmp(a, b))
+        return true;
+    da = store_dir_id(a, &e);
+    db = store_dir_id(b, &e);
+    same = da && db && !strcmp(da, db);
+    free(da);
+    free(db);
+    return same;
+}
+
+bool plan_issued_by(const struct store_cert *c, const char *url)
+{
+    char *id;
+    struct err e;
+    bool same;
+
+    if (!c || !url)
+        return false;
+    if (c->directory)
+        return plan_same_directory(c->directory, url);
+    if (!c->account_dir_id || !(id = store_dir_id(url, &e)))
+        return false;
+    same = !strcmp(id, c->account_dir_id);
+    free(id);
+    return same;
+}
+
+const char *plan_cert_directory(const struct store_cert *c, const char *provider_url)
+{
+    if (!c)
+        return NULL;
+    if (c->directory)
+        return c->directory;
+    return plan_issued_by(c, provider_url) ? provider_url : NULL;
 }

@@ -40,4 +40,18 @@ void plan_target(const struct target *t, const struct store_cert *certs, size_t 
 
 const char *plan_action_str(enum plan_action a);
 
+/* True when the directory URLs a and b name the same CA for acmed: equal, or with the same
+ * dir-id (the same accounts/ directory). False when either is NULL or unusable. */
+bool plan_same_directory(const char *a, const char *b);
+
+/* True when certificate c is known to come from the CA at directory `url`: its meta says so
+ * (c->directory), or, for a meta that predates that field, its `account` link is an account
+ * of that CA. A certificate whose issuer is unknown comes from no CA. */
+bool plan_issued_by(const struct store_cert *c, const char *url);
+
+/* The directory URL of the CA that issued c, the one to ask for its renewal information:
+ * c->directory, else provider_url (the target's provider) when plan_issued_by says it is
+ * that CA, else NULL (unknown: never ask another CA). Borrowed from c or provider_url. */
+const char *plan_cert_directory(const struct store_cert *c, const char *provider_url);
+
 #endif

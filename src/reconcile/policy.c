@@ -1,6 +1,8 @@
 /* policy: renewal timing and backoff (DESIGN.md §4). */
 #include "reconcile/policy.h"
 
+#include <string.h>
+
 #define DAY 86400
 
 time_t policy_due(const struct policy_cert *c, int margin_days, enum policy_why *why)
@@ -60,4 +62,18 @@ time_t policy_next_attempt(time_t now, unsigned failures, time_t retry_after_s)
     time_t r = retry_after_s >= 0 ? now + retry_after_s : 0;
 
     return r > b ? r : b;
+}
+
+bool policy_drop_replaces(long status, const char *type)
+{
+    static const char ns[] = "urn:ietf:params:acme:error:";
+    static const char *const keep[] = {"rateLimited", "badNonce", "accountDoesNotExist"};
+
+    if (status < 400 || status > 499 || status == 429)
+        return false;
+    if (type && !strncmp(type, ns, sizeof ns - 1))
+        for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+            if (!strcmp(type + sizeof ns - 1, keep[i]))
+                return false;
+    return true;
 }

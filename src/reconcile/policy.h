@@ -37,4 +37,13 @@ time_t policy_backoff(unsigned failures);
  * Retry-After (retry_after_s < 0: none). */
 time_t policy_next_attempt(time_t now, unsigned failures, time_t retry_after_s);
 
+/* True when a newOrder that named the certificate it replaces (RFC 9773 `replaces`) and was
+ * refused with HTTP `status` (0: no answer) and problem `type` (NULL: no problem document)
+ * should be tried once more, at once, without `replaces`: any 4xx (alreadyReplaced 409,
+ * unauthorized 403 for a certificate another account issued, malformed 400 from a CA that
+ * does not know the field...) except a rate limit (429 or rateLimited: wait, and keep
+ * `replaces`), badNonce (the client retried it already) and accountDoesNotExist (the account
+ * is registered again instead). 5xx and transport failures are retried as any request. */
+bool policy_drop_replaces(long status, const char *type);
+
 #endif

@@ -1,7 +1,7 @@
-/* rec_ari: renewal information (RFC 9773) for the certificates in use: fetched when the
- * last answer's Retry-After (clamped to 1 min - 12 h) has passed, and for every certificate
- * just issued. One renewal time is drawn uniformly inside the window and kept in the
- * certificate's meta while it stays inside later windows. */
+/* rec_ari: renewal information (RFC 9773) for the certificates in use: fetched from the CA
+ * that issued each one when the last answer's Retry-After (clamped to 1 min - 12 h) has
+ * passed, and for every certificate just issued. One renewal time is drawn uniformly inside
+ * the window and kept in the certificate's meta while it stays inside later windows. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,12 +93,30 @@ static void on_ari_directory(void *arg, int rc, const struct err *e)
     ari_work_end(w);
 }
 
+/* Asks the CA that issued c (its directory in meta; plan_cert_directory), never the target's
+ * provider when that is another CA: renewal information about a certificate is only the
+ * issuer's to give (RFC 9773 §4), and asking elsewhere tells a third party what we hold. */
 static void ari_start(struct rec *r, const struct target *t, struct store_cert *c,
                       unsigned *pending, void (*next)(struct rec *))
 {
-    struct ari_work *w = calloc(1, sizeof *w);
+    const char *url = plan_cert_directory(c, rec_provider_url(r, t));
+    struct ari_work *w;
+    struct err e;
 
-    if (!w)
+    if (!url) {
+        log_debug("certificate %s: the CA that issued it is not known; renewal information "
+                  "is not asked for",
+                  c->id);
+        /* A check left due by an earlier version would wake the daemon for nothing, again
+         * and again (rec_wake): there is nothing to check. */
+        if (c->ari_next_check) {
+            c->ari_next_check = 0;
+            if (store_cert_save_meta(&r->st, c, &e) < 0)
+                log_warn("certificate %s: %s", c->id, err_msg(&e));
+        }
+        return;
+    }
+    if (!(w = calloc(1, sizeof *w)))
         return;
     w->r = r;
     w->c = c;
@@ -106,7 +124,7 @@ static void ari_start(struct rec *r, const struct target *t, struct store_cert *
     c->ari_next_check = clock_now() + ARI_MIN_RECHECK;
     w->next = next;
     w->pending = pending;
-    w->p = provider_get(r, rec_provider_url(r, t));
+    w->p = provider_get(r, url);
     if (!w->p) {
         free(w);
         return;

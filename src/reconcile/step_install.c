@@ -15,7 +15,12 @@ void step_install(struct job *j)
     struct store_cert meta = {0};
     struct err e;
 
+    /* Which CA issued it: its renewal information is asked there, whatever provider the
+     * target names later. */
+    meta.directory = j->prov->url;
     meta.replaces = j->ts.replaces;
+    meta.replaces_dropped = j->ts.replaces_dropped;
+    meta.replaces_dropped_why = j->ts.replaces_dropped_why;
     failpoint("before-install");
     if (store_cert_install(&j->rec->st, j->ts.order_url, j->chain, j->chain_len, j->key_id,
                            j->prov->acct.dir_id ? j->prov->acct.dir_id : j->prov->dir_id,
@@ -32,6 +37,8 @@ void step_install(struct job *j)
     log_notice("%s: installed certificate %s for %s", j->t->file, j->installed.id,
                j->t->names[0].name);
     tstate_clear_order(&j->ts);
+    tstate_set(&j->ts.replaces_dropped, NULL); /* the renewal is over */
+    tstate_set(&j->ts.replaces_dropped_why, NULL);
     j->ts.failures = 0;
     tstate_set(&j->ts.last_error, NULL);
     tstate_set(&j->ts.last_problem, NULL);

@@ -43,6 +43,8 @@ void tstate_clear_order(struct tstate *ts)
 void tstate_free(struct tstate *ts)
 {
     tstate_clear_order(ts);
+    free(ts->replaces_dropped);
+    free(ts->replaces_dropped_why);
     free(ts->last_error);
     free(ts->last_problem);
     memset(ts, 0, sizeof *ts);
@@ -88,12 +90,15 @@ int tstate_load(const struct store *st, const char *file, struct tstate *ts, str
     get_str(o, "key_id", &ts->key_id);
     get_str(o, "account_url", &ts->account_url);
     get_str(o, "replaces", &ts->replaces);
+    get_str(o, "replaces_dropped", &ts->replaces_dropped);
+    get_str(o, "replaces_dropped_why", &ts->replaces_dropped_why);
     get_str(o, "last_error", &ts->last_error);
     get_str(o, "last_problem", &ts->last_problem);
     /* Read back through the sanitiser too: a file from an earlier version, or edited, must
      * not put control characters on the operator's terminal (status). */
     tstate_set_text(&ts->last_error, ts->last_error);
     tstate_set_text(&ts->last_problem, ts->last_problem);
+    tstate_set_text(&ts->replaces_dropped_why, ts->replaces_dropped_why);
     ts->failures = (unsigned)get_time(o, "failures");
     ts->last_failure = get_time(o, "last_failure");
     ts->next_attempt = get_time(o, "next_attempt");
@@ -122,8 +127,10 @@ int tstate_save(const struct store *st, const char *file, const struct tstate *t
 
     if (!o || put_str(o, "step", ts->step) || put_str(o, "order_url", ts->order_url) ||
         put_str(o, "key_id", ts->key_id) || put_str(o, "account_url", ts->account_url) ||
-        put_str(o, "replaces", ts->replaces) || put_str(o, "last_error", ts->last_error) ||
-        put_str(o, "last_problem", ts->last_problem) ||
+        put_str(o, "replaces", ts->replaces) ||
+        put_str(o, "replaces_dropped", ts->replaces_dropped) ||
+        put_str(o, "replaces_dropped_why", ts->replaces_dropped_why) ||
+        put_str(o, "last_error", ts->last_error) || put_str(o, "last_problem", ts->last_problem) ||
         put_int(o, "failures", ts->failures) || put_int(o, "last_failure", ts->last_failure) ||
         put_int(o, "next_attempt", ts->next_attempt) ||
         put_int(o, "retry_until", ts->retry_until) ||

@@ -15,6 +15,11 @@ struct tstate {
     char *key_id;       /* the key of the order in progress */
     char *account_url;  /* the account the order belongs to */
     char *replaces;     /* ARI certID the order replaces */
+    /* The CA refused a newOrder naming replaces_dropped in `replaces` (step_order): this
+     * renewal orders without it from then on, across runs, until a certificate is installed
+     * (or the certificate in use changes). Kept by tstate_clear_order. */
+    char *replaces_dropped;     /* that certID, NULL when none */
+    char *replaces_dropped_why; /* the refusal (problem type, status, detail), sanitised */
     unsigned failures;  /* consecutive failed attempts */
     char *last_error;   /* message of the last failure, NULL after a success */
     char *last_problem; /* ACME problem type of the last failure, or "local" */
@@ -33,7 +38,8 @@ int tstate_load(const struct store *st, const char *file, struct tstate *ts, str
 int tstate_save(const struct store *st, const char *file, const struct tstate *ts,
                 struct err *e);
 
-/* Forgets the order in progress (step, order_url, key_id, replaces). */
+/* Forgets the order in progress (step, order_url, key_id, account_url, replaces); keeps
+ * replaces_dropped, which belongs to the renewal, not to one order. */
 void tstate_clear_order(struct tstate *ts);
 
 void tstate_free(struct tstate *ts);

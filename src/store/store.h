@@ -132,11 +132,18 @@ struct store_cert {
     char *order_url;  /* the `url` file */
     bool revoke_asked;  /* marker `revoke` */
     bool revoked;       /* marker `revoked` */
+    char *account_dir_id; /* dir-id of the `account` link (accounts/<dir-id>/<key-id>), NULL
+                           * when there is none or it leads elsewhere */
     /* meta (ours; absent for acmetool certificates) */
+    char *directory;           /* directory URL of the CA that issued it, NULL when unknown
+                                * (acmetool's certificates, and ours from before it was kept) */
     time_t ari_start, ari_end; /* suggested window, 0 when unknown */
     time_t ari_chosen;         /* chosen renewal time inside it, 0 when none */
     time_t ari_next_check;     /* when to fetch renewalInfo again, 0 when unknown */
     char *replaces;            /* certID this one replaced, NULL */
+    char *replaces_dropped;    /* certID its order left out of `replaces` because the CA refused
+                                * the field, NULL */
+    char *replaces_dropped_why; /* that refusal (the CA's problem, sanitised), NULL */
 };
 
 /* Loads every certificate under certs/ whose `cert` parses (others are skipped with a
@@ -152,7 +159,8 @@ void store_cert_clear(struct store_cert *c);
 /* Installs a downloaded chain (PEM, leaf first) as certs/<cert-id>/ for `order_url`: cert
  * (leaf), chain (the rest), fullchain (all), url, privkey -> ../../keys/<key-id>/privkey,
  * account -> ../../accounts/<dir-id>/<account-key-id>, then meta (from `meta`, whose id,
- * names, dates and serial are recomputed from the chain). Each file is written atomically;
+ * names, dates and serial are recomputed from the chain; directory, ARI fields, replaces and
+ * replaces_dropped/_why are taken from it). Each file is written atomically;
  * the directory is complete once `cert` exists, which is written last. Fills *out (may be
  * NULL; release with store_cert_clear). keys/<key_id>/privkey must already be saved and be
  * the leaf's key (-EINVAL otherwise; nothing is written). account_dir_id NULL: no account
@@ -162,7 +170,7 @@ int store_cert_install(const struct store *st, const char *order_url, const char
                        const char *account_key_id, const struct store_cert *meta,
                        struct store_cert *out, struct err *e);
 
-/* Rewrites certs/<id>/meta from c (ARI fields, replaces). */
+/* Rewrites certs/<id>/meta from c (directory, ARI fields, replaces, replaces_dropped). */
 int store_cert_save_meta(const struct store *st, const struct store_cert *c, struct err *e);
 
 /* Sets (create) or clears the marker file certs/<id>/<marker> ("revoke", "revoked"). */

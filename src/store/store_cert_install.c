@@ -114,6 +114,12 @@ static int install_files(const char *dir, const char *order_url, const struct pe
     return rc;
 }
 
+/* *dst = a copy of s (NULL stays NULL). False on allocation failure. */
+static bool dup_opt(char **dst, const char *s)
+{
+    return !s || (*dst = strdup(s)) != NULL;
+}
+
 static int check_args(const char *order_url, const char *key_id, const char *account_dir_id,
                       const char *account_key_id, struct err *e)
 {
@@ -157,9 +163,13 @@ int store_cert_install(const struct store *st, const char *order_url, const char
         c.ari_end = meta->ari_end;
         c.ari_chosen = meta->ari_chosen;
         c.ari_next_check = meta->ari_next_check;
-        if (meta->replaces && !(c.replaces = strdup(meta->replaces)))
+        if (!dup_opt(&c.directory, meta->directory) || !dup_opt(&c.replaces, meta->replaces) ||
+            !dup_opt(&c.replaces_dropped, meta->replaces_dropped) ||
+            !dup_opt(&c.replaces_dropped_why, meta->replaces_dropped_why))
             goto oom;
     }
+    if (!dup_opt(&c.account_dir_id, account_dir_id))
+        goto oom;
     if (!(c.order_url = strdup(order_url)) || !(dir = store_pathf(st, "certs/%s", c.id)))
         goto oom;
     rc = store_ensure_dir(dir, STORE_DIR_MODE, e);

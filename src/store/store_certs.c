@@ -2,9 +2,12 @@
  * their meta, markers and removal. Installing is in store_cert_install.c.
  *
  * meta is JSON: {"names": [...], "not_before", "not_after" (RFC 3339), "serial" (hex),
- * "ari_start", "ari_end", "ari_chosen", "ari_next_check" (RFC 3339, absent when unknown),
- * "replaces"}. Names, dates and serial there are informative only: loading always takes
- * them from the certificate itself. */
+ * "directory" (the issuing CA's directory URL), "ari_start", "ari_end", "ari_chosen",
+ * "ari_next_check" (RFC 3339, absent when unknown), "replaces", "replaces_dropped" (the
+ * certID the order would have named) and "replaces_dropped_why" (the CA's refusal)}. Names,
+ * dates and serial there are informative only: loading always takes them from the
+ * certificate itself. Every member is optional: a meta written before one existed simply
+ * lacks it. */
 #include "store/store.h"
 
 #include <ctype.h>
@@ -21,6 +24,7 @@
 #include "store/store_internal.h"
 #include "util/fsio.h"
 #include "util/log.h"
+#include "util/sanitize.h"
 
 static void cert_clear(struct store_cert *c)
 {
@@ -30,7 +34,11 @@ static void cert_clear(struct store_cert *c)
     free(c->serial_hex);
     free(c->ari_cert_id);
     free(c->order_url);
+    free(c->account_dir_id);
+    free(c->directory);
     free(c->replaces);
+    free(c->replaces_dropped);
+    free(c->replaces_dropped_why);
     memset(c, 0, sizeof *c);
 }
 
@@ -109,6 +117,12 @@ out:
 
 /* ---- meta ---- */
 
+/* Sets o[key] to the string s; nothing when s is NULL. Returns 0 or -1. */
+static int set_str(json_t *o, const char *key, const char *s)
+{
+    return s ? json_object_set_new(o, key, json_string(s)) : 0;
+}
+
 static json_t *cert_meta_json(const struct store_cert *c)
 {
     json_t *o = json_object(), *names = json_array();
@@ -120,14 +134,15 @@ static json_t *cert_meta_json(const struct store_cert *c)
         bad |= json_object_set(o, "names", names);
     bad |= !bad && store_json_set_time(o, "not_before", c->not_before);
     bad |= !bad && store_json_set_time(o, "not_after", c->not_after);
-    if (!bad && c->serial_hex)
-        bad |= json_object_set_new(o, "serial", json_string(c->serial_hex));
+    bad |= !bad && set_str(o, "serial", c->serial_hex);
+    bad |= !bad && set_str(o, "directory", c->directory);
     bad |= !bad && store_json_set_time(o, "ari_start", c->ari_start);
     bad |= !bad && store_json_set_time(o, "ari_end", c->ari_end);
     bad |= !bad && store_json_set_time(o, "ari_chosen", c->ari_chosen);
     bad |= !bad && store_json_set_time(o, "ari_next_check", c->ari_next_check);
-    if (!bad && c->replaces)
-        bad |= json_object_set_new(o, "replaces", json_string(c->replaces));
+    bad |= !bad && set_str(o, "replaces", c->replaces);
+    bad |= !bad && set_str(o, "replaces_dropped", c->replaces_dropped);
+    bad |= !bad && set_str(o, "replaces_dropped_why", c->replaces_dropped_why);
     json_decref(names);
     if (bad) {
         json_decref(o);
@@ -169,8 +184,9 @@ int store_cert_save_meta(const struct store *st, const struct store_cert *c, str
     return rc;
 }
 
-/* Takes only our ARI fields and `replaces` from meta; a malformed meta is ignored with a
- * warning (the certificate stays usable, it merely loses its ARI schedule). */
+/* Takes only our fields (directory, ARI, replaces...) from meta; a malformed meta is ignored
+ * with a warning (the certificate stays usable, it merely loses its ARI schedule). The
+ * refusal text is sanitised again: status prints it, and meta may have been edited. */
 static int cert_read_meta(const char *dir, struct store_cert *c, struct err *e)
 {
     char *path = fsio_join(dir, "meta");
@@ -185,7 +201,13 @@ static int cert_read_meta(const char *dir, struct store_cert *c, struct err *e)
         c->ari_end = store_json_get_time(o, "ari_end");
         c->ari_chosen = store_json_get_time(o, "ari_chosen");
         c->ari_next_check = store_json_get_time(o, "ari_next_check");
+        c->directory = store_json_get_str(o, "directory", &oom);
         c->replaces = store_json_get_str(o, "replaces", &oom);
+        c->replaces_dropped = store_json_get_str(o, "replaces_dropped", &oom);
+        if (json_is_string(json_object_get(o, "replaces_dropped_why")) &&
+            !(c->replaces_dropped_why =
+                  sanitize_dup(json_string_value(json_object_get(o, "replaces_dropped_why")))))
+            oom = true;
     } else if (me.code != -ENOENT) {
         log_warn("ignoring certificate meta: %s", me.msg);
     }
@@ -226,6 +248,46 @@ static int cert_key_link(const struct store *st, const char *id, char *key_id_ou
     key_id_out[STORE_ID_LEN] = '\0';
     if (!store_id_valid(key_id_out))
         rc = err_set(e, -EXDEV, "%s points to %s, not a key; refusing it", path, target);
+out:
+    free(path);
+    free(base);
+    free(target);
+    free(res);
+    return rc;
+}
+
+/* The dir-id of the account certs/<id>/account links to, into *dir_id (caller frees), or
+ * NULL when there is no link. A link that does not lead, lexically, to
+ * accounts/<dir-id>/<key-id> names no account: NULL too (it is never followed). Returns 0,
+ * or -ENOMEM. */
+static int cert_account_link(const struct store *st, const char *id, char **dir_id)
+{
+    char *path = store_pathf(st, "certs/%s/account", id);
+    char *base = NULL, *target = NULL, *res = NULL, *slash;
+    struct err le;
+    int rc = 0;
+
+    *dir_id = NULL;
+    if (!path || asprintf(&base, "certs/%s", id) < 0) {
+        base = NULL;
+        rc = -ENOMEM;
+        goto out;
+    }
+    /* None (acmetool's certificates have none), or not a link: no account. */
+    rc = store_read_link(path, &target, &le);
+    if (rc == 0)
+        rc = store_link_resolve(base, target, &res);
+    if (rc < 0) {
+        rc = rc == -ENOMEM ? rc : 0;
+        goto out;
+    }
+    /* accounts/<dir-id>/<key-id>, nothing more. */
+    slash = strncmp(res, "accounts/", 9) == 0 ? strchr(res + 9, '/') : NULL;
+    if (!slash || !store_id_valid(slash + 1))
+        goto out;
+    *slash = '\0';
+    if (store_name_valid(res + 9) && !(*dir_id = strdup(res + 9)))
+        rc = -ENOMEM;
 out:
     free(path);
     free(base);
@@ -326,7 +388,10 @@ static int cert_load_one(const struct store *st, const char *id, struct store_ce
     cert_load_key(st, c, ch.certs[0].der, ch.certs[0].len);
     c->revoke_asked = has_marker(dir, "revoke");
     c->revoked = has_marker(dir, "revoked");
-    rc = cert_read_meta(dir, c, e);
+    if (cert_account_link(st, id, &c->account_dir_id) < 0)
+        rc = err_set(e, -ENOMEM, "out of memory");
+    else
+        rc = cert_read_meta(dir, c, e);
 out:
     if (rc < 0)
         cert_clear(c);

@@ -26,6 +26,12 @@
 #             plain-http providers (refused unless conf/acmed.yaml allows them)
 #   restart   Pebble restarted on the same ports with fresh state (accounts and orders gone):
 #             a due renewal and a half-done order re-register and re-order
+#   ari       a renewal order naming the certificate it replaces (RFC 9773 `replaces`) refused
+#             with 409 alreadyReplaced, 403 unauthorized, 400 malformed: ordered again at
+#             once without it, once, and renewed; 429 rateLimited keeps it; a second refusal
+#             fails the target without a loop; a kill between the two orders does not send it
+#             again; renewalInfo is asked of the CA that issued the certificate, not of the
+#             provider the target moved to
 # Scenario groups run in parallel, each behind a fault proxy of its own (rules are global to
 # a proxy); the script takes about 90 s (the stall alone about 65 s).
 . "$(dirname "$0")/lib.sh"
@@ -158,6 +164,37 @@ not_after_s() {
 # cert_files: the certs/*/cert files of $STATE, one per line.
 cert_files() {
     (cd "$STATE/certs" 2>/dev/null && ls -d -- */cert 2>/dev/null)
+}
+
+# ari_on START END [RETRY-AFTER]: the proxy offers renewalInfo, every certificate getting the
+# window START..END (seconds from the moment of the request).
+ari_on() {
+    local out
+    out=$(curl -s --max-time 5 -X POST \
+        -d "{\"window\": {\"start\": $1, \"end\": $2}${3:+, \"retry_after\": $3}}" \
+        "$PROXY_CTL/ari")
+    [[ $out == *'"ok": true'* ]] || fail "the proxy refused the ARI settings ($out)"
+}
+
+# orders NAME: the newOrders for NAME the proxy saw, oldest first, one word each: R (it named
+# a certificate in `replaces`) or N (it did not), then the status answered ("N201 R409 N201").
+orders() {
+    curl -s --max-time 5 "$PROXY_CTL/log?method=POST&path=%5E/order-plz" | "$PY" -c '
+import json, sys
+log = json.load(sys.stdin)
+log = log if isinstance(log, list) else log.get("entries", log.get("log", []))
+out = []
+for e in log:
+    p = e.get("payload")
+    if isinstance(p, dict) and any(i.get("value") == sys.argv[1] for i in p.get("identifiers", [])):
+        out.append(("R" if "replaces" in p else "N") + str(e.get("status")))
+print(" ".join(out))' "$1"
+}
+
+# meta_get CERT-ID KEY: a member of certs/CERT-ID/meta ("" when absent).
+meta_get() {
+    "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]) or "")' \
+        "$STATE/certs/$1/meta" "$2" 2>/dev/null
 }
 
 # in_background NAME FUNCTION: runs a scenario group in a subshell behind proxy NAME; its
@@ -719,13 +756,219 @@ HOOK
     sf_report "a hostile CA: identifiers not ordered, forged text, http URLs, http providers"
 }
 
+# ---- ARI: `replaces` never wedges a renewal ---------------------------------------------
+# Five certificates issued with renewalInfo on (window 30 to 31 days on), then renewed 32
+# days on, each renewal order meeting its own refusal (rules match on the name and on the
+# payload having `replaces`).
+ari_replaces() {
+    local now f c
+    local -A c0
+    new_state ari-replaces
+    proxy_reset
+    ari_on 2592000 2678400
+    for f in r409 r403 r400 r429 rtwice; do want "$f" "$f.arirepl.test"; done
+    run arirepl0.log --once
+    [[ $RC == 0 ]] || fail "ari replaces: the first issuance exited $RC"
+    for f in r409 r403 r400 r429 rtwice; do c0[$f]=$(tl_live_cert "$f.arirepl.test"); done
+    sleep 1 # the renewed certificates expire a second later: status tells them apart
+    rule() { # rule NAME STATUS TYPE DETAIL [EXTRA-JSON]: refuses NAME's newOrders with replaces
+        printf '{"method": "POST", "path": "^/order-plz$", "payload_contains": "%s.arirepl.test",
+                 "payload_has": "replaces", "action": "status", "status": %s, "with_nonce": true,
+                 "problem": {"type": "urn:ietf:params:acme:error:%s", "detail": "%s"}%s}' \
+            "$1" "$2" "$3" "$4" "${5:-}"
+    }
+    rules "[$(rule r409 409 alreadyReplaced "this certificate was replaced already"),
+            $(rule r403 403 unauthorized "the certificate was issued to another account"),
+            $(rule r400 400 malformed "unknown field: replaces"),
+            $(rule r429 429 rateLimited "too many renewals" ', "retry_after": 3600'),
+            {\"method\": \"POST\", \"path\": \"^/order-plz$\", \"payload_contains\": \"rtwice.arirepl.test\",
+             \"action\": \"status\", \"status\": 409, \"with_nonce\": true,
+             \"problem\": {\"type\": \"urn:ietf:params:acme:error:alreadyReplaced\", \"detail\": \"no\"}}]"
+    now=$(date +%s)
+    ACMED_FAKE_NOW=$((now + 32 * 86400)) run arirepl1.log --once
+    [[ $RC == 1 ]] || fail "ari replaces: the renewal pass exited $RC, wanted 1 (r429 and rtwice fail)"
+    # Refused for a reason `replaces` may be behind: exactly one more order, without it, at once.
+    for c in "r409 409 alreadyReplaced" "r403 403 unauthorized" "r400 400 malformed"; do
+        set -- $c
+        [[ $(orders "$1.arirepl.test") == "N201 R$2 N201" ]] ||
+            fail "ari replaces $1: newOrders $(orders "$1.arirepl.test"), wanted N201 R$2 N201"
+        f=$(tl_live_cert "$1.arirepl.test")
+        [[ -n $f && $f != "${c0[$1]}" ]] || fail "ari replaces $1: not renewed"
+        grep -q "warning: $1: the CA refused the order replacing .*$3 ($2).*; ordering again without replaces" \
+            "$T/logs/arirepl1.log" || fail "ari replaces $1: no warning naming the refusal"
+        [[ -n $(meta_get "$f" replaces_dropped) && -z $(meta_get "$f" replaces) ]] ||
+            fail "ari replaces $1: the new certificate's meta does not say replaces was dropped"
+        [[ $(meta_get "$f" replaces_dropped_why) == *"$3 ($2)"* ]] ||
+            fail "ari replaces $1: the meta does not name the refusal: $(meta_get "$f" replaces_dropped_why)"
+        grep -q replaces_dropped "$STATE/state/$1.json" && fail "ari replaces $1: the drop outlived the renewal"
+    done
+    # A rate limit is waited for, `replaces` kept.
+    [[ $(orders r429.arirepl.test) == "N201 R429" ]] ||
+        fail "ari replaces r429: newOrders $(orders r429.arirepl.test), wanted N201 R429"
+    [[ $(tl_live_cert r429.arirepl.test) == "${c0[r429]}" ]] || fail "ari replaces r429: renewed despite the rate limit"
+    grep -q replaces_dropped "$STATE/state/r429.json" && fail "ari replaces r429: replaces dropped for a rate limit"
+    # Refused again without `replaces`: the target fails, no third order, no loop.
+    [[ $(orders rtwice.arirepl.test) == "N201 R409 N409" ]] ||
+        fail "ari replaces rtwice: newOrders $(orders rtwice.arirepl.test), wanted N201 R409 N409"
+    "$ACMED" --state "$STATE" status --json >"$T/logs/arirepl.status.json" 2>/dev/null
+    "$PY" - "$T/logs/arirepl.status.json" <<'PY' || fail "ari replaces: status does not show the dropped replaces"
+import json, sys
+s = {t["file"]: t for t in json.load(open(sys.argv[1]))}
+d = s["rtwice"]["replaces_dropped"]
+assert d and d["cert_id"] and "alreadyReplaced (409)" in d["problem"], s["rtwice"]
+assert s["r429"]["replaces_dropped"] is None, s["r429"]
+assert "alreadyReplaced (409)" in s["r409"]["replaces_dropped"]["problem"], s["r409"]
+PY
+    # The next attempt of the same renewal goes without `replaces` (a forced pass: r429 keeps
+    # waiting for its Retry-After).
+    ACMED_FAKE_NOW=$((now + 32 * 86400 + 120)) run arirepl2.log reconcile --force
+    [[ $(orders rtwice.arirepl.test) == "N201 R409 N409 N409" ]] ||
+        fail "ari replaces rtwice: newOrders $(orders rtwice.arirepl.test), wanted N201 R409 N409 N409"
+    [[ $(orders r429.arirepl.test) == "N201 R429" ]] || fail "ari replaces r429: ordered before its Retry-After"
+    # The CA sane again, past the Retry-After: r429 renews with `replaces`, rtwice without.
+    rules '[]'
+    ACMED_FAKE_NOW=$((now + 32 * 86400 + 7300)) run arirepl3.log --once
+    [[ $RC == 0 ]] || fail "ari replaces: the recovery pass exited $RC, wanted 0"
+    [[ $(orders r429.arirepl.test) == "N201 R429 R201" ]] ||
+        fail "ari replaces r429: newOrders $(orders r429.arirepl.test), wanted N201 R429 R201"
+    [[ $(orders rtwice.arirepl.test) == "N201 R409 N409 N409 N201" ]] ||
+        fail "ari replaces rtwice: newOrders $(orders rtwice.arirepl.test), wanted N201 R409 N409 N409 N201"
+    for f in r429 rtwice; do
+        [[ $(tl_live_cert "$f.arirepl.test") != "${c0[$f]}" ]] || fail "ari replaces $f: not renewed in the end"
+    done
+    sf_report "ARI: replaces refused (409, 403, 400, twice), rate-limited"
+}
+
+# A kill between the refused order and the one without `replaces`: the checkpoint says it was
+# dropped, and the next run does not send it again.
+ari_crash() {
+    local now pid c0 c1
+    new_state ari-crash
+    proxy_reset
+    ari_on 2592000 2678400
+    want rc rc.aricrash.test
+    run aricrash0.log --once
+    [[ $RC == 0 ]] || fail "ari crash: the first issuance exited $RC"
+    c0=$(tl_live_cert rc.aricrash.test)
+    sleep 1 # the renewed certificate expires a second later: status tells them apart
+    rules '[{"method": "POST", "path": "^/order-plz$", "payload_has": "replaces", "action": "status",
+             "status": 409, "with_nonce": true, "problem": {"type": "urn:ietf:params:acme:error:alreadyReplaced",
+             "detail": "replaced already"}}]'
+    now=$(date +%s)
+    ACMED_FAILPOINT=replaces-dropped ACMED_FAKE_NOW=$((now + 32 * 86400)) "$ACMED" --state "$STATE" \
+        --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" --once \
+        >"$T/logs/aricrash1.log" 2>&1 &
+    pid=$!
+    if wait_stopped $pid; then
+        { kill -KILL $pid && wait $pid; } 2>/dev/null
+    else
+        fail "ari crash: acmed did not stop at the failpoint replaces-dropped"
+        { kill -KILL $pid && wait $pid; } 2>/dev/null
+    fi
+    RUNS=$((RUNS + 1))
+    [[ $(orders rc.aricrash.test) == "N201 R409" ]] ||
+        fail "ari crash: newOrders before the kill $(orders rc.aricrash.test), wanted N201 R409"
+    grep -q '"replaces_dropped"' "$STATE/state/rc.json" && ! grep -q '"replaces"' "$STATE/state/rc.json" ||
+        fail "ari crash: the checkpoint does not remember the drop: $(cat "$STATE/state/rc.json")"
+    ACMED_FAKE_NOW=$((now + 32 * 86400 + 5)) run aricrash2.log --once
+    [[ $RC == 0 ]] || fail "ari crash: the run after the kill exited $RC, wanted 0"
+    [[ $(orders rc.aricrash.test) == "N201 R409 N201" ]] ||
+        fail "ari crash: newOrders $(orders rc.aricrash.test), wanted N201 R409 N201"
+    c1=$(tl_live_cert rc.aricrash.test)
+    [[ -n $c1 && $c1 != "$c0" ]] || fail "ari crash: not renewed after the kill"
+    [[ $(meta_get "$c1" replaces_dropped_why) == *"alreadyReplaced (409)"* ]] ||
+        fail "ari crash: the new certificate's meta does not name the refusal"
+    "$ACMED" --state "$STATE" status >"$T/logs/aricrash.status" 2>&1
+    grep -q "replaces dropped (.*): urn:ietf:params:acme:error:alreadyReplaced (409): replaced already" \
+        "$T/logs/aricrash.status" || fail "ari crash: status does not show the dropped replaces"
+    sf_report "ARI: killed between the refused order and the one without replaces"
+}
+
+# renewalInfo is asked of the CA that issued the certificate. Two proxies in front of the same
+# Pebble are two CAs for acmed (their own directory URLs, accounts, dir-ids).
+ari_issuer() {
+    local a_url a_ctl b_url b_ctl now c1 c2 t
+    read -r a_url a_ctl <<<"$(proxy_wait proxy-ari-a)"
+    read -r b_url b_ctl <<<"$(proxy_wait proxy-ari-b)"
+    new_state ari-issuer
+    for PROXY_CTL in "$b_ctl" "$a_ctl"; do proxy_reset; ari_on 2592000 2678400 60; done
+    ri() { # ri CONTROL-URL: renewalInfo requests there since the last clear
+        PROXY_CTL=$1 count "path=%5E/renewal-info/"
+    }
+    clear_logs() {
+        local c
+        for c in "$a_ctl" "$b_ctl"; do
+            curl -s --max-time 5 -X POST -d '{"ari": false}' "$c/reset" >/dev/null
+        done
+    }
+    want iss iss.ariissuer.test
+    PROVIDER=$a_url run ariiss0.log --once
+    [[ $RC == 0 ]] || fail "ari issuer: the issuance at A exited $RC"
+    c1=$(tl_live_cert iss.ariissuer.test)
+    [[ $(meta_get "$c1" directory) == "$a_url" ]] || fail "ari issuer: meta does not keep the issuing directory"
+    (($(ri "$a_ctl") >= 1)) || fail "ari issuer: no renewalInfo asked of A after the issuance"
+    now=$(date +%s)
+    # The target moves to B: its certificate's renewal information still comes from A.
+    printf 'satisfy:\n  names:\n    - iss.ariissuer.test\nrequest:\n  provider: %s\n' "$b_url" \
+        >"$STATE/desired/iss"
+    clear_logs
+    ACMED_FAKE_NOW=$((now + 120)) PROVIDER=$a_url run ariiss1.log --once
+    [[ $RC == 0 ]] || fail "ari issuer: the pass after the move exited $RC"
+    t="after the move to B"
+    (($(ri "$a_ctl") >= 1)) || fail "ari issuer $t: renewalInfo not asked of A, the issuer"
+    [[ $(ri "$b_ctl") == 0 ]] || fail "ari issuer $t: renewalInfo asked of B, which did not issue it"
+    # A meta from before the issuer was kept: the account link (A's account) decides. With the
+    # target at B, nobody is asked; with the target back at A, A is.
+    "$PY" -c 'import json, sys; m = json.load(open(sys.argv[1])); del m["directory"]; json.dump(m, open(sys.argv[1], "w"))' \
+        "$STATE/certs/$c1/meta"
+    clear_logs
+    ACMED_FAKE_NOW=$((now + 240)) PROVIDER=$a_url run ariiss2.log --once
+    t="with an old meta, target at B"
+    [[ $RC == 0 ]] || fail "ari issuer $t: exit $RC"
+    [[ $(ri "$a_ctl") == 0 && $(ri "$b_ctl") == 0 ]] ||
+        fail "ari issuer $t: renewalInfo asked of A ($(ri "$a_ctl")) or B ($(ri "$b_ctl")), the issuer unknown"
+    [[ -z $(meta_get "$c1" ari_next_check) ]] ||
+        fail "ari issuer $t: a renewalInfo check is still due (the daemon would wake for it)"
+    printf 'satisfy:\n  names:\n    - iss.ariissuer.test\n' >"$STATE/desired/iss"
+    clear_logs
+    ACMED_FAKE_NOW=$((now + 360)) PROVIDER=$a_url run ariiss3.log --once
+    t="with an old meta, target back at A"
+    [[ $RC == 0 ]] || fail "ari issuer $t: exit $RC"
+    (($(ri "$a_ctl") >= 1)) || fail "ari issuer $t: renewalInfo not asked of A"
+    [[ $(ri "$b_ctl") == 0 ]] || fail "ari issuer $t: renewalInfo asked of B"
+    # Due, the target at B again: renewed at B without `replaces` (A's certificate is nothing
+    # to B); the new certificate's renewal information comes from B.
+    "$PY" -c 'import json, sys; m = json.load(open(sys.argv[1])); m["directory"] = sys.argv[2]; json.dump(m, open(sys.argv[1], "w"))' \
+        "$STATE/certs/$c1/meta" "$a_url"
+    printf 'satisfy:\n  names:\n    - iss.ariissuer.test\nrequest:\n  provider: %s\n' "$b_url" \
+        >"$STATE/desired/iss"
+    clear_logs
+    ACMED_FAKE_NOW=$((now + 32 * 86400)) PROVIDER=$a_url run ariiss4.log --once
+    t="renewal at B"
+    [[ $RC == 0 ]] || fail "ari issuer $t: exit $RC"
+    c2=$(tl_live_cert iss.ariissuer.test)
+    [[ -n $c2 && $c2 != "$c1" ]] || fail "ari issuer $t: not renewed"
+    [[ $(PROXY_CTL=$b_ctl orders iss.ariissuer.test) == "N201" ]] ||
+        fail "ari issuer $t: newOrders at B $(PROXY_CTL=$b_ctl orders iss.ariissuer.test), wanted N201"
+    [[ -z $(PROXY_CTL=$a_ctl orders iss.ariissuer.test) ]] || fail "ari issuer $t: a newOrder went to A"
+    [[ $(meta_get "$c2" directory) == "$b_url" ]] || fail "ari issuer $t: the new meta does not name B"
+    (($(ri "$b_ctl") >= 1)) || fail "ari issuer $t: renewalInfo for the new certificate not asked of B"
+    PROXY_CTL=$a_ctl
+    sf_report "ARI: renewalInfo asked of the issuing CA after a provider change"
+}
+
 # ---- the run ----------------------------------------------------------------------------
-for p in main stall nonce-head 5xx-1 5xx-2 hostile; do proxy_start "proxy-$p"; done
+for p in main stall nonce-head 5xx-1 5xx-2 hostile ari ari-crash ari-a ari-b; do
+    proxy_start "proxy-$p"
+done
 in_background proxy-stall stall
 in_background proxy-nonce-head nonce_head
 in_background proxy-5xx-1 fivexx_1
 in_background proxy-5xx-2 fivexx_2
 in_background proxy-hostile hostile_ca
+in_background proxy-ari ari_replaces
+in_background proxy-ari-crash ari_crash
+in_background proxy-ari-a ari_issuer
 use_proxy proxy-main
 ratelimit
 nonce_storms

@@ -69,12 +69,42 @@ static void test_backoff(void **state)
     assert_int_equal(policy_next_attempt(1000, 3, 5), 7000);
 }
 
+/* Which refusals of a newOrder that carried `replaces` earn one retry without it. */
+static void test_drop_replaces(void **state)
+{
+#define ACME_ERR(x) "urn:ietf:params:acme:error:" x
+    assert_true(policy_drop_replaces(409, ACME_ERR("alreadyReplaced")));
+    assert_true(policy_drop_replaces(403, ACME_ERR("unauthorized")));
+    assert_true(policy_drop_replaces(400, ACME_ERR("malformed")));
+    assert_true(policy_drop_replaces(400, ACME_ERR("rejectedIdentifier")));
+    assert_true(policy_drop_replaces(404, "about:blank"));
+    assert_true(policy_drop_replaces(400, NULL)); /* a 4xx without a problem document */
+    assert_true(policy_drop_replaces(499, "urn:example:custom"));
+    /* A rate limit is waited for with `replaces` kept, whatever the status says. */
+    assert_false(policy_drop_replaces(429, ACME_ERR("rateLimited")));
+    assert_false(policy_drop_replaces(429, NULL));
+    assert_false(policy_drop_replaces(403, ACME_ERR("rateLimited")));
+    /* Handled elsewhere: badNonce retried by the client, a lost account registered again. */
+    assert_false(policy_drop_replaces(400, ACME_ERR("badNonce")));
+    assert_false(policy_drop_replaces(400, ACME_ERR("accountDoesNotExist")));
+    /* Not a refusal of the request: 5xx, no answer, success. */
+    assert_false(policy_drop_replaces(500, ACME_ERR("serverInternal")));
+    assert_false(policy_drop_replaces(503, NULL));
+    assert_false(policy_drop_replaces(0, NULL));
+    assert_false(policy_drop_replaces(201, NULL));
+    assert_false(policy_drop_replaces(399, NULL));
+    /* Only the ACME namespace names these types. */
+    assert_true(policy_drop_replaces(400, "urn:example:badNonce"));
+    assert_true(policy_drop_replaces(400, ACME_ERR("badNonceX")));
+#undef ACME_ERR
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lifetime_third), cmocka_unit_test(test_short_lifetime_half),
         cmocka_unit_test(test_margin_and_ari), cmocka_unit_test(test_critical),
-        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_backoff),        cmocka_unit_test(test_drop_replaces),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

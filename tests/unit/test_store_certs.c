@@ -145,6 +145,7 @@ static void install(struct fx *f, struct store_cert *out)
     struct err e;
 
     meta.replaces = "prev.cert-id";
+    meta.directory = "https://127.0.0.1:14000/dir";
     meta.ari_start = 1000;
     meta.nnames = 99; /* recomputed from the chain, never taken from meta */
     if (store_cert_install(&f->st, ORDER_URL, f->chain, f->chain_len, LEAF_KEY_ID,
@@ -166,6 +167,9 @@ static void test_install(void **state)
     check_leaf_facts(&c);
     assert_string_equal(c.replaces, "prev.cert-id");
     assert_int_equal(c.ari_start, 1000);
+    assert_string_equal(c.directory, "https://127.0.0.1:14000/dir");
+    assert_string_equal(c.account_dir_id, "127.0.0.1%3a14000%2fdir");
+    assert_null(c.replaces_dropped);
 
     s = read_rel(f, "certs/" CERT_ID "/cert");
     assert_string_equal(s, leaf);
@@ -201,6 +205,9 @@ static void test_install(void **state)
                         "2100-01-01T00:00:00Z");
     assert_string_equal(json_string_value(json_object_get(meta, "serial")), "0a1b2c3d4e5f");
     assert_string_equal(json_string_value(json_object_get(meta, "replaces")), "prev.cert-id");
+    assert_string_equal(json_string_value(json_object_get(meta, "directory")),
+                        "https://127.0.0.1:14000/dir");
+    assert_null(json_object_get(meta, "replaces_dropped")); /* none: absent */
     assert_string_equal(json_string_value(json_object_get(meta, "ari_start")),
                         "1970-01-01T00:16:40Z");
     assert_null(json_object_get(meta, "ari_chosen")); /* unknown: absent */
@@ -272,6 +279,8 @@ static void test_load_meta_markers(void **state)
     check_leaf_facts(&v[0]);
     assert_string_equal(v[0].replaces, "prev.cert-id");
     assert_int_equal(v[0].ari_start, 1000);
+    assert_string_equal(v[0].directory, "https://127.0.0.1:14000/dir");
+    assert_string_equal(v[0].account_dir_id, "127.0.0.1%3a14000%2fdir");
     assert_false(v[0].revoke_asked);
     assert_false(v[0].revoked);
     store_certs_free(v, n);
@@ -281,6 +290,8 @@ static void test_load_meta_markers(void **state)
     c.ari_end = T_2024 + 86400;
     c.ari_chosen = T_2024 + 3600;
     c.ari_next_check = T_2024 + 7200;
+    c.replaces_dropped = strdup("prev.cert-id");
+    c.replaces_dropped_why = strdup("urn:ietf:params:acme:error:alreadyReplaced (409): no");
     assert_int_equal(store_cert_save_meta(&f->st, &c, &e), 0);
     assert_int_equal(store_cert_mark(&f->st, c.id, "revoke", true, &e), 0);
     assert_int_equal(store_cert_mark(&f->st, c.id, "revoke", true, &e), 0);
@@ -292,6 +303,10 @@ static void test_load_meta_markers(void **state)
     assert_int_equal(v[0].ari_end, T_2024 + 86400);
     assert_int_equal(v[0].ari_chosen, T_2024 + 3600);
     assert_int_equal(v[0].ari_next_check, T_2024 + 7200);
+    assert_string_equal(v[0].directory, "https://127.0.0.1:14000/dir");
+    assert_string_equal(v[0].replaces_dropped, "prev.cert-id");
+    assert_string_equal(v[0].replaces_dropped_why,
+                        "urn:ietf:params:acme:error:alreadyReplaced (409): no");
     assert_true(v[0].revoke_asked);
     assert_true(v[0].revoked);
     store_certs_free(v, n);
@@ -304,6 +319,44 @@ static void test_load_meta_markers(void **state)
     assert_int_equal(store_cert_mark(&f->st, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                                      "revoke", true, &e),
                      -ENOENT);
+
+    /* A meta from before `directory` was kept, with a refusal edited to hold control
+     * characters: no issuer (the account link is still read), the text comes back clean. */
+    char *mp = path_of(f, "certs/" CERT_ID "/meta");
+    tu_write_file(mp, "{\"replaces_dropped\": \"p.q\", \"replaces_dropped_why\": \"a\\u001bb\"}");
+    free(mp);
+    assert_int_equal(store_certs_load(&f->st, &v, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_null(v[0].directory);
+    assert_string_equal(v[0].account_dir_id, "127.0.0.1%3a14000%2fdir");
+    assert_string_equal(v[0].replaces_dropped, "p.q");
+    assert_string_equal(v[0].replaces_dropped_why, "a?b");
+    store_certs_free(v, n);
+
+    /* An account link that does not lead to accounts/<dir-id>/<key-id> names no account. */
+    static const char *const bad_links[] = {
+        "../../keys/" LEAF_KEY_ID "/privkey", "../../accounts/x",
+        "../../accounts/x/" LEAF_KEY_ID "/more", "../../../../etc/" LEAF_KEY_ID,
+        "/abs/accounts/x/" LEAF_KEY_ID, "../../accounts/.hidden/" LEAF_KEY_ID,
+        "../../accounts/x/not-an-id",
+    };
+    char *lp = path_of(f, "certs/" CERT_ID "/account");
+    for (size_t i = 0; i < sizeof bad_links / sizeof bad_links[0]; i++) {
+        assert_int_equal(unlink(lp), 0);
+        assert_int_equal(symlink(bad_links[i], lp), 0);
+        assert_int_equal(store_certs_load(&f->st, &v, &n, &e), 0);
+        assert_int_equal(n, 1);
+        if (v[0].account_dir_id)
+            fail_msg("account link %s gave dir-id %s", bad_links[i], v[0].account_dir_id);
+        store_certs_free(v, n);
+    }
+    /* A roundabout but contained one is read. */
+    assert_int_equal(unlink(lp), 0);
+    assert_int_equal(symlink("../../certs/../accounts/./d.test/" LEAF_KEY_ID, lp), 0);
+    assert_int_equal(store_certs_load(&f->st, &v, &n, &e), 0);
+    assert_string_equal(v[0].account_dir_id, "d.test");
+    store_certs_free(v, n);
+    free(lp);
 
     /* A malformed meta costs the ARI schedule, not the certificate. */
     char *p = path_of(f, "certs/" CERT_ID "/meta");
@@ -397,6 +450,8 @@ static void test_acmetool_layout(void **state)
             assert_int_equal(v[i].ari_start, 0);
             assert_int_equal(v[i].ari_chosen, 0);
             assert_null(v[i].replaces);
+            assert_null(v[i].directory);
+            assert_null(v[i].account_dir_id);
         } else if (strcmp(v[i].id, id2) == 0) {
             assert_string_equal(v[i].key_id, "");
             assert_int_equal(v[i].nnames, 4);
