@@ -813,7 +813,7 @@ ari_replaces() {
     "$ACMED" --state "$STATE" status --json >"$T/logs/arirepl.status.json" 2>/dev/null
     "$PY" - "$T/logs/arirepl.status.json" <<'PY' || fail "ari replaces: status does not show the dropped replaces"
 import json, sys
-s = {t["file"]: t for t in json.load(open(sys.argv[1]))}
+s = {t["file"]: t for t in json.load(open(sys.argv[1]))["targets"]}
 d = s["rtwice"]["replaces_dropped"]
 assert d and d["cert_id"] and "alreadyReplaced (409)" in d["problem"], s["rtwice"]
 assert s["r429"]["replaces_dropped"] is None, s["r429"]
