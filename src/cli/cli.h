@@ -8,6 +8,9 @@
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_CRITICAL = 3, EXIT_LOCKED = 4 };
 
+/* How many --contact options one command takes. */
+#define CLI_MAX_CONTACTS 16
+
 struct cli {
     const char *state_dir;  /* --state, ACME_STATE_DIR, /var/lib/acme */
     const char *hooks_dir;  /* --hooks, ACME_HOOKS_DIR; NULL: the default directories */
@@ -21,6 +24,8 @@ struct cli {
     bool json;         /* status --json */
     const char *reason; /* revoke --reason */
     bool dry_run;      /* cull -n */
+    const char *contact[CLI_MAX_CONTACTS]; /* account new --contact, in order */
+    size_t ncontact;
     char **args;       /* positional arguments after the command */
     size_t nargs;
 };

@@ -397,6 +397,51 @@ static int thumbprint_one(const char *dir_id, const char *key_id, const char *pa
 
 /* ---- new, rollover, deactivate ---- */
 
+/* The contact `account new` registers, into *out (target_contacts_free): the --contact
+ * options, else conf/target's request.account.contact (the reconciler keeps every account's
+ * contact at conf/target's, so a different --contact is warned about). EXIT_OK or the exit
+ * code of the error, logged. */
+static int new_contact(const struct cli *c, const struct store *st, char ***out, size_t *n)
+{
+    struct target def;
+    char *mine = NULL, *conf = NULL;
+    const char *why;
+    struct err e;
+    int rc;
+
+    for (size_t i = 0; i < c->ncontact; i++) {
+        if ((why = target_contact_check(c->contact[i]))) {
+            log_err("--contact \"%.100s\": expected a contact URI (mailto:...): %s", c->contact[i],
+                    why);
+            return EXIT_USAGE;
+        }
+    }
+    if (desired_load_defaults(st->root, &def, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        return e.code == -ENOMEM ? EXIT_FAILED : EXIT_USAGE;
+    }
+    if (c->ncontact == 0)
+        rc = target_contacts_dup(def.contact, def.ncontact, out, n);
+    else
+        rc = target_contacts_dup((char *const *)c->contact, c->ncontact, out, n);
+    if (rc == 0 && c->ncontact > 0 && def.contact &&
+        !target_contacts_equal(def.contact, def.ncontact, *out, *n)) {
+        mine = target_contacts_text(*out, *n);
+        conf = target_contacts_text(def.contact, def.ncontact);
+        log_warn("conf/target sets request.account.contact to %s: the next reconcile gives the "
+                 "account that contact instead of %s",
+                 conf ? conf : "?", mine ? mine : "?");
+    }
+    free(mine);
+    free(conf);
+    target_free(&def);
+    if (rc < 0) {
+        log_err("out of memory");
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
 static int account_new(const struct cli *c, struct store *st)
 {
     const char *url = provider_url(c), *tos;
@@ -404,12 +449,17 @@ static int account_new(const struct cli *c, struct store *st)
     struct key_spec spec = {KEY_ECDSA, 256};
     struct store_account a = {0};
     const struct acme_directory *d;
+    char **contact = NULL;
+    size_t ncontact = 0;
     struct sync s = {0};
     int code = EXIT_FAILED;
     struct net n = {0};
     struct signer sig;
     struct err e;
 
+    if ((code = new_contact(c, st, &contact, &ncontact)) != EXIT_OK)
+        return code;
+    code = EXIT_FAILED;
     if (net_open(&n, c, url, &e) < 0) {
         log_err("%s", err_msg(&e));
         goto out;
@@ -437,6 +487,8 @@ static int account_new(const struct cli *c, struct store *st)
     }
     jws_signer_from_key(a.key, &sig);
     req.key = &sig;
+    req.contact = (const char *const *)contact;
+    req.ncontact = ncontact;
     if (acme_account_new(n.acme, &req, sync_cb, &s, &e) < 0 || sync_wait(&n, &s, &e) < 0 ||
         (!s.location && err_set(&e, -EPROTO, "the CA named no account URL") < 0)) {
         log_err("%s", err_msg(&e));
@@ -447,6 +499,11 @@ static int account_new(const struct cli *c, struct store *st)
     }
     a.url = s.location;
     s.location = NULL;
+    /* The CA took the contact it was sent (or refused the account). */
+    a.contact = contact;
+    a.ncontact = ncontact;
+    contact = NULL;
+    ncontact = 0;
     if (store_account_save_meta(st, &a, &e) < 0) {
         log_err("account %s registered, but its URL could not be saved: %s", a.url, err_msg(&e));
         goto out;
@@ -457,6 +514,7 @@ out:
     free(s.location);
     net_close(&n);
     store_account_clear(&a);
+    target_contacts_free(contact, ncontact);
     return code;
 }
 
@@ -614,6 +672,11 @@ int cmd_account(const struct cli *c)
     }
     if (c->nargs > 1) {
         log_err("unexpected argument \"%s\" (see acmed --help)", c->args[1]);
+        return EXIT_USAGE;
+    }
+    if (c->ncontact > 0 && subs[i].change != account_new) {
+        log_err("--contact applies to account new only (the reconciler updates an existing "
+                "account's contact from conf/target)");
         return EXIT_USAGE;
     }
     if (subs[i].show)

@@ -39,6 +39,8 @@ static void usage(FILE *f)
             "  cull [-n]                     remove expired certificates no live link uses\n"
             "                                and keys no certificate uses (-n: only list)\n"
             "  account list|thumbprint|new|rollover|deactivate  manage ACME accounts\n"
+            "  account new [--contact URI]...  register one (default contact: conf/target's\n"
+            "                                request.account.contact)\n"
             "\n"
 
             "options:\n"
@@ -60,7 +62,7 @@ static void usage(FILE *f)
 }
 
 enum { O_STATE = 256, O_HOOKS, O_CA, O_PROVIDER, O_AGREE, O_VERSION, O_ONCE, O_FORCE, O_NOREC,
-       O_JSON, O_REASON };
+       O_JSON, O_REASON, O_CONTACT };
 
 static const struct {
     const char *name;
@@ -83,6 +85,8 @@ static bool option_allowed(const char *cmd, int opt)
         return !strcmp(cmd, "status");
     case O_REASON:
         return !strcmp(cmd, "revoke");
+    case O_CONTACT:
+        return !strcmp(cmd, "account");
     case 'n':
         return !strcmp(cmd, "cull");
     }
@@ -112,6 +116,7 @@ int main(int argc, char **argv)
         {"no-reconcile", no_argument, NULL, O_NOREC},
         {"json", no_argument, NULL, O_JSON},
         {"reason", required_argument, NULL, O_REASON},
+        {"contact", required_argument, NULL, O_CONTACT},
         {NULL, 0, NULL, 0},
     };
     struct cli c = {0};
@@ -151,6 +156,13 @@ int main(int argc, char **argv)
         case O_JSON: c.json = true; break;
         case O_REASON: c.reason = optarg; break;
         case 'n': c.dry_run = true; break;
+        case O_CONTACT:
+            if (c.ncontact == CLI_MAX_CONTACTS) {
+                log_err("at most %d --contact options", CLI_MAX_CONTACTS);
+                return EXIT_USAGE;
+            }
+            c.contact[c.ncontact++] = optarg;
+            break;
         default:
             if (optopt)
                 log_err("unknown option -%c or missing argument (see acmed --help)", optopt);
@@ -171,7 +183,7 @@ int main(int argc, char **argv)
     } else {
         for (int k = 0; k < nused; k++) {
             if (used[k] == O_FORCE || used[k] == O_NOREC || used[k] == O_JSON ||
-                used[k] == O_REASON || used[k] == 'n') {
+                used[k] == O_REASON || used[k] == O_CONTACT || used[k] == 'n') {
                 log_err("this option needs a command (see acmed --help)");
                 return EXIT_USAGE;
             }

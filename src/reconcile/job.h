@@ -40,6 +40,7 @@ struct rec {
     unsigned hook_timeout_s;       /* conf/acmed.yaml hook-timeout, or --hook-timeout */
     struct responder **responders; /* challenge listeners (responders.c) */
     size_t nresponders;
+    unsigned accounts_pending; /* rec_account.c: accounts whose contact is being updated */
     unsigned revoke_pending;
     bool finished;
     bool stopping;          /* a stop signal arrived: no new steps */
@@ -73,6 +74,7 @@ struct provider {
     struct store_account acct;
     bool have_acct;
     struct signer signer;
+    bool contact_tried;     /* the contact update was sent to the CA in this pass */
     struct provider_waiter *dir_waiters, *acct_waiters;
     size_t ndir_waiters, nacct_waiters;
     int rc;
@@ -90,6 +92,12 @@ void provider_free(struct provider *p);
 /* The CA said the account does not exist (it lost it): the next provider_need_account
  * registers the account key again. */
 void provider_forget_account(struct provider *p);
+/* The account acmed uses at directory `url` for EAB kid `kid` (NULL: none), as read from
+ * accounts/: the oldest whose meta names the same kid (one account per provider and kid,
+ * DESIGN.md §3). *found says whether there is one; if so it is moved into *out (released
+ * with store_account_clear). Returns 0, or negative with e set. */
+int provider_pick_account(const struct store *st, const char *url, const char *kid,
+                          struct store_account *out, bool *found, struct err *e);
 
 /* One target's state machine. */
 enum job_step { STEP_ACCOUNT, STEP_KEY, STEP_ORDER, STEP_AUTHORIZE, STEP_FINALIZE,

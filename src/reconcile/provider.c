@@ -1,6 +1,8 @@
 /* provider: an ACME server as one pass uses it: its directory and the account acmed has
  * there, shared by every job for that server. The account is found in accounts/ or, when
- * none exists, registered once (with the terms of service agreed as DESIGN.md §7 says). */
+ * none exists, registered once (with the terms of service agreed as DESIGN.md §7 says).
+ * Its contact is conf/target's request.account.contact: registered with it, and told to the
+ * CA (RFC 8555 §7.3.2) before the account is used when its meta records another. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +198,117 @@ void provider_need_account(struct provider *p, const struct target *t, provider_
 
 /* ---- the account ---- */
 
+/* The contact the account gets at registration: conf/target's; when conf/target sets none,
+ * that of the target the account is registered for (NULL: none). */
+static char *const *wanted_contact(const struct provider *p, size_t *n)
+{
+    const struct desired_set *ds = &p->rec->ds;
+
+    if (ds->contact) {
+        *n = ds->ncontact;
+        return ds->contact;
+    }
+    *n = p->t ? p->t->ncontact : 0;
+    return p->t ? p->t->contact : NULL;
+}
+
+/* Replaces the account's contact (in memory) with a copy of v. */
+static int set_contact(struct provider *p, char *const *v, size_t n)
+{
+    char **copy;
+    size_t ncopy;
+
+    if (target_contacts_dup(v, n, &copy, &ncopy) < 0)
+        return -ENOMEM;
+    target_contacts_free(p->acct.contact, p->acct.ncontact);
+    p->acct.contact = copy;
+    p->acct.ncontact = ncopy;
+    return 0;
+}
+
+static void on_contact_updated(void *arg, int rc, struct acme_result *r, const struct err *e)
+{
+    struct provider *p = arg;
+    const struct desired_set *ds = &p->rec->ds;
+    char *text = target_contacts_text(ds->contact, ds->ncontact);
+    struct err se;
+
+    (void)r;
+    if (rc < 0) {
+        log_err("account %s: updating its contact to %s failed (tried again next pass): %s",
+                p->acct.url, text ? text : "?", err_msg(e));
+    } else if (set_contact(p, ds->contact, ds->ncontact) < 0) {
+        log_err("account %s: contact updated, but out of memory recording it", p->acct.url);
+    } else {
+        log_info("account %s: contact updated to %s", p->acct.url, text ? text : "?");
+        if (store_account_save_meta(&p->rec->st, &p->acct, &se) < 0)
+            log_warn("account %s: %s", p->acct.url, err_msg(&se));
+    }
+    free(text);
+    provider_ready(p);
+}
+
+/* The account is known to the CA and to the client: when conf/target names a contact its
+ * meta does not record, the CA is told first (once a pass: a CA that keeps refusing is not
+ * asked again and again). A failed update is logged; the account is used all the same,
+ * since its certificates matter more than its mail. */
+static void account_ready(struct provider *p)
+{
+    const struct desired_set *ds = &p->rec->ds;
+    struct err e;
+
+    if (!ds->contact || p->contact_tried ||
+        target_contacts_equal(ds->contact, ds->ncontact, p->acct.contact, p->acct.ncontact)) {
+        provider_ready(p);
+        return;
+    }
+    p->contact_tried = true;
+    if (acme_account_update(p->acme, (const char *const *)ds->contact, ds->ncontact,
+                            on_contact_updated, p, &e) < 0) {
+        log_err("account %s: cannot update its contact: %s", p->acct.url, err_msg(&e));
+        provider_ready(p);
+    }
+}
+
+/* What the CA says the account's contact is, when it says so in URIs acmed would accept
+ * (they are logged, stored and printed); else what was sent. */
+static int contact_from_answer(struct provider *p, const struct acme_result *r, char *const *sent,
+                               size_t nsent)
+{
+    const struct acme_account *a = r->account;
+    bool clean = a != NULL;
+
+    for (size_t i = 0; clean && i < a->ncontact; i++)
+        clean = target_contact_check(a->contact[i]) == NULL;
+    if (clean)
+        return set_contact(p, a->contact, a->ncontact);
+    return set_contact(p, sent, nsent);
+}
+
+int provider_pick_account(const struct store *st, const char *url, const char *kid,
+                          struct store_account *out, bool *found, struct err *e)
+{
+    struct store_account *accts = NULL;
+    size_t n = 0;
+    int rc;
+
+    *found = false;
+    if ((rc = store_accounts_load(st, url, &accts, &n, e)) < 0)
+        return rc;
+    /* One account per (provider, EAB kid); the oldest wins if there are several. */
+    for (size_t i = 0; i < n && !*found; i++) {
+        const char *ak = accts[i].eab_kid;
+
+        if ((!kid && !ak) || (kid && ak && !strcmp(kid, ak))) {
+            *out = accts[i];
+            memset(&accts[i], 0, sizeof accts[i]);
+            *found = true;
+        }
+    }
+    store_accounts_free(accts, n);
+    return 0;
+}
+
 static bool tos_agreed(const struct provider *p, const char *tos)
 {
     return p->rec->o->agree_tos || (p->t && p->t->agree_tos == 1) ||
@@ -205,6 +318,8 @@ static bool tos_agreed(const struct provider *p, const char *tos)
 static void on_account(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
     struct provider *p = arg;
+    char *const *sent;
+    size_t nsent;
     struct err se;
 
     err_clear(&se);
@@ -220,14 +335,16 @@ static void on_account(void *arg, int rc, struct acme_result *r, const struct er
         log_info("registered a new account at %s: %s", p->url, r->location);
     free(p->acct.url);
     p->acct.url = strdup(r->location);
-    if (!p->acct.url || store_account_save_meta(&p->rec->st, &p->acct, &se) < 0 ||
+    sent = wanted_contact(p, &nsent);
+    if (!p->acct.url || contact_from_answer(p, r, sent, nsent) < 0 ||
+        store_account_save_meta(&p->rec->st, &p->acct, &se) < 0 ||
         acme_client_set_account(p->acme, &p->signer, p->acct.url) < 0) {
         if (!se.code)
             err_set(&se, -ENOMEM, "out of memory");
         provider_failed(p, se.code, &se);
         return;
     }
-    provider_ready(p);
+    account_ready(p);
 }
 
 /* Registers (or, for a key acmetool left without meta, looks up) the account. */
@@ -249,10 +366,7 @@ static int register_account(struct provider *p, const struct signer *s, struct e
                        "conf/responses",
                        p->url, d->meta.terms_of_service, d->meta.terms_of_service);
     req.agree_tos = d->meta.terms_of_service != NULL;
-    if (t) {
-        req.contact = (const char *const *)t->contact;
-        req.ncontact = t->ncontact;
-    }
+    req.contact = (const char *const *)wanted_contact(p, &req.ncontact);
     if (t && t->eab_kid) {
         char *text = NULL;
         size_t len = 0;
@@ -310,9 +424,7 @@ static void on_key(void *arg, int rc, struct ckey *key, const struct err *e)
 static void find_account(struct provider *p)
 {
     const char *kid = p->t ? p->t->eab_kid : NULL;
-    struct store_account *accts = NULL;
     struct key_spec spec = {KEY_ECDSA, 256};
-    size_t n = 0;
     struct err e;
     int rc;
 
@@ -321,22 +433,10 @@ static void find_account(struct provider *p)
         store_account_clear(&p->acct);
         p->have_acct = false;
     }
-    if (store_accounts_load(&p->rec->st, p->url, &accts, &n, &e) < 0) {
+    if (provider_pick_account(&p->rec->st, p->url, kid, &p->acct, &p->have_acct, &e) < 0) {
         provider_failed(p, e.code, &e);
         return;
     }
-    /* One account per (provider, EAB kid); the oldest wins if there are several. */
-    for (size_t i = 0; i < n; i++) {
-        const char *ak = accts[i].eab_kid;
-
-        if ((!kid && !ak) || (kid && ak && !strcmp(kid, ak))) {
-            p->acct = accts[i];
-            memset(&accts[i], 0, sizeof accts[i]);
-            p->have_acct = true;
-            break;
-        }
-    }
-    store_accounts_free(accts, n);
     if (p->have_acct) {
         jws_signer_from_key(p->acct.key, &p->signer);
         if (p->acct.url) {
@@ -344,7 +444,7 @@ static void find_account(struct provider *p)
                 provider_failed(p, err_set(&e, -ENOMEM, "out of memory"), &e);
                 return;
             }
-            provider_ready(p);
+            account_ready(p);
             return;
         }
         /* An acmetool account: its URL was never stored; the CA tells it again. */

@@ -1,7 +1,7 @@
 /* rec: one reconcile pass, as a chain of asynchronous phases on a loop of its own:
- * revocations asked for -> renewal information due -> one job per target needing work
- * (at most REC_MAX_JOBS at once) -> renewal information of the new certificates ->
- * the live-updated hook -> the exit code. */
+ * accounts' contact -> revocations asked for -> renewal information due -> one job per
+ * target needing work (at most REC_MAX_JOBS at once) -> renewal information of the new
+ * certificates -> the live-updated hook -> the exit code. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -186,7 +186,7 @@ int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err
     if (code == REC_OK) {
         if (o->handle_signals)
             watch_signals(&r);
-        rec_phase_revoke(&r);
+        rec_phase_accounts(&r);
         while (!r.finished && uv_run(&r.loop, UV_RUN_ONCE))
             ;
         if (!r.finished)

@@ -5,6 +5,7 @@
 
 #include "reconcile/job.h"
 
+void rec_phase_accounts(struct rec *r);    /* rec_account.c -> rec_phase_revoke */
 void rec_phase_revoke(struct rec *r);      /* rec_revoke.c -> rec_phase_ari */
 void rec_phase_ari(struct rec *r);         /* rec_ari.c -> rec_phase_jobs */
 void rec_phase_jobs(struct rec *r);        /* rec.c -> rec_phase_after_jobs */

@@ -27,14 +27,16 @@ const char *desired_provider_url(const char *alias_or_url)
     return alias_or_url;
 }
 
-/* Parses conf/target's text into doc and checks it alone (warnings come out here, once). */
-static int parse_defaults(struct ydoc *doc, const char *text, size_t len, struct err *e)
+/* Parses conf/target's text into doc and checks it alone (warnings come out here, once);
+ * out, when not NULL, receives it walked as a target (desired_walk_defaults). */
+static int parse_defaults(struct ydoc *doc, const char *text, size_t len, struct target *out,
+                          struct err *e)
 {
     int rc;
 
     if ((rc = ydoc_parse(doc, "conf/target", text, len, e)) < 0)
         return rc;
-    return desired_walk_defaults(doc->root, e);
+    return desired_walk_defaults(doc->root, out, e);
 }
 
 static int parse_one(const char *file, const char *text, size_t len, const struct ynode *defaults,
@@ -63,7 +65,7 @@ int desired_parse(const char *file, const char *text, size_t len, const char *de
     memset(out, 0, sizeof *out);
     if (!file || !*file)
         return err_set(e, -EINVAL, "desired file without a name");
-    if ((rc = parse_defaults(&def, defaults, defaults ? defaults_len : 0, e)) == 0)
+    if ((rc = parse_defaults(&def, defaults, defaults ? defaults_len : 0, NULL, e)) == 0)
         rc = parse_one(file, text, text ? len : 0, def.root, out, e);
     ydoc_free(&def);
     return rc;
@@ -81,6 +83,7 @@ void desired_set_free(struct desired_set *s)
         free(s->errors[i].message);
     }
     free(s->errors);
+    desired_free_strv(s->contact, s->ncontact);
     memset(s, 0, sizeof *s);
 }
 
@@ -222,8 +225,9 @@ out:
     return rc;
 }
 
-/* Reads conf/target into doc (left empty when the file is missing). */
-static int load_defaults(const char *root, struct ydoc *doc, struct err *e)
+/* Reads conf/target into doc (left empty when the file is missing) and into *out as
+ * desired_walk_defaults does (the built-in defaults when the file is missing). */
+static int load_defaults(const char *root, struct ydoc *doc, struct target *out, struct err *e)
 {
     char *path = fsio_join(root, "conf/target"), *text = NULL;
     size_t len = 0;
@@ -233,9 +237,9 @@ static int load_defaults(const char *root, struct ydoc *doc, struct err *e)
         return err_set(e, -ENOMEM, "out of memory");
     rc = fsio_read_file(path, DESIRED_MAX_FILE, &text, &len, e);
     if (rc == -ENOENT)
-        rc = 0;
+        rc = desired_walk_defaults(NULL, out, e);
     else if (rc == 0)
-        rc = parse_defaults(doc, text, len, e);
+        rc = parse_defaults(doc, text, len, out, e);
     if (rc < 0 && rc != -ENOMEM)
         rc = -EINVAL;
     free(text);
@@ -243,19 +247,38 @@ static int load_defaults(const char *root, struct ydoc *doc, struct err *e)
     return rc;
 }
 
+int desired_load_defaults(const char *root, struct target *out, struct err *e)
+{
+    struct ydoc doc = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = load_defaults(root, &doc, out, e);
+    if (rc < 0 && e)
+        e->code = rc;
+    ydoc_free(&doc);
+    return rc;
+}
+
 int desired_load(const char *root, struct desired_set *out, struct err *e)
 {
     struct ydoc def = {0};
+    struct target deft = {0};
     char *dir = NULL, **files = NULL;
     size_t nfiles = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
-    if ((rc = load_defaults(root, &def, e)) < 0) {
+    if ((rc = load_defaults(root, &def, &deft, e)) < 0) {
         if (e)
             e->code = rc;
         goto out;
     }
+    /* The accounts' contact is conf/target's alone: kept apart from the merged targets. */
+    out->contact = deft.contact;
+    out->ncontact = deft.ncontact;
+    deft.contact = NULL;
+    deft.ncontact = 0;
     if (!(dir = fsio_join(root, "desired"))) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
@@ -269,6 +292,7 @@ out:
         desired_set_free(out);
     desired_free_strv(files, nfiles);
     free(dir);
+    target_free(&deft);
     ydoc_free(&def);
     return rc;
 }

@@ -24,6 +24,10 @@ struct desired_set {
     size_t ntargets;
     struct desired_error *errors; /* the bad ones */
     size_t nerrors;
+    /* conf/target's request.account.contact, the contact of every account (DESIGN.md §3);
+     * NULL when conf/target sets none (an explicit [] is an empty, non-NULL list). */
+    char **contact;
+    size_t ncontact;
 };
 
 /* Reads conf/target (missing = no defaults) and every regular file in desired/ (dotfiles and
@@ -33,6 +37,12 @@ struct desired_set {
 int desired_load(const char *root, struct desired_set *out, struct err *e);
 
 void desired_set_free(struct desired_set *s);
+
+/* Reads conf/target alone (a missing file: the built-in defaults) into *out, a target named
+ * "conf/target" holding the defaults every desired file inherits (no names). Returns 0, or
+ * -EINVAL with file:line when conf/target is malformed, or another negative code; on success
+ * *out is released with target_free. */
+int desired_load_defaults(const char *root, struct target *out, struct err *e);
 
 /* Parses one desired file's text merged over conf/target's text (either may be NULL or
  * empty; one YAML document each, no aliases). `file` is the desired file's name (the default hostname) and appears in messages.

@@ -20,9 +20,11 @@
 int desired_walk(const char *file, const struct ynode *root, const struct ynode *defaults,
                  struct target *out, struct err *e);
 
-/* Checks conf/target's tree alone, warning about unknown keys and about names (ignored
- * there). Returns 0 or -EINVAL as desired_walk. */
-int desired_walk_defaults(const struct ynode *defaults, struct err *e);
+/* Checks conf/target's tree alone (NULL when empty), warning about unknown keys and about
+ * names (ignored there). Returns 0 or -EINVAL as desired_walk; on success, when out is not
+ * NULL, *out is conf/target walked as a target of its own (file "conf/target", names empty),
+ * for target_free. */
+int desired_walk_defaults(const struct ynode *defaults, struct target *out, struct err *e);
 
 /* Fills t's satisfy.names and request.names from the desired file's own tree `root` (NULL
  * when empty); conf/target's names never count. Returns 0 or -EINVAL with e set. */

@@ -416,6 +416,37 @@ static int walk_challenge(struct wctx *c, struct yview v, struct target *t)
     return walk_env(c, sub(v, "env"), t);
 }
 
+/* request.account.contact: every item a URI the CA would take (target_contact_check), and
+ * the line where the file itself sets it, for the warning when it is not the account's (the
+ * account's contact is conf/target's: reconcile/rec_account.c). */
+static int walk_contact(struct wctx *c, struct yview v, struct target *t)
+{
+    const struct ynode *n = eff(v);
+    const char *why;
+    int rc;
+
+    if ((rc = get_list(c, v, "request.account.contact", "a contact URI (mailto:...)", NULL,
+                       &t->contact, &t->ncontact)) < 0)
+        return rc;
+    for (size_t i = 0; i < t->ncontact; i++) {
+        if (!(why = target_contact_check(t->contact[i])))
+            continue;
+        if (n->type == YNODE_SEQ) {
+            char ipath[64];
+
+            snprintf(ipath, sizeof ipath, "request.account.contact[%zu]", i);
+            return ynode_err(c->e, n->items[i], ipath,
+                             "expected a contact URI (mailto:...), not \"%.100s\": %s",
+                             t->contact[i], why);
+        }
+        return ynode_err(c->e, n, "request.account.contact",
+                         "expected a contact URI (mailto:...), not \"%.100s\": %s", t->contact[i],
+                         why);
+    }
+    t->contact_line = v.d ? v.d->line : 0;
+    return 0;
+}
+
 static int walk_account(struct wctx *c, struct yview v, struct target *t)
 {
     struct yview eab = sub(v, "eab");
@@ -423,8 +454,7 @@ static int walk_account(struct wctx *c, struct yview v, struct target *t)
     int rc;
 
     if ((rc = open_map(c, v, "request.account", k_account)) < 0 ||
-        (rc = get_list(c, sub(v, "contact"), "request.account.contact",
-                       "a contact URL (mailto:...)", NULL, &t->contact, &t->ncontact)) < 0)
+        (rc = walk_contact(c, sub(v, "contact"), t)) < 0)
         return rc;
     if (eff(sub(v, "agree-tos"))) {
         if ((rc = get_bool(c, sub(v, "agree-tos"), "request.account.agree-tos", &agree)) < 0)
@@ -539,7 +569,7 @@ int desired_walk(const char *file, const struct ynode *root, const struct ynode 
     return rc;
 }
 
-int desired_walk_defaults(const struct ynode *defaults, struct err *e)
+int desired_walk_defaults(const struct ynode *defaults, struct target *out, struct err *e)
 {
     struct wctx c = {.e = e, .defaults = true};
     struct yview v = {nonnull(defaults), NULL};
@@ -551,9 +581,12 @@ int desired_walk_defaults(const struct ynode *defaults, struct err *e)
 
     if ((rc = target_defaults(&c, "conf/target", &t)) == 0)
         rc = walk_common(&c, v, &t);
-    target_free(&t);
     for (int i = 0; rc == 0 && i < 3; i++)
         if (nonnull(names[i]))
             log_warn("%s:%u: names in conf/target are ignored", names[i]->src, names[i]->line);
+    if (rc == 0 && out)
+        *out = t;
+    else
+        target_free(&t);
     return rc;
 }

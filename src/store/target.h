@@ -46,8 +46,11 @@ struct target {
     size_t nenv;
 
     char *preferred_chain;         /* NULL when unset */
-    char **contact;                /* request.account.contact */
+    char **contact;                /* request.account.contact, each passing
+                                      target_contact_check; NULL when unset */
     size_t ncontact;
+    unsigned contact_line;         /* line of request.account.contact in the file itself;
+                                      0 when inherited from conf/target or unset */
     int agree_tos;                 /* request.account.agree-tos: -1 unset, 0 false, 1 true */
     char *eab_kid;                 /* request.account.eab.kid, NULL */
     char *eab_hmac_key_file;       /* request.account.eab.hmac-key-file, NULL */
@@ -58,5 +61,26 @@ void target_free(struct target *t);
 /* The target that owns `name` (normalised; compared exactly) among ts[0..n-1] (acmetool's rule: highest priority, then most
  * satisfy.names, then the lexically smallest file name), or NULL when none lists it. */
 const struct target *target_owner(const struct target *ts, size_t n, const char *name);
+
+/* Longest contact URI accepted, in bytes. */
+#define TARGET_CONTACT_MAX 512
+
+/* Why `uri` is not a contact acmed would send a CA (RFC 8555 §7.3), or NULL when it is one: a
+ * URI "scheme:rest" of printable ASCII without spaces, at most TARGET_CONTACT_MAX bytes; a
+ * mailto: URI holds exactly one address (local@domain) and no header fields ("?..."), which
+ * CAs refuse. The reason is static text. */
+const char *target_contact_check(const char *uri);
+
+/* True when the two contact lists hold the same URIs, in any order, repeats ignored. */
+bool target_contacts_equal(char *const *a, size_t na, char *const *b, size_t nb);
+
+/* A copy of src[0..n-1] into *out (an array of n + 1, NULL-terminated, non-NULL even when n is
+ * 0) and *nout; 0, or -ENOMEM leaving *out untouched. Free with target_contacts_free. */
+int target_contacts_dup(char *const *src, size_t n, char ***out, size_t *nout);
+void target_contacts_free(char **v, size_t n);
+
+/* The list for a message: "mailto:a@x, mailto:b@y", or "none" when empty. Caller frees; NULL
+ * on allocation failure. */
+char *target_contacts_text(char *const *v, size_t n);
 
 #endif

@@ -79,6 +79,47 @@ check "rollover without an account" 1 "$acmed" "${net[@]}" account rollover
 check "unknown account subcommand" 2 "$acmed" --state "$D" account frobnicate
 expect "the error names it" grep -q frobnicate "$out"
 
+# ---- account new --contact ----
+D2=$work/contact
+net2=(--state "$D2" --provider "$PEBBLE_DIRECTORY" --ca-bundle "$PEBBLE_CA" --agree-tos)
+meta_contacts() { # meta_contacts STATE KEY-ID: the meta's contact list, comma-separated
+    python3 -c 'import json, sys; print(",".join(json.load(open(sys.argv[1]))["contact"]))' \
+        "$(echo "$1"/accounts/*/"$2"/meta)"
+}
+check "account new --contact without a scheme" 2 "$acmed" "${net2[@]}" account new \
+    --contact ops@example.com
+expect "the refusal says why" grep -qF -- \
+    '--contact "ops@example.com": expected a contact URI (mailto:...): no URI scheme' "$out"
+expect "nothing is registered" test -z "$(key_dirs "$D2")"
+check "--contact with account list" 2 "$acmed" --state "$D2" account list \
+    --contact mailto:x@example.com
+expect "the refusal names account new" grep -q 'applies to account new only' "$out"
+check "account new with two --contact" 0 "$acmed" "${net2[@]}" account new \
+    --contact mailto:x@example.com --contact mailto:y@example.com
+kx=$(key_dirs "$D2")
+expect "meta holds both contacts" test "$(meta_contacts "$D2" "$kx")" = \
+    mailto:x@example.com,mailto:y@example.com
+check "account list with contacts" 0 "$acmed" --state "$D2" account list
+expect "list shows them" grep -qE "$kx https://[^ ]+ mailto:x@example.com,mailto:y@example.com\$" \
+    "$out"
+# Without --contact, conf/target's; a --contact other than conf/target's is warned about (the
+# reconciler gives every account conf/target's).
+mkdir -p "$D2/conf"
+printf 'request:\n  account:\n    contact: [mailto:conf@example.com]\n' >"$D2/conf/target"
+check "account new with conf/target's contact" 0 "$acmed" "${net2[@]}" account new
+kc=$(key_dirs "$D2" | grep -v "^$kx\$")
+expect "meta holds conf/target's contact" test "$(meta_contacts "$D2" "$kc")" = \
+    mailto:conf@example.com
+check "account new --contact unlike conf/target's" 0 "$acmed" "${net2[@]}" account new \
+    --contact mailto:z@example.com
+expect "the warning names conf/target's contact" grep -q \
+    'conf/target sets request.account.contact to mailto:conf@example.com: the next reconcile' \
+    "$out"
+check "account list of three" 0 "$acmed" --state "$D2" account list
+expect "list shows conf/target's contact" grep -q "$kc https://[^ ]* mailto:conf@example.com\$" \
+    "$out"
+expect "list shows the --contact one" grep -q " mailto:z@example.com\$" "$out"
+
 # ---- cull ----
 C=$work/cull
 check "state directory created" 0 "$acmed" --state "$C" account list

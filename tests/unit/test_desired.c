@@ -1,5 +1,5 @@
 /* Unit tests for store/desired (desired files, conf/target, want/unwant, conf/acmed.yaml,
- * conf/responses) and store/target (target_owner). */
+ * conf/responses, request.account.contact) and store/target (target_owner). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -767,6 +767,112 @@ static void test_unwant(void **state)
     done(root);
 }
 
+/* ---- request.account.contact ---- */
+
+static void test_contact(void **state)
+{
+    static const char conf[] = "request:\n"
+                               "  account:\n"
+                               "    contact: [\"mailto:conf@example.com\"]\n";
+    char *root = state_dir();
+    struct desired_set s;
+    struct target t;
+    struct err e;
+
+    (void)state;
+    /* The line where the file itself sets the contact is kept; an inherited one has none. */
+    parse_ok("a.example.com",
+             "satisfy:\n  names: [a.example.com]\nrequest:\n  account:\n"
+             "    contact:\n      - mailto:a@example.com\n      - tel:+1-555-0100\n",
+             conf, &t);
+    assert_int_equal(t.ncontact, 2);
+    assert_string_equal(t.contact[1], "tel:+1-555-0100");
+    assert_int_equal(t.contact_line, 6);
+    target_free(&t);
+    parse_ok("a.example.com", "request:\n  account:\n    agree-tos: true\n", conf, &t);
+    assert_int_equal(t.ncontact, 1);
+    assert_string_equal(t.contact[0], "mailto:conf@example.com");
+    assert_int_equal(t.contact_line, 0);
+    target_free(&t);
+    parse_ok("a.example.com", "request:\n  account:\n    contact: mailto:one@example.com\n", NULL,
+             &t);
+    assert_int_equal(t.ncontact, 1);
+    assert_int_equal(t.contact_line, 3);
+    target_free(&t);
+    /* A null value is not set; an empty list sets none. */
+    parse_ok("a.example.com", "request:\n  account:\n    contact:\n", conf, &t);
+    assert_int_equal(t.contact_line, 0);
+    assert_int_equal(t.ncontact, 1);
+    target_free(&t);
+    parse_ok("a.example.com", "request:\n  account:\n    contact: []\n", conf, &t);
+    assert_int_equal(t.contact_line, 3);
+    assert_int_equal(t.ncontact, 0);
+    assert_non_null(t.contact);
+    target_free(&t);
+
+    /* Not a contact URI: the file, line and column, the item and why. */
+    parse_err("a.example.com",
+              "request:\n  account:\n    contact:\n      - mailto:a@example.com\n"
+              "      - ops@example.com\n",
+              NULL,
+              "desired/a.example.com: line 5, column 9: request.account.contact[1]: expected a "
+              "contact URI (mailto:...), not \"ops@example.com\": no URI scheme (mailto:...)");
+    parse_err("a.example.com", "request:\n  account:\n    contact: \"mailto:a b@example.com\"\n",
+              NULL,
+              "desired/a.example.com: line 3, column 14: request.account.contact: expected a "
+              "contact URI (mailto:...), not \"mailto:a b@example.com\": a URI has no spaces");
+    parse_err("a.example.com", "", "request:\n  account:\n    contact: [\"mailto:x@y?s=1\"]\n",
+              "conf/target: line 3, column 15: request.account.contact[0]: expected a contact "
+              "URI (mailto:...), not \"mailto:x@y?s=1\": a mailto: contact cannot carry header "
+              "fields (\"?...\")");
+    parse_err_has("request:\n  account:\n    contact: [\"mailto:a@\\x01b\"]\n",
+                  "line 3, column 15: request.account.contact[0]: expected a contact URI "
+                  "(mailto:...) without control characters");
+
+    /* desired_load keeps conf/target's contact apart: the accounts' contact. */
+    put(root, "desired/a.example.com", "request:\n  account:\n    contact: [mailto:a@x.com]\n");
+    err_clear(&e);
+    assert_int_equal(desired_load(root, &s, &e), 0);
+    assert_null(s.contact);
+    assert_int_equal(s.ncontact, 0);
+    assert_int_equal(s.targets[0].contact_line, 3);
+    desired_set_free(&s);
+    put(root, "conf/target", conf);
+    assert_int_equal(desired_load(root, &s, &e), 0);
+    assert_int_equal(s.ncontact, 1);
+    assert_string_equal(s.contact[0], "mailto:conf@example.com");
+    assert_string_equal(s.targets[0].contact[0], "mailto:a@x.com");
+    desired_set_free(&s);
+    assert_null(s.contact);
+    put(root, "conf/target", "request:\n  account:\n    contact: []\n");
+    assert_int_equal(desired_load(root, &s, &e), 0);
+    assert_non_null(s.contact);
+    assert_int_equal(s.ncontact, 0);
+    desired_set_free(&s);
+
+    /* desired_load_defaults: conf/target alone, or the built-in defaults. */
+    put(root, "conf/target", conf);
+    assert_int_equal(desired_load_defaults(root, &t, &e), 0);
+    assert_string_equal(t.file, "conf/target");
+    assert_int_equal(t.ncontact, 1);
+    assert_string_equal(t.contact[0], "mailto:conf@example.com");
+    assert_int_equal(t.nnames, 0);
+    target_free(&t);
+    put(root, "conf/target", "request:\n  account:\n    contact: [nope]\n");
+    err_clear(&e);
+    assert_int_equal(desired_load_defaults(root, &t, &e), -EINVAL);
+    assert_int_equal(e.code, -EINVAL);
+    assert_non_null(strstr(e.msg, "conf/target: line 3, column 15: request.account.contact[0]"));
+    assert_null(t.file);
+    done(root);
+    root = tu_mkdtemp("desired-nodefaults");
+    assert_int_equal(desired_load_defaults(root, &t, &e), 0);
+    assert_null(t.contact);
+    assert_int_equal(t.key.size, 256);
+    target_free(&t);
+    done(root);
+}
+
 /* ---- target_owner ---- */
 
 static void test_owner(void **state)
@@ -904,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_ip_challenges),
         cmocka_unit_test(test_env_denylist),
         cmocka_unit_test(test_load_reserved),
+        cmocka_unit_test(test_contact),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
