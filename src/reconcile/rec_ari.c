@@ -65,11 +65,13 @@ static void on_renewal_info(void *arg, int rc, struct acme_result *r, const stru
     } else {
         if (!(c->ari_chosen >= ri.start && c->ari_chosen < ri.end)) {
             uint64_t rnd = 0;
+            char t0[32], t1[32], t2[32];
 
             fsio_random(&rnd, sizeof rnd);
             c->ari_chosen = acme_ari_pick_time(ri.start, ri.end, rnd);
-            log_info("certificate %s: renewal window %ld..%ld, renewing at %ld", c->id,
-                     (long)ri.start, (long)ri.end, (long)c->ari_chosen);
+            log_info("certificate %s: renewal window %s..%s, renewing at %s", c->id,
+                     clock_rfc3339(ri.start, t0, sizeof t0), clock_rfc3339(ri.end, t1, sizeof t1),
+                     clock_rfc3339(c->ari_chosen, t2, sizeof t2));
         }
         c->ari_start = ri.start;
         c->ari_end = ri.end;

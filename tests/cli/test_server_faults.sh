@@ -849,6 +849,9 @@ ari_crash() {
     want rc rc.aricrash.test
     run aricrash0.log --once
     [[ $RC == 0 ]] || fail "ari crash: the first issuance exited $RC"
+    local t3339='20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z'
+    grep -q "renewal window $t3339\.\.$t3339, renewing at $t3339" "$T/logs/aricrash0.log" ||
+        fail "ari crash: the renewal window is not logged in RFC 3339"
     c0=$(tl_live_cert rc.aricrash.test)
     sleep 1 # the renewed certificate expires a second later: status tells them apart
     rules '[{"method": "POST", "path": "^/order-plz$", "payload_has": "replaces", "action": "status",
