@@ -10,9 +10,14 @@
  * timer fires: closing a socket with unread input makes the kernel send a reset, which can
  * destroy the response before the client has read it.
  *
+ * Admission (net/conn_guard.h): a connection is IDLE until its request head is complete, BUSY
+ * while the answer is written, DONE while it lingers. Its one timer first holds the idle
+ * deadline, then the rest of the deadline of the whole exchange, then the linger. The
+ * listener's `sweep` timer runs conn_guard_sweep when an address has too many idle ones.
+ *
  * Memory of a connection is freed when the close callbacks of both its handles have run;
- * the listener itself when every handle is closed after http01_close. A `tick` timer that is
- * never started guarantees at least one close callback, so done() is always deferred. */
+ * the listener itself when every handle is closed after http01_close. The `sweep` timer
+ * exists from the start, so there is always a close callback and done() is always deferred. */
 #include "challenge/http01.h"
 
 #include <errno.h>
@@ -54,9 +59,10 @@ struct conn {
     uv_write_t wreq;
     uv_shutdown_t sreq;
     struct http01 *h;
-    struct conn *prev, *next;
-    unsigned handles; /* initialised handles whose close callback has not run */
-    bool linked;      /* in h->conns, counted in h->nconns */
+    struct conn_guard_entry ge; /* every open connection is in h->guard */
+    uint64_t t0;                /* uv_now at the accept */
+    unsigned handles;           /* initialised handles whose close callback has not run */
+    bool linked;                /* in h->guard */
     bool closing;
     bool seen_lf;
     bool peer_eof; /* the client closed its side while the response was being written */
@@ -68,14 +74,12 @@ struct conn {
 
 struct http01 {
     uv_loop_t *loop;
-    uv_timer_t tick;
+    uv_timer_t sweep;
     struct listener *lis;
     size_t nlis;
-    struct conn *conns;
-    unsigned nconns;
+    struct conn_guard guard;
     struct answer *answers;
     size_t nanswers;
-    unsigned timeout_ms;
     unsigned handles; /* uv handles initialised and not yet closed */
     bool closing;
     void (*done)(void *);
@@ -141,13 +145,7 @@ static void conn_close(struct conn *c)
         return;
     c->closing = true;
     if (c->linked) {
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            h->conns = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-        h->nconns--;
+        conn_guard_remove(&h->guard, &c->ge);
         c->linked = false;
     }
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
@@ -158,6 +156,8 @@ static void conn_close(struct conn *c)
 /* Starts closing every handle; h is freed once the last close callback has run. */
 static void close_all(struct http01 *h)
 {
+    struct conn_guard_entry *e;
+
     h->closing = true;
     for (size_t i = 0; i < h->nlis; i++) {
         if (h->lis[i].open) {
@@ -169,9 +169,9 @@ static void close_all(struct http01 *h)
             h->lis[i].fd = -1;
         }
     }
-    while (h->conns)
-        conn_close(h->conns);
-    uv_close((uv_handle_t *)&h->tick, on_handle_closed);
+    while ((e = conn_guard_first(&h->guard)))
+        conn_close(e->owner);
+    uv_close((uv_handle_t *)&h->sweep, on_handle_closed);
 }
 
 void http01_close(struct http01 *h, void (*done)(void *), void *arg)
@@ -262,8 +262,10 @@ static void on_timeout(uv_timer_t *t)
     struct conn *c = t->data;
 
     if (c->state == CONN_READING)
-        log_debug("http-01: closing a connection without a complete request after %u ms",
-                  c->h->timeout_ms);
+        log_debug("http-01: closing a connection without a complete request after %llu ms",
+                  (unsigned long long)(uv_now(c->h->loop) - c->t0));
+    else if (c->state == CONN_ANSWERED)
+        log_debug("http-01: closing a connection whose answer was not taken in time");
     conn_close(c);
 }
 
@@ -279,11 +281,12 @@ static void on_written(uv_write_t *req, int status)
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     struct conn *c = req->data;
-    unsigned ms = c->h->timeout_ms < LINGER_MS ? c->h->timeout_ms : LINGER_MS;
+    unsigned ms = c->h->guard.lim.timeout_ms < LINGER_MS ? c->h->guard.lim.timeout_ms : LINGER_MS;
 
     if (c->closing)
         return;
     c->state = CONN_LINGERING;
+    conn_guard_set_stage(&c->h->guard, &c->ge, CONN_GUARD_DONE);
     if (status < 0 || c->peer_eof || uv_timer_start(&c->timer, on_timeout, ms, 0) < 0)
         conn_close(c);
 }
@@ -327,16 +330,21 @@ static size_t format_response(struct conn *c, int rc, const struct http01_req *r
     return (size_t)n + (req->head ? 0 : blen);
 }
 
-/* Queues the response, then the shutdown of the write side (libuv runs it after the write). */
+/* Queues the response, then the shutdown of the write side (libuv runs it after the write).
+ * The connection is no longer idle: from now on only the deadline of the whole exchange, which
+ * started at the accept, bounds it. */
 static void respond(struct conn *c, int rc, const struct http01_req *req)
 {
     size_t n = format_response(c, rc, req);
     uv_buf_t b = uv_buf_init(c->resp, (unsigned)n);
+    uint64_t spent = uv_now(c->h->loop) - c->t0, total = c->h->guard.lim.timeout_ms;
 
     c->state = CONN_ANSWERED;
+    conn_guard_set_stage(&c->h->guard, &c->ge, CONN_GUARD_BUSY);
     c->wreq.data = c;
     c->sreq.data = c;
-    if (n == 0 || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0 ||
+    if (n == 0 || uv_timer_start(&c->timer, on_timeout, spent < total ? total - spent : 1, 0) < 0 ||
+        uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0 ||
         uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
         conn_close(c);
 }
@@ -386,10 +394,27 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         respond(c, rc, &req);
 }
 
+static void evict(void *owner)
+{
+    conn_close(owner);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    struct http01 *h = t->data;
+    uint64_t next = conn_guard_sweep(&h->guard, uv_now(h->loop), "http-01", evict);
+
+    if (next)
+        uv_timer_start(t, on_sweep, next, 0);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct listener *l = server->data;
     struct http01 *h = l->h;
+    struct sockaddr_storage peer;
+    int peerlen = sizeof peer;
+    uv_os_fd_t fd = -1;
     struct conn *c;
 
     if (status < 0) {
@@ -406,24 +431,24 @@ static void on_connection(uv_stream_t *server, int status)
     c->tcp.data = c;
     c->handles = 1;
     h->handles++;
-    /* Accepted even when over the limit: an unaccepted connection stalls the listener. */
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || h->nconns >= HTTP01_MAX_CONNS) {
-        if (h->nconns >= HTTP01_MAX_CONNS)
-            log_debug("http-01: over %d connections, closing a new one", HTTP01_MAX_CONNS);
+    /* Accepted even when refused: an unaccepted connection stalls the listener. */
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 ||
+        uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &peerlen) < 0 ||
+        uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0 ||
+        !conn_guard_make_room(&h->guard, "http-01", evict)) {
         conn_close(c);
         return;
     }
     c->linked = true;
-    c->next = h->conns;
-    if (h->conns)
-        h->conns->prev = c;
-    h->conns = c;
-    h->nconns++;
+    c->t0 = uv_now(h->loop);
+    if (conn_guard_add(&h->guard, &c->ge, c, fd, (struct sockaddr *)&peer, c->t0) &&
+        !uv_is_active((uv_handle_t *)&h->sweep))
+        uv_timer_start(&h->sweep, on_sweep, h->guard.lim.grace_ms, 0);
     uv_timer_init(h->loop, &c->timer);
     c->timer.data = c;
     c->handles = 2;
     h->handles++;
-    if (uv_timer_start(&c->timer, on_timeout, h->timeout_ms, 0) < 0 ||
+    if (uv_timer_start(&c->timer, on_timeout, h->guard.lim.idle_ms, 0) < 0 ||
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
         conn_close(c);
 }
@@ -525,7 +550,7 @@ int http01_start(uv_loop_t *loop, const struct listen_addr *addrs, const bool *r
     }
     h->loop = loop;
     h->nlis = n;
-    h->timeout_ms = HTTP01_TIMEOUT_MS;
+    conn_guard_init(&h->guard, NULL);
     for (size_t i = 0; i < n; i++) {
         h->lis[i].h = h;
         h->lis[i].addr = addrs[i];
@@ -534,8 +559,8 @@ int http01_start(uv_loop_t *loop, const struct listen_addr *addrs, const bool *r
     rc = bind_all(h, required, e);
     if (rc < 0)
         goto out;
-    uv_timer_init(loop, &h->tick);
-    h->tick.data = h;
+    uv_timer_init(loop, &h->sweep);
+    h->sweep.data = h;
     h->handles++;
     rc = watch_all(h, e);
     if (rc < 0)
@@ -555,10 +580,10 @@ out:
     return rc;
 }
 
-void http01_set_timeout_ms(struct http01 *h, unsigned ms)
+void http01_set_limits(struct http01 *h, const struct conn_guard_limits *lim)
 {
     if (h)
-        h->timeout_ms = ms ? ms : HTTP01_TIMEOUT_MS;
+        conn_guard_set_limits(&h->guard, lim);
 }
 
 int http01_bound_port(const struct http01 *h, size_t i)

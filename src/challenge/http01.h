@@ -3,9 +3,19 @@
  * Answers GET and HEAD /.well-known/acme-challenge/<token> with 200 text/plain and the key
  * authorization for tokens published with http01_add, 404 for anything else (never a
  * listing). Every response carries Content-Length and "Connection: close"; the connection is
- * closed after one response. Bounded: at most HTTP01_MAX_CONNS connections at once (more are
- * accepted and closed at once), a request head of at most 8 KiB, and a connection that has not
- * sent a complete head within the timeout (10 s) is closed. Nothing blocks the loop. */
+ * closed after one response. Nothing blocks the loop, and everything is bounded: a request
+ * head of at most 8 KiB, at most 256 connections (net/conn_guard.h), and deadlines.
+ *
+ * One client holding connections open must not keep the CA's validator out, even from the
+ * same address (a NAT, a proxy in front of the listener). A connection is idle until its
+ * request head (request line and headers up to the empty line) is complete. An idle one is
+ * closed 3 s after the accept; of the idle connections of one address only the newest 4 are
+ * kept, older ones being closed once they have been open 250 ms; and a new connection is
+ * never turned away for an idle one: at 256 connections it closes the oldest idle
+ * connection of any address (else the oldest one lingering after its answer) at once. A
+ * connection whose request has arrived is answered and not closed for another; the whole
+ * exchange is bounded by 10 s from the accept. The numbers are the defaults of struct
+ * conn_guard_limits, where the reasons are. */
 #ifndef ACMED_CHALLENGE_HTTP01_H
 #define ACMED_CHALLENGE_HTTP01_H
 
@@ -14,10 +24,8 @@
 #include <uv.h>
 
 #include "challenge/listen_addr.h"
+#include "net/conn_guard.h"
 #include "util/err.h"
-
-#define HTTP01_MAX_CONNS 64
-#define HTTP01_TIMEOUT_MS 10000
 
 struct http01;
 
@@ -40,9 +48,9 @@ void http01_remove(struct http01 *h, const char *token);
 /* Number of answers published. */
 size_t http01_count(const struct http01 *h);
 
-/* Idle timeout for connections accepted from now on (0 restores HTTP01_TIMEOUT_MS); for
- * tests. */
-void http01_set_timeout_ms(struct http01 *h, unsigned ms);
+/* Replaces the connection caps and deadlines (lim borrowed; NULL or a 0 field: the default);
+ * for tests. The caps apply at once, the deadlines to connections accepted from now on. */
+void http01_set_limits(struct http01 *h, const struct conn_guard_limits *lim);
 
 /* The port listener i (index into the addresses given to http01_start) is bound to, the real
  * one when port 0 was asked for; or the negative error that kept it from listening; -ENOENT

@@ -1,6 +1,7 @@
 /* tls_alpn: the tls-alpn-01 responder's listener: the listening sockets (plain non-blocking
- * sockets watched by uv_poll), accepting under the connection cap, the served names and the
- * teardown. Connections are handled in tls_alpn_conn.c. */
+ * sockets watched by uv_poll), accepting (net/conn_guard.h decides which older connection
+ * makes room for a new one), the served names and the teardown. Connections are handled in
+ * tls_alpn_conn.c. */
 #include "net/tls_alpn.h"
 
 #include <arpa/inet.h>
@@ -15,7 +16,6 @@
 #include "net/tls_alpn_internal.h"
 #include "util/log.h"
 
-#define DEFAULT_TIMEOUT_MS 10000
 #define ACCEPT_BATCH 16
 /* When accept fails for lack of resources (EMFILE ...) the listeners rest this long, since
  * a level-triggered poll on a pending connection would otherwise spin. */
@@ -33,6 +33,8 @@ void tls_alpn_release(struct tls_alpn *t)
         return;
     if (t->key)
         gnutls_x509_privkey_deinit(t->key);
+    if (t->prio)
+        gnutls_priority_deinit(t->prio);
     free(t->ls);
     free(t);
     if (done)
@@ -48,7 +50,7 @@ static void listener_closed(uv_handle_t *h)
     tls_alpn_release(l->t);
 }
 
-static void pause_closed(uv_handle_t *h)
+static void timer_closed(uv_handle_t *h)
 {
     tls_alpn_release(h->data);
 }
@@ -73,7 +75,8 @@ void tls_alpn_close(struct tls_alpn *t, void (*done)(void *arg), void *arg)
             l->fd = -1;
         }
     }
-    uv_close((uv_handle_t *)&t->pause, pause_closed);
+    uv_close((uv_handle_t *)&t->pause, timer_closed);
+    uv_close((uv_handle_t *)&t->sweep, timer_closed);
     while (t->conns)
         tls_alpn_conn_close(t->conns);
     /* Connections still being closed hold their own references. */
@@ -129,6 +132,26 @@ static bool accept_error_transient(int err)
     }
 }
 
+static void evict(void *owner)
+{
+    tls_alpn_conn_close(owner);
+}
+
+static void on_sweep(uv_timer_t *tm)
+{
+    struct tls_alpn *t = tm->data;
+    uint64_t next = conn_guard_sweep(&t->guard, uv_now(t->loop), "tls-alpn-01", evict);
+
+    if (next)
+        uv_timer_start(tm, on_sweep, next, 0);
+}
+
+void tls_alpn_sweep_soon(struct tls_alpn *t)
+{
+    if (!uv_is_active((uv_handle_t *)&t->sweep))
+        uv_timer_start(&t->sweep, on_sweep, t->guard.lim.grace_ms, 0);
+}
+
 static void on_listen(uv_poll_t *p, int status, int events)
 {
     struct tls_alpn_listener *l = p->data;
@@ -156,8 +179,7 @@ static void on_listen(uv_poll_t *p, int status, int events)
             uv_timer_start(&t->pause, on_pause_over, ACCEPT_PAUSE_MS, 0);
             return;
         }
-        if (t->nconns >= TLS_ALPN_MAX_CONNS) {
-            log_debug("tls-alpn-01: %d connections open, refusing another", TLS_ALPN_MAX_CONNS);
+        if (!conn_guard_make_room(&t->guard, "tls-alpn-01", evict)) {
             close(fd);
             continue;
         }
@@ -254,7 +276,7 @@ int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const s
     }
     t->loop = loop;
     t->nls = n;
-    t->timeout_ms = DEFAULT_TIMEOUT_MS;
+    conn_guard_init(&t->guard, NULL);
     for (size_t i = 0; i < n; i++) {
         t->ls[i].t = t;
         t->ls[i].fd = -1;
@@ -263,13 +285,21 @@ int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const s
     rc = tls_alpn_key_new(&t->key, e);
     if (rc < 0)
         goto out;
+    rc = gnutls_priority_init(&t->prio, TLS_ALPN_PRIORITY, NULL);
+    if (rc < 0) {
+        t->prio = NULL;
+        rc = err_set(e, -EIO, "tls-alpn-01: TLS priorities: %s", gnutls_strerror(rc));
+        goto out;
+    }
     rc = bind_all(t, addrs, lens, required, e);
     if (rc < 0)
         goto out;
     /* Nothing has touched the loop so far; from here on a failure closes t through libuv. */
     uv_timer_init(loop, &t->pause);
     t->pause.data = t;
-    t->pending = 1;
+    uv_timer_init(loop, &t->sweep);
+    t->sweep.data = t;
+    t->pending = 2;
     for (size_t i = 0; i < n; i++) {
         struct tls_alpn_listener *l = &t->ls[i];
 
@@ -297,6 +327,8 @@ out:
         }
         if (t->key)
             gnutls_x509_privkey_deinit(t->key);
+        if (t->prio)
+            gnutls_priority_deinit(t->prio);
         free(t->ls);
         free(t);
     }
@@ -362,8 +394,8 @@ int tls_alpn_bound_port(const struct tls_alpn *t, size_t i)
     return t->ls[i].fd >= 0 ? t->ls[i].port : -ENOENT;
 }
 
-void tls_alpn_set_timeout_ms(struct tls_alpn *t, unsigned ms)
+void tls_alpn_set_limits(struct tls_alpn *t, const struct conn_guard_limits *lim)
 {
     if (t)
-        t->timeout_ms = ms ? ms : DEFAULT_TIMEOUT_MS;
+        conn_guard_set_limits(&t->guard, lim);
 }

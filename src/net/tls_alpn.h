@@ -4,9 +4,19 @@
  * DNS name registered with tls_alpn_add(); the certificate it presents is self-signed, carries
  * that one name as its only subjectAltName and the critical id-pe-acmeIdentifier extension
  * (1.3.6.1.5.5.7.1.31) holding SHA-256 of the key authorization. Everything else is refused
- * with a TLS alert. Once a handshake completes the connection is shut down: the certificate
- * is the whole answer. Nothing blocks the loop; at most 64 connections are open at a time and
- * each one has a deadline. */
+ * with a TLS alert, as is any client that cannot speak TLS 1.2 or 1.3 with an AEAD cipher.
+ * Once a handshake completes the connection is shut down: the certificate is the whole
+ * answer; each one is logged at debug level only. Nothing blocks the loop.
+ *
+ * One client holding connections open must not keep the CA's validator out, even from the
+ * same address (a NAT, loopback). A connection is idle until the listener has accepted its
+ * ClientHello (ALPN acme-tls/1 and a served name). An idle one is closed 3 s after the
+ * accept; of the idle connections of one address only the newest 4 are kept, older ones
+ * being closed once they have been open 250 ms; and a new connection is never turned away
+ * for an idle one: at 256 connections it closes the oldest idle connection of any address
+ * (else the oldest one draining after its answer) at once. A connection past its ClientHello
+ * is not closed for another; the whole exchange is bounded by 10 s from the accept. The
+ * numbers are the defaults of struct conn_guard_limits (net/conn_guard.h). */
 #ifndef ACMED_NET_TLS_ALPN_H
 #define ACMED_NET_TLS_ALPN_H
 
@@ -15,6 +25,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "net/conn_guard.h"
 #include "util/err.h"
 
 /* The ALPN protocol name of RFC 8737 §6.2. */
@@ -50,8 +61,9 @@ size_t tls_alpn_count(const struct tls_alpn *t);
  * or a negative code when i is out of range or that address could not be bound. */
 int tls_alpn_bound_port(const struct tls_alpn *t, size_t i);
 
-/* Sets the deadline of each new connection's handshake (default 10 s; 0 restores it). */
-void tls_alpn_set_timeout_ms(struct tls_alpn *t, unsigned ms);
+/* Replaces the connection caps and deadlines (lim borrowed; NULL or a 0 field: the default);
+ * for tests. The caps apply at once, the deadlines to connections accepted from now on. */
+void tls_alpn_set_limits(struct tls_alpn *t, const struct conn_guard_limits *lim);
 
 /* Closes the listening sockets and every open connection, then frees t (and the key)
  * once libuv has closed all handles, and only then calls done(arg) (which may be NULL) from

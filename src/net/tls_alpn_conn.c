@@ -2,7 +2,10 @@
  * by uv_poll; GnuTLS reads and writes it directly (gnutls_transport_set_int) and each readiness
  * event resumes the handshake where GnuTLS left it with GNUTLS_E_AGAIN, in the direction
  * gnutls_record_get_direction() asks for. The certificate is chosen once the ClientHello is
- * parsed, from the SNI name, by installing that name's credentials in the session. */
+ * parsed, from the SNI name, by installing that name's credentials in the session.
+ *
+ * Each connection's one timer first holds the deadline of the idle stage (no ClientHello
+ * accepted yet), then the rest of the deadline of the whole exchange, then the drain. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -50,7 +53,6 @@ static void conn_handle_closed(uv_handle_t *h)
     gnutls_deinit(c->session);
     close(c->fd);
     tls_alpn_entry_unref(c->entry);
-    t->nconns--;
     free(c);
     tls_alpn_release(t);
 }
@@ -62,6 +64,7 @@ void tls_alpn_conn_close(struct tls_alpn_conn *c)
     if (c->state == CONN_CLOSING)
         return;
     c->state = CONN_CLOSING;
+    conn_guard_remove(&t->guard, &c->ge);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -81,6 +84,24 @@ static struct alpn_entry *entry_find(const struct tls_alpn *t, const char *name)
             return en;
     }
     return NULL;
+}
+
+static void on_conn_timeout(uv_timer_t *tm);
+
+/* The client has said what it wants: the connection leaves the idle stage, so it is no longer
+ * evicted for a newer one, and from now on only the deadline of the whole exchange, counted
+ * from the accept, bounds it. */
+static void conn_busy(struct tls_alpn_conn *c)
+{
+    const struct conn_guard_limits *lim = &c->t->guard.lim;
+    uint64_t spent = uv_now(c->t->loop) - c->t0;
+
+    if (c->ge.stage != CONN_GUARD_IDLE)
+        return;
+    conn_guard_set_stage(&c->t->guard, &c->ge, CONN_GUARD_BUSY);
+    uv_timer_start(&c->timer, on_conn_timeout,
+                   spent < lim->timeout_ms ? lim->timeout_ms - spent : 1,
+                   uv_timer_get_repeat(&c->timer));
 }
 
 /* GnuTLS calls this once the ClientHello is parsed (ALPN included) and before it picks a
@@ -121,6 +142,7 @@ static int on_client_hello(gnutls_session_t s)
     /* A HelloRetryRequest brings a second ClientHello: keep only the latest choice. */
     tls_alpn_entry_unref(c->entry);
     c->entry = tls_alpn_entry_ref(en);
+    conn_busy(c);
     return 0;
 }
 
@@ -167,6 +189,7 @@ static void conn_bye(struct tls_alpn_conn *c)
     }
     shutdown(c->fd, SHUT_WR);
     c->state = CONN_DRAIN;
+    conn_guard_set_stage(&c->t->guard, &c->ge, CONN_GUARD_DONE);
     uv_timer_again(&c->timer); /* repeat was set to the drain limit at the start */
     conn_wait(c, false);
 }
@@ -183,7 +206,8 @@ static void conn_handshake(struct tls_alpn_conn *c)
             break;
     }
     if (r == 0) {
-        log_info("tls-alpn-01: answered %s for %s", c->peer, c->entry ? c->entry->name : "?");
+        /* At debug level: anyone can make us answer, and a log must not be theirs to fill. */
+        log_debug("tls-alpn-01: answered %s for %s", c->peer, c->entry ? c->entry->name : "?");
         c->state = CONN_BYE;
         conn_bye(c);
     } else if (gnutls_error_is_fatal(r)) {
@@ -224,12 +248,15 @@ static void on_conn_timeout(uv_timer_t *tm)
 {
     struct tls_alpn_conn *c = tm->data;
 
-    if (c->state == CONN_HANDSHAKE)
+    if (c->ge.stage == CONN_GUARD_IDLE)
+        log_debug("tls-alpn-01: %s sent no acceptable ClientHello in time", c->peer);
+    else if (c->state == CONN_HANDSHAKE)
         log_debug("tls-alpn-01: %s did not finish its handshake in time", c->peer);
     tls_alpn_conn_close(c);
 }
 
-/* Sets up the GnuTLS server session of a new connection. Returns 0 or a GnuTLS error. */
+/* Sets up the GnuTLS server session of a new connection, restricted to TLS_ALPN_PRIORITY.
+ * Returns 0 or a GnuTLS error. */
 static int conn_session(struct tls_alpn_conn *c)
 {
     gnutls_datum_t proto = {(unsigned char *)alpn_proto, sizeof alpn_proto - 1};
@@ -239,7 +266,7 @@ static int conn_session(struct tls_alpn_conn *c)
     gret = gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS);
     if (gret < 0)
         return gret;
-    if ((gret = gnutls_set_default_priority(c->session)) < 0 ||
+    if ((gret = gnutls_priority_set(c->session, c->t->prio)) < 0 ||
         (gret = gnutls_alpn_set_protocols(c->session, &proto, 1, GNUTLS_ALPN_MANDATORY)) < 0)
         return gret;
     gnutls_handshake_set_post_client_hello_function(c->session, on_client_hello);
@@ -283,10 +310,13 @@ void tls_alpn_conn_start(struct tls_alpn *t, int fd, const struct sockaddr *peer
     if (t->conns)
         t->conns->prev = c;
     t->conns = c;
-    t->nconns++;
+    c->t0 = uv_now(t->loop);
+    if (conn_guard_add(&t->guard, &c->ge, c, fd, peer, c->t0))
+        tls_alpn_sweep_soon(t);
     t->pending++;
-    uv_timer_start(&c->timer, on_conn_timeout, t->timeout_ms,
-                   t->timeout_ms < DRAIN_MS ? t->timeout_ms : DRAIN_MS);
+    /* The repeat is the drain's deadline, which conn_bye starts with uv_timer_again. */
+    uv_timer_start(&c->timer, on_conn_timeout, t->guard.lim.idle_ms,
+                   t->guard.lim.timeout_ms < DRAIN_MS ? t->guard.lim.timeout_ms : DRAIN_MS);
     conn_wait(c, false);
     return;
 fail:

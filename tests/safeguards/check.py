@@ -112,6 +112,52 @@ MUTATIONS = {
           "    if (geteuid() != 0 || !root)\n        return 0;",
           "    if (geteuid() == 0 || !root)\n        return 0;")],
         r"^(unit\.store|cli\.hostile_files)$"),
+    # The challenge listeners against a client holding connections open (net/conn_guard.h).
+    "listener-evict": (
+        "closing idle connections to make room (per address and at the global cap)",
+        [("src/net/conn_guard.c",
+          "    *victim = global_victim(g);\n"
+          "    return *victim ? CONN_GUARD_EVICT : CONN_GUARD_REFUSE;",
+          "    (void)global_victim;\n    return CONN_GUARD_REFUSE;"),
+         ("src/net/conn_guard.c",
+          "        close_owner(e->owner);\n    }\n    return next;",
+          "        (void)close_owner;\n    }\n    return next;")],
+        r"^(unit\.conn_guard|unit\.http01|unit\.tls_alpn|cli\.listener_flood)$"),
+    "listener-grace": (
+        "the grace before an address's older idle connections are closed (evicting at once)",
+        [("src/net/conn_guard.c",
+          "        if (age < grace)\n            wait = grace - age;",
+          "        if (0)\n            wait = grace - age;"),
+         ("src/challenge/http01.c",
+          "uv_timer_start(&h->sweep, on_sweep, h->guard.lim.grace_ms, 0);",
+          "uv_timer_start(&h->sweep, on_sweep, 0, 0);"),
+         ("src/net/tls_alpn.c",
+          "uv_timer_start(&t->sweep, on_sweep, t->guard.lim.grace_ms, 0);",
+          "uv_timer_start(&t->sweep, on_sweep, 0, 0);")],
+        r"^(unit\.conn_guard|unit\.http01|unit\.tls_alpn)$"),
+    "listener-busy": (
+        "keeping connections whose request has arrived out of the eviction",
+        [("src/net/conn_guard.c",
+          "    if (!e->linked || e->stage == stage)\n        return;",
+          "    if (!e->linked || e->stage == stage || stage == CONN_GUARD_BUSY)\n        return;")],
+        r"^(unit\.http01|unit\.tls_alpn)$"),
+    "listener-deadline": (
+        "the short deadline for a request (back to the 10 s of the whole exchange)",
+        [("src/net/conn_guard.h",
+          "#define CONN_GUARD_IDLE_MS 3000", "#define CONN_GUARD_IDLE_MS 10000")],
+        r"^(unit\.conn_guard|unit\.http01|unit\.tls_alpn)$"),
+    "tls-alpn-priority": (
+        "the tls-alpn-01 listener's TLS 1.2/1.3 AEAD-only priorities (GnuTLS defaults instead)",
+        [("src/net/tls_alpn_conn.c",
+          "(gret = gnutls_priority_set(c->session, c->t->prio))",
+          "(gret = gnutls_set_default_priority(c->session))")],
+        r"^unit\.tls_alpn$"),
+    "tls-alpn-log": (
+        "logging answered tls-alpn-01 handshakes at debug level (at info instead)",
+        [("src/net/tls_alpn_conn.c",
+          '        log_debug("tls-alpn-01: answered %s for %s"',
+          '        log_info("tls-alpn-01: answered %s for %s"')],
+        r"^(unit\.tls_alpn|cli\.listener_flood)$"),
 }
 
 

@@ -3,8 +3,14 @@
  * The listener runs on a uv loop in the main thread; each client is a plain blocking socket
  * (with receive and send timeouts) in a second thread that only records what it saw: cmocka
  * assertions stay in the main thread. Every wait is bounded by a watchdog. Only explicit
- * loopback addresses with port 0 are bound, never a wildcard. */
+ * loopback addresses with port 0 are bound, never a wildcard; clients that must count as
+ * other sources bind 127.0.0.2 and up (all of 127/8 is loopback on Linux).
+ *
+ * The flood tests hold 100 idle connections from one address, as the finding that motivated
+ * net/conn_guard did, and check that three concurrent requests (a CA validates like that)
+ * are still all answered. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -29,7 +35,11 @@
 #define TOKEN "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
 #define KEYAUTH TOKEN ".9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
 #define PATH "/.well-known/acme-challenge/" TOKEN
-#define NMANY 70
+#define GOOD_REQ "GET " PATH " HTTP/1.1\r\nHost: a\r\n\r\n"
+#define NFLOOD 100
+#define NGOOD 3
+#define NBURST 20
+#define PER_SOURCE CONN_GUARD_MAX_IDLE_PER_SOURCE
 
 /* ---- loop helpers ------------------------------------------------------------------------- */
 
@@ -150,6 +160,7 @@ struct job {
     int after_err; /* errno of the exchange after the response, 0 when it went fine */
     uint64_t elapsed_ms;
     int nclosed_early, n200, nother;
+    int nclosed_after, nclosed_end; /* flood: after the good requests, in the end */
     size_t cap;
     char resp[]; /* cap bytes, NUL-terminated */
 };
@@ -168,10 +179,13 @@ static uint64_t now_ms(void)
     return uv_hrtime() / 1000000;
 }
 
-static int connect_to(int family, int port, int rcvbuf)
+/* Connects to the loopback address of family on port; from the IPv4 source address src when
+ * not NULL ("127.0.0.2"). Returns the blocking socket or -1. */
+static int connect_from(int family, const char *src, int port, int rcvbuf)
 {
     struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    struct sockaddr_in from = {.sin_family = AF_INET};
     struct timeval tv = {.tv_sec = 5};
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int rc;
@@ -182,6 +196,11 @@ static int connect_to(int family, int port, int rcvbuf)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (rcvbuf)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (src && (inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+                bind(fd, (struct sockaddr *)&from, sizeof from) < 0)) {
+        close(fd);
+        return -1;
+    }
     in.sin_port = htons((uint16_t)port);
     in6.sin6_port = htons((uint16_t)port);
     if (family == AF_INET)
@@ -193,6 +212,11 @@ static int connect_to(int family, int port, int rcvbuf)
         return -1;
     }
     return fd;
+}
+
+static int connect_to(int family, int port, int rcvbuf)
+{
+    return connect_from(family, NULL, port, rcvbuf);
 }
 
 static int send_all(int fd, const char *p, size_t n)
@@ -272,57 +296,159 @@ static bool peer_closed(int fd)
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-/* NMANY connections at once: waits until the server has closed the ones over its limit,
- * then sends a request on each of the others and counts the answers. */
-static void client_many(struct job *j)
+/* Marks the sockets of fds[0..n) the server has closed in closed[]; returns how many are. */
+static int count_closed(const int *fds, bool *closed, int n)
 {
-    static const char req[] = "GET " PATH " HTTP/1.1\r\n\r\n";
-    int fds[NMANY];
-    bool closed[NMANY] = {false};
-    uint64_t deadline;
+    int count = 0;
 
-    for (int i = 0; i < NMANY; i++)
-        fds[i] = connect_to(j->family, j->port, 0);
-    deadline = now_ms() + 5000;
-    while (j->nclosed_early < NMANY - HTTP01_MAX_CONNS && now_ms() < deadline) {
-        struct pollfd pfd[NMANY];
-
-        for (int i = 0; i < NMANY; i++) {
-            pfd[i].fd = closed[i] ? -1 : fds[i];
-            pfd[i].events = POLLIN;
-        }
-        poll(pfd, NMANY, 50);
-        for (int i = 0; i < NMANY; i++) {
-            if (!closed[i] && fds[i] >= 0 && peer_closed(fds[i])) {
-                closed[i] = true;
-                j->nclosed_early++;
-            }
-        }
+    for (int i = 0; i < n; i++) {
+        if (!closed[i] && fds[i] >= 0 && peer_closed(fds[i]))
+            closed[i] = true;
+        count += closed[i];
     }
-    for (int i = 0; i < NMANY; i++)
-        if (!closed[i] && fds[i] >= 0)
-            send_all(fds[i], req, sizeof req - 1);
-    for (int i = 0; i < NMANY; i++) {
-        struct job *one;
+    return count;
+}
+
+/* Waits until at least want of fds[0..n) are closed by the server, at most ms milliseconds.
+ * Returns how many are closed. */
+static int wait_closed(const int *fds, bool *closed, int n, int want, uint64_t ms)
+{
+    uint64_t deadline = now_ms() + ms;
+    int count;
+
+    while ((count = count_closed(fds, closed, n)) < want && now_ms() < deadline)
+        usleep(10 * 1000);
+    return count;
+}
+
+/* Sends GOOD_REQ on n connections from src (NULL: 127.0.0.1) opened together, as a CA's
+ * validator does, then reads every answer. Between the connects and the requests, nburst
+ * more connections from the same address are opened into burst[] (the caller closes them):
+ * an attacker's burst that the listener accepts before the requests arrive. Returns how many
+ * answers were the key authorization. */
+static int good_requests(int n, const char *src, int port, int *burst, int nburst)
+{
+    int fds[NGOOD], ok = 0;
+
+    for (int i = 0; i < n; i++)
+        fds[i] = connect_from(AF_INET, src, port, 0);
+    for (int i = 0; i < nburst; i++)
+        burst[i] = connect_from(AF_INET, src, port, 0);
+    if (nburst)
+        usleep(50 * 1000); /* accepted, all of them idle */
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            send_all(fds[i], GOOD_REQ, sizeof GOOD_REQ - 1);
+    for (int i = 0; i < n; i++) {
+        struct job *one = calloc(1, sizeof *one + 1024);
         int st = 0;
 
-        if (closed[i] || fds[i] < 0)
+        if (!one || fds[i] < 0) {
+            free(one);
             continue;
-        one = calloc(1, sizeof *one + 1024);
-        if (!one)
-            break;
+        }
         one->cap = 1024;
         read_all(fds[i], one);
         if (sscanf(one->resp, "HTTP/1.1 %d", &st) == 1 && st == 200 && one->eof &&
             strstr(one->resp, "\r\n\r\n" KEYAUTH))
-            j->n200++;
-        else
-            j->nother++;
+            ok++;
         free(one);
+        close(fds[i]);
     }
-    for (int i = 0; i < NMANY; i++)
-        if (fds[i] >= 0)
+    return ok;
+}
+
+/* NFLOOD idle connections from 127.0.0.1 (sending nothing); once the server has closed all
+ * but the newest PER_SOURCE of them, NGOOD concurrent requests from the same address with a
+ * burst of NBURST idle connections between their connects and their requests; then until
+ * the idle deadline has closed the rest. */
+static void client_flood(struct job *j)
+{
+    int fds[NFLOOD + NBURST];
+    bool closed[NFLOOD + NBURST] = {false};
+    const int n = NFLOOD + NBURST;
+    uint64_t t0;
+
+    for (int i = 0; i < NFLOOD; i++)
+        fds[i] = connect_to(AF_INET, j->port, 0);
+    wait_closed(fds, closed, NFLOOD, NFLOOD - PER_SOURCE, 5000);
+    usleep(300 * 1000); /* time to close more than it should */
+    j->nclosed_early = count_closed(fds, closed, NFLOOD);
+    j->n200 = good_requests(NGOOD, NULL, j->port, fds + NFLOOD, NBURST);
+    j->nother = NGOOD - j->n200;
+    /* Of the idle ones only the newest PER_SOURCE stay. */
+    wait_closed(fds, closed, n, n - PER_SOURCE, 2000);
+    usleep(300 * 1000);
+    j->nclosed_after = count_closed(fds, closed, n);
+    t0 = now_ms();
+    j->nclosed_end = wait_closed(fds, closed, n, n, 5000);
+    j->elapsed_ms = now_ms() - t0;
+    for (int i = 0; i < n; i++) {
+        if (fds[i] < 0)
+            j->err = ECONNREFUSED;
+        else
             close(fds[i]);
+    }
+}
+
+/* With the listener capped at 2 * PER_SOURCE connections: PER_SOURCE idle connections from
+ * 127.0.0.2, as many from 127.0.0.3, one more from 127.0.0.4, then a request from 127.0.0.5.
+ * The last two must each have closed the oldest idle connection overall (the first two from
+ * 127.0.0.2) and nothing else; the request must be answered. nclosed_early counts the
+ * connections closed, n200 the answer, nother anything unexpected. */
+static void client_global(struct job *j)
+{
+    int fds[2 * PER_SOURCE + 1];
+    bool closed[2 * PER_SOURCE + 1] = {false};
+    const int n = 2 * PER_SOURCE + 1;
+
+    for (int i = 0; i < PER_SOURCE; i++)
+        fds[i] = connect_from(AF_INET, "127.0.0.2", j->port, 0);
+    usleep(100 * 1000); /* accepted before the others */
+    for (int i = 0; i < PER_SOURCE; i++)
+        fds[PER_SOURCE + i] = connect_from(AF_INET, "127.0.0.3", j->port, 0);
+    usleep(200 * 1000); /* accepted */
+    fds[n - 1] = connect_from(AF_INET, "127.0.0.4", j->port, 0);
+    wait_closed(fds, closed, n, 1, 2000);
+    j->n200 = good_requests(1, "127.0.0.5", j->port, NULL, 0);
+    wait_closed(fds, closed, n, 2, 2000);
+    usleep(200 * 1000);
+    j->nclosed_early = count_closed(fds, closed, n);
+    /* The two closed are the first two from 127.0.0.2. */
+    j->nother = !closed[0] || !closed[1];
+    for (int i = 0; i < n; i++) {
+        if (fds[i] < 0)
+            j->err = ECONNREFUSED;
+        else
+            close(fds[i]);
+    }
+}
+
+/* A request for a large answer read slowly (after delay_ms), while more connections from the
+ * same address come and go: the one being answered is never closed for them. */
+static void client_busy(struct job *j)
+{
+    static const char req[] = "GET " PATH " HTTP/1.1\r\n\r\n";
+    int fd = connect_to(AF_INET, j->port, 4096), idle[2 * PER_SOURCE + 2];
+    bool closed[2 * PER_SOURCE + 2] = {false};
+    const int n = 2 * PER_SOURCE + 2;
+
+    if (fd < 0 || send_all(fd, req, sizeof req - 1) < 0) {
+        j->err = errno;
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    usleep(100 * 1000); /* the answer is being written */
+    for (int i = 0; i < n; i++)
+        idle[i] = connect_to(AF_INET, j->port, 0);
+    j->nclosed_early = wait_closed(idle, closed, n, n - PER_SOURCE, 2000);
+    usleep(j->delay_ms * 1000);
+    read_all(fd, j);
+    close(fd);
+    for (int i = 0; i < n; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
 }
 
 static void *thread_main(void *arg)
@@ -555,19 +681,31 @@ static void test_limits(void **state)
     close_and_check(&loop, h);
 }
 
-/* A client that sends nothing, or half a request, is closed after the timeout. */
+/* A client that sends nothing, half a request line, or an incomplete head is closed when the
+ * idle deadline passes: 3 s by default, here also 200 ms. */
 static void test_timeout(void **state)
 {
-    static const char *reqs[] = {"", "GET /.well-known/acme-challenge/" TOKEN " HTTP/1.1\r\n"};
+    static const char *reqs[] = {"", "GET /.well-known/acme-chal",
+                                 "GET /.well-known/acme-challenge/" TOKEN " HTTP/1.1\r\n"};
+    struct conn_guard_limits lim = {.idle_ms = 200};
     uv_loop_t loop;
     size_t nfam;
     struct http01 *h = start_loopback(&loop, &nfam);
+    int port = http01_bound_port(h, 0);
+    struct job *j;
 
     assert_int_equal(http01_add(h, TOKEN, KEYAUTH, NULL), 0);
-    http01_set_timeout_ms(h, 200);
-    for (size_t i = 0; i < 2; i++) {
-        struct job *j = exchange(&loop, AF_INET, http01_bound_port(h, 0), reqs[i], strlen(reqs[i]));
-
+    /* The default deadline, with half a request line. */
+    j = exchange(&loop, AF_INET, port, reqs[1], strlen(reqs[1]));
+    if (!j->eof || j->resplen != 0)
+        fail_msg("default deadline: eof %d, err %d, \"%s\"", j->eof, j->err, j->resp);
+    /* Not the macro: what the listener must do is close it after 2 to 3 s. */
+    if (j->elapsed_ms < 1900 || j->elapsed_ms > 3000 + 1000)
+        fail_msg("closed after %llu ms, not 2 to 3 s", (unsigned long long)j->elapsed_ms);
+    free(j);
+    http01_set_limits(h, &lim);
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        j = exchange(&loop, AF_INET, port, reqs[i], strlen(reqs[i]));
         if (!j->eof || j->resplen != 0)
             fail_msg("request %zu: eof %d, err %d, \"%s\"", i, j->eof, j->err, j->resp);
         assert_true(j->elapsed_ms >= 150);
@@ -577,27 +715,96 @@ static void test_timeout(void **state)
     close_and_check(&loop, h);
 }
 
-static void test_many_connections(void **state)
+/* Runs a client job of fn against 127.0.0.1 on h's first listener. */
+static void run_client(uv_loop_t *loop, struct http01 *h, void (*fn)(struct job *),
+                       unsigned delay_ms, struct job *j)
 {
+    pthread_t t;
+
+    j->fn = fn;
+    j->family = AF_INET;
+    j->port = http01_bound_port(h, 0);
+    j->delay_ms = delay_ms;
+    job_start(loop, j, &t);
+    job_finish(loop, j, t);
+}
+
+/* 100 idle connections from one address cost the validator nothing: the address keeps only
+ * its newest four idle ones, three concurrent requests are all answered even when a burst of
+ * connections from their address comes between their connects and their requests, and the
+ * idle deadline closes the last idle ones. */
+static void test_flood(void **state)
+{
+    /* A long idle deadline, so that only the sweep closes connections before the end. */
+    struct conn_guard_limits lim = {.idle_ms = 4000};
     uv_loop_t loop;
     size_t nfam;
     struct http01 *h = start_loopback(&loop, &nfam);
     struct job *j = job_new(16384);
-    pthread_t t;
 
     assert_int_equal(http01_add(h, TOKEN, KEYAUTH, NULL), 0);
-    j->fn = client_many;
-    j->family = AF_INET;
-    j->port = http01_bound_port(h, 0);
-    job_start(&loop, j, &t);
-    job_finish(&loop, j, t);
-    assert_int_equal(j->nclosed_early, NMANY - HTTP01_MAX_CONNS);
-    assert_int_equal(j->n200, HTTP01_MAX_CONNS);
+    http01_set_limits(h, &lim);
+    run_client(&loop, h, client_flood, 0, j);
+    assert_int_equal(j->err, 0);
+    assert_int_equal(j->nclosed_early, NFLOOD - PER_SOURCE);
+    assert_int_equal(j->n200, NGOOD);
     assert_int_equal(j->nother, 0);
+    assert_int_equal(j->nclosed_after, NFLOOD + NBURST - PER_SOURCE);
+    assert_int_equal(j->nclosed_end, NFLOOD + NBURST);
+    assert_true(j->elapsed_ms < lim.idle_ms);
     free(j);
     /* The listener still answers afterwards. */
-    check_answer(&loop, AF_INET, http01_bound_port(h, 0), "GET " PATH " HTTP/1.1\r\n\r\n", 200,
-                 KEYAUTH);
+    check_answer(&loop, AF_INET, http01_bound_port(h, 0), GOOD_REQ, 200, KEYAUTH);
+    close_and_check(&loop, h);
+}
+
+/* At the listener's cap a new connection closes the oldest idle one of any address. */
+static void test_global_cap(void **state)
+{
+    struct conn_guard_limits lim = {.max_conns = 2 * PER_SOURCE};
+    uv_loop_t loop;
+    size_t nfam;
+    struct http01 *h = start_loopback(&loop, &nfam);
+    struct job *j = job_new(16384);
+
+    assert_int_equal(http01_add(h, TOKEN, KEYAUTH, NULL), 0);
+    http01_set_limits(h, &lim);
+    run_client(&loop, h, client_global, 0, j);
+    assert_int_equal(j->err, 0);
+    assert_int_equal(j->n200, 1);
+    assert_int_equal(j->nclosed_early, 2);
+    assert_int_equal(j->nother, 0);
+    free(j);
+    close_and_check(&loop, h);
+}
+
+/* A connection whose request has arrived is neither closed for newer ones from its address
+ * nor by the idle deadline: only the deadline of the whole exchange bounds it. */
+static void test_busy_kept(void **state)
+{
+    /* The idle deadline after the grace, so that the sweep sees the other connections. */
+    struct conn_guard_limits lim = {.idle_ms = 1000};
+    const size_t big = 8 << 20;
+    char *keyauth = malloc(big + 1);
+    uv_loop_t loop;
+    size_t nfam;
+    struct http01 *h = start_loopback(&loop, &nfam);
+    struct job *j = job_new(big + 4096);
+
+    assert_non_null(keyauth);
+    memset(keyauth, 'k', big);
+    keyauth[big] = '\0';
+    assert_int_equal(http01_add(h, TOKEN, keyauth, NULL), 0);
+    http01_set_limits(h, &lim);
+    run_client(&loop, h, client_busy, lim.idle_ms + 300, j);
+    assert_int_equal(j->err, 0);
+    assert_true(j->nclosed_early >= 2 * PER_SOURCE + 2 - PER_SOURCE);
+    assert_int_equal(resp_status(j), 200);
+    assert_int_equal(resp_content_length(j), big);
+    assert_int_equal(strlen(resp_body(j)), big);
+    assert_true(j->eof);
+    free(j);
+    free(keyauth);
     close_and_check(&loop, h);
 }
 
@@ -697,10 +904,11 @@ static void test_add_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_answers),          cmocka_unit_test(test_body_and_half_close),
-        cmocka_unit_test(test_limits),           cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_many_connections), cmocka_unit_test(test_close_with_connection),
-        cmocka_unit_test(test_bind_results),     cmocka_unit_test(test_add_checks),
+        cmocka_unit_test(test_answers),      cmocka_unit_test(test_body_and_half_close),
+        cmocka_unit_test(test_limits),       cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_flood),        cmocka_unit_test(test_global_cap),
+        cmocka_unit_test(test_busy_kept),    cmocka_unit_test(test_close_with_connection),
+        cmocka_unit_test(test_bind_results), cmocka_unit_test(test_add_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,12 +1,15 @@
 /* Unit tests for net/tls_alpn: the tls-alpn-01 responder on loopback. gnutls-cli (spawned with
  * uv_spawn while the loop runs, bounded by `timeout 10` and a loop watchdog) is the client;
- * certtool -i reads the certificate it saved. Also: argument checks, bind failures, the
- * handshake deadline and the connection cap with raw TCP clients, and that closing leaves
- * nothing on the loop. */
+ * certtool -i reads the certificate it saved. Also: argument checks, bind failures, the TLS
+ * versions and ciphers accepted, the idle deadline and the connection caps with raw TCP
+ * clients (100 idle ones from one address must not keep three concurrent validation
+ * handshakes out), and that closing leaves nothing on the loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,12 +19,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <uv.h>
 
 #include "common/testutil.h"
 #include "crypto/b64.h"
 #include "net/tls_alpn.h"
+#include "util/log.h"
 
 #define KA1                                                                                        \
     "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
@@ -44,6 +49,16 @@ static void run_for(uv_loop_t *loop, uint64_t ms)
     int never = 0;
 
     tu_run_until(loop, &never, ms);
+}
+
+/* Runs the loop until *n >= want or ms pass. Returns whether *n got there. */
+static bool run_until_count(uv_loop_t *loop, const int *n, int want, uint64_t ms)
+{
+    uint64_t end = uv_hrtime() / 1000000 + ms;
+
+    while (*n < want && uv_hrtime() / 1000000 < end)
+        run_for(loop, 10);
+    return *n >= want;
 }
 
 static void on_closed(void *arg)
@@ -103,12 +118,14 @@ static int teardown(void **state)
 /* ---- gnutls-cli ----------------------------------------------------------------------- */
 
 struct client {
+    uv_process_t proc;
     int exited;
     int64_t status;
     int handshake_ok;
     int cert_saved;
-    uint64_t ms;
+    uint64_t t0, ms;
     char *out;
+    char log[600], cert[600]; /* gnutls-cli's output and the certificate it saved */
 };
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
@@ -120,25 +137,25 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
     uv_close((uv_handle_t *)p, NULL);
 }
 
-/* Runs gnutls-cli against host:port with the given SNI (NULL: none sent), ALPN (NULL: none)
- * and one extra option (or NULL) while the loop serves it; the peer certificate is saved to
- * f->cert. */
-static void client_run(struct fix *f, const char *host, int port, const char *sni, const char *alpn,
-                       const char *extra, struct client *c)
+/* Starts gnutls-cli against host:port with the given SNI (NULL: none sent), ALPN (NULL: none)
+ * and one extra option (or NULL); the peer certificate is saved to c->cert and the output to
+ * c->log (f->cert and f->dir/client.log when empty). client_collect waits for it. */
+static void client_spawn(struct fix *f, const char *host, int port, const char *sni,
+                         const char *alpn, const char *extra, struct client *c)
 {
-    char portarg[32], sniarg[300], alpnarg[64], certarg[600], log[600];
+    char portarg[32], sniarg[300], alpnarg[64], certarg[700];
     const char *args[16];
     int n = 0, nullfd, logfd;
-    uv_process_t proc;
     uv_process_options_t opt;
     uv_stdio_container_t stdio[3];
-    uint64_t t0;
 
-    memset(c, 0, sizeof *c);
-    unlink(f->cert);
-    snprintf(log, sizeof log, "%s/client.log", f->dir);
+    if (!c->cert[0])
+        snprintf(c->cert, sizeof c->cert, "%s", f->cert);
+    if (!c->log[0])
+        snprintf(c->log, sizeof c->log, "%s/client.log", f->dir);
+    unlink(c->cert);
     snprintf(portarg, sizeof portarg, "--port=%d", port);
-    snprintf(certarg, sizeof certarg, "--save-cert=%s", f->cert);
+    snprintf(certarg, sizeof certarg, "--save-cert=%s", c->cert);
     args[n++] = "timeout";
     args[n++] = "10";
     args[n++] = "gnutls-cli";
@@ -161,7 +178,7 @@ static void client_run(struct fix *f, const char *host, int port, const char *sn
     args[n] = NULL;
 
     nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    logfd = open(c->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     assert_true(nullfd >= 0 && logfd >= 0);
     memset(&opt, 0, sizeof opt);
     stdio[0].flags = UV_INHERIT_FD;
@@ -175,18 +192,32 @@ static void client_run(struct fix *f, const char *host, int port, const char *sn
     opt.stdio = stdio;
     opt.stdio_count = 3;
     opt.exit_cb = on_exit_cb;
-    proc.data = c;
-    t0 = uv_hrtime();
-    assert_int_equal(uv_spawn(&f->loop, &proc, &opt), 0);
+    c->proc.data = c;
+    c->t0 = uv_hrtime();
+    assert_int_equal(uv_spawn(&f->loop, &c->proc, &opt), 0);
     close(nullfd);
     close(logfd);
+}
+
+/* Runs the loop until the client has exited, then reads what it printed and saved. */
+static void client_collect(struct fix *f, struct client *c)
+{
     if (!tu_run_until(&f->loop, &c->exited, 15000))
         fail_msg("gnutls-cli did not exit");
-    c->ms = (uv_hrtime() - t0) / 1000000;
-    c->out = tu_read_file(log, NULL);
+    c->ms = (uv_hrtime() - c->t0) / 1000000;
+    c->out = tu_read_file(c->log, NULL);
     assert_non_null(c->out);
     c->handshake_ok = strstr(c->out, "Handshake was completed") != NULL;
-    c->cert_saved = access(f->cert, F_OK) == 0;
+    c->cert_saved = access(c->cert, F_OK) == 0;
+}
+
+/* Runs gnutls-cli (see client_spawn) to its end while the loop serves it. */
+static void client_run(struct fix *f, const char *host, int port, const char *sni, const char *alpn,
+                       const char *extra, struct client *c)
+{
+    memset(c, 0, sizeof *c);
+    client_spawn(f, host, port, sni, alpn, extra, c);
+    client_collect(f, c);
 }
 
 /* The handshake fails with the TLS alert numbered `alert`. */
@@ -233,7 +264,7 @@ static void check_self_signed(const char *path)
 
 /* Checks with certtool what the client saved: the one dNSName, the critical acmeIdentifier
  * holding DER OCTET STRING(SHA-256(keyauth)), and issuer == subject. */
-static void check_cert(struct fix *f, const char *name, const char *keyauth)
+static void check_cert_at(struct fix *f, const char *cert, const char *name, const char *keyauth)
 {
     char cmd[1400], info[600], want[300], hex[2 * 34 + 1];
     const char *p, *subj, *iss;
@@ -242,7 +273,7 @@ static void check_cert(struct fix *f, const char *name, const char *keyauth)
     int count = 0;
 
     snprintf(info, sizeof info, "%s/info.txt", f->dir);
-    snprintf(cmd, sizeof cmd, "timeout 10 certtool -i --infile '%s' >'%s' 2>&1", f->cert, info);
+    snprintf(cmd, sizeof cmd, "timeout 10 certtool -i --infile '%s' >'%s' 2>&1", cert, info);
     assert_int_equal(system(cmd), 0);
     text = tu_read_file(info, NULL);
     assert_non_null(text);
@@ -273,7 +304,12 @@ static void check_cert(struct fix *f, const char *name, const char *keyauth)
                         strcspn(iss + strlen("\tIssuer: "), "\n"));
     assert_non_null(strstr(text, "EC/ECDSA"));
     free(text);
-    check_self_signed(f->cert);
+    check_self_signed(cert);
+}
+
+static void check_cert(struct fix *f, const char *name, const char *keyauth)
+{
+    check_cert_at(f, f->cert, name, keyauth);
 }
 
 /* A client asking for sni (with the extra gnutls-cli option, or NULL) gets the certificate of
@@ -422,23 +458,31 @@ static void raw_connected(uv_connect_t *req, int status)
     uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read);
 }
 
-/* Opens n TCP connections to 127.0.0.1:port that never send anything. */
-static struct raw *raw_open(struct fix *f, int n, int *nended)
+/* Opens n TCP connections to 127.0.0.1:port that never send anything, from the source
+ * address src ("127.0.0.2"; NULL: 127.0.0.1). *nended counts those that have ended. */
+static struct raw *raw_open_from(struct fix *f, int n, const char *src, int *nended)
 {
     struct raw *rs = calloc((size_t)n, sizeof *rs);
-    struct sockaddr_in a;
+    struct sockaddr_in a, from;
 
     assert_non_null(rs);
     assert_int_equal(uv_ip4_addr("127.0.0.1", f->port4, &a), 0);
+    assert_int_equal(uv_ip4_addr(src ? src : "127.0.0.1", 0, &from), 0);
     for (int i = 0; i < n; i++) {
         rs[i].nended = nended;
         rs[i].tcp.data = &rs[i];
         rs[i].req.data = &rs[i];
         assert_int_equal(uv_tcp_init(&f->loop, &rs[i].tcp), 0);
+        assert_int_equal(uv_tcp_bind(&rs[i].tcp, (struct sockaddr *)&from, 0), 0);
         assert_int_equal(
             uv_tcp_connect(&rs[i].req, &rs[i].tcp, (struct sockaddr *)&a, raw_connected), 0);
     }
     return rs;
+}
+
+static struct raw *raw_open(struct fix *f, int n, int *nended)
+{
+    return raw_open_from(f, n, NULL, nended);
 }
 
 static void raw_close(struct fix *f, struct raw *rs, int n)
@@ -449,39 +493,282 @@ static void raw_close(struct fix *f, struct raw *rs, int n)
     free(rs);
 }
 
+/* A client that sends no ClientHello is closed at the idle deadline: 3 s by default. */
 static void test_handshake_deadline(void **state)
 {
     struct fix *f = *state;
+    struct conn_guard_limits lim = {.idle_ms = 300};
     int nended = 0;
-    uint64_t t0 = uv_hrtime();
-    struct raw *rs;
+    uint64_t t0 = uv_hrtime(), ms;
+    struct raw *rs = raw_open(f, 1, &nended);
 
-    tls_alpn_set_timeout_ms(f->t, 300);
+    /* Not the macro: what the listener must do is close it after 2 to 3 s. */
+    assert_true(tu_run_until(&f->loop, &nended, 3000 + 2000));
+    ms = (uv_hrtime() - t0) / 1000000;
+    if (ms < 1900 || ms > 3000 + 1000)
+        fail_msg("closed after %llu ms, not 2 to 3 s", (unsigned long long)ms);
+    raw_close(f, rs, 1);
+
+    nended = 0;
+    tls_alpn_set_limits(f->t, &lim);
+    t0 = uv_hrtime();
     rs = raw_open(f, 1, &nended);
     assert_true(tu_run_until(&f->loop, &nended, 5000));
     assert_true((uv_hrtime() - t0) / 1000000 >= 250);
     raw_close(f, rs, 1);
 }
 
-static void test_connection_cap(void **state)
+/* A TLS client driven step by step from this thread, between turns of the loop: a
+ * non-blocking socket and a GnuTLS client session offering acme-tls/1 for a.example. */
+struct stepper {
+    int fd;
+    gnutls_session_t s;
+    gnutls_certificate_credentials_t cred;
+};
+
+static void stepper_open(struct fix *f, struct stepper *st)
+{
+    gnutls_datum_t proto = {(unsigned char *)TLS_ALPN_PROTOCOL, sizeof TLS_ALPN_PROTOCOL - 1};
+    struct sockaddr_in a;
+
+    assert_int_equal(uv_ip4_addr("127.0.0.1", f->port4, &a), 0);
+    st->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(st->fd >= 0);
+    assert_true(connect(st->fd, (struct sockaddr *)&a, sizeof a) == 0 || errno == EINPROGRESS);
+    run_for(&f->loop, 50);
+    assert_int_equal(gnutls_certificate_allocate_credentials(&st->cred), 0);
+    assert_int_equal(gnutls_init(&st->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK), 0);
+    assert_int_equal(gnutls_set_default_priority(st->s), 0);
+    assert_int_equal(gnutls_credentials_set(st->s, GNUTLS_CRD_CERTIFICATE, st->cred), 0);
+    assert_int_equal(gnutls_server_name_set(st->s, GNUTLS_NAME_DNS, "a.example", 9), 0);
+    assert_int_equal(gnutls_alpn_set_protocols(st->s, &proto, 1, 0), 0);
+    gnutls_transport_set_int(st->s, st->fd);
+}
+
+static void stepper_close(struct stepper *st)
+{
+    gnutls_deinit(st->s);
+    gnutls_certificate_free_credentials(st->cred);
+    close(st->fd);
+}
+
+/* Drives the handshake to its end (at most 3 s) while the loop serves it; checks that it
+ * completed with acme-tls/1. */
+static void stepper_finish(struct fix *f, struct stepper *st)
+{
+    gnutls_datum_t proto = {NULL, 0};
+    int r = GNUTLS_E_AGAIN;
+
+    for (int i = 0; i < 300 && r != 0; i++) {
+        r = gnutls_handshake(st->s);
+        if (r != 0 && gnutls_error_is_fatal(r))
+            fail_msg("the handshake failed: %s", gnutls_strerror(r));
+        run_for(&f->loop, 10);
+    }
+    assert_int_equal(r, 0);
+    assert_int_equal(gnutls_alpn_get_selected_protocol(st->s, &proto), 0);
+    assert_int_equal(proto.size, sizeof TLS_ALPN_PROTOCOL - 1);
+    assert_memory_equal(proto.data, TLS_ALPN_PROTOCOL, proto.size);
+}
+
+#define NFLOOD 100
+#define NGOOD 3
+#define NBURST 20
+
+/* 100 idle connections from one address cost the validator nothing: the address keeps only
+ * its newest four idle ones, three concurrent handshakes (a CA validates like that) are all
+ * answered, so is one with a burst of connections from its address between its connect and
+ * its ClientHello, and the idle deadline closes the last idle ones. */
+static void test_flood(void **state)
+{
+    const int keep = CONN_GUARD_MAX_IDLE_PER_SOURCE;
+    /* A long idle deadline, so that only the sweep closes connections before the end. */
+    struct conn_guard_limits lim = {.idle_ms = 5000};
+    struct fix *f = *state;
+    struct client c[NGOOD];
+    struct stepper st;
+    int nended = 0;
+    struct raw *rs, *burst;
+    struct err e;
+
+    assert_int_equal(tls_alpn_add(f->t, "a.example", KA1, strlen(KA1), &e), 0);
+    tls_alpn_set_limits(f->t, &lim);
+    rs = raw_open(f, NFLOOD, &nended);
+    if (!run_until_count(&f->loop, &nended, NFLOOD - keep, 5000))
+        fail_msg("%d of %d idle connections closed", nended, NFLOOD);
+    run_for(&f->loop, 300); /* time to close more than it should */
+    assert_int_equal(nended, NFLOOD - keep);
+
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < NGOOD; i++) {
+        snprintf(c[i].cert, sizeof c[i].cert, "%s/cert%d.pem", f->dir, i);
+        snprintf(c[i].log, sizeof c[i].log, "%s/client%d.log", f->dir, i);
+        client_spawn(f, "127.0.0.1", f->port4, "a.example", TLS_ALPN_PROTOCOL, NULL, &c[i]);
+    }
+    for (int i = 0; i < NGOOD; i++) {
+        client_collect(f, &c[i]);
+        if (!c[i].handshake_ok || !c[i].cert_saved || c[i].status != 0)
+            fail_msg("handshake %d under the flood failed:\n%s", i, c[i].out);
+        check_cert_at(f, c[i].cert, "a.example", KA1);
+        free(c[i].out);
+    }
+    /* They were answered well within the grace: no idle connection had to go for them. */
+    run_for(&f->loop, CONN_GUARD_GRACE_MS + 100);
+    assert_int_equal(nended, NFLOOD - keep);
+
+    /* Connected, then a burst the listener accepts before the ClientHello arrives. */
+    stepper_open(f, &st);
+    burst = raw_open(f, NBURST, &nended);
+    run_for(&f->loop, 50);
+    assert_int_equal(gnutls_handshake(st.s), GNUTLS_E_AGAIN);
+    stepper_finish(f, &st);
+    stepper_close(&st);
+    /* Of the idle ones only the newest four (of the burst) stay, until their deadline. */
+    assert_true(run_until_count(&f->loop, &nended, NFLOOD + NBURST - keep, 2000));
+    run_for(&f->loop, 300);
+    assert_int_equal(nended, NFLOOD + NBURST - keep);
+    assert_true(run_until_count(&f->loop, &nended, NFLOOD + NBURST, lim.idle_ms + 1000));
+    raw_close(f, rs, NFLOOD);
+    raw_close(f, burst, NBURST);
+}
+
+/* At the listener's cap a new connection closes the oldest idle one of any address: four idle
+ * connections from 127.0.0.2 and four from 127.0.0.3 fill it; one more from 127.0.0.4, then
+ * a handshake from 127.0.0.1 each close the oldest from 127.0.0.2, and nothing else. */
+static void test_global_cap(void **state)
 {
     struct fix *f = *state;
-    int nended = 0, six = 0;
+    struct conn_guard_limits lim = {.max_conns = 8};
+    int nended = 0;
+    struct raw *r2, *r3, *r4;
+    struct err e;
+
+    assert_int_equal(tls_alpn_add(f->t, "a.example", KA1, strlen(KA1), &e), 0);
+    tls_alpn_set_limits(f->t, &lim);
+    r2 = raw_open_from(f, 4, "127.0.0.2", &nended);
+    run_for(&f->loop, 100);
+    r3 = raw_open_from(f, 4, "127.0.0.3", &nended);
+    run_for(&f->loop, 200);
+    assert_int_equal(nended, 0);
+    r4 = raw_open_from(f, 1, "127.0.0.4", &nended);
+    assert_true(run_until_count(&f->loop, &nended, 1, 2000));
+    assert_true(r2[0].ended);
+    expect_served(f, "127.0.0.1", f->port4, "a.example", KA1);
+    assert_true(run_until_count(&f->loop, &nended, 2, 2000));
+    assert_true(r2[1].ended);
+    run_for(&f->loop, 200);
+    assert_int_equal(nended, 2);
+    raw_close(f, r2, 4);
+    raw_close(f, r3, 4);
+    raw_close(f, r4, 1);
+}
+
+/* A connection past its ClientHello is neither closed for newer ones from its address nor by
+ * the idle deadline: only the deadline of the whole exchange bounds it. */
+static void test_busy_kept(void **state)
+{
+    struct fix *f = *state;
+    struct conn_guard_limits lim = {.idle_ms = 600};
+    struct stepper st;
+    int nended = 0;
     struct raw *rs;
     struct err e;
 
-    tls_alpn_set_timeout_ms(f->t, 4000);
-    rs = raw_open(f, 70, &nended);
-    /* The six beyond the cap are dropped at once, the others wait for their deadline. */
-    run_for(&f->loop, 1000);
-    six = nended;
-    assert_int_equal(six, 6);
-
-    /* A handshake still gets through once slots are free again. */
-    raw_close(f, rs, 70);
-    run_for(&f->loop, 200);
     assert_int_equal(tls_alpn_add(f->t, "a.example", KA1, strlen(KA1), &e), 0);
-    expect_served(f, "127.0.0.1", f->port4, "a.example", KA1);
+    tls_alpn_set_limits(f->t, &lim);
+    stepper_open(f, &st);
+    /* The ClientHello goes out; then the client stalls while the server waits for it. */
+    assert_int_equal(gnutls_handshake(st.s), GNUTLS_E_AGAIN);
+    run_for(&f->loop, 100);
+    rs = raw_open(f, 2 * CONN_GUARD_MAX_IDLE_PER_SOURCE + 2, &nended);
+    assert_true(run_until_count(&f->loop, &nended, CONN_GUARD_MAX_IDLE_PER_SOURCE + 2, 2000));
+    run_for(&f->loop, 2 * lim.idle_ms);
+    stepper_finish(f, &st);
+    stepper_close(&st);
+    raw_close(f, rs, 2 * CONN_GUARD_MAX_IDLE_PER_SOURCE + 2);
+}
+
+/* gnutls-cli with priority string prio, a served name and acme-tls/1: whether the handshake
+ * succeeded, and with which version ("TLS1.3", from "- Description: (TLS1.3-X.509)-...") in
+ * version. */
+static bool handshake_with(struct fix *f, const char *prio, char *version, size_t n)
+{
+    char opt[300];
+    struct client c;
+    const char *v;
+    bool ok;
+
+    snprintf(opt, sizeof opt, "--priority=%s", prio);
+    client_run(f, "127.0.0.1", f->port4, "a.example", TLS_ALPN_PROTOCOL, opt, &c);
+    ok = c.handshake_ok && c.cert_saved && c.status == 0;
+    v = strstr(c.out, "- Description: (");
+    snprintf(version, n, "%.*s", v ? (int)strcspn(v + 16, "-)\n") : 0, v ? v + 16 : "");
+    free(c.out);
+    return ok;
+}
+
+/* TLS 1.2 and 1.3 with AEAD ciphers only: no TLS 1.0 or 1.1, no CBC. */
+static void test_protocols(void **state)
+{
+    static const char *const refused[] = {
+        "NORMAL:-VERS-ALL:+VERS-TLS1.0",
+        "NORMAL:-VERS-ALL:+VERS-TLS1.1",
+        "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC:-MAC-ALL:+SHA1:"
+        "+SHA256:+SHA384",
+        "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CBC:-MAC-ALL:+SHA1",
+    };
+    struct fix *f = *state;
+    char version[32];
+    struct err e;
+
+    assert_int_equal(tls_alpn_add(f->t, "a.example", KA1, strlen(KA1), &e), 0);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        if (handshake_with(f, refused[i], version, sizeof version))
+            fail_msg("a client limited to %s got through (%s)", refused[i], version);
+    }
+    assert_true(handshake_with(f, "NORMAL:-VERS-ALL:+VERS-TLS1.3", version, sizeof version));
+    assert_string_equal(version, "TLS1.3");
+    assert_true(handshake_with(f, "NORMAL:-VERS-ALL:+VERS-TLS1.2", version, sizeof version));
+    assert_string_equal(version, "TLS1.2");
+    assert_true(handshake_with(f, "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+CHACHA20-POLY1305",
+                               version, sizeof version));
+    assert_true(handshake_with(f, "NORMAL", version, sizeof version));
+    assert_string_equal(version, "TLS1.3");
+}
+
+/* Answered handshakes are logged at debug level, not at info: anyone can make us answer. */
+static void test_answer_log_level(void **state)
+{
+    struct fix *f = *state;
+    enum log_level saved = log_get_level();
+    char path[600];
+    char *text;
+    int fd, saved_fd;
+    struct err e;
+
+    assert_int_equal(tls_alpn_add(f->t, "a.example", KA1, strlen(KA1), &e), 0);
+    snprintf(path, sizeof path, "%s/stderr.txt", f->dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    saved_fd = dup(2);
+    assert_true(saved_fd >= 0);
+    dup2(fd, 2);
+    for (int level = LL_INFO; level <= LL_DEBUG; level++) {
+        log_set_level((enum log_level)level);
+        expect_served(f, "127.0.0.1", f->port4, "a.example", KA1);
+    }
+    fflush(stderr);
+    dup2(saved_fd, 2);
+    close(saved_fd);
+    close(fd);
+    log_set_level(saved);
+    text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    /* Once, from the handshake served at debug level. */
+    if (!strstr(text, "answered") || strstr(strstr(text, "answered") + 1, "answered"))
+        fail_msg("expected one \"answered\" line:\n%s", text);
+    free(text);
 }
 
 static void test_close_with_open_connections(void **state)
@@ -557,6 +844,8 @@ static void test_start_errors(void **state)
 
 int main(void)
 {
+    /* A client socket the listener closed must fail the write, not kill the test. */
+    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_errors),
         cmocka_unit_test_setup_teardown(test_add_arguments, setup, teardown),
@@ -564,7 +853,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_names_and_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_deadline, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_global_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocols, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_log_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_open_connections, setup, teardown),
     };
 
