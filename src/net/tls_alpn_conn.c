@@ -262,8 +262,11 @@ static int conn_session(struct tls_alpn_conn *c)
     gnutls_datum_t proto = {(unsigned char *)alpn_proto, sizeof alpn_proto - 1};
     int gret;
 
-    /* No tickets: a validator never resumes, and none should linger after the handshake. */
-    gret = gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS);
+    /* No tickets: a validator never resumes, and none should linger after the handshake. No
+     * SIGPIPE from a send to a validator that has gone (MSG_NOSIGNAL), whatever the process's
+     * disposition (util/proc ignores it too). */
+    gret = gnutls_init(&c->session,
+                       GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
     if (gret < 0)
         return gret;
     if ((gret = gnutls_priority_set(c->session, c->t->prio)) < 0 ||
