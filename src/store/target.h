@@ -46,6 +46,8 @@ struct target {
     size_t nenv;
 
     char *preferred_chain;         /* NULL when unset */
+    char *trust_anchors;           /* request.trust-anchors: an absolute path to PEM roots the
+                                      chain must end at, NULL when unset */
     char **contact;                /* request.account.contact */
     size_t ncontact;
     int agree_tos;                 /* request.account.agree-tos: -1 unset, 0 false, 1 true */

@@ -64,6 +64,19 @@ MUTATIONS = {
           "    return s && s[0] != '\\0' && s[0] != '.' && !strchr(s, '/');",
           "    return s && s[0] != '\\0';")],
         r"^(unit\.store|unit\.store_certs|cli\.hostile_files|cli\.local_faults)$"),
+    "chain-check": (
+        "the check of a downloaded chain (links, validity periods, trust anchors)",
+        [("src/acme/cert.c",
+          "    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(),\n"
+          "                                CHAIN_CLOCK_SKEW, e);",
+          "    rc = 0;")],
+        r"^(integration\.acme_altroots|cli\.local_faults)$"),
+    "chain-signature": (
+        "the signature check of each link of a chain",
+        [("src/crypto/x509_chain.c",
+          "    rc = gnutls_x509_crt_verify(crt, &issuer, 1, flags, &status);",
+          "    rc = 0 * (int)flags;")],
+        r"^unit\.x509$"),
 }
 
 
