@@ -57,6 +57,10 @@ request:
       ACME_NSUPDATE_SERVER: ns1.example.com
   # (acmed) Prefer the chain whose root has this issuer CN, when the CA offers several.
   preferred-chain: "ISRG Root X1"
+  # (acmed) An absolute path to a PEM file of roots: the chain must end at one of them (its
+  # last certificate is one, or is issued by one). Every chain is checked whatever this says:
+  # each certificate issued by the next, all of them within their validity periods.
+  # trust-anchors: /etc/acme/roots.pem
   # (acmed) The account to use: one per CA and EAB key id, registered when none matches.
   account:
     contact: ["mailto:hostmaster@example.com"]

@@ -1,5 +1,6 @@
 /* cert: downloading the certificate chain, with alternate chains (RFC 8555 §7.4.2), checking
- * it, revoking certificates (§7.6) and fetching renewal information (RFC 9773 §4). */
+ * it (the leaf for our key and names, every link of the chain, the trust anchors), revoking
+ * certificates (§7.6) and fetching renewal information (RFC 9773 §4). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include "util/log.h"
 
 #define PEM_CHAIN_TYPE "application/pem-certificate-chain"
+/* Seconds a notBefore may lie ahead of our clock: the CA's clock may run ahead of ours. */
+#define CHAIN_CLOCK_SKEW 300
 
 struct download {
     struct acme_client *c;
@@ -24,8 +27,13 @@ struct download {
     const struct ckey *key;
     char **names;
     size_t nnames;
-    char *first_pem; /* the default chain, kept while alternates are tried */
+    char *anchors; /* PEM trust anchors, NULL when the chain's top is taken as it is */
+    size_t anchors_len;
+    bool got_default; /* the default chain's answer has come */
+    char *first_pem;  /* the first chain that passed, kept while alternates are tried */
     size_t first_len;
+    int default_rc; /* when the default chain failed its checks: why, for the caller */
+    struct err default_err;
     char **alts; /* alternate chain URLs, from the default chain's Link headers */
     size_t nalts, next_alt;
     acme_cb cb;
@@ -38,6 +46,7 @@ static void download_free(struct download *d)
     for (size_t i = 0; i < d->nnames; i++)
         free(d->names[i]);
     free(d->names);
+    free(d->anchors);
     free(d->first_pem);
     acme_urls_free(d->alts, d->nalts);
     free(d);
@@ -65,8 +74,10 @@ static bool leaf_has_name(const struct x509_info *x, const char *name)
     return false;
 }
 
-/* Checks one downloaded chain: only CERTIFICATE blocks, and a leaf for our key and names.
- * Sets *top_cn to the issuer CN of its last certificate (caller frees; may be NULL). */
+/* Checks one downloaded chain: only CERTIFICATE blocks, a leaf for our key and names, each
+ * certificate issued by the next and within its validity period, and the top at one of the
+ * trust anchors when there are some. Sets *top_cn to the issuer CN of its last certificate
+ * (caller frees; may be NULL). */
 static int check_chain(const struct download *d, const char *pem, size_t len, char **top_cn,
                        struct err *e)
 {
@@ -96,6 +107,14 @@ static int check_chain(const struct download *d, const char *pem, size_t len, ch
             rc = err_set(e, -EBADMSG, "the certificate does not name %s", d->names[i]);
             goto out;
         }
+    }
+    /* Without this a leaf signed by anyone, followed by the CA's real intermediate, would be
+     * installed: the CA is our only source of the chain, but it is checked all the same. */
+    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(),
+                                CHAIN_CLOCK_SKEW, e);
+    if (rc < 0) {
+        err_wrap(e, "chain does not verify");
+        goto out;
     }
     *top_cn = x509_chain_top_issuer_cn(&chain);
     rc = 0;
@@ -139,10 +158,12 @@ static void drop_bad_alternates(struct download *d)
 
 static int fetch_chain(struct download *d, const char *url, struct err *e);
 
-/* Tries the next alternate chain, or settles for the default one when none is left. */
+/* Tries the next alternate chain. When none is left: the first chain that passed its checks
+ * (its top issuer was not the preferred one), else the default chain's failure. */
 static void next_alternate(struct download *d)
 {
     struct err e;
+    char *pem;
 
     err_clear(&e);
     while (d->next_alt < d->nalts) {
@@ -152,23 +173,45 @@ static void next_alternate(struct download *d)
             return;
         log_warn("alternate chain %s: %s", url, err_msg(&e));
     }
-    log_info("no chain has the preferred top issuer \"%s\": keeping the default chain",
-             d->preferred);
-    {
-        char *pem = d->first_pem;
-
-        d->first_pem = NULL; /* handed over to the caller */
-        download_finish(d, 0, pem, d->first_len, NULL);
+    if (!d->first_pem) {
+        download_finish(d, d->default_rc < 0 ? d->default_rc : -EPROTO, NULL, 0,
+                        &d->default_err);
+        return;
     }
+    log_info("no chain has the preferred top issuer \"%s\": keeping the %s", d->preferred,
+             d->default_rc ? "first alternate chain that passed" : "default chain");
+    pem = d->first_pem;
+    d->first_pem = NULL; /* handed over to the caller */
+    download_finish(d, 0, pem, d->first_len, NULL);
 }
 
+/* The alternate chains the default chain's answer links to (rel="alternate"), the ones with a
+ * bad URL dropped. */
+static void collect_alternates(struct download *d, const struct http_response *resp)
+{
+    const char *vals[32];
+    size_t nv = 0;
+    struct err e;
+
+    for (size_t i = 0; i < resp->nheaders && nv < 32; i++)
+        if (!strcasecmp(resp->headers[i].name, "Link"))
+            vals[nv++] = resp->headers[i].value;
+    if (acme_link_find(vals, nv, "alternate", &d->alts, &d->nalts, &e) < 0)
+        log_warn("ignoring a bad Link header: %s", err_msg(&e));
+    drop_bad_alternates(d);
+}
+
+/* One chain's answer. The default chain is taken when it passes and its top issuer is the
+ * preferred one (or none is preferred); otherwise the alternates are tried in turn, so that a
+ * target whose trust anchor is an alternate root still gets a chain that reaches it. */
 static void on_chain(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
     struct download *d = arg;
-    bool is_default = d->first_pem == NULL;
+    bool is_default = !d->got_default;
     char *top = NULL, *pem = NULL;
     struct err ce;
 
+    d->got_default = true;
     err_clear(&ce);
     if (rc < 0 || !r->http) {
         if (is_default) {
@@ -183,11 +226,19 @@ static void on_chain(void *arg, int rc, struct acme_result *r, const struct err 
     if (rc < 0) {
         err_wrap(&ce, "certificate chain from %s", r->http->effective_url ? r->http->effective_url
                                                                           : "the CA");
-        if (is_default) {
+        if (is_default)
+            collect_alternates(d, r->http);
+        if (is_default && d->nalts == 0) {
             download_finish(d, rc, NULL, 0, &ce);
             return;
         }
-        log_warn("%s", err_msg(&ce));
+        if (is_default) {
+            d->default_rc = rc;
+            d->default_err = ce;
+            log_warn("%s; trying the alternate chains", err_msg(&ce));
+        } else {
+            log_warn("%s", err_msg(&ce));
+        }
         next_alternate(d);
         return;
     }
@@ -204,18 +255,11 @@ static void on_chain(void *arg, int rc, struct acme_result *r, const struct err 
         return;
     }
     free(top);
-    if (is_default) {
-        const char *vals[32];
-        size_t nv = 0;
-
+    if (is_default)
+        collect_alternates(d, r->http);
+    if (!d->first_pem) {
         d->first_pem = pem;
         d->first_len = r->http->body_len;
-        for (size_t i = 0; i < r->http->nheaders && nv < 32; i++)
-            if (!strcasecmp(r->http->headers[i].name, "Link"))
-                vals[nv++] = r->http->headers[i].value;
-        if (acme_link_find(vals, nv, "alternate", &d->alts, &d->nalts, &ce) < 0)
-            log_warn("ignoring a bad Link header: %s", err_msg(&ce));
-        drop_bad_alternates(d);
     } else {
         free(pem);
     }
@@ -245,6 +289,13 @@ int acme_cert_download(struct acme_client *c, const struct acme_download *req, a
     }
     d->c = c;
     d->key = req->key;
+    if (req->trust_anchors) {
+        if (!(d->anchors = malloc(req->trust_anchors_len + 1)))
+            goto oom;
+        memcpy(d->anchors, req->trust_anchors, req->trust_anchors_len);
+        d->anchors[req->trust_anchors_len] = '\0';
+        d->anchors_len = req->trust_anchors_len;
+    }
     d->cb = cb;
     d->arg = arg;
     if (req->preferred_chain && !(d->preferred = strdup(req->preferred_chain)))

@@ -113,12 +113,17 @@ struct acme_download {
     const struct ckey *key;      /* when set: the leaf must be for this key */
     const char *const *names;    /* when set: the leaf must carry every name (dns or ip) */
     size_t nnames;
+    const char *trust_anchors;   /* PEM roots (copied); when set the chain must end at one */
+    size_t trust_anchors_len;
 };
 
 /* Downloads the chain as application/pem-certificate-chain, following Link rel="alternate"
- * chains only when the default one's top issuer CN is not the preferred one. Every chain is
- * checked to hold only CERTIFICATE blocks; the leaf is checked against key and names. On
- * success r->cert_pem/cert_len hold the chosen chain (leaf first). */
+ * chains only when the default one fails its checks or its top issuer CN is not the preferred
+ * one. Every chain is checked to hold only CERTIFICATE blocks, the leaf against key and names,
+ * then every link, validity period (5 minutes of clock skew allowed) and the trust anchors
+ * (x509_check_chain_links); a chain that fails is never handed over: the error then says
+ * "chain does not verify: <why>". On success r->cert_pem/cert_len hold the chosen chain (leaf
+ * first). */
 int acme_cert_download(struct acme_client *c, const struct acme_download *req, acme_cb cb,
                        void *arg, struct err *e);
 

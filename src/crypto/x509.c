@@ -1,5 +1,5 @@
 /* x509: reading the facts acmed needs from a certificate (names, validity, serial, AKI, CNs)
- * and verifying a chain against trust anchors, with GnuTLS. */
+ * and whether it is for a key, with GnuTLS. Chains are verified in x509_chain.c. */
 #include "crypto/x509.h"
 
 #include <arpa/inet.h>
@@ -14,11 +14,11 @@
 #include <gnutls/x509-ext.h>
 
 #include "crypto/key_internal.h"
+#include "crypto/x509_internal.h"
 
 #define OID_SAN "2.5.29.17"
 
-/* Imports one DER certificate; *crt is NULL on failure. */
-static int import_der(const uint8_t *der, size_t len, gnutls_x509_crt_t *crt, struct err *e)
+int x509_import_der(const uint8_t *der, size_t len, gnutls_x509_crt_t *crt, struct err *e)
 {
     gnutls_datum_t d = {(unsigned char *)der, (unsigned)len};
     int rc;
@@ -66,6 +66,13 @@ static int get_cn(gnutls_x509_crt_t crt, dn_oid_getter get, char **cn, struct er
         return err_set(e, -EINVAL, "x509: reading a common name: %s", gnutls_strerror(rc));
     }
     return 0;
+}
+
+int x509_crt_cn(gnutls_x509_crt_t crt, int issuer, char **cn, struct err *e)
+{
+    return get_cn(crt, issuer ? gnutls_x509_crt_get_issuer_dn_by_oid
+                              : gnutls_x509_crt_get_dn_by_oid,
+                  cn, e);
 }
 
 /* Appends a copy of a string to a growing array. */
@@ -221,7 +228,7 @@ int x509_parse(const uint8_t *der, size_t len, struct x509_info **out, struct er
     int rc;
 
     *out = NULL;
-    rc = import_der(der, len, &crt, e);
+    rc = x509_import_der(der, len, &crt, e);
     if (rc < 0)
         goto out;
     info = calloc(1, sizeof *info);
@@ -294,7 +301,7 @@ int x509_matches_key(const uint8_t *der, size_t len, const struct ckey *key, str
 
     if (!key || !key->pub)
         return err_set(e, -EINVAL, "x509: no key");
-    rc = import_der(der, len, &crt, e);
+    rc = x509_import_der(der, len, &crt, e);
     if (rc < 0)
         goto out;
     rc = gnutls_pubkey_init(&pub);
@@ -321,136 +328,4 @@ out:
     if (crt)
         gnutls_x509_crt_deinit(crt);
     return rc;
-}
-
-/* Checks that `now` lies within a certificate's validity period. */
-static int check_time(gnutls_x509_crt_t crt, const char *role, time_t now, struct err *e)
-{
-    time_t nb = gnutls_x509_crt_get_activation_time(crt);
-    time_t na = gnutls_x509_crt_get_expiration_time(crt);
-
-    if (nb == (time_t)-1 || na == (time_t)-1)
-        return err_set(e, -EBADMSG, "x509: %s has an unreadable validity period", role);
-    if (now < nb)
-        return err_set(e, -EBADMSG, "x509: %s is not valid before %lld (now %lld)", role,
-                       (long long)nb, (long long)now);
-    if (now > na)
-        return err_set(e, -EBADMSG, "x509: %s expired at %lld (now %lld)", role, (long long)na,
-                       (long long)now);
-    return 0;
-}
-
-/* The validity periods of the chain and of every trust anchor that issued one of its
- * certificates, checked against `now`. GnuTLS's own time checks read the wall clock, which
- * would make verification at an injected time (and its tests) impossible. */
-static int check_times(gnutls_x509_trust_list_t tl, gnutls_x509_crt_t *crts, size_t n, time_t now,
-                       struct err *e)
-{
-    gnutls_x509_crt_t anchor;
-    char role[48];
-    size_t i;
-    int rc;
-
-    for (i = 0; i < n; i++) {
-        snprintf(role, sizeof role, i == 0 ? "the certificate" : "chain certificate %zu", i);
-        rc = check_time(crts[i], role, now, e);
-        if (rc < 0)
-            return rc;
-        if (gnutls_x509_trust_list_get_issuer(tl, crts[i], &anchor, GNUTLS_TL_GET_COPY) < 0)
-            continue;
-        rc = check_time(anchor, "the trusted root", now, e);
-        gnutls_x509_crt_deinit(anchor);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Turns a GnuTLS verification status into an -EBADMSG error with GnuTLS's explanation. */
-static int status_error(unsigned status, struct err *e)
-{
-    gnutls_datum_t text = {NULL, 0};
-    int rc;
-
-    if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) < 0)
-        return err_set(e, -EBADMSG, "x509: the chain does not verify (status 0x%x)", status);
-    rc = err_set(e, -EBADMSG, "x509: the chain does not verify: %s", (const char *)text.data);
-    gnutls_free(text.data);
-    return rc;
-}
-
-int x509_verify_chain(const struct pem_chain *chain, const char *roots_pem, size_t roots_len,
-                      time_t now, struct err *e)
-{
-    gnutls_x509_trust_list_t tl = NULL;
-    gnutls_x509_crt_t *crts = NULL;
-    gnutls_datum_t roots = {(unsigned char *)roots_pem, (unsigned)roots_len};
-    unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS;
-    unsigned status = 0;
-    struct err sub;
-    size_t i, n = 0;
-    int rc;
-
-    if (!chain || chain->n == 0 || chain->n > UINT16_MAX)
-        return err_set(e, -EINVAL, "x509: empty certificate chain");
-    if (!roots_pem || roots_len == 0 || roots_len > UINT32_MAX)
-        return err_set(e, -EINVAL, "x509: no trusted roots");
-    rc = gnutls_x509_trust_list_init(&tl, 0);
-    if (rc < 0) {
-        tl = NULL;
-        rc = err_set(e, -ENOMEM, "x509: %s", gnutls_strerror(rc));
-        goto out;
-    }
-    rc = gnutls_x509_trust_list_add_trust_mem(tl, &roots, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
-    if (rc <= 0) {
-        rc = err_set(e, -EINVAL, "x509: no usable certificate among the trusted roots%s%s",
-                     rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
-        goto out;
-    }
-    crts = calloc(chain->n, sizeof *crts);
-    if (!crts) {
-        rc = err_set(e, -ENOMEM, "x509: out of memory");
-        goto out;
-    }
-    for (n = 0; n < chain->n; n++) {
-        rc = import_der(chain->certs[n].der, chain->certs[n].len, &crts[n], &sub);
-        if (rc < 0) {
-            rc = err_set(e, -EBADMSG, "x509: chain certificate %zu: %s", n, err_msg(&sub));
-            goto out;
-        }
-    }
-    rc = gnutls_x509_trust_list_verify_crt(tl, crts, (unsigned)n, flags, &status, NULL);
-    if (rc < 0) {
-        rc = err_set(e, -EBADMSG, "x509: verifying the chain: %s", gnutls_strerror(rc));
-        goto out;
-    }
-    if (status != 0) {
-        rc = status_error(status, e);
-        goto out;
-    }
-    rc = check_times(tl, crts, n, now, e);
-out:
-    for (i = 0; i < n; i++)
-        gnutls_x509_crt_deinit(crts[i]);
-    free(crts);
-    if (tl)
-        gnutls_x509_trust_list_deinit(tl, 1);
-    return rc;
-}
-
-char *x509_chain_top_issuer_cn(const struct pem_chain *chain)
-{
-    gnutls_x509_crt_t crt = NULL;
-    const struct der_blob *top;
-    char *cn = NULL;
-
-    if (!chain || chain->n == 0)
-        return NULL;
-    top = &chain->certs[chain->n - 1];
-    if (import_der(top->der, top->len, &crt, NULL) < 0)
-        return NULL;
-    if (get_cn(crt, gnutls_x509_crt_get_issuer_dn_by_oid, &cn, NULL) < 0)
-        cn = NULL;
-    gnutls_x509_crt_deinit(crt);
-    return cn;
 }

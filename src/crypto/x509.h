@@ -43,6 +43,18 @@ int x509_matches_key(const uint8_t *der, size_t len, const struct ckey *key, str
 int x509_verify_chain(const struct pem_chain *chain, const char *roots_pem, size_t roots_len,
                       time_t now, struct err *e);
 
+/* Checks a chain as a CA sent it (chain[0] the leaf): each certificate is issued by the next
+ * one (name, key identifier, signature by its key), which must be a CA allowed to sign
+ * certificates within its path length constraint; every certificate is valid at `now`, a
+ * notBefore up to `skew` seconds ahead allowed (clock skew). When `anchors_pem` is not NULL
+ * (PEM, one or more certificates) the last certificate must also be one of them or be issued
+ * by one, itself valid at `now`; without anchors the top of the chain is taken as it is.
+ * Returns 0; -EBADMSG with the reason, naming the certificate by role and position ("the leaf",
+ * "chain certificate 2") and subject CN; -EINVAL for an empty chain or anchors holding no
+ * certificate. */
+int x509_check_chain_links(const struct pem_chain *chain, const char *anchors_pem,
+                           size_t anchors_len, time_t now, time_t skew, struct err *e);
+
 /* The issuer CN of the last certificate of a chain (for preferred-chain selection), or NULL.
  * Caller frees. */
 char *x509_chain_top_issuer_cn(const struct pem_chain *chain);

@@ -9,7 +9,11 @@
 #include "reconcile/policy.h"
 #include "util/clock.h"
 #include "util/failpoint.h"
+#include "util/fsio.h"
 #include "util/log.h"
+
+/* A bundle of roots is a few hundred kilobytes (Debian's whole ca-certificates.crt ~220 KB). */
+#define TRUST_ANCHORS_MAX (4u << 20)
 
 static const struct {
     const char *name;
@@ -117,6 +121,25 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
     j->finished = true;
     j->ok = false;
     rec_job_finished(j);
+}
+
+int job_read_trust_anchors(const struct job *j, char **pem, size_t *len, struct err *e)
+{
+    int rc;
+
+    *pem = NULL;
+    *len = 0;
+    if (!j->t->trust_anchors)
+        return 0;
+    rc = fsio_read_file(j->t->trust_anchors, TRUST_ANCHORS_MAX, pem, len, e);
+    if (rc == 0 && *len == 0) {
+        free(*pem);
+        *pem = NULL;
+        rc = err_set(e, -EINVAL, "%s is empty", j->t->trust_anchors);
+    }
+    if (rc < 0)
+        err_wrap(e, "request.trust-anchors");
+    return rc;
 }
 
 void job_identifiers(const struct job *j, struct acme_identifier *ids)

@@ -154,6 +154,10 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
 void job_start(struct job *j);
 /* Saves the job's tstate (logging, not failing, on error). */
 void job_checkpoint(struct job *j);
+/* The target's request.trust-anchors file, read whole into *pem (NUL-terminated, caller frees)
+ * and *len; *pem is NULL when the target names none. Returns 0, or negative with e naming the
+ * setting and the file (missing, unreadable, a symbolic link, empty, too large). */
+int job_read_trust_anchors(const struct job *j, char **pem, size_t *len, struct err *e);
 /* The names of the order: request.names as ACME identifiers. ids must hold t->nreq_names. */
 void job_identifiers(const struct job *j, struct acme_identifier *ids);
 /* Called by the job when it has finished (rec.c). */

@@ -1,5 +1,7 @@
-/* step_download: the chain, leaf first, checked against our key and the order's names, with
- * the target's preferred chain when the CA offers alternates. */
+/* step_download: the chain, leaf first, checked against our key and the order's names, link by
+ * link and against the target's trust anchors (acme_cert_download), with the target's preferred
+ * chain when the CA offers alternates. A chain that fails is never installed: the job fails
+ * with "chain does not verify: <why>", the old certificate stays live and no hook runs for it. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -27,7 +29,9 @@ void step_download(struct job *j)
                               .key = j->key,
                               .names = names,
                               .nnames = j->t->nreq_names};
+    char *anchors = NULL;
     struct err e;
+    int rc;
 
     if (!names) {
         job_fail(j, -ENOMEM, NULL, (err_set(&e, -ENOMEM, "out of memory"), &e), "download");
@@ -35,7 +39,13 @@ void step_download(struct job *j)
     }
     for (size_t i = 0; i < j->t->nreq_names; i++)
         names[i] = j->t->req_names[i].name;
-    if (acme_cert_download(j->prov->acme, &d, on_downloaded, j, &e) < 0)
+    /* Read at each download, so that a file fixed after a failure counts on the next try. */
+    rc = job_read_trust_anchors(j, &anchors, &d.trust_anchors_len, &e);
+    d.trust_anchors = anchors;
+    if (rc == 0)
+        rc = acme_cert_download(j->prov->acme, &d, on_downloaded, j, &e);
+    if (rc < 0)
         job_fail(j, e.code, NULL, &e, "download");
+    free(anchors);
     free(names);
 }

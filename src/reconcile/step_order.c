@@ -97,11 +97,22 @@ static void new_order(struct job *j)
 {
     struct acme_identifier *ids = calloc(j->t->nreq_names, sizeof *ids);
     struct acme_new_order o = {.ids = ids, .nids = j->t->nreq_names, .profile = j->t->profile};
+    char *anchors = NULL;
+    size_t alen;
     struct err e;
     int rc;
 
     if (!ids) {
         job_fail(j, -ENOMEM, NULL, (err_set(&e, -ENOMEM, "out of memory"), &e), "new order");
+        return;
+    }
+    /* A chain is checked against the trust anchors only once it is issued: an unreadable file
+     * is better found before the CA issues a certificate that could not be installed. */
+    rc = job_read_trust_anchors(j, &anchors, &alen, &e);
+    free(anchors);
+    if (rc < 0) {
+        free(ids);
+        job_fail(j, rc, NULL, &e, "new order");
         return;
     }
     job_identifiers(j, ids);

@@ -33,8 +33,8 @@ static const char *const k_root[] = {"satisfy", "request",  "priority", "label",
                                      "names",   "provider", NULL};
 static const char *const k_satisfy[] = {"names", "margin", NULL};
 static const char *const k_request[] = {
-    "names",           "provider", "profile", "key", "challenge", "ocsp-must-staple",
-    "preferred-chain", "account",  NULL};
+    "names",           "provider", "profile",       "key",  "challenge", "ocsp-must-staple",
+    "preferred-chain", "account",  "trust-anchors", NULL};
 static const char *const k_key[] = {"type", "ecdsa-curve", "rsa-size", "id", "reuse", NULL};
 static const char *const k_challenge[] = {
     "type", "webroot-paths", "http-ports", "tls-ports", "http-self-test", "env", NULL};
@@ -473,6 +473,19 @@ static int walk_account(struct wctx *c, struct yview v, struct target *t)
     return 0;
 }
 
+/* request.trust-anchors: read when a chain is verified, from wherever acmed runs, so only an
+ * absolute path makes sense. */
+static int walk_trust_anchors(struct wctx *c, struct yview v, struct target *t)
+{
+    int rc = get_str(c, v, "request.trust-anchors", &t->trust_anchors);
+
+    if (rc == 0 && t->trust_anchors && !abs_path_ok(t->trust_anchors))
+        return ynode_err(c->e, eff(v), "request.trust-anchors",
+                         "expected an absolute path to a PEM file, not \"%.100s\"",
+                         t->trust_anchors);
+    return rc;
+}
+
 static int walk_request(struct wctx *c, struct yview root, struct target *t)
 {
     struct yview v = sub(root, "request");
@@ -484,6 +497,7 @@ static int walk_request(struct wctx *c, struct yview root, struct target *t)
                        &t->must_staple)) < 0 ||
         (rc = get_str(c, sub(v, "preferred-chain"), "request.preferred-chain",
                       &t->preferred_chain)) < 0 ||
+        (rc = walk_trust_anchors(c, sub(v, "trust-anchors"), t)) < 0 ||
         (rc = walk_key(c, sub(v, "key"), t)) < 0 ||
         (rc = walk_challenge(c, sub(v, "challenge"), t)) < 0 ||
         (rc = walk_account(c, sub(v, "account"), t)) < 0)

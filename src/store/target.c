@@ -38,6 +38,7 @@ void target_free(struct target *t)
     free_strv(t->tls_ports, t->ntls_ports);
     free_strv(t->env, t->nenv);
     free(t->preferred_chain);
+    free(t->trust_anchors);
     free_strv(t->contact, t->ncontact);
     free(t->eab_kid);
     free(t->eab_hmac_key_file);

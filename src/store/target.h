@@ -46,6 +46,8 @@ struct target {
     size_t nenv;
 
     char *preferred_chain;         /* NULL when unset */
+    char *trust_anchors;           /* request.trust-anchors: an absolute path to PEM roots the
+                                      chain must end at, NULL when unset */
     char **contact;                /* request.account.contact, each passing
                                       target_contact_check; NULL when unset */
     size_t ncontact;

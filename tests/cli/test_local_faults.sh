@@ -17,8 +17,10 @@
 #             desired/, state/) are refused, never followed: the outside files are unchanged
 #             and nothing from them reaches the state directory or the logs
 #   lock      two daemons on one directory: the second (and --once) exits 4 naming the first
-#   skew      ACMED_FAKE_NOW a day behind / ahead of Pebble's clock: issuance works, a just
-#             issued certificate is not renewed; a day ahead renews what is due within the day
+#   skew      ACMED_FAKE_NOW behind / ahead of Pebble's clock: issuance works 4 minutes behind
+#             (a notBefore up to 5 minutes ahead is clock skew) and a day ahead; a day behind
+#             the new chain is refused ("not valid before"), nothing installed; a just issued
+#             certificate is not renewed; a day ahead renews what is due within the day
 # The mount scenarios run in a private mount namespace (the script re-executes itself under
 # `unshare -m`), so no mount outlives the test; without root they are skipped.
 #
@@ -476,20 +478,29 @@ tl_conf_target
 mkdir -p "$STATE/desired"
 now=$(date +%s)
 : >"$STATE/desired/minus.skew.test"
-ACMED_FAKE_NOW=$((now - 86400)) tl_acmed --once >"$T/skew.1.log" 2>&1 ||
-    { cat "$T/skew.1.log" >&2; fail "skew: issuance a day behind failed"; }
+ACMED_FAKE_NOW=$((now - 240)) tl_acmed --once >"$T/skew.1.log" 2>&1 ||
+    { cat "$T/skew.1.log" >&2; fail "skew: issuance 4 minutes behind failed"; }
 m1=$(tl_live_cert minus.skew.test)
-[[ -n $m1 ]] && check "skew: the chain issued a day behind does not verify" tl_verify_chain "$STATE/certs/$m1"
+[[ -n $m1 ]] && check "skew: the chain issued 4 minutes behind does not verify" tl_verify_chain "$STATE/certs/$m1"
+# A day behind, a new certificate is not valid yet: refused, nothing installed.
+: >"$STATE/desired/late.skew.test"
+ACMED_FAKE_NOW=$((now - 86400)) tl_acmed --once >"$T/skew.late.log" 2>&1
+rc=$?
+[[ $rc == 1 ]] || fail "skew: issuance a day behind exited $rc, wanted 1"
+grep -q 'late.skew.test: download: .*chain does not verify: the leaf (CN "late.skew.test") is not valid before' \
+    "$T/skew.late.log" || fail "skew: a chain not valid for a day was not refused as such"
+[[ -z $(tl_live_cert late.skew.test) ]] || fail "skew: a certificate not valid for a day was installed"
+rm -f "$STATE/desired/late.skew.test"
 o0=$(orders)
 ACMED_FAKE_NOW=$((now - 86400)) tl_acmed --once >"$T/skew.2.log" 2>&1 || fail "skew: second run a day behind failed"
 tl_acmed --once >"$T/skew.3.log" 2>&1 || fail "skew: run on the real clock failed"
-[[ $(orders) == "$o0" ]] || fail "skew: a certificate just issued a day behind was renewed (a day behind or on time)"
+[[ $(orders) == "$o0" ]] || fail "skew: a certificate just issued was renewed (a day behind or on time)"
 [[ $(tl_live_cert minus.skew.test) == "$m1" ]] || fail "skew: live/ moved without an order"
 ACMED_FAKE_NOW=$((now - 86400)) tl_acmed status --json >"$T/skew.status.json" 2>/dev/null ||
     fail "skew: status a day behind is not satisfied"
 tr -d ' \n' <"$T/skew.status.json" | grep -q '"file":"minus.skew.test","names":\["minus.skew.test"\],"state":"satisfied"' ||
     { cat "$T/skew.status.json" >&2; fail "skew: status a day behind does not show the certificate satisfied"; }
-# A day ahead: issuance works, the day-behind certificate is not renewed.
+# A day ahead: issuance works, the certificate just issued is not renewed.
 : >"$STATE/desired/plus.skew.test"
 ACMED_FAKE_NOW=$((now + 86400)) tl_acmed --once >"$T/skew.4.log" 2>&1 ||
     { cat "$T/skew.4.log" >&2; fail "skew: issuance a day ahead failed"; }
@@ -515,6 +526,6 @@ ACMED_FAKE_NOW=$((due - 43200 + 86400)) tl_acmed --once >"$T/skew.7.log" 2>&1 ||
 [[ $(tl_live_cert minus.skew.test) != "$m1" ]] || fail "skew: a day ahead did not renew what is due within the day"
 no_tmp "$STATE" "skew"
 
-tl_report "clock skewed a day either way" "8 runs a day behind, on time and a day ahead: issued, nothing renewed early, what falls due within the day renewed"
+tl_report "clock skewed a day either way" "9 runs minutes or a day behind, on time and a day ahead: issued (a chain not yet valid refused), nothing renewed early, what falls due within the day renewed"
 echo "runtime: ${SECONDS}s"
 tl_done

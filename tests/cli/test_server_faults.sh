@@ -19,6 +19,13 @@
 #             private key block (between the certificates, or at the end), is already
 #             expired: exit 1, nothing installed (no new certs/*/cert, live/ unchanged), no
 #             hook run, an error saying what is wrong
+#   chains    chains that do not verify: a leaf for our key and names that names Pebble's
+#             intermediate as its issuer but is signed by another key, Pebble's chain shuffled
+#             (leaf, root, intermediate), a chain through an expired intermediate, Pebble's
+#             genuine chain with request.trust-anchors naming another root or a missing file:
+#             exit 1, "chain does not verify: <why>", nothing installed, live/ unchanged, no
+#             live-updated hook (a missing anchors file stops a new target before newOrder);
+#             with Pebble's own root as the anchor, renewed
 #   stall     one target's newOrder never answered: the other targets of the same pass are
 #             issued meanwhile; the request times out (60 s) and is retried
 #   hostile   a hostile CA: authorizations for names not ordered or forged, problem details
@@ -593,6 +600,146 @@ HOOK
     sf_report "certificates: wrong key, missing name, expired, PRIVATE KEY block"
 }
 
+# ---- chains that do not verify ----------------------------------------------------------
+# Every chain is checked before it is installed: each certificate issued and signed by the
+# next, each within its validity period, and with request.trust-anchors the top at one of
+# those roots. cv keeps its key across renewals (reuse: true), so the test can make leaves for
+# it; Pebble's intermediate comes from cv's first chain, its root from the management API.
+chains() {
+    local c0 c1 key na d0 c name want body anchors before live_before www_before
+    local dir=$T/chains-data frags kt
+    new_state chains
+    mkdir -p "$dir"
+    proxy_reset
+    chains_desired() { # [TRUST-ANCHORS]
+        printf 'satisfy:\n  names:\n    - cv.chains.test\n    - www.cv.chains.test\nrequest:\n  key:\n    reuse: true\n' \
+            >"$STATE/desired/cv"
+        [[ -z ${1:-} ]] || printf '  trust-anchors: %s\n' "$1" >>"$STATE/desired/cv"
+    }
+    # mkcert OUT SUBJECT-KEY ISSUER-CERT ISSUER-KEY NOT-BEFORE NOT-AFTER CN [ca]: certtool signs
+    # with ISSUER-KEY whatever ISSUER-CERT says, so a forgery can name any issuer.
+    mkcert() {
+        {
+            echo "cn = \"$7\""
+            echo "serial = $RANDOM$RANDOM"
+            echo "activation_date = \"$5\""
+            echo "expiration_date = \"$6\""
+            if [[ ${8:-} == ca ]]; then
+                printf 'ca\ncert_signing_key\n'
+            else
+                printf 'dns_name = "cv.chains.test"\ndns_name = "www.cv.chains.test"\n'
+                printf 'tls_www_server\nsigning_key\n'
+            fi
+        } >"$dir/tmpl"
+        certtool --generate-certificate --load-privkey "$2" --load-ca-certificate "$3" \
+            --load-ca-privkey "$4" --template "$dir/tmpl" --no-text --outfile "$1" \
+            >>"$T/logs/chains-certtool.log" 2>&1 || fail "chains: certtool could not make $1"
+    }
+    # chains_error LOG FRAGMENT...: an error line of LOG holds every FRAGMENT.
+    chains_error() {
+        local log=$1 line f ok
+        shift
+        while IFS= read -r line; do
+            ok=1
+            for f; do [[ $line == *"$f"* ]] || ok=0; done
+            ((ok)) && return 0
+        done < <(grep -i error "$log")
+        return 1
+    }
+    chains_desired
+    cat >"$HOOKS/10-record" <<HOOK
+#!/bin/sh
+echo "\$1" >>"$T/chains-hooks.log"
+HOOK
+    chmod 755 "$HOOKS/10-record"
+    run chains0.log --once
+    [[ $RC == 0 ]] || fail "chains: the first issuance failed ($RC)"
+    grep -qx live-updated "$T/chains-hooks.log" 2>/dev/null ||
+        fail "chains: the recording hook did not run on the first issuance"
+    c0=$(tl_live_cert cv.chains.test)
+    key=$STATE/certs/$c0/privkey
+    na=$(not_after_s "$STATE/certs/$c0/cert")
+    cp "$STATE/certs/$c0/chain" "$dir/inter.pem"
+    curl -s --max-time 5 --cacert "$PEBBLE_CA" "$PEBBLE_MGMT/roots/0" >"$dir/root.pem"
+    grep -q 'BEGIN CERTIFICATE' "$dir/root.pem" || fail "chains: no root from Pebble's management API"
+    # GnuTLS signs only with a key of the issuer certificate's algorithm (RSA, for Pebble).
+    kt=(--key-type=ecdsa)
+    certtool -i --infile "$dir/inter.pem" | grep -q 'Subject Public Key Algorithm: RSA' &&
+        kt=(--key-type=rsa --bits=2048)
+    certtool --generate-privkey "${kt[@]}" --no-text >"$dir/rogue.key" 2>/dev/null
+    # A leaf for cv's key and names naming Pebble's intermediate (name and key identifier) as
+    # its issuer, signed by a throwaway key, followed by Pebble's real intermediate.
+    mkcert "$dir/forged-leaf.pem" "$key" "$dir/inter.pem" "$dir/rogue.key" \
+        "2020-01-01 00:00:00 UTC" "2050-01-01 00:00:00 UTC" cv.chains.test
+    cat "$dir/forged-leaf.pem" "$dir/inter.pem" >"$dir/forged.pem"
+    # cv's genuine leaf, then Pebble's root before its intermediate.
+    cat "$STATE/certs/$c0/cert" "$dir/root.pem" "$dir/inter.pem" >"$dir/shuffled.pem"
+    # A consistent chain (leaf, intermediate, root) whose intermediate expired in 2001.
+    mkcert "$dir/old-ca.pem" "$dir/rogue.key" "$X509/root.pem" "$X509/root.key" \
+        "2000-01-01 00:00:00 UTC" "2001-01-01 00:00:00 UTC" "Expired Test Intermediate" ca
+    mkcert "$dir/old-leaf.pem" "$key" "$dir/old-ca.pem" "$dir/rogue.key" \
+        "2020-01-01 00:00:00 UTC" "2050-01-01 00:00:00 UTC" cv.chains.test
+    cat "$dir/old-leaf.pem" "$dir/old-ca.pem" "$X509/root.pem" >"$dir/expired.pem"
+    # name|fragments the error must hold (;-separated)|the CA's body (none: Pebble's)|anchors
+    local chain_cases=(
+        'forged|chain does not verify: the signature of the leaf (CN "cv.chains.test") is not by chain certificate 1 (CN "Pebble Intermediate CA |forged.pem|'
+        'shuffled|chain does not verify: the leaf (CN "cv.chains.test") is not issued by chain certificate 1 (CN "Pebble Root CA |shuffled.pem|'
+        'expired-intermediate|chain does not verify: chain certificate 1 (CN "Expired Test Intermediate") expired at 2001-01-01T00:00:00Z|expired.pem|'
+        "other-anchor|chain does not verify: chain certificate 1 (CN \"Pebble Intermediate CA ;\") is neither a trust anchor nor issued by one||$X509/root.pem"
+        "missing-anchors|request.trust-anchors: cannot open $dir/none.pem||$dir/none.pem"
+    )
+    for c in "${chain_cases[@]}"; do
+        IFS='|' read -r name want body anchors <<<"$c"
+        : >"$T/chains-hooks.log"
+        before=$(cert_files)
+        live_before=$(tl_live_cert cv.chains.test)
+        www_before=$(tl_live_cert www.cv.chains.test)
+        chains_desired "$anchors"
+        d0=$(count "path=%5E/certZ/&action=replace_body")
+        if [[ -n $body ]]; then
+            rules "[{\"method\": \"POST\", \"path\": \"^/certZ/\", \"action\": \"replace_body\", \"body\": $(json_str "$dir/$body")}]"
+        else
+            rules '[]'
+        fi
+        ACMED_FAKE_NOW=$((na - 200 * 86400)) run "chains-$name.log" reconcile --force
+        [[ -z $body ]] || (($(count "path=%5E/certZ/&action=replace_body") > d0)) ||
+            fail "chain $name: the certificate was never downloaded"
+        [[ $RC == 1 ]] || fail "chain $name: exit $RC, wanted 1"
+        [[ $(tl_live_cert cv.chains.test) == "$live_before" && $(tl_live_cert www.cv.chains.test) == "$www_before" ]] ||
+            fail "chain $name: live/ changed"
+        [[ $(cert_files) == "$before" ]] ||
+            fail "chain $name: a certificate was installed: $(comm -13 <(echo "$before") <(cert_files) | tr '\n' ' ')"
+        grep -qx live-updated "$T/chains-hooks.log" && fail "chain $name: the live-updated hook ran"
+        IFS=';' read -r -a frags <<<"$want"
+        chains_error "$T/logs/chains-$name.log" "${frags[@]}" ||
+            fail "chain $name: the error does not say \"$want\": $(grep -i error "$T/logs/chains-$name.log" | head -n 2)"
+    done
+    # A new target whose anchors file is missing fails before the CA is asked for anything.
+    d0=$(count "method=POST&path=%5E/order-plz")
+    printf 'satisfy:\n  names: [cw.chains.test]\nrequest:\n  trust-anchors: %s\n' "$dir/none.pem" \
+        >"$STATE/desired/cw"
+    run chains-new-missing.log --once
+    rm -f "$STATE/desired/cw"
+    [[ $RC == 1 ]] || fail "chain anchors missing before the order: exit $RC, wanted 1"
+    [[ $(count "method=POST&path=%5E/order-plz") == "$d0" ]] ||
+        fail "chain anchors missing before the order: an order was placed"
+    chains_error "$T/logs/chains-new-missing.log" "cw: new order: request.trust-anchors: cannot open $dir/none.pem" ||
+        fail "chain anchors missing before the order: $(grep -i error "$T/logs/chains-new-missing.log" | head -n 2)"
+    # Pebble's own root as the anchor: the genuine chain reaches it, and is installed.
+    : >"$T/chains-hooks.log"
+    chains_desired "$dir/root.pem"
+    rules '[]'
+    ACMED_FAKE_NOW=$((na - 200 * 86400)) run chains-ok.log reconcile --force
+    [[ $RC == 0 ]] || fail "chains: the renewal anchored at Pebble's root exited $RC"
+    c1=$(tl_live_cert cv.chains.test)
+    [[ -n $c1 && $c1 != "$c0" ]] || fail "chains: not renewed with Pebble's root as the trust anchor"
+    grep -qx live-updated "$T/chains-hooks.log" || fail "chains: no live-updated hook after the renewal"
+    certtool --verify --load-ca-certificate "$dir/root.pem" \
+        --infile "$STATE/live/cv.chains.test/fullchain" >"$T/logs/chains-verify.log" 2>&1 ||
+        fail "chains: the renewed chain does not verify against Pebble's root"
+    sf_report "chains: forged leaf, shuffled, expired intermediate, trust anchors"
+}
+
 # ---- Pebble restarted with fresh state --------------------------------------------------
 restart_prepare() {
     new_state restart
@@ -961,7 +1108,7 @@ ari_issuer() {
 }
 
 # ---- the run ----------------------------------------------------------------------------
-for p in main stall nonce-head 5xx-1 5xx-2 hostile ari ari-crash ari-a ari-b; do
+for p in main stall nonce-head 5xx-1 5xx-2 hostile ari ari-crash ari-a ari-b chains; do
     proxy_start "proxy-$p"
 done
 in_background proxy-stall stall
@@ -972,6 +1119,7 @@ in_background proxy-hostile hostile_ca
 in_background proxy-ari ari_replaces
 in_background proxy-ari-crash ari_crash
 in_background proxy-ari-a ari_issuer
+in_background proxy-chains chains
 use_proxy proxy-main
 ratelimit
 nonce_storms

@@ -51,7 +51,8 @@ struct flow_req {
     const char *const *prefs; /* challenge types, preferred first */
     size_t nprefs;
     const char *preferred_chain;
-    const char *challtestsrv; /* management URL */
+    const char *trust_anchors; /* PEM roots the chain must end at, or NULL */
+    const char *challtestsrv;  /* management URL */
     const char *profile;
     const char *replaces;
 };

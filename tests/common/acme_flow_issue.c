@@ -81,7 +81,11 @@ static void download(struct flow *f, const char *url)
 {
     struct acme_download d = {.url = url, .preferred_chain = f->req->preferred_chain,
                               .key = f->res->key, .names = f->req->names,
-                              .nnames = f->req->nnames};
+                              .nnames = f->req->nnames,
+                              .trust_anchors = f->req->trust_anchors,
+                              .trust_anchors_len = f->req->trust_anchors
+                                                       ? strlen(f->req->trust_anchors)
+                                                       : 0};
     struct err e;
     int rc = acme_cert_download(f->fe->acme, &d, on_downloaded, f, &e);
 

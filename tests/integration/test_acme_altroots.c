@@ -1,6 +1,9 @@
 /* Alternate chains (RFC 8555 §7.4.2) against a Pebble with PEBBLE_ALTERNATE_ROOTS=2: with no
  * preference the default chain comes back; asking for an alternate root's CN follows the
- * Link rel="alternate" chains and returns the one that ends at that root. */
+ * Link rel="alternate" chains and returns the one that ends at that root. With trust anchors,
+ * a chain that does not reach them is passed over for one that does, and when none does the
+ * download fails with "chain does not verify". */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +14,7 @@
 
 #include "common/acme_flow.h"
 #include "common/pebble_env.h"
+#include "common/testutil.h"
 #include "crypto/pem.h"
 #include "crypto/x509.h"
 #include "util/clock.h"
@@ -36,13 +40,15 @@ static char *root_cn(int n, char **pem_out)
     return cn;
 }
 
-static char *issue_top_cn(const char *preferred, const char *root_pem)
+/* Issues with a preferred chain (or NULL) and trust anchors (or NULL); returns the top issuer
+ * CN of the chain, after checking that the chain verifies against root_pem. */
+static char *issue_anchored(const char *preferred, const char *anchors, const char *root_pem)
 {
     static const char *http01[] = {"http-01"};
     const char *names[] = {"alt.issue.test"};
     struct flow_req req = {.names = names, .nnames = 1, .key = {KEY_ECDSA, 256},
                            .prefs = http01, .nprefs = 1, .preferred_chain = preferred,
-                           .challtestsrv = pe_get("CHALLTESTSRV_MGMT")};
+                           .trust_anchors = anchors, .challtestsrv = pe_get("CHALLTESTSRV_MGMT")};
     struct flow_result res;
     struct pem_chain c = {0};
     char *top;
@@ -58,6 +64,50 @@ static char *issue_top_cn(const char *preferred, const char *root_pem)
     pem_chain_free(&c);
     flow_result_clear(&res);
     return top;
+}
+
+static char *issue_top_cn(const char *preferred, const char *root_pem)
+{
+    return issue_anchored(preferred, NULL, root_pem);
+}
+
+static void test_trust_anchors(void **state)
+{
+    static const char *http01[] = {"http-01"};
+    const char *names[] = {"anchored.issue.test"};
+    char *pem0, *pem2, *cn0 = root_cn(0, &pem0), *cn2 = root_cn(2, &pem2), *top;
+    char *other = tu_read_data("x509/root.pem", NULL);
+    struct flow_req req = {.names = names, .nnames = 1, .key = {KEY_ECDSA, 256},
+                           .prefs = http01, .nprefs = 1, .trust_anchors = other,
+                           .challtestsrv = pe_get("CHALLTESTSRV_MGMT")};
+    struct flow_result res;
+    struct err e;
+
+    flow_env_init(&fe, pe_get("PEBBLE_DIRECTORY"), pe_get("PEBBLE_CA"), NULL);
+    if (flow_env_account(&fe, NULL, &e) < 0)
+        fail_msg("account: %s", err_msg(&e));
+    /* Anchored at alternate root 2 with no preference: the default chain (root 0) does not
+     * reach it, the alternate does. */
+    top = issue_anchored(NULL, pem2, pem2);
+    assert_string_equal(top, cn2);
+    free(top);
+    /* Root 2 preferred but root 0 the only anchor: the preference gives way. */
+    top = issue_anchored(cn2, pem0, pem0);
+    assert_string_equal(top, cn0);
+    free(top);
+    /* No chain reaches an unrelated root: the default chain's reason comes back. */
+    assert_int_equal(flow_issue(&fe, &req, &res), -EBADMSG);
+    if (!strstr(res.e.msg, "chain does not verify: ") ||
+        !strstr(res.e.msg, "is neither a trust anchor nor issued by one"))
+        fail_msg("unexpected error: %s", res.e.msg);
+    assert_null(res.cert_pem);
+    flow_result_clear(&res);
+    free(other);
+    free(cn0);
+    free(cn2);
+    free(pem0);
+    free(pem2);
+    flow_env_fini(&fe);
 }
 
 static void test_preferred_chain(void **state)
@@ -88,7 +138,8 @@ static void test_preferred_chain(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_preferred_chain)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_preferred_chain),
+                                       cmocka_unit_test(test_trust_anchors)};
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

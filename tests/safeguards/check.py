@@ -158,6 +158,19 @@ MUTATIONS = {
           '        log_debug("tls-alpn-01: answered %s for %s"',
           '        log_info("tls-alpn-01: answered %s for %s"')],
         r"^(unit\.tls_alpn|cli\.listener_flood)$"),
+    "chain-check": (
+        "the check of a downloaded chain (links, validity periods, trust anchors)",
+        [("src/acme/cert.c",
+          "    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(),\n"
+          "                                CHAIN_CLOCK_SKEW, e);",
+          "    rc = 0;")],
+        r"^(integration\.acme_altroots|cli\.local_faults)$"),
+    "chain-signature": (
+        "the signature check of each link of a chain",
+        [("src/crypto/x509_chain.c",
+          "    rc = gnutls_x509_crt_verify(crt, &issuer, 1, flags, &status);",
+          "    rc = 0 * (int)flags;")],
+        r"^unit\.x509$"),
 }
 
 

@@ -156,6 +156,7 @@ static const char full[] = "satisfy:\n"
                            "      ZONE: example\n"
                            "      TTL: 60\n"
                            "  preferred-chain: ISRG Root X1\n"
+                           "  trust-anchors: /etc/acme/roots.pem\n"
                            "  account:\n"
                            "    contact: [\"mailto:ops@example.com\"]\n"
                            "    agree-tos: true\n"
@@ -201,6 +202,7 @@ static void test_full_schema(void **state)
     assert_string_equal(t.env[0], "ZONE=example");
     assert_string_equal(t.env[1], "TTL=60");
     assert_string_equal(t.preferred_chain, "ISRG Root X1");
+    assert_string_equal(t.trust_anchors, "/etc/acme/roots.pem");
     assert_int_equal(t.ncontact, 1);
     assert_string_equal(t.contact[0], "mailto:ops@example.com");
     assert_int_equal(t.agree_tos, 1);
@@ -239,6 +241,7 @@ static void test_empty_file_defaults(void **state)
     assert_string_equal(t.label, "");
     assert_int_equal(t.priority, 0);
     assert_int_equal(t.margin_days, 0);
+    assert_null(t.trust_anchors);
     target_free(&t);
 
     /* A file with settings but no names, and one with an empty list, are the file name. */
@@ -277,6 +280,7 @@ static void test_file_name_not_a_name(void **state)
 
 static const char defaults[] = "request:\n"
                                "  provider: https://ca.example/dir\n"
+                               "  trust-anchors: /etc/acme/fleet-roots.pem\n"
                                "  key:\n"
                                "    type: rsa\n"
                                "    rsa-size: 4096\n"
@@ -309,6 +313,7 @@ static void test_defaults_merge(void **state)
     assert_int_equal(t.agree_tos, 1);
     assert_int_equal(t.margin_days, 20);
     assert_int_equal(t.priority, 3);
+    assert_string_equal(t.trust_anchors, "/etc/acme/fleet-roots.pem");
     /* Names in conf/target are ignored. */
     assert_int_equal(t.nnames, 1);
     assert_string_equal(t.names[0].name, "www.example.com");
@@ -323,7 +328,8 @@ static void test_defaults_merge(void **state)
              "    webroot-paths: [/var/www/own]\n"
              "    env: {B: mine, C: three}\n"
              "  account:\n"
-             "    agree-tos: no\n",
+             "    agree-tos: no\n"
+             "  trust-anchors: /etc/acme/own-roots.pem\n",
              defaults, &t);
     assert_int_equal(t.key.type, KEY_ECDSA);
     assert_int_equal(t.key.size, 256);
@@ -335,6 +341,7 @@ static void test_defaults_merge(void **state)
     assert_string_equal(t.env[2], "A=one");
     assert_int_equal(t.agree_tos, 0);
     assert_string_equal(t.contact[0], "mailto:ca@example.com");
+    assert_string_equal(t.trust_anchors, "/etc/acme/own-roots.pem");
     target_free(&t);
 
     /* An explicitly empty list replaces a default list too. */
@@ -462,6 +469,10 @@ static void test_bad_values(void **state)
     parse_err_has("request:\n  key:\n    reuse: maybe\n", "request.key.reuse: expected true");
     parse_err_has("request:\n  provider: ftp://x\n", "request.provider: expected a directory");
     parse_err_has("request:\n  provider: [a]\n", "request.provider: expected");
+    parse_err_has("request:\n  trust-anchors: roots.pem\n",
+                  "line 2, column 18: request.trust-anchors: expected an absolute path to a PEM "
+                  "file, not \"roots.pem\"");
+    parse_err_has("request:\n  trust-anchors: [/a.pem]\n", "request.trust-anchors: expected a");
     parse_err_has("request:\n  challenge:\n    type: [http-01, smtp-01]\n",
                   "request.challenge.type[1]: expected http-01, tls-alpn-01 or dns-01");
     parse_err_has("request:\n  challenge:\n    type: []\n", "expected at least one");

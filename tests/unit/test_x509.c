@@ -1,5 +1,6 @@
 /* Unit tests for crypto/x509 against the certtool-made fixtures of tests/data/x509 (see
- * gen.sh there): root -> intermediate -> leaf, plus an unrelated root with the same name. */
+ * gen.sh there): root -> intermediate -> leaf, plus an unrelated root with the same name, and
+ * (gen-chains.sh) the broken chains that x509_check_chain_links must refuse. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -225,6 +226,214 @@ static void test_verify_chain_inputs(void **state)
     free(root);
 }
 
+/* ---- x509_check_chain_links ---- */
+
+#define SKEW 300
+
+/* The certificates of the named fixtures (x509/<name>.pem), in that order, as one chain. */
+static void chain_of(struct pem_chain *chain, const char *const *files)
+{
+    char *all = NULL, rel[64];
+    size_t len = 0;
+    struct err e;
+
+    for (; *files; files++) {
+        size_t n;
+        char *pem;
+
+        snprintf(rel, sizeof rel, "x509/%s.pem", *files);
+        pem = tu_read_data(rel, &n);
+        assert_non_null(all = realloc(all, len + n + 1));
+        memcpy(all + len, pem, n + 1);
+        len += n;
+        free(pem);
+    }
+    if (pem_split_chain(all, len, chain, &e) < 0)
+        fail_msg("chain: %s", e.msg);
+    free(all);
+}
+
+/* x509_check_chain_links on the fixtures `files`, with the anchors of fixture `anchors`
+ * (NULL: none) at `now`, SKEW seconds of skew allowed. */
+static int links(const char *const *files, const char *anchors, time_t now, struct err *e)
+{
+    struct pem_chain chain;
+    char rel[64], *pem = NULL;
+    size_t len = 0;
+    int rc;
+
+    chain_of(&chain, files);
+    if (anchors) {
+        snprintf(rel, sizeof rel, "x509/%s.pem", anchors);
+        pem = tu_read_data(rel, &len);
+    }
+    err_clear(e);
+    rc = x509_check_chain_links(&chain, pem, len, now, SKEW, e);
+    pem_chain_free(&chain);
+    free(pem);
+    return rc;
+}
+
+#define FILES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void expect_ok(int rc, const struct err *e)
+{
+    if (rc != 0)
+        fail_msg("expected a verifying chain, got %d: %s", rc, e->msg);
+}
+
+static void test_links_good(void **state)
+{
+    struct err e;
+
+    expect_ok(links(FILES("leaf", "inter"), NULL, SOME_TIME, &e), &e);
+    /* The root may come along; a lone leaf has no link to check. */
+    expect_ok(links(FILES("leaf", "inter", "root"), NULL, SOME_TIME, &e), &e);
+    expect_ok(links(FILES("leaf"), NULL, SOME_TIME, &e), &e);
+    /* Two intermediates. */
+    expect_ok(links(FILES("sub-leaf", "sub-ca"), NULL, SOME_TIME, &e), &e);
+}
+
+/* A leaf for our key and names, naming the real intermediate as its issuer but signed by
+ * another key: only the signature check catches it. */
+static void test_links_forged_leaf(void **state)
+{
+    struct err e;
+    int rc;
+
+    rc = links(FILES("forged"), NULL, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "the signature of the leaf (CN \"a.example\") is not by chain certificate 1 "
+                "(CN \"Acmed Test Intermediate\")");
+    rc = links(FILES("forged"), "root", SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG, "the signature of the leaf");
+    /* A certificate followed by itself: a self-signed root may be, but a self-issued one
+     * signed by another key must not pass as its own issuer. */
+    expect_ok(links(FILES("leaf", "inter", "root", "root"), NULL, SOME_TIME, &e), &e);
+    rc = links(FILES("leaf", "inter", "root-forged", "root-forged"), NULL, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "the signature of chain certificate 2 (CN \"Acmed Test Root\") is not by chain "
+                "certificate 3 (CN \"Acmed Test Root\")");
+}
+
+static void test_links_shuffled(void **state)
+{
+    struct err e;
+    int rc;
+
+    rc = links(FILES("leaf", "root", "inter"), NULL, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "the leaf (CN \"a.example\") is not issued by chain certificate 1 "
+                "(CN \"Acmed Test Root\")");
+    /* GnuTLS would sort this one out for a trust list: the order must be refused anyway. */
+    rc = links(FILES("leaf", "root", "inter"), "root", SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG, "is not issued by chain certificate 1");
+    rc = links(FILES("inter", "leaf"), NULL, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "the leaf (CN \"Acmed Test Intermediate\") is not issued by chain certificate 1 "
+                "(CN \"a.example\")");
+    /* A certificate followed by itself is not its own issuer. */
+    rc = links(FILES("leaf", "leaf"), NULL, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG, "is not issued by chain certificate 1");
+}
+
+static void test_links_not_a_ca(void **state)
+{
+    struct err e;
+    int rc;
+
+    /* Signed by the leaf's key and naming it as issuer, but the leaf is no CA. */
+    rc = links(FILES("not-ca", "leaf", "inter"), NULL, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "the leaf (CN \"sub.a.example\") is signed by chain certificate 1 "
+                "(CN \"a.example\"), which is not a CA");
+    /* inter's path_len is 0: no intermediate may come between it and a leaf. */
+    rc = links(FILES("sub-leaf", "sub-ca", "inter"), NULL, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "chain certificate 2 (CN \"Acmed Test Intermediate\") allows 0 intermediate "
+                "certificates below it, the chain has 1");
+}
+
+static void test_links_times(void **state)
+{
+    struct err e;
+    int rc;
+
+    /* An intermediate with inter's name and key, signed by root, expired in 2021. */
+    rc = links(FILES("leaf", "inter-expired"), NULL, SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "chain certificate 1 (CN \"Acmed Test Intermediate\") expired at "
+                "2021-01-01T00:00:00Z");
+    /* The leaf's notBefore: up to SKEW seconds ahead is clock skew, one more is not. */
+    expect_ok(links(FILES("leaf", "inter"), NULL, LEAF_NOT_BEFORE - SKEW, &e), &e);
+    rc = links(FILES("leaf", "inter"), NULL, LEAF_NOT_BEFORE - SKEW - 1, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "the leaf (CN \"a.example\") is not valid before 2024-01-01T00:00:00Z "
+                "(now 2023-12-31T23:54:59Z)");
+    expect_ok(links(FILES("leaf", "inter"), NULL, LEAF_NOT_AFTER, &e), &e);
+    rc = links(FILES("leaf", "inter"), NULL, LEAF_NOT_AFTER + 1, &e);
+    expect_fail(rc, &e, -EBADMSG, "the leaf (CN \"a.example\") expired at 2100-01-01T00:00:00Z");
+}
+
+static void test_links_anchors(void **state)
+{
+    struct err e;
+    int rc;
+
+    /* The top issued by an anchor, or an anchor itself (the root, or the intermediate). */
+    expect_ok(links(FILES("leaf", "inter"), "root", SOME_TIME, &e), &e);
+    expect_ok(links(FILES("leaf", "inter", "root"), "root", SOME_TIME, &e), &e);
+    expect_ok(links(FILES("leaf", "inter"), "inter", SOME_TIME, &e), &e);
+    expect_ok(links(FILES("leaf"), "inter", SOME_TIME, &e), &e);
+    /* Not reaching the anchor: another root of the same name, or the intermediate missing. */
+    rc = links(FILES("leaf", "inter"), "other-root", SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "chain certificate 1 (CN \"Acmed Test Intermediate\") is neither a trust anchor "
+                "nor issued by one");
+    rc = links(FILES("leaf", "inter", "root"), "other-root", SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "chain certificate 2 (CN \"Acmed Test Root\") is neither a trust anchor nor "
+                "issued by one");
+    rc = links(FILES("leaf"), "root", SOME_TIME, &e);
+    expect_fail(rc, &e, -EBADMSG, "the leaf (CN \"a.example\") is neither a trust anchor");
+    /* The anchor that issued the top must be valid too (root ends 2110, inter 2120). */
+    expect_ok(links(FILES("inter"), "root", (time_t)4417977600, &e), &e);
+    rc = links(FILES("inter"), "root", (time_t)4417977601, &e);
+    expect_fail(rc, &e, -EBADMSG,
+                "the trust anchor (CN \"Acmed Test Root\") expired at 2110-01-01T00:00:00Z");
+}
+
+static void test_links_inputs(void **state)
+{
+    struct pem_chain chain, empty = {NULL, 0};
+    size_t rlen;
+    char *root = tu_read_data("x509/root.pem", &rlen);
+    char *other = tu_read_data("x509/other-root.pem", NULL);
+    char *both = NULL;
+    struct err e;
+    int rc;
+
+    chain_of(&chain, FILES("leaf", "inter"));
+    /* Several anchors: the right one among them is enough. */
+    assert_true(asprintf(&both, "%s%s", other, root) >= 0);
+    expect_ok(x509_check_chain_links(&chain, both, strlen(both), SOME_TIME, SKEW, &e), &e);
+    rc = x509_check_chain_links(&chain, "not a certificate", 17, SOME_TIME, SKEW, &e);
+    expect_fail(rc, &e, -EINVAL, "no usable certificate among the trust anchors");
+    rc = x509_check_chain_links(&chain, "", 0, SOME_TIME, SKEW, &e);
+    expect_fail(rc, &e, -EINVAL, "trust anchors");
+    rc = x509_check_chain_links(&empty, NULL, 0, SOME_TIME, SKEW, &e);
+    expect_fail(rc, &e, -EINVAL, "empty certificate chain");
+    rc = x509_check_chain_links(NULL, NULL, 0, SOME_TIME, SKEW, &e);
+    expect_fail(rc, &e, -EINVAL, "empty certificate chain");
+    chain.certs[1].len = 7;
+    rc = x509_check_chain_links(&chain, NULL, 0, SOME_TIME, SKEW, &e);
+    expect_fail(rc, &e, -EBADMSG, "chain certificate 1");
+    pem_chain_free(&chain);
+    free(both);
+    free(other);
+    free(root);
+}
+
 static void test_top_issuer_cn(void **state)
 {
     struct pem_chain chain, empty = {NULL, 0};
@@ -256,6 +465,13 @@ int main(void)
         cmocka_unit_test(test_verify_chain),
         cmocka_unit_test(test_verify_chain_inputs),
         cmocka_unit_test(test_top_issuer_cn),
+        cmocka_unit_test(test_links_good),
+        cmocka_unit_test(test_links_forged_leaf),
+        cmocka_unit_test(test_links_shuffled),
+        cmocka_unit_test(test_links_not_a_ca),
+        cmocka_unit_test(test_links_times),
+        cmocka_unit_test(test_links_anchors),
+        cmocka_unit_test(test_links_inputs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #   chain.pem     leaf.pem followed by inter.pem (what a CA sends)
 #   other-root.pem an unrelated self-signed CA with the same CN as root
 #   *.key         the private keys (leaf.key is EC P-256 "EC PRIVATE KEY", other.key unrelated)
+#   gen-chains.sh then makes the fixtures of chain verification from these keys
 set -euo pipefail
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -64,3 +65,5 @@ certtool --generate-certificate --load-privkey leaf.key --load-ca-certificate in
 certtool --certificate-info --infile leaf.pem --outder --outfile leaf.der >/dev/null
 certtool --certificate-info --infile inter.pem --outder --outfile inter.der >/dev/null
 cat leaf.pem inter.pem >chain.pem
+# The chain-verification fixtures, from the keys above.
+./gen-chains.sh
