@@ -78,15 +78,16 @@ static int check_time(gnutls_x509_crt_t crt, const char *role, time_t now, struc
 {
     time_t nb = gnutls_x509_crt_get_activation_time(crt);
     time_t na = gnutls_x509_crt_get_expiration_time(crt);
+    char t[32], n[32];
 
     if (nb == (time_t)-1 || na == (time_t)-1)
         return err_set(e, -EBADMSG, "x509: %s has an unreadable validity period", role);
     if (now < nb)
-        return err_set(e, -EBADMSG, "x509: %s is not valid before %lld (now %lld)", role,
-                       (long long)nb, (long long)now);
+        return err_set(e, -EBADMSG, "x509: %s is not valid before %s (now %s)", role,
+                       clock_rfc3339(nb, t, sizeof t), clock_rfc3339(now, n, sizeof n));
     if (now > na)
-        return err_set(e, -EBADMSG, "x509: %s expired at %lld (now %lld)", role, (long long)na,
-                       (long long)now);
+        return err_set(e, -EBADMSG, "x509: %s expired at %s (now %s)", role,
+                       clock_rfc3339(na, t, sizeof t), clock_rfc3339(now, n, sizeof n));
     return 0;
 }
 
