@@ -1,5 +1,9 @@
 /* cmd_reconcile: `acmed --once` / `acmed reconcile [--force]`, and the pass other commands
  * run after changing desired/. */
+#include <signal.h>
+#include <unistd.h>
+#include <uv.h>
+
 #include "cli/cli.h"
 #include "daemon/daemon.h"
 #include "reconcile/reconcile.h"
@@ -21,22 +25,92 @@ static struct rec_opts cli_rec_opts(const struct cli *c, const char **hooks)
     return o;
 }
 
+/* One pass on a loop of the command's own, with the signals a timer's unit or ^C sends: the
+ * first SIGTERM/SIGINT lets in-flight steps reach their next checkpoint (the next run resumes
+ * them) and takes the challenge answers down; a second one, or REC_STOP_GRACE_MS without the
+ * pass ending, abandons it and exits at once, as a kill would. */
+struct cli_pass {
+    uv_loop_t loop;
+    struct rec *pass; /* NULL once the pass has ended */
+    uv_signal_t sigs[2];
+    uv_timer_t grace;
+    bool stopping;
+    int code;
+    struct err e;
+};
+
+static void on_grace_over(uv_timer_t *t)
+{
+    struct cli_pass *p = t->data;
+
+    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
+             "resume on the next run");
+    if (p->pass)
+        reconcile_abandon(p->pass);
+    _exit(REC_OK);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    struct cli_pass *p = h->data;
+
+    if (!p->pass)
+        return;
+    if (p->stopping) {
+        on_grace_over(&p->grace);
+        return;
+    }
+    log_notice("signal %d: stopping at the next checkpoint (again to stop now)", signum);
+    p->stopping = true;
+    reconcile_stop(p->pass);
+    uv_timer_start(&p->grace, on_grace_over, REC_STOP_GRACE_MS, 0);
+}
+
+static void on_pass_done(void *arg, int code, const struct rec_summary *sum, const struct err *e)
+{
+    struct cli_pass *p = arg;
+
+    (void)sum;
+    p->pass = NULL;
+    p->code = code;
+    if (code == REC_USAGE || code == REC_LOCKED)
+        p->e = *e;
+    for (int i = 0; i < 2; i++)
+        uv_close((uv_handle_t *)&p->sigs[i], NULL);
+    uv_close((uv_handle_t *)&p->grace, NULL);
+}
+
 int cli_reconcile(const struct cli *c, bool force)
 {
+    static const int sigs[2] = {SIGTERM, SIGINT};
     const char *hooks[1];
     struct rec_opts o = cli_rec_opts(c, hooks);
+    struct cli_pass p = {.code = REC_FAILED};
     struct err e;
-    int code;
 
     o.force = force;
-    /* A stop (systemd stopping the timer's unit, ^C) lets in-flight steps reach a checkpoint
-     * and takes the challenge answers down. */
-    o.handle_signals = true;
-    err_clear(&e);
-    code = reconcile_once(&o, NULL, &e);
-    if (code == REC_USAGE || code == REC_LOCKED)
-        log_err("%s", err_msg(&e));
-    return code;
+    err_clear(&p.e);
+    if (uv_loop_init(&p.loop) < 0) {
+        log_err("cannot create an event loop");
+        return EXIT_USAGE;
+    }
+    uv_timer_init(&p.loop, &p.grace);
+    p.grace.data = &p;
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(&p.loop, &p.sigs[i]);
+        p.sigs[i].data = &p;
+        uv_signal_start(&p.sigs[i], on_stop_signal, sigs[i]);
+        uv_unref((uv_handle_t *)&p.sigs[i]); /* the pass alone keeps the loop going */
+    }
+    if (reconcile_start(&p.loop, &o, on_pass_done, &p, &p.pass, &e) < 0) {
+        on_pass_done(&p, REC_USAGE, &(struct rec_summary){0}, &e);
+        p.pass = NULL;
+    }
+    uv_run(&p.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&p.loop);
+    if (p.code == REC_USAGE || p.code == REC_LOCKED)
+        log_err("%s", err_msg(&p.e));
+    return p.code;
 }
 
 int cmd_reconcile(const struct cli *c)

@@ -30,9 +30,10 @@ struct daemon {
     struct acmed_conf conf;
     uv_signal_t sigs[4];
     uv_fs_event_t watch[2];
-    uv_timer_t pass_timer, debounce, watchdog;
-    bool stopping;
-    bool pass_now;
+    uv_timer_t pass_timer, debounce, watchdog, grace;
+    struct rec *pass;   /* the pass running on the loop, NULL between passes */
+    bool rerun;         /* asked for another pass while one ran */
+    bool stopping;      /* a stop signal arrived: no new pass; the loop ends after this one */
     time_t started, next_pass;
     struct daemon_stats stats;
 };
@@ -55,13 +56,41 @@ static void schedule(struct daemon *d, uint64_t ms)
     uv_timer_start(&d->pass_timer, on_pass_timer, ms, 0);
 }
 
+/* The grace after a stop signal is over (or a second signal came) and the pass has not
+ * reached its checkpoints: its webroot answers are taken down and the process ends, as a kill
+ * would (reconcile_abandon). */
+static void on_grace_over(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+
+    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
+             "resume on the next run");
+    if (d->pass)
+        reconcile_abandon(d->pass);
+    notify_send("STOPPING=1");
+    _exit(0);
+}
+
+/* A stop: with no pass running, at once; during a pass, once its in-flight steps reach their
+ * next checkpoint (at most REC_STOP_GRACE_MS; a second signal does not wait). */
 static void stop(struct daemon *d, int signum)
 {
-    if (d->stopping)
+    if (d->stopping) {
+        if (d->pass)
+            on_grace_over(&d->grace);
         return;
-    log_notice("signal %d: stopping", signum);
+    }
     d->stopping = true;
     notify_send("STOPPING=1");
+    uv_timer_stop(&d->pass_timer);
+    uv_timer_stop(&d->debounce);
+    if (d->pass) {
+        log_notice("signal %d: stopping at the next checkpoint (again to stop now)", signum);
+        reconcile_stop(d->pass);
+        uv_timer_start(&d->grace, on_grace_over, REC_STOP_GRACE_MS, 0);
+        return;
+    }
+    log_notice("signal %d: stopping", signum);
     uv_stop(&d->loop);
 }
 
@@ -128,50 +157,61 @@ static uint64_t next_delay_ms(struct daemon *d)
     return ms;
 }
 
-static void run_pass(struct daemon *d)
+/* The pass is over (reconcile_start's callback): its record, then the next pass. */
+static void on_pass_done(void *arg, int code, const struct rec_summary *sum,
+                         const struct err *e)
 {
-    struct rec_summary sum;
-    struct err e;
-    int code;
+    struct daemon *d = arg;
+    char when[32];
 
-    d->stats.last_pass_start = clock_now();
-    code = reconcile_once(&d->po, &sum, &e);
+    d->pass = NULL;
+    uv_timer_stop(&d->grace);
     d->stats.last_pass_end = clock_now();
     d->stats.last_exit = code;
     d->stats.passes++;
-    d->stats.issued += sum.issued;
-    d->stats.failures += sum.failed;
-    d->stats.requests += sum.requests;
-    d->stats.last = sum;
+    d->stats.issued += sum->issued;
+    d->stats.failures += sum->failed;
+    d->stats.requests += sum->requests;
+    d->stats.last = *sum;
     if (code == REC_USAGE)
-        log_err("reconcile: %s", err_msg(&e));
-    if (sum.stop_requested) {
-        stop(d, SIGTERM);
+        log_err("reconcile: %s", err_msg(e));
+    if (d->stopping) {
+        uv_stop(&d->loop);
         return;
     }
-    if (sum.rerun_requested) {
+    if (d->rerun) {
+        d->rerun = false;
         snprintf(d->stats.next_why, sizeof d->stats.next_why, "requested during the last pass");
         schedule(d, 0);
     } else {
         schedule(d, next_delay_ms(d));
     }
     d->stats.next_pass = d->next_pass;
-    {
-        char when[32];
-
-        notify_sendf("STATUS=%u targets, %u satisfied, %u failed; next pass at %s", sum.targets,
-                     sum.satisfied, sum.failed, clock_rfc3339(d->next_pass, when, sizeof when));
-    }
+    notify_sendf("STATUS=%u targets, %u satisfied, %u failed; next pass at %s", sum->targets,
+                 sum->satisfied, sum->failed, clock_rfc3339(d->next_pass, when, sizeof when));
     daemon_status_write(&d->st, d->started, &d->stats);
     if (d->conf.metrics_file)
         daemon_metrics_write(&d->st, d->conf.metrics_file, &d->stats);
 }
 
+/* A pass on the daemon's own loop: the watchdog, signals and desired/ watching go on while it
+ * runs. A pass asked for while one runs follows it. */
 static void on_pass_timer(uv_timer_t *t)
 {
     struct daemon *d = t->data;
+    struct err e;
 
-    run_pass(d);
+    if (d->stopping)
+        return;
+    if (d->pass) {
+        d->rerun = true;
+        return;
+    }
+    d->stats.last_pass_start = clock_now();
+    if (reconcile_start(&d->loop, &d->po, on_pass_done, d, &d->pass, &e) < 0) {
+        log_err("reconcile: %s", err_msg(&e));
+        schedule(d, next_delay_ms(d));
+    }
 }
 
 static int setup(struct daemon *d, struct err *e)
@@ -205,7 +245,8 @@ static int setup(struct daemon *d, struct err *e)
     uv_timer_init(&d->loop, &d->pass_timer);
     uv_timer_init(&d->loop, &d->debounce);
     uv_timer_init(&d->loop, &d->watchdog);
-    d->pass_timer.data = d->debounce.data = d->watchdog.data = d;
+    uv_timer_init(&d->loop, &d->grace);
+    d->pass_timer.data = d->debounce.data = d->watchdog.data = d->grace.data = d;
     if ((wd = notify_watchdog_usec()) > 0)
         uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000);
     return 0;
@@ -226,7 +267,6 @@ int daemon_run(const struct rec_opts *o, struct err *e)
     d.o = o;
     d.po = *o;
     d.po.locked = true;
-    d.po.handle_signals = true;
     d.st.lock_fd = -1;
     d.started = clock_now();
     code = setup(&d, e);

@@ -22,7 +22,12 @@ struct responder;
 /* One pass. */
 struct rec {
     const struct rec_opts *o;
-    uv_loop_t loop;
+    uv_loop_t *loop;        /* the caller's (reconcile_start) */
+    rec_done_cb done_cb;    /* called once the pass has ended and released what it held */
+    void *done_arg;
+    int code;               /* the pass's exit code, once finished */
+    struct err err;         /* what made it REC_USAGE or REC_LOCKED */
+    uv_timer_t finish;      /* runs the end of the pass from the loop, never from a step */
     struct store st;
     struct http_client *http;
     struct desired_set ds;
@@ -43,13 +48,10 @@ struct rec {
     unsigned accounts_pending; /* rec_account.c: accounts whose contact is being updated */
     unsigned revoke_pending;
     bool finished;
-    bool stopping;          /* a stop signal arrived: no new steps */
-    uv_signal_t sigs[4];
-    uv_timer_t grace;
+    bool stopping;          /* reconcile_stop: no new steps */
     unsigned max_jobs;      /* conf/acmed.yaml max-orders */
     unsigned max_requests;  /* conf/acmed.yaml max-requests-per-ca */
     bool allow_insecure_http; /* conf/acmed.yaml allow-insecure-http */
-    bool watching;          /* sigs and grace are initialised */
 };
 
 /* An ACME server and the account acmed uses there. */

@@ -47,7 +47,7 @@ struct provider *provider_get(struct rec *r, const char *url)
     p->rec = r;
     if (!(p->dir_id = store_dir_id(url, &e)) ||
         provider_url_allowed(url, r->allow_insecure_http, &e) < 0 ||
-        acme_client_new(&r->loop, r->http, url, NULL, &p->acme, &e) < 0) {
+        acme_client_new(r->loop, r->http, url, NULL, &p->acme, &e) < 0) {
         /* Not a usable URL: the provider fails every waiter with this error. */
         p->state = PROV_FAILED;
         p->rc = e.code;
@@ -452,7 +452,7 @@ static void find_account(struct provider *p)
             provider_failed(p, e.code, &e);
         return;
     }
-    rc = key_generate_async(&p->rec->loop, &spec, on_key, p);
+    rc = key_generate_async(p->rec->loop, &spec, on_key, p);
     if (rc < 0)
         provider_failed(p, rc, (err_set(&e, rc, "cannot generate an account key"), &e));
 }

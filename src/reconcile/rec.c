@@ -251,7 +251,7 @@ static bool run_event(struct rec *r, const struct target *t, const char *event,
     struct err e;
 
     rec_hooks_opts(r, t, &ho);
-    if (hooks_run(&r->loop, &ho, event, args, nargs, in, len, on_event_done, r, &e) == 0)
+    if (hooks_run(r->loop, &ho, event, args, nargs, in, len, on_event_done, r, &e) == 0)
         return true;
     log_err("%s hook: %s", event, err_msg(&e));
     return false;

@@ -1,6 +1,5 @@
 /* rec_main: setting up and tearing down a pass, and its exit code (DESIGN.md §7). */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,14 +20,14 @@ const struct target *rec_cert_target(const struct rec *r, const struct store_cer
     return NULL;
 }
 
+static void on_finish(uv_timer_t *t);
+
+/* The last phase is over: the end of the pass runs from the loop, out of the phase's call
+ * chain (whose callers may still look at the pass when this returns). */
 void rec_phase_done(struct rec *r)
 {
     r->finished = true;
-}
-
-static void on_http_closed(void *arg)
-{
-    (void)arg;
+    uv_timer_start(&r->finish, on_finish, 0, 0);
 }
 
 /* Counts the jobs' outcomes into the summary. */
@@ -104,122 +103,153 @@ static int setup(struct rec *r, struct err *e)
     r->sum.targets = r->ds.ntargets + r->ds.nerrors;
     if ((rc = store_certs_load(&r->st, &r->certs, &r->ncerts, e)) < 0)
         return REC_FAILED;
-    if ((rc = http_client_new(&r->loop, &ho, &r->http, e)) < 0)
+    if ((rc = http_client_new(r->loop, &ho, &r->http, e)) < 0)
         return REC_USAGE;
     return REC_OK;
 }
 
-/* ---- signals during a pass ---- */
+/* ---- the end of a pass ---- */
 
-/* The stop cannot wait any longer. What is in flight (requests, retry and poll timers, hooks,
- * key generation) cannot be unwound from here without running its callbacks into a pass being
- * torn down; the state directory, though, is valid at every moment (written atomically, with
- * a checkpoint after each step: the kill torture proves it). So the answer files published in
- * webroots are taken down and the process ends at once, as a kill would; the next run resumes
- * the steps that were cut short. */
-static void on_grace_over(uv_timer_t *t)
-{
-    struct rec *r = t->data;
-
-    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
-             "resume on the next run");
-    for (size_t i = 0; i < r->njobs; i++)
-        step_authorize_abandon(r->jobs[i]);
-    _exit(REC_OK);
-}
-
-static void on_signal(uv_signal_t *h, int signum)
+/* Everything is closed: the caller hears how the pass went, then the pass is freed. */
+static void on_finish_closed(uv_handle_t *h)
 {
     struct rec *r = h->data;
 
-    if (signum == SIGHUP || signum == SIGUSR1) {
-        r->sum.rerun_requested = true;
-        return;
+    r->done_cb(r->done_arg, r->code, &r->sum, &r->err);
+    free(r);
+}
+
+/* The HTTP client has cancelled and closed what it held: release the rest, the lock last. */
+static void on_http_closed(void *arg)
+{
+    struct rec *r = arg;
+
+    for (size_t i = 0; i < r->nchanged; i++)
+        free(r->changed[i]);
+    free(r->changed);
+    store_certs_free(r->certs, r->ncerts);
+    desired_set_free(&r->ds);
+    store_close(&r->st);
+    uv_close((uv_handle_t *)&r->finish, on_finish_closed);
+}
+
+/* Counts the ACME requests, frees the jobs and providers, closes the listeners and the HTTP
+ * client; on_http_closed goes on from there. */
+static void release(struct rec *r)
+{
+    for (size_t i = 0; i < r->nprovs; i++) {
+        struct acme_client_stats cs;
+
+        if (r->provs[i]->acme) {
+            acme_client_stats(r->provs[i]->acme, &cs);
+            r->sum.requests += cs.requests;
+        }
     }
-    if (r->stopping) {
-        /* A second SIGTERM/SIGINT: no more waiting for checkpoints. */
-        on_grace_over(&r->grace);
-        return;
+    rec_jobs_free(r);
+    responders_close_all(r);
+    for (size_t i = 0; i < r->nprovs; i++)
+        provider_free(r->provs[i]);
+    free(r->provs);
+    r->provs = NULL;
+    r->nprovs = 0;
+    if (r->http)
+        http_client_close(r->http, on_http_closed, r);
+    else
+        on_http_closed(r);
+}
+
+static void on_finish(uv_timer_t *t)
+{
+    struct rec *r = t->data;
+
+    if (r->code == REC_OK) {
+        tally_jobs(r);
+        r->code = exit_code(&r->sum);
+        log_summary(&r->sum);
     }
-    log_notice("signal %d: stopping at the next checkpoint (again to stop now)", signum);
+    release(r);
+}
+
+int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done, void *arg,
+                    struct rec **out, struct err *e)
+{
+    struct rec *r = calloc(1, sizeof *r);
+
+    if (out)
+        *out = NULL;
+    if (!r)
+        return err_set(e, -ENOMEM, "out of memory");
+    r->o = o;
+    r->loop = loop;
+    r->done_cb = done;
+    r->done_arg = arg;
+    r->st.lock_fd = -1;
+    err_clear(&r->err);
+    uv_timer_init(loop, &r->finish);
+    r->finish.data = r;
+    if (out)
+        *out = r;
+    r->code = setup(r, &r->err);
+    if (r->code == REC_OK)
+        rec_phase_accounts(r);
+    else
+        uv_timer_start(&r->finish, on_finish, 0, 0); /* done is never called from here */
+    return 0;
+}
+
+void reconcile_stop(struct rec *r)
+{
+    if (r->stopping || r->finished)
+        return;
     r->stopping = true;
     r->sum.stop_requested = true;
-    uv_timer_start(&r->grace, on_grace_over, REC_STOP_GRACE_MS, 0);
 }
 
-static void watch_signals(struct rec *r)
+void reconcile_abandon(struct rec *r)
 {
-    static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-
-    uv_timer_init(&r->loop, &r->grace);
-    r->grace.data = r;
-    for (int i = 0; i < 4; i++) {
-        uv_signal_init(&r->loop, &r->sigs[i]);
-        r->sigs[i].data = r;
-        uv_signal_start(&r->sigs[i], on_signal, sigs[i]);
-        uv_unref((uv_handle_t *)&r->sigs[i]);
-    }
-    r->watching = true;
+    for (size_t i = 0; i < r->njobs; i++)
+        step_authorize_abandon(r->jobs[i]);
 }
 
-static void unwatch_signals(struct rec *r)
+/* ---- a pass on a loop of its own ---- */
+
+struct once {
+    bool done;
+    int code;
+    struct rec_summary *sum;
+    struct err *e;
+};
+
+static void on_once_done(void *arg, int code, const struct rec_summary *sum,
+                         const struct err *e)
 {
-    if (!r->watching)
-        return;
-    for (int i = 0; i < 4; i++)
-        uv_close((uv_handle_t *)&r->sigs[i], NULL);
-    uv_close((uv_handle_t *)&r->grace, NULL);
-    r->watching = false;
+    struct once *w = arg;
+
+    w->done = true;
+    w->code = code;
+    if (w->sum)
+        *w->sum = *sum;
+    if (w->e && (code == REC_USAGE || code == REC_LOCKED))
+        *w->e = *e;
 }
 
 int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err *e)
 {
-    struct rec r;
-    int code;
+    struct once w = {.sum = sum, .e = e};
+    uv_loop_t loop;
+    int rc;
 
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    r.st.lock_fd = -1;
-    if (uv_loop_init(&r.loop) < 0)
+    if (uv_loop_init(&loop) < 0)
         return err_set(e, -ENOMEM, "cannot create the event loop"), REC_USAGE;
-    code = setup(&r, e);
-    if (code == REC_OK) {
-        if (o->handle_signals)
-            watch_signals(&r);
-        rec_phase_accounts(&r);
-        while (!r.finished && uv_run(&r.loop, UV_RUN_ONCE))
-            ;
-        if (!r.finished)
-            log_err("internal error: the pass stopped before its end");
-        tally_jobs(&r);
-        code = exit_code(&r.sum);
-        log_summary(&r.sum);
+    if ((rc = reconcile_start(&loop, o, on_once_done, &w, NULL, e)) < 0) {
+        uv_loop_close(&loop);
+        return REC_USAGE;
     }
-    for (size_t i = 0; i < r.nprovs; i++) {
-        struct acme_client_stats cs;
-
-        if (r.provs[i]->acme) {
-            acme_client_stats(r.provs[i]->acme, &cs);
-            r.sum.requests += cs.requests;
-        }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (!w.done) {
+        log_err("internal error: the pass stopped before its end");
+        w.code = REC_FAILED;
     }
-    if (sum)
-        *sum = r.sum;
-    unwatch_signals(&r);
-    rec_jobs_free(&r);
-    responders_close_all(&r);
-    for (size_t i = 0; i < r.nprovs; i++)
-        provider_free(r.provs[i]);
-    free(r.provs);
-    if (r.http)
-        http_client_close(r.http, on_http_closed, NULL);
-    uv_run(&r.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&r.loop);
-    for (size_t i = 0; i < r.nchanged; i++)
-        free(r.changed[i]);
-    free(r.changed);
-    store_certs_free(r.certs, r.ncerts);
-    desired_set_free(&r.ds);
-    store_close(&r.st);
-    return code;
+    uv_loop_close(&loop);
+    return w.code;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <uv.h>
 
 #include "util/err.h"
 
@@ -20,13 +21,10 @@ struct rec_opts {
     bool force;                   /* ignore backoff (never a Retry-After) */
     unsigned hook_timeout_s;      /* 0: 300 */
     bool locked;                  /* the caller already holds the state lock (the daemon) */
-    bool handle_signals;          /* SIGTERM/SIGINT end the pass early (in-flight steps stop at
-                                     their next checkpoint, at most REC_STOP_GRACE_MS later, or
-                                     at a second signal: then the webroot answers are removed
-                                     and the process exits 0 at once, as a kill would);
-                                     SIGHUP/SIGUSR1 ask for another pass */
 };
 
+/* How long the daemon and the CLI let in-flight steps run to their next checkpoint after a
+ * stop signal before they abandon the pass (reconcile_abandon). */
 #define REC_STOP_GRACE_MS 10000
 
 /* Exit codes of DESIGN.md §7. */
@@ -45,17 +43,43 @@ struct rec_summary {
     unsigned targets, satisfied, issued, failed, critical, bad_files;
     unsigned max_in_flight;  /* most orders in flight at once */
     unsigned long requests;  /* ACME requests sent */
-    bool stop_requested;     /* SIGTERM/SIGINT arrived during the pass */
-    bool rerun_requested;    /* SIGHUP/SIGUSR1 arrived during the pass */
+    bool stop_requested;     /* reconcile_stop was called during the pass */
     /* The challenge listeners the pass opened ("http-01 127.0.0.1:402"); they exist only
      * while a challenge is pending (DESIGN.md §6). */
     char listeners[REC_LISTENERS_MAX][REC_LISTENER_TEXT_MAX];
     unsigned nlisteners;
 };
 
-/* Runs one pass to the end on a loop of its own, holding the state directory's lock for its
- * duration. Returns an enum rec_exit; e describes the first fatal problem for REC_USAGE and
- * REC_LOCKED. sum may be NULL. */
+struct rec;
+
+/* Called once when a pass has ended and released everything it held (files, the lock, its
+ * listeners and connections): code is an enum rec_exit, sum the pass's summary, e the first
+ * fatal problem for REC_USAGE and REC_LOCKED. All are borrowed for the call; the pass itself
+ * is freed right after it returns. */
+typedef void (*rec_done_cb)(void *arg, int code, const struct rec_summary *sum,
+                            const struct err *e);
+
+/* Starts a pass on the caller's loop (o is borrowed and must outlive the pass) and returns at
+ * once: the pass goes on as the loop runs, taking the state directory's lock unless o->locked,
+ * and calls done(arg, ...) from the loop when it is over, never from inside this call. *out
+ * (may be NULL) is the pass, for reconcile_stop and reconcile_abandon, valid until done runs.
+ * Nothing here handles signals: the daemon and the CLI do. Returns 0, or -ENOMEM (e set, done
+ * never called). */
+int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done, void *arg,
+                    struct rec **out, struct err *e);
+
+/* Asks the pass to stop: no step starts any more, in-flight steps end at their next checkpoint
+ * (the next run resumes them), and done is called as usual. A second call does nothing. */
+void reconcile_stop(struct rec *r);
+
+/* For a stop that cannot wait (the grace is over, or a second signal): takes down the http-01
+ * answers the pass published in webroots. What is in flight cannot be unwound safely, so the
+ * caller ends the process right after, as a kill would; the state directory is valid at every
+ * moment and the next run resumes. */
+void reconcile_abandon(struct rec *r);
+
+/* One pass to the end on a loop of its own (reconcile_start on a private loop), for callers
+ * that have no loop: returns an enum rec_exit, fills *sum when not NULL. */
 int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err *e);
 
 /* The earliest time something in the state directory needs a pass: a certificate's renewal

@@ -133,9 +133,9 @@ static struct responder *acquire(struct rec *r, const struct target *t, bool tls
             sa[i] = (const struct sockaddr *)&addrs[i].sa;
             lens[i] = addrs[i].len;
         }
-        rc = tls_alpn_start(&r->loop, sa, lens, required, n < 16 ? n : 16, &p->alpn, e);
+        rc = tls_alpn_start(r->loop, sa, lens, required, n < 16 ? n : 16, &p->alpn, e);
     } else {
-        rc = http01_start(&r->loop, addrs, required, n, &p->http, e);
+        rc = http01_start(r->loop, addrs, required, n, &p->http, e);
     }
     if (rc < 0)
         goto fail;

@@ -162,7 +162,7 @@ static void withdraw_next(struct authz_set *s)
             args[2] = a->ch->token;
         }
         rec_hooks_opts(j->rec, j->t, &ho);
-        if (hooks_run(&j->rec->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
+        if (hooks_run(j->rec->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
                       on_stop_hooks, s, &e) == 0)
             return;
         log_warn("%s: %s", j->t->file, err_msg(&e));
@@ -391,7 +391,7 @@ static int publish_one(struct authz_set *s, struct az *a)
         nargs = 4;
     }
     rec_hooks_opts(j->rec, j->t, &ho);
-    if (hooks_run(&j->rec->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
+    if (hooks_run(j->rec->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
                   on_start_hooks, a, &e) < 0)
         goto fail;
     a->hooked = true;

@@ -89,7 +89,7 @@ void step_key(struct job *j)
         key_free(j->key);
         j->key = NULL;
     }
-    rc = key_generate_async(&j->rec->loop, &j->t->key, on_generated, j);
+    rc = key_generate_async(j->rec->loop, &j->t->key, on_generated, j);
     if (rc < 0) {
         err_set(&e, rc, "cannot start key generation");
         job_fail(j, rc, NULL, &e, "key");
