@@ -98,6 +98,7 @@ static void revoke_start(struct rec *r, struct store_cert *c)
     size_t len;
     struct err e;
 
+    err_clear(&e);
     if (!w)
         return;
     w->r = r;
@@ -106,6 +107,8 @@ static void revoke_start(struct rec *r, struct store_cert *c)
     if (fsio_read_file(path, 1 << 20, &pem, &len, &e) < 0 ||
         pem_split_chain(pem, len, &w->chain, &e) < 0 ||
         !(w->p = provider_get(r, rec_provider_url(r, t)))) {
+        if (!w->p && e.code == 0)
+            err_set(&e, -ENOMEM, "out of memory");
         log_err("revoking certificate %s: %s", c->id, err_msg(&e));
         free(pem);
         pem_chain_free(&w->chain);

@@ -81,18 +81,21 @@ static int addresses(bool tls, char **specs, size_t n, struct listen_addr **addr
 }
 
 /* Records the listener's addresses in the pass's summary (state/daemon.json). */
+/* Logs the new listener ("listening for http-01 challenges on 127.0.0.1:402, [::1]:402") and
+ * records it in the pass's summary (state/daemon.json). */
 static void note_listener(struct rec *r, bool tls, const struct listen_addr *addrs, size_t n)
 {
-    char *s;
+    char s[REC_LISTENER_TEXT_MAX];
     size_t used;
 
-    if (r->sum.nlisteners >= REC_LISTENERS_MAX)
-        return;
-    s = r->sum.listeners[r->sum.nlisteners++];
-    used = (size_t)snprintf(s, REC_LISTENER_TEXT_MAX, "%s", tls ? "tls-alpn-01" : "http-01");
-    for (size_t i = 0; i < n && used < REC_LISTENER_TEXT_MAX; i++)
-        used += (size_t)snprintf(s + used, REC_LISTENER_TEXT_MAX - used, "%s%s", i ? "," : " ",
+    used = (size_t)snprintf(s, sizeof s, "%s", tls ? "tls-alpn-01" : "http-01");
+    for (size_t i = 0; i < n && used < sizeof s; i++)
+        used += (size_t)snprintf(s + used, sizeof s - used, "%s%s", i ? ", " : " ",
                                  addrs[i].text);
+    log_info("listening for %s challenges on %s", tls ? "tls-alpn-01" : "http-01",
+             strchr(s, ' ') ? strchr(s, ' ') + 1 : "");
+    if (r->sum.nlisteners < REC_LISTENERS_MAX)
+        memcpy(r->sum.listeners[r->sum.nlisteners++], s, sizeof s);
 }
 
 static struct responder *acquire(struct rec *r, const struct target *t, bool tls, struct err *e)
@@ -139,8 +142,6 @@ static struct responder *acquire(struct rec *r, const struct target *t, bool tls
     }
     if (rc < 0)
         goto fail;
-    log_info("listening for %s challenges on %s", tls ? "tls-alpn-01" : "http-01",
-             key + (tls ? 4 : 5));
     note_listener(r, tls, addrs, n);
     p->users = 1;
     r->responders[r->nresponders++] = p;

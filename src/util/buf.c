@@ -73,6 +73,8 @@ char *buf_steal(struct buf *b)
 
 void buf_free(struct buf *b)
 {
+    if (!b)
+        return;
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
@@ -80,7 +82,7 @@ void buf_free(struct buf *b)
 
 void buf_free_secret(struct buf *b)
 {
-    if (b->data)
+    if (b && b->data)
         explicit_bzero(b->data, b->cap);
     buf_free(b);
 }

@@ -22,7 +22,7 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
  * allocation failure. */
 char *buf_steal(struct buf *b);
 
-/* Releases the data (zeroing it first when `secret`) and resets b. */
+/* Releases the data (zeroing it first when `secret`) and resets b. b may be NULL. */
 void buf_free(struct buf *b);
 void buf_free_secret(struct buf *b);
 

@@ -55,6 +55,8 @@ printf 'satisfy:\n  names: [a.daemon.test]\n' >"$STATE/desired/a"
 wait_for 10 live a.daemon.test || fail "a dropped desired file got no certificate within 10 s"
 a1=$(tl_live_cert a.daemon.test)
 
+grep -q '^acmed: listening for http-01 challenges on 127\.0\.0\.1:[0-9]*$' "$T/daemon.log" ||
+    fail "the listener is not logged as its address alone: $(grep 'listening for' "$T/daemon.log" | head -1)"
 tl_acmed status >"$T/status.txt"
 grep -q "^daemon: pid $DAEMON, last pass ended 20..-..-..T..:..:..Z (all satisfied), next pass 20..-..-..T..:..:..Z (" \
     "$T/status.txt" || fail "status does not show the daemon: $(head -1 "$T/status.txt")"

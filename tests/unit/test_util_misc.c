@@ -37,6 +37,9 @@ static void test_buf(void **state)
     struct buf b = BUF_INIT;
     char *s;
 
+    /* Every free function accepts NULL. */
+    buf_free(NULL);
+    buf_free_secret(NULL);
     for (int i = 0; i < 1000; i++)
         assert_int_equal(buf_printf(&b, "%d,", i), 0);
     assert_int_equal(strncmp(b.data, "0,1,2,", 6), 0);
