@@ -112,6 +112,18 @@ MUTATIONS = {
           "    if (geteuid() != 0 || !root)\n        return 0;",
           "    if (geteuid() == 0 || !root)\n        return 0;")],
         r"^(unit\.store|cli\.hostile_files)$"),
+    "export-names": (
+        "the export hook's check of the hostnames it reads before they reach a path",
+        [("hooks/export",
+          '    "" | .* | *[!A-Za-z0-9.*-]*) return 1 ;;',
+          '    "") return 1 ;;')],
+        r"^hooks\.export$"),
+    "export-conf-trust": (
+        "the export hook's refusal of an export.conf others may write (it is sourced as root)",
+        [("hooks/export",
+          "    ?????w* | ????????w*) return 1 ;;",
+          "    ?????-*) ;;")],
+        r"^hooks\.export$"),
 }
 
 
