@@ -13,6 +13,13 @@ satisfy:
   # Renew this many days before expiry. Default: the CA's renewal window (ARI) when it has
   # one, else when a third of the lifetime remains (half, for lifetimes under 10 days).
   margin: 30
+  # (acmed) A failed renewal this many days or fewer before expiry is logged at critical
+  # level, fires the expiry-warning hook event and makes the pass exit 3. Default: when a
+  # tenth of the lifetime remains. From 1 to 3650.
+  critical-days: 15
+  # (acmed) true: the apex of each www. name is wanted too (www.full.example.com brings
+  # full.example.com, listed here already). Not the other way round. Default: false.
+  www-apex: true
 
 request:
   # The names to put in the certificate request, which may be more than satisfy.names

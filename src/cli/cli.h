@@ -21,6 +21,7 @@ struct cli {
     /* command options */
     bool force;        /* reconcile --force */
     bool no_reconcile; /* want --no-reconcile */
+    bool apex;         /* want --apex */
     bool json;         /* status --json */
     const char *reason; /* revoke --reason */
     bool dry_run;      /* cull -n */

@@ -56,7 +56,7 @@ int cmd_want(const struct cli *c)
         log_err("%s", err_msg(&e));
         return EXIT_USAGE;
     }
-    rc = desired_want(c->state_dir, file, (const char *const *)c->args, c->nargs, &e);
+    rc = desired_want(c->state_dir, file, (const char *const *)c->args, c->nargs, c->apex, &e);
     free(file);
     if (rc < 0) {
         log_err("%s", err_msg(&e));

@@ -30,8 +30,9 @@ static void usage(FILE *f)
             "  --once, reconcile [--force]   one pass: issue and renew what is due, then exit\n"
             "                                (--force ignores failure backoff, never the CA's\n"
             "                                Retry-After)\n"
-            "  want [--no-reconcile] NAME... write desired/<first NAME> for the names, then\n"
-            "                                reconcile unless another reconciler runs\n"
+            "  want [--no-reconcile] [--apex] NAME...  write desired/<first NAME> for the\n"
+            "                                names, then reconcile unless another reconciler\n"
+            "                                runs (--apex: www.NAME also wants NAME)\n"
             "  unwant NAME...                drop the names from every target\n"
             "  status [--json]               targets, certificates, next renewal, errors\n"
             "  revoke CERT-ID|NAME [--reason R]  revoke (R: unspecified, keyCompromise,\n"
@@ -62,7 +63,7 @@ static void usage(FILE *f)
 }
 
 enum { O_STATE = 256, O_HOOKS, O_CA, O_PROVIDER, O_AGREE, O_VERSION, O_ONCE, O_FORCE, O_NOREC,
-       O_JSON, O_REASON, O_CONTACT };
+       O_JSON, O_REASON, O_CONTACT, O_APEX };
 
 static const struct {
     const char *name;
@@ -80,6 +81,7 @@ static bool option_allowed(const char *cmd, int opt)
     case O_FORCE:
         return !strcmp(cmd, "reconcile");
     case O_NOREC:
+    case O_APEX:
         return !strcmp(cmd, "want");
     case O_JSON:
         return !strcmp(cmd, "status");
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
         {"once", no_argument, NULL, O_ONCE},
         {"force", no_argument, NULL, O_FORCE},
         {"no-reconcile", no_argument, NULL, O_NOREC},
+        {"apex", no_argument, NULL, O_APEX},
         {"json", no_argument, NULL, O_JSON},
         {"reason", required_argument, NULL, O_REASON},
         {"contact", required_argument, NULL, O_CONTACT},
@@ -153,6 +156,7 @@ int main(int argc, char **argv)
         case O_ONCE: once = true; break;
         case O_FORCE: c.force = true; break;
         case O_NOREC: c.no_reconcile = true; break;
+        case O_APEX: c.apex = true; break;
         case O_JSON: c.json = true; break;
         case O_REASON: c.reason = optarg; break;
         case 'n': c.dry_run = true; break;
@@ -182,8 +186,9 @@ int main(int argc, char **argv)
         cmd = argv[optind++];
     } else {
         for (int k = 0; k < nused; k++) {
-            if (used[k] == O_FORCE || used[k] == O_NOREC || used[k] == O_JSON ||
-                used[k] == O_REASON || used[k] == O_CONTACT || used[k] == 'n') {
+            if (used[k] == O_FORCE || used[k] == O_NOREC || used[k] == O_APEX ||
+                used[k] == O_JSON || used[k] == O_REASON || used[k] == O_CONTACT ||
+                used[k] == 'n') {
                 log_err("this option needs a command (see acmed --help)");
                 return EXIT_USAGE;
             }

@@ -43,7 +43,7 @@ void plan_target(const struct target *t, const struct store_cert *certs, size_t 
         struct policy_cert pc = {best->not_before, best->not_after, best->ari_chosen};
 
         out->due = policy_due(&pc, t->margin_days, &out->why);
-        out->critical = policy_critical(&pc, now);
+        out->critical = policy_critical(&pc, t->critical_days, now);
         if (now < out->due && now < best->not_after) {
             out->action = PLAN_SATISFIED;
             return;

@@ -38,10 +38,12 @@ const char *policy_why_str(enum policy_why why)
     return "unknown";
 }
 
-bool policy_critical(const struct policy_cert *c, time_t now)
+bool policy_critical(const struct policy_cert *c, int critical_days, time_t now)
 {
     time_t life = c->not_after - c->not_before;
 
+    if (critical_days > 0)
+        return c->not_after - now < (time_t)critical_days * DAY;
     return c->not_after - now < life / 10;
 }
 

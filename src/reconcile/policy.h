@@ -27,8 +27,10 @@ time_t policy_due(const struct policy_cert *c, int margin_days, enum policy_why 
 /* A short name for a rule ("ari", "margin", "lifetime"). */
 const char *policy_why_str(enum policy_why why);
 
-/* True when less than 1/10 of the lifetime remains at `now` (failures there are critical). */
-bool policy_critical(const struct policy_cert *c, time_t now);
+/* True when `c` is in its critical window at `now` (failures there are critical): less than
+ * critical_days days before notAfter when critical_days > 0 (satisfy.critical-days), else
+ * less than 1/10 of the lifetime left. */
+bool policy_critical(const struct policy_cert *c, int critical_days, time_t now);
 
 /* Backoff after the n-th consecutive failure (n >= 1): 60 s, 600 s, 6000 s, then a day. */
 time_t policy_backoff(unsigned failures);

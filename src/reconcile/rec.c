@@ -110,7 +110,7 @@ void rec_job_finished(struct job *j)
         if (j->cur) {
             pc.not_before = j->cur->not_before;
             pc.not_after = j->cur->not_after;
-            crit = policy_critical(&pc, clock_now());
+            crit = policy_critical(&pc, j->t->critical_days, clock_now());
         }
         if (crit) {
             char when[32];
@@ -280,7 +280,7 @@ static void next_event(struct rec *r)
                 continue;
             pc.not_before = j->cur->not_before;
             pc.not_after = j->cur->not_after;
-            if (!policy_critical(&pc, clock_now()))
+            if (!policy_critical(&pc, j->t->critical_days, clock_now()))
                 continue;
             args[1] = clock_rfc3339(j->cur->not_after, when, sizeof when);
             in = names_text(j->t, &len);

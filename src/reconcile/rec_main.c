@@ -49,7 +49,7 @@ static void tally_jobs(struct rec *r)
         if (j->cur) {
             struct policy_cert pc = {j->cur->not_before, j->cur->not_after, 0};
 
-            if (policy_critical(&pc, now))
+            if (policy_critical(&pc, j->t->critical_days, now))
                 r->sum.critical++;
         }
     }

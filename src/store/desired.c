@@ -49,7 +49,13 @@ static int parse_one(const char *file, const char *text, size_t len, const struc
     memset(out, 0, sizeof *out);
     if (asprintf(&src, "desired/%s", file) < 0)
         return err_set(e, -ENOMEM, "out of memory");
-    if ((rc = ydoc_parse(&doc, src, text, len, e)) == 0)
+    if ((rc = ydoc_parse(&doc, src, text, len, e)) == 0 &&
+        (rc = desired_legacy_root(&doc, text, len, e)) > 0) {
+        log_notice("%s:%u: hostnames alone (the legacy plain form), read as satisfy.names", src,
+                   doc.root->line);
+        rc = 0;
+    }
+    if (rc == 0)
         rc = desired_walk(file, doc.root, defaults, out, e);
     ydoc_free(&doc);
     free(src);

@@ -51,10 +51,12 @@ int desired_parse(const char *file, const char *text, size_t len, const char *de
                   size_t defaults_len, struct target *out, struct err *e);
 
 /* `want`: writes desired/<file> (atomically, 0644) with satisfy.names = names (normalised
- * first; any invalid name is -EINVAL and nothing is written). An existing file is replaced.
- * file NULL: the first name, normalised; otherwise one path component not starting with '.'. */
+ * first; any invalid name is -EINVAL and nothing is written). www_apex (`want --apex`) adds
+ * the apex of each www.* name after them, unless listed already. An existing file is
+ * replaced. file NULL: the first name, normalised; otherwise one path component not
+ * starting with '.'. */
 int desired_want(const char *root, const char *file, const char *const *names, size_t n,
-                 struct err *e);
+                 bool www_apex, struct err *e);
 
 /* `unwant`: removes the names from satisfy.names (and request.names) of every desired file,
  * rewriting changed files atomically (other settings kept) and deleting files left without

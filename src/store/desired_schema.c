@@ -31,7 +31,7 @@ struct wctx {
 
 static const char *const k_root[] = {"satisfy", "request",  "priority", "label",
                                      "names",   "provider", NULL};
-static const char *const k_satisfy[] = {"names", "margin", NULL};
+static const char *const k_satisfy[] = {"names", "margin", "critical-days", "www-apex", NULL};
 static const char *const k_request[] = {
     "names",           "provider", "profile",       "key",  "challenge", "ocsp-must-staple",
     "preferred-chain", "account",  "trust-anchors", NULL};
@@ -144,6 +144,8 @@ static int get_int(struct wctx *c, struct yview v, const char *path, long long m
     if (ynode_int(n, &x) < 0 || x < min || x > max) {
         if (min == INT_MIN)
             return ynode_err(c->e, n, path, "expected an integer");
+        if (max < INT_MAX)
+            return ynode_err(c->e, n, path, "expected an integer from %lld to %lld", min, max);
         return ynode_err(c->e, n, path, "expected an integer of at least %lld", min);
     }
     *out = (int)x;
@@ -521,6 +523,9 @@ static int walk_common(struct wctx *c, struct yview root, struct target *t)
     if ((rc = open_map(c, root, "", k_root)) < 0 ||
         (rc = open_map(c, sat, "satisfy", k_satisfy)) < 0 ||
         (rc = get_int(c, sub(sat, "margin"), "satisfy.margin", 0, INT_MAX, &t->margin_days)) < 0 ||
+        (rc = get_int(c, sub(sat, "critical-days"), "satisfy.critical-days", 1,
+                      DESIRED_MAX_CRITICAL_DAYS, &t->critical_days)) < 0 ||
+        (rc = get_bool(c, sub(sat, "www-apex"), "satisfy.www-apex", &t->www_apex)) < 0 ||
         (rc = walk_request(c, root, t)) < 0 ||
         (rc = get_int(c, sub(root, "priority"), "priority", INT_MIN, INT_MAX, &t->priority)) < 0 ||
         (rc = get_str(c, sub(root, "label"), "label", &t->label)) < 0)
@@ -574,8 +579,10 @@ int desired_walk(const char *file, const struct ynode *root, const struct ynode 
     struct yview v = {nonnull(root), nonnull(defaults)};
     int rc;
 
-    if (v.d && v.d->type != YNODE_MAP)
-        v.f = NULL;
+    if (v.d && v.d->type != YNODE_MAP) {
+        memset(out, 0, sizeof *out);
+        return desired_root_err(v.d, e);
+    }
     if ((rc = target_defaults(&c, file, out)) < 0 || (rc = walk_common(&c, v, out)) < 0 ||
         (rc = desired_walk_names(file, v.d, out, e)) < 0 ||
         (rc = check_ip_challenges(&c, v, out)) < 0)

@@ -47,6 +47,37 @@ out:
     return rc;
 }
 
+/* `want --apex`: appends the apex of each www.* name of v[0..*n-1] that is not there yet, as
+ * satisfy.www-apex would (the file then says plainly what is wanted, and unwant can drop an
+ * apex like any name). */
+static int add_apexes(char ***v, size_t *n, struct err *e)
+{
+    size_t n0 = *n;
+
+    for (size_t i = 0; i < n0; i++) {
+        char *apex = NULL, **grown;
+        bool dup = false;
+        int rc;
+
+        if ((rc = name_www_apex((*v)[i], &apex)) < 0)
+            return err_set(e, -ENOMEM, "out of memory");
+        for (size_t j = 0; rc > 0 && j < *n && !dup; j++)
+            dup = strcmp((*v)[j], apex) == 0;
+        if (rc == 0 || dup) {
+            free(apex);
+            continue;
+        }
+        if (!(grown = realloc(*v, (*n + 2) * sizeof *grown))) {
+            free(apex);
+            return err_set(e, -ENOMEM, "out of memory");
+        }
+        *v = grown;
+        grown[(*n)++] = apex;
+        grown[*n] = NULL;
+    }
+    return 0;
+}
+
 /* A desired file name must stay one harmless path component. */
 static bool file_name_ok(const char *s)
 {
@@ -103,7 +134,7 @@ static int write_tree(const char *path, const struct ynode *tree, struct err *e)
 }
 
 int desired_want(const char *root, const char *file, const char *const *names, size_t n,
-                 struct err *e)
+                 bool www_apex, struct err *e)
 {
     char **norm = NULL, *dir = NULL, *path = NULL;
     struct ynode *tree = NULL;
@@ -114,6 +145,8 @@ int desired_want(const char *root, const char *file, const char *const *names, s
         return err_set(e, -EINVAL, "want: no names given");
     if ((rc = normalize_all(names, n, &norm, &nnorm, e)) < 0)
         return rc;
+    if (www_apex && (rc = add_apexes(&norm, &nnorm, e)) < 0)
+        goto out;
     if (!file)
         file = norm[0];
     if (!file_name_ok(file)) {
@@ -236,6 +269,11 @@ static int unwant_file(const char *dir, const char *file, char *const *gone, siz
         log_warn("unwant: %s skipped: %s", src, fe.msg);
         goto out;
     }
+    /* The legacy plain form is edited as the satisfy.names it stands for, and rewritten
+     * (when a name goes) in the current form. */
+    if ((rc = desired_legacy_root(&doc, text, len, e)) < 0)
+        goto out;
+    rc = 0;
     if (doc.root && doc.root->type != YNODE_MAP && !ynode_is_null(doc.root))
         goto out;
     plan = unwant_plan(file, ynode_is_null(doc.root) ? NULL : doc.root, gone, ngone);

@@ -231,3 +231,25 @@ bool name_is_normal(const char *s)
     free(norm);
     return same;
 }
+
+int name_www_apex(const char *name, char **out)
+{
+    char *rest = NULL;
+    bool ip;
+    int rc;
+
+    *out = NULL;
+    if (!name || strncmp(name, "www.", 4) != 0)
+        return 0;
+    /* The rest of a valid name is made of valid labels; this only rules out a single label
+     * ("www.com" -> "com") and names that would read as an IP address. */
+    rc = name_normalize(name + 4, strlen(name + 4), &rest, &ip, NULL);
+    if (rc == -ENOMEM)
+        return -ENOMEM;
+    if (rc < 0 || ip || strcmp(rest, name + 4) != 0) {
+        free(rest);
+        return 0;
+    }
+    *out = rest;
+    return 1;
+}

@@ -19,4 +19,10 @@ int name_normalize(const char *in, size_t len, char **out, bool *is_ip, struct e
 /* True when s is a name name_normalize would return unchanged (safe in a path component). */
 bool name_is_normal(const char *s);
 
+/* The apex of a www name (satisfy.www-apex, `want --apex`): for a normalised DNS name
+ * "www.<rest>" whose rest is itself a valid name of two labels or more, *out = "<rest>"
+ * (caller-owned) and 1. Anything else ("www.com", "wwwx.example.com", an IP address, a
+ * wildcard) is 0 with *out NULL; -ENOMEM when out of memory. */
+int name_www_apex(const char *name, char **out);
+
 #endif

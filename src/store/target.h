@@ -20,7 +20,10 @@ struct target {
 
     struct target_name *names; /* satisfy.names (default: the file name) */
     size_t nnames;
-    int margin_days; /* satisfy.margin, 0 when unset */
+    int margin_days;   /* satisfy.margin, 0 when unset */
+    int critical_days; /* satisfy.critical-days, 0 when unset (then 1/10 of the lifetime) */
+    bool www_apex;     /* satisfy.www-apex: the apex of each www.* name was added to names and
+                          req_names (already done: nothing left to do with it) */
 
     struct target_name *req_names; /* request.names (default: satisfy.names) */
     size_t nreq_names;

@@ -2,7 +2,9 @@
 # want / unwant / status / revoke as DESIGN.md §7 says, with their exit codes: want writes a
 # desired file and reconciles; a name added to a target is a certificate that no longer
 # satisfies it; unwant drops names and empty targets; revoke reaches the CA through the
-# `revoke` marker and the target gets a new certificate.
+# `revoke` marker and the target gets a new certificate. want --apex (www.NAME brings NAME),
+# satisfy.www-apex, and the legacy plain form (a desired file of hostnames alone) each give
+# one certificate with both names.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
 tl_pebble
@@ -59,6 +61,41 @@ tl_acmed revoke nosuch.cmd.test >/dev/null 2>&1
 [[ $? == 1 ]] || fail "revoking an unknown name did not exit 1"
 tl_acmed revoke a.cmd.test --reason bogus >/dev/null 2>&1
 [[ $? == 2 ]] || fail "an unknown reason is not a usage error"
+# sans CERT: the DNS names of a certificate, sorted, on one line.
+sans() { certtool -i --infile "$1" | sed -n 's/^[[:space:]]*DNSname: //p' | sort | tr '\n' ' '; }
+
+# want --apex: www.NAME also wants NAME, written into satisfy.names; one certificate for both.
+tl_acmed want --apex www.apex.cmd.test >"$T/apex.log" 2>&1 ||
+    { cat "$T/apex.log" >&2; fail "want --apex exited $?"; }
+[[ $(cat "$STATE/desired/www.apex.cmd.test") == $'satisfy:\n  names:\n  - www.apex.cmd.test\n  - apex.cmd.test' ]] ||
+    fail "want --apex wrote: $(cat "$STATE/desired/www.apex.cmd.test")"
+ida=$(tl_live_cert www.apex.cmd.test)
+[[ -n $ida && $(tl_live_cert apex.cmd.test) == "$ida" ]] || fail "want --apex: no one certificate for both names"
+[[ $(sans "$STATE/certs/$ida/cert") == "apex.cmd.test www.apex.cmd.test " ]] ||
+    fail "want --apex: the certificate names $(sans "$STATE/certs/$ida/cert")"
+tl_acmed want --apex >/dev/null 2>&1
+[[ $? == 2 ]] || fail "want --apex without a name is not a usage error"
+tl_acmed status --apex >/dev/null 2>&1
+[[ $? == 2 ]] || fail "--apex with another command is not a usage error"
+
+# The legacy plain form, hostnames alone, is satisfy.names (with a notice); satisfy.www-apex
+# in a file named after a www name brings the apex.
+printf 'legacy.cmd.test\nwww.legacy.cmd.test\n' >"$STATE/desired/legacy"
+printf 'satisfy:\n  www-apex: true\n' >"$STATE/desired/www.key.cmd.test"
+tl_acmed --once >"$T/legacy.log" 2>&1 || { cat "$T/legacy.log" >&2; fail "--once with a legacy file exited $?"; }
+grep -q '^acmed: notice: desired/legacy:1: hostnames alone' "$T/legacy.log" ||
+    fail "no notice about the legacy form: $(grep legacy "$T/legacy.log")"
+idl=$(tl_live_cert legacy.cmd.test)
+[[ -n $idl && $(sans "$STATE/certs/$idl/cert") == "legacy.cmd.test www.legacy.cmd.test " ]] ||
+    fail "the legacy file's certificate names: $(sans "$STATE/certs/$idl/cert" 2>&1)"
+idk=$(tl_live_cert www.key.cmd.test)
+[[ -n $idk && $(sans "$STATE/certs/$idk/cert") == "key.cmd.test www.key.cmd.test " ]] ||
+    fail "www-apex: the certificate names: $(sans "$STATE/certs/$idk/cert" 2>&1)"
+# unwant edits it as those names, rewriting it in the current form.
+tl_acmed unwant www.legacy.cmd.test >/dev/null 2>&1 || fail "unwant on a legacy file failed"
+[[ $(cat "$STATE/desired/legacy") == $'satisfy:\n  names:\n  - legacy.cmd.test' ]] ||
+    fail "unwant left the legacy file as: $(cat "$STATE/desired/legacy")"
+
 tl_acmed want 'bad/name' >/dev/null 2>&1
 [[ $? == 2 ]] || fail "want of an invalid name is not a usage error"
 tl_acmed frobnicate >/dev/null 2>&1

@@ -2,7 +2,8 @@
 # Failures: a malformed desired file among good ones (the good ones are issued, the bad one
 # reported with file:line, exit 1); backoff after a CA error (the next pass waits, --force
 # does not wait for the backoff but does for the CA's Retry-After); in the critical window
-# a failure is logged at critical level and exits 3. A stop whose grace runs out during
+# (a tenth of the lifetime, or satisfy.critical-days) a failure is logged at critical level
+# with the expiry in RFC 3339, fires expiry-warning and exits 3. A stop whose grace runs out during
 # authorization (the challenge POST stalled) leaves no answer file in the webroot.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
@@ -73,10 +74,44 @@ na=$(date -d "$(certtool -i --infile "$STATE/certs/$g/cert" | sed -n 's/.*Not Af
 ACMED_FAKE_NOW=$((na - 86400)) tl_acmed reconcile --force >"$T/run7.log" 2>&1
 rc=$?
 [[ $rc == 3 ]] || fail "a failure in the critical window exited $rc, wanted 3"
-grep -q 'critical' "$T/run7.log" || fail "no critical-level log line"
+rfc3339() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+crit="renewal failed with the certificate in its critical window"
+grep -qF "acmed: critical: good1: $crit (expires $(rfc3339 "$na")): " "$T/run7.log" ||
+    fail "no critical-level log line with the expiry in RFC 3339: $(grep good1 "$T/run7.log")"
 grep -q "^expiry-warning good1 $(date -u -d "@$na" +%Y-%m-%dT%H:%M:%SZ)" "$T/expiry-warning" ||
     fail "expiry-warning did not fire with the file and notAfter: $(cat "$T/expiry-warning" 2>/dev/null)"
 grep -qx 'good1.fail.test' "$T/expiry-warning" || fail "expiry-warning did not get the names"
+
+# satisfy.critical-days moves the window: 15% of its lifetime before expiry, good2 is due
+# (a third) but not critical by default (a tenth); with critical-days at a fifth of its
+# lifetime it is, and good1 next to it is not.
+g2=$(tl_live_cert good2.fail.test)
+dates2=$(certtool -i --infile "$STATE/certs/$g2/cert")
+nb2=$(date -d "$(sed -n 's/.*Not Before: //p' <<<"$dates2")" +%s)
+na2=$(date -d "$(sed -n 's/.*Not After: //p' <<<"$dates2")" +%s)
+life=$((na2 - nb2))
+printf 'satisfy:\n  names:\n    - good2.fail.test\n  critical-days: %d\n' $((life / 5 / 86400)) \
+    >"$STATE/desired/good2"
+: >"$T/expiry-warning"
+ACMED_FAKE_NOW=$((na2 - life * 15 / 100)) tl_acmed reconcile --force >"$T/run7b.log" 2>&1
+rc=$?
+[[ $rc == 3 ]] || fail "a failure inside satisfy.critical-days exited $rc, wanted 3"
+grep -qF "acmed: critical: good2: $crit (expires $(rfc3339 "$na2")): " "$T/run7b.log" ||
+    fail "no critical-level log line for good2 (critical-days): $(grep good2 "$T/run7b.log")"
+if ! grep -q '^acmed: error: good1: ' "$T/run7b.log" || grep -q '^acmed: critical: good1' "$T/run7b.log"; then
+    fail "good1, outside its default window, was not logged at error level: $(grep good1 "$T/run7b.log")"
+fi
+grep -q "^expiry-warning good2 $(rfc3339 "$na2")" "$T/expiry-warning" ||
+    fail "expiry-warning did not fire for good2: $(cat "$T/expiry-warning")"
+grep -q '^expiry-warning good1 ' "$T/expiry-warning" && fail "expiry-warning fired for good1"
+ACMED_FAKE_NOW=$((na2 - life * 15 / 100)) tl_acmed status --json >"$T/s7b.json"
+rc=$?
+[[ $rc == 3 ]] || fail "status in good2's critical-days window exited $rc, wanted 3"
+python3 - "$T/s7b.json" <<'PY' || fail "status --json does not mark good2 (only) critical"
+import json, sys
+t = {x["file"]: x for x in json.load(open(sys.argv[1]))["targets"]}
+assert t["good2"]["critical"] is True and t["good1"]["critical"] is False, (t["good1"], t["good2"])
+PY
 
 # SIGTERM while the challenge POST is stalled: the step never reaches a checkpoint, the grace
 # (10 s) runs out, and the answer file published in the webroot is removed all the same. A

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 th_init "${1:-}"
 
-shipped=(hooks/reload hooks/haproxy hooks/dns-nsupdate)
+shipped=(hooks/reload hooks/haproxy hooks/dns-nsupdate hooks/export)
 scripts=("${shipped[@]}" examples/hooks/dns-challtestsrv)
 
 for s in "${scripts[@]}"; do

@@ -62,6 +62,7 @@ lib/systemd/system/acmed-once.timer
 lib/systemd/system/acmed.service
 usr/bin/acmed
 usr/lib/acme/hooks/dns-nsupdate
+usr/lib/acme/hooks/export
 usr/lib/acme/hooks/haproxy
 usr/lib/acme/hooks/reload
 usr/share/doc/acmed/README.hooks.md
@@ -71,6 +72,8 @@ usr/share/doc/acmed/examples/apache-acme.conf
 usr/share/doc/acmed/examples/conf-target
 usr/share/doc/acmed/examples/desired/example.com
 usr/share/doc/acmed/examples/desired/full.example.com
+usr/share/doc/acmed/examples/export.conf
+usr/share/doc/acmed/examples/export.systemd.conf
 usr/share/doc/acmed/examples/hooks/dns-challtestsrv
 usr/share/doc/acmed/examples/nginx-acme.conf
 usr/share/man/man5/acmed-desired.5

@@ -73,7 +73,8 @@ diff "$T/expected" "$T/files" >"$T/files.diff" ||
 $(cat "$T/files.diff")"
 for f in usr/bin/acmed lib/systemd/system/acmed.service lib/systemd/system/acmed-once.service \
     lib/systemd/system/acmed-once.timer usr/lib/acme/hooks/reload usr/lib/acme/hooks/haproxy \
-    usr/lib/acme/hooks/dns-nsupdate usr/share/man/man8/acmed.8 usr/share/man/man5/acmed-desired.5; do
+    usr/lib/acme/hooks/dns-nsupdate usr/lib/acme/hooks/export usr/share/man/man8/acmed.8 \
+    usr/share/man/man5/acmed-desired.5; do
     grep -qx "$f" "$T/files" || fail "the package lacks /$f"
 done
 # mode PATH MODE: the packaged file has that mode string.
@@ -83,7 +84,7 @@ mode() {
     [[ $m == "$2" ]] || fail "/$1 has mode ${m:-?} in the package, not $2"
 }
 mode usr/bin/acmed -rwxr-xr-x
-for h in reload haproxy dns-nsupdate; do mode "usr/lib/acme/hooks/$h" -rwxr-xr-x; done
+for h in reload haproxy dns-nsupdate export; do mode "usr/lib/acme/hooks/$h" -rwxr-xr-x; done
 for u in acmed.service acmed-once.service acmed-once.timer; do
     mode "lib/systemd/system/$u" -rw-r--r--
 done
@@ -153,7 +154,7 @@ zcat "$R/usr/share/man/man8/acmed.8.gz" | cmp -s - "$SRC/doc/acmed.8" ||
     fail "the packaged acmed.8 differs from doc/acmed.8"
 zcat "$R/usr/share/man/man5/acmed-desired.5.gz" | cmp -s - "$SRC/doc/acmed-desired.5" ||
     fail "the packaged acmed-desired.5 differs from doc/acmed-desired.5"
-for h in reload haproxy dns-nsupdate; do
+for h in reload haproxy dns-nsupdate export; do
     cmp -s "$R/usr/lib/acme/hooks/$h" "$SRC/hooks/$h" || fail "the packaged hook $h differs"
 done
 

@@ -31,7 +31,7 @@ mode() {
     [[ $m == "$2" ]] || fail "/$1 installed with mode ${m:-?}, not $2"
 }
 mode usr/bin/acmed 755
-for h in reload haproxy dns-nsupdate; do mode "usr/lib/acme/hooks/$h" 755; done
+for h in reload haproxy dns-nsupdate export; do mode "usr/lib/acme/hooks/$h" 755; done
 for u in acmed.service acmed-once.service acmed-once.timer; do
     mode "lib/systemd/system/$u" 644
     cmp -s "$R/lib/systemd/system/$u" "$SRC/packaging/systemd/$u" ||

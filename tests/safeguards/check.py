@@ -171,6 +171,18 @@ MUTATIONS = {
           "    rc = gnutls_x509_crt_verify(crt, &issuer, 1, flags, &status);",
           "    rc = 0 * (int)flags;")],
         r"^unit\.x509$"),
+    "export-names": (
+        "the export hook's check of the hostnames it reads before they reach a path",
+        [("hooks/export",
+          '    "" | .* | *[!A-Za-z0-9.*-]*) return 1 ;;',
+          '    "") return 1 ;;')],
+        r"^hooks\.export$"),
+    "export-conf-trust": (
+        "the export hook's refusal of an export.conf others may write (it is sourced as root)",
+        [("hooks/export",
+          "    ?????w* | ????????w*) return 1 ;;",
+          "    ?????-*) ;;")],
+        r"^hooks\.export$"),
 }
 
 

@@ -135,6 +135,8 @@ static void done(char *root)
 static const char full[] = "satisfy:\n"
                            "  names: [Example.COM, www.example.com., example.com, 192.0.2.1]\n"
                            "  margin: 30\n"
+                           "  critical-days: 15\n"
+                           "  www-apex: true\n"
                            "request:\n"
                            "  names: [example.com]\n"
                            "  provider: letsencrypt-staging\n"
@@ -178,6 +180,8 @@ static void test_full_schema(void **state)
     assert_string_equal(t.names[2].name, "192.0.2.1");
     assert_true(t.names[2].ip);
     assert_int_equal(t.margin_days, 30);
+    assert_int_equal(t.critical_days, 15);
+    assert_true(t.www_apex); /* example.com is listed already: nothing added */
     assert_int_equal(t.nreq_names, 1);
     assert_string_equal(t.req_names[0].name, "example.com");
     assert_string_equal(t.provider, "https://acme-staging-v02.api.letsencrypt.org/directory");
@@ -242,6 +246,8 @@ static void test_empty_file_defaults(void **state)
     assert_int_equal(t.priority, 0);
     assert_int_equal(t.margin_days, 0);
     assert_null(t.trust_anchors);
+    assert_int_equal(t.critical_days, 0);
+    assert_false(t.www_apex);
     target_free(&t);
 
     /* A file with settings but no names, and one with an empty list, are the file name. */
@@ -423,7 +429,8 @@ static void test_error_positions(void **state)
     parse_err("www.example.com", "satisfy: [a.example.com]\n", NULL,
               "desired/www.example.com: line 1, column 10: satisfy: expected a mapping");
     parse_err("www.example.com", "- a\n- b\n", NULL,
-              "desired/www.example.com: line 1, column 1: top level: expected a mapping");
+              "desired/www.example.com: line 1, column 1: top level: expected a mapping "
+              "(satisfy: ...), or hostnames separated by white space (the legacy plain form)");
     /* An error in conf/target names conf/target, with its own line. */
     parse_err("www.example.com", "", "request:\n  ocsp-must-staple: maybe\n",
               "conf/target: line 2, column 21: request.ocsp-must-staple: expected true or "
@@ -595,6 +602,208 @@ static void test_unknown_keys_warn(void **state)
     done(dir);
 }
 
+/* ---- the legacy plain form, www-apex, critical-days ---- */
+
+static void names_are(const struct target_name *v, size_t n, const char *want)
+{
+    char got[512] = "";
+
+    for (size_t i = 0; i < n; i++) {
+        strcat(got, i ? " " : "");
+        strcat(got, v[i].name);
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("names\n  got:  %s\n  want: %s", got, want);
+}
+
+/* A document of hostnames alone is satisfy.names, with a notice; it merges over conf/target
+ * like any desired file, and an error in it names the line of the name at fault. */
+static void test_legacy_scalar(void **state)
+{
+    char *dir = tu_mkdtemp("desired-legacy"), *out;
+    struct target t;
+
+    (void)state;
+    capture_start(dir);
+    parse_ok("x.example.com", "www.Example.com example.com\n", NULL, &t);
+    out = capture_end();
+    names_are(t.names, t.nnames, "www.example.com example.com");
+    names_are(t.req_names, t.nreq_names, "www.example.com example.com");
+    assert_non_null(strstr(out, "acmed: notice: desired/x.example.com:1: hostnames alone "
+                                "(the legacy plain form), read as satisfy.names"));
+    free(out);
+    target_free(&t);
+    /* One a line, after a document marker, with a blank line, a wildcard, an IP address and
+     * a duplicate; conf/target's settings apply. */
+    parse_ok("x.example.com",
+             "---\na.example.com\n  b.example.com\n\n*.example.com\n192.0.2.1 a.example.com\n",
+             "request:\n  provider: letsencrypt\n", &t);
+    names_are(t.names, t.nnames, "a.example.com b.example.com *.example.com 192.0.2.1");
+    assert_true(t.names[3].ip);
+    assert_string_equal(t.provider, "https://acme-v02.api.letsencrypt.org/directory");
+    target_free(&t);
+    parse_ok("x.example.com", "--- www.example.com\n", "satisfy:\n  www-apex: yes\n", &t);
+    names_are(t.names, t.nnames, "www.example.com example.com");
+    target_free(&t);
+    /* A bad name among them: its own line and column. */
+    parse_err("x.example.com", "a.example.com\n  b.example.com localhost\n", NULL,
+              "desired/x.example.com: line 2, column 17: satisfy.names[2]: invalid name "
+              "\"localhost\": a single-label name cannot get a publicly trusted "
+              "certificate; use a fully qualified name");
+    parse_err("x.example.com", "a.example.com -b.example.com\n", NULL,
+              "desired/x.example.com: line 1, column 15: satisfy.names[1]: invalid name "
+              "\"-b.example.com\": a label starts or ends with a hyphen");
+    /* Not the legacy form: other characters, a quoted string, a number, a sequence. */
+    parse_err("x.example.com", "just a string, with punctuation!\n", NULL,
+              "desired/x.example.com: line 1, column 1: top level: expected a mapping "
+              "(satisfy: ...), or hostnames separated by white space (the legacy plain form)");
+    parse_err("x.example.com", "\n\n\"www.example.com example.com\"\n", NULL,
+              "desired/x.example.com: line 3, column 1: top level: expected a mapping "
+              "(satisfy: ...), or hostnames separated by white space (the legacy plain form)");
+    parse_err("x.example.com", "a_b.example.com\n", NULL,
+              "desired/x.example.com: line 1, column 1: top level: expected a mapping "
+              "(satisfy: ...), or hostnames separated by white space (the legacy plain form)");
+    parse_err("x.example.com", "42\n", NULL,
+              "desired/x.example.com: line 1, column 1: top level: expected a mapping, not a "
+              "number");
+    parse_err("x.example.com", "\n-1.5e3\n", NULL,
+              "desired/x.example.com: line 2, column 1: top level: expected a mapping, not a "
+              "number");
+    parse_err("x.example.com", "- a.example.com\n- b.example.com\n", NULL,
+              "desired/x.example.com: line 1, column 1: top level: expected a mapping "
+              "(satisfy: ...), or hostnames separated by white space (the legacy plain form)");
+    /* YAML's null is still an empty file: the file name. */
+    parse_ok("x.example.com", "~\n", NULL, &t);
+    names_are(t.names, t.nnames, "x.example.com");
+    target_free(&t);
+    /* conf/target names nobody: the form means nothing there. */
+    parse_err("x.example.com", "", "example.com www.example.com\n",
+              "conf/target: line 1, column 1: top level: expected a mapping");
+    done(dir);
+}
+
+/* unwant edits a legacy file as the satisfy.names it stands for, in the current form. */
+static void test_legacy_unwant(void **state)
+{
+    char *root = state_dir(), *text;
+    const char *b[] = {"b.example.com"}, *a[] = {"a.example.com"};
+    size_t changed;
+    struct err e;
+    char *p;
+
+    (void)state;
+    put(root, "desired/legacy", "a.example.com\nb.example.com\n");
+    assert_int_equal(desired_unwant(root, b, 1, &changed, &e), 0);
+    assert_int_equal(changed, 1);
+    text = get(root, "desired/legacy");
+    assert_string_equal(text, "satisfy:\n  names:\n  - a.example.com\n");
+    free(text);
+    put(root, "desired/legacy", "a.example.com\n");
+    assert_int_equal(desired_unwant(root, a, 1, &changed, &e), 0);
+    assert_int_equal(changed, 1);
+    p = fsio_join(root, "desired/legacy");
+    assert_int_equal(access(p, F_OK), -1);
+    free(p);
+    done(root);
+}
+
+/* satisfy.www-apex adds the apex of each www name, once, to satisfy.names and request.names,
+ * whether they are written or default. */
+static void test_www_apex(void **state)
+{
+    const char *names[] = {"www.example.com", "WWW.example.org", "example.org", "www.com"};
+    char *root = tu_mkdtemp("desired-apex"), *text;
+    struct target t;
+    struct err e;
+
+    (void)state;
+    parse_ok("x.example.com",
+             "satisfy:\n  names: [www.example.com, other.example.net, www.example.org]\n"
+             "  www-apex: true\n",
+             NULL, &t);
+    names_are(t.names, t.nnames,
+              "www.example.com other.example.net www.example.org example.com example.org");
+    names_are(t.req_names, t.nreq_names,
+              "www.example.com other.example.net www.example.org example.com example.org");
+    target_free(&t);
+    /* Listed already: not twice. */
+    parse_ok("x.example.com",
+             "satisfy:\n  names: [example.com, www.example.com]\n  www-apex: true\n", NULL, &t);
+    names_are(t.names, t.nnames, "example.com www.example.com");
+    target_free(&t);
+    /* The file name as the only name, www-apex from conf/target; the desired file may turn
+     * it off again. */
+    parse_ok("www.example.com", "", "satisfy:\n  www-apex: true\n", &t);
+    names_are(t.names, t.nnames, "www.example.com example.com");
+    names_are(t.req_names, t.nreq_names, "www.example.com example.com");
+    target_free(&t);
+    parse_ok("www.example.com", "satisfy:\n  www-apex: false\n", "satisfy:\n  www-apex: true\n",
+             &t);
+    names_are(t.names, t.nnames, "www.example.com");
+    target_free(&t);
+    /* An explicit request.names gains its apexes too (else no certificate would satisfy). */
+    parse_ok("x.example.com",
+             "satisfy:\n  names: [www.example.com]\n  www-apex: on\n"
+             "request:\n  names: [www.example.com, www.example.net]\n",
+             NULL, &t);
+    names_are(t.names, t.nnames, "www.example.com example.com");
+    names_are(t.req_names, t.nreq_names, "www.example.com www.example.net example.com example.net");
+    target_free(&t);
+    /* Only "www." names whose rest is a name; one level only; wildcards and IPs never. */
+    parse_ok("x.example.com",
+             "satisfy:\n  names: [www.com, www.www.example.com, wwwx.example.com, "
+             "\"*.www.example.org\", 192.0.2.1]\n  www-apex: true\n",
+             NULL, &t);
+    names_are(t.names, t.nnames,
+              "www.com www.www.example.com wwwx.example.com *.www.example.org 192.0.2.1 "
+              "www.example.com");
+    target_free(&t);
+    parse_err_has("satisfy:\n  www-apex: perhaps\n",
+                  "line 2, column 13: satisfy.www-apex: expected true or false");
+
+    /* want --apex: the apexes are written into satisfy.names, after the names given. */
+    assert_int_equal(desired_want(root, NULL, names, 4, true, &e), 0);
+    text = get(root, "desired/www.example.com");
+    assert_string_equal(text, "satisfy:\n  names:\n  - www.example.com\n  - www.example.org\n"
+                              "  - example.org\n  - www.com\n  - example.com\n");
+    free(text);
+    done(root);
+}
+
+static void test_critical_days(void **state)
+{
+    struct target t;
+
+    (void)state;
+    parse_ok("x.example.com", "satisfy:\n  critical-days: 1\n", NULL, &t);
+    assert_int_equal(t.critical_days, 1);
+    target_free(&t);
+    parse_ok("x.example.com", "satisfy:\n  critical-days: 3650\n", NULL, &t);
+    assert_int_equal(t.critical_days, 3650);
+    target_free(&t);
+    /* From conf/target, and the desired file's own over it. */
+    parse_ok("x.example.com", "", "satisfy:\n  critical-days: 20\n", &t);
+    assert_int_equal(t.critical_days, 20);
+    target_free(&t);
+    parse_ok("x.example.com", "satisfy:\n  critical-days: 7\n", "satisfy:\n  critical-days: 20\n",
+             &t);
+    assert_int_equal(t.critical_days, 7);
+    target_free(&t);
+    parse_err("x.example.com", "satisfy:\n  critical-days: 0\n", NULL,
+              "desired/x.example.com: line 2, column 18: satisfy.critical-days: expected an "
+              "integer from 1 to 3650");
+    parse_err_has("satisfy:\n  critical-days: 3651\n",
+                  "satisfy.critical-days: expected an integer from 1 to 3650");
+    parse_err_has("satisfy:\n  critical-days: -3\n", "satisfy.critical-days: expected an integer");
+    parse_err_has("satisfy:\n  critical-days: 99999999999999999999\n",
+                  "satisfy.critical-days: expected an integer");
+    parse_err_has("satisfy:\n  critical-days: soon\n",
+                  "satisfy.critical-days: expected an integer");
+    parse_err("x.example.com", "", "satisfy:\n  critical-days: 1.5\n",
+              "conf/target: line 2, column 18: satisfy.critical-days: expected an integer from 1 "
+              "to 3650");
+}
+
 /* ---- desired_load ---- */
 
 static void test_load(void **state)
@@ -685,7 +894,7 @@ static void test_want(void **state)
     char *p;
 
     (void)state;
-    assert_int_equal(desired_want(root, NULL, names, 3, &e), 0);
+    assert_int_equal(desired_want(root, NULL, names, 3, false, &e), 0);
     text = get(root, "desired/www.example.com");
     assert_non_null(text);
     assert_string_equal(text, "satisfy:\n  names:\n  - www.example.com\n  - '*.example.com'\n");
@@ -696,22 +905,22 @@ static void test_want(void **state)
     assert_string_equal(s.targets[0].names[1].name, "*.example.com");
     desired_set_free(&s);
     /* An explicit file name; a wildcard first name names the file as is. */
-    assert_int_equal(desired_want(root, "site", names + 1, 1, &e), 0);
+    assert_int_equal(desired_want(root, "site", names + 1, 1, false, &e), 0);
     text = get(root, "desired/site");
     assert_non_null(text);
     free(text);
-    assert_int_equal(desired_want(root, NULL, names + 1, 1, &e), 0);
+    assert_int_equal(desired_want(root, NULL, names + 1, 1, false, &e), 0);
     text = get(root, "desired/*.example.com");
     assert_non_null(text);
     free(text);
     /* Any invalid name: nothing written. */
-    assert_int_equal(desired_want(root, NULL, bad, 2, &e), -EINVAL);
+    assert_int_equal(desired_want(root, NULL, bad, 2, false, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "a/b"));
     p = fsio_join(root, "desired/ok.example.com");
     assert_int_equal(access(p, F_OK), -1);
     free(p);
-    assert_int_equal(desired_want(root, "../evil", names, 1, &e), -EINVAL);
-    assert_int_equal(desired_want(root, NULL, names, 0, &e), -EINVAL);
+    assert_int_equal(desired_want(root, "../evil", names, 1, false, &e), -EINVAL);
+    assert_int_equal(desired_want(root, NULL, names, 0, false, &e), -EINVAL);
     done(root);
 }
 
@@ -727,7 +936,7 @@ static void test_unwant(void **state)
     char *p;
 
     (void)state;
-    assert_int_equal(desired_want(root, NULL, ab, 2, &e), 0);
+    assert_int_equal(desired_want(root, NULL, ab, 2, false, &e), 0);
     put(root, "desired/other",
         "# comment\nsatisfy:\n  names: [b.example.com, c.example.com]\n"
         "request:\n  names: [b.example.com]\n  key:\n    type: rsa\n    rsa-size: 4096\n"
@@ -1022,6 +1231,10 @@ int main(void)
         cmocka_unit_test(test_env_denylist),
         cmocka_unit_test(test_load_reserved),
         cmocka_unit_test(test_contact),
+        cmocka_unit_test(test_legacy_scalar),
+        cmocka_unit_test(test_legacy_unwant),
+        cmocka_unit_test(test_www_apex),
+        cmocka_unit_test(test_critical_days),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

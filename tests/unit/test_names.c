@@ -223,6 +223,39 @@ static void test_message_escapes_input(void **state)
     assert_true(name_is_normal("example.com"));
 }
 
+/* name_www_apex: "www.<rest>" gives <rest> when that is a name of its own. */
+static void apex(const char *name, const char *want)
+{
+    char *out = (char *)1;
+    int rc = name_www_apex(name, &out);
+
+    if (!want) {
+        if (rc != 0 || out)
+            fail_msg("\"%s\": apex \"%s\" (%d), wanted none", name, out ? out : "", rc);
+        return;
+    }
+    if (rc != 1 || !out || strcmp(out, want) != 0)
+        fail_msg("\"%s\": apex \"%s\" (%d), wanted \"%s\"", name, out ? out : "", rc, want);
+    free(out);
+}
+
+static void test_www_apex(void **state)
+{
+    (void)state;
+    apex("www.example.com", "example.com");
+    apex("www.www.example.com", "www.example.com");
+    apex("www.a.b.example.co.uk", "a.b.example.co.uk");
+    apex("www.xn--bcher-kva.example", "xn--bcher-kva.example");
+    apex("www.com", NULL);
+    apex("wwwx.example.com", NULL);
+    apex("example.com", NULL);
+    apex("*.www.example.com", NULL);
+    apex("www.192.0.2.1", NULL);
+    apex("192.0.2.1", NULL);
+    apex("", NULL);
+    apex(NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,7 +263,7 @@ int main(void)
         cmocka_unit_test(test_ip),         cmocka_unit_test(test_rejects_paths_and_junk),
         cmocka_unit_test(test_wildcards),  cmocka_unit_test(test_single_label),
         cmocka_unit_test(test_lengths),    cmocka_unit_test(test_message_escapes_input),
-        cmocka_unit_test(test_reads_only_len),
+        cmocka_unit_test(test_reads_only_len), cmocka_unit_test(test_www_apex),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,12 @@
-/* Renewal timing and backoff (DESIGN.md §4). */
+/* Renewal timing and backoff (DESIGN.md §4), and the critical window as plan_target reports
+ * it for a target. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #include <cmocka.h>
 
+#include "reconcile/plan.h"
 #include "reconcile/policy.h"
 
 #define DAY 86400
@@ -50,10 +52,49 @@ static void test_critical(void **state)
 {
     struct policy_cert c = {.not_before = 0, .not_after = 100 * DAY};
 
-    assert_false(policy_critical(&c, 80 * DAY));
-    assert_false(policy_critical(&c, 90 * DAY));
-    assert_true(policy_critical(&c, 90 * DAY + 1));
-    assert_true(policy_critical(&c, 101 * DAY));
+    assert_false(policy_critical(&c, 0, 80 * DAY));
+    assert_false(policy_critical(&c, 0, 90 * DAY));
+    assert_true(policy_critical(&c, 0, 90 * DAY + 1));
+    assert_true(policy_critical(&c, 0, 101 * DAY));
+}
+
+/* satisfy.critical-days replaces the tenth of the lifetime, wider or narrower. */
+static void test_critical_days(void **state)
+{
+    struct policy_cert c = {.not_before = 0, .not_after = 100 * DAY};
+
+    /* 15 days (txacme's window): critical from day 85 on, where 1/10 would say day 90. */
+    assert_false(policy_critical(&c, 15, 85 * DAY));
+    assert_true(policy_critical(&c, 15, 85 * DAY + 1));
+    assert_true(policy_critical(&c, 15, 89 * DAY));
+    /* 3 days: not yet at day 95, where the default would already say critical. */
+    assert_true(policy_critical(&c, 0, 95 * DAY));
+    assert_false(policy_critical(&c, 3, 95 * DAY));
+    assert_true(policy_critical(&c, 3, 97 * DAY + 1));
+    /* Expired is critical whatever the window; a window longer than the lifetime covers all
+     * of it (the caller's bound keeps the product far from overflowing). */
+    assert_true(policy_critical(&c, 1, 101 * DAY));
+    assert_true(policy_critical(&c, 3650, 0));
+}
+
+/* plan_target passes the target's satisfy.critical-days on: status and the exit code see
+ * the same window as the log line. */
+static void test_plan_critical_days(void **state)
+{
+    char *cert_names[] = {"a.example"};
+    struct target_name tn = {"a.example", false};
+    struct target t = {.names = &tn, .nnames = 1, .key = {.type = KEY_ECDSA, .size = 256}};
+    struct store_cert c = {
+        .names = cert_names, .nnames = 1, .not_before = 0, .not_after = 100 * DAY, .key_id = "k"};
+    struct plan p;
+
+    plan_target(&t, &c, 1, NULL, 87 * DAY, false, &p);
+    assert_int_equal(p.action, PLAN_RENEW);
+    assert_false(p.critical);
+    t.critical_days = 15;
+    plan_target(&t, &c, 1, NULL, 87 * DAY, false, &p);
+    assert_int_equal(p.action, PLAN_RENEW);
+    assert_true(p.critical);
 }
 
 static void test_backoff(void **state)
@@ -104,6 +145,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lifetime_third), cmocka_unit_test(test_short_lifetime_half),
         cmocka_unit_test(test_margin_and_ari), cmocka_unit_test(test_critical),
+        cmocka_unit_test(test_critical_days),  cmocka_unit_test(test_plan_critical_days),
         cmocka_unit_test(test_backoff),        cmocka_unit_test(test_drop_replaces),
     };
 

@@ -55,7 +55,12 @@ def desired():
     w(d, "tab-indent", "satisfy:\n\tnames:\n\t\t- ok.hostile.test\n")
     # Wrong types and values.
     w(d, "type-root-list", "- ok.hostile.test\n- other.hostile.test\n")
-    w(d, "type-root-scalar", "just a string\n")
+    # Not a mapping, and not the legacy plain form either (a plain scalar of hostname
+    # characters and white space, read as satisfy.names): other characters, quotes, a number.
+    w(d, "type-root-scalar", "just a string, with punctuation!\n")
+    w(d, "type-root-quoted", '"ok.hostile.test other.hostile.test"\n')
+    w(d, "type-root-number", "42\n")
+    w(d, "type-root-float", "\n\n-1.5e3\n")
     w(d, "type-satisfy-list", "satisfy:\n  - ok.hostile.test\n")
     w(d, "type-names-map", "satisfy:\n  names:\n    ok.hostile.test: yes\n")
     w(d, "type-name-nested-list", "satisfy:\n  names:\n    - [ok.hostile.test]\n")
@@ -63,6 +68,9 @@ def desired():
     w(d, "type-margin", names("ok.hostile.test") + "  margin: many\n")
     w(d, "type-margin-negative", names("ok.hostile.test") + "  margin: -5\n")
     w(d, "type-margin-huge", names("ok.hostile.test") + "  margin: 99999999999999999999999\n")
+    w(d, "type-critical-days-zero", names("ok.hostile.test") + "  critical-days: 0\n")
+    w(d, "type-critical-days-huge", names("ok.hostile.test") + "  critical-days: 36500\n")
+    w(d, "type-www-apex", names("www.ok.hostile.test") + "  www-apex: sometimes\n")
     w(d, "type-priority", names("ok.hostile.test") + "priority: [1]\n")
     w(d, "type-request-list", names("ok.hostile.test") + "request:\n  - key\n")
     w(d, "type-key-type", names("ok.hostile.test") + "request:\n  key:\n    type: dsa\n")
@@ -124,6 +132,10 @@ def desired():
     # A hostile name in request.names only, and in acmetool's legacy top-level form.
     w(d, "name-request-names", names("ok.hostile.test") + 'request:\n  names: ["../x"]\n')
     w(d, "name-legacy-names", "names:\n  - a/b\n")
+    # The legacy plain form (hostnames alone) is read, and its names checked like any: a bad
+    # one is reported with its own line.
+    w(d, "name-legacy-scalar", "ok.hostile.test\nxn--a.hostile.test\n")
+    w(d, "name-legacy-scalar-wildcards", "ok.hostile.test *.*.hostile.test\n")
 
 
 def target():
@@ -145,6 +157,9 @@ def target():
     w(d, "type-request-string", "request: yes please\n")
     w(d, "type-satisfy-list", base + "satisfy: [a, b]\n")
     w(d, "type-margin", base + "satisfy:\n  margin: soon\n")
+    w(d, "type-critical-days", base + "satisfy:\n  critical-days: forever\n")
+    w(d, "type-www-apex", base + "satisfy:\n  www-apex: [yes]\n")
+    w(d, "type-root-legacy-names", "ok.hostile.test www.ok.hostile.test\n")
     w(d, "type-priority", base + "priority: high\n")
     w(d, "type-label", base + "label: ../../etc\n")
     w(d, "type-key-type", "request:\n  key:\n    type: dsa\n")
