@@ -236,6 +236,31 @@ int store_cert_mark(const struct store *st, const char *id, const char *marker, 
 /* Removes certs/<id>/ entirely. */
 int store_cert_remove(const struct store *st, const char *id, struct err *e);
 
+/* ---- what certs/, keys/ and state/ hold, for `acmed cull` (store_cull.c) ---- */
+
+/* The entries of certs/ (store_cert_ids) or keys/ (store_key_ids) named by a valid id,
+ * whatever they are (a directory, or something unexpected that removal will refuse), sorted.
+ * A missing directory has none. Free with store_ids_free. Returns 0 or negative. */
+int store_cert_ids(const struct store *st, char ***ids, size_t *n, struct err *e);
+int store_key_ids(const struct store *st, char ***ids, size_t *n, struct err *e);
+void store_ids_free(char **ids, size_t n);
+
+/* The key certs/<cert_id>/privkey links to, read from the link itself (a directory
+ * store_certs_load skips still names its key): 0 with the id in key_id (STORE_ID_LEN + 1);
+ * -ENOENT when there is no such link; -EXDEV, with e quoting the link, when it is not
+ * "../../keys/<key-id>/privkey"; -EINVAL for an invalid cert_id. */
+int store_cert_key_link(const struct store *st, const char *cert_id, char *key_id,
+                        struct err *e);
+
+/* Removes keys/<id>/ and its privkey, then fsyncs keys/. Anything unexpected there (a
+ * symlink, another file, keys/<id> not a directory) is refused (-EINVAL) before anything
+ * is removed. -EINVAL for an invalid id. */
+int store_key_remove(const struct store *st, const char *id, struct err *e);
+
+/* The reconciler state files: the <file> of every regular file state/<file>.json (not a
+ * symlink), sorted, as store_state_read takes them. Free with store_ids_free. */
+int store_state_files(const struct store *st, char ***files, size_t *n, struct err *e);
+
 /* ---- live links: live/<hostname>[:<label>] -> ../certs/<cert-id> ---- */
 
 /* Points live/<name> (name already validated) at certs/<cert_id>, atomically (a new link
