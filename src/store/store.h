@@ -233,6 +233,12 @@ int store_cert_save_meta(const struct store *st, const struct store_cert *c, str
 int store_cert_mark(const struct store *st, const char *id, const char *marker, bool on,
                     struct err *e);
 
+/* Asks for the certificate's revocation: writes certs/<id>/revoke holding the RFC 5280
+ * reason code `reason` and a newline (atomically, replacing an earlier request), which the
+ * reconciler acts on. -ENOENT when certs/<id> is not a real directory; -EINVAL for an
+ * invalid id or a negative reason. */
+int store_cert_ask_revoke(const struct store *st, const char *id, int reason, struct err *e);
+
 /* Removes certs/<id>/ entirely. */
 int store_cert_remove(const struct store *st, const char *id, struct err *e);
 
