@@ -27,7 +27,6 @@
 #include "store/store.h"
 #include "util/log.h"
 
-
 /* ---- driving the ACME client synchronously ---- */
 
 struct net {
@@ -88,8 +87,7 @@ static int net_open(struct net *n, const struct cli *c, const char *url, struct 
     if ((rc = url_policy_check(url, ho.allow_insecure_http, "provider", e)) < 0)
         return rc;
     if (rc == URL_POLICY_ALLOWED)
-        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml",
-                 url);
+        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml", url);
     if ((rc = uv_loop_init(&n->loop)) < 0)
         return err_set(e, rc, "cannot create an event loop: %s", uv_strerror(rc));
     n->loop_ok = true;
@@ -188,8 +186,7 @@ static int resolve_url(struct net *n, const struct store *st, struct store_accou
 
 /* ---- list and thumbprint: every accounts/<dir-id>/<key-id>/ ---- */
 
-typedef int (*account_fn)(const struct store *st, const struct store_account_ref *r,
-                          struct err *e);
+typedef int (*account_fn)(const struct store *st, const struct store_account_ref *r, struct err *e);
 
 static int walk_accounts(const struct cli *c, account_fn fn)
 {
@@ -257,8 +254,7 @@ static int list_one(const struct store *st, const struct store_account_ref *r, s
 }
 
 /* The key's JWK thumbprint; a key the store cannot use is skipped with a warning. */
-static int thumbprint_one(const struct store *st, const struct store_account_ref *r,
-                          struct err *e)
+static int thumbprint_one(const struct store *st, const struct store_account_ref *r, struct err *e)
 {
     struct store_account a;
     char *thumb = NULL;
@@ -496,9 +492,10 @@ static int account_deactivate(const struct cli *c, struct store *st)
                 a.url, err_msg(&e));
         goto out;
     }
-    printf("account %s deactivated; its key is kept in accounts/%s/" STORE_ACCOUNT_DEACTIVATED_PREFIX
-           "%s\n",
-           a.url, a.dir_id, a.key_id);
+    printf(
+        "account %s deactivated; its key is kept in accounts/%s/" STORE_ACCOUNT_DEACTIVATED_PREFIX
+        "%s\n",
+        a.url, a.dir_id, a.key_id);
     code = EXIT_OK;
 out:
     free(s.location);

@@ -130,11 +130,9 @@ static int collect_state(struct cull *cu, struct err *e)
 
         if (store_state_read(&cu->st, files[i], &text, &le) < 0 ||
             !(o = json_loads(text, 0, NULL)) || !json_is_object(o)) {
-            log_warn("keeping every key: state/%s.json cannot be read and may name one",
-                     files[i]);
+            log_warn("keeping every key: state/%s.json cannot be read and may name one", files[i]);
             cu->keep_all_keys = true;
-        } else if (idset_add(&cu->used_keys,
-                             json_string_value(json_object_get(o, "key_id"))) < 0) {
+        } else if (idset_add(&cu->used_keys, json_string_value(json_object_get(o, "key_id"))) < 0) {
             rc = err_set(e, -ENOMEM, "out of memory");
         }
         json_decref(o);
@@ -288,8 +286,8 @@ int cmd_cull(const struct cli *c)
         code = rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
         goto out;
     }
-    if (collect_live(&cu, &e) < 0 || collect_state(&cu, &e) < 0 ||
-        collect_accounts(&cu, &e) < 0 || cull_certs(&cu, &e) < 0 || cull_keys(&cu, &e) < 0) {
+    if (collect_live(&cu, &e) < 0 || collect_state(&cu, &e) < 0 || collect_accounts(&cu, &e) < 0 ||
+        cull_certs(&cu, &e) < 0 || cull_keys(&cu, &e) < 0) {
         log_err("%s", err_msg(&e));
         goto out;
     }

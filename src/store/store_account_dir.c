@@ -74,8 +74,8 @@ static int refs_add(struct refs *r, const char *dir_id, const char *key_id, bool
 }
 
 /* Adds the key directories of accounts/<dir_id> (the real directory `path`). */
-static int list_keys(const char *path, const char *dir_id, bool with_deactivated,
-                     struct refs *r, struct err *e)
+static int list_keys(const char *path, const char *dir_id, bool with_deactivated, struct refs *r,
+                     struct err *e)
 {
     static const char prefix[] = STORE_ACCOUNT_DEACTIVATED_PREFIX;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;

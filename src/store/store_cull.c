@@ -89,8 +89,7 @@ int store_state_files(const struct store *st, char ***files, size_t *n, struct e
     return list_sub(st, "state", keep_state, files, n, e);
 }
 
-int store_cert_key_link(const struct store *st, const char *cert_id, char *key_id,
-                        struct err *e)
+int store_cert_key_link(const struct store *st, const char *cert_id, char *key_id, struct err *e)
 {
     static const char pre[] = "../../keys/", post[] = "/privkey";
     char *path = NULL, *target = NULL;

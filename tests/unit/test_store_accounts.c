@@ -248,8 +248,9 @@ static void test_load_and_meta(void **state)
     free(p);
     assert_int_equal(store_account_load(&f->st, "..", k1, &a, &e), -EINVAL);
     assert_int_equal(store_account_read_meta(&f->st, DIR_ID, "../x", &a, &e), -EINVAL);
-    assert_int_equal(store_account_load(&f->st, DIR_ID, "cccccccccccccccccccccccccccccccccccccccccccccccccccc",
-                                        &a, &e),
+    assert_int_equal(store_account_load(&f->st, DIR_ID,
+                                        "cccccccccccccccccccccccccccccccccccccccccccccccccccc", &a,
+                                        &e),
                      -ENOENT);
 }
 
@@ -295,7 +296,8 @@ static void test_remove(void **state)
     p = acct_path(f, DIR_ID, k3, NULL);
     assert_int_equal(symlink(p, dir), 0);
     assert_true(store_account_remove(&f->st, DIR_ID,
-                                     "dddddddddddddddddddddddddddddddddddddddddddddddddddd", &e) < 0);
+                                     "dddddddddddddddddddddddddddddddddddddddddddddddddddd",
+                                     &e) < 0);
     assert_int_equal(lstat(p, &sb), 0);
     free(p);
     free(dir);
