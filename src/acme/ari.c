@@ -8,24 +8,8 @@
 #include <string.h>
 
 #include "acme/url.h"
-#include "crypto/b64.h"
 #include "util/clock.h"
 #include "util/sanitize.h"
-
-char *acme_ari_cert_id(const uint8_t *aki, size_t aki_len, const uint8_t *serial, size_t serial_len)
-{
-    char *a = NULL, *s = NULL, *out = NULL;
-
-    if (!aki || !aki_len || !serial || !serial_len)
-        return NULL;
-    a = b64url_encode(aki, aki_len);
-    s = b64url_encode(serial, serial_len);
-    if (a && s && asprintf(&out, "%s.%s", a, s) < 0)
-        out = NULL;
-    free(a);
-    free(s);
-    return out;
-}
 
 static int window_time(json_t *win, const char *key, time_t *out, struct err *e)
 {

@@ -1,5 +1,6 @@
-/* ari: ACME Renewal Information (RFC 9773): the certificate identifier, the renewalInfo
- * response and the choice of a renewal time inside the suggested window. */
+/* ari: ACME Renewal Information (RFC 9773): the renewalInfo response and the choice of a
+ * renewal time inside the suggested window. The certificate identifier is an X.509 fact:
+ * x509_ari_cert_id in crypto/x509.h. */
 #ifndef ACMED_ACME_ARI_H
 #define ACMED_ACME_ARI_H
 
@@ -8,13 +9,6 @@
 #include <time.h>
 
 #include "util/err.h"
-
-/* The ARI certID (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial), both
- * unpadded. `serial` is the content of the certificate's DER INTEGER exactly as encoded,
- * including a leading 0x00 (x509_info.serial). Returns a caller-owned string, or NULL when
- * either input is empty or on allocation failure. */
-char *acme_ari_cert_id(const uint8_t *aki, size_t aki_len, const uint8_t *serial,
-                       size_t serial_len);
 
 struct acme_renewal_info {
     time_t start;          /* suggestedWindow.start */

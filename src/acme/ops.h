@@ -145,7 +145,7 @@ int acme_cert_revoke(struct acme_client *c, const uint8_t *der, size_t len, int 
 
 /* ---- renewal information (RFC 9773) ---- */
 
-/* GETs renewalInfo for certID (acme_ari_cert_id). -ENOTSUP when the directory has none.
+/* GETs renewalInfo for certID (x509_ari_cert_id). -ENOTSUP when the directory has none.
  * On success r->http is the response and r->retry_after the server's Retry-After (or -1);
  * parse the body with acme_renewal_info_parse. */
 int acme_renewal_info_get(struct acme_client *c, const char *cert_id, acme_cb cb, void *arg,

@@ -3,19 +3,16 @@
  *
  * list and thumbprint only read (no lock); with --provider they show that CA's accounts only.
  * new, rollover and deactivate change accounts and so take the reconciler lock (exit 4 while
- * a daemon runs). They act on the account the reconciler would use for the provider: the
- * first one without an EAB kid, else the first. Talking to the CA, they drive the loop
+ * a daemon runs). They act on the account the reconciler would use for the provider and the
+ * EAB kid of conf/target (none unless it sets request.account.eab): store_account_pick's rule,
+ * the reconciler's own. Reading and changing accounts/ is the store's (store_accounts_list,
+ * store_account_remove, store_account_set_aside). Talking to the CA, they drive the loop
  * synchronously until each operation's callback has run: a command does one thing at a
  * time, and the network layer keeps every wait bounded. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "acme/client.h"
@@ -28,11 +25,7 @@
 #include "net/url_policy.h"
 #include "store/desired.h"
 #include "store/store.h"
-#include "util/fsio.h"
 #include "util/log.h"
-
-#define ACCOUNT_MAX_FILE (64 * 1024)
-#define DEACTIVATED_PREFIX ".deactivated-"
 
 /* ---- driving the ACME client synchronously ---- */
 
@@ -94,8 +87,7 @@ static int net_open(struct net *n, const struct cli *c, const char *url, struct 
     if ((rc = url_policy_check(url, ho.allow_insecure_http, "provider", e)) < 0)
         return rc;
     if (rc == URL_POLICY_ALLOWED)
-        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml",
-                 url);
+        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml", url);
     if ((rc = uv_loop_init(&n->loop)) < 0)
         return err_set(e, rc, "cannot create an event loop: %s", uv_strerror(rc));
     n->loop_ok = true;
@@ -138,80 +130,30 @@ static const char *provider_url(const struct cli *c)
     return desired_provider_url(c->provider ? c->provider : "letsencrypt");
 }
 
-/* Removes accounts/<dir_id>/<key_id>/ (its privkey and meta) without following any symlink;
- * anything else inside makes the final rmdir fail rather than be removed blindly. */
-static int remove_account_dir(const struct store *st, const char *dir_id, const char *key_id,
-                              struct err *e)
-{
-    static const char *const files[] = {"privkey", "meta"};
-    char *path = NULL;
-    int dfd = -1, kfd = -1, rc = 0;
-    struct stat sb;
-
-    if (asprintf(&path, "%s/accounts/%s", st->root, dir_id) < 0)
-        return err_set(e, -ENOMEM, "out of memory");
-    if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-        (kfd = openat(dfd, key_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-        rc = err_sys(e, -errno, "cannot open %s/%s", path, key_id);
-        goto out;
-    }
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        if (fstatat(kfd, files[i], &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno == ENOENT)
-                continue;
-            rc = err_sys(e, -errno, "cannot stat %s/%s/%s", path, key_id, files[i]);
-            goto out;
-        }
-        if (!S_ISREG(sb.st_mode)) {
-            rc = err_set(e, -EINVAL, "%s/%s/%s is not a regular file; refusing it", path, key_id,
-                         files[i]);
-            goto out;
-        }
-        if (unlinkat(kfd, files[i], 0) < 0) {
-            rc = err_sys(e, -errno, "cannot remove %s/%s/%s", path, key_id, files[i]);
-            goto out;
-        }
-    }
-    if (unlinkat(dfd, key_id, AT_REMOVEDIR) < 0) {
-        rc = err_sys(e, -errno, "cannot remove %s/%s", path, key_id);
-        goto out;
-    }
-    if (fsync(dfd) < 0)
-        rc = err_sys(e, -errno, "cannot fsync %s", path);
-out:
-    if (kfd >= 0)
-        close(kfd);
-    if (dfd >= 0)
-        close(dfd);
-    free(path);
-    return rc;
-}
-
-/* The account the reconciler would use for `url` (moved into *out), or -ENOENT. */
+/* The account the reconciler would use for `url` and conf/target's EAB kid (moved into
+ * *out), or -ENOENT. */
 static int pick_account(const struct store *st, const char *url, struct store_account *out,
                         struct err *e)
 {
-    struct store_account *v = NULL;
-    size_t n = 0, pick = 0;
+    struct target def;
+    bool found = false;
     int rc;
 
-    if ((rc = store_accounts_load(st, url, &v, &n, e)) < 0)
+    if ((rc = desired_load_defaults(st->root, &def, e)) < 0)
         return rc;
-    if (n == 0) {
-        rc = err_set(e, -ENOENT,
-                     "no account for %s under %s/accounts (acmed account new "
-                     "creates one)",
-                     url, st->root);
-        goto out;
+    if ((rc = store_account_find(st, url, def.eab_kid, out, &found, e)) == 0 && !found) {
+        if (def.eab_kid)
+            rc = err_set(e, -ENOENT,
+                         "no account for %s with EAB kid %s (conf/target) under %s/accounts "
+                         "(`acmed --once` registers one)",
+                         url, def.eab_kid, st->root);
+        else
+            rc = err_set(e, -ENOENT,
+                         "no account for %s without an external account binding under "
+                         "%s/accounts (acmed account new creates one)",
+                         url, st->root);
     }
-    while (pick < n && v[pick].eab_kid)
-        pick++;
-    if (pick == n)
-        pick = 0;
-    *out = v[pick];
-    memset(&v[pick], 0, sizeof v[pick]);
-out:
-    store_accounts_free(v, n);
+    target_free(&def);
     return rc;
 }
 
@@ -242,63 +184,17 @@ static int resolve_url(struct net *n, const struct store *st, struct store_accou
     return rc;
 }
 
-/* ---- list and thumbprint: walking accounts/<dir-id>/<key-id>/ ---- */
+/* ---- list and thumbprint: every accounts/<dir-id>/<key-id>/ ---- */
 
-typedef int (*account_fn)(const char *dir_id, const char *key_id, const char *path, struct err *e);
-
-static int skip_dot(const struct dirent *de)
-{
-    return de->d_name[0] != '.';
-}
-
-static bool is_real_dir(const char *path)
-{
-    struct stat sb;
-
-    return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* Calls fn for every key directory under `dir` (accounts/ or accounts/<dir-id>/ when
- * dir_id is set), in name order; symlinks are never descended into. *count is increased. */
-static int walk(const char *dir, const char *dir_id, account_fn fn, unsigned *count, struct err *e)
-{
-    struct dirent **list = NULL;
-    int n, rc = 0;
-
-    if ((n = scandir(dir, &list, skip_dot, alphasort)) < 0)
-        return errno == ENOENT ? 0 : err_sys(e, -errno, "cannot list %s", dir);
-    for (int i = 0; i < n; i++) {
-        const char *name = list[i]->d_name;
-        char *path = NULL;
-
-        if (rc < 0 || (dir_id && !store_id_valid(name)))
-            continue;
-        if (asprintf(&path, "%s/%s", dir, name) < 0) {
-            rc = err_set(e, -ENOMEM, "out of memory");
-            continue;
-        }
-        if (is_real_dir(path)) {
-            if (dir_id) {
-                rc = fn(dir_id, name, path, e);
-                (*count)++;
-            } else {
-                rc = walk(path, name, fn, count, e);
-            }
-        }
-        free(path);
-    }
-    for (int i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
-    return rc;
-}
+typedef int (*account_fn)(const struct store *st, const struct store_account_ref *r, struct err *e);
 
 static int walk_accounts(const struct cli *c, account_fn fn)
 {
     struct store st = {.lock_fd = -1};
-    char *dir = NULL, *dir_id = NULL;
-    unsigned count = 0;
-    int code = EXIT_FAILED;
+    struct store_account_ref *refs = NULL;
+    char *dir_id = NULL;
+    int code = EXIT_FAILED, rc = 0;
+    size_t n = 0;
     struct err e;
 
     if (store_open(c->state_dir, &st, &e) < 0) {
@@ -310,88 +206,69 @@ static int walk_accounts(const struct cli *c, account_fn fn)
         code = EXIT_USAGE;
         goto out;
     }
-    if (asprintf(&dir, "%s/accounts%s%s", st.root, dir_id ? "/" : "", dir_id ? dir_id : "") < 0) {
-        dir = NULL;
-        log_err("out of memory");
-        goto out;
-    }
-    if (walk(dir, dir_id, fn, &count, &e) < 0) {
+    if (store_accounts_list(&st, dir_id, false, &refs, &n, &e) < 0) {
         log_err("%s", err_msg(&e));
         goto out;
     }
-    if (count == 0)
-        log_info("no accounts under %s", dir);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = fn(&st, &refs[i], &e);
+    if (rc < 0) {
+        log_err("%s", err_msg(&e));
+        goto out;
+    }
+    if (n == 0)
+        log_info("no accounts under %s/accounts%s%s", st.root, dir_id ? "/" : "",
+                 dir_id ? dir_id : "");
     code = EXIT_OK;
 out:
-    free(dir);
+    store_account_refs_free(refs, n);
     free(dir_id);
     store_close(&st);
     return code;
 }
 
 /* One line: dir-id, key-id, account URL, contacts ("-" for what is unknown). An unreadable
- * meta is reported and the line still printed: the key itself is there. */
-static int list_one(const char *dir_id, const char *key_id, const char *path, struct err *e)
+ * meta is reported (by the store) and the line still printed: the key itself is there. */
+static int list_one(const struct store *st, const struct store_account_ref *r, struct err *e)
 {
-    char *mpath = NULL, *text = NULL, *contacts = NULL;
-    const char *url = "-";
-    size_t len = 0, clen = 0;
-    json_t *o = NULL, *v;
-    const char *sep = "";
-    struct err le;
+    struct store_account a;
+    char *contacts = NULL;
+    size_t clen = 0;
     FILE *cf;
-    size_t i;
+    int rc;
 
-    if (!(mpath = fsio_join(path, "meta")) || !(cf = open_memstream(&contacts, &clen))) {
-        free(mpath);
+    if ((rc = store_account_read_meta(st, r->dir_id, r->key_id, &a, e)) < 0)
+        return rc;
+    if (!(cf = open_memstream(&contacts, &clen))) {
+        store_account_clear(&a);
         return err_set(e, -ENOMEM, "out of memory");
     }
-    if (fsio_read_file(mpath, ACCOUNT_MAX_FILE, &text, &len, &le) == 0 &&
-        !(o = json_loadb(text, len, 0, NULL)))
-        log_warn("%s: not valid JSON", mpath);
-    else if (!o && le.code != -ENOENT)
-        log_warn("%s", err_msg(&le));
-    if (json_is_string(json_object_get(o, "url")))
-        url = json_string_value(json_object_get(o, "url"));
-    for (i = 0; i < json_array_size(json_object_get(o, "contact")); i++) {
-        v = json_array_get(json_object_get(o, "contact"), i);
-        if (json_is_string(v)) {
-            fprintf(cf, "%s%s", sep, json_string_value(v));
-            sep = ",";
-        }
-    }
+    for (size_t i = 0; i < a.ncontact; i++)
+        fprintf(cf, "%s%s", i ? "," : "", a.contact[i]);
     fclose(cf);
-    printf("%s %s %s %s\n", dir_id, key_id, url, contacts && *contacts ? contacts : "-");
-    json_decref(o);
+    printf("%s %s %s %s\n", r->dir_id, r->key_id, a.url ? a.url : "-",
+           contacts && *contacts ? contacts : "-");
     free(contacts);
-    free(text);
-    free(mpath);
+    store_account_clear(&a);
     return 0;
 }
 
-static int thumbprint_one(const char *dir_id, const char *key_id, const char *path, struct err *e)
+/* The key's JWK thumbprint; a key the store cannot use is skipped with a warning. */
+static int thumbprint_one(const struct store *st, const struct store_account_ref *r, struct err *e)
 {
-    char *kpath = fsio_join(path, "privkey"), *pem = NULL, *thumb = NULL;
-    struct ckey *key = NULL;
-    size_t len = 0;
+    struct store_account a;
+    char *thumb = NULL;
     int rc;
 
-    if (!kpath)
-        return err_set(e, -ENOMEM, "out of memory");
-    rc = fsio_read_file(kpath, ACCOUNT_MAX_FILE, &pem, &len, e);
-    if (rc == 0) {
-        rc = key_from_pem(pem, len, &key, e);
-        key_pem_free(pem, len);
-    }
+    rc = store_account_load(st, r->dir_id, r->key_id, &a, e);
     if (rc == 0)
-        rc = jwk_key_thumbprint(key, &thumb, e);
+        rc = jwk_key_thumbprint(a.key, &thumb, e);
     if (rc == 0)
-        printf("%s %s\n", key_id, thumb);
+        printf("%s %s\n", r->key_id, thumb);
     else
-        log_warn("skipping account %s/%s: %s", dir_id, key_id, err_msg(e));
-    key_free(key);
+        log_warn("skipping account %s/%s: %s", r->dir_id, r->key_id, err_msg(e));
+    store_account_clear(&a);
     free(thumb);
-    free(kpath);
     return rc == -ENOMEM ? rc : 0;
 }
 
@@ -493,7 +370,7 @@ static int account_new(const struct cli *c, struct store *st)
         (!s.location && err_set(&e, -EPROTO, "the CA named no account URL") < 0)) {
         log_err("%s", err_msg(&e));
         /* A problem document means the CA created nothing: the key is of no use. */
-        if (s.rc == ACME_EPROBLEM && remove_account_dir(st, a.dir_id, a.key_id, &e) < 0)
+        if (s.rc == ACME_EPROBLEM && store_account_remove(st, a.dir_id, a.key_id, &e) < 0)
             log_warn("%s", err_msg(&e));
         goto out;
     }
@@ -558,11 +435,11 @@ static int account_rollover(const struct cli *c, struct store *st)
         rc = sync_wait(&n, &s, &e);
     if (rc < 0) {
         log_err("key rollover of %s failed: %s", old.url, err_msg(&e));
-        if (remove_account_dir(st, nw.dir_id, nw.key_id, &e) < 0)
+        if (store_account_remove(st, nw.dir_id, nw.key_id, &e) < 0)
             log_warn("%s", err_msg(&e));
         goto out;
     }
-    if (remove_account_dir(st, old.dir_id, old.key_id, &e) < 0) {
+    if (store_account_remove(st, old.dir_id, old.key_id, &e) < 0) {
         log_err("account %s now uses key %s, but the old key could not be removed (remove "
                 "accounts/%s/%s by hand): %s",
                 old.url, nw.key_id, old.dir_id, old.key_id, err_msg(&e));
@@ -585,7 +462,6 @@ static int account_deactivate(const struct cli *c, struct store *st)
 {
     const char *url = provider_url(c);
     struct store_account a = {0};
-    char *from = NULL, *to = NULL;
     struct sync s = {0};
     int code = EXIT_FAILED, rc;
     struct net n = {0};
@@ -610,29 +486,18 @@ static int account_deactivate(const struct cli *c, struct store *st)
         log_err("deactivating %s failed: %s", a.url, err_msg(&e));
         goto out;
     }
-    if (asprintf(&from, "%s/accounts/%s/%s", st->root, a.dir_id, a.key_id) < 0)
-        from = NULL;
-    if (asprintf(&to, "%s/accounts/%s/" DEACTIVATED_PREFIX "%s", st->root, a.dir_id, a.key_id) < 0)
-        to = NULL;
-    if (!from || !to) {
-        log_err("out of memory");
+    if (store_account_set_aside(st, a.dir_id, a.key_id, &e) < 0) {
+        log_err("account %s is deactivated, but its key directory could not be moved aside "
+                "(remove it by hand): %s",
+                a.url, err_msg(&e));
         goto out;
     }
-    if (rename(from, to) < 0) {
-        log_err("account %s is deactivated, but %s could not be moved aside (remove it by "
-                "hand): %s",
-                a.url, from, strerror(errno));
-        goto out;
-    }
-    *strrchr(to, '/') = '\0';
-    if (fsio_fsync_dir(to, &e) < 0)
-        log_warn("%s", err_msg(&e));
-    printf("account %s deactivated; its key is kept in accounts/%s/" DEACTIVATED_PREFIX "%s\n",
-           a.url, a.dir_id, a.key_id);
+    printf(
+        "account %s deactivated; its key is kept in accounts/%s/" STORE_ACCOUNT_DEACTIVATED_PREFIX
+        "%s\n",
+        a.url, a.dir_id, a.key_id);
     code = EXIT_OK;
 out:
-    free(from);
-    free(to);
     free(s.location);
     net_close(&n);
     store_account_clear(&a);

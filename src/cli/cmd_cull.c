@@ -6,16 +6,14 @@
  *
  * Whenever what uses a key cannot be known for sure (a malformed desired file, an unreadable
  * state file, a certificate directory whose key link we do not understand), every key is
- * kept: a key removed by mistake cannot be brought back. */
-#include <dirent.h>
+ * kept: a key removed by mistake cannot be brought back. What the state directory holds is
+ * read, and keys removed, through the store (store_cert_ids, store_cert_key_link,
+ * store_key_ids, store_key_remove, store_state_files, store_accounts_list). */
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "store/desired.h"
@@ -72,45 +70,6 @@ static void idset_free(struct idset *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Opens <root>/<rel> as a directory, refusing a symlink. -1 with errno set on failure. */
-static int open_dir(const struct store *st, const char *rel)
-{
-    char *path = store_path(st, rel);
-    int fd;
-
-    if (!path) {
-        errno = ENOMEM;
-        return -1;
-    }
-    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    free(path);
-    return fd;
-}
-
-/* Calls fn for every entry of the directory fd (which stays open) but "." and "..". */
-static int each_entry(int fd, int (*fn)(struct cull *cu, int dirfd, const char *name),
-                      struct cull *cu, struct err *e)
-{
-    int dfd = dup(fd), rc = 0;
-    struct dirent *de;
-    DIR *d;
-
-    if (dfd < 0 || !(d = fdopendir(dfd))) {
-        rc = err_sys(e, -errno, "cannot list a directory of %s", cu->st.root);
-        if (dfd >= 0)
-            close(dfd);
-        return rc;
-    }
-    rewinddir(d);
-    while (rc == 0 && (de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            rc = fn(cu, fd, de->d_name);
-    closedir(d);
-    if (rc < 0)
-        err_set(e, rc, "out of memory");
-    return rc;
-}
-
 /* ---- what is in use ---- */
 
 static int collect_live(struct cull *cu, struct err *e)
@@ -155,99 +114,79 @@ static int collect_pinned(struct cull *cu, struct err *e)
     return rc;
 }
 
-/* The key of an order in progress, from state/<name> ("key_id"). */
-static int state_entry(struct cull *cu, int dirfd, const char *name)
+/* The keys of orders in progress, from state/<file>.json ("key_id"). */
+static int collect_state(struct cull *cu, struct err *e)
 {
-    size_t len = strlen(name);
-    char *file = NULL, *text = NULL;
-    json_t *o = NULL;
-    struct stat sb;
-    struct err e;
-    int rc = 0;
+    char **files = NULL;
+    size_t n = 0;
+    int rc;
 
-    if (name[0] == '.' || len <= 5 || strcmp(name + len - 5, ".json") ||
-        fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
-        return 0;
-    if (!(file = strndup(name, len - 5)))
-        return -ENOMEM;
-    if (store_state_read(&cu->st, file, &text, &e) < 0 || !(o = json_loads(text, 0, NULL)) ||
-        !json_is_object(o)) {
-        log_warn("keeping every key: state/%s cannot be read and may name one", name);
-        cu->keep_all_keys = true;
-        goto out;
+    if ((rc = store_state_files(&cu->st, &files, &n, e)) < 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *text = NULL;
+        json_t *o = NULL;
+        struct err le;
+
+        if (store_state_read(&cu->st, files[i], &text, &le) < 0 ||
+            !(o = json_loads(text, 0, NULL)) || !json_is_object(o)) {
+            log_warn("keeping every key: state/%s.json cannot be read and may name one", files[i]);
+            cu->keep_all_keys = true;
+        } else if (idset_add(&cu->used_keys, json_string_value(json_object_get(o, "key_id"))) < 0) {
+            rc = err_set(e, -ENOMEM, "out of memory");
+        }
+        json_decref(o);
+        free(text);
     }
-    rc = idset_add(&cu->used_keys, json_string_value(json_object_get(o, "key_id")));
-out:
-    json_decref(o);
-    free(text);
-    free(file);
+    store_ids_free(files, n);
     return rc;
 }
 
 /* Account key ids, including moved-aside ".deactivated-<id>" ones: keys/ should never hold
  * one, but if it does it must stay. */
-static int account_key_entry(struct cull *cu, int dirfd, const char *name)
+static int collect_accounts(struct cull *cu, struct err *e)
 {
-    static const char prefix[] = ".deactivated-";
+    struct store_account_ref *v = NULL;
+    size_t n = 0;
+    int rc;
 
-    (void)dirfd;
-    if (!strncmp(name, prefix, sizeof prefix - 1))
-        name += sizeof prefix - 1;
-    return idset_add(&cu->used_keys, name);
-}
-
-static int account_dir_entry(struct cull *cu, int dirfd, const char *name)
-{
-    int fd, rc;
-
-    if (name[0] == '.')
-        return 0;
-    fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    rc = each_entry(fd, account_key_entry, cu, NULL);
-    close(fd);
+    if ((rc = store_accounts_list(&cu->st, NULL, true, &v, &n, e)) < 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (idset_add(&cu->used_keys, v[i].key_id) < 0)
+            rc = err_set(e, -ENOMEM, "out of memory");
+    store_account_refs_free(v, n);
     return rc;
 }
 
-/* Runs fn over the entries of <root>/<rel>; a missing directory has none. */
-static int collect_dir(struct cull *cu, const char *rel,
-                       int (*fn)(struct cull *cu, int dirfd, const char *name), struct err *e)
+/* The keys remaining certificate directories link to: store_certs_load leaves out
+ * directories without a parseable cert and the key_id of a key that does not match its cert,
+ * yet those keys must stay too. */
+static int collect_cert_links(struct cull *cu, struct err *e)
 {
-    int fd = open_dir(&cu->st, rel), rc;
+    char **ids = NULL, key[STORE_ID_LEN + 1];
+    size_t n = 0;
+    int rc;
 
-    if (fd < 0)
-        return errno == ENOENT ? 0 : err_sys(e, -errno, "cannot open %s/%s", cu->st.root, rel);
-    rc = each_entry(fd, fn, cu, e);
-    close(fd);
-    return rc;
-}
+    if ((rc = store_cert_ids(&cu->st, &ids, &n, e)) < 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct err le;
+        int lr;
 
-/* The key a remaining certificate directory links to ("../../keys/<key-id>/privkey"), read
- * from the link itself: store_certs_load leaves out directories without a parseable cert and
- * the key_id of a key that does not match its cert, yet those keys must stay too. */
-static int cert_link_entry(struct cull *cu, int dirfd, const char *name)
-{
-    static const char pre[] = "../../keys/", post[] = "/privkey";
-    char rel[STORE_ID_LEN + 16], target[256], id[STORE_ID_LEN + 1];
-    ssize_t n;
-
-    if (!store_id_valid(name) || idset_has(&cu->removed, name))
-        return 0;
-    snprintf(rel, sizeof rel, "%s/privkey", name);
-    n = readlinkat(dirfd, rel, target, sizeof target - 1);
-    if (n < 0)
-        return 0; /* no link: no key of ours */
-    target[n] = '\0';
-    if ((size_t)n != sizeof pre - 1 + STORE_ID_LEN + sizeof post - 1 ||
-        strncmp(target, pre, sizeof pre - 1) || strcmp(target + n - (sizeof post - 1), post)) {
-        log_warn("keeping every key: certs/%s/privkey points at %s", name, target);
-        cu->keep_all_keys = true;
-        return 0;
+        if (idset_has(&cu->removed, ids[i]))
+            continue;
+        if ((lr = store_cert_key_link(&cu->st, ids[i], key, &le)) == 0) {
+            rc = idset_add(&cu->used_keys, key);
+        } else if (lr == -ENOMEM) {
+            rc = lr;
+        } else if (lr != -ENOENT) {
+            log_warn("keeping every key: %s", err_msg(&le));
+            cu->keep_all_keys = true;
+        }
     }
-    memcpy(id, target + sizeof pre - 1, STORE_ID_LEN);
-    id[STORE_ID_LEN] = '\0';
-    return idset_add(&cu->used_keys, id);
+    store_ids_free(ids, n);
+    return rc < 0 ? err_set(e, rc, "out of memory") : 0;
 }
 
 /* ---- removal ---- */
@@ -288,83 +227,38 @@ static int cull_certs(struct cull *cu, struct err *e)
     if (rc == -ENOMEM)
         err_set(e, rc, "out of memory");
     if (rc == 0)
-        rc = collect_dir(cu, "certs", cert_link_entry, e);
+        rc = collect_cert_links(cu, e);
     return rc;
-}
-
-/* Removes keys/<id>/privkey and keys/<id>. Anything unexpected there (a symlink, another
- * file) is refused before anything is removed. */
-static int remove_key_dir(int keys_fd, const char *id, struct err *e)
-{
-    struct dirent *de;
-    struct stat sb;
-    DIR *d = NULL;
-    int fd, rc = 0;
-
-    fd = openat(keys_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return err_sys(e, -errno, "keys/%s is not a directory; refusing it", id);
-    if (!(d = fdopendir(fd))) {
-        rc = err_sys(e, -errno, "cannot list keys/%s", id);
-        close(fd);
-        return rc;
-    }
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        if (strcmp(de->d_name, "privkey") ||
-            fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode)) {
-            rc = err_set(e, -EINVAL,
-                         "keys/%s/%s is not the regular file privkey; refusing "
-                         "to remove keys/%s",
-                         id, de->d_name, id);
-            goto out;
-        }
-    }
-    /* unlinkat never follows a symlink, and privkey was just seen to be a regular file. */
-    if (unlinkat(fd, "privkey", 0) < 0 && errno != ENOENT) {
-        rc = err_sys(e, -errno, "cannot remove keys/%s/privkey", id);
-        goto out;
-    }
-    if (unlinkat(keys_fd, id, AT_REMOVEDIR) < 0)
-        rc = err_sys(e, -errno, "cannot remove keys/%s", id);
-out:
-    closedir(d);
-    return rc;
-}
-
-static int key_entry(struct cull *cu, int dirfd, const char *name)
-{
-    struct err e;
-
-    if (!store_id_valid(name) || idset_has(&cu->used_keys, name))
-        return 0;
-    if (cu->c->dry_run) {
-        printf("would remove key %s\n", name);
-    } else if (remove_key_dir(dirfd, name, &e) < 0) {
-        log_err("%s", err_msg(&e));
-        cu->nerrors++;
-        return 0;
-    } else {
-        log_notice("removed key %s", name);
-    }
-    cu->nkeys++;
-    return 0;
 }
 
 static int cull_keys(struct cull *cu, struct err *e)
 {
-    int fd, rc;
+    char **ids = NULL;
+    size_t n = 0;
+    int rc;
 
     if (cu->keep_all_keys)
         return 0;
-    if ((fd = open_dir(&cu->st, "keys")) < 0)
-        return errno == ENOENT ? 0 : err_sys(e, -errno, "cannot open %s/keys", cu->st.root);
-    rc = each_entry(fd, key_entry, cu, e);
-    if (rc == 0 && cu->nkeys > 0 && !cu->c->dry_run && fsync(fd) < 0)
-        log_warn("cannot fsync %s/keys: %s", cu->st.root, strerror(errno));
-    close(fd);
-    return rc;
+    if ((rc = store_key_ids(&cu->st, &ids, &n, e)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        struct err le;
+
+        if (idset_has(&cu->used_keys, ids[i]))
+            continue;
+        if (cu->c->dry_run) {
+            printf("would remove key %s\n", ids[i]);
+        } else if (store_key_remove(&cu->st, ids[i], &le) < 0) {
+            log_err("%s", err_msg(&le));
+            cu->nerrors++;
+            continue;
+        } else {
+            log_notice("removed key %s", ids[i]);
+        }
+        cu->nkeys++;
+    }
+    store_ids_free(ids, n);
+    return 0;
 }
 
 int cmd_cull(const struct cli *c)
@@ -392,9 +286,8 @@ int cmd_cull(const struct cli *c)
         code = rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
         goto out;
     }
-    if (collect_live(&cu, &e) < 0 || collect_dir(&cu, "state", state_entry, &e) < 0 ||
-        collect_dir(&cu, "accounts", account_dir_entry, &e) < 0 || cull_certs(&cu, &e) < 0 ||
-        cull_keys(&cu, &e) < 0) {
+    if (collect_live(&cu, &e) < 0 || collect_state(&cu, &e) < 0 || collect_accounts(&cu, &e) < 0 ||
+        cull_certs(&cu, &e) < 0 || cull_keys(&cu, &e) < 0) {
         log_err("%s", err_msg(&e));
         goto out;
     }

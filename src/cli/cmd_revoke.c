@@ -11,7 +11,6 @@
 #include "cli/cli.h"
 #include "store/names.h"
 #include "store/store.h"
-#include "util/fsio.h"
 #include "util/lock.h"
 #include "util/log.h"
 
@@ -38,7 +37,7 @@ static int find_cert(const struct store *st, const char *arg, char *id, struct e
 int cmd_revoke(const struct cli *c)
 {
     struct store st = {.lock_fd = -1};
-    char id[STORE_ID_LEN + 1], *path = NULL, text[64];
+    char id[STORE_ID_LEN + 1];
     const char *reason = c->reason ? c->reason : "unspecified";
     int code = EXIT_FAILED, r;
     pid_t holder;
@@ -62,13 +61,7 @@ int cmd_revoke(const struct cli *c)
         log_err("%s", err_msg(&e));
         goto out;
     }
-    snprintf(text, sizeof text, "%d\n", r);
-    if (asprintf(&path, "%s/certs/%s/revoke", st.root, id) < 0) {
-        path = NULL;
-        log_err("out of memory");
-        goto out;
-    }
-    if (fsio_write_atomic(path, text, strlen(text), 0644, &e) < 0) {
+    if (store_cert_ask_revoke(&st, id, r, &e) < 0) {
         log_err("%s", err_msg(&e));
         goto out;
     }
@@ -82,10 +75,8 @@ int cmd_revoke(const struct cli *c)
         goto out;
     }
     store_close(&st);
-    free(path);
     return cli_reconcile(c, false);
 out:
-    free(path);
     store_close(&st);
     return code;
 }

@@ -13,6 +13,7 @@
 #include <gnutls/x509.h>
 #include <gnutls/x509-ext.h>
 
+#include "crypto/b64.h"
 #include "crypto/key_internal.h"
 #include "crypto/x509_internal.h"
 
@@ -292,6 +293,21 @@ void x509_info_free(struct x509_info *info)
 
 /* Compares DER SubjectPublicKeyInfo encodings: GnuTLS re-encodes both the same way, so equal
  * keys give equal bytes whatever the certificate's original encoding. */
+char *x509_ari_cert_id(const uint8_t *aki, size_t aki_len, const uint8_t *serial, size_t serial_len)
+{
+    char *a = NULL, *s = NULL, *out = NULL;
+
+    if (!aki || !aki_len || !serial || !serial_len)
+        return NULL;
+    a = b64url_encode(aki, aki_len);
+    s = b64url_encode(serial, serial_len);
+    if (a && s && asprintf(&out, "%s.%s", a, s) < 0)
+        out = NULL;
+    free(a);
+    free(s);
+    return out;
+}
+
 int x509_matches_key(const uint8_t *der, size_t len, const struct ckey *key, struct err *e)
 {
     gnutls_x509_crt_t crt = NULL;

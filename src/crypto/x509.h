@@ -32,6 +32,13 @@ int x509_parse(const uint8_t *der, size_t len, struct x509_info **out, struct er
 
 void x509_info_free(struct x509_info *info);
 
+/* The ARI certID (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial), both
+ * unpadded. `serial` is the content of the certificate's DER INTEGER exactly as encoded,
+ * including a leading 0x00 (x509_info.serial). Returns a caller-owned string, or NULL when
+ * either input is empty or on allocation failure. */
+char *x509_ari_cert_id(const uint8_t *aki, size_t aki_len, const uint8_t *serial,
+                       size_t serial_len);
+
 /* 1 when the certificate's public key is the public half of `key`, 0 when not, negative on
  * error. */
 int x509_matches_key(const uint8_t *der, size_t len, const struct ckey *key, struct err *e);

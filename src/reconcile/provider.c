@@ -285,28 +285,11 @@ static int contact_from_answer(struct provider *p, const struct acme_result *r, 
     return set_contact(p, sent, nsent);
 }
 
+/* The rule is the store's (store_account_pick), shared with `acmed account`. */
 int provider_pick_account(const struct store *st, const char *url, const char *kid,
                           struct store_account *out, bool *found, struct err *e)
 {
-    struct store_account *accts = NULL;
-    size_t n = 0;
-    int rc;
-
-    *found = false;
-    if ((rc = store_accounts_load(st, url, &accts, &n, e)) < 0)
-        return rc;
-    /* One account per (provider, EAB kid); the oldest wins if there are several. */
-    for (size_t i = 0; i < n && !*found; i++) {
-        const char *ak = accts[i].eab_kid;
-
-        if ((!kid && !ak) || (kid && ak && !strcmp(kid, ak))) {
-            *out = accts[i];
-            memset(&accts[i], 0, sizeof accts[i]);
-            *found = true;
-        }
-    }
-    store_accounts_free(accts, n);
-    return 0;
+    return store_account_find(st, url, kid, out, found, e);
 }
 
 static bool tos_agreed(const struct provider *p, const char *tos)

@@ -100,6 +100,62 @@ void store_accounts_free(struct store_account *a, size_t n);
  * (for a struct filled by hand and passed to store_account_save_key). a may be NULL. */
 void store_account_clear(struct store_account *a);
 
+/* Loads accounts/<dir_id>/<key_id>/ into *a (store_account_clear): its privkey, whose id must
+ * be key_id (-EINVAL with e otherwise, as for an unparseable key), then its meta (missing:
+ * fields left empty; malformed: warned about and ignored). -EINVAL for an invalid dir_id or
+ * key_id; -ENOENT when there is no privkey. */
+int store_account_load(const struct store *st, const char *dir_id, const char *key_id,
+                       struct store_account *a, struct err *e);
+/* The same without the key (a->key stays NULL): what `account list` shows of an account
+ * whose key may not even parse. Returns 0 even when meta is missing or malformed. */
+int store_account_read_meta(const struct store *st, const char *dir_id, const char *key_id,
+                            struct store_account *a, struct err *e);
+
+/* The account rule, one for the reconciler and the CLI (DESIGN.md §3: one account per
+ * provider and EAB kid). Among v[0..n), in store_accounts_load's order (oldest first), the
+ * first whose eab_kid equals `eab_kid`: NULL matches only accounts registered without an
+ * external account binding, a kid only accounts bound with that same kid. An account bound
+ * to another kid, or to none, is never taken instead (an EAB binding ties the account to an
+ * agreement with the CA): the reconciler registers a new account, the CLI reports none.
+ * Returns the index, or -1 when no account matches. */
+long store_account_pick(const struct store_account *v, size_t n, const char *eab_kid);
+
+/* store_accounts_load for `directory_url`, then store_account_pick for `eab_kid`: the chosen
+ * account is moved into *out (release with store_account_clear) and *found set; *found false
+ * and *out untouched when none matches. Returns 0 or negative with e set. */
+int store_account_find(const struct store *st, const char *directory_url, const char *eab_kid,
+                       struct store_account *out, bool *found, struct err *e);
+
+/* One account directory, as store_accounts_list finds it. */
+struct store_account_ref {
+    char *dir_id;
+    char key_id[STORE_ID_LEN + 1];
+    bool deactivated; /* moved aside as accounts/<dir-id>/.deactivated-<key-id> */
+};
+
+#define STORE_ACCOUNT_DEACTIVATED_PREFIX ".deactivated-"
+
+/* Every account directory accounts/<dir-id>/<key-id>/ (only those of `dir_id` when it is not
+ * NULL), sorted by dir-id then key-id, without reading them. Only real directories count
+ * (symlinks are never descended into) whose key-id is a valid id; dir-ids starting with '.'
+ * are skipped. With `with_deactivated`, moved-aside accounts are listed too, their key_id
+ * without the prefix. A missing accounts/ gives none. *out is released with
+ * store_account_refs_free. Returns 0 or negative. */
+int store_accounts_list(const struct store *st, const char *dir_id, bool with_deactivated,
+                        struct store_account_ref **out, size_t *n, struct err *e);
+void store_account_refs_free(struct store_account_ref *v, size_t n);
+
+/* Removes accounts/<dir_id>/<key_id>/ (its privkey and meta) without following a symlink;
+ * anything else inside makes the removal fail (-ENOTEMPTY) rather than be removed blindly,
+ * and a privkey or meta that is not a regular file is refused (-EINVAL). */
+int store_account_remove(const struct store *st, const char *dir_id, const char *key_id,
+                         struct err *e);
+
+/* Moves accounts/<dir_id>/<key_id>/ aside to accounts/<dir_id>/.deactivated-<key_id>, where
+ * nothing looks for accounts, keeping its key; the directory is fsynced. */
+int store_account_set_aside(const struct store *st, const char *dir_id, const char *key_id,
+                            struct err *e);
+
 /* Saves a new account key (privkey, never overwriting an existing file) and its meta. The
  * directory accounts/<dir-id>/<key-id>/ is created 0700. a->key_id is set from the key. */
 int store_account_save_key(const struct store *st, const char *directory_url,
@@ -177,8 +233,39 @@ int store_cert_save_meta(const struct store *st, const struct store_cert *c, str
 int store_cert_mark(const struct store *st, const char *id, const char *marker, bool on,
                     struct err *e);
 
+/* Asks for the certificate's revocation: writes certs/<id>/revoke holding the RFC 5280
+ * reason code `reason` and a newline (atomically, replacing an earlier request), which the
+ * reconciler acts on. -ENOENT when certs/<id> is not a real directory; -EINVAL for an
+ * invalid id or a negative reason. */
+int store_cert_ask_revoke(const struct store *st, const char *id, int reason, struct err *e);
+
 /* Removes certs/<id>/ entirely. */
 int store_cert_remove(const struct store *st, const char *id, struct err *e);
+
+/* ---- what certs/, keys/ and state/ hold, for `acmed cull` (store_cull.c) ---- */
+
+/* The entries of certs/ (store_cert_ids) or keys/ (store_key_ids) named by a valid id,
+ * whatever they are (a directory, or something unexpected that removal will refuse), sorted.
+ * A missing directory has none. Free with store_ids_free. Returns 0 or negative. */
+int store_cert_ids(const struct store *st, char ***ids, size_t *n, struct err *e);
+int store_key_ids(const struct store *st, char ***ids, size_t *n, struct err *e);
+void store_ids_free(char **ids, size_t n);
+
+/* The key certs/<cert_id>/privkey links to, read from the link itself (a directory
+ * store_certs_load skips still names its key): 0 with the id in key_id (STORE_ID_LEN + 1);
+ * -ENOENT when there is no such link; -EXDEV, with e quoting the link, when it is not
+ * "../../keys/<key-id>/privkey"; -EINVAL for an invalid cert_id. */
+int store_cert_key_link(const struct store *st, const char *cert_id, char *key_id,
+                        struct err *e);
+
+/* Removes keys/<id>/ and its privkey, then fsyncs keys/. Anything unexpected there (a
+ * symlink, another file, keys/<id> not a directory) is refused (-EINVAL) before anything
+ * is removed. -EINVAL for an invalid id. */
+int store_key_remove(const struct store *st, const char *id, struct err *e);
+
+/* The reconciler state files: the <file> of every regular file state/<file>.json (not a
+ * symlink), sorted, as store_state_read takes them. Free with store_ids_free. */
+int store_state_files(const struct store *st, char ***files, size_t *n, struct err *e);
 
 /* ---- live links: live/<hostname>[:<label>] -> ../certs/<cert-id> ---- */
 

@@ -115,8 +115,8 @@ static int meta_contacts(const json_t *arr, struct store_account *a)
     return 0;
 }
 
-/* Fills the meta fields of `a` from accounts/<dir>/<key>/meta. A missing meta (acmetool's
- * accounts have none) leaves them empty; a malformed one is warned about and ignored. */
+/* Fills the meta fields of `a` from <dir>/meta. A missing meta (acmetool's accounts have
+ * none) leaves them empty; a malformed one is warned about and ignored. */
 static int account_read_meta(const char *dir, struct store_account *a, struct err *e)
 {
     char *path = fsio_join(dir, "meta");
@@ -144,21 +144,25 @@ out:
     return rc;
 }
 
-/* Loads accounts/<dir_id>/<key_id>/ into *a; -EINVAL (with e) when its key is unusable. */
-static int account_load_one(const struct store *st, const char *dir_id, const char *key_id,
-                            struct store_account *a, struct err *e)
+/* Loads accounts/<dir_id>/<key_id>/ into *a: with `with_key` its privkey (-EINVAL with e
+ * when unusable), then its meta. */
+static int account_load(const struct store *st, const char *dir_id, const char *key_id,
+                        bool with_key, struct store_account *a, struct err *e)
 {
-    char *dir = store_pathf(st, "accounts/%s/%s", dir_id, key_id);
-    char *path = dir ? fsio_join(dir, "privkey") : NULL;
+    char *dir = NULL, *path = NULL;
     int rc;
 
     memset(a, 0, sizeof *a);
+    if (!store_name_valid(dir_id) || !store_id_valid(key_id))
+        return err_set(e, -EINVAL, "invalid account id \"%s/%s\"", dir_id ? dir_id : "",
+                       key_id ? key_id : "");
+    dir = store_pathf(st, "accounts/%s/%s", dir_id, key_id);
+    path = dir ? fsio_join(dir, "privkey") : NULL;
     if (!path) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    rc = load_key_file(path, key_id, &a->key, e);
-    if (rc < 0)
+    if (with_key && (rc = load_key_file(path, key_id, &a->key, e)) < 0)
         goto out;
     memcpy(a->key_id, key_id, STORE_ID_LEN + 1);
     if (!(a->dir_id = strdup(dir_id))) {
@@ -172,6 +176,18 @@ out:
     free(dir);
     free(path);
     return rc;
+}
+
+int store_account_load(const struct store *st, const char *dir_id, const char *key_id,
+                       struct store_account *a, struct err *e)
+{
+    return account_load(st, dir_id, key_id, true, a, e);
+}
+
+int store_account_read_meta(const struct store *st, const char *dir_id, const char *key_id,
+                            struct store_account *a, struct err *e)
+{
+    return account_load(st, dir_id, key_id, false, a, e);
 }
 
 /* Oldest first (an unknown creation time, as with acmetool's accounts, counts as oldest),
@@ -219,7 +235,7 @@ int store_accounts_load(const struct store *st, const char *directory_url,
 
         if (!store_id_valid(names[i]))
             continue;
-        rc = account_load_one(st, dir_id, names[i], &v[cnt], &le);
+        rc = store_account_load(st, dir_id, names[i], &v[cnt], &le);
         if (rc == -ENOMEM) {
             rc = err_set(e, rc, "%s", le.msg);
             goto out;

@@ -193,3 +193,29 @@ out:
     free(dir);
     return rc;
 }
+
+int store_cert_ask_revoke(const struct store *st, const char *id, int reason, struct err *e)
+{
+    char *dir = NULL, *path = NULL, text[16];
+    int rc;
+
+    if (!store_id_valid(id) || reason < 0)
+        return err_set(e, -EINVAL, "invalid certificate id \"%s\" or reason %d", id ? id : "",
+                       reason);
+    dir = store_pathf(st, "certs/%s", id);
+    path = dir ? fsio_join(dir, "revoke") : NULL;
+    if (!path) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if (!store_is_real_dir(dir)) {
+        rc = err_set(e, -ENOENT, "certificate directory %s is missing (or not a directory)", dir);
+        goto out;
+    }
+    snprintf(text, sizeof text, "%d\n", reason);
+    rc = fsio_write_atomic(path, text, strlen(text), STORE_FILE_MODE, e);
+out:
+    free(dir);
+    free(path);
+    return rc;
+}

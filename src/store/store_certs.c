@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "acme/ari.h"
 #include "crypto/pem.h"
 #include "crypto/x509.h"
 #include "store/store_internal.h"
@@ -82,7 +81,7 @@ int store_cert_fill_leaf(struct store_cert *c, const uint8_t *der, size_t len, s
     if (!(c->serial_hex = strdup(xi->serial_hex ? xi->serial_hex : "")))
         goto oom;
     /* No AKI (or no serial) means no ARI for this certificate, not an error. */
-    c->ari_cert_id = acme_ari_cert_id(xi->aki, xi->aki_len, xi->serial, xi->serial_len);
+    c->ari_cert_id = x509_ari_cert_id(xi->aki, xi->aki_len, xi->serial, xi->serial_len);
     if (!c->ari_cert_id && xi->aki && xi->aki_len && xi->serial_len)
         goto oom;
     x509_info_free(xi);

@@ -286,7 +286,7 @@ static char *cert_id_of(const char *pem, size_t len)
 
     assert_int_equal(pem_split_chain(pem, len, &c, &e), 0);
     assert_int_equal(x509_parse(c.certs[0].der, c.certs[0].len, &x, &e), 0);
-    id = acme_ari_cert_id(x->aki, x->aki_len, x->serial, x->serial_len);
+    id = x509_ari_cert_id(x->aki, x->aki_len, x->serial, x->serial_len);
     assert_non_null(id);
     x509_info_free(x);
     pem_chain_free(&c);

@@ -1,4 +1,5 @@
-/* Unit tests for acme/ari: RFC 9773 certID, renewalInfo parsing and the renewal-time pick. */
+/* Unit tests for acme/ari: RFC 9773 renewalInfo parsing and the renewal-time pick (the certID
+ * is tested with crypto/x509). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,37 +13,6 @@
 
 #include "acme/ari.h"
 #include "common/testutil.h"
-
-/* RFC 9773 §4.1: AKI keyIdentifier 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4
- * and DER serial 00:87:65:43:21 (the leading zero keeps 0x87... positive) give
- * "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE". */
-static void test_cert_id_rfc9773(void **state)
-{
-    static const uint8_t aki[] = {0x69, 0x88, 0x5b, 0x6b, 0x87, 0x46, 0x40, 0x41, 0xe1, 0xb3,
-                                  0x7b, 0x84, 0x7b, 0xa0, 0xae, 0x2c, 0xde, 0x01, 0xc8, 0xd4};
-    static const uint8_t serial[] = {0x00, 0x87, 0x65, 0x43, 0x21};
-    char *id = acme_ari_cert_id(aki, sizeof aki, serial, sizeof serial);
-
-    assert_non_null(id);
-    assert_string_equal(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
-    free(id);
-}
-
-static void test_cert_id_alphabet_and_empty(void **state)
-{
-    /* Standard base64 would give "+/+/" and "+w==": base64url without padding is required. */
-    static const uint8_t v[] = {0xfb, 0xff, 0xbf};
-    static const uint8_t w[] = {0xfb};
-    char *id = acme_ari_cert_id(v, sizeof v, w, sizeof w);
-
-    assert_non_null(id);
-    assert_string_equal(id, "-_-_.-w");
-    free(id);
-    assert_null(acme_ari_cert_id(v, 0, w, 1));
-    assert_null(acme_ari_cert_id(v, 1, w, 0));
-    assert_null(acme_ari_cert_id(NULL, 1, w, 1));
-    assert_null(acme_ari_cert_id(v, 1, NULL, 1));
-}
 
 static void test_renewal_info_ok(void **state)
 {
@@ -205,7 +175,6 @@ static void test_pick_time_uniform(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cert_id_rfc9773),   cmocka_unit_test(test_cert_id_alphabet_and_empty),
         cmocka_unit_test(test_renewal_info_ok),   cmocka_unit_test(test_renewal_info_variants),
         cmocka_unit_test(test_renewal_info_bad),  cmocka_unit_test(test_pick_time_bounds),
         cmocka_unit_test(test_pick_time_uniform),

@@ -588,6 +588,35 @@ static void test_live_target_id(void **state)
             fail_msg("accepted %s", evil[i]);
 }
 
+/* The revocation request `acmed revoke` leaves for the reconciler. */
+static void test_ask_revoke(void **state)
+{
+    struct fx *f = *state;
+    static const char id[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    char *dir = NULL, *path = NULL, *text;
+    struct stat sb;
+    struct err e;
+
+    assert_true(asprintf(&dir, "%s/certs/%s", f->root, id) > 0);
+    assert_true(asprintf(&path, "%s/revoke", dir) > 0);
+    assert_int_equal(store_cert_ask_revoke(&f->st, id, 1, &e), -ENOENT);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(store_cert_ask_revoke(&f->st, id, 1, &e), 0);
+    text = tu_read_file(path, NULL);
+    assert_string_equal(text, "1\n");
+    free(text);
+    assert_int_equal(store_cert_ask_revoke(&f->st, id, 4, &e), 0);
+    text = tu_read_file(path, NULL);
+    assert_string_equal(text, "4\n");
+    free(text);
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0644);
+    assert_int_equal(store_cert_ask_revoke(&f->st, "../x", 1, &e), -EINVAL);
+    assert_int_equal(store_cert_ask_revoke(&f->st, id, -1, &e), -EINVAL);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_refuses_escapes, setup, teardown),
         cmocka_unit_test(test_live_target_id),
+        cmocka_unit_test_setup_teardown(test_ask_revoke, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,6 +81,56 @@ static void test_parse_leaf(void **state)
     free(der);
 }
 
+/* RFC 9773 §4.1: AKI keyIdentifier 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4
+ * and DER serial 00:87:65:43:21 (the leading zero keeps 0x87... positive) give
+ * "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE". */
+static void test_cert_id_rfc9773(void **state)
+{
+    static const uint8_t aki[] = {0x69, 0x88, 0x5b, 0x6b, 0x87, 0x46, 0x40, 0x41, 0xe1, 0xb3,
+                                  0x7b, 0x84, 0x7b, 0xa0, 0xae, 0x2c, 0xde, 0x01, 0xc8, 0xd4};
+    static const uint8_t serial[] = {0x00, 0x87, 0x65, 0x43, 0x21};
+    char *id = x509_ari_cert_id(aki, sizeof aki, serial, sizeof serial);
+
+    assert_non_null(id);
+    assert_string_equal(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+    free(id);
+}
+
+static void test_cert_id_alphabet_and_empty(void **state)
+{
+    /* Standard base64 would give "+/+/" and "+w==": base64url without padding is required. */
+    static const uint8_t v[] = {0xfb, 0xff, 0xbf};
+    static const uint8_t w[] = {0xfb};
+    char *id = x509_ari_cert_id(v, sizeof v, w, sizeof w);
+
+    assert_non_null(id);
+    assert_string_equal(id, "-_-_.-w");
+    free(id);
+    assert_null(x509_ari_cert_id(v, 0, w, 1));
+    assert_null(x509_ari_cert_id(v, 1, w, 0));
+    assert_null(x509_ari_cert_id(NULL, 1, w, 1));
+    assert_null(x509_ari_cert_id(v, 1, NULL, 1));
+}
+
+/* The leaf fixture's certID: the intermediate's key identifier and the leaf's serial. */
+static void test_cert_id_of_leaf(void **state)
+{
+    size_t len;
+    char *der = tu_read_data("x509/leaf.der", &len);
+    struct x509_info *info = NULL;
+    struct err e;
+    char *id;
+
+    if (x509_parse((const uint8_t *)der, len, &info, &e) < 0)
+        fail_msg("x509_parse: %s", e.msg);
+    id = x509_ari_cert_id(info->aki, info->aki_len, info->serial, info->serial_len);
+    assert_non_null(id);
+    assert_string_equal(id, "wIy2uoinJdKDtV5buY0h8YiJofc.ChssPU5f");
+    free(id);
+    x509_info_free(info);
+    free(der);
+}
+
 /* A self-signed root: no SANs, no AKI (certtool writes none), issuer == subject. */
 static void test_parse_root(void **state)
 {
@@ -460,6 +510,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_leaf),
         cmocka_unit_test(test_parse_root),
+        cmocka_unit_test(test_cert_id_rfc9773),
+        cmocka_unit_test(test_cert_id_alphabet_and_empty),
+        cmocka_unit_test(test_cert_id_of_leaf),
         cmocka_unit_test(test_parse_rejects_garbage),
         cmocka_unit_test(test_matches_key),
         cmocka_unit_test(test_verify_chain),
