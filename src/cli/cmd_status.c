@@ -2,6 +2,7 @@
  * next renewal and why, and last error; read without the lock. Exit codes as reconcile's
  * (0 all satisfied, 1 something is not, 3 a certificate in its critical window is not
  * satisfied), so monitoring can use it. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,7 @@ int cmd_status(const struct cli *c)
     struct store st = {.lock_fd = -1};
     struct desired_set ds = {0};
     struct store_cert *certs = NULL;
+    struct plan_index ix = {0};
     size_t ncerts = 0;
     json_t *arr = json_array();
     time_t now = clock_now();
@@ -152,7 +154,8 @@ int cmd_status(const struct cli *c)
         return EXIT_USAGE;
     }
     if (store_open(c->state_dir, &st, &e) < 0 || desired_load(st.root, &ds, &e) < 0 ||
-        store_certs_load(&st, &certs, &ncerts, &e) < 0) {
+        store_certs_load(&st, &certs, &ncerts, &e) < 0 ||
+        (plan_index_certs(&ix, certs, ncerts) < 0 && err_set(&e, -ENOMEM, "out of memory"))) {
         log_err("%s", err_msg(&e));
         code = EXIT_USAGE;
         goto out;
@@ -171,7 +174,7 @@ int cmd_status(const struct cli *c)
 
         if (tstate_load(&st, ds.targets[i].file, &ts, &e) < 0)
             memset(&ts, 0, sizeof ts);
-        plan_target(&ds.targets[i], certs, ncerts, &ts, now, false, &p);
+        plan_target_ix(&ds.targets[i], certs, ncerts, &ix, &ts, now, false, &p);
         if (p.action != PLAN_SATISFIED) {
             if (p.cur && p.critical)
                 code = EXIT_CRITICAL;
@@ -206,6 +209,7 @@ int cmd_status(const struct cli *c)
     }
 out:
     json_decref(arr);
+    plan_index_free(&ix);
     store_certs_free(certs, ncerts);
     desired_set_free(&ds);
     store_close(&st);

@@ -129,8 +129,10 @@ static void on_watchdog(uv_timer_t *t)
 }
 
 /* The delay until the next pass: what is due, but at least MIN_DELAY_S and at most the
- * interval with up to 10% jitter, so that many daemons do not all call their CA at once. */
-static uint64_t next_delay_ms(struct daemon *d)
+ * interval with up to 10% jitter, so that many daemons do not all call their CA at once. What
+ * is due comes from the pass that just ended when it knows (sum->wake_known: it changed
+ * nothing), else from the state directory. sum may be NULL. */
+static uint64_t next_delay_ms(struct daemon *d, const struct rec_summary *sum)
 {
     uint64_t interval = (uint64_t)(d->conf.interval_s ? d->conf.interval_s : 3600) * 1000;
     uint32_t rnd = 0;
@@ -142,9 +144,13 @@ static uint64_t next_delay_ms(struct daemon *d)
     fsio_random(&rnd, sizeof rnd);
     ms = interval - interval / 10 + (interval / 5 ? rnd % (interval / 5 + 1) : 0);
     snprintf(d->stats.next_why, sizeof d->stats.next_why, "interval");
-    if (reconcile_next_wake(d->o->state_dir, now, &wake, why, sizeof why, &e) < 0)
+    if (sum && sum->wake_known) {
+        wake = sum->next_wake;
+        snprintf(why, sizeof why, "%s", sum->next_why);
+    } else if (reconcile_next_wake(d->o->state_dir, now, &wake, why, sizeof why, &e) < 0) {
         log_warn("%s", err_msg(&e));
-    else if (wake > 0) {
+    }
+    if (wake > 0) {
         uint64_t until = wake > now ? (uint64_t)(wake - now) * 1000 : 0;
 
         if (until < (uint64_t)MIN_DELAY_S * 1000)
@@ -184,7 +190,7 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum,
         snprintf(d->stats.next_why, sizeof d->stats.next_why, "requested during the last pass");
         schedule(d, 0);
     } else {
-        schedule(d, next_delay_ms(d));
+        schedule(d, next_delay_ms(d, sum));
     }
     d->stats.next_pass = d->next_pass;
     notify_sendf("STATUS=%u targets, %u satisfied, %u failed; next pass at %s", sum->targets,
@@ -210,7 +216,7 @@ static void on_pass_timer(uv_timer_t *t)
     d->stats.last_pass_start = clock_now();
     if (reconcile_start(&d->loop, &d->po, on_pass_done, d, &d->pass, &e) < 0) {
         log_err("reconcile: %s", err_msg(&e));
-        schedule(d, next_delay_ms(d));
+        schedule(d, next_delay_ms(d, NULL));
     }
 }
 

@@ -74,6 +74,7 @@ void daemon_metrics_write(const struct store *st, const char *path,
 {
     struct desired_set ds = {0};
     struct store_cert *certs = NULL;
+    struct plan_index ix = {0};
     size_t ncerts = 0;
     struct metrics_target *mt = NULL;
     struct tstate *tss = NULL;
@@ -81,7 +82,9 @@ void daemon_metrics_write(const struct store *st, const char *path,
     time_t now = clock_now();
     struct err e;
 
+    err_set(&e, -ENOMEM, "out of memory");
     if (desired_load(st->root, &ds, &e) < 0 || store_certs_load(st, &certs, &ncerts, &e) < 0 ||
+        plan_index_certs(&ix, certs, ncerts) < 0 ||
         !(mt = calloc(ds.ntargets + 1, sizeof *mt)) ||
         !(tss = calloc(ds.ntargets + 1, sizeof *tss))) {
         log_warn("metrics: %s", err_msg(&e));
@@ -92,7 +95,7 @@ void daemon_metrics_write(const struct store *st, const char *path,
 
         if (tstate_load(st, ds.targets[i].file, &tss[i], &e) < 0)
             memset(&tss[i], 0, sizeof tss[i]);
-        plan_target(&ds.targets[i], certs, ncerts, &tss[i], now, false, &p);
+        plan_target_ix(&ds.targets[i], certs, ncerts, &ix, &tss[i], now, false, &p);
         mt[i].target = ds.targets[i].file;
         mt[i].cert_id = p.cur ? p.cur->id : NULL;
         mt[i].not_after = p.cur ? p.cur->not_after : 0;
@@ -116,6 +119,7 @@ out:
         tstate_free(&tss[i]);
     free(tss);
     free(mt);
+    plan_index_free(&ix);
     store_certs_free(certs, ncerts);
     desired_set_free(&ds);
 }

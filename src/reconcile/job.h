@@ -10,6 +10,7 @@
 #include "acme/client.h"
 #include "acme/ops.h"
 #include "net/http.h"
+#include "reconcile/plan.h"
 #include "reconcile/reconcile.h"
 #include "reconcile/tstate.h"
 #include "store/desired.h"
@@ -33,6 +34,8 @@ struct rec {
     struct desired_set ds;
     struct store_cert *certs;
     size_t ncerts;
+    struct plan_index certix; /* certs by name (plan_target_ix) */
+    struct plan_index owners; /* each satisfy name's owning target (plan_owner) */
     struct provider **provs;
     size_t nprovs;
     struct job **jobs;

@@ -1,6 +1,7 @@
 /* plan: per-target decisions (DESIGN.md §4). */
 #include "reconcile/plan.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,17 +27,13 @@ bool plan_covers(const struct target *t, const struct store_cert *c)
     return true;
 }
 
-void plan_target(const struct target *t, const struct store_cert *certs, size_t ncerts,
-                 const struct tstate *ts, time_t now, bool force, struct plan *out)
+/* The decision once the best covering certificate (or none) is known. */
+static void decide(const struct target *t, const struct store_cert *best,
+                   const struct tstate *ts, time_t now, bool force, struct plan *out)
 {
-    const struct store_cert *best = NULL;
     time_t hold;
 
     memset(out, 0, sizeof *out);
-    /* The covering certificate that lasts longest. */
-    for (size_t i = 0; i < ncerts; i++)
-        if (plan_covers(t, &certs[i]) && (!best || certs[i].not_after > best->not_after))
-            best = &certs[i];
     out->cur = best;
     out->resume = ts && ts->order_url;
     if (best) {
@@ -60,6 +57,142 @@ void plan_target(const struct target *t, const struct store_cert *certs, size_t 
         out->action = PLAN_BACKOFF;
         out->next_attempt = hold;
     }
+}
+
+/* The covering certificate that lasts longest; the first in array order among equals. */
+static const struct store_cert *better(const struct target *t, const struct store_cert *best,
+                                       const struct store_cert *c)
+{
+    if (plan_covers(t, c) && (!best || c->not_after > best->not_after))
+        return c;
+    return best;
+}
+
+void plan_target(const struct target *t, const struct store_cert *certs, size_t ncerts,
+                 const struct tstate *ts, time_t now, bool force, struct plan *out)
+{
+    const struct store_cert *best = NULL;
+
+    for (size_t i = 0; i < ncerts; i++)
+        best = better(t, best, &certs[i]);
+    decide(t, best, ts, now, force, out);
+}
+
+/* ---- indexes ---- */
+
+/* Entries sort by name without case, then by the address of what they index: for
+ * certificates that is their order in the array, which plan_target's tie-break follows. */
+static int cmp_cert_entry(const void *a, const void *b)
+{
+    const struct plan_ix_entry *x = a, *y = b;
+    int c = strcasecmp(x->name, y->name);
+
+    if (c)
+        return c;
+    return (x->obj > y->obj) - (x->obj < y->obj);
+}
+
+/* The first entry named `name` (compared without case when nocase), or n. */
+static size_t lower_bound(const struct plan_index *ix, const char *name, bool nocase)
+{
+    size_t lo = 0, hi = ix->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = nocase ? strcasecmp(ix->v[mid].name, name) : strcmp(ix->v[mid].name, name);
+
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int plan_index_certs(struct plan_index *ix, const struct store_cert *certs, size_t n)
+{
+    size_t total = 0;
+
+    ix->v = NULL;
+    ix->n = 0;
+    for (size_t i = 0; i < n; i++)
+        total += certs[i].nnames;
+    if (total && !(ix->v = calloc(total, sizeof *ix->v)))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < certs[i].nnames; k++)
+            ix->v[ix->n++] = (struct plan_ix_entry){certs[i].names[k], &certs[i]};
+    if (ix->n)
+        qsort(ix->v, ix->n, sizeof *ix->v, cmp_cert_entry);
+    return 0;
+}
+
+void plan_target_ix(const struct target *t, const struct store_cert *certs, size_t ncerts,
+                    const struct plan_index *ix, const struct tstate *ts, time_t now,
+                    bool force, struct plan *out)
+{
+    const struct store_cert *best = NULL;
+
+    /* A target without names would be covered by any certificate: no index helps. */
+    if (t->nnames == 0) {
+        plan_target(t, certs, ncerts, ts, now, force, out);
+        return;
+    }
+    for (size_t i = lower_bound(ix, t->names[0].name, true);
+         i < ix->n && !strcasecmp(ix->v[i].name, t->names[0].name); i++)
+        best = better(t, best, ix->v[i].obj);
+    decide(t, best, ts, now, force, out);
+}
+
+/* Owners sort by name exactly (target_owner compares names exactly), then with the owner
+ * of each name first. */
+static int cmp_owner_entry(const void *a, const void *b)
+{
+    const struct plan_ix_entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    if (c)
+        return c;
+    if (x->obj == y->obj)
+        return 0;
+    return target_precedes(x->obj, y->obj) ? -1 : 1;
+}
+
+int plan_index_owners(struct plan_index *ix, const struct target *ts, size_t n)
+{
+    size_t total = 0;
+
+    ix->v = NULL;
+    ix->n = 0;
+    for (size_t i = 0; i < n; i++)
+        total += ts[i].nnames;
+    if (total && !(ix->v = calloc(total, sizeof *ix->v)))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < ts[i].nnames; k++)
+            ix->v[ix->n++] = (struct plan_ix_entry){ts[i].names[k].name, &ts[i]};
+    if (ix->n)
+        qsort(ix->v, ix->n, sizeof *ix->v, cmp_owner_entry);
+    return 0;
+}
+
+const struct target *plan_owner(const struct plan_index *ix, const char *name)
+{
+    size_t i;
+
+    if (!name)
+        return NULL;
+    i = lower_bound(ix, name, false);
+    return i < ix->n && !strcmp(ix->v[i].name, name) ? ix->v[i].obj : NULL;
+}
+
+void plan_index_free(struct plan_index *ix)
+{
+    if (!ix)
+        return;
+    free(ix->v);
+    ix->v = NULL;
+    ix->n = 0;
 }
 
 const char *plan_action_str(enum plan_action a)

@@ -38,6 +38,36 @@ bool plan_covers(const struct target *t, const struct store_cert *c);
 void plan_target(const struct target *t, const struct store_cert *certs, size_t ncerts,
                  const struct tstate *ts, time_t now, bool force, struct plan *out);
 
+/* An index over borrowed names, for passes over thousands of targets: the certificates by
+ * each name they list (plan_index_certs), or each name's owning target (plan_index_owners).
+ * Entries borrow the names and objects they index, which must outlive it and not move. */
+struct plan_ix_entry {
+    const char *name;
+    const void *obj;
+};
+
+struct plan_index {
+    struct plan_ix_entry *v;
+    size_t n;
+};
+
+/* Indexes certs[0..n-1] by every name they list (compared without case, as plan_covers
+ * does). Returns 0 or -ENOMEM; release with plan_index_free. */
+int plan_index_certs(struct plan_index *ix, const struct store_cert *certs, size_t n);
+/* Indexes, for every satisfy name of ts[0..n-1], the target that owns it (target_owner's
+ * rule). Returns 0 or -ENOMEM. */
+int plan_index_owners(struct plan_index *ix, const struct target *ts, size_t n);
+/* The owner of `name` in an index from plan_index_owners: target_owner(ts, n, name) in
+ * O(log n). NULL when no target lists it. */
+const struct target *plan_owner(const struct plan_index *ix, const char *name);
+void plan_index_free(struct plan_index *ix);
+
+/* plan_target with the certificates of `certs` (the array plan_index_certs indexed in ix):
+ * the same decision, looking only at the certificates listing the target's first name. */
+void plan_target_ix(const struct target *t, const struct store_cert *certs, size_t ncerts,
+                    const struct plan_index *ix, const struct tstate *ts, time_t now,
+                    bool force, struct plan *out);
+
 const char *plan_action_str(enum plan_action a);
 
 /* True when the directory URLs a and b name the same CA for acmed: equal, or with the same

@@ -34,7 +34,6 @@ void rec_changed(struct rec *r, const char *name)
 
 int rec_link_target(struct rec *r, const struct target *t, const char *cert_id, struct err *e)
 {
-    const struct desired_set *ds = &r->ds;
     char name[512];
     int rc;
 
@@ -42,7 +41,7 @@ int rec_link_target(struct rec *r, const struct target *t, const char *cert_id, 
         bool changed = false;
 
         /* A name listed by several targets belongs to one (acmetool's rule). */
-        if (target_owner(ds->targets, ds->ntargets, t->names[i].name) != t)
+        if (plan_owner(&r->owners, t->names[i].name) != t)
             continue;
         snprintf(name, sizeof name, "%s%s%s", t->names[i].name, *t->label ? ":" : "", t->label);
         if ((rc = store_live_set(&r->st, name, cert_id, &changed, e)) < 0)
@@ -147,7 +146,7 @@ void rec_phase_jobs(struct rec *r)
             r->sum.failed++;
             continue;
         }
-        plan_target(t, r->certs, r->ncerts, &ts, now, r->o->force, &p);
+        plan_target_ix(t, r->certs, r->ncerts, &r->certix, &ts, now, r->o->force, &p);
         if (p.action == PLAN_SATISFIED) {
             /* A certificate installed by a pass that died before its links, or a link
              * removed by hand: the links follow the certificate that satisfies. */
@@ -333,7 +332,7 @@ static void unlink_unwanted(struct rec *r)
 
         if (colon)
             *colon = '\0';
-        t = target_owner(r->ds.targets, r->ds.ntargets, names[i]);
+        t = plan_owner(&r->owners, names[i]);
         if (t && !strcmp(t->label, label))
             continue;
         if (colon)

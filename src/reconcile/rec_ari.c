@@ -145,7 +145,7 @@ void rec_phase_ari(struct rec *r)
         const struct target *t = &r->ds.targets[i];
         struct plan p;
 
-        plan_target(t, r->certs, r->ncerts, NULL, now, false, &p);
+        plan_target_ix(t, r->certs, r->ncerts, &r->certix, NULL, now, false, &p);
         if (p.cur && p.cur->ari_next_check <= now && p.cur->not_after > now)
             ari_start(r, t, (struct store_cert *)p.cur, &r->ari_pending, rec_phase_jobs);
     }

@@ -101,8 +101,13 @@ static int setup(struct rec *r, struct err *e)
     /* desired_load logged each bad file already, with its path and line. */
     r->sum.bad_files = r->ds.nerrors;
     r->sum.targets = r->ds.ntargets + r->ds.nerrors;
-    if ((rc = store_certs_load(&r->st, &r->certs, &r->ncerts, e)) < 0)
+    /* The pass holds the lock: it keeps state/certs.cache up to date for the next. */
+    if ((rc = store_certs_load_cached(&r->st, true, &r->certs, &r->ncerts, e)) < 0)
         return REC_FAILED;
+    /* Thousands of targets: each finds its certificates and its names' owners in O(log n). */
+    if (plan_index_certs(&r->certix, r->certs, r->ncerts) < 0 ||
+        plan_index_owners(&r->owners, r->ds.targets, r->ds.ntargets) < 0)
+        return err_set(e, -ENOMEM, "out of memory"), REC_FAILED;
     if ((rc = http_client_new(r->loop, &ho, &r->http, e)) < 0)
         return REC_USAGE;
     return REC_OK;
@@ -127,6 +132,8 @@ static void on_http_closed(void *arg)
     for (size_t i = 0; i < r->nchanged; i++)
         free(r->changed[i]);
     free(r->changed);
+    plan_index_free(&r->certix);
+    plan_index_free(&r->owners);
     store_certs_free(r->certs, r->ncerts);
     desired_set_free(&r->ds);
     store_close(&r->st);
@@ -166,6 +173,13 @@ static void on_finish(uv_timer_t *t)
         tally_jobs(r);
         r->code = exit_code(&r->sum);
         log_summary(&r->sum);
+        /* Nothing the snapshot holds has changed but in memory (renewal information,
+         * revocation markers): the daemon need not read everything again for its next wake. */
+        if (r->njobs == 0 && !r->stopping) {
+            rec_wake_compute(&r->st, &r->ds, r->certs, r->ncerts, &r->certix, clock_now(),
+                             &r->sum.next_wake, r->sum.next_why, sizeof r->sum.next_why);
+            r->sum.wake_known = true;
+        }
     }
     release(r);
 }

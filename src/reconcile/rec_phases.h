@@ -19,4 +19,13 @@ const char *rec_provider_url(const struct rec *r, const struct target *t);
 /* The target whose satisfy names include the certificate's first name, or NULL. */
 const struct target *rec_cert_target(const struct rec *r, const struct store_cert *c);
 
+/* The earliest time a target needs a pass (reconcile_next_wake's answer) computed from a
+ * snapshot: the desired set, the certificates and their index (plan_index_certs); only the
+ * saved progress of targets that are not satisfied is read from st. *wake is 0 when nothing is
+ * scheduled; why (why_len bytes, may be NULL) says what is due. */
+void rec_wake_compute(const struct store *st, const struct desired_set *ds,
+                      const struct store_cert *certs, size_t ncerts,
+                      const struct plan_index *ix, time_t now, time_t *wake, char *why,
+                      size_t why_len);
+
 #endif

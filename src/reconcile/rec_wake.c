@@ -1,9 +1,11 @@
-/* rec_wake: when the daemon must run its next pass, read from the state directory alone. */
+/* rec_wake: when the daemon must run its next pass: from a pass's own snapshot at its end
+ * (rec_wake_compute), or read from the state directory alone (reconcile_next_wake). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "reconcile/plan.h"
+#include "reconcile/rec_phases.h"
 #include "reconcile/reconcile.h"
 #include "store/desired.h"
 
@@ -22,31 +24,31 @@ static void earliest(struct wake *w, time_t t, const char *file, const char *wha
     }
 }
 
-int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *why,
-                        size_t why_len, struct err *e)
+void rec_wake_compute(const struct store *st, const struct desired_set *ds,
+                      const struct store_cert *certs, size_t ncerts,
+                      const struct plan_index *ix, time_t now, time_t *wake, char *why,
+                      size_t why_len)
 {
     struct wake w = {wake, why, why_len};
-    struct store st = {.lock_fd = -1};
-    struct desired_set ds = {0};
-    struct store_cert *certs = NULL;
-    size_t ncerts = 0;
-    int rc;
 
     *wake = 0;
     if (why && why_len)
         why[0] = '\0';
-    if ((rc = store_open(state_dir, &st, e)) < 0 || (rc = desired_load(st.root, &ds, e)) < 0 ||
-        (rc = store_certs_load(&st, &certs, &ncerts, e)) < 0)
-        goto out;
-    for (size_t i = 0; i < ds.ntargets; i++) {
+    for (size_t i = 0; i < ds->ntargets; i++) {
+        const char *f = ds->targets[i].file;
         struct tstate ts;
+        struct err e;
         struct plan p;
 
-        if (tstate_load(&st, ds.targets[i].file, &ts, e) < 0)
-            memset(&ts, 0, sizeof ts);
-        plan_target(&ds.targets[i], certs, ncerts, &ts, now, false, &p);
-        const char *f = ds.targets[i].file;
-
+        /* A satisfied target's plan does not depend on its progress: only the others' saved
+         * progress (their backoff) is read. */
+        memset(&ts, 0, sizeof ts);
+        plan_target_ix(&ds->targets[i], certs, ncerts, ix, NULL, now, false, &p);
+        if (p.action != PLAN_SATISFIED) {
+            if (tstate_load(st, f, &ts, &e) < 0)
+                memset(&ts, 0, sizeof ts);
+            plan_target_ix(&ds->targets[i], certs, ncerts, ix, &ts, now, false, &p);
+        }
         switch (p.action) {
         case PLAN_SATISFIED:
             earliest(&w, p.due, f, "renewal due");
@@ -66,7 +68,31 @@ int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *w
         }
         tstate_free(&ts);
     }
+}
+
+int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *why,
+                        size_t why_len, struct err *e)
+{
+    struct store st = {.lock_fd = -1};
+    struct desired_set ds = {0};
+    struct store_cert *certs = NULL;
+    struct plan_index ix = {0};
+    size_t ncerts = 0;
+    int rc;
+
+    *wake = 0;
+    if (why && why_len)
+        why[0] = '\0';
+    if ((rc = store_open(state_dir, &st, e)) < 0 || (rc = desired_load(st.root, &ds, e)) < 0 ||
+        (rc = store_certs_load(&st, &certs, &ncerts, e)) < 0)
+        goto out;
+    if ((rc = plan_index_certs(&ix, certs, ncerts)) < 0) {
+        err_set(e, rc, "out of memory");
+        goto out;
+    }
+    rec_wake_compute(&st, &ds, certs, ncerts, &ix, now, wake, why, why_len);
 out:
+    plan_index_free(&ix);
     store_certs_free(certs, ncerts);
     desired_set_free(&ds);
     store_close(&st);

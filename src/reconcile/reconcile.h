@@ -48,6 +48,12 @@ struct rec_summary {
      * while a challenge is pending (DESIGN.md §6). */
     char listeners[REC_LISTENERS_MAX][REC_LISTENER_TEXT_MAX];
     unsigned nlisteners;
+    /* When the pass changed nothing it read (no job ran, it was not stopped), the next wake
+     * computed from what it loaded, as reconcile_next_wake would read it: wake_known, then
+     * next_wake (0: nothing scheduled) and what is due. Otherwise wake_known is false. */
+    bool wake_known;
+    time_t next_wake;
+    char next_why[160];
 };
 
 struct rec;

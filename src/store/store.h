@@ -207,6 +207,13 @@ struct store_cert {
  * itself; the rest from the files listed above. Returns 0 or negative. */
 int store_certs_load(const struct store *st, struct store_cert **out, size_t *n,
                      struct err *e);
+/* store_certs_load through state/certs.cache (store_certs_cache.c): a certificate whose cert
+ * file (and key file) are exactly as an entry there describes them (device, inode, size, mtime
+ * and ctime in nanoseconds) is not parsed again; anything else is. The result is the same as
+ * without the cache. save: write the cache back when what was gathered differs from it; only
+ * for the holder of the lock (reading needs none). */
+int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out,
+                            size_t *n, struct err *e);
 void store_certs_free(struct store_cert *c, size_t n);
 /* Frees what one certificate holds and zeroes it, leaving *c itself to the caller (for a
  * struct filled by store_cert_install). c may be NULL. */

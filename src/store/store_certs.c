@@ -340,75 +340,197 @@ static bool has_marker(const char *dir, const char *name)
     return yes;
 }
 
-/* The key of a loaded certificate: from the privkey link, checked against the leaf. A
- * missing, escaping or mismatched key leaves key_id "" (with a warning unless simply
- * absent): the certificate is then known but not usable. */
-static void cert_load_key(const struct store *st, struct store_cert *c, const uint8_t *der,
-                          size_t len)
+/* The cert file's content, read and split (once) when something must be parsed. */
+struct leaf {
+    const char *path;
+    char *pem;
+    size_t len;
+    struct pem_chain ch;
+    bool loaded;
+};
+
+static int leaf_load(struct leaf *l, struct err *e)
 {
-    char kid[STORE_ID_LEN + 1];
+    int rc;
+
+    if (l->loaded)
+        return 0;
+    rc = fsio_read_file(l->path, STORE_MAX_FILE, &l->pem, &l->len, e);
+    if (rc == 0)
+        rc = pem_split_chain(l->pem, l->len, &l->ch, e);
+    l->loaded = rc == 0;
+    return rc;
+}
+
+static void leaf_free(struct leaf *l)
+{
+    pem_chain_free(&l->ch);
+    free(l->pem);
+}
+
+/* The key of a loaded certificate: from the privkey link, checked against the leaf (unless
+ * the cache entry `hit` matched this very link target and key file). A missing, escaping or
+ * mismatched key leaves key_id "" (with a warning unless simply absent): the certificate is
+ * then known but not usable. *kst is the key file's identity when it can be cached. */
+static int cert_load_key(const struct store *st, struct store_cert *c, struct leaf *l,
+                         const struct store_cert_facts *hit, struct store_fstat *kst)
+{
+    char kid[STORE_ID_LEN + 1], *kpath = NULL;
+    struct store_fstat k0, k1;
     struct err ke;
     int rc;
 
+    memset(kst, 0, sizeof *kst);
     rc = cert_key_link(st, c->id, kid, &ke);
-    if (rc == 0)
-        rc = store_cert_check_key(st, c, der, len, kid, &ke);
+    if (rc == 0 && !(kpath = store_pathf(st, "keys/%s/privkey", kid)))
+        return -ENOMEM;
+    if (rc == 0 && store_fstat_get(kpath, &k0) < 0)
+        memset(&k0, 0, sizeof k0);
+    if (rc == 0 && hit && !strcmp(hit->c.key_id, kid) && store_fstat_eq(&k0, &hit->key)) {
+        memcpy(c->key_id, kid, sizeof c->key_id);
+        c->key_is_rsa = hit->c.key_is_rsa;
+        c->key_size = hit->c.key_size;
+        *kst = k0;
+        goto out;
+    }
+    if (rc == 0 && (rc = leaf_load(l, &ke)) == 0)
+        rc = store_cert_check_key(st, c, l->ch.certs[0].der, l->ch.certs[0].len, kid, &ke);
+    if (rc == -ENOMEM)
+        goto out;
     if (rc < 0 && rc != -ENOENT)
         log_warn("certificate %s has no usable key: %s", c->id, ke.msg);
     if (rc < 0)
         c->key_id[0] = '\0';
+    else if (store_fstat_get(kpath, &k1) == 0 && store_fstat_eq(&k0, &k1) &&
+             store_fstat_settled(&k0))
+        *kst = k0;
+    rc = 0;
+out:
+    free(kpath);
+    return rc;
+}
+
+/* The leaf's facts (names, dates, serial, ARI certID): from the cache entry when the cert
+ * file is still the one it describes, else parsed. *cacheable says whether the file stood
+ * still while it was read, long enough ago to be trusted next time (store_fstat_settled). */
+static int cert_load_leaf(struct store_cert *c, struct leaf *l,
+                          const struct store_cert_facts **hit, struct store_fstat *fst,
+                          bool *cacheable, struct err *e)
+{
+    struct store_fstat f1;
+    int rc;
+
+    *cacheable = false;
+    if (store_fstat_get(l->path, fst) < 0)
+        memset(fst, 0, sizeof *fst);
+    if (*hit && store_fstat_eq(fst, &(*hit)->cert)) {
+        if (store_cert_copy_facts(c, &(*hit)->c) < 0)
+            return err_set(e, -ENOMEM, "out of memory");
+        c->key_id[0] = '\0'; /* cert_load_key decides */
+        c->key_is_rsa = false;
+        c->key_size = 0;
+        *cacheable = true;
+        return 0;
+    }
+    *hit = NULL;
+    if ((rc = leaf_load(l, e)) < 0 ||
+        (rc = store_cert_fill_leaf(c, l->ch.certs[0].der, l->ch.certs[0].len, e)) < 0)
+        return rc;
+    *cacheable = store_fstat_get(l->path, &f1) == 0 && store_fstat_eq(fst, &f1) &&
+                 store_fstat_settled(fst);
+    return 0;
 }
 
 static int cert_load_one(const struct store *st, const char *id, struct store_cert *c,
+                         const struct store_certs_cache *in, struct store_certs_cache *out,
                          struct err *e)
 {
     char *dir = store_pathf(st, "certs/%s", id);
     char *path = dir ? fsio_join(dir, "cert") : NULL;
-    struct pem_chain ch = {0};
-    char *pem = NULL;
-    size_t len = 0;
+    const struct store_cert_facts *hit = store_certs_cache_find(in, id);
+    struct store_cert_facts f;
+    struct leaf l = {.path = path};
+    bool cacheable = false;
     int rc;
 
     memset(c, 0, sizeof *c);
+    memset(&f, 0, sizeof f);
     memcpy(c->id, id, STORE_ID_LEN + 1);
     if (!path) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    rc = fsio_read_file(path, STORE_MAX_FILE, &pem, &len, e);
-    if (rc == 0)
-        rc = pem_split_chain(pem, len, &ch, e);
-    if (rc == 0)
-        rc = store_cert_fill_leaf(c, ch.certs[0].der, ch.certs[0].len, e);
+    rc = cert_load_leaf(c, &l, &hit, &f.cert, &cacheable, e);
     if (rc == 0)
         rc = cert_read_url(dir, c, e);
     if (rc < 0)
         goto out;
-    cert_load_key(st, c, ch.certs[0].der, ch.certs[0].len);
+    if (cert_load_key(st, c, &l, hit, &f.key) < 0) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
     c->revoke_asked = has_marker(dir, "revoke");
     c->revoked = has_marker(dir, "revoked");
     if (cert_account_link(st, id, &c->account_dir_id) < 0)
         rc = err_set(e, -ENOMEM, "out of memory");
     else
         rc = cert_read_meta(dir, c, e);
+    if (rc == 0 && cacheable && out) {
+        /* The key part only when the key itself is settled too; else it is matched again. */
+        f.c = *c;
+        if (f.key.ino == 0)
+            f.c.key_id[0] = '\0';
+        /* out borrows c's strings until the cache is written; freed with free(out->v). */
+        if (store_certs_cache_add(out, &f) < 0)
+            rc = err_set(e, -ENOMEM, "out of memory");
+    }
 out:
     if (rc < 0)
         cert_clear(c);
-    pem_chain_free(&ch);
-    free(pem);
+    leaf_free(&l);
     free(path);
     free(dir);
     return rc;
 }
 
+/* True when the facts gathered this time differ from the cache read (then worth writing). */
+static bool cache_changed(const struct store_certs_cache *in, const struct store_certs_cache *out)
+{
+    if (in->n != out->n)
+        return true;
+    for (size_t i = 0; i < out->n; i++) {
+        const struct store_cert_facts *h = store_certs_cache_find(in, out->v[i].c.id);
+
+        if (!h || !store_fstat_eq(&h->cert, &out->v[i].cert) ||
+            strcmp(h->c.key_id, out->v[i].c.key_id) ||
+            (h->c.key_id[0] && !store_fstat_eq(&h->key, &out->v[i].key)))
+            return true;
+    }
+    return false;
+}
+
+static int cmp_facts_id(const void *a, const void *b)
+{
+    return strcmp(((const struct store_cert_facts *)a)->c.id,
+                  ((const struct store_cert_facts *)b)->c.id);
+}
+
 int store_certs_load(const struct store *st, struct store_cert **out, size_t *n, struct err *e)
+{
+    return store_certs_load_cached(st, false, out, n, e);
+}
+
+int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out,
+                            size_t *n, struct err *e)
 {
     char *dir = store_path(st, "certs");
     char **names = NULL;
     struct store_cert *v = NULL;
+    struct store_certs_cache in, now = {0};
     size_t nnames = 0, cnt = 0;
     int rc;
 
+    store_certs_cache_read(st, &in);
     *out = NULL;
     *n = 0;
     if (!dir)
@@ -427,7 +549,7 @@ int store_certs_load(const struct store *st, struct store_cert **out, size_t *n,
 
         if (!store_id_valid(names[i]))
             continue;
-        rc = cert_load_one(st, names[i], &v[cnt], &le);
+        rc = cert_load_one(st, names[i], &v[cnt], &in, save ? &now : NULL, &le);
         if (rc == -ENOMEM) {
             rc = err_set(e, rc, "%s", le.msg);
             goto out;
@@ -442,7 +564,16 @@ int store_certs_load(const struct store *st, struct store_cert **out, size_t *n,
     *out = v;
     *n = cnt;
     v = NULL;
+    if (save && cache_changed(&in, &now)) {
+        struct err ce;
+
+        qsort(now.v, now.n, sizeof *now.v, cmp_facts_id);
+        if (store_certs_cache_write(st, &now, &ce) < 0)
+            log_debug("certificate cache not saved: %s", ce.msg);
+    }
 out:
+    store_certs_cache_free(&in);
+    free(now.v); /* borrowed from v */
     store_certs_free(v, cnt);
     store_names_free(names, nnames);
     free(dir);

@@ -77,4 +77,50 @@ int store_json_write(const char *path, json_t *o, mode_t mode, struct err *e);
 /* Reads and parses a JSON object from path. -ENOENT when missing; -EINVAL when malformed. */
 int store_json_read(const char *path, json_t **out, struct err *e);
 
+/* ---- state/certs.cache (store_certs_cache.c) ---- */
+
+/* Seconds a file must have stood unchanged before its facts are cached. */
+#define STORE_CACHE_RACY_S 2
+
+/* The identity of a file's content as stat(2) sees it. */
+struct store_fstat {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns, ctime_ns;
+};
+
+/* What loading derived from one certificate's files: in c, its id, names, dates, serial,
+ * ARI certID and (key_id non-empty) its matched key's id, type and size. */
+struct store_cert_facts {
+    struct store_fstat cert; /* certs/<id>/cert */
+    struct store_fstat key;  /* keys/<key-id>/privkey, when c.key_id is set */
+    struct store_cert c;
+};
+
+struct store_certs_cache {
+    struct store_cert_facts *v; /* sorted by id once read */
+    size_t n, cap;
+};
+
+/* lstat(2) of a regular file into *out: 0, or -1 when missing or not a regular file. */
+int store_fstat_get(const char *path, struct store_fstat *out);
+/* True when a and b are the same, existing file content (all five fields equal). */
+bool store_fstat_eq(const struct store_fstat *a, const struct store_fstat *b);
+/* True when f was last changed more than STORE_CACHE_RACY_S seconds ago. */
+bool store_fstat_settled(const struct store_fstat *f);
+/* Reads state/certs.cache into *cc (empty when missing, of another version or malformed:
+ * logged at debug level). Release with store_certs_cache_free. */
+void store_certs_cache_read(const struct store *st, struct store_certs_cache *cc);
+/* The entry for id, or NULL. */
+const struct store_cert_facts *store_certs_cache_find(const struct store_certs_cache *cc,
+                                                      const char *id);
+/* Appends f, taking what f->c holds (0), or -ENOMEM (f left to the caller). */
+int store_certs_cache_add(struct store_certs_cache *cc, const struct store_cert_facts *f);
+/* Atomically writes cc as state/certs.cache (0600). 0 or negative with e set. */
+int store_certs_cache_write(const struct store *st, const struct store_certs_cache *cc,
+                            struct err *e);
+void store_certs_cache_free(struct store_certs_cache *cc);
+/* Copies the facts the cache holds (id, names, dates, serial, ARI certID, key id, type and
+ * size) from src into dst, which must be empty. 0 or -ENOMEM (dst then left to clear). */
+int store_cert_copy_facts(struct store_cert *dst, const struct store_cert *src);
+
 #endif

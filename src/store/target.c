@@ -56,7 +56,7 @@ static bool lists(const struct target *t, const char *name)
 /* True when a should own a shared name rather than b: acmetool's order (storage/ "target
  * precedence"), with the file name as the final tie-break so the answer never depends on
  * the order the directory was read in. */
-static bool precedes(const struct target *a, const struct target *b)
+bool target_precedes(const struct target *a, const struct target *b)
 {
     if (a->priority != b->priority)
         return a->priority > b->priority;
@@ -72,7 +72,7 @@ const struct target *target_owner(const struct target *ts, size_t n, const char 
     if (!ts || !name)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        if (lists(&ts[i], name) && (!best || precedes(&ts[i], best)))
+        if (lists(&ts[i], name) && (!best || target_precedes(&ts[i], best)))
             best = &ts[i];
     return best;
 }

@@ -66,6 +66,8 @@ void target_free(struct target *t);
 /* The target that owns `name` (normalised; compared exactly) among ts[0..n-1] (acmetool's rule: highest priority, then most
  * satisfy.names, then the lexically smallest file name), or NULL when none lists it. */
 const struct target *target_owner(const struct target *ts, size_t n, const char *name);
+/* True when a owns a name both list rather than b (the order target_owner follows). */
+bool target_precedes(const struct target *a, const struct target *b);
 
 /* Longest contact URI accepted, in bytes. */
 #define TARGET_CONTACT_MAX 512
