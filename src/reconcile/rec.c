@@ -182,6 +182,7 @@ void rec_phase_jobs(struct rec *r)
         }
         r->jobs = g;
         j->rec = r;
+        j->done = rec_job_finished;
         j->t = t;
         j->cur = p.cur;
         j->ts = ts;

@@ -85,8 +85,8 @@ static void on_ari_directory(void *arg, int rc, const struct err *e)
     struct ari_work *w = arg;
     struct err ae;
 
-    if (rc == 0 && acme_client_directory(w->p->acme)->renewal_info && w->c->ari_cert_id) {
-        if (acme_renewal_info_get(w->p->acme, w->c->ari_cert_id, on_renewal_info, w, &ae) == 0)
+    if (rc == 0 && engine_directory(w->p->eng)->renewal_info && w->c->ari_cert_id) {
+        if (engine_renewal_info_get(w->p->eng, w->c->ari_cert_id, on_renewal_info, w, &ae) == 0)
             return;
         log_warn("renewal information for %s: %s", w->c->id, err_msg(&ae));
     }

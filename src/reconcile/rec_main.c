@@ -140,8 +140,8 @@ static void release(struct rec *r)
     for (size_t i = 0; i < r->nprovs; i++) {
         struct acme_client_stats cs;
 
-        if (r->provs[i]->acme) {
-            acme_client_stats(r->provs[i]->acme, &cs);
+        if (r->provs[i]->eng) {
+            engine_stats(r->provs[i]->eng, &cs);
             r->sum.requests += cs.requests;
         }
     }

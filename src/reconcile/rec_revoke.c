@@ -50,7 +50,7 @@ static int send_revoke(struct revoke_work *w, const struct signer *s, struct err
             reason = 0;
     }
     free(text);
-    return acme_cert_revoke(w->p->acme, w->chain.certs[0].der, w->chain.certs[0].len, reason, s,
+    return engine_cert_revoke(w->p->eng, w->chain.certs[0].der, w->chain.certs[0].len, reason, s,
                             on_revoked, w, e);
 }
 
