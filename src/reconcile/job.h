@@ -48,6 +48,7 @@ struct rec {
     size_t nresponders;
     unsigned accounts_pending; /* rec_account.c: accounts whose contact is being updated */
     unsigned revoke_pending;
+    unsigned phase;         /* index in rec_phases.c's table */
     bool finished;
     bool stopping;          /* reconcile_stop: no new steps */
     unsigned max_jobs;      /* conf/acmed.yaml max-orders */

@@ -147,10 +147,10 @@ void rec_phase_ari(struct rec *r)
 
         plan_target(t, r->certs, r->ncerts, NULL, now, false, &p);
         if (p.cur && p.cur->ari_next_check <= now && p.cur->not_after > now)
-            ari_start(r, t, (struct store_cert *)p.cur, &r->ari_pending, rec_phase_jobs);
+            ari_start(r, t, (struct store_cert *)p.cur, &r->ari_pending, rec_phase_end);
     }
     if (--r->ari_pending == 0)
-        rec_phase_jobs(r);
+        rec_phase_end(r);
 }
 
 /* After the jobs: the certificates just installed. */
@@ -160,7 +160,7 @@ void rec_phase_after_jobs(struct rec *r)
     for (size_t i = 0; i < r->njobs; i++)
         if (r->jobs[i]->have_installed)
             ari_start(r, r->jobs[i]->t, &r->jobs[i]->installed, &r->ari_pending,
-                      rec_phase_hooks);
+                      rec_phase_end);
     if (--r->ari_pending == 0)
-        rec_phase_hooks(r);
+        rec_phase_end(r);
 }

@@ -191,7 +191,7 @@ int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done,
         *out = r;
     r->code = setup(r, &r->err);
     if (r->code == REC_OK)
-        rec_phase_accounts(r);
+        rec_phases_start(r);
     else
         uv_timer_start(&r->finish, on_finish, 0, 0); /* done is never called from here */
     return 0;

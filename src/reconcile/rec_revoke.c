@@ -31,7 +31,7 @@ static void revoke_end(struct revoke_work *w)
     key_free(w->cert_key);
     free(w);
     if (--r->revoke_pending == 0)
-        rec_phase_ari(r);
+        rec_phase_end(r);
 }
 
 static void on_revoked(void *arg, int rc, struct acme_result *r, const struct err *e);
@@ -124,5 +124,5 @@ void rec_phase_revoke(struct rec *r)
         if (r->certs[i].revoke_asked && !r->certs[i].revoked)
             revoke_start(r, &r->certs[i]);
     if (--r->revoke_pending == 0)
-        rec_phase_ari(r);
+        rec_phase_end(r);
 }
