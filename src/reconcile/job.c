@@ -62,7 +62,7 @@ void job_step_done(struct job *j)
         log_info("%s: stopping after step %s", j->t->file, steps[j->step].name);
         j->interrupted = true;
         j->finished = true;
-        rec_job_finished(j);
+        j->done(j);
         return;
     }
     if (j->step + 1 < STEP_COUNT) {
@@ -72,7 +72,7 @@ void job_step_done(struct job *j)
     }
     j->ok = true;
     j->finished = true;
-    rec_job_finished(j);
+    j->done(j);
 }
 
 void job_fail(struct job *j, int rc, const struct acme_result *r, const struct err *e,
@@ -102,7 +102,7 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
         /* Cut short by a stop: not a failure of the target; the next run resumes. */
         j->interrupted = true;
         j->finished = true;
-        rec_job_finished(j);
+        j->done(j);
         return;
     }
     snprintf(msg, sizeof msg, "%s: %s", what, err_msg(e));
@@ -120,7 +120,7 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
     job_checkpoint(j);
     j->finished = true;
     j->ok = false;
-    rec_job_finished(j);
+    j->done(j);
 }
 
 int job_read_trust_anchors(const struct job *j, char **pem, size_t *len, struct err *e)

@@ -9,6 +9,7 @@
 
 #include "acme/client.h"
 #include "acme/ops.h"
+#include "reconcile/engine.h"
 #include "net/http.h"
 #include "reconcile/plan.h"
 #include "reconcile/reconcile.h"
@@ -50,11 +51,14 @@ struct rec {
     size_t nresponders;
     unsigned accounts_pending; /* rec_account.c: accounts whose contact is being updated */
     unsigned revoke_pending;
+    unsigned phase;         /* index in rec_phases.c's table */
     bool finished;
     bool stopping;          /* reconcile_stop: no new steps */
     unsigned max_jobs;      /* conf/acmed.yaml max-orders */
     unsigned max_requests;  /* conf/acmed.yaml max-requests-per-ca */
     bool allow_insecure_http; /* conf/acmed.yaml allow-insecure-http */
+    engine_factory new_engine; /* NULL: engine_acme_new (tests script a fake one) */
+    void *new_engine_arg;
 };
 
 /* An ACME server and the account acmed uses there. */
@@ -72,7 +76,7 @@ struct provider {
     struct rec *rec;
     char *url;
     char *dir_id;
-    struct acme_client *acme;
+    struct engine *eng;     /* how the pass reaches the CA (engine.h) */
     enum provider_state state;
     bool want_account;      /* some waiter needs the account, not only the directory */
     const struct target *t; /* the target whose account settings create the account */
@@ -110,6 +114,7 @@ enum job_step { STEP_ACCOUNT, STEP_KEY, STEP_ORDER, STEP_AUTHORIZE, STEP_FINALIZ
 
 struct job {
     struct rec *rec;
+    void (*done)(struct job *j); /* called once when the job has finished (rec_job_finished) */
     const struct target *t;
     const struct store_cert *cur; /* the certificate this one replaces, NULL for a first */
     struct provider *prov;
@@ -118,13 +123,10 @@ struct job {
     struct ckey *key;
     char key_id[STORE_ID_LEN + 1];
     struct acme_order *order;
-    size_t authz_left;
-    bool authz_failed;
     struct authz_set *authz; /* step_authorize's, while it runs */
     int fail_rc;
     struct err fail_err;
     char *fail_problem;
-    time_t fail_retry_after;
     char *chain;
     size_t chain_len;
     struct store_cert installed; /* after step_install */
@@ -165,7 +167,7 @@ void job_checkpoint(struct job *j);
 int job_read_trust_anchors(const struct job *j, char **pem, size_t *len, struct err *e);
 /* The names of the order: request.names as ACME identifiers. ids must hold t->nreq_names. */
 void job_identifiers(const struct job *j, struct acme_identifier *ids);
-/* Called by the job when it has finished (rec.c). */
+/* The pass's job->done (rec.c). */
 void rec_job_finished(struct job *j);
 /* Points live/ at cert_id for every name target t owns (acmetool's rule for names several
  * targets list), recording the names whose link changed. Returns 0 or negative. */

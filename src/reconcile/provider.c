@@ -47,13 +47,13 @@ struct provider *provider_get(struct rec *r, const char *url)
     p->rec = r;
     if (!(p->dir_id = store_dir_id(url, &e)) ||
         provider_url_allowed(url, r->allow_insecure_http, &e) < 0 ||
-        acme_client_new(r->loop, r->http, url, NULL, &p->acme, &e) < 0) {
+        (r->new_engine ? r->new_engine(r->new_engine_arg, url, &p->eng, &e)
+                       : engine_acme_new(r->loop, r->http, url, r->max_requests, &p->eng, &e)) <
+            0) {
         /* Not a usable URL: the provider fails every waiter with this error. */
         p->state = PROV_FAILED;
         p->rc = e.code;
         p->err = e;
-    } else {
-        acme_client_set_max_inflight(p->acme, r->max_requests);
     }
     r->provs[r->nprovs++] = p;
     return p;
@@ -68,7 +68,7 @@ void provider_free(struct provider *p)
 {
     if (!p)
         return;
-    acme_client_free(p->acme);
+    engine_free(p->eng);
     if (p->have_acct)
         store_account_clear(&p->acct);
     free(p->dir_waiters);
@@ -143,7 +143,7 @@ static void provider_start(struct provider *p)
     if (p->state != PROV_IDLE)
         return;
     p->state = PROV_STARTING;
-    if (acme_client_start(p->acme, on_directory, p, &e) < 0)
+    if (engine_start(p->eng, on_directory, p, &e) < 0)
         provider_failed(p, e.code, &e);
 }
 
@@ -263,7 +263,7 @@ static void account_ready(struct provider *p)
         return;
     }
     p->contact_tried = true;
-    if (acme_account_update(p->acme, (const char *const *)ds->contact, ds->ncontact,
+    if (engine_account_update(p->eng, (const char *const *)ds->contact, ds->ncontact,
                             on_contact_updated, p, &e) < 0) {
         log_err("account %s: cannot update its contact: %s", p->acct.url, err_msg(&e));
         provider_ready(p);
@@ -321,7 +321,7 @@ static void on_account(void *arg, int rc, struct acme_result *r, const struct er
     sent = wanted_contact(p, &nsent);
     if (!p->acct.url || contact_from_answer(p, r, sent, nsent) < 0 ||
         store_account_save_meta(&p->rec->st, &p->acct, &se) < 0 ||
-        acme_client_set_account(p->acme, &p->signer, p->acct.url) < 0) {
+        engine_set_account(p->eng, &p->signer, p->acct.url) < 0) {
         if (!se.code)
             err_set(&se, -ENOMEM, "out of memory");
         provider_failed(p, se.code, &se);
@@ -333,7 +333,7 @@ static void on_account(void *arg, int rc, struct acme_result *r, const struct er
 /* Registers (or, for a key acmetool left without meta, looks up) the account. */
 static int register_account(struct provider *p, const struct signer *s, struct err *e)
 {
-    const struct acme_directory *d = acme_client_directory(p->acme);
+    const struct acme_directory *d = engine_directory(p->eng);
     const struct target *t = p->t;
     struct acme_new_account req = {.key = s};
     struct acme_eab eab = {0};
@@ -369,7 +369,7 @@ static int register_account(struct provider *p, const struct signer *s, struct e
         eab.hmac_len = maclen;
         req.eab = &eab;
     }
-    rc = acme_account_new(p->acme, &req, on_account, p, e);
+    rc = engine_account_new(p->eng, &req, on_account, p, e);
     buf_secret_free(mac, maclen); /* the JWS is signed: the key is needed no more */
     return rc;
 }
@@ -423,7 +423,7 @@ static void find_account(struct provider *p)
     if (p->have_acct) {
         jws_signer_from_key(p->acct.key, &p->signer);
         if (p->acct.url) {
-            if (acme_client_set_account(p->acme, &p->signer, p->acct.url) < 0) {
+            if (engine_set_account(p->eng, &p->signer, p->acct.url) < 0) {
                 provider_failed(p, err_set(&e, -ENOMEM, "out of memory"), &e);
                 return;
             }
@@ -452,7 +452,7 @@ void provider_forget_account(struct provider *p)
     p->acct.url = NULL;
     if (store_account_save_meta(&p->rec->st, &p->acct, &e) < 0)
         log_warn("%s", err_msg(&e));
-    acme_client_set_account(p->acme, NULL, NULL);
+    engine_set_account(p->eng, NULL, NULL);
     p->state = PROV_DIRECTORY;
     p->want_account = false;
 }

@@ -125,7 +125,7 @@ void rec_job_finished(struct job *j)
     if (r->stopping)
         start_more_jobs(r); /* only marks the jobs not started as interrupted */
     if (r->done == r->njobs)
-        rec_phase_after_jobs(r);
+        rec_phase_end(r);
     else
         start_more_jobs(r);
 }
@@ -181,13 +181,14 @@ void rec_phase_jobs(struct rec *r)
         }
         r->jobs = g;
         j->rec = r;
+        j->done = rec_job_finished;
         j->t = t;
         j->cur = p.cur;
         j->ts = ts;
         r->jobs[r->njobs++] = j;
     }
     if (r->njobs == 0) {
-        rec_phase_after_jobs(r);
+        rec_phase_end(r);
         return;
     }
     start_more_jobs(r);
@@ -311,7 +312,7 @@ static void next_event(struct rec *r)
             }
         }
     }
-    rec_phase_done(r);
+    rec_phase_end(r);
 }
 
 /* Names under live/ that no target wants any more (a desired file was removed, or unwant):

@@ -72,7 +72,7 @@ static void on_account_ready(void *arg, int rc, const struct err *e)
     if (rc < 0)
         log_err("the account's contact could not be updated: %s", err_msg(e));
     if (--r->accounts_pending == 0)
-        rec_phase_revoke(r);
+        rec_phase_end(r);
 }
 
 /* Asks the provider for the account when its meta's contact is not conf/target's. */
@@ -139,5 +139,5 @@ void rec_phase_accounts(struct rec *r)
         store_account_clear(&l.v[i].a);
     free(l.v);
     if (--r->accounts_pending == 0)
-        rec_phase_revoke(r);
+        rec_phase_end(r);
 }

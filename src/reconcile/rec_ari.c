@@ -85,8 +85,8 @@ static void on_ari_directory(void *arg, int rc, const struct err *e)
     struct ari_work *w = arg;
     struct err ae;
 
-    if (rc == 0 && acme_client_directory(w->p->acme)->renewal_info && w->c->ari_cert_id) {
-        if (acme_renewal_info_get(w->p->acme, w->c->ari_cert_id, on_renewal_info, w, &ae) == 0)
+    if (rc == 0 && engine_directory(w->p->eng)->renewal_info && w->c->ari_cert_id) {
+        if (engine_renewal_info_get(w->p->eng, w->c->ari_cert_id, on_renewal_info, w, &ae) == 0)
             return;
         log_warn("renewal information for %s: %s", w->c->id, err_msg(&ae));
     }
@@ -147,10 +147,10 @@ void rec_phase_ari(struct rec *r)
 
         plan_target_ix(t, r->certs, r->ncerts, &r->certix, NULL, now, false, &p);
         if (p.cur && p.cur->ari_next_check <= now && p.cur->not_after > now)
-            ari_start(r, t, (struct store_cert *)p.cur, &r->ari_pending, rec_phase_jobs);
+            ari_start(r, t, (struct store_cert *)p.cur, &r->ari_pending, rec_phase_end);
     }
     if (--r->ari_pending == 0)
-        rec_phase_jobs(r);
+        rec_phase_end(r);
 }
 
 /* After the jobs: the certificates just installed. */
@@ -160,7 +160,7 @@ void rec_phase_after_jobs(struct rec *r)
     for (size_t i = 0; i < r->njobs; i++)
         if (r->jobs[i]->have_installed)
             ari_start(r, r->jobs[i]->t, &r->jobs[i]->installed, &r->ari_pending,
-                      rec_phase_hooks);
+                      rec_phase_end);
     if (--r->ari_pending == 0)
-        rec_phase_hooks(r);
+        rec_phase_end(r);
 }

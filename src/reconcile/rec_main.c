@@ -147,8 +147,8 @@ static void release(struct rec *r)
     for (size_t i = 0; i < r->nprovs; i++) {
         struct acme_client_stats cs;
 
-        if (r->provs[i]->acme) {
-            acme_client_stats(r->provs[i]->acme, &cs);
+        if (r->provs[i]->eng) {
+            engine_stats(r->provs[i]->eng, &cs);
             r->sum.requests += cs.requests;
         }
     }
@@ -205,7 +205,7 @@ int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done,
         *out = r;
     r->code = setup(r, &r->err);
     if (r->code == REC_OK)
-        rec_phase_accounts(r);
+        rec_phases_start(r);
     else
         uv_timer_start(&r->finish, on_finish, 0, 0); /* done is never called from here */
     return 0;

@@ -1,17 +1,24 @@
-/* rec_phases: the phases of one pass, in order (see rec.c). Each phase ends by starting the
- * next. Private to src/reconcile. */
+/* rec_phases: the phases of one pass. Their order lives only in the table of rec_phases.c;
+ * each phase ends by calling rec_phase_end, never by naming the next. Private to
+ * src/reconcile. */
 #ifndef ACMED_RECONCILE_REC_PHASES_H
 #define ACMED_RECONCILE_REC_PHASES_H
 
 #include "reconcile/job.h"
 
-void rec_phase_accounts(struct rec *r);    /* rec_account.c -> rec_phase_revoke */
-void rec_phase_revoke(struct rec *r);      /* rec_revoke.c -> rec_phase_ari */
-void rec_phase_ari(struct rec *r);         /* rec_ari.c -> rec_phase_jobs */
-void rec_phase_jobs(struct rec *r);        /* rec.c -> rec_phase_after_jobs */
-void rec_phase_after_jobs(struct rec *r);  /* rec_ari.c -> rec_phase_hooks */
-void rec_phase_hooks(struct rec *r);       /* rec.c -> rec_phase_done */
-void rec_phase_done(struct rec *r);        /* rec_main.c */
+/* Runs the first phase (rec_main.c, once the pass is set up). */
+void rec_phases_start(struct rec *r);
+/* The done callback of every phase: runs the next one, or rec_phase_done after the last. */
+void rec_phase_end(struct rec *r);
+
+void rec_phase_accounts(struct rec *r);    /* rec_account.c */
+void rec_phase_revoke(struct rec *r);      /* rec_revoke.c */
+void rec_phase_ari(struct rec *r);         /* rec_ari.c */
+void rec_phase_jobs(struct rec *r);        /* rec.c */
+void rec_phase_after_jobs(struct rec *r);  /* rec_ari.c */
+void rec_phase_hooks(struct rec *r);       /* rec.c */
+/* The last phase is over: the pass ends from the loop (rec_main.c). */
+void rec_phase_done(struct rec *r);
 
 void rec_jobs_free(struct rec *r);
 /* The directory URL serving target t (its provider, else --provider, else Let's Encrypt). */

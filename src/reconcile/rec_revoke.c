@@ -31,7 +31,7 @@ static void revoke_end(struct revoke_work *w)
     key_free(w->cert_key);
     free(w);
     if (--r->revoke_pending == 0)
-        rec_phase_ari(r);
+        rec_phase_end(r);
 }
 
 static void on_revoked(void *arg, int rc, struct acme_result *r, const struct err *e);
@@ -50,7 +50,7 @@ static int send_revoke(struct revoke_work *w, const struct signer *s, struct err
             reason = 0;
     }
     free(text);
-    return acme_cert_revoke(w->p->acme, w->chain.certs[0].der, w->chain.certs[0].len, reason, s,
+    return engine_cert_revoke(w->p->eng, w->chain.certs[0].der, w->chain.certs[0].len, reason, s,
                             on_revoked, w, e);
 }
 
@@ -127,5 +127,5 @@ void rec_phase_revoke(struct rec *r)
         if (r->certs[i].revoke_asked && !r->certs[i].revoked)
             revoke_start(r, &r->certs[i]);
     if (--r->revoke_pending == 0)
-        rec_phase_ari(r);
+        rec_phase_end(r);
 }

@@ -12,8 +12,8 @@ static void on_account_ready(void *arg, int rc, const struct err *e)
         return;
     }
     /* An order begun under another account cannot be continued under this one. */
-    if (j->ts.account_url && (!acme_client_account_url(j->prov->acme) ||
-                              strcmp(j->ts.account_url, acme_client_account_url(j->prov->acme))))
+    if (j->ts.account_url && (!engine_account_url(j->prov->eng) ||
+                              strcmp(j->ts.account_url, engine_account_url(j->prov->eng))))
         tstate_clear_order(&j->ts);
     job_step_done(j);
 }

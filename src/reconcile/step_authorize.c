@@ -231,7 +231,7 @@ static void on_answered(void *arg, int rc, struct acme_result *r, const struct e
     struct job *j = a->set->j;
     struct err pe;
 
-    if (rc == 0 && acme_authz_poll(j->prov->acme, a->url, clock_mono_ms() + AUTHZ_DEADLINE_MS,
+    if (rc == 0 && engine_authz_poll(j->prov->eng, a->url, clock_mono_ms() + AUTHZ_DEADLINE_MS,
                                    on_polled, a, &pe) == 0)
         return;
     if (rc < 0)
@@ -253,7 +253,7 @@ static void answer_all(struct authz_set *s)
         if (a->m == M_NONE)
             continue;
         s->pending++;
-        if (acme_challenge_answer(s->j->prov->acme, a->ch->url, on_answered, a, &e) < 0) {
+        if (engine_challenge_answer(s->j->prov->eng, a->ch->url, on_answered, a, &e) < 0) {
             set_fail(s, e.code, NULL, "%s", err_msg(&e));
             s->pending--;
         }
@@ -635,7 +635,7 @@ void step_authorize(struct job *j)
             break;
         }
         s->pending++;
-        if (acme_authz_get(j->prov->acme, a->url, on_authz, a, &e) < 0) {
+        if (engine_authz_get(j->prov->eng, a->url, on_authz, a, &e) < 0) {
             set_fail(s, e.code, NULL, "%s", err_msg(&e));
             s->pending--;
         }

@@ -43,7 +43,7 @@ void step_download(struct job *j)
     rc = job_read_trust_anchors(j, &anchors, &d.trust_anchors_len, &e);
     d.trust_anchors = anchors;
     if (rc == 0)
-        rc = acme_cert_download(j->prov->acme, &d, on_downloaded, j, &e);
+        rc = engine_cert_download(j->prov->eng, &d, on_downloaded, j, &e);
     if (rc < 0)
         job_fail(j, e.code, NULL, &e, "download");
     free(anchors);

@@ -39,7 +39,7 @@ static void poll_order(struct job *j, bool until_ready, acme_cb cb)
 {
     struct err e;
 
-    if (acme_order_poll(j->prov->acme, j->ts.order_url, until_ready,
+    if (engine_order_poll(j->prov->eng, j->ts.order_url, until_ready,
                         clock_mono_ms() + ORDER_DEADLINE_MS, cb, j, &e) < 0)
         job_fail(j, e.code, NULL, &e, "order");
 }
@@ -74,7 +74,7 @@ static void finalize(struct job *j)
         names[i] = j->t->req_names[i].name;
     rc = csr_create(j->key, names, j->t->nreq_names, j->t->must_staple, &csr, &len, &e);
     if (rc == 0)
-        rc = acme_order_finalize(j->prov->acme, j->order->finalize, csr, len, on_finalized, j,
+        rc = engine_order_finalize(j->prov->eng, j->order->finalize, csr, len, on_finalized, j,
                                  &e);
 out:
     free(names);

@@ -28,7 +28,7 @@ static const char *replaces_for(struct job *j)
 {
     const struct store_cert *c = j->cur;
 
-    if (!c || !c->ari_cert_id || !acme_client_directory(j->prov->acme)->renewal_info)
+    if (!c || !c->ari_cert_id || !engine_directory(j->prov->eng)->renewal_info)
         return NULL;
     if (j->replaces_dropped ||
         (j->ts.replaces_dropped && !strcmp(j->ts.replaces_dropped, c->ari_cert_id)))
@@ -87,7 +87,7 @@ static void on_new_order(void *arg, int rc, struct acme_result *r, const struct 
     j->order = r->order;
     r->order = NULL;
     tstate_set(&j->ts.order_url, r->location);
-    tstate_set(&j->ts.account_url, acme_client_account_url(j->prov->acme));
+    tstate_set(&j->ts.account_url, engine_account_url(j->prov->eng));
     log_info("%s: order %s%s", j->t->file, r->location,
              j->ts.replaces_dropped ? " (without replaces)" : "");
     job_step_done(j);
@@ -127,7 +127,7 @@ static void new_order(struct job *j)
     o.replaces = replaces_for(j);
     j->replaces_sent = o.replaces != NULL;
     tstate_set(&j->ts.replaces, o.replaces);
-    rc = acme_order_new(j->prov->acme, &o, on_new_order, j, &e);
+    rc = engine_order_new(j->prov->eng, &o, on_new_order, j, &e);
     free(ids);
     if (rc < 0)
         job_fail(j, rc, NULL, &e, "new order");
@@ -154,7 +154,7 @@ void step_order(struct job *j)
 {
     struct err e;
 
-    if (j->ts.order_url && acme_order_get(j->prov->acme, j->ts.order_url, on_old_order, j,
+    if (j->ts.order_url && engine_order_get(j->prov->eng, j->ts.order_url, on_old_order, j,
                                           &e) == 0)
         return;
     new_order(j);

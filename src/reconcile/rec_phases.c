@@ -1,0 +1,39 @@
+/* rec_phases: the order of the phases of one pass, in one table. Each phase is a module's
+ * function that ends, however it ends, by calling rec_phase_end; only this file knows what
+ * comes next. */
+#include "reconcile/rec_phases.h"
+#include "util/log.h"
+
+static const struct {
+    const char *name;
+    void (*run)(struct rec *r);
+} phases[] = {
+    {"accounts", rec_phase_accounts},   /* contact updates (rec_account.c) */
+    {"revoke", rec_phase_revoke},       /* revoke requests (rec_revoke.c) */
+    {"ari", rec_phase_ari},             /* renewal information of current certificates */
+    {"jobs", rec_phase_jobs},           /* the per-target state machines (rec.c) */
+    {"ari-new", rec_phase_after_jobs},  /* renewal information of new certificates */
+    {"hooks", rec_phase_hooks},         /* the end-of-pass hook events (rec.c) */
+};
+
+#define NPHASES (sizeof phases / sizeof phases[0])
+
+static void run(struct rec *r)
+{
+    log_debug("pass: phase %s", phases[r->phase].name);
+    phases[r->phase].run(r);
+}
+
+void rec_phases_start(struct rec *r)
+{
+    r->phase = 0;
+    run(r);
+}
+
+void rec_phase_end(struct rec *r)
+{
+    if (++r->phase < NPHASES)
+        run(r);
+    else
+        rec_phase_done(r);
+}
