@@ -18,6 +18,7 @@
 #include "common/testutil.h"
 #include "reconcile/engine.h"
 #include "reconcile/job.h"
+#include "reconcile/plan.h"
 #include "store/desired.h"
 
 #define CA "https://ca.test/dir"
@@ -360,6 +361,8 @@ static int setup(void **state)
     x->r.loop = &x->loop;
     x->r.ds.targets = &x->t;
     x->r.ds.ntargets = 1;
+    /* The pass's index of which target owns each name (rec_link_target asks it). */
+    assert_int_equal(plan_index_owners(&x->r.owners, x->r.ds.targets, x->r.ds.ntargets), 0);
     x->r.new_engine = fake_factory;
     x->r.new_engine_arg = &x->f;
     x->f.base.ops = &fake_ops;
@@ -393,6 +396,7 @@ static int teardown(void **state)
     for (size_t i = 0; i < x->r.nchanged; i++)
         free(x->r.changed[i]);
     free(x->r.changed);
+    plan_index_free(&x->r.owners);
     target_free(&x->t);
     store_close(&x->r.st);
     free(x->f.kid);
