@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/testutil.h"
+#include "common/tu_store.h"
 #include "store/store.h"
 #include "util/fsio.h"
 
@@ -23,37 +24,11 @@
 #define URL2 "https://acme.example/directory"
 #define DIR_ID2 "acme.example%2fdirectory"
 
-struct fx {
-    char *root;
-    struct store st;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    struct err e;
-
-    assert_non_null(f);
-    f->root = tu_mkdtemp("storeacct");
-    assert_int_equal(store_open(f->root, &f->st, &e), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    store_close(&f->st);
-    tu_rmtree(f->root);
-    free(f->root);
-    free(f);
-    return 0;
-}
+/* The fixture: an empty state directory (tests/common/tu_store.h). */
 
 /* Saves a new account key for `url` with EAB kid `kid` (NULL: none) created at `created`;
  * its key id goes to id_out. */
-static void new_account(struct fx *f, const char *url, const char *kid, time_t created,
+static void new_account(struct tu_store *f, const char *url, const char *kid, time_t created,
                         char *id_out)
 {
     struct key_spec spec = {KEY_ECDSA, 256};
@@ -71,7 +46,7 @@ static void new_account(struct fx *f, const char *url, const char *kid, time_t c
 }
 
 /* <root>/accounts/<dir_id>[/<key_id>[/<file>]]. Caller frees. */
-static char *acct_path(struct fx *f, const char *dir_id, const char *key_id, const char *file)
+static char *acct_path(struct tu_store *f, const char *dir_id, const char *key_id, const char *file)
 {
     char *p = NULL;
 
@@ -113,7 +88,7 @@ static void test_pick_rule(void **state)
 
 static void test_find(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     char old_eab[STORE_ID_LEN + 1], plain[STORE_ID_LEN + 1], new_eab[STORE_ID_LEN + 1];
     struct store_account a = {0};
     bool found = true;
@@ -151,7 +126,7 @@ static void test_find(void **state)
 
 static void test_list(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     char k1[STORE_ID_LEN + 1], k2[STORE_ID_LEN + 1], k3[STORE_ID_LEN + 1];
     struct store_account_ref *v = NULL;
     char *p, *q;
@@ -212,7 +187,7 @@ static void test_list(void **state)
 
 static void test_load_and_meta(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     char k1[STORE_ID_LEN + 1], k2[STORE_ID_LEN + 1];
     struct store_account a;
     char *p;
@@ -258,7 +233,7 @@ static void test_load_and_meta(void **state)
 
 static void test_remove(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     char k1[STORE_ID_LEN + 1], k2[STORE_ID_LEN + 1], k3[STORE_ID_LEN + 1];
     char *dir, *p, *outside;
     struct stat sb;
@@ -309,7 +284,7 @@ static void test_remove(void **state)
 
 static void test_set_aside(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     char k1[STORE_ID_LEN + 1], aside[80];
     struct store_account a = {0};
     bool found = true;
@@ -336,11 +311,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pick_rule),
-        cmocka_unit_test_setup_teardown(test_find, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_and_meta, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_list, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_load_and_meta, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_remove, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_set_aside, tu_store_setup, tu_store_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,42 +14,17 @@
 #include <cmocka.h>
 
 #include "common/testutil.h"
+#include "common/tu_store.h"
 #include "store/store.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define ID_C "cccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
-struct fx {
-    char *root;
-    struct store st;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    struct err e;
-
-    assert_non_null(f);
-    f->root = tu_mkdtemp("storecull");
-    assert_int_equal(store_open(f->root, &f->st, &e), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    store_close(&f->st);
-    tu_rmtree(f->root);
-    free(f->root);
-    free(f);
-    return 0;
-}
+/* The fixture: an empty state directory (tests/common/tu_store.h). */
 
 /* <root>/<a><b> (b may be ""). Caller frees. */
-static char *at(struct fx *f, const char *a, const char *b)
+static char *at(struct tu_store *f, const char *a, const char *b)
 {
     char *p = NULL;
 
@@ -57,7 +32,7 @@ static char *at(struct fx *f, const char *a, const char *b)
     return p;
 }
 
-static void make_dir(struct fx *f, const char *a, const char *b)
+static void make_dir(struct tu_store *f, const char *a, const char *b)
 {
     char *p = at(f, a, b);
 
@@ -65,7 +40,7 @@ static void make_dir(struct fx *f, const char *a, const char *b)
     free(p);
 }
 
-static void make_file(struct fx *f, const char *a, const char *b, const char *text)
+static void make_file(struct tu_store *f, const char *a, const char *b, const char *text)
 {
     char *p = at(f, a, b);
 
@@ -73,7 +48,7 @@ static void make_file(struct fx *f, const char *a, const char *b, const char *te
     free(p);
 }
 
-static void make_link(struct fx *f, const char *target, const char *a, const char *b)
+static void make_link(struct tu_store *f, const char *target, const char *a, const char *b)
 {
     char *p = at(f, a, b);
 
@@ -81,7 +56,7 @@ static void make_link(struct fx *f, const char *target, const char *a, const cha
     free(p);
 }
 
-static bool present(struct fx *f, const char *a, const char *b)
+static bool present(struct tu_store *f, const char *a, const char *b)
 {
     char *p = at(f, a, b);
     struct stat sb;
@@ -93,7 +68,7 @@ static bool present(struct fx *f, const char *a, const char *b)
 
 static void test_ids(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     char **v = NULL;
     size_t n = 9;
     struct err e;
@@ -123,7 +98,7 @@ static void test_ids(void **state)
 
 static void test_state_files(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     char **v = NULL;
     size_t n = 9;
     struct err e;
@@ -146,7 +121,7 @@ static void test_state_files(void **state)
 
 static void test_cert_key_link(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     char key[STORE_ID_LEN + 1];
     struct err e;
 
@@ -169,7 +144,7 @@ static void test_cert_key_link(void **state)
 
 static void test_key_remove(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     struct err e;
 
     make_dir(f, "keys/", ID_A);
@@ -200,10 +175,10 @@ static void test_key_remove(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cert_key_link, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_key_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ids, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_state_files, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_cert_key_link, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_key_remove, tu_store_setup, tu_store_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

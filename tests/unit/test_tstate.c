@@ -10,39 +10,15 @@
 #include <cmocka.h>
 
 #include "common/testutil.h"
+#include "common/tu_store.h"
 #include "reconcile/tstate.h"
 #include "util/fsio.h"
 
-struct fx {
-    char *root;
-    struct store st;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    struct err e;
-
-    f->root = tu_mkdtemp("tstate");
-    assert_int_equal(store_open(f->root, &f->st, &e), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    store_close(&f->st);
-    tu_rmtree(f->root);
-    free(f->root);
-    free(f);
-    return 0;
-}
+/* The fixture: an empty state directory (tests/common/tu_store.h). */
 
 static void test_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     struct tstate ts = {0}, back;
     struct err e;
 
@@ -79,7 +55,7 @@ static void test_round_trip(void **state)
 /* A state file written (or edited) with control characters in the refusal: read back clean. */
 static void test_load_sanitises(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     struct tstate back;
     struct err e;
 
@@ -97,8 +73,8 @@ static void test_load_sanitises(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_sanitises, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_load_sanitises, tu_store_setup, tu_store_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
