@@ -146,6 +146,34 @@ request:
 YAML
 }
 
+# tl_notify_listen SOCKET LOG: an sd_notify socket that writes each line it receives to LOG as
+# "<unix time with milliseconds> <line>"; returns once the socket exists (at most 5 s). The
+# listener ends by itself after 600 s without a message, and is killed with the test's PIDS.
+tl_notify_listen() {
+    python3 - "$1" "$2" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(600)
+with open(sys.argv[2], "a") as f:
+    while True:
+        try:
+            data = s.recv(4096)
+        except OSError:
+            break
+        for line in data.decode().splitlines():
+            f.write("%.3f %s\n" % (time.time(), line))
+        f.flush()
+PY
+    PIDS+=($!)
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [[ -S $1 ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # wait_stopped PID: true once PID is stopped (state T), false if it ends or after 30 s.
 wait_stopped() {
     local i st

@@ -12,21 +12,7 @@ tl_conf_listener
 printf 'max-orders: 8\nmetrics-file: %s\n' "$T/metrics.prom" >"$STATE/conf/acmed.yaml"
 
 # sd_notify: a datagram socket that records what it receives.
-python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(600)
-with open(sys.argv[2], "a") as f:
-    while True:
-        try:
-            data = s.recv(4096)
-        except OSError:
-            break
-        f.write(data.decode() + "\n---\n")
-        f.flush()
-PY
-PIDS+=($!)
+tl_notify_listen "$T/notify.sock" "$T/notify.log" || fail "the notify socket did not appear"
 
 start_daemon() {
     NOTIFY_SOCKET=$T/notify.sock "$ACMED" --state "$STATE" --hooks "$HOOKS" \
@@ -47,7 +33,6 @@ wait_for() {
 }
 live() { [[ -n $(tl_live_cert "$1") ]]; }
 
-for _ in $(seq 50); do [[ -S $T/notify.sock ]] && break; sleep 0.1; done
 start_daemon
 wait_for 10 grep -q 'READY=1' "$T/notify.log" || fail "no READY=1 from the daemon"
 

@@ -18,23 +18,7 @@ HOOK
 chmod 755 "$HOOKS/10-slow"
 
 # sd_notify: a datagram socket that records each message with the time it arrived.
-python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(120)
-with open(sys.argv[2], "a") as f:
-    while True:
-        try:
-            data = s.recv(4096)
-        except OSError:
-            break
-        for line in data.decode().splitlines():
-            f.write("%.3f %s\n" % (time.time(), line))
-        f.flush()
-PY
-PIDS+=($!)
-for _ in $(seq 50); do [[ -S $T/notify.sock ]] && break; sleep 0.1; done
+tl_notify_listen "$T/notify.sock" "$T/notify.log" || fail "the notify socket did not appear"
 
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=2000000 "$ACMED" --state "$STATE" --hooks "$HOOKS" \
     --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" >>"$T/daemon.log" 2>&1 &
