@@ -43,8 +43,6 @@ static void on_grace_over(uv_timer_t *t)
 {
     struct cli_pass *p = t->data;
 
-    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
-             "resume on the next run");
     if (p->pass)
         reconcile_abandon(p->pass);
     _exit(REC_OK);

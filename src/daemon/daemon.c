@@ -63,8 +63,6 @@ static void on_grace_over(uv_timer_t *t)
 {
     struct daemon *d = t->data;
 
-    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
-             "resume on the next run");
     if (d->pass)
         reconcile_abandon(d->pass);
     notify_send("STOPPING=1");

@@ -152,17 +152,14 @@ static struct hook_out *out_of(void *h)
     return (struct hook_out *)(void *)((char *)h - offsetof(struct hook_out, pipe));
 }
 
-/* Logs one piece of an output line, control characters (terminal escapes...) shown as '?'.
- * Blank lines are left out. */
+/* Logs one piece of an output line; the log's sanitiser (util/sanitize.h) shows control
+ * characters (terminal escapes...) as '?'. Blank lines are left out. */
 static void out_log(struct hooks_job *j, char *s, size_t n)
 {
     if (n && s[n - 1] == '\r')
         n--;
     if (n == 0)
         return;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
-            s[i] = '?';
     log_info("hook %s: %.*s", j->name, (int)n, s);
 }
 

@@ -221,6 +221,8 @@ void reconcile_stop(struct rec *r)
 
 void reconcile_abandon(struct rec *r)
 {
+    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
+             "resume on the next run");
     for (size_t i = 0; i < r->njobs; i++)
         step_authorize_abandon(r->jobs[i]);
 }

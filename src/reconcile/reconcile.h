@@ -78,8 +78,8 @@ int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done,
  * (the next run resumes them), and done is called as usual. A second call does nothing. */
 void reconcile_stop(struct rec *r);
 
-/* For a stop that cannot wait (the grace is over, or a second signal): takes down the http-01
- * answers the pass published in webroots. What is in flight cannot be unwound safely, so the
+/* For a stop that cannot wait (the grace is over, or a second signal): says so in the log and
+ * takes down the http-01 answers the pass published in webroots. What is in flight cannot be unwound safely, so the
  * caller ends the process right after, as a kill would; the state directory is valid at every
  * moment and the next run resumes. */
 void reconcile_abandon(struct rec *r);
