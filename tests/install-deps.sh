@@ -8,7 +8,8 @@ pkgs=(
     libgnutls28-dev nettle-dev libcurl4-gnutls-dev libyaml-dev libuv1-dev libjansson-dev
     libidn2-dev libcmocka-dev
     pebble gnutls-bin curl ca-certificates python3 procps
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev clang-format binutils   # fuzz, check.format, check.structure (nm)
+    lacme-accountd                                    # signer interop
     dpkg-dev debhelper man-db bsdextrautils systemd   # tests/packaging/
     time                                              # bench/once.sh
 )

@@ -80,8 +80,9 @@ int acme_account_new(struct acme_client *c, const struct acme_new_account *req, 
         }
         json_object_set_new(p, "externalAccountBinding", eab);
     } else if (d->meta.external_account_required && !req->only_return_existing) {
-        rc = err_set(e, -EINVAL, "the CA requires External Account Binding (an EAB kid and "
-                                 "HMAC key) to create an account");
+        rc = err_set(e, -EINVAL,
+                     "the CA requires External Account Binding (an EAB kid and "
+                     "HMAC key) to create an account");
         goto out;
     }
     if (!(text = acme_json_text(p, e)))

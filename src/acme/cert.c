@@ -110,8 +110,8 @@ static int check_chain(const struct download *d, const char *pem, size_t len, ch
     }
     /* Without this a leaf signed by anyone, followed by the CA's real intermediate, would be
      * installed: the CA is our only source of the chain, but it is checked all the same. */
-    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(),
-                                CHAIN_CLOCK_SKEW, e);
+    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(), CHAIN_CLOCK_SKEW,
+                                e);
     if (rc < 0) {
         err_wrap(e, "chain does not verify");
         goto out;
@@ -125,8 +125,7 @@ out:
 }
 
 /* Hands the caller a chain in a result of our own (the response it came from is gone). */
-static void download_finish(struct download *d, int rc, char *pem, size_t len,
-                            const struct err *e)
+static void download_finish(struct download *d, int rc, char *pem, size_t len, const struct err *e)
 {
     struct acme_result r = {.retry_after = -1, .status = rc == 0 ? 200 : 0};
 
@@ -145,8 +144,7 @@ static void drop_bad_alternates(struct download *d)
     struct err ue;
 
     for (size_t i = 0; i < d->nalts; i++) {
-        if (acme_url_check(d->alts[i], acme_client_https_only(d->c), "alternate chain", &ue) <
-            0) {
+        if (acme_url_check(d->alts[i], acme_client_https_only(d->c), "alternate chain", &ue) < 0) {
             log_warn("ignoring an alternate chain: %s", err_msg(&ue));
             free(d->alts[i]);
             continue;
@@ -174,8 +172,7 @@ static void next_alternate(struct download *d)
         log_warn("alternate chain %s: %s", url, err_msg(&e));
     }
     if (!d->first_pem) {
-        download_finish(d, d->default_rc < 0 ? d->default_rc : -EPROTO, NULL, 0,
-                        &d->default_err);
+        download_finish(d, d->default_rc < 0 ? d->default_rc : -EPROTO, NULL, 0, &d->default_err);
         return;
     }
     log_info("no chain has the preferred top issuer \"%s\": keeping the %s", d->preferred,
@@ -224,8 +221,8 @@ static void on_chain(void *arg, int rc, struct acme_result *r, const struct err 
     }
     rc = check_chain(d, r->http->body, r->http->body_len, &top, &ce);
     if (rc < 0) {
-        err_wrap(&ce, "certificate chain from %s", r->http->effective_url ? r->http->effective_url
-                                                                          : "the CA");
+        err_wrap(&ce, "certificate chain from %s",
+                 r->http->effective_url ? r->http->effective_url : "the CA");
         if (is_default)
             collect_alternates(d, r->http);
         if (is_default && d->nalts == 0) {
@@ -268,9 +265,11 @@ static void on_chain(void *arg, int rc, struct acme_result *r, const struct err 
 
 static int fetch_chain(struct download *d, const char *url, struct err *e)
 {
-    struct acme_call call = {
-        .method = "POST", .url = url, .payload = "", .auth = ACME_AUTH_KID,
-        .accept = PEM_CHAIN_TYPE};
+    struct acme_call call = {.method = "POST",
+                             .url = url,
+                             .payload = "",
+                             .auth = ACME_AUTH_KID,
+                             .accept = PEM_CHAIN_TYPE};
 
     return acme_op_start(d->c, &call, OP_RAW, on_chain, d, e);
 }
@@ -384,12 +383,13 @@ int acme_renewal_info_get(struct acme_client *c, const char *cert_id, acme_cb cb
 
     if (!d || !d->renewal_info)
         return err_set(e, -ENOTSUP, "the CA offers no renewal information (ARI)");
-    if (!cert_id || !*cert_id || strspn(cert_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-                                                 "vwxyz0123456789-_.") != strlen(cert_id))
+    if (!cert_id || !*cert_id ||
+        strspn(cert_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                        "vwxyz0123456789-_.") != strlen(cert_id))
         return err_set(e, -EINVAL, "invalid ARI certID");
     n = strlen(d->renewal_info);
-    if (asprintf(&url, "%s%s%s", d->renewal_info,
-                 n && d->renewal_info[n - 1] == '/' ? "" : "/", cert_id) < 0)
+    if (asprintf(&url, "%s%s%s", d->renewal_info, n && d->renewal_info[n - 1] == '/' ? "" : "/",
+                 cert_id) < 0)
         return err_set(e, -ENOMEM, "out of memory");
     call.url = url;
     rc = acme_op_start(c, &call, OP_RAW, cb, arg, e);

@@ -27,9 +27,9 @@ struct acme_client {
     const struct signer *acct_signer;
     char *kid;
     struct acme_client_stats stats;
-    unsigned inflight;            /* HTTP requests started and not yet answered */
-    unsigned max_inflight;        /* 0: no limit */
-    struct call **nonce_waiters;  /* POSTs waiting for a nonce from a response in flight */
+    unsigned inflight;           /* HTTP requests started and not yet answered */
+    unsigned max_inflight;       /* 0: no limit */
+    struct call **nonce_waiters; /* POSTs waiting for a nonce from a response in flight */
     size_t nwaiters;
 };
 

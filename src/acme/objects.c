@@ -126,8 +126,8 @@ static int get_strv(json_t *obj, const char *ctx, const char *key, bool required
             return err_set(e, -EINVAL, "%s: \"%s\"[%zu] is not a string", ctx, key, i);
         if (url && !acme_url_ok(json_string_value(it)))
             return err_set(e, -EINVAL, "%s: \"%s\"[%zu] is not a URL", ctx, key, i);
-        if (!((*out)[i] = url ? strdup(json_string_value(it))
-                              : sanitize_dup(json_string_value(it))))
+        if (!((*out)[i] =
+                  url ? strdup(json_string_value(it)) : sanitize_dup(json_string_value(it))))
             return err_set(e, -ENOMEM, "%s: out of memory", ctx);
         *n = i + 1;
     }

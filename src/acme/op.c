@@ -90,8 +90,8 @@ char *acme_json_text(json_t *v, struct err *e)
     return s;
 }
 
-int acme_op_post(struct acme_client *c, const char *url, json_t *payload,
-                 enum acme_op_kind kind, acme_cb cb, void *arg, struct err *e)
+int acme_op_post(struct acme_client *c, const char *url, json_t *payload, enum acme_op_kind kind,
+                 acme_cb cb, void *arg, struct err *e)
 {
     struct acme_call call = {.method = "POST", .url = url, .auth = ACME_AUTH_KID};
     char *text = NULL;

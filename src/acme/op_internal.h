@@ -18,8 +18,8 @@ int acme_op_start(struct acme_client *c, const struct acme_call *call, enum acme
 
 /* POST of a JSON payload (or "" when payload is NULL: POST-as-GET) signed with the account
  * kid, parsed as `kind`. Does not steal payload. */
-int acme_op_post(struct acme_client *c, const char *url, json_t *payload,
-                 enum acme_op_kind kind, acme_cb cb, void *arg, struct err *e);
+int acme_op_post(struct acme_client *c, const char *url, json_t *payload, enum acme_op_kind kind,
+                 acme_cb cb, void *arg, struct err *e);
 
 /* Compact JSON text of v (caller frees), or NULL with e set. */
 char *acme_json_text(json_t *v, struct err *e);

@@ -28,12 +28,12 @@ struct acme_eab {
 };
 
 struct acme_new_account {
-    const struct signer *key;         /* the account key (signs with "jwk") */
-    const char *const *contact;       /* e.g. "mailto:ops@example.com"; may be NULL */
+    const struct signer *key;   /* the account key (signs with "jwk") */
+    const char *const *contact; /* e.g. "mailto:ops@example.com"; may be NULL */
     size_t ncontact;
-    bool agree_tos;                   /* termsOfServiceAgreed */
-    bool only_return_existing;        /* §7.3.1: find the account of this key, create none */
-    const struct acme_eab *eab;       /* External Account Binding (§7.3.4), or NULL */
+    bool agree_tos;             /* termsOfServiceAgreed */
+    bool only_return_existing;  /* §7.3.1: find the account of this key, create none */
+    const struct acme_eab *eab; /* External Account Binding (§7.3.4), or NULL */
 };
 
 /* Registers (or, with only_return_existing, finds) the account of req->key. On success
@@ -67,14 +67,12 @@ struct acme_new_order {
 };
 
 /* Creates an order. r->location is the order URL, r->order the order. */
-int acme_order_new(struct acme_client *c, const struct acme_new_order *req, acme_cb cb,
-                   void *arg, struct err *e);
+int acme_order_new(struct acme_client *c, const struct acme_new_order *req, acme_cb cb, void *arg,
+                   struct err *e);
 
 /* POST-as-GET of an order (r->order) or an authorization (r->authz). */
-int acme_order_get(struct acme_client *c, const char *url, acme_cb cb, void *arg,
-                   struct err *e);
-int acme_authz_get(struct acme_client *c, const char *url, acme_cb cb, void *arg,
-                   struct err *e);
+int acme_order_get(struct acme_client *c, const char *url, acme_cb cb, void *arg, struct err *e);
+int acme_authz_get(struct acme_client *c, const char *url, acme_cb cb, void *arg, struct err *e);
 
 /* Tells the server to validate a challenge (POST "{}"). r->challenge. */
 int acme_challenge_answer(struct acme_client *c, const char *url, acme_cb cb, void *arg,
@@ -98,8 +96,8 @@ const struct acme_challenge *acme_challenge_select(const struct acme_authz *auth
 #define ACME_POLL_MAX_MS 4000
 int acme_authz_poll(struct acme_client *c, const char *url, uint64_t deadline_ms, acme_cb cb,
                     void *arg, struct err *e);
-int acme_order_poll(struct acme_client *c, const char *url, bool until_ready,
-                    uint64_t deadline_ms, acme_cb cb, void *arg, struct err *e);
+int acme_order_poll(struct acme_client *c, const char *url, bool until_ready, uint64_t deadline_ms,
+                    acme_cb cb, void *arg, struct err *e);
 
 /* Finalizes an order with a DER CSR (§7.4). r->order (often "processing": poll it). */
 int acme_order_finalize(struct acme_client *c, const char *finalize_url, const uint8_t *csr,
@@ -113,7 +111,7 @@ struct acme_download {
     const struct ckey *key;      /* when set: the leaf must be for this key */
     const char *const *names;    /* when set: the leaf must carry every name (dns or ip) */
     size_t nnames;
-    const char *trust_anchors;   /* PEM roots (copied); when set the chain must end at one */
+    const char *trust_anchors; /* PEM roots (copied); when set the chain must end at one */
     size_t trust_anchors_len;
 };
 

@@ -20,8 +20,8 @@ static json_t *identifiers_json(const struct acme_identifier *ids, size_t n)
     json_t *a = json_array();
 
     for (size_t i = 0; a && i < n; i++) {
-        json_t *id = json_pack("{s:s, s:s}", "type", acme_id_type_str(ids[i].type), "value",
-                               ids[i].value);
+        json_t *id =
+            json_pack("{s:s, s:s}", "type", acme_id_type_str(ids[i].type), "value", ids[i].value);
 
         if (!id || json_array_append_new(a, id) < 0) {
             json_decref(a);
@@ -31,8 +31,8 @@ static json_t *identifiers_json(const struct acme_identifier *ids, size_t n)
     return a;
 }
 
-int acme_order_new(struct acme_client *c, const struct acme_new_order *req, acme_cb cb,
-                   void *arg, struct err *e)
+int acme_order_new(struct acme_client *c, const struct acme_new_order *req, acme_cb cb, void *arg,
+                   struct err *e)
 {
     const struct acme_directory *d = acme_client_directory(c);
     json_t *p = NULL;
@@ -44,10 +44,11 @@ int acme_order_new(struct acme_client *c, const struct acme_new_order *req, acme
         return err_set(e, -EINVAL, "an order needs at least one identifier");
     if (req->profile && !directory_has_profile(d, req->profile)) {
         if (d->meta.nprofiles == 0)
-            return err_set(e, -ENOTSUP, "profile \"%s\" asked for, but the CA offers no "
-                                        "profiles", req->profile);
-        return err_set(e, -EINVAL, "profile \"%s\" is not among the CA's profiles",
-                       req->profile);
+            return err_set(e, -ENOTSUP,
+                           "profile \"%s\" asked for, but the CA offers no "
+                           "profiles",
+                           req->profile);
+        return err_set(e, -EINVAL, "profile \"%s\" is not among the CA's profiles", req->profile);
     }
     p = json_pack("{s:o}", "identifiers", identifiers_json(req->ids, req->nids));
     if (!p)
@@ -62,14 +63,12 @@ int acme_order_new(struct acme_client *c, const struct acme_new_order *req, acme
     return rc;
 }
 
-int acme_order_get(struct acme_client *c, const char *url, acme_cb cb, void *arg,
-                   struct err *e)
+int acme_order_get(struct acme_client *c, const char *url, acme_cb cb, void *arg, struct err *e)
 {
     return acme_op_post(c, url, NULL, OP_ORDER, cb, arg, e);
 }
 
-int acme_authz_get(struct acme_client *c, const char *url, acme_cb cb, void *arg,
-                   struct err *e)
+int acme_authz_get(struct acme_client *c, const char *url, acme_cb cb, void *arg, struct err *e)
 {
     return acme_op_post(c, url, NULL, OP_AUTHZ, cb, arg, e);
 }

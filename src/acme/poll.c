@@ -73,8 +73,7 @@ static void on_polled(void *arg, int rc, struct acme_result *r, const struct err
         p->next_ms = p->next_ms * 2 > ACME_POLL_MAX_MS ? ACME_POLL_MAX_MS : p->next_ms * 2;
     }
     if (now >= p->deadline_ms) {
-        err_set(&te, -ETIMEDOUT, "%s still %s after %u polls: giving up at the deadline",
-                p->url,
+        err_set(&te, -ETIMEDOUT, "%s still %s after %u polls: giving up at the deadline", p->url,
                 p->order ? acme_order_status_str(r->order->status)
                          : acme_authz_status_str(r->authz->status),
                 p->polls);
@@ -132,8 +131,8 @@ int acme_authz_poll(struct acme_client *c, const char *url, uint64_t deadline_ms
     return poll_start(c, url, false, false, deadline_ms, cb, arg, e);
 }
 
-int acme_order_poll(struct acme_client *c, const char *url, bool until_ready,
-                    uint64_t deadline_ms, acme_cb cb, void *arg, struct err *e)
+int acme_order_poll(struct acme_client *c, const char *url, bool until_ready, uint64_t deadline_ms,
+                    acme_cb cb, void *arg, struct err *e)
 {
     return poll_start(c, url, true, until_ready, deadline_ms, cb, arg, e);
 }

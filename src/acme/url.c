@@ -40,8 +40,8 @@ int acme_url_check(const char *url, bool https_only, const char *what, struct er
     if (https_only && !acme_url_is_https(url)) {
         sanitize_into(tmp, sizeof tmp, url, strlen(url));
         return err_set(e, -EPROTO,
-                       "%s \"%s\" from the CA is not https, but the directory is: refused",
-                       what, tmp);
+                       "%s \"%s\" from the CA is not https, but the directory is: refused", what,
+                       tmp);
     }
     return 0;
 }
@@ -66,8 +66,7 @@ static int order_urls_check(const struct acme_order *o, bool https_only, struct 
     int rc;
 
     for (size_t i = 0; i < o->nauthorizations; i++)
-        if ((rc = acme_url_check(o->authorizations[i], https_only, "order authorization",
-                                 e)) < 0)
+        if ((rc = acme_url_check(o->authorizations[i], https_only, "order authorization", e)) < 0)
             return rc;
     if ((rc = acme_url_check(o->finalize, https_only, "order finalize", e)) < 0 ||
         (rc = acme_url_check(o->certificate, https_only, "order certificate", e)) < 0)
@@ -81,8 +80,8 @@ int acme_result_urls_check(const struct acme_result *r, bool https_only, struct 
 
     if ((rc = acme_url_check(r->location, https_only, "Location", e)) < 0)
         return rc;
-    if (r->account && (rc = acme_url_check(r->account->orders, https_only, "account orders",
-                                           e)) < 0)
+    if (r->account &&
+        (rc = acme_url_check(r->account->orders, https_only, "account orders", e)) < 0)
         return rc;
     if (r->order && (rc = order_urls_check(r->order, https_only, e)) < 0)
         return rc;

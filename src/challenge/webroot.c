@@ -42,8 +42,8 @@ static int remove_token(const char *path, const char *token, struct err *e)
 
 /* Creates (if need be) the webroot directory `path` without following anybody else's
  * symlinks and writes <path>/<token> relative to it. */
-static int publish_one(const char *path, const char *token, const char *keyauth,
-                       size_t keyauth_len, struct err *e)
+static int publish_one(const char *path, const char *token, const char *keyauth, size_t keyauth_len,
+                       struct err *e)
 {
     int dfd = fsio_open_dir_safe(path, true, 0755, e);
     int rc = dfd < 0 ? dfd : 0;

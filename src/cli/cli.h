@@ -12,22 +12,22 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_CRITICAL = 3, EXIT_LOC
 #define CLI_MAX_CONTACTS 16
 
 struct cli {
-    const char *state_dir;  /* --state, ACME_STATE_DIR, /var/lib/acme */
-    const char *hooks_dir;  /* --hooks, ACME_HOOKS_DIR; NULL: the default directories */
-    const char *ca_bundle;  /* --ca-bundle, ACMED_CA_BUNDLE; NULL: the system's */
-    const char *provider;   /* --provider, ACMED_PROVIDER; NULL: Let's Encrypt */
+    const char *state_dir; /* --state, ACME_STATE_DIR, /var/lib/acme */
+    const char *hooks_dir; /* --hooks, ACME_HOOKS_DIR; NULL: the default directories */
+    const char *ca_bundle; /* --ca-bundle, ACMED_CA_BUNDLE; NULL: the system's */
+    const char *provider;  /* --provider, ACMED_PROVIDER; NULL: Let's Encrypt */
     bool agree_tos;
     int verbose;
     /* command options */
-    bool force;        /* reconcile --force */
-    bool no_reconcile; /* want --no-reconcile */
-    bool apex;         /* want --apex */
-    bool json;         /* status --json */
-    const char *reason; /* revoke --reason */
-    bool dry_run;      /* cull -n */
+    bool force;                            /* reconcile --force */
+    bool no_reconcile;                     /* want --no-reconcile */
+    bool apex;                             /* want --apex */
+    bool json;                             /* status --json */
+    const char *reason;                    /* revoke --reason */
+    bool dry_run;                          /* cull -n */
     const char *contact[CLI_MAX_CONTACTS]; /* account new --contact, in order */
     size_t ncontact;
-    char **args;       /* positional arguments after the command */
+    char **args; /* positional arguments after the command */
     size_t nargs;
 };
 

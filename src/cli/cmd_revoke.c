@@ -69,8 +69,7 @@ int cmd_revoke(const struct cli *c)
     holder = lock_holder(c->state_dir);
     if (holder > 0) {
         if (kill(holder, SIGUSR1) < 0)
-            log_warn("cannot wake the reconciler (pid %ld): the next pass revokes",
-                     (long)holder);
+            log_warn("cannot wake the reconciler (pid %ld): the next pass revokes", (long)holder);
         code = EXIT_OK;
         goto out;
     }

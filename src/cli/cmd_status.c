@@ -68,10 +68,10 @@ static json_t *target_json(const struct target *t, const struct plan *p, const s
     json_object_set_new(o, "critical", json_boolean(p->cur && p->critical));
     json_object_set_new(o, "failures", json_integer(ts->failures));
     json_object_set_new(o, "next_attempt", time_json(p->next_attempt));
-    json_object_set_new(o, "last_error", ts->last_error ? json_string(ts->last_error)
-                                                        : json_null());
-    json_object_set_new(o, "last_problem", ts->last_problem ? json_string(ts->last_problem)
-                                                            : json_null());
+    json_object_set_new(o, "last_error",
+                        ts->last_error ? json_string(ts->last_error) : json_null());
+    json_object_set_new(o, "last_problem",
+                        ts->last_problem ? json_string(ts->last_problem) : json_null());
     replaces_dropped(p, ts, &rd, &why);
     json_object_set_new(o, "replaces_dropped",
                         rd ? json_pack("{s:s, s:s?}", "cert_id", rd, "problem", why) : json_null());
@@ -189,9 +189,9 @@ int cmd_status(const struct cli *c)
     }
     for (size_t i = 0; i < ds.nerrors; i++) {
         if (c->json) {
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:[], s:s}", "file",
-                                                 ds.errors[i].file, "state", "invalid",
-                                                 "names", "last_error", ds.errors[i].message));
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:[], s:s}", "file", ds.errors[i].file,
+                                                 "state", "invalid", "names", "last_error",
+                                                 ds.errors[i].message));
         } else {
             printf("%-24s %-10s %s\n", ds.errors[i].file, "invalid", ds.errors[i].message);
         }

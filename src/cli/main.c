@@ -14,56 +14,68 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: acmed [options] [COMMAND [ARGS]]\n"
-            "\n"
-            "acmed obtains and renews certificates over ACME (RFC 8555) for the targets\n"
-            "described in the state directory's desired/ files (acmetool-compatible).\n"
-            "\n"
-            "With no command acmed runs as a daemon in the foreground (systemd Type=notify):\n"
-            "it reconciles at start, whenever a certificate or a retry is due, at least every\n"
-            "interval (conf/acmed.yaml, default an hour), and within a second of a change in\n"
-            "desired/ or conf/. SIGHUP reloads, SIGUSR1 reconciles now, SIGTERM stops\n"
-            "(steps in flight reach a checkpoint, 10 s at most; a second SIGTERM: at once).\n"
-            "\n"
-            "commands:\n"
-            "  --once, reconcile [--force]   one pass: issue and renew what is due, then exit\n"
-            "                                (--force ignores failure backoff, never the CA's\n"
-            "                                Retry-After)\n"
-            "  want [--no-reconcile] [--apex] NAME...  write desired/<first NAME> for the\n"
-            "                                names, then reconcile unless another reconciler\n"
-            "                                runs (--apex: www.NAME also wants NAME)\n"
-            "  unwant NAME...                drop the names from every target\n"
-            "  status [--json]               targets, certificates, next renewal, errors\n"
-            "  revoke CERT-ID|NAME [--reason R]  revoke (R: unspecified, keyCompromise,\n"
-            "                                superseded, cessationOfOperation or a number)\n"
-            "  cull [-n]                     remove expired certificates no live link uses\n"
-            "                                and keys no certificate uses (-n: only list)\n"
-            "  account list|thumbprint|new|rollover|deactivate  manage ACME accounts\n"
-            "  account new [--contact URI]...  register one (default contact: conf/target's\n"
-            "                                request.account.contact)\n"
-            "\n"
+    fprintf(f, "usage: acmed [options] [COMMAND [ARGS]]\n"
+               "\n"
+               "acmed obtains and renews certificates over ACME (RFC 8555) for the targets\n"
+               "described in the state directory's desired/ files (acmetool-compatible).\n"
+               "\n"
+               "With no command acmed runs as a daemon in the foreground (systemd Type=notify):\n"
+               "it reconciles at start, whenever a certificate or a retry is due, at least every\n"
+               "interval (conf/acmed.yaml, default an hour), and within a second of a change in\n"
+               "desired/ or conf/. SIGHUP reloads, SIGUSR1 reconciles now, SIGTERM stops\n"
+               "(steps in flight reach a checkpoint, 10 s at most; a second SIGTERM: at once).\n"
+               "\n"
+               "commands:\n"
+               "  --once, reconcile [--force]   one pass: issue and renew what is due, then exit\n"
+               "                                (--force ignores failure backoff, never the CA's\n"
+               "                                Retry-After)\n"
+               "  want [--no-reconcile] [--apex] NAME...  write desired/<first NAME> for the\n"
+               "                                names, then reconcile unless another reconciler\n"
+               "                                runs (--apex: www.NAME also wants NAME)\n"
+               "  unwant NAME...                drop the names from every target\n"
+               "  status [--json]               targets, certificates, next renewal, errors\n"
+               "  revoke CERT-ID|NAME [--reason R]  revoke (R: unspecified, keyCompromise,\n"
+               "                                superseded, cessationOfOperation or a number)\n"
+               "  cull [-n]                     remove expired certificates no live link uses\n"
+               "                                and keys no certificate uses (-n: only list)\n"
+               "  account list|thumbprint|new|rollover|deactivate  manage ACME accounts\n"
+               "  account new [--contact URI]...  register one (default contact: conf/target's\n"
+               "                                request.account.contact)\n"
+               "\n"
 
-            "options:\n"
-            "  --state DIR        state directory (ACME_STATE_DIR; default /var/lib/acme)\n"
-            "  --hooks DIR        hook directory (ACME_HOOKS_DIR; default /etc/acme/hooks,\n"
-            "                     /usr/libexec/acme/hooks, /usr/lib/acme/hooks)\n"
-            "  --ca-bundle FILE   CAs trusted for the ACME server (ACMED_CA_BUNDLE; default\n"
-            "                     the system's)\n"
-            "  --provider URL     default ACME directory URL or alias letsencrypt,\n"
-            "                     letsencrypt-staging (ACMED_PROVIDER; default letsencrypt)\n"
-            "  --agree-tos        agree to the CA's terms of service\n"
-            "  -v, --verbose      debug logging\n"
-            "  --version          print \"acmed <version>\" and exit\n"
-            "  -h, --help         print this help and exit\n"
-            "\n"
-            "exit codes: 0 all satisfied, 1 some target failed, 2 usage or configuration\n"
-            "error, 3 a certificate in its critical window could not be renewed, 4 the state\n"
-            "directory is locked by another reconciler.\n");
+               "options:\n"
+               "  --state DIR        state directory (ACME_STATE_DIR; default /var/lib/acme)\n"
+               "  --hooks DIR        hook directory (ACME_HOOKS_DIR; default /etc/acme/hooks,\n"
+               "                     /usr/libexec/acme/hooks, /usr/lib/acme/hooks)\n"
+               "  --ca-bundle FILE   CAs trusted for the ACME server (ACMED_CA_BUNDLE; default\n"
+               "                     the system's)\n"
+               "  --provider URL     default ACME directory URL or alias letsencrypt,\n"
+               "                     letsencrypt-staging (ACMED_PROVIDER; default letsencrypt)\n"
+               "  --agree-tos        agree to the CA's terms of service\n"
+               "  -v, --verbose      debug logging\n"
+               "  --version          print \"acmed <version>\" and exit\n"
+               "  -h, --help         print this help and exit\n"
+               "\n"
+               "exit codes: 0 all satisfied, 1 some target failed, 2 usage or configuration\n"
+               "error, 3 a certificate in its critical window could not be renewed, 4 the state\n"
+               "directory is locked by another reconciler.\n");
 }
 
-enum { O_STATE = 256, O_HOOKS, O_CA, O_PROVIDER, O_AGREE, O_VERSION, O_ONCE, O_FORCE, O_NOREC,
-       O_JSON, O_REASON, O_CONTACT, O_APEX };
+enum {
+    O_STATE = 256,
+    O_HOOKS,
+    O_CA,
+    O_PROVIDER,
+    O_AGREE,
+    O_VERSION,
+    O_ONCE,
+    O_FORCE,
+    O_NOREC,
+    O_JSON,
+    O_REASON,
+    O_CONTACT,
+    O_APEX
+};
 
 static const struct {
     const char *name;
@@ -145,21 +157,51 @@ int main(int argc, char **argv)
     opterr = 0;
     while ((o = getopt_long(argc, argv, "hvn", opts, NULL)) != -1) {
         switch (o) {
-        case O_STATE: c.state_dir = optarg; break;
-        case O_HOOKS: c.hooks_dir = optarg; break;
-        case O_CA: c.ca_bundle = optarg; break;
-        case O_PROVIDER: c.provider = optarg; break;
-        case O_AGREE: c.agree_tos = true; break;
-        case 'v': c.verbose++; break;
-        case O_VERSION: printf("acmed %s\n", ACMED_VERSION); return EXIT_OK;
-        case 'h': usage(stdout); return EXIT_OK;
-        case O_ONCE: once = true; break;
-        case O_FORCE: c.force = true; break;
-        case O_NOREC: c.no_reconcile = true; break;
-        case O_APEX: c.apex = true; break;
-        case O_JSON: c.json = true; break;
-        case O_REASON: c.reason = optarg; break;
-        case 'n': c.dry_run = true; break;
+        case O_STATE:
+            c.state_dir = optarg;
+            break;
+        case O_HOOKS:
+            c.hooks_dir = optarg;
+            break;
+        case O_CA:
+            c.ca_bundle = optarg;
+            break;
+        case O_PROVIDER:
+            c.provider = optarg;
+            break;
+        case O_AGREE:
+            c.agree_tos = true;
+            break;
+        case 'v':
+            c.verbose++;
+            break;
+        case O_VERSION:
+            printf("acmed %s\n", ACMED_VERSION);
+            return EXIT_OK;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        case O_ONCE:
+            once = true;
+            break;
+        case O_FORCE:
+            c.force = true;
+            break;
+        case O_NOREC:
+            c.no_reconcile = true;
+            break;
+        case O_APEX:
+            c.apex = true;
+            break;
+        case O_JSON:
+            c.json = true;
+            break;
+        case O_REASON:
+            c.reason = optarg;
+            break;
+        case 'n':
+            c.dry_run = true;
+            break;
         case O_CONTACT:
             if (c.ncontact == CLI_MAX_CONTACTS) {
                 log_err("at most %d --contact options", CLI_MAX_CONTACTS);

@@ -51,8 +51,8 @@ int jws_sign_acme(const struct signer *s, const char *kid, const char *nonce, co
 /* Verifies a signature over `input` with the public key in `jwk` (EC or RSA) for `alg`.
  * ECDSA signatures are raw r||s. Returns 0 when valid, -EBADMSG when not, other negative
  * codes on malformed input. */
-int jws_verify(json_t *jwk, const char *alg, const uint8_t *input, size_t inlen,
-               const uint8_t *sig, size_t siglen, struct err *e);
+int jws_verify(json_t *jwk, const char *alg, const uint8_t *input, size_t inlen, const uint8_t *sig,
+               size_t siglen, struct err *e);
 
 /* Verifies a flattened JWS JSON text against `jwk`. Returns 0 or negative as above. */
 int jws_verify_flattened(const char *jws_json, json_t *jwk, struct err *e);

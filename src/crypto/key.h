@@ -63,8 +63,8 @@ const char *key_jws_alg(const struct ckey *key);
 /* Signs `len` bytes with the key's JWS algorithm (key_jws_alg): raw r||s, each half left-padded
  * to the curve size, for ECDSA; PKCS#1 v1.5 with SHA-256 for RSA. *sig is caller-owned.
  * Returns 0 or negative. (Added for jws.c, which cannot see inside struct ckey.) */
-int key_sign(const struct ckey *key, const uint8_t *data, size_t len, uint8_t **sig,
-             size_t *siglen, struct err *e);
+int key_sign(const struct ckey *key, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen,
+             struct err *e);
 
 /* Builds a key from a JWK (json text) holding private members: EC {crv,x,y,d} or RSA
  * {n,e,d,p,q,dp,dq,qi}. Used for published test vectors. Returns 0 or negative. */

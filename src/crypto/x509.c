@@ -71,9 +71,8 @@ static int get_cn(gnutls_x509_crt_t crt, dn_oid_getter get, char **cn, struct er
 
 int x509_crt_cn(gnutls_x509_crt_t crt, int issuer, char **cn, struct err *e)
 {
-    return get_cn(crt, issuer ? gnutls_x509_crt_get_issuer_dn_by_oid
-                              : gnutls_x509_crt_get_dn_by_oid,
-                  cn, e);
+    return get_cn(
+        crt, issuer ? gnutls_x509_crt_get_issuer_dn_by_oid : gnutls_x509_crt_get_dn_by_oid, cn, e);
 }
 
 /* Appends a copy of a string to a growing array. */

@@ -12,19 +12,19 @@
 #include "util/err.h"
 
 struct x509_info {
-    char **dns;          /* DNS subjectAltNames, lowercase, as in the certificate */
+    char **dns; /* DNS subjectAltNames, lowercase, as in the certificate */
     size_t ndns;
-    char **ips;          /* IP subjectAltNames in text form ("127.0.0.1", "::1") */
+    char **ips; /* IP subjectAltNames in text form ("127.0.0.1", "::1") */
     size_t nips;
     time_t not_before;
     time_t not_after;
-    char *serial_hex;    /* lowercase hex, no leading zero bytes stripped beyond DER's */
-    uint8_t *serial;     /* DER serial bytes as encoded (for the ARI certID) */
+    char *serial_hex; /* lowercase hex, no leading zero bytes stripped beyond DER's */
+    uint8_t *serial;  /* DER serial bytes as encoded (for the ARI certID) */
     size_t serial_len;
-    uint8_t *aki;        /* authority key identifier keyIdentifier, NULL if absent */
+    uint8_t *aki; /* authority key identifier keyIdentifier, NULL if absent */
     size_t aki_len;
-    char *issuer_cn;     /* NULL if absent */
-    char *subject_cn;    /* NULL if absent */
+    char *issuer_cn;  /* NULL if absent */
+    char *subject_cn; /* NULL if absent */
 };
 
 /* Parses a DER certificate. *out is caller-owned (x509_info_free). Returns 0 or negative. */

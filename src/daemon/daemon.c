@@ -31,9 +31,9 @@ struct daemon {
     uv_signal_t sigs[4];
     uv_fs_event_t watch[2];
     uv_timer_t pass_timer, debounce, watchdog, grace;
-    struct rec *pass;   /* the pass running on the loop, NULL between passes */
-    bool rerun;         /* asked for another pass while one ran */
-    bool stopping;      /* a stop signal arrived: no new pass; the loop ends after this one */
+    struct rec *pass; /* the pass running on the loop, NULL between passes */
+    bool rerun;       /* asked for another pass while one ran */
+    bool stopping;    /* a stop signal arrived: no new pass; the loop ends after this one */
     time_t started, next_pass;
     struct daemon_stats stats;
 };
@@ -162,8 +162,7 @@ static uint64_t next_delay_ms(struct daemon *d, const struct rec_summary *sum)
 }
 
 /* The pass is over (reconcile_start's callback): its record, then the next pass. */
-static void on_pass_done(void *arg, int code, const struct rec_summary *sum,
-                         const struct err *e)
+static void on_pass_done(void *arg, int code, const struct rec_summary *sum, const struct err *e)
 {
     struct daemon *d = arg;
     char when[32];

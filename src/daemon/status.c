@@ -44,22 +44,21 @@ static json_t *last_pass(const struct daemon_stats *s)
     for (unsigned i = 0; l && i < s->last.nlisteners; i++)
         json_array_append_new(l, json_string(s->last.listeners[i]));
     return json_pack("{s:o, s:o, s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "start",
-                     when(s->last_pass_start), "end", when(s->last_pass_end), "exit",
-                     s->last_exit, "outcome", outcome(s->last_exit), "targets",
-                     (int)s->last.targets, "satisfied", (int)s->last.satisfied, "issued",
-                     (int)s->last.issued, "failed", (int)s->last.failed,
-                     "max_orders_in_flight", (int)s->last.max_in_flight, "listeners",
-                     l ? l : json_null());
+                     when(s->last_pass_start), "end", when(s->last_pass_end), "exit", s->last_exit,
+                     "outcome", outcome(s->last_exit), "targets", (int)s->last.targets, "satisfied",
+                     (int)s->last.satisfied, "issued", (int)s->last.issued, "failed",
+                     (int)s->last.failed, "max_orders_in_flight", (int)s->last.max_in_flight,
+                     "listeners", l ? l : json_null());
 }
 
 void daemon_status_write(const struct store *st, time_t started, const struct daemon_stats *s)
 {
-    json_t *o = json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:{s:o, s:s}}", "pid",
-                          (json_int_t)getpid(), "version", ACMED_VERSION, "started",
-                          when(started), "passes", (json_int_t)s->passes, "issued",
-                          (json_int_t)s->issued, "failures", (json_int_t)s->failures,
-                          "requests", (json_int_t)s->requests, "last_pass", last_pass(s),
-                          "next_pass", "at", when(s->next_pass), "why", s->next_why);
+    json_t *o =
+        json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:{s:o, s:s}}", "pid",
+                  (json_int_t)getpid(), "version", ACMED_VERSION, "started", when(started),
+                  "passes", (json_int_t)s->passes, "issued", (json_int_t)s->issued, "failures",
+                  (json_int_t)s->failures, "requests", (json_int_t)s->requests, "last_pass",
+                  last_pass(s), "next_pass", "at", when(s->next_pass), "why", s->next_why);
     char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
     struct err e;
 
@@ -69,8 +68,7 @@ void daemon_status_write(const struct store *st, time_t started, const struct da
     json_decref(o);
 }
 
-void daemon_metrics_write(const struct store *st, const char *path,
-                          const struct daemon_stats *s)
+void daemon_metrics_write(const struct store *st, const char *path, const struct daemon_stats *s)
 {
     struct desired_set ds = {0};
     struct store_cert *certs = NULL;
@@ -84,8 +82,7 @@ void daemon_metrics_write(const struct store *st, const char *path,
 
     err_set(&e, -ENOMEM, "out of memory");
     if (desired_load(st->root, &ds, &e) < 0 || store_certs_load(st, &certs, &ncerts, &e) < 0 ||
-        plan_index_certs(&ix, certs, ncerts) < 0 ||
-        !(mt = calloc(ds.ntargets + 1, sizeof *mt)) ||
+        plan_index_certs(&ix, certs, ncerts) < 0 || !(mt = calloc(ds.ntargets + 1, sizeof *mt)) ||
         !(tss = calloc(ds.ntargets + 1, sizeof *tss))) {
         log_warn("metrics: %s", err_msg(&e));
         goto out;

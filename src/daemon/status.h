@@ -22,7 +22,6 @@ void daemon_status_write(const struct store *st, time_t started, const struct da
 
 /* Writes the metrics file: every target's certificate expiry, next renewal, last success,
  * failures, and the daemon's counters. Logs on failure. */
-void daemon_metrics_write(const struct store *st, const char *path,
-                          const struct daemon_stats *s);
+void daemon_metrics_write(const struct store *st, const char *path, const struct daemon_stats *s);
 
 #endif

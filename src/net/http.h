@@ -14,14 +14,14 @@
 #include "util/err.h"
 
 struct http_client_opts {
-    const char *ca_bundle;     /* PEM file of trusted CAs (replaces the system store); NULL =
-                                * system default (see http_dir_bundle). The CLI maps
-                                * $ACMED_CA_BUNDLE here. */
-    long connect_timeout_ms;   /* 0 = 10 s */
-    long total_timeout_ms;     /* per request, 0 = 60 s */
-    size_t max_body;           /* 0 = 4 MiB */
-    bool allow_insecure_http;  /* plain http to any host (conf/acmed.yaml allow-insecure-http);
-                                * otherwise only to loopback literals (net/url_policy.h) */
+    const char *ca_bundle;    /* PEM file of trusted CAs (replaces the system store); NULL =
+                               * system default (see http_dir_bundle). The CLI maps
+                               * $ACMED_CA_BUNDLE here. */
+    long connect_timeout_ms;  /* 0 = 10 s */
+    long total_timeout_ms;    /* per request, 0 = 60 s */
+    size_t max_body;          /* 0 = 4 MiB */
+    bool allow_insecure_http; /* plain http to any host (conf/acmed.yaml allow-insecure-http);
+                               * otherwise only to loopback literals (net/url_policy.h) */
 };
 
 struct http_header {
@@ -30,12 +30,12 @@ struct http_header {
 };
 
 struct http_response {
-    long status;                  /* HTTP status code */
-    char *body;                   /* NUL-terminated; owned by the response */
+    long status; /* HTTP status code */
+    char *body;  /* NUL-terminated; owned by the response */
     size_t body_len;
-    struct http_header *headers;  /* headers of the final response, in order */
+    struct http_header *headers; /* headers of the final response, in order */
     size_t nheaders;
-    const char *effective_url;    /* borrowed from curl */
+    const char *effective_url; /* borrowed from curl */
 };
 
 /* Called exactly once per request on the loop thread. rc == 0: resp is the response (any
@@ -48,20 +48,19 @@ struct http_response {
  *   -EINVAL malformed URL, -EPROTONOSUPPORT not http/https, -EHOSTUNREACH unresolvable,
  *   -ENOMEM, -EIO anything else.
  * resp and e are valid only during the callback. */
-typedef void (*http_cb)(void *arg, int rc, const struct http_response *resp,
-                        const struct err *e);
+typedef void (*http_cb)(void *arg, int rc, const struct http_response *resp, const struct err *e);
 
 struct http_request {
-    const char *method;       /* "GET", "HEAD" or "POST" */
+    const char *method; /* "GET", "HEAD" or "POST" */
     const char *url;
     const char *content_type; /* POST only, e.g. "application/jose+json" */
     const char *accept;       /* optional Accept header */
     const char *body;         /* POST body, copied by http_request_start */
     size_t body_len;
-    const char *connect_to;   /* optional "HOST:PORT" to connect to instead of the URL's host
-                                 (the URL, Host header and TLS name stay as they are) */
-    bool plain_http;          /* plain http by nature (the http-01 self-test): exempt from
-                                 the plain-http rule */
+    const char *connect_to; /* optional "HOST:PORT" to connect to instead of the URL's host
+                               (the URL, Host header and TLS name stay as they are) */
+    bool plain_http;        /* plain http by nature (the http-01 self-test): exempt from
+                               the plain-http rule */
 };
 
 struct http_client;
@@ -73,15 +72,15 @@ struct http_stats {
 
 /* Creates a client on `loop`. opts may be NULL. *out is owned by the caller and released with
  * http_client_close(). Returns 0 or negative. */
-int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts,
-                    struct http_client **out, struct err *e);
+int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts, struct http_client **out,
+                    struct err *e);
 
 /* Starts a request. Returns 0 when started (cb will be called exactly once, never from inside
  * this call) or negative (cb is never called): -EINVAL for a bad method or a line break in the
  * URL or a header, -EPERM for a plain-http URL the rule of net/url_policy.h refuses (no
  * connection is made), -ESHUTDOWN once http_client_close was called, -ENOMEM. */
-int http_request_start(struct http_client *c, const struct http_request *req, http_cb cb,
-                       void *arg, struct err *e);
+int http_request_start(struct http_client *c, const struct http_request *req, http_cb cb, void *arg,
+                       struct err *e);
 
 /* Counters since creation. */
 void http_client_stats(const struct http_client *c, struct http_stats *out);

@@ -36,8 +36,8 @@ static bool plain_host_is_loopback(const char *rest)
     if (rest[0] == '[') {
         const char *end = memchr(rest, ']', n);
 
-        if (!end || (end[1] != '\0' && end[1] != ':' && end[1] != '/' && end[1] != '?' &&
-                     end[1] != '#'))
+        if (!end ||
+            (end[1] != '\0' && end[1] != ':' && end[1] != '/' && end[1] != '?' && end[1] != '#'))
             return false;
         return url_policy_host_is_loopback(rest + 1, (size_t)(end - rest - 1));
     }

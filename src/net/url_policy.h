@@ -12,9 +12,9 @@
 #include "util/err.h"
 
 enum url_policy_verdict {
-    URL_POLICY_TLS = 0,        /* https (or another scheme curl will refuse on its own) */
-    URL_POLICY_LOOPBACK = 1,   /* plain http to a loopback address literal */
-    URL_POLICY_ALLOWED = 2,    /* plain http allowed only by allow-insecure-http */
+    URL_POLICY_TLS = 0,      /* https (or another scheme curl will refuse on its own) */
+    URL_POLICY_LOOPBACK = 1, /* plain http to a loopback address literal */
+    URL_POLICY_ALLOWED = 2,  /* plain http allowed only by allow-insecure-http */
 };
 
 /* Applies the rule to url: what names the URL's role in the error ("provider", ...).

@@ -19,11 +19,9 @@ static const struct {
     const char *name;
     void (*run)(struct job *j);
 } steps[STEP_COUNT] = {
-    [STEP_ACCOUNT] = {"account", step_account},       [STEP_KEY] = {"key", step_key},
-    [STEP_ORDER] = {"order", step_order},             [STEP_AUTHORIZE] = {"authorize",
-                                                                          step_authorize},
-    [STEP_FINALIZE] = {"finalize", step_finalize},    [STEP_DOWNLOAD] = {"download",
-                                                                        step_download},
+    [STEP_ACCOUNT] = {"account", step_account},    [STEP_KEY] = {"key", step_key},
+    [STEP_ORDER] = {"order", step_order},          [STEP_AUTHORIZE] = {"authorize", step_authorize},
+    [STEP_FINALIZE] = {"finalize", step_finalize}, [STEP_DOWNLOAD] = {"download", step_download},
     [STEP_INSTALL] = {"install", step_install},
 };
 

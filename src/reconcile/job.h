@@ -24,12 +24,12 @@ struct responder;
 /* One pass. */
 struct rec {
     const struct rec_opts *o;
-    uv_loop_t *loop;        /* the caller's (reconcile_start) */
-    rec_done_cb done_cb;    /* called once the pass has ended and released what it held */
+    uv_loop_t *loop;     /* the caller's (reconcile_start) */
+    rec_done_cb done_cb; /* called once the pass has ended and released what it held */
     void *done_arg;
-    int code;               /* the pass's exit code, once finished */
-    struct err err;         /* what made it REC_USAGE or REC_LOCKED */
-    uv_timer_t finish;      /* runs the end of the pass from the loop, never from a step */
+    int code;          /* the pass's exit code, once finished */
+    struct err err;    /* what made it REC_USAGE or REC_LOCKED */
+    uv_timer_t finish; /* runs the end of the pass from the loop, never from a step */
     struct store st;
     struct http_client *http;
     struct desired_set ds;
@@ -44,19 +44,19 @@ struct rec {
     char **changed; /* hostnames whose live link changed, for live-updated */
     size_t nchanged;
     struct rec_summary sum;
-    unsigned ari_pending; /* renewal-information checks under way */
+    unsigned ari_pending;          /* renewal-information checks under way */
     size_t event_cursor;           /* hook events of the end of the pass (rec.c) */
     unsigned hook_timeout_s;       /* conf/acmed.yaml hook-timeout, or --hook-timeout */
     struct responder **responders; /* challenge listeners (responders.c) */
     size_t nresponders;
     unsigned accounts_pending; /* rec_account.c: accounts whose contact is being updated */
     unsigned revoke_pending;
-    unsigned phase;         /* index in rec_phases.c's table */
+    unsigned phase; /* index in rec_phases.c's table */
     bool finished;
-    bool stopping;          /* reconcile_stop: no new steps */
-    unsigned max_jobs;      /* conf/acmed.yaml max-orders */
-    unsigned max_requests;  /* conf/acmed.yaml max-requests-per-ca */
-    bool allow_insecure_http; /* conf/acmed.yaml allow-insecure-http */
+    bool stopping;             /* reconcile_stop: no new steps */
+    unsigned max_jobs;         /* conf/acmed.yaml max-orders */
+    unsigned max_requests;     /* conf/acmed.yaml max-requests-per-ca */
+    bool allow_insecure_http;  /* conf/acmed.yaml allow-insecure-http */
     engine_factory new_engine; /* NULL: engine_acme_new (tests script a fake one) */
     void *new_engine_arg;
 };
@@ -69,21 +69,27 @@ struct provider_waiter {
     void *arg;
 };
 
-enum provider_state { PROV_IDLE, PROV_STARTING, PROV_DIRECTORY, PROV_ACCOUNT, PROV_READY,
-                      PROV_FAILED };
+enum provider_state {
+    PROV_IDLE,
+    PROV_STARTING,
+    PROV_DIRECTORY,
+    PROV_ACCOUNT,
+    PROV_READY,
+    PROV_FAILED
+};
 
 struct provider {
     struct rec *rec;
     char *url;
     char *dir_id;
-    struct engine *eng;     /* how the pass reaches the CA (engine.h) */
+    struct engine *eng; /* how the pass reaches the CA (engine.h) */
     enum provider_state state;
     bool want_account;      /* some waiter needs the account, not only the directory */
     const struct target *t; /* the target whose account settings create the account */
     struct store_account acct;
     bool have_acct;
     struct signer signer;
-    bool contact_tried;     /* the contact update was sent to the CA in this pass */
+    bool contact_tried; /* the contact update was sent to the CA in this pass */
     struct provider_waiter *dir_waiters, *acct_waiters;
     size_t ndir_waiters, nacct_waiters;
     int rc;
@@ -95,8 +101,7 @@ struct provider *provider_get(struct rec *r, const char *url);
 /* Calls cb once the directory is fetched (or failed). */
 void provider_need_directory(struct provider *p, provider_cb cb, void *arg);
 /* Calls cb once the account is usable (found or registered with t's settings) or failed. */
-void provider_need_account(struct provider *p, const struct target *t, provider_cb cb,
-                           void *arg);
+void provider_need_account(struct provider *p, const struct target *t, provider_cb cb, void *arg);
 void provider_free(struct provider *p);
 /* The CA said the account does not exist (it lost it): the next provider_need_account
  * registers the account key again. */
@@ -109,8 +114,16 @@ int provider_pick_account(const struct store *st, const char *url, const char *k
                           struct store_account *out, bool *found, struct err *e);
 
 /* One target's state machine. */
-enum job_step { STEP_ACCOUNT, STEP_KEY, STEP_ORDER, STEP_AUTHORIZE, STEP_FINALIZE,
-                STEP_DOWNLOAD, STEP_INSTALL, STEP_COUNT };
+enum job_step {
+    STEP_ACCOUNT,
+    STEP_KEY,
+    STEP_ORDER,
+    STEP_AUTHORIZE,
+    STEP_FINALIZE,
+    STEP_DOWNLOAD,
+    STEP_INSTALL,
+    STEP_COUNT
+};
 
 struct job {
     struct rec *rec;
@@ -133,8 +146,8 @@ struct job {
     bool have_installed;
     bool finished;
     bool ok;
-    bool interrupted; /* stopped at a checkpoint by a stop signal */
-    bool reregistered; /* the account was registered again once in this job */
+    bool interrupted;      /* stopped at a checkpoint by a stop signal */
+    bool reregistered;     /* the account was registered again once in this job */
     bool replaces_sent;    /* the newOrder under way names the certificate it replaces */
     bool replaces_dropped; /* the CA refused that: this job orders without it (step_order) */
 };

@@ -28,8 +28,8 @@ bool plan_covers(const struct target *t, const struct store_cert *c)
 }
 
 /* The decision once the best covering certificate (or none) is known. */
-static void decide(const struct target *t, const struct store_cert *best,
-                   const struct tstate *ts, time_t now, bool force, struct plan *out)
+static void decide(const struct target *t, const struct store_cert *best, const struct tstate *ts,
+                   time_t now, bool force, struct plan *out)
 {
     time_t hold;
 
@@ -51,8 +51,8 @@ static void decide(const struct target *t, const struct store_cert *best,
     }
     if (!ts)
         return;
-    hold = force ? ts->retry_until : (ts->next_attempt > ts->retry_until ? ts->next_attempt
-                                                                          : ts->retry_until);
+    hold = force ? ts->retry_until
+                 : (ts->next_attempt > ts->retry_until ? ts->next_attempt : ts->retry_until);
     if (hold > now) {
         out->action = PLAN_BACKOFF;
         out->next_attempt = hold;
@@ -128,8 +128,8 @@ int plan_index_certs(struct plan_index *ix, const struct store_cert *certs, size
 }
 
 void plan_target_ix(const struct target *t, const struct store_cert *certs, size_t ncerts,
-                    const struct plan_index *ix, const struct tstate *ts, time_t now,
-                    bool force, struct plan *out)
+                    const struct plan_index *ix, const struct tstate *ts, time_t now, bool force,
+                    struct plan *out)
 {
     const struct store_cert *best = NULL;
 

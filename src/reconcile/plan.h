@@ -25,9 +25,9 @@ struct plan {
     const struct store_cert *cur; /* the best covering certificate, NULL when none */
     time_t due;                   /* cur's renewal time (0 without cur) */
     enum policy_why why;
-    bool critical;                /* cur is in its critical window (or expired) */
-    bool resume;                  /* an order is in progress (ts.order_url) */
-    time_t next_attempt;          /* PLAN_BACKOFF: when work may start */
+    bool critical;       /* cur is in its critical window (or expired) */
+    bool resume;         /* an order is in progress (ts.order_url) */
+    time_t next_attempt; /* PLAN_BACKOFF: when work may start */
 };
 
 /* True when certificate c covers target t: every satisfy name, a key of the wanted type,
@@ -65,8 +65,8 @@ void plan_index_free(struct plan_index *ix);
 /* plan_target with the certificates of `certs` (the array plan_index_certs indexed in ix):
  * the same decision, looking only at the certificates listing the target's first name. */
 void plan_target_ix(const struct target *t, const struct store_cert *certs, size_t ncerts,
-                    const struct plan_index *ix, const struct tstate *ts, time_t now,
-                    bool force, struct plan *out);
+                    const struct plan_index *ix, const struct tstate *ts, time_t now, bool force,
+                    struct plan *out);
 
 const char *plan_action_str(enum plan_action a);
 

@@ -47,9 +47,9 @@ struct provider *provider_get(struct rec *r, const char *url)
     p->rec = r;
     if (!(p->dir_id = store_dir_id(url, &e)) ||
         provider_url_allowed(url, r->allow_insecure_http, &e) < 0 ||
-        (r->new_engine ? r->new_engine(r->new_engine_arg, url, &p->eng, &e)
-                       : engine_acme_new(r->loop, r->http, url, r->max_requests, &p->eng, &e)) <
-            0) {
+        (r->new_engine
+             ? r->new_engine(r->new_engine_arg, url, &p->eng, &e)
+             : engine_acme_new(r->loop, r->http, url, r->max_requests, &p->eng, &e)) < 0) {
         /* Not a usable URL: the provider fails every waiter with this error. */
         p->state = PROV_FAILED;
         p->rc = e.code;
@@ -168,8 +168,7 @@ void provider_need_directory(struct provider *p, provider_cb cb, void *arg)
     provider_start(p);
 }
 
-void provider_need_account(struct provider *p, const struct target *t, provider_cb cb,
-                           void *arg)
+void provider_need_account(struct provider *p, const struct target *t, provider_cb cb, void *arg)
 {
     struct err e;
 
@@ -264,7 +263,7 @@ static void account_ready(struct provider *p)
     }
     p->contact_tried = true;
     if (engine_account_update(p->eng, (const char *const *)ds->contact, ds->ncontact,
-                            on_contact_updated, p, &e) < 0) {
+                              on_contact_updated, p, &e) < 0) {
         log_err("account %s: cannot update its contact: %s", p->acct.url, err_msg(&e));
         provider_ready(p);
     }
@@ -307,8 +306,7 @@ static void on_account(void *arg, int rc, struct acme_result *r, const struct er
 
     err_clear(&se);
     if (rc == 0 && !r->location)
-        rc = err_set(&se, -EPROTO, "newAccount at %s answered without a Location", p->url),
-        e = &se;
+        rc = err_set(&se, -EPROTO, "newAccount at %s answered without a Location", p->url), e = &se;
     if (rc < 0) {
         err_set(&se, rc, "account at %s: %s", p->url, err_msg(e));
         provider_failed(p, rc, &se);

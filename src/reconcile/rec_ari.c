@@ -159,8 +159,7 @@ void rec_phase_after_jobs(struct rec *r)
     r->ari_pending = 1;
     for (size_t i = 0; i < r->njobs; i++)
         if (r->jobs[i]->have_installed)
-            ari_start(r, r->jobs[i]->t, &r->jobs[i]->installed, &r->ari_pending,
-                      rec_phase_end);
+            ari_start(r, r->jobs[i]->t, &r->jobs[i]->installed, &r->ari_pending, rec_phase_end);
     if (--r->ari_pending == 0)
         rec_phase_end(r);
 }

@@ -236,8 +236,7 @@ struct once {
     struct err *e;
 };
 
-static void on_once_done(void *arg, int code, const struct rec_summary *sum,
-                         const struct err *e)
+static void on_once_done(void *arg, int code, const struct rec_summary *sum, const struct err *e)
 {
     struct once *w = arg;
 

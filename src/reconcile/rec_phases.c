@@ -8,12 +8,12 @@ static const struct {
     const char *name;
     void (*run)(struct rec *r);
 } phases[] = {
-    {"accounts", rec_phase_accounts},   /* contact updates (rec_account.c) */
-    {"revoke", rec_phase_revoke},       /* revoke requests (rec_revoke.c) */
-    {"ari", rec_phase_ari},             /* renewal information of current certificates */
-    {"jobs", rec_phase_jobs},           /* the per-target state machines (rec.c) */
-    {"ari-new", rec_phase_after_jobs},  /* renewal information of new certificates */
-    {"hooks", rec_phase_hooks},         /* the end-of-pass hook events (rec.c) */
+    {"accounts", rec_phase_accounts},  /* contact updates (rec_account.c) */
+    {"revoke", rec_phase_revoke},      /* revoke requests (rec_revoke.c) */
+    {"ari", rec_phase_ari},            /* renewal information of current certificates */
+    {"jobs", rec_phase_jobs},          /* the per-target state machines (rec.c) */
+    {"ari-new", rec_phase_after_jobs}, /* renewal information of new certificates */
+    {"hooks", rec_phase_hooks},        /* the end-of-pass hook events (rec.c) */
 };
 
 #define NPHASES (sizeof phases / sizeof phases[0])

@@ -11,12 +11,12 @@ void rec_phases_start(struct rec *r);
 /* The done callback of every phase: runs the next one, or rec_phase_done after the last. */
 void rec_phase_end(struct rec *r);
 
-void rec_phase_accounts(struct rec *r);    /* rec_account.c */
-void rec_phase_revoke(struct rec *r);      /* rec_revoke.c */
-void rec_phase_ari(struct rec *r);         /* rec_ari.c */
-void rec_phase_jobs(struct rec *r);        /* rec.c */
-void rec_phase_after_jobs(struct rec *r);  /* rec_ari.c */
-void rec_phase_hooks(struct rec *r);       /* rec.c */
+void rec_phase_accounts(struct rec *r);   /* rec_account.c */
+void rec_phase_revoke(struct rec *r);     /* rec_revoke.c */
+void rec_phase_ari(struct rec *r);        /* rec_ari.c */
+void rec_phase_jobs(struct rec *r);       /* rec.c */
+void rec_phase_after_jobs(struct rec *r); /* rec_ari.c */
+void rec_phase_hooks(struct rec *r);      /* rec.c */
 /* The last phase is over: the pass ends from the loop (rec_main.c). */
 void rec_phase_done(struct rec *r);
 
@@ -31,8 +31,7 @@ const struct target *rec_cert_target(const struct rec *r, const struct store_cer
  * saved progress of targets that are not satisfied is read from st. *wake is 0 when nothing is
  * scheduled; why (why_len bytes, may be NULL) says what is due. */
 void rec_wake_compute(const struct store *st, const struct desired_set *ds,
-                      const struct store_cert *certs, size_t ncerts,
-                      const struct plan_index *ix, time_t now, time_t *wake, char *why,
-                      size_t why_len);
+                      const struct store_cert *certs, size_t ncerts, const struct plan_index *ix,
+                      time_t now, time_t *wake, char *why, size_t why_len);
 
 #endif

@@ -51,7 +51,7 @@ static int send_revoke(struct revoke_work *w, const struct signer *s, struct err
     }
     free(text);
     return engine_cert_revoke(w->p->eng, w->chain.certs[0].der, w->chain.certs[0].len, reason, s,
-                            on_revoked, w, e);
+                              on_revoked, w, e);
 }
 
 static void on_revoked(void *arg, int rc, struct acme_result *r, const struct err *e)

@@ -25,9 +25,8 @@ static void earliest(struct wake *w, time_t t, const char *file, const char *wha
 }
 
 void rec_wake_compute(const struct store *st, const struct desired_set *ds,
-                      const struct store_cert *certs, size_t ncerts,
-                      const struct plan_index *ix, time_t now, time_t *wake, char *why,
-                      size_t why_len)
+                      const struct store_cert *certs, size_t ncerts, const struct plan_index *ix,
+                      time_t now, time_t *wake, char *why, size_t why_len)
 {
     struct wake w = {wake, why, why_len};
 
@@ -70,8 +69,8 @@ void rec_wake_compute(const struct store *st, const struct desired_set *ds,
     }
 }
 
-int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *why,
-                        size_t why_len, struct err *e)
+int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *why, size_t why_len,
+                        struct err *e)
 {
     struct store st = {.lock_fd = -1};
     struct desired_set ds = {0};

@@ -15,12 +15,12 @@ struct rec_opts {
     const char *state_dir;
     const char *const *hook_dirs; /* NULL: the default hook directories */
     size_t nhook_dirs;
-    const char *ca_bundle;        /* NULL: the system's */
-    const char *provider;         /* default directory URL when a target names none */
-    bool agree_tos;               /* --agree-tos */
-    bool force;                   /* ignore backoff (never a Retry-After) */
-    unsigned hook_timeout_s;      /* 0: 300 */
-    bool locked;                  /* the caller already holds the state lock (the daemon) */
+    const char *ca_bundle;   /* NULL: the system's */
+    const char *provider;    /* default directory URL when a target names none */
+    bool agree_tos;          /* --agree-tos */
+    bool force;              /* ignore backoff (never a Retry-After) */
+    unsigned hook_timeout_s; /* 0: 300 */
+    bool locked;             /* the caller already holds the state lock (the daemon) */
 };
 
 /* How long the daemon and the CLI let in-flight steps run to their next checkpoint after a
@@ -41,9 +41,9 @@ enum rec_exit {
 
 struct rec_summary {
     unsigned targets, satisfied, issued, failed, critical, bad_files;
-    unsigned max_in_flight;  /* most orders in flight at once */
-    unsigned long requests;  /* ACME requests sent */
-    bool stop_requested;     /* reconcile_stop was called during the pass */
+    unsigned max_in_flight; /* most orders in flight at once */
+    unsigned long requests; /* ACME requests sent */
+    bool stop_requested;    /* reconcile_stop was called during the pass */
     /* The challenge listeners the pass opened ("http-01 127.0.0.1:402"); they exist only
      * while a challenge is pending (DESIGN.md §6). */
     char listeners[REC_LISTENERS_MAX][REC_LISTENER_TEXT_MAX];
@@ -79,9 +79,9 @@ int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done,
 void reconcile_stop(struct rec *r);
 
 /* For a stop that cannot wait (the grace is over, or a second signal): says so in the log and
- * takes down the http-01 answers the pass published in webroots. What is in flight cannot be unwound safely, so the
- * caller ends the process right after, as a kill would; the state directory is valid at every
- * moment and the next run resumes. */
+ * takes down the http-01 answers the pass published in webroots. What is in flight cannot be
+ * unwound safely, so the caller ends the process right after, as a kill would; the state directory
+ * is valid at every moment and the next run resumes. */
 void reconcile_abandon(struct rec *r);
 
 /* One pass to the end on a loop of its own (reconcile_start on a private loop), for callers
@@ -93,7 +93,7 @@ int reconcile_once(const struct rec_opts *o, struct rec_summary *sum, struct err
  * without a certificate. Reads without the lock; no network. Returns 0 with *wake set (0 when
  * nothing is scheduled) and, when why is not NULL, why (why_len bytes) saying what is due
  * ("www: renewal due"), or negative. */
-int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *why,
-                        size_t why_len, struct err *e);
+int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *why, size_t why_len,
+                        struct err *e);
 
 #endif

@@ -51,8 +51,8 @@ static struct responder *find(struct rec *r, const char *key)
 
 /* Parses the addresses: the target's list, or the default (":P" optional, the rest required
  * for http; ":443" optional for tls). */
-static int addresses(bool tls, char **specs, size_t n, struct listen_addr **addrs,
-                     bool **required, size_t *naddrs, struct err *e)
+static int addresses(bool tls, char **specs, size_t n, struct listen_addr **addrs, bool **required,
+                     size_t *naddrs, struct err *e)
 {
     static const char *const http_default[] = {":80", "402"};
     static const char *const tls_default[] = {":443"};
@@ -90,8 +90,7 @@ static void note_listener(struct rec *r, bool tls, const struct listen_addr *add
 
     used = (size_t)snprintf(s, sizeof s, "%s", tls ? "tls-alpn-01" : "http-01");
     for (size_t i = 0; i < n && used < sizeof s; i++)
-        used += (size_t)snprintf(s + used, sizeof s - used, "%s%s", i ? ", " : " ",
-                                 addrs[i].text);
+        used += (size_t)snprintf(s + used, sizeof s - used, "%s%s", i ? ", " : " ", addrs[i].text);
     log_info("listening for %s challenges on %s", tls ? "tls-alpn-01" : "http-01",
              strchr(s, ' ') ? strchr(s, ' ') + 1 : "");
     if (r->sum.nlisteners < REC_LISTENERS_MAX)

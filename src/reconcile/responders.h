@@ -13,7 +13,7 @@
 #include "reconcile/job.h"
 
 struct responder {
-    char *key;     /* "http:" or "tls:" + the address specs, identifying the listener */
+    char *key; /* "http:" or "tls:" + the address specs, identifying the listener */
     bool tls;
     struct http01 *http;
     struct tls_alpn *alpn;

@@ -35,9 +35,9 @@ struct az {
     const struct acme_challenge *ch;
     enum method m;
     char *keyauth;
-    char *txt;                 /* dns-01 record value */
-    struct responder *resp;    /* listener used */
-    bool webroot, hooked;      /* what was published */
+    char *txt;              /* dns-01 record value */
+    struct responder *resp; /* listener used */
+    bool webroot, hooked;   /* what was published */
     bool done;
 };
 
@@ -232,7 +232,7 @@ static void on_answered(void *arg, int rc, struct acme_result *r, const struct e
     struct err pe;
 
     if (rc == 0 && engine_authz_poll(j->prov->eng, a->url, clock_mono_ms() + AUTHZ_DEADLINE_MS,
-                                   on_polled, a, &pe) == 0)
+                                     on_polled, a, &pe) == 0)
         return;
     if (rc < 0)
         set_fail(a->set, rc, r->problem, "%s: answering %s: %s", a->authz->identifier.value,
@@ -269,8 +269,7 @@ struct self_test {
     char *url;
 };
 
-static void on_self_test(void *arg, int rc, const struct http_response *resp,
-                         const struct err *e)
+static void on_self_test(void *arg, int rc, const struct http_response *resp, const struct err *e)
 {
     struct self_test *st = arg;
     struct az *a = st->a;
@@ -307,8 +306,7 @@ static void self_test_all(struct authz_set *s)
     for (size_t i = 0; i < s->n && s->j->t->http_self_test && !s->failed; i++) {
         struct az *a = &s->v[i];
         struct self_test *st;
-        struct http_request req = {
-            .method = "GET", .connect_to = connect_to, .plain_http = true};
+        struct http_request req = {.method = "GET", .connect_to = connect_to, .plain_http = true};
         bool v6;
 
         if (a->m != M_HTTP)
@@ -349,8 +347,8 @@ static void on_start_hooks(void *arg, int rc, unsigned nran, const struct err *e
     struct authz_set *s = a->set;
 
     if (rc < 0)
-        set_fail(s, rc, NULL, "%s: %s hook: %s", a->authz->identifier.value,
-                 method_name(a->m), err_msg(e));
+        set_fail(s, rc, NULL, "%s: %s hook: %s", a->authz->identifier.value, method_name(a->m),
+                 err_msg(e));
     else if (a->m == M_DNS && nran == 0)
         set_fail(s, -ENOTSUP, NULL,
                  "%s: dns-01: no hook published the TXT record (install a challenge-dns hook)",
@@ -491,8 +489,8 @@ static int choose(struct authz_set *s, struct az *a, const char *thumb)
         if (m == M_NONE)
             continue;
         if (!ch) {
-            snprintf(why + used, sizeof why - used, "%s%s: not offered%s", used ? "; " : "",
-                     type, a->authz->wildcard ? " (a wildcard takes dns-01 only)" : "");
+            snprintf(why + used, sizeof why - used, "%s%s: not offered%s", used ? "; " : "", type,
+                     a->authz->wildcard ? " (a wildcard takes dns-01 only)" : "");
             continue;
         }
         if (!method_ready(s, a, m, why, sizeof why))

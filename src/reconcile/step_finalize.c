@@ -40,7 +40,7 @@ static void poll_order(struct job *j, bool until_ready, acme_cb cb)
     struct err e;
 
     if (engine_order_poll(j->prov->eng, j->ts.order_url, until_ready,
-                        clock_mono_ms() + ORDER_DEADLINE_MS, cb, j, &e) < 0)
+                          clock_mono_ms() + ORDER_DEADLINE_MS, cb, j, &e) < 0)
         job_fail(j, e.code, NULL, &e, "order");
 }
 
@@ -74,8 +74,7 @@ static void finalize(struct job *j)
         names[i] = j->t->req_names[i].name;
     rc = csr_create(j->key, names, j->t->nreq_names, j->t->must_staple, &csr, &len, &e);
     if (rc == 0)
-        rc = engine_order_finalize(j->prov->eng, j->order->finalize, csr, len, on_finalized, j,
-                                 &e);
+        rc = engine_order_finalize(j->prov->eng, j->order->finalize, csr, len, on_finalized, j, &e);
 out:
     free(names);
     free(csr);
@@ -117,13 +116,11 @@ void step_finalize(struct job *j)
     case ORDER_VALID:
         job_step_done(j);
         break;
-    case ORDER_INVALID:
-        {
-            struct err e;
+    case ORDER_INVALID: {
+        struct err e;
 
-            err_set(&e, -EPROTO, "the order became invalid");
-            job_fail(j, -EPROTO, NULL, &e, "finalize");
-        }
-        break;
+        err_set(&e, -EPROTO, "the order became invalid");
+        job_fail(j, -EPROTO, NULL, &e, "finalize");
+    } break;
     }
 }

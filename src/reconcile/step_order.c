@@ -154,8 +154,8 @@ void step_order(struct job *j)
 {
     struct err e;
 
-    if (j->ts.order_url && engine_order_get(j->prov->eng, j->ts.order_url, on_old_order, j,
-                                          &e) == 0)
+    if (j->ts.order_url &&
+        engine_order_get(j->prov->eng, j->ts.order_url, on_old_order, j, &e) == 0)
         return;
     new_order(j);
 }

@@ -118,8 +118,7 @@ static int put_int(json_t *o, const char *k, long long v)
     return v ? json_object_set_new(o, k, json_integer(v)) : 0;
 }
 
-int tstate_save(const struct store *st, const char *file, const struct tstate *ts,
-                struct err *e)
+int tstate_save(const struct store *st, const char *file, const struct tstate *ts, struct err *e)
 {
     json_t *o = json_object();
     char *text = NULL;

@@ -10,19 +10,19 @@
 #include "util/err.h"
 
 struct tstate {
-    char *step;         /* the last step completed ("order", "authorize"...), NULL when idle */
-    char *order_url;    /* the order in progress, NULL when none */
-    char *key_id;       /* the key of the order in progress */
-    char *account_url;  /* the account the order belongs to */
-    char *replaces;     /* ARI certID the order replaces */
+    char *step;        /* the last step completed ("order", "authorize"...), NULL when idle */
+    char *order_url;   /* the order in progress, NULL when none */
+    char *key_id;      /* the key of the order in progress */
+    char *account_url; /* the account the order belongs to */
+    char *replaces;    /* ARI certID the order replaces */
     /* The CA refused a newOrder naming replaces_dropped in `replaces` (step_order): this
      * renewal orders without it from then on, across runs, until a certificate is installed
      * (or the certificate in use changes). Kept by tstate_clear_order. */
     char *replaces_dropped;     /* that certID, NULL when none */
     char *replaces_dropped_why; /* the refusal (problem type, status, detail), sanitised */
-    unsigned failures;  /* consecutive failed attempts */
-    char *last_error;   /* message of the last failure, NULL after a success */
-    char *last_problem; /* ACME problem type of the last failure, or "local" */
+    unsigned failures;          /* consecutive failed attempts */
+    char *last_error;           /* message of the last failure, NULL after a success */
+    char *last_problem;         /* ACME problem type of the last failure, or "local" */
     time_t last_failure;
     time_t next_attempt; /* backoff: no attempt before this (unless --force) */
     time_t retry_until;  /* the CA's Retry-After: no attempt before this, even with --force */
@@ -35,8 +35,7 @@ struct tstate {
 int tstate_load(const struct store *st, const char *file, struct tstate *ts, struct err *e);
 
 /* Writes the state atomically. Returns 0 or negative. */
-int tstate_save(const struct store *st, const char *file, const struct tstate *ts,
-                struct err *e);
+int tstate_save(const struct store *st, const char *file, const struct tstate *ts, struct err *e);
 
 /* Forgets the order in progress (step, order_url, key_id, account_url, replaces); keeps
  * replaces_dropped, which belongs to the renewal, not to one order. */

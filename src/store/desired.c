@@ -202,7 +202,8 @@ static int load_one(const char *dir, const char *file, const struct ynode *defau
         return err_set(e, -ENOMEM, "out of memory");
     /* Its progress would be state/daemon.json, which is the daemon's own record. */
     if (!strcmp(file, "daemon")) {
-        err_set(&fe, -EINVAL, "desired/daemon: the file name \"daemon\" is reserved "
+        err_set(&fe, -EINVAL,
+                "desired/daemon: the file name \"daemon\" is reserved "
                 "(state/daemon.json is the daemon's record); give the target another name");
         log_err("%s", fe.msg);
         rc = add_error(s, file, fe.msg, e);

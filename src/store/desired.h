@@ -45,8 +45,9 @@ void desired_set_free(struct desired_set *s);
 int desired_load_defaults(const char *root, struct target *out, struct err *e);
 
 /* Parses one desired file's text merged over conf/target's text (either may be NULL or
- * empty; one YAML document each, no aliases). `file` is the desired file's name (the default hostname) and appears in messages.
- * For tests and for desired_load. Returns 0 and *out, or -EINVAL with e set. */
+ * empty; one YAML document each, no aliases). `file` is the desired file's name (the default
+ * hostname) and appears in messages. For tests and for desired_load. Returns 0 and *out, or -EINVAL
+ * with e set. */
 int desired_parse(const char *file, const char *text, size_t len, const char *defaults,
                   size_t defaults_len, struct target *out, struct err *e);
 

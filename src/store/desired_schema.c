@@ -33,7 +33,7 @@ static const char *const k_root[] = {"satisfy", "request",  "priority", "label",
                                      "names",   "provider", NULL};
 static const char *const k_satisfy[] = {"names", "margin", "critical-days", "www-apex", NULL};
 static const char *const k_request[] = {
-    "names",           "provider", "profile",       "key",  "challenge", "ocsp-must-staple",
+    "names",           "provider", "profile",       "key", "challenge", "ocsp-must-staple",
     "preferred-chain", "account",  "trust-anchors", NULL};
 static const char *const k_key[] = {"type", "ecdsa-curve", "rsa-size", "id", "reuse", NULL};
 static const char *const k_challenge[] = {

@@ -20,7 +20,7 @@
 #define STORE_ID_LEN 52 /* key-id and cert-id: lowercase unpadded base32 of SHA-256 */
 
 struct store {
-    char *root; /* absolute path of the state directory */
+    char *root;  /* absolute path of the state directory */
     int lock_fd; /* -1 unless store_lock succeeded */
 };
 
@@ -161,8 +161,7 @@ int store_account_set_aside(const struct store *st, const char *dir_id, const ch
 int store_account_save_key(const struct store *st, const char *directory_url,
                            struct store_account *a, struct err *e);
 /* Writes (replaces) meta: {"url","contact","eab_kid","created"}. */
-int store_account_save_meta(const struct store *st, const struct store_account *a,
-                            struct err *e);
+int store_account_save_meta(const struct store *st, const struct store_account *a, struct err *e);
 
 /* ---- keys: keys/<key-id>/privkey ---- */
 
@@ -176,44 +175,43 @@ int store_key_load(const struct store *st, const char *id, struct ckey **out, st
 
 struct store_cert {
     char id[STORE_ID_LEN + 1];
-    char **names;     /* DNS names and IP addresses of the leaf */
+    char **names; /* DNS names and IP addresses of the leaf */
     size_t nnames;
     time_t not_before, not_after;
     char *serial_hex;
-    char *ari_cert_id;   /* RFC 9773 certID of the leaf, NULL when it has no AKI */
+    char *ari_cert_id;             /* RFC 9773 certID of the leaf, NULL when it has no AKI */
     char key_id[STORE_ID_LEN + 1]; /* from the privkey link; "" when absent, leaving keys/,
                                     * or not the leaf's key (key_is_rsa/key_size then 0) */
-    bool key_is_rsa;  /* key type of the leaf's public key */
+    bool key_is_rsa;               /* key type of the leaf's public key */
     int key_size;
-    char *order_url;  /* the `url` file */
-    bool revoke_asked;  /* marker `revoke` */
-    bool revoked;       /* marker `revoked` */
+    char *order_url;      /* the `url` file */
+    bool revoke_asked;    /* marker `revoke` */
+    bool revoked;         /* marker `revoked` */
     char *account_dir_id; /* dir-id of the `account` link (accounts/<dir-id>/<key-id>), NULL
                            * when there is none or it leads elsewhere */
     /* meta (ours; absent for acmetool certificates) */
-    char *directory;           /* directory URL of the CA that issued it, NULL when unknown
-                                * (acmetool's certificates, and ours from before it was kept) */
-    time_t ari_start, ari_end; /* suggested window, 0 when unknown */
-    time_t ari_chosen;         /* chosen renewal time inside it, 0 when none */
-    time_t ari_next_check;     /* when to fetch renewalInfo again, 0 when unknown */
-    char *replaces;            /* certID this one replaced, NULL */
-    char *replaces_dropped;    /* certID its order left out of `replaces` because the CA refused
-                                * the field, NULL */
+    char *directory;            /* directory URL of the CA that issued it, NULL when unknown
+                                 * (acmetool's certificates, and ours from before it was kept) */
+    time_t ari_start, ari_end;  /* suggested window, 0 when unknown */
+    time_t ari_chosen;          /* chosen renewal time inside it, 0 when none */
+    time_t ari_next_check;      /* when to fetch renewalInfo again, 0 when unknown */
+    char *replaces;             /* certID this one replaced, NULL */
+    char *replaces_dropped;     /* certID its order left out of `replaces` because the CA refused
+                                 * the field, NULL */
     char *replaces_dropped_why; /* that refusal (the CA's problem, sanitised), NULL */
 };
 
 /* Loads every certificate under certs/ whose `cert` parses (others are skipped with a
  * warning naming the directory). Names, dates, serial and key come from the certificate
  * itself; the rest from the files listed above. Returns 0 or negative. */
-int store_certs_load(const struct store *st, struct store_cert **out, size_t *n,
-                     struct err *e);
+int store_certs_load(const struct store *st, struct store_cert **out, size_t *n, struct err *e);
 /* store_certs_load through state/certs.cache (store_certs_cache.c): a certificate whose cert
  * file (and key file) are exactly as an entry there describes them (device, inode, size, mtime
  * and ctime in nanoseconds) is not parsed again; anything else is. The result is the same as
  * without the cache. save: write the cache back when what was gathered differs from it; only
  * for the holder of the lock (reading needs none). */
-int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out,
-                            size_t *n, struct err *e);
+int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out, size_t *n,
+                            struct err *e);
 void store_certs_free(struct store_cert *c, size_t n);
 /* Frees what one certificate holds and zeroes it, leaving *c itself to the caller (for a
  * struct filled by store_cert_install). c may be NULL. */
@@ -262,8 +260,7 @@ void store_ids_free(char **ids, size_t n);
  * store_certs_load skips still names its key): 0 with the id in key_id (STORE_ID_LEN + 1);
  * -ENOENT when there is no such link; -EXDEV, with e quoting the link, when it is not
  * "../../keys/<key-id>/privkey"; -EINVAL for an invalid cert_id. */
-int store_cert_key_link(const struct store *st, const char *cert_id, char *key_id,
-                        struct err *e);
+int store_cert_key_link(const struct store *st, const char *cert_id, char *key_id, struct err *e);
 
 /* Removes keys/<id>/ and its privkey, then fsyncs keys/. Anything unexpected there (a
  * symlink, another file, keys/<id> not a directory) is refused (-EINVAL) before anything
@@ -278,8 +275,8 @@ int store_state_files(const struct store *st, char ***files, size_t *n, struct e
 
 /* Points live/<name> (name already validated) at certs/<cert_id>, atomically (a new link
  * renamed over the old). *changed is set when the link did not already point there. */
-int store_live_set(const struct store *st, const char *name, const char *cert_id,
-                   bool *changed, struct err *e);
+int store_live_set(const struct store *st, const char *name, const char *cert_id, bool *changed,
+                   struct err *e);
 /* The cert-id live/<name> points at (out: STORE_ID_LEN + 1), -ENOENT when there is no link,
  * -EXDEV for a link that leaves certs/ (refused). */
 int store_live_get(const struct store *st, const char *name, char *out, struct err *e);
@@ -298,8 +295,7 @@ int store_live_list(const struct store *st, char ***names, size_t *n, struct err
 /* Reads state/<file>.json as JSON text (caller frees), -ENOENT when there is none. */
 int store_state_read(const struct store *st, const char *file, char **json, struct err *e);
 /* Atomically writes state/<file>.json. */
-int store_state_write(const struct store *st, const char *file, const char *json,
-                      struct err *e);
+int store_state_write(const struct store *st, const char *file, const char *json, struct err *e);
 int store_state_remove(const struct store *st, const char *file, struct err *e);
 
 #endif

@@ -413,9 +413,8 @@ out:
 /* The leaf's facts (names, dates, serial, ARI certID): from the cache entry when the cert
  * file is still the one it describes, else parsed. *cacheable says whether the file stood
  * still while it was read, long enough ago to be trusted next time (store_fstat_settled). */
-static int cert_load_leaf(struct store_cert *c, struct leaf *l,
-                          const struct store_cert_facts **hit, struct store_fstat *fst,
-                          bool *cacheable, struct err *e)
+static int cert_load_leaf(struct store_cert *c, struct leaf *l, const struct store_cert_facts **hit,
+                          struct store_fstat *fst, bool *cacheable, struct err *e)
 {
     struct store_fstat f1;
     int rc;
@@ -436,8 +435,8 @@ static int cert_load_leaf(struct store_cert *c, struct leaf *l,
     if ((rc = leaf_load(l, e)) < 0 ||
         (rc = store_cert_fill_leaf(c, l->ch.certs[0].der, l->ch.certs[0].len, e)) < 0)
         return rc;
-    *cacheable = store_fstat_get(l->path, &f1) == 0 && store_fstat_eq(fst, &f1) &&
-                 store_fstat_settled(fst);
+    *cacheable =
+        store_fstat_get(l->path, &f1) == 0 && store_fstat_eq(fst, &f1) && store_fstat_settled(fst);
     return 0;
 }
 
@@ -520,8 +519,8 @@ int store_certs_load(const struct store *st, struct store_cert **out, size_t *n,
     return store_certs_load_cached(st, false, out, n, e);
 }
 
-int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out,
-                            size_t *n, struct err *e)
+int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out, size_t *n,
+                            struct err *e)
 {
     char *dir = store_path(st, "certs");
     char **names = NULL;

@@ -94,7 +94,6 @@ int store_certs_cache_add(struct store_certs_cache *cc, const struct store_cert_
 {
     struct store_cert_facts *g, *d;
 
-
     if (cc->n == cc->cap) {
         size_t cap = cc->cap ? 2 * cc->cap : 64;
 
@@ -266,8 +265,8 @@ static int put_line(struct buf *b, const struct store_cert_facts *f)
     snprintf(s, sizeof s, "%s", c->id);
     rc = buf_puts(b, s);
     rc = rc < 0 ? rc : put_fstat(b, &f->cert);
-    snprintf(s, sizeof s, " %lld %lld %s %s %s", (long long)c->not_before,
-             (long long)c->not_after, c->serial_hex && *c->serial_hex ? c->serial_hex : "-",
+    snprintf(s, sizeof s, " %lld %lld %s %s %s", (long long)c->not_before, (long long)c->not_after,
+             c->serial_hex && *c->serial_hex ? c->serial_hex : "-",
              c->ari_cert_id ? c->ari_cert_id : "-", c->key_id[0] ? c->key_id : "-");
     rc = rc < 0 ? rc : buf_puts(b, s);
     rc = rc < 0 ? rc : put_fstat(b, &f->key);

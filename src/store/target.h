@@ -30,10 +30,10 @@ struct target {
     char *provider; /* request.provider after alias expansion; NULL: use the global default */
     char *profile;  /* NULL when unset */
 
-    struct key_spec key;  /* request.key type/curve/size (default ECDSA P-256) */
-    char *key_id;         /* request.key.id, NULL when unset (validated as an id) */
-    bool key_reuse;       /* request.key.reuse */
-    bool must_staple;     /* request.ocsp-must-staple */
+    struct key_spec key; /* request.key type/curve/size (default ECDSA P-256) */
+    char *key_id;        /* request.key.id, NULL when unset (validated as an id) */
+    bool key_reuse;      /* request.key.reuse */
+    bool must_staple;    /* request.ocsp-must-staple */
 
     char **challenge_types; /* request.challenge.type, ordered (default http-01, tls-alpn-01,
                                dns-01) */
@@ -48,23 +48,24 @@ struct target {
     char **env; /* "K=V" strings from request.challenge.env */
     size_t nenv;
 
-    char *preferred_chain;         /* NULL when unset */
-    char *trust_anchors;           /* request.trust-anchors: an absolute path to PEM roots the
-                                      chain must end at, NULL when unset */
-    char **contact;                /* request.account.contact, each passing
-                                      target_contact_check; NULL when unset */
+    char *preferred_chain; /* NULL when unset */
+    char *trust_anchors;   /* request.trust-anchors: an absolute path to PEM roots the
+                              chain must end at, NULL when unset */
+    char **contact;        /* request.account.contact, each passing
+                              target_contact_check; NULL when unset */
     size_t ncontact;
-    unsigned contact_line;         /* line of request.account.contact in the file itself;
-                                      0 when inherited from conf/target or unset */
-    int agree_tos;                 /* request.account.agree-tos: -1 unset, 0 false, 1 true */
-    char *eab_kid;                 /* request.account.eab.kid, NULL */
-    char *eab_hmac_key_file;       /* request.account.eab.hmac-key-file, NULL */
+    unsigned contact_line;   /* line of request.account.contact in the file itself;
+                                0 when inherited from conf/target or unset */
+    int agree_tos;           /* request.account.agree-tos: -1 unset, 0 false, 1 true */
+    char *eab_kid;           /* request.account.eab.kid, NULL */
+    char *eab_hmac_key_file; /* request.account.eab.hmac-key-file, NULL */
 };
 
 void target_free(struct target *t);
 
-/* The target that owns `name` (normalised; compared exactly) among ts[0..n-1] (acmetool's rule: highest priority, then most
- * satisfy.names, then the lexically smallest file name), or NULL when none lists it. */
+/* The target that owns `name` (normalised; compared exactly) among ts[0..n-1] (acmetool's rule:
+ * highest priority, then most satisfy.names, then the lexically smallest file name), or NULL when
+ * none lists it. */
 const struct target *target_owner(const struct target *ts, size_t n, const char *name);
 /* True when a owns a name both list rather than b (the order target_owner follows). */
 bool target_precedes(const struct target *a, const struct target *b);

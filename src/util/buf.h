@@ -11,7 +11,10 @@ struct buf {
     size_t cap;
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Appends n bytes. Returns 0 or -ENOMEM (the buffer is left unchanged). */
 int buf_append(struct buf *b, const void *data, size_t n);

@@ -120,8 +120,8 @@ int clock_parse_rfc3339(const char *s, time_t *out)
     } else {
         return -EINVAL;
     }
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-        oh > 23 || om > 59)
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 ||
+        om > 59)
         return -EINVAL;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;

@@ -122,8 +122,8 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int fsio_write_atomic_at(int dirfd, const char *dir, const char *name, const void *data,
-                         size_t len, mode_t mode, struct err *e)
+int fsio_write_atomic_at(int dirfd, const char *dir, const char *name, const void *data, size_t len,
+                         mode_t mode, struct err *e)
 {
     char *tmpname = NULL, *tmp = NULL;
     bool created = false;
@@ -138,8 +138,7 @@ int fsio_write_atomic_at(int dirfd, const char *dir, const char *name, const voi
         rc = err_set(e, -ENOMEM, "cannot make a temp name for %s in %s", name, dir);
         goto out;
     }
-    fd = openat(dirfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                mode & 07777);
+    fd = openat(dirfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
     if (fd < 0) {
         rc = err_sys(e, -errno, "cannot create %s", tmp);
         goto out;
@@ -184,8 +183,7 @@ out:
     return rc;
 }
 
-int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                      struct err *e)
+int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *e)
 {
     const char *base = NULL;
     char *dir = dir_of(path, &base);

@@ -23,15 +23,14 @@
 
 /* Atomically replaces `path` with `len` bytes of `data`, mode `mode` exactly. On failure the
  * old content (if any) is untouched and the temp file is removed. Returns 0 or negative. */
-int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                      struct err *e);
+int fsio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *e);
 
 /* Like fsio_write_atomic, relative to the open directory `dirfd`: the temp file is created
  * in dirfd, renamed onto `name` there (a plain name: no '/', not "." or "..", else -EINVAL)
  * and dirfd is fsynced; nothing is looked up by path. `dir` (borrowed) only names the
  * directory in messages. dirfd stays open (the caller's). Returns 0 or negative. */
-int fsio_write_atomic_at(int dirfd, const char *dir, const char *name, const void *data,
-                         size_t len, mode_t mode, struct err *e);
+int fsio_write_atomic_at(int dirfd, const char *dir, const char *name, const void *data, size_t len,
+                         mode_t mode, struct err *e);
 
 /* Reads a whole regular file, refusing symlinks (O_NOFOLLOW) and files larger than `max`.
  * *out (NUL-terminated, caller frees) and *len are set on success. -ENOENT when missing. */

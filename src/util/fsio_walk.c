@@ -54,8 +54,8 @@ static const char *show(struct walk *w, const char *name)
 {
     size_t n = strlen(w->shown);
 
-    snprintf(w->msg, sizeof w->msg, "%s%s%s", w->shown,
-             n == 0 || w->shown[n - 1] == '/' ? "" : "/", name);
+    snprintf(w->msg, sizeof w->msg, "%s%s%s", w->shown, n == 0 || w->shown[n - 1] == '/' ? "" : "/",
+             name);
     return w->msg;
 }
 
@@ -192,8 +192,8 @@ static int walk_link(struct walk *w, int lfd, const struct stat *st, const char 
     if (n < 0)
         return err_sys(e, -errno, "cannot read symlink %s", show(w, name));
     if (n == 0 || (size_t)n >= sizeof target)
-        return err_set(e, n ? -ENAMETOOLONG : -ENOENT, "symlink %s has %s target",
-                       show(w, name), n ? "too long a" : "an empty");
+        return err_set(e, n ? -ENAMETOOLONG : -ENOENT, "symlink %s has %s target", show(w, name),
+                       n ? "too long a" : "an empty");
     target[n] = '\0';
     if (asprintf(&todo, "%s/%s", target, w->next) < 0)
         return err_set(e, -ENOMEM, "out of memory");

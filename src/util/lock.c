@@ -50,8 +50,8 @@ static int open_lock(const char *path, int flags, struct err *e)
         rc = err_set(e, -EMLINK, "lock file %s has %lu hard links; refusing to use it", path,
                      (unsigned long)st.st_nlink);
     else if (st.st_uid != geteuid())
-        rc = err_set(e, -EPERM, "lock file %s is owned by uid %u, not %u; refusing to use it",
-                     path, (unsigned)st.st_uid, (unsigned)geteuid());
+        rc = err_set(e, -EPERM, "lock file %s is owned by uid %u, not %u; refusing to use it", path,
+                     (unsigned)st.st_uid, (unsigned)geteuid());
     else if (fcntl(fd, F_SETFL, 0) < 0)
         rc = err_sys(e, -errno, "cannot use lock file %s", path);
 out:
@@ -82,11 +82,11 @@ int lock_acquire(const char *statedir, int *fd_out, struct err *e)
 
             if (holder > 0)
                 rc = err_set(e, -EWOULDBLOCK,
-                             "state directory %s is locked by another acmed (pid %ld)",
-                             statedir, (long)holder);
+                             "state directory %s is locked by another acmed (pid %ld)", statedir,
+                             (long)holder);
             else
-                rc = err_set(e, -EWOULDBLOCK,
-                             "state directory %s is locked by another acmed", statedir);
+                rc = err_set(e, -EWOULDBLOCK, "state directory %s is locked by another acmed",
+                             statedir);
         } else {
             rc = err_sys(e, -errno, "cannot lock %s", path);
         }

@@ -51,9 +51,9 @@ static size_t filter(char *dst, size_t size, const char *src, size_t len, bool k
         /* A control character spelled in two bytes (C1) takes one '?'. Measured before the
          * write, which may overwrite the input when dst is src. */
         size_t adv = n ? n
-                 : (s[in] == 0xc2 && in + 1 < len && s[in + 1] >= 0x80 && s[in + 1] <= 0x9f)
-                     ? 2
-                     : 1;
+                     : (s[in] == 0xc2 && in + 1 < len && s[in + 1] >= 0x80 && s[in + 1] <= 0x9f)
+                         ? 2
+                         : 1;
 
         /* Remember where "..." would go: the last point with room for it and the NUL. */
         if (out + 3 + 1 <= size)

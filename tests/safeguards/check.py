@@ -7,7 +7,10 @@ least one of them fails. The copy is restored before the next mutation. Exit 0 w
 mutation was caught, 1 when one was not (a suite that no longer guards its safeguard), 2 when a
 mutation no longer applies (the code it edits moved: update the table).
 
-usage: tests/safeguards/check.py [--keep] [--only NAME[,NAME...]] [--list]
+usage: tests/safeguards/check.py [--keep] [--only NAME[,NAME...]] [--list] [--verify]
+
+--verify only checks that every mutation still applies exactly once (no build; run by ctest
+as check.safeguards_apply so that a refactoring which moves guarded code fails early).
 
 The work tree is a temp directory (under $TMPDIR) holding the tracked files of this checkout;
 --keep leaves it behind. Run by `tests/run.sh` (after the main suites) and by hand.
@@ -161,8 +164,8 @@ MUTATIONS = {
     "chain-check": (
         "the check of a downloaded chain (links, validity periods, trust anchors)",
         [("src/acme/cert.c",
-          "    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(),\n"
-          "                                CHAIN_CLOCK_SKEW, e);",
+          "    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(), "
+          "CHAIN_CLOCK_SKEW,\n                                e);",
           "    rc = 0;")],
         r"^(integration\.acme_altroots|cli\.local_faults)$"),
     "chain-signature": (
@@ -219,9 +222,24 @@ def failed_tests(build, log):
     return names
 
 
+def verify():
+    """Checks, without building, that each mutation still applies exactly once."""
+    status = 0
+    for name, (_, edits, _) in MUTATIONS.items():
+        for rel, old, _ in edits:
+            n = open(os.path.join(ROOT, rel), encoding="utf-8").read().count(old)
+            if n != 1:
+                print(f"safeguards: {name}: the code to remove is in {rel} {n} times, not once: "
+                      "update tests/safeguards/check.py", file=sys.stderr)
+                status = 1
+    return status
+
+
 def main(argv):
     keep = "--keep" in argv
     only = None
+    if "--verify" in argv:
+        return verify()
     if "--list" in argv:
         for name, (what, _, tests) in MUTATIONS.items():
             print(f"{name:12} {what}  [{tests}]")
