@@ -1,0 +1,51 @@
+/* fuzz_ipc: the keeper/worker frame decoder (src/util/ipc.h).
+ *
+ * Whatever ipc_decode accepts must be exactly what encoding its fields again gives (the
+ * format has one encoding), every field it hands back must lie inside the frame, and text
+ * fields must hold no NUL. The schema below has every kind, bound and count rule. */
+#include "fuzz_common.h"
+
+#include "util/ipc.h"
+
+FUZZ_QUIET_LOGS()
+
+static const struct ipc_field_spec a_fields[] = {
+    {1, IPC_U64, 0, 1, 1},
+    {2, IPC_TEXT, 32, 0, 4},
+    {3, IPC_BYTES, 128, 0, 1},
+};
+static const struct ipc_field_spec b_fields[] = {
+    {1, IPC_U64, 0, 0, 2},
+    {4, IPC_TEXT, 4096, 1, 1},
+};
+static const struct ipc_msg_spec msgs[] = {
+    {1, "a", a_fields, 3},
+    {2, "b", b_fields, 2},
+};
+static const struct ipc_schema schema = {msgs, 2};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint8_t *frame = (uint8_t *)fuzz_memdup(data, size);
+    struct ipc_msg m;
+    struct ipc_out o;
+    struct err e;
+
+    if (!frame)
+        return 0;
+    if (ipc_decode(&schema, frame, size, &m, &e) == 0) {
+        ipc_out_begin(&o, m.type);
+        for (size_t i = 0; i < m.n; i++) {
+            if (m.f[i].p < frame || m.f[i].p + m.f[i].len > frame + size)
+                abort();
+            if (m.f[i].tag != 3 && m.f[i].tag != 1 && memchr(m.f[i].p, 0, m.f[i].len))
+                abort();
+            ipc_put_bytes(&o, m.f[i].tag, m.f[i].p, m.f[i].len);
+        }
+        if (ipc_out_end(&o, &e) != 0 || o.b.len != size || memcmp(o.b.data, frame, size) != 0)
+            abort();
+        buf_free(&o.b);
+    }
+    free(frame);
+    return 0;
+}
