@@ -5,7 +5,7 @@
  * fields must hold no NUL. The schema below has every kind, bound and count rule. */
 #include "fuzz_common.h"
 
-#include "util/ipc.h"
+#include "privsep/ipc.h"
 
 FUZZ_QUIET_LOGS()
 

@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "util/child.h"
-#include "util/ipc.h"
-#include "util/ipc_chan.h"
+#include "privsep/child.h"
+#include "privsep/ipc.h"
+#include "privsep/ipc_chan.h"
 
 extern char **environ;
 

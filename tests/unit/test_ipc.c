@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "util/ipc.h"
+#include "privsep/ipc.h"
 
 enum { T_ORDER = 7, T_CHAIN = 9 };
 enum { F_NAME = 1, F_ID = 2, F_PEM = 3 };

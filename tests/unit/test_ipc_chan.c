@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "util/ipc.h"
-#include "util/ipc_chan.h"
+#include "privsep/ipc.h"
+#include "privsep/ipc_chan.h"
 
 struct rx {
     struct ipc_chan *c;

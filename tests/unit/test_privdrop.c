@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "util/privdrop.h"
+#include "privsep/privdrop.h"
 
 extern char **environ;
 static const char *self_path;

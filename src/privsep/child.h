@@ -5,8 +5,8 @@
  * descriptors: 0-2 as the keeper's (stdin /dev/null), 3 the channel (one end of a socketpair),
  * then the listening sockets handed down, from 4 on, in order. It dies with the keeper
  * (PR_SET_PDEATHSIG, and the channel's end of stream). Its exit is reported once by callback. */
-#ifndef ACMED_UTIL_CHILD_H
-#define ACMED_UTIL_CHILD_H
+#ifndef ACMED_PRIVSEP_CHILD_H
+#define ACMED_PRIVSEP_CHILD_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include <uv.h>
 
 #include "util/err.h"
-#include "util/privdrop.h"
+#include "privsep/privdrop.h"
 
 #define CHILD_CHAN_FD 3
 #define CHILD_FIRST_FD 4

@@ -1,5 +1,5 @@
 /* ipc: frames of typed fields, and their validation against a schema. */
-#include "util/ipc.h"
+#include "privsep/ipc.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
  * are written in order, and received bytes are cut into frames, each handed to the owner
  * before the next is read. A frame whose announced length is out of bounds, or an end of
  * stream, ends the channel with one call of the closed callback; after it no callback runs. */
-#ifndef ACMED_UTIL_IPC_CHAN_H
-#define ACMED_UTIL_IPC_CHAN_H
+#ifndef ACMED_PRIVSEP_IPC_CHAN_H
+#define ACMED_PRIVSEP_IPC_CHAN_H
 
 #include <stddef.h>
 #include <stdint.h>

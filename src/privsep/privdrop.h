@@ -5,8 +5,8 @@
  * read still starts. Before the exec the child leaves every privilege behind: supplementary
  * groups, the real/effective/saved ids, every capability (bounding set included) and, with
  * no_new_privs, the means to gain any back through a set-id binary. */
-#ifndef ACMED_UTIL_PRIVDROP_H
-#define ACMED_UTIL_PRIVDROP_H
+#ifndef ACMED_PRIVSEP_PRIVDROP_H
+#define ACMED_PRIVSEP_PRIVDROP_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -8,8 +8,8 @@
  * Frame: u32 length of what follows (big-endian), u16 type, then fields, each u16 tag, u32
  * length, bytes. Integers are u64 big-endian (8 bytes). Text is UTF-8 without NUL or control
  * characters other than tab, CR and LF; bytes are anything. */
-#ifndef ACMED_UTIL_IPC_H
-#define ACMED_UTIL_IPC_H
+#ifndef ACMED_PRIVSEP_IPC_H
+#define ACMED_PRIVSEP_IPC_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* child: fork, drop, exec; then reap on SIGCHLD. */
-#include "util/child.h"
+#include "privsep/child.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* ipc_chan: frames over a libuv pipe handle. */
-#include "util/ipc_chan.h"
+#include "privsep/ipc_chan.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/ipc.h"
+#include "privsep/ipc.h"
 
 struct ipc_chan {
     uv_pipe_t pipe;

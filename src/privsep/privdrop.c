@@ -1,5 +1,5 @@
 /* privdrop: resolving the worker's user, dropping privileges, exec'ing ourselves. */
-#include "util/privdrop.h"
+#include "privsep/privdrop.h"
 
 #include <errno.h>
 #include <fcntl.h>
