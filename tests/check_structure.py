@@ -27,7 +27,6 @@ KNOWN = {
     },
     "include": {
         "acme/client acme/objects acme/url",
-        "crypto/jwk crypto/key",
         "hooks/hooks hooks/hooks_env",
         "net/http net/http_xfer",
     },
