@@ -27,7 +27,6 @@ KNOWN = {
     },
     "include": {
         "acme/client acme/objects acme/url",
-        "hooks/hooks hooks/hooks_env",
         "net/http net/http_xfer",
     },
     "call": {
