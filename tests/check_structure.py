@@ -27,10 +27,8 @@ KNOWN = {
     },
     "include": {
         "acme/client acme/objects acme/url",
-        "net/http net/http_xfer",
     },
     "call": {
-        "net/http net/http_xfer",
         "net/tls_alpn net/tls_alpn_conn",
         "reconcile/job reconcile/rec reconcile/rec_account reconcile/rec_ari reconcile/rec_main "
         "reconcile/rec_phases reconcile/rec_revoke reconcile/step_account "
