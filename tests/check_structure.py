@@ -29,7 +29,6 @@ KNOWN = {
         "acme/client acme/objects acme/url",
     },
     "call": {
-        "net/tls_alpn net/tls_alpn_conn",
         "reconcile/job reconcile/rec reconcile/rec_account reconcile/rec_ari reconcile/rec_main "
         "reconcile/rec_phases reconcile/rec_revoke reconcile/step_account "
         "reconcile/step_authorize reconcile/step_download reconcile/step_finalize "
