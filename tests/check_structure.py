@@ -22,8 +22,8 @@ MAX_LINES = 600
 # issue 13 is done.
 KNOWN = {
     "size": {
-        "acme/client.c", "challenge/http01.c", "reconcile/step_authorize.c",
-        "store/desired_schema.c", "store/store_certs.c",
+        "acme/client.c", "reconcile/step_authorize.c", "store/desired_schema.c",
+        "store/store_certs.c",
     },
     "include": set(),
     "call": {
