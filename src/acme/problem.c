@@ -151,7 +151,7 @@ char *acme_problem_format(const struct acme_problem *p)
         put_clean(&b, sp->detail, &rc);
     }
     if (rc < 0) {
-        buf_free(&b);
+        buf_clear(&b);
         return NULL;
     }
     return buf_steal(&b);
