@@ -27,10 +27,6 @@ KNOWN = {
     },
     "include": set(),
     "call": {
-        "reconcile/job reconcile/rec reconcile/rec_account reconcile/rec_ari reconcile/rec_main "
-        "reconcile/rec_phases reconcile/rec_revoke reconcile/step_account "
-        "reconcile/step_authorize reconcile/step_download reconcile/step_finalize "
-        "reconcile/step_install reconcile/step_key reconcile/step_order",
         "store/desired store/desired_schema",
         "store/store_certs store/store_certs_cache",
     },

@@ -1,5 +1,6 @@
-/* job: one target's state machine. The order of the steps lives only in the table below;
- * each step is a module of its own (step_*.c) that ends by calling job_step_done. */
+/* job: one target's state machine. The order of the steps lives only in the table the
+ * pass hands it (job_steps.c); each step is a module of its own (step_*.c) that ends by calling
+ * job_step_done. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "reconcile/job.h"
 #include "reconcile/policy.h"
+#include "reconcile/provider.h"
 #include "util/clock.h"
 #include "util/failpoint.h"
 #include "util/fsio.h"
@@ -15,28 +17,18 @@
 /* A bundle of roots is a few hundred kilobytes (Debian's whole ca-certificates.crt ~220 KB). */
 #define TRUST_ANCHORS_MAX (4u << 20)
 
-static const struct {
-    const char *name;
-    void (*run)(struct job *j);
-} steps[STEP_COUNT] = {
-    [STEP_ACCOUNT] = {"account", step_account},    [STEP_KEY] = {"key", step_key},
-    [STEP_ORDER] = {"order", step_order},          [STEP_AUTHORIZE] = {"authorize", step_authorize},
-    [STEP_FINALIZE] = {"finalize", step_finalize}, [STEP_DOWNLOAD] = {"download", step_download},
-    [STEP_INSTALL] = {"install", step_install},
-};
-
 void job_checkpoint(struct job *j)
 {
     struct err e;
 
-    if (tstate_save(&j->rec->st, j->t->file, &j->ts, &e) < 0)
+    if (tstate_save(j->ctx->st, j->t->file, &j->ts, &e) < 0)
         log_warn("%s: cannot save progress: %s", j->t->file, err_msg(&e));
 }
 
 static void job_run(struct job *j)
 {
-    log_debug("%s: step %s", j->t->file, steps[j->step].name);
-    steps[j->step].run(j);
+    log_debug("%s: step %s", j->t->file, j->ctx->steps[j->step].name);
+    j->ctx->steps[j->step].run(j);
 }
 
 void job_start(struct job *j)
@@ -50,14 +42,14 @@ void job_step_done(struct job *j)
     char fp[64];
 
     if (j->step != STEP_INSTALL) {
-        tstate_set(&j->ts.step, steps[j->step].name);
+        tstate_set(&j->ts.step, j->ctx->steps[j->step].name);
         job_checkpoint(j);
     }
-    snprintf(fp, sizeof fp, "after-%s", steps[j->step].name);
+    snprintf(fp, sizeof fp, "after-%s", j->ctx->steps[j->step].name);
     failpoint(fp);
-    if (j->rec->stopping && j->step + 1 < STEP_COUNT) {
+    if (*j->ctx->stopping && j->step + 1 < STEP_COUNT) {
         /* Stopping: the progress is checkpointed, the next run resumes from here. */
-        log_info("%s: stopping after step %s", j->t->file, steps[j->step].name);
+        log_info("%s: stopping after step %s", j->t->file, j->ctx->steps[j->step].name);
         j->interrupted = true;
         j->finished = true;
         j->done(j);
@@ -96,7 +88,7 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
         job_run(j);
         return;
     }
-    if (j->rec->stopping) {
+    if (*j->ctx->stopping) {
         /* Cut short by a stop: not a failure of the target; the next run resumes. */
         j->interrupted = true;
         j->finished = true;

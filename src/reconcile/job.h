@@ -1,5 +1,5 @@
-/* job: what one pass shares between the per-target state machine's steps (step_*.c), the
- * providers (provider.c) and the pass itself (reconcile.c). Private to src/reconcile. */
+/* job: one target's state machine, as its steps (step_*.c) see it: the job and what the pass
+ * hands it (struct job_ctx), never the pass itself. Private to src/reconcile. */
 #ifndef ACMED_RECONCILE_JOB_H
 #define ACMED_RECONCILE_JOB_H
 
@@ -9,10 +9,8 @@
 
 #include "acme/client.h"
 #include "acme/ops.h"
-#include "reconcile/engine.h"
 #include "net/http.h"
-#include "reconcile/plan.h"
-#include "reconcile/reconcile.h"
+#include "reconcile/engine.h"
 #include "reconcile/tstate.h"
 #include "store/desired.h"
 #include "store/store.h"
@@ -20,98 +18,7 @@
 struct job;
 struct provider;
 struct responder;
-
-/* One pass. */
-struct rec {
-    const struct rec_opts *o;
-    uv_loop_t *loop;     /* the caller's (reconcile_start) */
-    rec_done_cb done_cb; /* called once the pass has ended and released what it held */
-    void *done_arg;
-    int code;          /* the pass's exit code, once finished */
-    struct err err;    /* what made it REC_USAGE or REC_LOCKED */
-    uv_timer_t finish; /* runs the end of the pass from the loop, never from a step */
-    struct store st;
-    struct http_client *http;
-    struct desired_set ds;
-    struct store_cert *certs;
-    size_t ncerts;
-    struct plan_index certix; /* certs by name (plan_target_ix) */
-    struct plan_index owners; /* each satisfy name's owning target (plan_owner) */
-    struct provider **provs;
-    size_t nprovs;
-    struct job **jobs;
-    size_t njobs, running, done;
-    char **changed; /* hostnames whose live link changed, for live-updated */
-    size_t nchanged;
-    struct rec_summary sum;
-    unsigned ari_pending;          /* renewal-information checks under way */
-    size_t event_cursor;           /* hook events of the end of the pass (rec.c) */
-    unsigned hook_timeout_s;       /* conf/acmed.yaml hook-timeout, or --hook-timeout */
-    struct responder **responders; /* challenge listeners (responders.c) */
-    size_t nresponders;
-    unsigned accounts_pending; /* rec_account.c: accounts whose contact is being updated */
-    unsigned revoke_pending;
-    unsigned phase; /* index in rec_phases.c's table */
-    bool finished;
-    bool stopping;             /* reconcile_stop: no new steps */
-    unsigned max_jobs;         /* conf/acmed.yaml max-orders */
-    unsigned max_requests;     /* conf/acmed.yaml max-requests-per-ca */
-    bool allow_insecure_http;  /* conf/acmed.yaml allow-insecure-http */
-    engine_factory new_engine; /* NULL: engine_acme_new (tests script a fake one) */
-    void *new_engine_arg;
-};
-
-/* An ACME server and the account acmed uses there. */
-typedef void (*provider_cb)(void *arg, int rc, const struct err *e);
-
-struct provider_waiter {
-    provider_cb cb;
-    void *arg;
-};
-
-enum provider_state {
-    PROV_IDLE,
-    PROV_STARTING,
-    PROV_DIRECTORY,
-    PROV_ACCOUNT,
-    PROV_READY,
-    PROV_FAILED
-};
-
-struct provider {
-    struct rec *rec;
-    char *url;
-    char *dir_id;
-    struct engine *eng; /* how the pass reaches the CA (engine.h) */
-    enum provider_state state;
-    bool want_account;      /* some waiter needs the account, not only the directory */
-    const struct target *t; /* the target whose account settings create the account */
-    struct store_account acct;
-    bool have_acct;
-    struct signer signer;
-    bool contact_tried; /* the contact update was sent to the CA in this pass */
-    struct provider_waiter *dir_waiters, *acct_waiters;
-    size_t ndir_waiters, nacct_waiters;
-    int rc;
-    struct err err;
-};
-
-/* The provider for a directory URL, created on first use (no I/O yet). NULL on ENOMEM. */
-struct provider *provider_get(struct rec *r, const char *url);
-/* Calls cb once the directory is fetched (or failed). */
-void provider_need_directory(struct provider *p, provider_cb cb, void *arg);
-/* Calls cb once the account is usable (found or registered with t's settings) or failed. */
-void provider_need_account(struct provider *p, const struct target *t, provider_cb cb, void *arg);
-void provider_free(struct provider *p);
-/* The CA said the account does not exist (it lost it): the next provider_need_account
- * registers the account key again. */
-void provider_forget_account(struct provider *p);
-/* The account acmed uses at directory `url` for EAB kid `kid` (NULL: none), as read from
- * accounts/: the oldest whose meta names the same kid (one account per provider and kid,
- * DESIGN.md §3). *found says whether there is one; if so it is moved into *out (released
- * with store_account_clear). Returns 0, or negative with e set. */
-int provider_pick_account(const struct store *st, const char *url, const char *kid,
-                          struct store_account *out, bool *found, struct err *e);
+struct hooks_opts;
 
 /* One target's state machine. */
 enum job_step {
@@ -125,9 +32,39 @@ enum job_step {
     STEP_COUNT
 };
 
+/* A step of the transition table. */
+struct job_step_def {
+    const char *name;
+    void (*run)(struct job *j);
+};
+
+/* The transition table: the steps in order (job_steps.c). */
+extern const struct job_step_def job_steps[STEP_COUNT];
+
+/* What the pass hands its jobs: shared, read-only for them. */
+struct job_ctx {
+    struct store *st;
+    uv_loop_t *loop;
+    struct http_client *http;
+    const bool *stopping; /* a stop was asked: no new steps */
+    const struct store_cert *certs;
+    size_t ncerts;
+    const struct job_step_def *steps; /* STEP_COUNT entries (job_steps) */
+    void *arg;                        /* passed to the callbacks below */
+    /* Hook options for target t (NULL: no target environment) in *ho. */
+    void (*hooks_opts)(void *arg, const struct target *t, struct hooks_opts *ho);
+    /* The http-01 (tls false) or tls-alpn-01 listener for t, with one more user, or NULL
+     * with e set; responder_release gives it back. */
+    struct responder *(*responder_get)(void *arg, bool tls, const struct target *t, struct err *e);
+    void (*responder_release)(void *arg, struct responder *p);
+    /* Points live/ at cert_id for the names t owns. Returns 0 or negative with e set. */
+    int (*link)(void *arg, const struct target *t, const char *cert_id, struct err *e);
+};
+
 struct job {
-    struct rec *rec;
-    void (*done)(struct job *j); /* called once when the job has finished (rec_job_finished) */
+    const struct job_ctx *ctx;
+    void (*done)(struct job *j); /* called once when the job has finished */
+    void *done_arg;              /* for done */
     const struct target *t;
     const struct store_cert *cur; /* the certificate this one replaces, NULL for a first */
     struct provider *prov;
@@ -180,12 +117,4 @@ void job_checkpoint(struct job *j);
 int job_read_trust_anchors(const struct job *j, char **pem, size_t *len, struct err *e);
 /* The names of the order: request.names as ACME identifiers. ids must hold t->nreq_names. */
 void job_identifiers(const struct job *j, struct acme_identifier *ids);
-/* The pass's job->done (rec.c). */
-void rec_job_finished(struct job *j);
-/* Points live/ at cert_id for every name target t owns (acmetool's rule for names several
- * targets list), recording the names whose link changed. Returns 0 or negative. */
-int rec_link_target(struct rec *r, const struct target *t, const char *cert_id, struct err *e);
-/* Records a hostname whose live link changed (for live-updated). */
-void rec_changed(struct rec *r, const char *name);
-
 #endif

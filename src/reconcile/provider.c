@@ -10,7 +10,7 @@
 #include "crypto/b64.h"
 #include "crypto/jws.h"
 #include "net/url_policy.h"
-#include "reconcile/job.h"
+#include "reconcile/provider.h"
 #include "store/desired.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -30,21 +30,21 @@ static int provider_url_allowed(const char *url, bool allow_insecure, struct err
     return rc < 0 ? rc : 0;
 }
 
-struct provider *provider_get(struct rec *r, const char *url)
+struct provider *provider_get(struct providers *r, const char *url)
 {
     struct provider *p, **grown;
     struct err e;
 
-    for (size_t i = 0; i < r->nprovs; i++)
-        if (!strcmp(r->provs[i]->url, url))
-            return r->provs[i];
-    grown = realloc(r->provs, (r->nprovs + 1) * sizeof *grown);
+    for (size_t i = 0; i < r->n; i++)
+        if (!strcmp(r->v[i]->url, url))
+            return r->v[i];
+    grown = realloc(r->v, (r->n + 1) * sizeof *grown);
     if (!grown)
         return NULL;
-    r->provs = grown;
+    r->v = grown;
     if (!(p = calloc(1, sizeof *p)) || !(p->url = strdup(url)))
         goto fail;
-    p->rec = r;
+    p->set = r;
     if (!(p->dir_id = store_dir_id(url, &e)) ||
         provider_url_allowed(url, r->allow_insecure_http, &e) < 0 ||
         (r->new_engine
@@ -55,13 +55,22 @@ struct provider *provider_get(struct rec *r, const char *url)
         p->rc = e.code;
         p->err = e;
     }
-    r->provs[r->nprovs++] = p;
+    r->v[r->n++] = p;
     return p;
 fail:
     if (p)
         free(p->url);
     free(p);
     return NULL;
+}
+
+void providers_free(struct providers *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        provider_free(set->v[i]);
+    free(set->v);
+    set->v = NULL;
+    set->n = 0;
 }
 
 void provider_free(struct provider *p)
@@ -201,7 +210,7 @@ void provider_need_account(struct provider *p, const struct target *t, provider_
  * that of the target the account is registered for (NULL: none). */
 static char *const *wanted_contact(const struct provider *p, size_t *n)
 {
-    const struct desired_set *ds = &p->rec->ds;
+    const struct desired_set *ds = p->set->ds;
 
     if (ds->contact) {
         *n = ds->ncontact;
@@ -228,7 +237,7 @@ static int set_contact(struct provider *p, char *const *v, size_t n)
 static void on_contact_updated(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
     struct provider *p = arg;
-    const struct desired_set *ds = &p->rec->ds;
+    const struct desired_set *ds = p->set->ds;
     char *text = target_contacts_text(ds->contact, ds->ncontact);
     struct err se;
 
@@ -240,7 +249,7 @@ static void on_contact_updated(void *arg, int rc, struct acme_result *r, const s
         log_err("account %s: contact updated, but out of memory recording it", p->acct.url);
     } else {
         log_info("account %s: contact updated to %s", p->acct.url, text ? text : "?");
-        if (store_account_save_meta(&p->rec->st, &p->acct, &se) < 0)
+        if (store_account_save_meta(p->set->st, &p->acct, &se) < 0)
             log_warn("account %s: %s", p->acct.url, err_msg(&se));
     }
     free(text);
@@ -253,7 +262,7 @@ static void on_contact_updated(void *arg, int rc, struct acme_result *r, const s
  * since its certificates matter more than its mail. */
 static void account_ready(struct provider *p)
 {
-    const struct desired_set *ds = &p->rec->ds;
+    const struct desired_set *ds = p->set->ds;
     struct err e;
 
     if (!ds->contact || p->contact_tried ||
@@ -293,8 +302,8 @@ int provider_pick_account(const struct store *st, const char *url, const char *k
 
 static bool tos_agreed(const struct provider *p, const char *tos)
 {
-    return p->rec->o->agree_tos || (p->t && p->t->agree_tos == 1) ||
-           desired_responses_agree(p->rec->o->state_dir, tos);
+    return p->set->o->agree_tos || (p->t && p->t->agree_tos == 1) ||
+           desired_responses_agree(p->set->o->state_dir, tos);
 }
 
 static void on_account(void *arg, int rc, struct acme_result *r, const struct err *e)
@@ -318,7 +327,7 @@ static void on_account(void *arg, int rc, struct acme_result *r, const struct er
     p->acct.url = strdup(r->location);
     sent = wanted_contact(p, &nsent);
     if (!p->acct.url || contact_from_answer(p, r, sent, nsent) < 0 ||
-        store_account_save_meta(&p->rec->st, &p->acct, &se) < 0 ||
+        store_account_save_meta(p->set->st, &p->acct, &se) < 0 ||
         engine_set_account(p->eng, &p->signer, p->acct.url) < 0) {
         if (!se.code)
             err_set(&se, -ENOMEM, "out of memory");
@@ -392,7 +401,7 @@ static void on_key(void *arg, int rc, struct ckey *key, const struct err *e)
         provider_failed(p, err_set(&re, -ENOMEM, "out of memory"), &re);
         return;
     }
-    if (store_account_save_key(&p->rec->st, p->url, &p->acct, &re) < 0) {
+    if (store_account_save_key(p->set->st, p->url, &p->acct, &re) < 0) {
         provider_failed(p, re.code, &re);
         return;
     }
@@ -414,7 +423,7 @@ static void find_account(struct provider *p)
         store_account_clear(&p->acct);
         p->have_acct = false;
     }
-    if (provider_pick_account(&p->rec->st, p->url, kid, &p->acct, &p->have_acct, &e) < 0) {
+    if (provider_pick_account(p->set->st, p->url, kid, &p->acct, &p->have_acct, &e) < 0) {
         provider_failed(p, e.code, &e);
         return;
     }
@@ -433,7 +442,7 @@ static void find_account(struct provider *p)
             provider_failed(p, e.code, &e);
         return;
     }
-    rc = key_generate_async(p->rec->loop, &spec, on_key, p);
+    rc = key_generate_async(p->set->loop, &spec, on_key, p);
     if (rc < 0)
         provider_failed(p, rc, (err_set(&e, rc, "cannot generate an account key"), &e));
 }
@@ -448,7 +457,7 @@ void provider_forget_account(struct provider *p)
                p->acct.url ? p->acct.url : "?");
     free(p->acct.url);
     p->acct.url = NULL;
-    if (store_account_save_meta(&p->rec->st, &p->acct, &e) < 0)
+    if (store_account_save_meta(p->set->st, &p->acct, &e) < 0)
         log_warn("%s", err_msg(&e));
     engine_set_account(p->eng, NULL, NULL);
     p->state = PROV_DIRECTORY;

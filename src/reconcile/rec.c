@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hooks/hooks.h"
-#include "reconcile/job.h"
 #include "reconcile/plan.h"
 #include "reconcile/rec_phases.h"
 #include "reconcile/responders.h"
@@ -59,7 +59,55 @@ const char *rec_provider_url(const struct rec *r, const struct target *t)
     return desired_provider_url(r->o->provider ? r->o->provider : "letsencrypt");
 }
 
+const struct target *rec_cert_target(const struct rec *r, const struct store_cert *c)
+{
+    for (size_t i = 0; i < r->ds.ntargets && c->nnames > 0; i++)
+        for (size_t k = 0; k < r->ds.targets[i].nnames; k++)
+            if (!strcasecmp(r->ds.targets[i].names[k].name, c->names[0]))
+                return &r->ds.targets[i];
+    return NULL;
+}
+
 /* ---- jobs ---- */
+
+static void ctx_hooks_opts(void *arg, const struct target *t, struct hooks_opts *ho)
+{
+    rec_hooks_opts(arg, t, ho);
+}
+
+static struct responder *ctx_responder_get(void *arg, bool tls, const struct target *t,
+                                           struct err *e)
+{
+    return tls ? responder_tls(arg, t, e) : responder_http(arg, t, e);
+}
+
+static void ctx_responder_release(void *arg, struct responder *p)
+{
+    responder_release(arg, p);
+}
+
+static int ctx_link(void *arg, const struct target *t, const char *cert_id, struct err *e)
+{
+    return rec_link_target(arg, t, cert_id, e);
+}
+
+void rec_job_ctx_init(struct rec *r)
+{
+    struct job_ctx *c = &r->jctx;
+
+    c->st = &r->st;
+    c->loop = r->loop;
+    c->http = r->http;
+    c->stopping = &r->stopping;
+    c->certs = r->certs;
+    c->ncerts = r->ncerts;
+    c->steps = job_steps;
+    c->arg = r;
+    c->hooks_opts = ctx_hooks_opts;
+    c->responder_get = ctx_responder_get;
+    c->responder_release = ctx_responder_release;
+    c->link = ctx_link;
+}
 
 static void start_more_jobs(struct rec *r)
 {
@@ -76,7 +124,7 @@ static void start_more_jobs(struct rec *r)
             continue;
         }
         if (!j->finished && j->step == STEP_ACCOUNT && !j->prov) {
-            j->prov = provider_get(r, rec_provider_url(r, j->t));
+            j->prov = provider_get(&r->provs, rec_provider_url(r, j->t));
             r->running++;
             if (r->running > r->sum.max_in_flight)
                 r->sum.max_in_flight = (unsigned)r->running;
@@ -96,7 +144,7 @@ static void start_more_jobs(struct rec *r)
 
 void rec_job_finished(struct job *j)
 {
-    struct rec *r = j->rec;
+    struct rec *r = j->done_arg;
     struct policy_cert pc = {0};
 
     r->running--;
@@ -125,7 +173,7 @@ void rec_job_finished(struct job *j)
     if (r->stopping)
         start_more_jobs(r); /* only marks the jobs not started as interrupted */
     if (r->done == r->njobs)
-        rec_phase_end(r);
+        r->phase_end(r);
     else
         start_more_jobs(r);
 }
@@ -180,15 +228,16 @@ void rec_phase_jobs(struct rec *r)
             continue;
         }
         r->jobs = g;
-        j->rec = r;
+        j->ctx = &r->jctx;
         j->done = rec_job_finished;
+        j->done_arg = r;
         j->t = t;
         j->cur = p.cur;
         j->ts = ts;
         r->jobs[r->njobs++] = j;
     }
     if (r->njobs == 0) {
-        rec_phase_end(r);
+        r->phase_end(r);
         return;
     }
     start_more_jobs(r);
@@ -312,7 +361,7 @@ static void next_event(struct rec *r)
             }
         }
     }
-    rec_phase_end(r);
+    r->phase_end(r);
 }
 
 /* Names under live/ that no target wants any more (a desired file was removed, or unwant):

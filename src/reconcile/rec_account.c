@@ -72,7 +72,7 @@ static void on_account_ready(void *arg, int rc, const struct err *e)
     if (rc < 0)
         log_err("the account's contact could not be updated: %s", err_msg(e));
     if (--r->accounts_pending == 0)
-        rec_phase_end(r);
+        r->phase_end(r);
 }
 
 /* Asks the provider for the account when its meta's contact is not conf/target's. */
@@ -84,7 +84,7 @@ static void update_if_needed(struct rec *r, const struct target *t, const struct
     if (!s || !s->found || !s->a.url ||
         target_contacts_equal(ds->contact, ds->ncontact, s->a.contact, s->a.ncontact))
         return;
-    if (!(p = provider_get(r, s->url))) {
+    if (!(p = provider_get(&r->provs, s->url))) {
         log_err("account %s: out of memory", s->a.url);
         return;
     }
@@ -139,5 +139,5 @@ void rec_phase_accounts(struct rec *r)
         store_account_clear(&l.v[i].a);
     free(l.v);
     if (--r->accounts_pending == 0)
-        rec_phase_end(r);
+        r->phase_end(r);
 }

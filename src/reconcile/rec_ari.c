@@ -126,7 +126,7 @@ static void ari_start(struct rec *r, const struct target *t, struct store_cert *
     c->ari_next_check = clock_now() + ARI_MIN_RECHECK;
     w->next = next;
     w->pending = pending;
-    w->p = provider_get(r, url);
+    w->p = provider_get(&r->provs, url);
     if (!w->p) {
         free(w);
         return;
@@ -147,10 +147,10 @@ void rec_phase_ari(struct rec *r)
 
         plan_target_ix(t, r->certs, r->ncerts, &r->certix, NULL, now, false, &p);
         if (p.cur && p.cur->ari_next_check <= now && p.cur->not_after > now)
-            ari_start(r, t, (struct store_cert *)p.cur, &r->ari_pending, rec_phase_end);
+            ari_start(r, t, (struct store_cert *)p.cur, &r->ari_pending, r->phase_end);
     }
     if (--r->ari_pending == 0)
-        rec_phase_end(r);
+        r->phase_end(r);
 }
 
 /* After the jobs: the certificates just installed. */
@@ -159,7 +159,7 @@ void rec_phase_after_jobs(struct rec *r)
     r->ari_pending = 1;
     for (size_t i = 0; i < r->njobs; i++)
         if (r->jobs[i]->have_installed)
-            ari_start(r, r->jobs[i]->t, &r->jobs[i]->installed, &r->ari_pending, rec_phase_end);
+            ari_start(r, r->jobs[i]->t, &r->jobs[i]->installed, &r->ari_pending, r->phase_end);
     if (--r->ari_pending == 0)
-        rec_phase_end(r);
+        r->phase_end(r);
 }

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "reconcile/plan.h"
@@ -11,20 +10,11 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-const struct target *rec_cert_target(const struct rec *r, const struct store_cert *c)
-{
-    for (size_t i = 0; i < r->ds.ntargets && c->nnames > 0; i++)
-        for (size_t k = 0; k < r->ds.targets[i].nnames; k++)
-            if (!strcasecmp(r->ds.targets[i].names[k].name, c->names[0]))
-                return &r->ds.targets[i];
-    return NULL;
-}
-
 static void on_finish(uv_timer_t *t);
 
 /* The last phase is over: the end of the pass runs from the loop, out of the phase's call
  * chain (whose callers may still look at the pass when this returns). */
-void rec_phase_done(struct rec *r)
+static void rec_phase_done(struct rec *r)
 {
     r->finished = true;
     uv_timer_start(&r->finish, on_finish, 0, 0);
@@ -93,8 +83,8 @@ static int setup(struct rec *r, struct err *e)
         return REC_USAGE;
     r->hook_timeout_s = r->o->hook_timeout_s ? r->o->hook_timeout_s : conf.hook_timeout_s;
     r->max_jobs = conf.max_orders;
-    r->max_requests = conf.max_requests_per_ca;
-    r->allow_insecure_http = ho.allow_insecure_http = conf.allow_insecure_http;
+    r->provs.max_requests = conf.max_requests_per_ca;
+    r->provs.allow_insecure_http = ho.allow_insecure_http = conf.allow_insecure_http;
     acmed_conf_free(&conf);
     if ((rc = desired_load(r->st.root, &r->ds, e)) < 0)
         return REC_USAGE;
@@ -110,6 +100,12 @@ static int setup(struct rec *r, struct err *e)
         return err_set(e, -ENOMEM, "out of memory"), REC_FAILED;
     if ((rc = http_client_new(r->loop, &ho, &r->http, e)) < 0)
         return REC_USAGE;
+    r->provs.st = &r->st;
+    r->provs.ds = &r->ds;
+    r->provs.loop = r->loop;
+    r->provs.http = r->http;
+    r->provs.o = r->o;
+    rec_job_ctx_init(r);
     return REC_OK;
 }
 
@@ -144,21 +140,17 @@ static void on_http_closed(void *arg)
  * client; on_http_closed goes on from there. */
 static void release(struct rec *r)
 {
-    for (size_t i = 0; i < r->nprovs; i++) {
+    for (size_t i = 0; i < r->provs.n; i++) {
         struct acme_client_stats cs;
 
-        if (r->provs[i]->eng) {
-            engine_stats(r->provs[i]->eng, &cs);
+        if (r->provs.v[i]->eng) {
+            engine_stats(r->provs.v[i]->eng, &cs);
             r->sum.requests += cs.requests;
         }
     }
     rec_jobs_free(r);
     responders_close_all(r);
-    for (size_t i = 0; i < r->nprovs; i++)
-        provider_free(r->provs[i]);
-    free(r->provs);
-    r->provs = NULL;
-    r->nprovs = 0;
+    providers_free(&r->provs);
     if (r->http)
         http_client_close(r->http, on_http_closed, r);
     else
@@ -205,7 +197,7 @@ int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done,
         *out = r;
     r->code = setup(r, &r->err);
     if (r->code == REC_OK)
-        rec_phases_start(r);
+        rec_phases_start(r, rec_phase_done);
     else
         uv_timer_start(&r->finish, on_finish, 0, 0); /* done is never called from here */
     return 0;

@@ -1,6 +1,6 @@
 /* rec_phases: the order of the phases of one pass, in one table. Each phase is a module's
- * function that ends, however it ends, by calling rec_phase_end; only this file knows what
- * comes next. */
+ * function that ends, however it ends, by calling its done callback (r->phase_end, set
+ * here); only this file knows what comes next, and no phase calls back into it by name. */
 #include "reconcile/rec_phases.h"
 #include "util/log.h"
 
@@ -18,22 +18,26 @@ static const struct {
 
 #define NPHASES (sizeof phases / sizeof phases[0])
 
+static void rec_phase_end(struct rec *r);
+
 static void run(struct rec *r)
 {
     log_debug("pass: phase %s", phases[r->phase].name);
     phases[r->phase].run(r);
 }
 
-void rec_phases_start(struct rec *r)
+void rec_phases_start(struct rec *r, void (*done)(struct rec *r))
 {
     r->phase = 0;
+    r->phase_end = rec_phase_end;
+    r->phases_done = done;
     run(r);
 }
 
-void rec_phase_end(struct rec *r)
+static void rec_phase_end(struct rec *r)
 {
     if (++r->phase < NPHASES)
         run(r);
     else
-        rec_phase_done(r);
+        r->phases_done(r);
 }

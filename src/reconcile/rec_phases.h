@@ -1,15 +1,14 @@
 /* rec_phases: the phases of one pass. Their order lives only in the table of rec_phases.c;
- * each phase ends by calling rec_phase_end, never by naming the next. Private to
+ * each phase ends by calling r->phase_end, never by naming the next. Private to
  * src/reconcile. */
 #ifndef ACMED_RECONCILE_REC_PHASES_H
 #define ACMED_RECONCILE_REC_PHASES_H
 
-#include "reconcile/job.h"
+#include "reconcile/pass.h"
 
-/* Runs the first phase (rec_main.c, once the pass is set up). */
-void rec_phases_start(struct rec *r);
-/* The done callback of every phase: runs the next one, or rec_phase_done after the last. */
-void rec_phase_end(struct rec *r);
+/* Runs the first phase (rec_main.c, once the pass is set up); done(r) runs after the last.
+ * Every phase ends by calling r->phase_end(r), which runs the next one. */
+void rec_phases_start(struct rec *r, void (*done)(struct rec *r));
 
 void rec_phase_accounts(struct rec *r);   /* rec_account.c */
 void rec_phase_revoke(struct rec *r);     /* rec_revoke.c */
@@ -17,15 +16,6 @@ void rec_phase_ari(struct rec *r);        /* rec_ari.c */
 void rec_phase_jobs(struct rec *r);       /* rec.c */
 void rec_phase_after_jobs(struct rec *r); /* rec_ari.c */
 void rec_phase_hooks(struct rec *r);      /* rec.c */
-/* The last phase is over: the pass ends from the loop (rec_main.c). */
-void rec_phase_done(struct rec *r);
-
-void rec_jobs_free(struct rec *r);
-/* The directory URL serving target t (its provider, else --provider, else Let's Encrypt). */
-const char *rec_provider_url(const struct rec *r, const struct target *t);
-/* The target whose satisfy names include the certificate's first name, or NULL. */
-const struct target *rec_cert_target(const struct rec *r, const struct store_cert *c);
-
 /* The earliest time a target needs a pass (reconcile_next_wake's answer) computed from a
  * snapshot: the desired set, the certificates and their index (plan_index_certs); only the
  * saved progress of targets that are not satisfied is read from st. *wake is 0 when nothing is

@@ -31,7 +31,7 @@ static void revoke_end(struct revoke_work *w)
     key_free(w->cert_key);
     free(w);
     if (--r->revoke_pending == 0)
-        rec_phase_end(r);
+        r->phase_end(r);
 }
 
 static void on_revoked(void *arg, int rc, struct acme_result *r, const struct err *e);
@@ -106,7 +106,7 @@ static void revoke_start(struct rec *r, struct store_cert *c)
     snprintf(path, sizeof path, "%s/certs/%s/cert", r->st.root, c->id);
     if (fsio_read_file(path, 1 << 20, &pem, &len, &e) < 0 ||
         pem_split_chain(pem, len, &w->chain, &e) < 0 ||
-        !(w->p = provider_get(r, rec_provider_url(r, t)))) {
+        !(w->p = provider_get(&r->provs, rec_provider_url(r, t)))) {
         if (!w->p && e.code == 0)
             err_set(&e, -ENOMEM, "out of memory");
         log_err("revoking certificate %s: %s", c->id, err_msg(&e));
@@ -127,5 +127,5 @@ void rec_phase_revoke(struct rec *r)
         if (r->certs[i].revoke_asked && !r->certs[i].revoked)
             revoke_start(r, &r->certs[i]);
     if (--r->revoke_pending == 0)
-        rec_phase_end(r);
+        r->phase_end(r);
 }

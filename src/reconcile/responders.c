@@ -5,6 +5,7 @@
 
 #include "challenge/listen_addr.h"
 #include "hooks/hooks.h"
+#include "reconcile/pass.h"
 #include "reconcile/responders.h"
 #include "util/log.h"
 

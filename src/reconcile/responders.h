@@ -10,7 +10,9 @@
 #include "challenge/http01.h"
 #include "hooks/hooks.h"
 #include "net/tls_alpn.h"
-#include "reconcile/job.h"
+#include "store/desired.h"
+
+struct rec;
 
 struct responder {
     char *key; /* "http:" or "tls:" + the address specs, identifying the listener */

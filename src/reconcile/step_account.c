@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "reconcile/job.h"
+#include "reconcile/provider.h"
 
 static void on_account_ready(void *arg, int rc, const struct err *e)
 {

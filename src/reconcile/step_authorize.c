@@ -19,6 +19,7 @@
 #include "crypto/jwk.h"
 #include "hooks/hooks.h"
 #include "reconcile/job.h"
+#include "reconcile/provider.h"
 #include "reconcile/responders.h"
 #include "store/names.h"
 #include "util/clock.h"
@@ -144,7 +145,7 @@ static void withdraw_next(struct authz_set *s)
                 http01_remove(a->resp->http, a->ch->token);
             if (a->resp->alpn)
                 tls_alpn_remove(a->resp->alpn, host);
-            responder_release(j->rec, a->resp);
+            j->ctx->responder_release(j->ctx->arg, a->resp);
             a->resp = NULL;
         }
         if (!a->hooked)
@@ -161,8 +162,8 @@ static void withdraw_next(struct authz_set *s)
             event = a->m == M_HTTP ? "challenge-http-stop" : "challenge-tls-alpn-stop";
             args[2] = a->ch->token;
         }
-        rec_hooks_opts(j->rec, j->t, &ho);
-        if (hooks_run(j->rec->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
+        j->ctx->hooks_opts(j->ctx->arg, j->t, &ho);
+        if (hooks_run(j->ctx->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
                       on_stop_hooks, s, &e) == 0)
             return;
         log_warn("%s: %s", j->t->file, err_msg(&e));
@@ -322,7 +323,7 @@ static void self_test_all(struct authz_set *s)
         st->a = a;
         req.url = st->url;
         s->pending++;
-        if (http_request_start(s->j->rec->http, &req, on_self_test, st, &e) < 0) {
+        if (http_request_start(s->j->ctx->http, &req, on_self_test, st, &e) < 0) {
             set_fail(s, e.code, NULL, "%s", err_msg(&e));
             free(st->url);
             free(st);
@@ -388,8 +389,8 @@ static int publish_one(struct authz_set *s, struct az *a)
         args[3] = a->authz->wildcard ? "wildcard" : "";
         nargs = 4;
     }
-    rec_hooks_opts(j->rec, j->t, &ho);
-    if (hooks_run(j->rec->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
+    j->ctx->hooks_opts(j->ctx->arg, j->t, &ho);
+    if (hooks_run(j->ctx->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
                   on_start_hooks, a, &e) < 0)
         goto fail;
     a->hooked = true;
@@ -427,7 +428,7 @@ static bool method_ready(struct authz_set *s, struct az *a, enum method m, char 
     if (m == M_HTTP) {
         /* The built-in listener unless the target only gave webroot paths. */
         if (j->t->nwebroot_paths == 0 || j->t->nhttp_ports > 0) {
-            if (!(a->resp = responder_http(j->rec, j->t, &e))) {
+            if (!(a->resp = j->ctx->responder_get(j->ctx->arg, false, j->t, &e))) {
                 snprintf(why + used, len - used, "%shttp-01: %s", used ? "; " : "", err_msg(&e));
                 return false;
             }
@@ -435,7 +436,7 @@ static bool method_ready(struct authz_set *s, struct az *a, enum method m, char 
         return true;
     }
     if (m == M_TLS) {
-        if (!(a->resp = responder_tls(j->rec, j->t, &e))) {
+        if (!(a->resp = j->ctx->responder_get(j->ctx->arg, true, j->t, &e))) {
             snprintf(why + used, len - used, "%stls-alpn-01: %s", used ? "; " : "", err_msg(&e));
             return false;
         }
@@ -447,7 +448,7 @@ static bool method_ready(struct authz_set *s, struct az *a, enum method m, char 
         char **paths = NULL;
         size_t n = 0;
 
-        rec_hooks_opts(j->rec, j->t, &ho);
+        j->ctx->hooks_opts(j->ctx->arg, j->t, &ho);
         if (hooks_discover(&ho, &paths, &n, &e) < 0 || n == 0) {
             snprintf(why + used, len - used, "%sdns-01: no hook installed", used ? "; " : "");
             hooks_paths_free(paths, n);

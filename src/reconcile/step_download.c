@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "reconcile/job.h"
+#include "reconcile/provider.h"
 
 static void on_downloaded(void *arg, int rc, struct acme_result *r, const struct err *e)
 {

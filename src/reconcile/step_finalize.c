@@ -6,6 +6,7 @@
 
 #include "crypto/csr.h"
 #include "reconcile/job.h"
+#include "reconcile/provider.h"
 #include "util/clock.h"
 
 #define ORDER_DEADLINE_MS (120 * 1000)

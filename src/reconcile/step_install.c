@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "reconcile/job.h"
+#include "reconcile/provider.h"
 #include "util/clock.h"
 #include "util/failpoint.h"
 #include "util/log.h"
@@ -22,7 +23,7 @@ void step_install(struct job *j)
     meta.replaces_dropped = j->ts.replaces_dropped;
     meta.replaces_dropped_why = j->ts.replaces_dropped_why;
     failpoint("before-install");
-    if (store_cert_install(&j->rec->st, j->ts.order_url, j->chain, j->chain_len, j->key_id,
+    if (store_cert_install(j->ctx->st, j->ts.order_url, j->chain, j->chain_len, j->key_id,
                            j->prov->acct.dir_id ? j->prov->acct.dir_id : j->prov->dir_id,
                            j->prov->acct.key_id, &meta, &j->installed, &e) < 0) {
         job_fail(j, e.code, NULL, &e, "install");
@@ -30,7 +31,7 @@ void step_install(struct job *j)
     }
     j->have_installed = true;
     failpoint("before-live");
-    if (rec_link_target(j->rec, j->t, j->installed.id, &e) < 0) {
+    if (j->ctx->link(j->ctx->arg, j->t, j->installed.id, &e) < 0) {
         job_fail(j, e.code, NULL, &e, "install");
         return;
     }

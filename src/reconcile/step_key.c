@@ -24,7 +24,7 @@ static void on_generated(void *arg, int rc, struct ckey *key, const struct err *
         return;
     }
     j->key = key;
-    if (store_key_save(&j->rec->st, key, j->key_id, &se) < 0) {
+    if (store_key_save(j->ctx->st, key, j->key_id, &se) < 0) {
         job_fail(j, se.code, NULL, &se, "saving the key");
         return;
     }
@@ -36,7 +36,7 @@ static bool load_key(struct job *j, const char *id, const char *why)
 {
     struct err e;
 
-    if (store_key_load(&j->rec->st, id, &j->key, &e) < 0) {
+    if (store_key_load(j->ctx->st, id, &j->key, &e) < 0) {
         log_warn("%s: cannot use %s key %s: %s", j->t->file, why, id, err_msg(&e));
         return false;
     }
@@ -56,8 +56,8 @@ void step_key(struct job *j)
          * checkpoint was lost): it is done, not something to resume. Not only the current
          * certificate: two certificates can end the same second, and either may be current. */
         store_cert_id(j->ts.order_url, id);
-        for (size_t i = 0; i < j->rec->ncerts; i++) {
-            if (!strcmp(id, j->rec->certs[i].id)) {
+        for (size_t i = 0; i < j->ctx->ncerts; i++) {
+            if (!strcmp(id, j->ctx->certs[i].id)) {
                 log_info("%s: order %s is already installed; a new one", j->t->file,
                          j->ts.order_url);
                 tstate_clear_order(&j->ts);
@@ -89,7 +89,7 @@ void step_key(struct job *j)
         key_free(j->key);
         j->key = NULL;
     }
-    rc = key_generate_async(j->rec->loop, &j->t->key, on_generated, j);
+    rc = key_generate_async(j->ctx->loop, &j->t->key, on_generated, j);
     if (rc < 0) {
         err_set(&e, rc, "cannot start key generation");
         job_fail(j, rc, NULL, &e, "key");

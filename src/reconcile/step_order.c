@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "reconcile/job.h"
+#include "reconcile/provider.h"
 #include "reconcile/plan.h"
 #include "reconcile/policy.h"
 #include "util/failpoint.h"
@@ -61,7 +62,7 @@ static void drop_replaces(struct job *j, int rc, struct acme_result *r, const st
     /* Before the second newOrder: a crash from here on orders without replaces. */
     job_checkpoint(j);
     failpoint("replaces-dropped");
-    if (j->rec->stopping) {
+    if (*j->ctx->stopping) {
         job_fail(j, rc, r, e, "new order");
         return;
     }

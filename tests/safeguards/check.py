@@ -47,7 +47,7 @@ MUTATIONS = {
     "checkpoint": (
         "the per-target checkpoint (state/<file>.json) after each step",
         [("src/reconcile/job.c",
-          "    if (tstate_save(&j->rec->st, j->t->file, &j->ts, &e) < 0)\n"
+          "    if (tstate_save(j->ctx->st, j->t->file, &j->ts, &e) < 0)\n"
           '        log_warn("%s: cannot save progress: %s", j->t->file, err_msg(&e));',
           "    (void)e;")],
         r"^(cli\.crash|torture\.kill_torture)$"),

@@ -18,6 +18,7 @@
 #include "common/testutil.h"
 #include "reconcile/engine.h"
 #include "reconcile/job.h"
+#include "reconcile/pass.h"
 #include "reconcile/plan.h"
 #include "store/desired.h"
 
@@ -40,6 +41,7 @@ struct fake {
     uint8_t *csr; /* what finalize got, for the certificate */
     size_t csr_len;
     struct job *j;      /* the job under test, for stop_at */
+    bool *stopping;     /* the pass's stop request */
     int stop_at;        /* stop the pass while this step runs (-1: never) */
     uv_prepare_t check; /* runs after the timers, before the loop waits */
 };
@@ -58,7 +60,7 @@ struct reply {
 static void maybe_stop(struct fake *f)
 {
     if (f->j && f->stop_at >= 0 && (int)f->j->step == f->stop_at && !f->j->finished)
-        f->j->rec->stopping = true;
+        *f->stopping = true;
 }
 
 static void on_check(uv_prepare_t *h)
@@ -363,8 +365,14 @@ static int setup(void **state)
     x->r.ds.ntargets = 1;
     /* The pass's index of which target owns each name (rec_link_target asks it). */
     assert_int_equal(plan_index_owners(&x->r.owners, x->r.ds.targets, x->r.ds.ntargets), 0);
-    x->r.new_engine = fake_factory;
-    x->r.new_engine_arg = &x->f;
+    x->r.provs.st = &x->r.st;
+    x->r.provs.ds = &x->r.ds;
+    x->r.provs.loop = &x->loop;
+    x->r.provs.o = &x->o;
+    x->r.provs.new_engine = fake_factory;
+    x->r.provs.new_engine_arg = &x->f;
+    rec_job_ctx_init(&x->r);
+    x->f.stopping = &x->r.stopping;
     x->f.base.ops = &fake_ops;
     x->f.loop = &x->loop;
     x->f.order = ORDER_INVALID;
@@ -376,20 +384,11 @@ static int setup(void **state)
     return 0;
 }
 
-static void providers_free(struct fx *x)
-{
-    for (size_t i = 0; i < x->r.nprovs; i++)
-        provider_free(x->r.provs[i]);
-    free(x->r.provs);
-    x->r.provs = NULL;
-    x->r.nprovs = 0;
-}
-
 static int teardown(void **state)
 {
     struct fx *x = *state;
 
-    providers_free(x);
+    providers_free(&x->r.provs);
     uv_close((uv_handle_t *)&x->f.check, NULL);
     uv_run(&x->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&x->loop), 0);
@@ -422,15 +421,15 @@ static void run_job(struct fx *x, struct job *j, bool same_run)
 
     memset(j, 0, sizeof *j);
     if (!same_run)
-        providers_free(x);
+        providers_free(&x->r.provs);
     x->r.stopping = false;
     x->f.log[0] = '\0';
     x->f.j = j;
-    j->rec = &x->r;
+    j->ctx = &x->r.jctx;
     j->done = on_done;
     j->t = &x->t;
     assert_int_equal(tstate_load(&x->r.st, x->t.file, &j->ts, &e), 0);
-    assert_non_null(j->prov = provider_get(&x->r, CA));
+    assert_non_null(j->prov = provider_get(&x->r.provs, CA));
     finished = 0;
     job_start(j);
     assert_true(tu_run_until(&x->loop, &finished, 20000));

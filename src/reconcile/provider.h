@@ -1,0 +1,86 @@
+/* provider: an ACME server of the pass and the account acmed uses there, shared by the jobs
+ * that order from it. Private to src/reconcile. */
+#ifndef ACMED_RECONCILE_PROVIDER_H
+#define ACMED_RECONCILE_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "acme/client.h"
+#include "net/http.h"
+#include "reconcile/engine.h"
+#include "reconcile/reconcile.h"
+#include "store/desired.h"
+#include "store/store.h"
+
+/* An ACME server and the account acmed uses there. */
+typedef void (*provider_cb)(void *arg, int rc, const struct err *e);
+
+struct provider_waiter {
+    provider_cb cb;
+    void *arg;
+};
+
+enum provider_state {
+    PROV_IDLE,
+    PROV_STARTING,
+    PROV_DIRECTORY,
+    PROV_ACCOUNT,
+    PROV_READY,
+    PROV_FAILED
+};
+
+/* What the pass lends its providers, and the providers it has made (provider_get). */
+struct providers {
+    struct store *st;
+    const struct desired_set *ds;
+    uv_loop_t *loop;
+    struct http_client *http;
+    const struct rec_opts *o;
+    unsigned max_requests;     /* conf/acmed.yaml max-requests-per-ca */
+    bool allow_insecure_http;  /* conf/acmed.yaml allow-insecure-http */
+    engine_factory new_engine; /* NULL: engine_acme_new (tests script a fake one) */
+    void *new_engine_arg;
+    struct provider **v;
+    size_t n;
+};
+
+struct provider {
+    struct providers *set;
+    char *url;
+    char *dir_id;
+    struct engine *eng; /* how the pass reaches the CA (engine.h) */
+    enum provider_state state;
+    bool want_account;      /* some waiter needs the account, not only the directory */
+    const struct target *t; /* the target whose account settings create the account */
+    struct store_account acct;
+    bool have_acct;
+    struct signer signer;
+    bool contact_tried; /* the contact update was sent to the CA in this pass */
+    struct provider_waiter *dir_waiters, *acct_waiters;
+    size_t ndir_waiters, nacct_waiters;
+    int rc;
+    struct err err;
+};
+
+/* The provider for a directory URL, created on first use (no I/O yet). NULL on ENOMEM. */
+struct provider *provider_get(struct providers *set, const char *url);
+/* Frees every provider of the set (not the set's borrowed fields). */
+void providers_free(struct providers *set);
+/* Calls cb once the directory is fetched (or failed). */
+void provider_need_directory(struct provider *p, provider_cb cb, void *arg);
+/* Calls cb once the account is usable (found or registered with t's settings) or failed. */
+void provider_need_account(struct provider *p, const struct target *t, provider_cb cb, void *arg);
+void provider_free(struct provider *p);
+/* The CA said the account does not exist (it lost it): the next provider_need_account
+ * registers the account key again. */
+void provider_forget_account(struct provider *p);
+/* The account acmed uses at directory `url` for EAB kid `kid` (NULL: none), as read from
+ * accounts/: the oldest whose meta names the same kid (one account per provider and kid,
+ * DESIGN.md §3). *found says whether there is one; if so it is moved into *out (released
+ * with store_account_clear). Returns 0, or negative with e set. */
+int provider_pick_account(const struct store *st, const char *url, const char *kid,
+                          struct store_account *out, bool *found, struct err *e);
+
+#endif
