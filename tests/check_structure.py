@@ -22,7 +22,7 @@ MAX_LINES = 600
 # issue 13 is done.
 KNOWN = {
     "size": {
-        "acme/client.c", "reconcile/step_authorize.c", "store/desired_schema.c",
+        "acme/client.c", "store/desired_schema.c",
         "store/store_certs.c",
     },
     "include": set(),

@@ -9,6 +9,7 @@
 #include "reconcile/job.h"
 #include "reconcile/policy.h"
 #include "reconcile/provider.h"
+#include "store/names.h"
 #include "util/clock.h"
 #include "util/failpoint.h"
 #include "util/fsio.h"
@@ -41,10 +42,8 @@ void job_step_done(struct job *j)
 {
     char fp[64];
 
-    if (j->step != STEP_INSTALL) {
-        tstate_set(&j->ts.step, j->ctx->steps[j->step].name);
+    if (j->step != STEP_INSTALL) /* step_install saved its own outcome */
         job_checkpoint(j);
-    }
     snprintf(fp, sizeof fp, "after-%s", j->ctx->steps[j->step].name);
     failpoint(fp);
     if (*j->ctx->stopping && j->step + 1 < STEP_COUNT) {
@@ -138,4 +137,38 @@ void job_identifiers(const struct job *j, struct acme_identifier *ids)
         ids[i].type = j->t->req_names[i].ip ? ACME_ID_IP : ACME_ID_DNS;
         ids[i].value = j->t->req_names[i].name;
     }
+}
+
+int job_check_identifier(const struct job *j, const char *url, struct acme_authz *az, struct err *e)
+{
+    struct acme_identifier *id = &az->identifier;
+    const char *v = id->value ? id->value : "";
+    char *norm = NULL;
+    bool is_ip = false;
+    struct err ne;
+    int rc = -EPROTO;
+
+    if (name_normalize(v, strlen(v), &norm, &is_ip, &ne) < 0 || norm[0] == '*' ||
+        is_ip != (id->type == ACME_ID_IP) || (is_ip && az->wildcard)) {
+        err_set(e, rc, "authorization %s is for %s \"%s\", not a valid %s: refused", url,
+                acme_id_type_str(id->type), v, az->wildcard ? "wildcard name" : "identifier");
+        goto out;
+    }
+    for (size_t i = 0; i < j->t->nreq_names; i++) {
+        const struct target_name *n = &j->t->req_names[i];
+        const char *want = n->name;
+
+        if (n->ip != is_ip || (want[0] == '*') != az->wildcard)
+            continue;
+        if (!strcmp(az->wildcard ? want + 2 : want, norm)) {
+            free(id->value);
+            id->value = norm;
+            return 0;
+        }
+    }
+    err_set(e, rc, "authorization %s is for %s%s \"%s\", which was not ordered: refused", url,
+            az->wildcard ? "wildcard " : "", acme_id_type_str(id->type), v);
+out:
+    free(norm);
+    return rc;
 }

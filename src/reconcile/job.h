@@ -17,7 +17,7 @@
 
 struct job;
 struct provider;
-struct responder;
+struct chal_listener;
 struct hooks_opts;
 
 /* One target's state machine. */
@@ -55,8 +55,9 @@ struct job_ctx {
     void (*hooks_opts)(void *arg, const struct target *t, struct hooks_opts *ho);
     /* The http-01 (tls false) or tls-alpn-01 listener for t, with one more user, or NULL
      * with e set; responder_release gives it back. */
-    struct responder *(*responder_get)(void *arg, bool tls, const struct target *t, struct err *e);
-    void (*responder_release)(void *arg, struct responder *p);
+    struct chal_listener *(*responder_get)(void *arg, bool tls, const struct target *t,
+                                           struct err *e);
+    void (*responder_release)(void *arg, struct chal_listener *l);
     /* Points live/ at cert_id for the names t owns. Returns 0 or negative with e set. */
     int (*link)(void *arg, const struct target *t, const char *cert_id, struct err *e);
 };
@@ -115,6 +116,12 @@ void job_checkpoint(struct job *j);
  * and *len; *pem is NULL when the target names none. Returns 0, or negative with e naming the
  * setting and the file (missing, unreadable, a symbolic link, empty, too large). */
 int job_read_trust_anchors(const struct job *j, char **pem, size_t *len, struct err *e);
+/* An authorization must be for one of the identifiers the target ordered: (type, normalised
+ * value, wildcard) as asked. Anything else, from a hostile CA or a man in the middle, would
+ * otherwise reach a hook's argv, a DNS record or a log. The value is replaced by its
+ * normalised form. Returns 0, or -EPROTO with e saying what came and from where. */
+int job_check_identifier(const struct job *j, const char *url, struct acme_authz *az,
+                         struct err *e);
 /* The names of the order: request.names as ACME identifiers. ids must hold t->nreq_names. */
 void job_identifiers(const struct job *j, struct acme_identifier *ids);
 #endif

@@ -3,6 +3,7 @@
  * target needing work (at most REC_MAX_JOBS at once) -> renewal information of the new
  * certificates -> the live-updated hook -> the exit code. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,15 +76,17 @@ static void ctx_hooks_opts(void *arg, const struct target *t, struct hooks_opts 
     rec_hooks_opts(arg, t, ho);
 }
 
-static struct responder *ctx_responder_get(void *arg, bool tls, const struct target *t,
-                                           struct err *e)
+static struct chal_listener *ctx_responder_get(void *arg, bool tls, const struct target *t,
+                                               struct err *e)
 {
-    return tls ? responder_tls(arg, t, e) : responder_http(arg, t, e);
+    struct responder *p = tls ? responder_tls(arg, t, e) : responder_http(arg, t, e);
+
+    return p ? &p->l : NULL;
 }
 
-static void ctx_responder_release(void *arg, struct responder *p)
+static void ctx_responder_release(void *arg, struct chal_listener *l)
 {
-    responder_release(arg, p);
+    responder_release(arg, (struct responder *)((char *)l - offsetof(struct responder, l)));
 }
 
 static int ctx_link(void *arg, const struct target *t, const char *cert_id, struct err *e)

@@ -136,9 +136,9 @@ static struct responder *acquire(struct rec *r, const struct target *t, bool tls
             sa[i] = (const struct sockaddr *)&addrs[i].sa;
             lens[i] = addrs[i].len;
         }
-        rc = tls_alpn_start(r->loop, sa, lens, required, n < 16 ? n : 16, &p->alpn, e);
+        rc = tls_alpn_start(r->loop, sa, lens, required, n < 16 ? n : 16, &p->l.alpn, e);
     } else {
-        rc = http01_start(r->loop, addrs, required, n, &p->http, e);
+        rc = http01_start(r->loop, addrs, required, n, &p->l.http, e);
     }
     if (rc < 0)
         goto fail;
@@ -173,10 +173,10 @@ static void on_closed(void *arg)
 
 static void close_one(struct responder *p)
 {
-    if (p->http)
-        http01_close(p->http, on_closed, NULL);
-    if (p->alpn)
-        tls_alpn_close(p->alpn, on_closed, NULL);
+    if (p->l.http)
+        http01_close(p->l.http, on_closed, NULL);
+    if (p->l.alpn)
+        tls_alpn_close(p->l.alpn, on_closed, NULL);
     free(p->key);
     free(p);
 }

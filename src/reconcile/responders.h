@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "challenge/http01.h"
+#include "challenge/responder.h"
 #include "hooks/hooks.h"
 #include "net/tls_alpn.h"
 #include "store/desired.h"
@@ -17,9 +17,8 @@ struct rec;
 struct responder {
     char *key; /* "http:" or "tls:" + the address specs, identifying the listener */
     bool tls;
-    struct http01 *http;
-    struct tls_alpn *alpn;
-    unsigned users; /* challenges published through it */
+    struct chal_listener l; /* the http-01 or tls-alpn-01 server */
+    unsigned users;         /* challenges published through it */
 };
 
 /* The http-01 listener for t's request.challenge.http-ports (default: ":80" when free plus

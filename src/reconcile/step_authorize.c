@@ -15,43 +15,74 @@
 #include <string.h>
 
 #include "acme/keyauth.h"
-#include "challenge/webroot.h"
+#include "challenge/responder.h"
 #include "crypto/jwk.h"
 #include "hooks/hooks.h"
 #include "reconcile/job.h"
 #include "reconcile/provider.h"
-#include "reconcile/responders.h"
-#include "store/names.h"
 #include "util/clock.h"
 #include "util/log.h"
 
 #define AUTHZ_DEADLINE_MS (300 * 1000)
-
-enum method { M_NONE, M_HTTP, M_TLS, M_DNS };
 
 struct az {
     struct authz_set *set;
     char *url;
     struct acme_authz *authz; /* NULL until fetched */
     const struct acme_challenge *ch;
-    enum method m;
+    const struct chal_responder *m; /* the method chosen, NULL for none */
     char *keyauth;
-    char *txt;              /* dns-01 record value */
-    struct responder *resp; /* listener used */
-    bool webroot, hooked;   /* what was published */
+    char *txt;             /* dns-01 record value */
+    struct chal_slot slot; /* what the method holds for this answer */
+    bool hooked;           /* the start hooks ran */
     bool done;
 };
 
 struct authz_set {
     struct job *j;
+    struct hooks_opts ho;  /* the target's hook options */
+    struct chal_host host; /* what the methods may use (webroot paths, listeners, hooks) */
     struct az *v;
     size_t n, pending, cursor;
     bool failed;
 };
 
-static const char *method_name(enum method m)
+static const char *method_name(const struct chal_responder *m)
 {
-    return m == M_HTTP ? "http-01" : m == M_TLS ? "tls-alpn-01" : m == M_DNS ? "dns-01" : "none";
+    return m ? m->type : "none";
+}
+
+/* The answer of a as the methods see it. */
+static struct chal_answer answer_of(const struct az *a)
+{
+    struct chal_answer c = {.keyauth = a->keyauth, .txt = a->txt, .host = ""};
+
+    if (a->authz) {
+        c.host = a->authz->identifier.value;
+        c.wildcard = a->authz->wildcard;
+    }
+    if (a->ch)
+        c.token = a->ch->token;
+    return c;
+}
+
+/* Runs the start or stop hooks of a's method: (host, target file, token) or, for dns-01,
+ * (host, target file, record value, "wildcard" or ""). */
+static int run_hooks(struct authz_set *s, struct az *a, bool start, hooks_cb cb, void *arg,
+                     struct err *e)
+{
+    struct job *j = s->j;
+    struct chal_answer c = answer_of(a);
+    const char *args[4] = {c.host, j->t->file, c.token, ""};
+    size_t nargs = 3;
+
+    if (a->m->dns) {
+        args[2] = a->txt;
+        args[3] = c.wildcard ? "wildcard" : "";
+        nargs = 4;
+    }
+    return hooks_run(j->ctx->loop, &s->ho, start ? a->m->start_event : a->m->stop_event, args,
+                     nargs, a->keyauth, strlen(a->keyauth), cb, arg, e);
 }
 
 static void set_fail(struct authz_set *s, int rc, const struct acme_problem *p, const char *fmt,
@@ -127,44 +158,18 @@ static void finish(struct authz_set *s)
 static void withdraw_next(struct authz_set *s)
 {
     struct job *j = s->j;
-    struct hooks_opts ho;
     struct err e;
 
     while (s->cursor < s->n) {
         struct az *a = &s->v[s->cursor++];
-        const char *host = a->authz ? a->authz->identifier.value : "";
-        const char *args[4];
-        const char *event = NULL;
-        size_t nargs = 3;
+        struct chal_answer c = answer_of(a);
 
-        if (a->webroot && webroot_unpublish((const char *const *)j->t->webroot_paths,
-                                            j->t->nwebroot_paths, a->ch->token, &e) < 0)
-            log_warn("%s: %s", j->t->file, err_msg(&e));
-        if (a->resp) {
-            if (a->resp->http)
-                http01_remove(a->resp->http, a->ch->token);
-            if (a->resp->alpn)
-                tls_alpn_remove(a->resp->alpn, host);
-            j->ctx->responder_release(j->ctx->arg, a->resp);
-            a->resp = NULL;
-        }
+        if (a->m)
+            a->m->unprovision(&s->host, &a->slot, &c, j->t->file);
         if (!a->hooked)
             continue;
         a->hooked = false;
-        args[0] = host;
-        args[1] = j->t->file;
-        if (a->m == M_DNS) {
-            event = "challenge-dns-stop";
-            args[2] = a->txt;
-            args[3] = a->authz->wildcard ? "wildcard" : "";
-            nargs = 4;
-        } else {
-            event = a->m == M_HTTP ? "challenge-http-stop" : "challenge-tls-alpn-stop";
-            args[2] = a->ch->token;
-        }
-        j->ctx->hooks_opts(j->ctx->arg, j->t, &ho);
-        if (hooks_run(j->ctx->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
-                      on_stop_hooks, s, &e) == 0)
+        if (run_hooks(s, a, false, on_stop_hooks, s, &e) == 0)
             return;
         log_warn("%s: %s", j->t->file, err_msg(&e));
     }
@@ -174,17 +179,13 @@ static void withdraw_next(struct authz_set *s)
 void step_authorize_abandon(struct job *j)
 {
     struct authz_set *s = j->authz;
-    struct err e;
 
     for (size_t i = 0; s && i < s->n; i++) {
         struct az *a = &s->v[i];
+        struct chal_answer c = answer_of(a);
 
-        if (!a->webroot)
-            continue;
-        if (webroot_unpublish((const char *const *)j->t->webroot_paths, j->t->nwebroot_paths,
-                              a->ch->token, &e) < 0)
-            log_warn("%s: %s", j->t->file, err_msg(&e));
-        a->webroot = false;
+        if (a->m)
+            a->m->unprovision(&s->host, &a->slot, &c, j->t->file);
     }
 }
 
@@ -251,7 +252,7 @@ static void answer_all(struct authz_set *s)
     for (size_t i = 0; i < s->n && !s->failed; i++) {
         struct az *a = &s->v[i];
 
-        if (a->m == M_NONE)
+        if (!a->m)
             continue;
         s->pending++;
         if (engine_challenge_answer(s->j->prov->eng, a->ch->url, on_answered, a, &e) < 0) {
@@ -310,7 +311,7 @@ static void self_test_all(struct authz_set *s)
         struct http_request req = {.method = "GET", .connect_to = connect_to, .plain_http = true};
         bool v6;
 
-        if (a->m != M_HTTP)
+        if (!a->m || strcmp(a->m->type, "http-01"))
             continue;
         v6 = strchr(a->authz->identifier.value, ':') != NULL;
         if (!(st = calloc(1, sizeof *st)) ||
@@ -350,54 +351,27 @@ static void on_start_hooks(void *arg, int rc, unsigned nran, const struct err *e
     if (rc < 0)
         set_fail(s, rc, NULL, "%s: %s hook: %s", a->authz->identifier.value, method_name(a->m),
                  err_msg(e));
-    else if (a->m == M_DNS && nran == 0)
+    else if (a->m->dns && nran == 0)
         set_fail(s, -ENOTSUP, NULL,
                  "%s: dns-01: no hook published the TXT record (install a challenge-dns hook)",
                  a->authz->identifier.value);
     publish_next(s);
 }
 
-/* Publishes one answer; returns 1 when a hook run will continue the chain, 0 when done with
- * this one, negative on failure (recorded). */
+/* Publishes one answer; returns 1 when a hook run will continue the chain, negative on
+ * failure (recorded). */
 static int publish_one(struct authz_set *s, struct az *a)
 {
-    struct job *j = s->j;
-    const char *host = a->authz->identifier.value;
-    const char *args[4] = {host, j->t->file, a->ch->token, ""};
-    const char *event;
-    size_t nargs = 3;
-    struct hooks_opts ho;
+    struct chal_answer c = answer_of(a);
     struct err e;
 
-    if (a->m == M_HTTP) {
-        if (j->t->nwebroot_paths > 0) {
-            if (webroot_publish((const char *const *)j->t->webroot_paths, j->t->nwebroot_paths,
-                                a->ch->token, a->keyauth, strlen(a->keyauth), &e) < 0)
-                goto fail;
-            a->webroot = true;
-        }
-        if (a->resp && http01_add(a->resp->http, a->ch->token, a->keyauth, &e) < 0)
-            goto fail;
-        event = "challenge-http-start";
-    } else if (a->m == M_TLS) {
-        if (tls_alpn_add(a->resp->alpn, host, a->keyauth, strlen(a->keyauth), &e) < 0)
-            goto fail;
-        event = "challenge-tls-alpn-start";
-    } else {
-        event = "challenge-dns-start";
-        args[2] = a->txt;
-        args[3] = a->authz->wildcard ? "wildcard" : "";
-        nargs = 4;
+    if (a->m->provision(&s->host, &a->slot, &c, &e) < 0 ||
+        run_hooks(s, a, true, on_start_hooks, a, &e) < 0) {
+        set_fail(s, e.code, NULL, "%s: %s: %s", c.host, method_name(a->m), err_msg(&e));
+        return e.code;
     }
-    j->ctx->hooks_opts(j->ctx->arg, j->t, &ho);
-    if (hooks_run(j->ctx->loop, &ho, event, args, nargs, a->keyauth, strlen(a->keyauth),
-                  on_start_hooks, a, &e) < 0)
-        goto fail;
     a->hooked = true;
     return 1;
-fail:
-    set_fail(s, e.code, NULL, "%s: %s: %s", host, method_name(a->m), err_msg(&e));
-    return e.code;
 }
 
 static void publish_next(struct authz_set *s)
@@ -405,7 +379,7 @@ static void publish_next(struct authz_set *s)
     while (s->cursor < s->n && !s->failed) {
         struct az *a = &s->v[s->cursor++];
 
-        if (a->m == M_NONE)
+        if (!a->m)
             continue;
         if (publish_one(s, a) == 1)
             return;
@@ -417,58 +391,6 @@ static void publish_next(struct authz_set *s)
 }
 
 /* ---- choosing ---- */
-
-/* Whether method m can be used for a here; when not, appends why to `why`. */
-static bool method_ready(struct authz_set *s, struct az *a, enum method m, char *why, size_t len)
-{
-    struct job *j = s->j;
-    struct err e;
-    size_t used = strlen(why);
-
-    if (m == M_HTTP) {
-        /* The built-in listener unless the target only gave webroot paths. */
-        if (j->t->nwebroot_paths == 0 || j->t->nhttp_ports > 0) {
-            if (!(a->resp = j->ctx->responder_get(j->ctx->arg, false, j->t, &e))) {
-                snprintf(why + used, len - used, "%shttp-01: %s", used ? "; " : "", err_msg(&e));
-                return false;
-            }
-        }
-        return true;
-    }
-    if (m == M_TLS) {
-        if (!(a->resp = j->ctx->responder_get(j->ctx->arg, true, j->t, &e))) {
-            snprintf(why + used, len - used, "%stls-alpn-01: %s", used ? "; " : "", err_msg(&e));
-            return false;
-        }
-        return true;
-    }
-    /* dns-01 needs a hook to publish the record. */
-    {
-        struct hooks_opts ho;
-        char **paths = NULL;
-        size_t n = 0;
-
-        j->ctx->hooks_opts(j->ctx->arg, j->t, &ho);
-        if (hooks_discover(&ho, &paths, &n, &e) < 0 || n == 0) {
-            snprintf(why + used, len - used, "%sdns-01: no hook installed", used ? "; " : "");
-            hooks_paths_free(paths, n);
-            return false;
-        }
-        hooks_paths_free(paths, n);
-        return true;
-    }
-}
-
-static enum method method_of(const char *type)
-{
-    if (!strcmp(type, "http-01"))
-        return M_HTTP;
-    if (!strcmp(type, "tls-alpn-01"))
-        return M_TLS;
-    if (!strcmp(type, "dns-01"))
-        return M_DNS;
-    return M_NONE;
-}
 
 /* Picks the first method of the target's preference that the CA offers for this
  * authorization and that can be served here, and prepares its key authorization. */
@@ -484,25 +406,31 @@ static int choose(struct authz_set *s, struct az *a, const char *thumb)
         const char *type = j->t->challenge_types[i];
         const char *one[1] = {type};
         const struct acme_challenge *ch = acme_challenge_select(a->authz, one, 1);
-        enum method m = method_of(type);
+        const struct chal_responder *m = chal_responder_find(type);
 
         used = strlen(why);
-        if (m == M_NONE)
+        if (!m)
             continue;
         if (!ch) {
             snprintf(why + used, sizeof why - used, "%s%s: not offered%s", used ? "; " : "", type,
                      a->authz->wildcard ? " (a wildcard takes dns-01 only)" : "");
             continue;
         }
-        if (!method_ready(s, a, m, why, sizeof why))
+        if (m->prepare(&s->host, &a->slot, &e) < 0) {
+            snprintf(why + used, sizeof why - used, "%s%s: %s", used ? "; " : "", type,
+                     err_msg(&e));
             continue;
+        }
         a->m = m;
         a->ch = ch;
         if ((rc = acme_key_authorization(ch->token, thumb, &a->keyauth, &e)) < 0 ||
-            (m == M_DNS && !(a->txt = acme_dns01_txt(a->keyauth)))) {
+            (m->dns && !(a->txt = acme_dns01_txt(a->keyauth)))) {
             if (rc == 0)
                 err_set(&e, rc = -ENOMEM, "out of memory");
-            a->m = M_NONE;
+            struct chal_answer c = answer_of(a);
+
+            m->unprovision(&s->host, &a->slot, &c, j->t->file);
+            a->m = NULL;
             set_fail(s, rc, NULL, "%s: %s", a->authz->identifier.value, err_msg(&e));
             return rc;
         }
@@ -544,45 +472,6 @@ static void choose_all(struct authz_set *s)
 
 /* ---- fetching ---- */
 
-/* An authorization must be for one of the identifiers the target ordered: (type, normalised
- * value, wildcard) as asked. Anything else, from a hostile CA or a man in the middle, would
- * otherwise reach a hook's argv, a DNS record or a log. The value is replaced by its
- * normalised form. Returns 0, or -EPROTO with e saying what came and from where. */
-static int check_identifier(const struct job *j, const char *url, struct acme_authz *az,
-                            struct err *e)
-{
-    struct acme_identifier *id = &az->identifier;
-    const char *v = id->value ? id->value : "";
-    char *norm = NULL;
-    bool is_ip = false;
-    struct err ne;
-    int rc = -EPROTO;
-
-    if (name_normalize(v, strlen(v), &norm, &is_ip, &ne) < 0 || norm[0] == '*' ||
-        is_ip != (id->type == ACME_ID_IP) || (is_ip && az->wildcard)) {
-        err_set(e, rc, "authorization %s is for %s \"%s\", not a valid %s: refused", url,
-                acme_id_type_str(id->type), v, az->wildcard ? "wildcard name" : "identifier");
-        goto out;
-    }
-    for (size_t i = 0; i < j->t->nreq_names; i++) {
-        const struct target_name *n = &j->t->req_names[i];
-        const char *want = n->name;
-
-        if (n->ip != is_ip || (want[0] == '*') != az->wildcard)
-            continue;
-        if (!strcmp(az->wildcard ? want + 2 : want, norm)) {
-            free(id->value);
-            id->value = norm;
-            return 0;
-        }
-    }
-    err_set(e, rc, "authorization %s is for %s%s \"%s\", which was not ordered: refused", url,
-            az->wildcard ? "wildcard " : "", acme_id_type_str(id->type), v);
-out:
-    free(norm);
-    return rc;
-}
-
 static void on_authz(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
     struct az *a = arg;
@@ -591,7 +480,7 @@ static void on_authz(void *arg, int rc, struct acme_result *r, const struct err 
 
     if (rc < 0) {
         set_fail(s, rc, r->problem, "%s: %s", a->url, err_msg(e));
-    } else if (check_identifier(s->j, a->url, r->authz, &ie) < 0) {
+    } else if (job_check_identifier(s->j, a->url, r->authz, &ie) < 0) {
         set_fail(s, ie.code, NULL, "%s", err_msg(&ie));
     } else {
         a->authz = r->authz;
@@ -603,6 +492,20 @@ static void on_authz(void *arg, int rc, struct acme_result *r, const struct err 
         withdraw_all(s);
     else
         choose_all(s);
+}
+
+static struct chal_listener *listener_get(void *arg, bool tls, struct err *e)
+{
+    struct job *j = arg;
+
+    return j->ctx->responder_get(j->ctx->arg, tls, j->t, e);
+}
+
+static void listener_release(void *arg, struct chal_listener *l)
+{
+    struct job *j = arg;
+
+    j->ctx->responder_release(j->ctx->arg, l);
 }
 
 void step_authorize(struct job *j)
@@ -623,6 +526,14 @@ void step_authorize(struct job *j)
     }
     s->j = j;
     j->authz = s;
+    j->ctx->hooks_opts(j->ctx->arg, j->t, &s->ho);
+    s->host.webroot_paths = (const char *const *)j->t->webroot_paths;
+    s->host.nwebroot_paths = j->t->nwebroot_paths;
+    s->host.http_ports = j->t->nhttp_ports > 0;
+    s->host.hooks = &s->ho;
+    s->host.arg = j;
+    s->host.listener_get = listener_get;
+    s->host.listener_release = listener_release;
     s->n = o->nauthorizations;
     s->pending = 1;
     for (size_t i = 0; i < s->n; i++) {

@@ -33,7 +33,6 @@ int tstate_set_text(char **slot, const char *s)
 
 void tstate_clear_order(struct tstate *ts)
 {
-    tstate_set(&ts->step, NULL);
     tstate_set(&ts->order_url, NULL);
     tstate_set(&ts->key_id, NULL);
     tstate_set(&ts->account_url, NULL);
@@ -85,7 +84,7 @@ int tstate_load(const struct store *st, const char *file, struct tstate *ts, str
         json_decref(o);
         return 0;
     }
-    get_str(o, "step", &ts->step);
+    /* "step", written by earlier versions, is ignored: the order's status decides. */
     get_str(o, "order_url", &ts->order_url);
     get_str(o, "key_id", &ts->key_id);
     get_str(o, "account_url", &ts->account_url);
@@ -124,9 +123,8 @@ int tstate_save(const struct store *st, const char *file, const struct tstate *t
     char *text = NULL;
     int rc = -ENOMEM;
 
-    if (!o || put_str(o, "step", ts->step) || put_str(o, "order_url", ts->order_url) ||
-        put_str(o, "key_id", ts->key_id) || put_str(o, "account_url", ts->account_url) ||
-        put_str(o, "replaces", ts->replaces) ||
+    if (!o || put_str(o, "order_url", ts->order_url) || put_str(o, "key_id", ts->key_id) ||
+        put_str(o, "account_url", ts->account_url) || put_str(o, "replaces", ts->replaces) ||
         put_str(o, "replaces_dropped", ts->replaces_dropped) ||
         put_str(o, "replaces_dropped_why", ts->replaces_dropped_why) ||
         put_str(o, "last_error", ts->last_error) || put_str(o, "last_problem", ts->last_problem) ||

@@ -1,5 +1,6 @@
 /* tstate: a target's reconciler progress, checkpointed in state/<desired-file>.json after
- * every step so that a crash or kill resumes the same order (DESIGN.md §2). */
+ * every step so that a crash or kill resumes the same order (DESIGN.md §2). Which step comes
+ * next is not saved: on resume the order's status at the CA decides (step_order). */
 #ifndef ACMED_RECONCILE_TSTATE_H
 #define ACMED_RECONCILE_TSTATE_H
 
@@ -10,7 +11,6 @@
 #include "util/err.h"
 
 struct tstate {
-    char *step;        /* the last step completed ("order", "authorize"...), NULL when idle */
     char *order_url;   /* the order in progress, NULL when none */
     char *key_id;      /* the key of the order in progress */
     char *account_url; /* the account the order belongs to */
@@ -37,7 +37,7 @@ int tstate_load(const struct store *st, const char *file, struct tstate *ts, str
 /* Writes the state atomically. Returns 0 or negative. */
 int tstate_save(const struct store *st, const char *file, const struct tstate *ts, struct err *e);
 
-/* Forgets the order in progress (step, order_url, key_id, account_url, replaces); keeps
+/* Forgets the order in progress (order_url, key_id, account_url, replaces); keeps
  * replaces_dropped, which belongs to the renewal, not to one order. */
 void tstate_clear_order(struct tstate *ts);
 

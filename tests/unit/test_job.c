@@ -507,8 +507,8 @@ static void test_stop_and_resume_at_every_step(void **state)
          "directory,order_new,authz_get,poll_ready,finalize,poll_valid,download"},
         {STEP_ORDER, "order", "directory,order_new",
          "directory,order_get,authz_get,poll_ready,finalize,poll_valid,download"},
-        /* The order's status, not state/'s step, says what is left: still pending, its
-         * authorizations are fetched again (the CA reuses the valid ones). */
+        /* The order's status says what is left (state/ does not record the step): still
+         * pending, its authorizations are fetched again (the CA reuses the valid ones). */
         {STEP_AUTHORIZE, "authorize", "directory,order_get,authz_get",
          "directory,order_get,authz_get,poll_ready,finalize,poll_valid,download"},
         {STEP_FINALIZE, "finalize", "directory,order_get,authz_get,poll_ready,finalize,poll_valid",
@@ -538,7 +538,6 @@ static void test_stop_and_resume_at_every_step(void **state)
         assert_true(j.interrupted);
         assert_false(j.ok);
         saved(x, &ts);
-        assert_string_equal(ts.step, cases[i].name);
         assert_int_equal(ts.failures, 0);
         if (cases[i].step >= STEP_ORDER) {
             assert_string_equal(ts.order_url, ORDER_URL);

@@ -23,9 +23,7 @@ static void test_round_trip(void **state)
     struct err e;
 
     assert_int_equal(tstate_load(&f->st, "t", &back, &e), 0); /* none yet: empty */
-    assert_null(back.step);
     assert_null(back.replaces_dropped);
-    tstate_set(&ts.step, "order");
     tstate_set(&ts.order_url, "https://ca.test/order/1");
     tstate_set(&ts.replaces_dropped, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
     tstate_set_text(&ts.replaces_dropped_why,
@@ -33,7 +31,6 @@ static void test_round_trip(void **state)
     ts.failures = 2;
     assert_int_equal(tstate_save(&f->st, "t", &ts, &e), 0);
     assert_int_equal(tstate_load(&f->st, "t", &back, &e), 0);
-    assert_string_equal(back.step, "order");
     assert_string_equal(back.order_url, "https://ca.test/order/1");
     assert_string_equal(back.replaces_dropped, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
     assert_string_equal(back.replaces_dropped_why,
@@ -50,6 +47,31 @@ static void test_round_trip(void **state)
     assert_non_null(ts.replaces_dropped_why);
     tstate_free(&ts);
     assert_null(ts.replaces_dropped);
+}
+
+/* The step reached is not saved (the order's status decides on resume), and a file from an
+ * earlier version that has one loads with its order. */
+static void test_no_step(void **state)
+{
+    struct tu_store *f = *state;
+    struct tstate ts = {0}, back;
+    char *text = NULL;
+    struct err e;
+
+    tstate_set(&ts.order_url, "https://ca.test/order/1");
+    assert_int_equal(tstate_save(&f->st, "t", &ts, &e), 0);
+    assert_int_equal(store_state_read(&f->st, "t", &text, &e), 0);
+    assert_null(strstr(text, "\"step\""));
+    assert_non_null(strstr(text, "\"order_url\""));
+    free(text);
+    tstate_free(&ts);
+    assert_int_equal(store_state_write(&f->st, "t",
+                                       "{\"step\": \"authorize\", \"order_url\": \"https://o/1\"}",
+                                       &e),
+                     0);
+    assert_int_equal(tstate_load(&f->st, "t", &back, &e), 0);
+    assert_string_equal(back.order_url, "https://o/1");
+    tstate_free(&back);
 }
 
 /* A state file written (or edited) with control characters in the refusal: read back clean. */
@@ -74,6 +96,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_no_step, tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(test_load_sanitises, tu_store_setup, tu_store_teardown),
     };
 

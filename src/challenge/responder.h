@@ -1,0 +1,73 @@
+/* responder: the challenge methods acmed answers (http-01, tls-alpn-01, dns-01) as one table
+ * of operations, so that the step answering authorizations (src/reconcile/step_authorize.c)
+ * knows none of them: each says whether it can be served here, publishes an answer and
+ * withdraws it. Hooks (challenge-*-start/stop) are run by the caller with the events and
+ * arguments the table names; listeners are lent by the caller (struct chal_host). */
+#ifndef ACMED_CHALLENGE_RESPONDER_H
+#define ACMED_CHALLENGE_RESPONDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "challenge/http01.h"
+#include "hooks/hooks.h"
+#include "net/tls_alpn.h"
+#include "util/err.h"
+
+/* A built-in listener: an http-01 server or a tls-alpn-01 one. */
+struct chal_listener {
+    struct http01 *http;
+    struct tls_alpn *alpn;
+};
+
+/* What the caller lends the methods for one target. */
+struct chal_host {
+    const char *const *webroot_paths; /* request.challenge.webroot-paths */
+    size_t nwebroot_paths;
+    bool http_ports; /* the target names http-ports: the listener even with webroot paths */
+    const struct hooks_opts *hooks; /* to find a dns-01 hook */
+    void *arg;
+    /* The http-01 (tls false) or tls-alpn-01 listener, with one more user, or NULL with e
+     * set when it cannot listen; listener_release gives it back. */
+    struct chal_listener *(*listener_get)(void *arg, bool tls, struct err *e);
+    void (*listener_release)(void *arg, struct chal_listener *l);
+};
+
+/* One answer of one authorization. */
+struct chal_answer {
+    const char *host; /* the identifier's value */
+    bool wildcard;
+    const char *token;
+    const char *keyauth;
+    const char *txt; /* dns-01: the record's value */
+};
+
+/* What a method holds for one answer between prepare and unprovision. */
+struct chal_slot {
+    struct chal_listener *l; /* a lent listener, or NULL */
+    bool webroot;            /* answer files were written */
+    bool provisioned;
+};
+
+struct chal_responder {
+    const char *type;        /* the ACME challenge type, "http-01" */
+    const char *start_event; /* the hook events around the answer */
+    const char *stop_event;
+    bool dns; /* hooks get the record value and "wildcard" rather than the token */
+    /* Whether the method can be served here (may take a listener into *s). Returns 0, or
+     * negative with e saying why not. */
+    int (*prepare)(const struct chal_host *h, struct chal_slot *s, struct err *e);
+    /* Publishes the answer (answer files, a listener's entry). Returns 0, or negative with e
+     * set; what was published before a failure is withdrawn by unprovision. */
+    int (*provision)(const struct chal_host *h, struct chal_slot *s, const struct chal_answer *a,
+                     struct err *e);
+    /* Withdraws what provision published and gives the listener back, synchronously
+     * (failures are logged with `who`). Safe to call on a slot that was only prepared. */
+    void (*unprovision)(const struct chal_host *h, struct chal_slot *s, const struct chal_answer *a,
+                        const char *who);
+};
+
+/* The method for ACME challenge type `type`, or NULL when acmed does not answer it. */
+const struct chal_responder *chal_responder_find(const char *type);
+
+#endif
