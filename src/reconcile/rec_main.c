@@ -105,6 +105,8 @@ static int setup(struct rec *r, struct err *e)
     r->provs.loop = r->loop;
     r->provs.http = r->http;
     r->provs.o = r->o;
+    r->provs.new_engine = r->o->new_engine;
+    r->provs.new_engine_arg = r->o->new_engine_arg;
     rec_job_ctx_init(r);
     return REC_OK;
 }

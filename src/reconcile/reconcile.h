@@ -11,6 +11,8 @@
 
 #include "util/err.h"
 
+struct engine;
+
 struct rec_opts {
     const char *state_dir;
     const char *const *hook_dirs; /* NULL: the default hook directories */
@@ -21,6 +23,10 @@ struct rec_opts {
     bool force;              /* ignore backoff (never a Retry-After) */
     unsigned hook_timeout_s; /* 0: 300 */
     bool locked;             /* the caller already holds the state lock (the daemon) */
+    /* Makes the engine reaching the CA at url (tests script a fake CA; engine.h's
+     * engine_factory). NULL: the one over src/acme. */
+    int (*new_engine)(void *arg, const char *url, struct engine **out, struct err *e);
+    void *new_engine_arg;
 };
 
 /* How long the daemon and the CLI let in-flight steps run to their next checkpoint after a

@@ -1,0 +1,63 @@
+/* fake_ca: a scripted engine (src/reconcile/engine.h) for unit tests: a small CA in memory
+ * for one name that answers every operation from its own order and authorization state,
+ * logs each call ("op,op,...") and fails the calls a test asks it to. Replies are delivered
+ * from the loop, never from the call. Several fakes (one per directory URL) chain through
+ * `next` for fake_factory. */
+#ifndef ACMED_TESTS_FAKE_CA_H
+#define ACMED_TESTS_FAKE_CA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "acme/objects.h"
+#include "reconcile/engine.h"
+#include "reconcile/job.h"
+
+struct fake {
+    struct engine base;
+    struct fake *next; /* another CA, for fake_factory */
+    uv_loop_t *loop;
+    char url[128]; /* its directory URL */
+    char name[64]; /* the one name it issues for */
+    char order_url[160];
+    struct acme_directory dir;
+    char *kid;
+    char log[2048];               /* "op,op,...": every call in order */
+    enum acme_order_status order; /* the CA's one order; ORDER_INVALID when none */
+    bool new_order_invalid;       /* newOrder creates an order already invalid */
+    const char *fail_op;          /* this operation fails fail_times times with fail_problem */
+    unsigned fail_times;
+    const char *fail_problem;
+    uint8_t *csr; /* what finalize got, for the certificate */
+    size_t csr_len;
+    struct job *j;      /* the job under test, for stop_at */
+    bool *stopping;     /* the pass's stop request, for stop_at */
+    int stop_at;        /* stop the pass while this step runs (-1: never) */
+    uv_prepare_t check; /* runs after the timers, before the loop waits */
+    /* Challenges: a new order's authorization starts as authz_initial (AUTHZ_VALID: nothing
+     * to answer) and, once its http-01 challenge is answered, polling finds authz_final. */
+    enum acme_authz_status authz_initial, authz_final, authz;
+    const char *webroot; /* when set, polling finds the authorization invalid unless
+                            <webroot>/<token> held the key authorization when answered */
+    unsigned answers;    /* challenges answered with the file in place */
+    /* What the pass phases sent: the contact of the last account update, revocations. */
+    char contact[256];
+    unsigned revoked;
+    int revoke_reason;
+    /* Renewal information: when set, the directory offers it and this is the window. */
+    time_t ari_start, ari_end;
+};
+
+/* The token of the fake's http-01 challenge. */
+#define FAKE_TOKEN "dGVzdC10b2tlbi1mb3ItdGhlLWZha2UtY2EtMDEyMzQ1"
+
+/* Sets up a fake CA at directory url for name on loop (a prepare handle that fake_clear
+ * closes; the loop must run after). */
+void fake_init(struct fake *f, uv_loop_t *loop, const char *url, const char *name);
+void fake_clear(struct fake *f);
+/* engine_factory over the chain of fakes starting at arg: the one whose url matches. */
+int fake_factory(void *arg, const char *url, struct engine **out, struct err *e);
+
+#endif
