@@ -173,6 +173,8 @@ static int check_dir(const char *path, struct err *e)
     return rc;
 }
 
+/* A socket bound mode 0600 at path (whose directory check_dir accepted), listening. Returns
+ * the descriptor or negative. */
 static int listen_on(const char *path, struct err *e)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -181,8 +183,6 @@ static int listen_on(const char *path, struct err *e)
 
     if (strlen(path) >= sizeof sa.sun_path)
         return err_set(e, -ENAMETOOLONG, "socket path too long: %s", path);
-    if ((rc = check_dir(path, e)) < 0)
-        return rc;
     memcpy(sa.sun_path, path, strlen(path) + 1);
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
         return err_sys(e, -errno, "socket");
@@ -370,8 +370,13 @@ int cmd_signer(int argc, char **argv, int verbose)
         rc = EXIT_OK;
         goto out;
     }
+    if (check_dir(sock, &e) < 0) {
+        log_err("signer: %s", err_msg(&e));
+        goto out;
+    }
     if ((lfd = listen_on(sock, &e)) < 0) {
         log_err("signer: %s", err_msg(&e));
+        rc = EXIT_FAILED;
         goto out;
     }
     log_info("signer: listening on %s", sock);

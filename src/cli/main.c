@@ -43,8 +43,8 @@ static void usage(FILE *f)
                "                                request.account.contact)\n"
                "  signer --key FILE (--socket PATH | --stdio) [--allow-url PREFIX]...\n"
                "         [--allow-name GLOB]... [--allow-account-change] [--kid URL]\n"
-               "                                hold an account key and sign for a client of\n"
-               "                                lacme-accountd's protocol (acmed signer --help)\n"
+               "                                hold an account key and sign for clients of\n"
+               "                                lacme-accountd's protocol (see acmed(8))\n"
                "\n"
 
                "options:\n"
