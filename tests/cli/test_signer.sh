@@ -130,6 +130,20 @@ greet=$(printf '' | "$ACMED" signer --key "$T/ec.pem" --stdio --kid "$CA/acct/9"
 [[ $greet == *'"   k   i   d   "   :   "   h   t   t   p   s'* ]] || fail "--kid: no kid in the greeting"
 [[ $greet == *'{   }  \r  \n'* ]] || fail "--kid: the JWK line is not {}"
 
+# ---- the real lacme client's greeting parser (/usr/libexec/lacme/client 0.8.2) accepts ours ----
+for kid in "" "--kid=$CA/acct/9"; do
+    # shellcheck disable=SC2086
+    printf '' | "$ACMED" signer --key "$T/ec.pem" --stdio $kid 2>/dev/null | perl -MJSON -e '
+        my $greeting = <STDIN>;
+        $greeting =~ /\A(\d+) OK(?: (.*))?\r\n\z/ and $1 == 1 or die "greeting: $greeting";
+        my $h = JSON::->new->decode($2);
+        defined $h->{"jwk-thumbprint"} and $h->{alg} eq "ES256" or die "members: $2";
+        my $jwk = JSON::->new->decode(scalar <STDIN>);
+        ($h->{kid} // "") eq ($ARGV[0] =~ s/^--kid=//r) or die "kid: $2";
+        $h->{kid} ? !%$jwk : $jwk->{kty} eq "EC" or die "jwk";' -- "$kid" ||
+        fail "lacme's greeting parser rejects ours (${kid:-no kid})"
+done
+
 # ---- usage ----
 "$ACMED" signer --key "$T/ec.pem" 2>/dev/null
 [ $? = 2 ] || fail "no --socket/--stdio is not a usage error"
