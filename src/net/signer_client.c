@@ -39,6 +39,7 @@ struct signer_client {
     uv_timer_t kick;                 /* runs the queue from the loop, never inside a call */
     int open;                        /* of the two timers */
     bool closing;
+    unsigned connections; /* opened so far */
     /* from the first greeting */
     char *alg, *thumbprint, *kid;
     json_t *jwk;
@@ -286,6 +287,7 @@ static void conn_open(struct signer_client *sc)
         fail_all(sc, rc, &e);
         return;
     }
+    sc->connections++;
     sc->st = C_GREETING;
     uv_timer_start(&sc->timer, on_timer, sc->timeout_ms, 0);
 }
@@ -469,6 +471,11 @@ const char *signer_client_kid(const struct signer_client *sc)
 json_t *signer_client_jwk(const struct signer_client *sc)
 {
     return sc->jwk;
+}
+
+unsigned signer_client_connections(const struct signer_client *sc)
+{
+    return sc->connections;
 }
 
 const char *signer_client_name(const struct signer_client *sc)

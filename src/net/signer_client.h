@@ -60,6 +60,9 @@ const char *signer_client_thumbprint(const struct signer_client *sc);
 const char *signer_client_kid(const struct signer_client *sc);
 json_t *signer_client_jwk(const struct signer_client *sc);
 
+/* How many connections sc has opened (spawned commands included) so far. */
+unsigned signer_client_connections(const struct signer_client *sc);
+
 /* The signer's name, as in its messages. Borrowed. */
 const char *signer_client_name(const struct signer_client *sc);
 

@@ -231,6 +231,7 @@ static void refusal_then_success(uv_loop_t *loop, struct signer_client *sc, stru
     struct sig_res bad = {0}, good = {0};
     struct err e = {0};
     char *in = input_without_nonce();
+    unsigned before = signer_client_connections(sc);
 
     assert_int_equal(signer_client_sign(sc, (const uint8_t *)in, strlen(in), on_raw_sig, &bad, &e),
                      0);
@@ -243,6 +244,8 @@ static void refusal_then_success(uv_loop_t *loop, struct signer_client *sc, stru
     assert_non_null(strstr(bad.msg, signer_client_name(sc)));
     assert_int_equal(good.rc, 0);
     assert_int_equal(jws_verify_flattened(good.jws, pubjwk, &e), 0);
+    /* the request behind the refused one went on a fresh connection */
+    assert_int_equal(signer_client_connections(sc), before + 1);
     free(good.jws);
     free(in);
 }
@@ -253,7 +256,7 @@ static void test_socket(void **state)
     uv_loop_t loop;
     struct signer s;
     struct signer_client *sc;
-    struct signer_client_opts o = {0};
+    struct signer_client_opts o = {.idle_ms = 60000};
     json_t *jwk;
     struct err e = {0};
     pid_t pid;
@@ -309,7 +312,7 @@ static void test_stdio(void **state)
     uv_loop_t loop;
     struct signer s;
     struct signer_client *sc;
-    struct signer_client_opts o = {.argv = argv};
+    struct signer_client_opts o = {.argv = argv, .idle_ms = 60000};
 
     snprintf(privkey, sizeof privkey, "--privkey=file:%s", keyfile);
     uv_loop_init(&loop);
@@ -368,12 +371,47 @@ static void test_stdio_drains_stderr(void **state)
     }
     assert_true(tu_run_until(&loop, &res[199].done, 60000));
     assert_int_equal(count, 200);
+    assert_int_equal(signer_client_connections(sc), 1); /* one --stdio process served all */
     for (int i = 0; i < 200; i++) {
         assert_int_equal(res[i].rc, 0);
         if (i % 50 == 0)
             assert_int_equal(jws_verify_flattened(res[i].jws, pubjwk, &e), 0);
         free(res[i].jws);
     }
+    close_client(&loop, sc);
+    uv_loop_close(&loop);
+}
+
+static void on_waited(uv_timer_t *t)
+{
+    *(int *)t->data = 1;
+}
+
+/* An idle connection is closed (lacme-accountd serves one client at a time); the next
+ * request opens a new one. */
+static void test_idle_close(void **state)
+{
+    char privkey[512];
+    char *argv[] = {"lacme-accountd", "--config=/dev/null", privkey, "--stdio", NULL};
+    uv_loop_t loop;
+    uv_timer_t t;
+    int waited = 0;
+    struct signer s;
+    struct signer_client *sc;
+    struct signer_client_opts o = {.argv = argv, .idle_ms = 100};
+
+    snprintf(privkey, sizeof privkey, "--privkey=file:%s", keyfile);
+    uv_loop_init(&loop);
+    sc = connect_client(&loop, &o, &s);
+    sign_and_verify(&loop, &s, KID, 1);
+    assert_int_equal(signer_client_connections(sc), 1);
+    uv_timer_init(&loop, &t);
+    t.data = &waited;
+    uv_timer_start(&t, on_waited, 400, 0);
+    assert_true(tu_run_until(&loop, &waited, 5000));
+    uv_close((uv_handle_t *)&t, NULL);
+    sign_and_verify(&loop, &s, KID, 1);
+    assert_int_equal(signer_client_connections(sc), 2);
     close_client(&loop, sc);
     uv_loop_close(&loop);
 }
@@ -464,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_stdio_kid),
         cmocka_unit_test(test_stdio_drains_stderr),
         cmocka_unit_test(test_close_cancels),
+        cmocka_unit_test(test_idle_close),
         cmocka_unit_test(test_failures),
     };
 
