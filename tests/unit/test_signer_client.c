@@ -101,11 +101,19 @@ static pid_t start_socket_signer(const char *sock, const char *conf)
     return pid;
 }
 
+/* SIGTERM, then SIGKILL if it is still there after 5 s: a test never waits unbounded. */
 static void stop_signer(pid_t pid)
 {
     int status;
 
     kill(pid, SIGTERM);
+    for (int i = 0; i < 250; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return;
+        usleep(20000);
+    }
+    fprintf(stderr, "lacme-accountd %d ignored SIGTERM: killed\n", (int)pid);
+    kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
 }
 
@@ -176,10 +184,16 @@ static struct signer_client *connect_client(uv_loop_t *loop, const struct signer
     return sc;
 }
 
+/* Closes the client and runs the loop until its handles are gone (bounded). */
 static void close_client(uv_loop_t *loop, struct signer_client *sc)
 {
     signer_client_close(sc);
-    uv_run(loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 500 && uv_loop_alive(loop); i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(10000);
+    }
+    if (uv_loop_alive(loop))
+        fail_msg("the loop still has live handles 5 s after signer_client_close");
 }
 
 /* Queues n signatures at once and checks each verifies against the key. */
