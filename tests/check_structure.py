@@ -22,8 +22,7 @@ MAX_LINES = 600
 # issue 13 is done.
 KNOWN = {
     "size": {
-        "acme/client.c", "reconcile/step_authorize.c", "store/desired_schema.c",
-        "store/store_certs.c",
+        "reconcile/step_authorize.c", "store/desired_schema.c", "store/store_certs.c",
     },
     "include": set(),
     "call": {
