@@ -22,7 +22,7 @@ MAX_LINES = 600
 # issue 13 is done.
 KNOWN = {
     "size": {
-        "acme/client.c", "acme/objects.c", "challenge/http01.c", "reconcile/step_authorize.c",
+        "acme/objects.c", "challenge/http01.c", "reconcile/step_authorize.c",
         "store/desired_schema.c", "store/store_certs.c",
     },
     "include": {
