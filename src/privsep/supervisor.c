@@ -94,7 +94,7 @@ static void start_worker(struct supervisor *s)
     s->started_ms = uv_now(s->loop);
     s->child = child_start(s->loop, &s->spec, on_exit_cb, s, &fd, &e);
     if (s->child)
-        s->chan = ipc_chan_open(s->loop, fd, on_frame, on_chan_closed, s, &e);
+        s->chan = ipc_chan_open(s->loop, fd, false, on_frame, on_chan_closed, s, &e);
     if (!s->child || !s->chan) {
         err_wrap(&e, "cannot start the worker");
         log_err("%s", err_msg(&e));
