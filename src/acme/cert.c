@@ -42,6 +42,8 @@ struct download {
 
 static void download_free(struct download *d)
 {
+    if (!d)
+        return;
     free(d->preferred);
     for (size_t i = 0; i < d->nnames; i++)
         free(d->names[i]);
@@ -120,7 +122,7 @@ static int check_chain(const struct download *d, const char *pem, size_t len, ch
     rc = 0;
 out:
     x509_info_free(leaf);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     return rc;
 }
 

@@ -1,5 +1,5 @@
-/* objects: the ACME resources of RFC 8555 §7.1 and problem documents (§6.7), parsed from the
- * JSON text a server sent into plain C structs.
+/* objects: the ACME resources of RFC 8555 §7.1, parsed from the JSON text a server sent into
+ * plain C structs (problem documents, §6.7, are in acme/problem.h).
  *
  * Parsing is strict: a required member that is missing, a member of the wrong JSON type, an
  * unknown status or an invalid timestamp is an error whose message names the object and the
@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "acme/problem.h"
 #include "util/err.h"
 
 enum acme_account_status { ACCOUNT_VALID, ACCOUNT_DEACTIVATED, ACCOUNT_REVOKED };
@@ -50,23 +51,6 @@ int acme_id_type_parse(const char *s, enum acme_id_type *out);
 struct acme_identifier {
     enum acme_id_type type;
     char *value;
-};
-
-/* RFC 7807 problem document with the ACME subproblems of RFC 8555 §6.7.1. */
-struct acme_subproblem {
-    char *type;    /* "about:blank" when absent */
-    char *detail;  /* NULL when absent */
-    char *id_type; /* identifier, as strings since any type may appear; NULL when absent */
-    char *id_value;
-};
-
-struct acme_problem {
-    char *type;     /* "about:blank" when absent (RFC 7807 §3.1) */
-    char *detail;   /* NULL when absent */
-    char *instance; /* NULL when absent */
-    int status;     /* HTTP status, 0 when absent */
-    struct acme_subproblem *subproblems;
-    size_t nsubproblems;
 };
 
 struct acme_profile {
@@ -138,23 +122,15 @@ int acme_account_parse(const char *text, size_t len, struct acme_account **out, 
 int acme_order_parse(const char *text, size_t len, struct acme_order **out, struct err *e);
 int acme_authz_parse(const char *text, size_t len, struct acme_authz **out, struct err *e);
 int acme_challenge_parse(const char *text, size_t len, struct acme_challenge **out, struct err *e);
-int acme_problem_parse(const char *text, size_t len, struct acme_problem **out, struct err *e);
 
 void acme_directory_free(struct acme_directory *d);
 void acme_account_free(struct acme_account *a);
 void acme_order_free(struct acme_order *o);
 void acme_authz_free(struct acme_authz *a);
 void acme_challenge_free(struct acme_challenge *c);
-void acme_problem_free(struct acme_problem *p);
 
-/* One line describing a problem: type, HTTP status, detail, then each subproblem with its
- * identifier, e.g. `urn:...:malformed (400): Some identifiers were rejected; [dns
- * _example.org] urn:...:malformed: Invalid underscore`. Control characters from the server are
- * replaced by '?'. Caller frees; NULL on allocation failure. */
-char *acme_problem_format(const struct acme_problem *p);
-
-/* True when p's type is "urn:ietf:params:acme:error:<name>" (e.g. name "badNonce").
- * p may be NULL (false). */
-bool acme_problem_is(const struct acme_problem *p, const char *name);
+/* Checks every endpoint URL of a directory with acme_url_check (acme/url.h) and the same
+ * https_only rule. Returns 0 or -EPROTO with e naming the endpoint. */
+int acme_directory_urls_check(const struct acme_directory *d, bool https_only, struct err *e);
 
 #endif

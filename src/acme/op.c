@@ -36,6 +36,38 @@ static int parse_into(enum acme_op_kind kind, struct acme_result *r, struct err 
     return 0;
 }
 
+static int order_urls_check(const struct acme_order *o, bool https_only, struct err *e)
+{
+    int rc;
+
+    for (size_t i = 0; i < o->nauthorizations; i++)
+        if ((rc = acme_url_check(o->authorizations[i], https_only, "order authorization", e)) < 0)
+            return rc;
+    if ((rc = acme_url_check(o->finalize, https_only, "order finalize", e)) < 0 ||
+        (rc = acme_url_check(o->certificate, https_only, "order certificate", e)) < 0)
+        return rc;
+    return 0;
+}
+
+int acme_result_urls_check(const struct acme_result *r, bool https_only, struct err *e)
+{
+    int rc;
+
+    if ((rc = acme_url_check(r->location, https_only, "Location", e)) < 0)
+        return rc;
+    if (r->account &&
+        (rc = acme_url_check(r->account->orders, https_only, "account orders", e)) < 0)
+        return rc;
+    if (r->order && (rc = order_urls_check(r->order, https_only, e)) < 0)
+        return rc;
+    for (size_t i = 0; r->authz && i < r->authz->nchallenges; i++)
+        if ((rc = acme_url_check(r->authz->challenges[i].url, https_only, "challenge", e)) < 0)
+            return rc;
+    if (r->challenge && (rc = acme_url_check(r->challenge->url, https_only, "challenge", e)) < 0)
+        return rc;
+    return 0;
+}
+
 static void op_done(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
     struct op *o = arg;

@@ -21,6 +21,12 @@ int acme_op_start(struct acme_client *c, const struct acme_call *call, enum acme
 int acme_op_post(struct acme_client *c, const char *url, json_t *payload, enum acme_op_kind kind,
                  acme_cb cb, void *arg, struct err *e);
 
+/* Checks every URL in a parsed result with acme_url_check (acme/url.h): the Location header,
+ * the account's orders URL, the order's authorizations, finalize and certificate URLs, the
+ * authorization's challenge URLs and the challenge's URL. Returns 0 or -EPROTO with e naming
+ * the URL. (Every operation that parses an answer runs it, in acme_op_start.) */
+int acme_result_urls_check(const struct acme_result *r, bool https_only, struct err *e);
+
 /* Compact JSON text of v (caller frees), or NULL with e set. */
 char *acme_json_text(json_t *v, struct err *e);
 

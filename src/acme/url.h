@@ -21,15 +21,4 @@ bool acme_url_is_https(const char *s);
  * Returns 0, or -EPROTO with e naming what and the (sanitised) URL. NULL url is 0. */
 int acme_url_check(const char *url, bool https_only, const char *what, struct err *e);
 
-struct acme_directory;
-struct acme_result;
-
-/* Checks every endpoint URL of a directory (acme_url_check with the same rule). */
-int acme_directory_urls_check(const struct acme_directory *d, bool https_only, struct err *e);
-
-/* Checks every URL in a parsed result: the Location header, the account's orders URL, the
- * order's authorizations, finalize and certificate URLs, the authorization's challenge URLs
- * and the challenge's URL. Returns 0 or -EPROTO. */
-int acme_result_urls_check(const struct acme_result *r, bool https_only, struct err *e);
-
 #endif

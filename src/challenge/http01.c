@@ -28,17 +28,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "challenge/http01_answers.h"
 #include "challenge/http01_req.h"
-#include "crypto/b64.h"
 #include "util/log.h"
 
 #define BACKLOG 128
 #define LINGER_MS 2000
-
-struct answer {
-    char *token;
-    char *keyauth;
-};
 
 struct listener {
     uv_tcp_t tcp;
@@ -78,8 +73,7 @@ struct http01 {
     struct listener *lis;
     size_t nlis;
     struct conn_guard guard;
-    struct answer *answers;
-    size_t nanswers;
+    struct http01_answers answers;
     unsigned handles; /* uv handles initialised and not yet closed */
     bool closing;
     void (*done)(void *);
@@ -93,11 +87,7 @@ static void finalize(struct http01 *h)
     void (*done)(void *) = h->done;
     void *arg = h->done_arg;
 
-    for (size_t i = 0; i < h->nanswers; i++) {
-        free(h->answers[i].token);
-        free(h->answers[i].keyauth);
-    }
-    free(h->answers);
+    http01_answers_clear(&h->answers);
     free(h->lis);
     free(h);
     if (done)
@@ -185,74 +175,22 @@ void http01_close(struct http01 *h, void (*done)(void *), void *arg)
 
 /* ---- answers ------------------------------------------------------------------------------ */
 
-static struct answer *find_answer(const struct http01 *h, const char *token)
-{
-    for (size_t i = 0; i < h->nanswers; i++)
-        if (strcmp(h->answers[i].token, token) == 0)
-            return &h->answers[i];
-    return NULL;
-}
-
 int http01_add(struct http01 *h, const char *token, const char *keyauth, struct err *e)
 {
-    struct answer *a, *v;
-    char *t = NULL, *k = NULL;
-    int rc = 0;
-
-    if (!h || h->closing || !keyauth) {
-        rc = err_set(e, -EINVAL, "http-01: no listener or no key authorization");
-        goto out;
-    }
-    if (!token || !b64url_valid(token) || strlen(token) > HTTP01_TOKEN_MAX) {
-        rc = err_set(e, -EINVAL, "invalid ACME token \"%.64s\": not base64url", token ? token : "");
-        goto out;
-    }
-    k = strdup(keyauth);
-    if (!k) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
-    a = find_answer(h, token);
-    if (a) {
-        free(a->keyauth);
-        a->keyauth = k;
-        k = NULL;
-        goto out;
-    }
-    t = strdup(token);
-    v = t ? realloc(h->answers, (h->nanswers + 1) * sizeof *v) : NULL;
-    if (!v) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
-    h->answers = v;
-    v[h->nanswers].token = t;
-    v[h->nanswers].keyauth = k;
-    h->nanswers++;
-    t = k = NULL;
-out:
-    free(t);
-    free(k);
-    return rc;
+    if (!h || h->closing || !keyauth)
+        return err_set(e, -EINVAL, "http-01: no listener or no key authorization");
+    return http01_answers_put(&h->answers, token, keyauth, e);
 }
 
 void http01_remove(struct http01 *h, const char *token)
 {
-    struct answer *a;
-
-    if (!h || !token)
-        return;
-    a = find_answer(h, token);
-    if (!a)
-        return;
-    free(a->token);
-    free(a->keyauth);
-    *a = h->answers[--h->nanswers];
+    if (h)
+        http01_answers_remove(&h->answers, token);
 }
 
 size_t http01_count(const struct http01 *h)
 {
-    return h ? h->nanswers : 0;
+    return h ? h->answers.n : 0;
 }
 
 /* ---- connections -------------------------------------------------------------------------- */
@@ -295,7 +233,8 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 static size_t format_response(struct conn *c, int rc, const struct http01_req *req)
 {
     int status = http01_req_status(rc);
-    const struct answer *a = rc == HTTP01_REQ_OK ? find_answer(c->h, req->token) : NULL;
+    const struct http01_answer *a =
+        rc == HTTP01_REQ_OK ? http01_answers_find(&c->h->answers, req->token) : NULL;
     char errbody[64];
     const char *body;
     size_t blen, cap;

@@ -228,3 +228,141 @@ int jwk_get_bytes(json_t *jwk, const char *name, uint8_t **out, size_t *len, str
         return err_set(e, rc, "JWK member \"%s\" is not valid base64url", name);
     return 0;
 }
+
+/* The curves a private EC JWK may name (RFC 7518 §6.2.1.1), with their coordinate size. */
+struct jwk_curve {
+    const char *name;
+    gnutls_ecc_curve_t curve;
+    size_t bytes;
+};
+
+static const struct jwk_curve jwk_curves[] = {
+    {"P-256", GNUTLS_ECC_CURVE_SECP256R1, 32},
+    {"P-384", GNUTLS_ECC_CURVE_SECP384R1, 48},
+    {"P-521", GNUTLS_ECC_CURVE_SECP521R1, 66},
+};
+
+static const struct jwk_curve *curve_by_name(const char *crv)
+{
+    for (size_t i = 0; crv && i < sizeof jwk_curves / sizeof jwk_curves[0]; i++) {
+        if (strcmp(jwk_curves[i].name, crv) == 0)
+            return &jwk_curves[i];
+    }
+    return NULL;
+}
+
+/* Records a GnuTLS failure: `what` names the step, GnuTLS's own text explains it. */
+static int gtls_err(struct err *e, int code, int gret, const char *what)
+{
+    if (gret == GNUTLS_E_MEMORY_ERROR)
+        code = -ENOMEM;
+    return err_set(e, code, "%s: %s", what, gnutls_strerror(gret));
+}
+
+/* Reads the EC members of a private JWK into priv. x and y must be exactly the curve size and
+ * d too (RFC 7518 §6.2.1.2, §6.2.2.1). */
+static int jwk_import_ec(json_t *jwk, gnutls_privkey_t priv, struct err *e)
+{
+    static const char *const names[] = {"x", "y", "d"};
+    gnutls_datum_t v[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
+    const struct jwk_curve *ci;
+    const char *crv;
+    uint8_t *bytes;
+    size_t len;
+    int rc, gret;
+
+    crv = json_string_value(json_object_get(jwk, "crv"));
+    ci = curve_by_name(crv);
+    if (!ci)
+        return err_set(e, -EINVAL, "unsupported JWK curve \"%s\"", crv ? crv : "(none)");
+    for (size_t i = 0; i < 3; i++) {
+        if ((rc = jwk_get_bytes(jwk, names[i], &bytes, &len, e)) < 0)
+            goto out;
+        v[i].data = bytes;
+        v[i].size = (unsigned int)len;
+        if (len != ci->bytes) {
+            rc = err_set(e, -EINVAL, "JWK member \"%s\" is %zu bytes, want %zu", names[i], len,
+                         ci->bytes);
+            goto out;
+        }
+    }
+    if ((gret = gnutls_privkey_import_ecc_raw(priv, ci->curve, &v[0], &v[1], &v[2])) < 0) {
+        rc = gtls_err(e, -EINVAL, gret, "importing the EC JWK");
+        goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < 3; i++) {
+        if (v[i].data)
+            gnutls_memset(v[i].data, 0, v[i].size);
+        free(v[i].data);
+    }
+    return rc;
+}
+
+/* Reads the RSA members of a private JWK (all CRT parameters required) into priv. */
+static int jwk_import_rsa(json_t *jwk, gnutls_privkey_t priv, struct err *e)
+{
+    static const char *const names[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
+    enum { N, E, D, P, Q, DP, DQ, QI, NMEMB };
+    gnutls_datum_t v[NMEMB];
+    uint8_t *bytes;
+    size_t len;
+    int rc, gret;
+
+    memset(v, 0, sizeof v);
+    for (size_t i = 0; i < NMEMB; i++) {
+        if ((rc = jwk_get_bytes(jwk, names[i], &bytes, &len, e)) < 0)
+            goto out;
+        v[i].data = bytes;
+        v[i].size = (unsigned int)len;
+    }
+    /* GnuTLS's "u" is q^-1 mod p, which is JWK's "qi"; e1 and e2 are dp and dq. */
+    if ((gret = gnutls_privkey_import_rsa_raw(priv, &v[N], &v[E], &v[D], &v[P], &v[Q], &v[QI],
+                                              &v[DP], &v[DQ])) < 0) {
+        rc = gtls_err(e, -EINVAL, gret, "importing the RSA JWK");
+        goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < NMEMB; i++) {
+        if (v[i].data)
+            gnutls_memset(v[i].data, 0, v[i].size);
+        free(v[i].data);
+    }
+    return rc;
+}
+
+int jwk_to_key(const char *jwk_json, struct ckey **out, struct err *e)
+{
+    gnutls_privkey_t priv = NULL;
+    json_error_t jerr;
+    json_t *jwk = NULL;
+    const char *kty;
+    int rc, gret;
+
+    *out = NULL;
+    jwk = json_loads(jwk_json ? jwk_json : "", 0, &jerr);
+    if (!json_is_object(jwk)) {
+        rc = err_set(e, -EINVAL, "JWK is not a JSON object: %s", jwk ? "wrong type" : jerr.text);
+        goto out;
+    }
+    if ((gret = gnutls_privkey_init(&priv)) < 0) {
+        rc = gtls_err(e, -EIO, gret, "gnutls_privkey_init");
+        goto out;
+    }
+    kty = json_string_value(json_object_get(jwk, "kty"));
+    if (kty && strcmp(kty, "EC") == 0)
+        rc = jwk_import_ec(jwk, priv, e);
+    else if (kty && strcmp(kty, "RSA") == 0)
+        rc = jwk_import_rsa(jwk, priv, e);
+    else
+        rc = err_set(e, -EINVAL, "unsupported JWK key type \"%s\"", kty ? kty : "(none)");
+    if (rc < 0)
+        goto out;
+    rc = key_adopt(&priv, out, e);
+out:
+    gnutls_privkey_deinit(priv);
+    json_decref(jwk);
+    return rc;
+}

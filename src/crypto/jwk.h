@@ -24,8 +24,13 @@ int jwk_key_thumbprint(const struct ckey *key, char **out, struct err *e);
 
 /* Decodes the base64url string member `name` of a JWK object. *out (caller frees; it may be
  * a secret such as "d": zero it first) and *len are set. Returns 0, -ENOENT when the member
- * is missing, -EINVAL when it is not a valid base64url string. (Added: shared by key.c and
- * jws.c for importing JWKs.) */
+ * is missing, -EINVAL when it is not a valid base64url string. (Shared with jws.c, which
+ * imports public JWKs.) */
 int jwk_get_bytes(json_t *jwk, const char *name, uint8_t **out, size_t *len, struct err *e);
+
+/* Builds a key from a JWK (json text) holding private members: EC {crv,x,y,d} or RSA
+ * {n,e,d,p,q,dp,dq,qi}. Used for published test vectors. *out is caller-owned (key_free).
+ * Returns 0, or negative with e set and *out NULL. */
+int jwk_to_key(const char *jwk_json, struct ckey **out, struct err *e);
 
 #endif

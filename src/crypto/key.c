@@ -9,10 +9,8 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <jansson.h>
 
 #include "crypto/b64.h"
-#include "crypto/jwk.h"
 #include "crypto/key_internal.h"
 
 #define RSA_MIN_BITS 2048
@@ -46,17 +44,6 @@ static const struct curve_info *curve_by_id(gnutls_ecc_curve_t curve)
 {
     for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++) {
         if (curves[i].curve == curve)
-            return &curves[i];
-    }
-    return NULL;
-}
-
-static const struct curve_info *curve_by_jwk_name(const char *crv)
-{
-    static const char *const names[] = {"P-256", "P-384", "P-521"};
-
-    for (size_t i = 0; crv && i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(names[i], crv) == 0)
             return &curves[i];
     }
     return NULL;
@@ -101,11 +88,8 @@ int key_spec_check(const struct key_spec *spec, struct err *e)
     return err_set(e, -EINVAL, "unsupported key type %d", (int)spec->type);
 }
 
-/* Wraps a freshly imported or generated private key into a ckey. Takes ownership of *privp
- * (set to NULL) whatever happens. Checks that GnuTLS holds a key we support (RSA 2048..4096
- * bits or one of our curves) whose public half matches the private one, so a bad file or
- * JWK is refused here rather than producing signatures nobody can verify. */
-static int ckey_adopt(gnutls_privkey_t *privp, struct ckey **out, struct err *e)
+/* See key_internal.h. The checks live here, with the rest of what makes a key acceptable. */
+int key_adopt(gnutls_privkey_t *privp, struct ckey **out, struct err *e)
 {
     gnutls_privkey_t priv = *privp;
     gnutls_pubkey_t pub = NULL;
@@ -203,7 +187,7 @@ int key_generate(const struct key_spec *spec, struct ckey **out, struct err *e)
         rc = gtls_err(e, -EIO, gret, "generating the key");
         goto out;
     }
-    rc = ckey_adopt(&priv, out, e);
+    rc = key_adopt(&priv, out, e);
 out:
     gnutls_privkey_deinit(priv);
     return rc;
@@ -284,7 +268,7 @@ int key_from_pem(const char *pem, size_t len, struct ckey **out, struct err *e)
         rc = gtls_err(e, -EINVAL, gret, "parsing the PEM private key");
         goto out;
     }
-    rc = ckey_adopt(&priv, out, e);
+    rc = key_adopt(&priv, out, e);
 out:
     gnutls_privkey_deinit(priv);
     return rc;
@@ -465,114 +449,6 @@ out:
     gnutls_free(der.data);
     gnutls_free(r.data);
     gnutls_free(s.data);
-    return rc;
-}
-
-/* Reads the EC members of a private JWK into priv. x and y must be exactly the curve size and
- * d too (RFC 7518 §6.2.1.2, §6.2.2.1). */
-static int jwk_import_ec(json_t *jwk, gnutls_privkey_t priv, struct err *e)
-{
-    static const char *const names[] = {"x", "y", "d"};
-    gnutls_datum_t v[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
-    const struct curve_info *ci;
-    const char *crv;
-    uint8_t *bytes;
-    size_t len;
-    int rc, gret;
-
-    crv = json_string_value(json_object_get(jwk, "crv"));
-    ci = curve_by_jwk_name(crv);
-    if (!ci)
-        return err_set(e, -EINVAL, "unsupported JWK curve \"%s\"", crv ? crv : "(none)");
-    for (size_t i = 0; i < 3; i++) {
-        if ((rc = jwk_get_bytes(jwk, names[i], &bytes, &len, e)) < 0)
-            goto out;
-        v[i].data = bytes;
-        v[i].size = (unsigned int)len;
-        if (len != ci->bytes) {
-            rc = err_set(e, -EINVAL, "JWK member \"%s\" is %zu bytes, want %zu", names[i], len,
-                         ci->bytes);
-            goto out;
-        }
-    }
-    if ((gret = gnutls_privkey_import_ecc_raw(priv, ci->curve, &v[0], &v[1], &v[2])) < 0) {
-        rc = gtls_err(e, -EINVAL, gret, "importing the EC JWK");
-        goto out;
-    }
-    rc = 0;
-out:
-    for (size_t i = 0; i < 3; i++) {
-        if (v[i].data)
-            gnutls_memset(v[i].data, 0, v[i].size);
-        free(v[i].data);
-    }
-    return rc;
-}
-
-/* Reads the RSA members of a private JWK (all CRT parameters required) into priv. */
-static int jwk_import_rsa(json_t *jwk, gnutls_privkey_t priv, struct err *e)
-{
-    static const char *const names[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
-    enum { N, E, D, P, Q, DP, DQ, QI, NMEMB };
-    gnutls_datum_t v[NMEMB];
-    uint8_t *bytes;
-    size_t len;
-    int rc, gret;
-
-    memset(v, 0, sizeof v);
-    for (size_t i = 0; i < NMEMB; i++) {
-        if ((rc = jwk_get_bytes(jwk, names[i], &bytes, &len, e)) < 0)
-            goto out;
-        v[i].data = bytes;
-        v[i].size = (unsigned int)len;
-    }
-    /* GnuTLS's "u" is q^-1 mod p, which is JWK's "qi"; e1 and e2 are dp and dq. */
-    if ((gret = gnutls_privkey_import_rsa_raw(priv, &v[N], &v[E], &v[D], &v[P], &v[Q], &v[QI],
-                                              &v[DP], &v[DQ])) < 0) {
-        rc = gtls_err(e, -EINVAL, gret, "importing the RSA JWK");
-        goto out;
-    }
-    rc = 0;
-out:
-    for (size_t i = 0; i < NMEMB; i++) {
-        if (v[i].data)
-            gnutls_memset(v[i].data, 0, v[i].size);
-        free(v[i].data);
-    }
-    return rc;
-}
-
-int key_from_jwk_json(const char *jwk_json, struct ckey **out, struct err *e)
-{
-    gnutls_privkey_t priv = NULL;
-    json_error_t jerr;
-    json_t *jwk = NULL;
-    const char *kty;
-    int rc, gret;
-
-    *out = NULL;
-    jwk = json_loads(jwk_json ? jwk_json : "", 0, &jerr);
-    if (!json_is_object(jwk)) {
-        rc = err_set(e, -EINVAL, "JWK is not a JSON object: %s", jwk ? "wrong type" : jerr.text);
-        goto out;
-    }
-    if ((gret = gnutls_privkey_init(&priv)) < 0) {
-        rc = gtls_err(e, -EIO, gret, "gnutls_privkey_init");
-        goto out;
-    }
-    kty = json_string_value(json_object_get(jwk, "kty"));
-    if (kty && strcmp(kty, "EC") == 0)
-        rc = jwk_import_ec(jwk, priv, e);
-    else if (kty && strcmp(kty, "RSA") == 0)
-        rc = jwk_import_rsa(jwk, priv, e);
-    else
-        rc = err_set(e, -EINVAL, "unsupported JWK key type \"%s\"", kty ? kty : "(none)");
-    if (rc < 0)
-        goto out;
-    rc = ckey_adopt(&priv, out, e);
-out:
-    gnutls_privkey_deinit(priv);
-    json_decref(jwk);
     return rc;
 }
 

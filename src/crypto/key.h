@@ -66,10 +66,6 @@ const char *key_jws_alg(const struct ckey *key);
 int key_sign(const struct ckey *key, const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen,
              struct err *e);
 
-/* Builds a key from a JWK (json text) holding private members: EC {crv,x,y,d} or RSA
- * {n,e,d,p,q,dp,dq,qi}. Used for published test vectors. Returns 0 or negative. */
-int key_from_jwk_json(const char *jwk_json, struct ckey **out, struct err *e);
-
 void key_free(struct ckey *key);
 
 #endif

@@ -15,4 +15,11 @@ struct ckey {
     int size; /* ECDSA: 256/384/521; RSA: modulus bits */
 };
 
+/* Wraps a freshly imported or generated private key into a ckey (*out, caller-owned). Takes
+ * ownership of *privp (set to NULL) whatever happens. Checks that GnuTLS holds a key we
+ * support (RSA 2048..4096 bits or one of our curves) whose public half matches the private
+ * one, so a bad file or JWK is refused here rather than producing signatures nobody can
+ * verify. Returns 0, or negative with e set and *out NULL. */
+int key_adopt(gnutls_privkey_t *privp, struct ckey **out, struct err *e);
+
 #endif

@@ -197,11 +197,11 @@ int pem_split_chain(const char *pem, size_t len, struct pem_chain *out, struct e
     rc = 0;
 out:
     free(b64);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     return rc;
 }
 
-void pem_chain_free(struct pem_chain *chain)
+void pem_chain_clear(struct pem_chain *chain)
 {
     size_t i;
 

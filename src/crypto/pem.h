@@ -20,10 +20,12 @@ struct pem_chain {
 /* Splits `pem` into DER certificates. Refuses (-EINVAL, naming the block) any block that is
  * not "CERTIFICATE" (a PRIVATE KEY block above all), bad base64, an unterminated block,
  * non-whitespace text outside blocks, and an input with no certificate. The chain is owned
- * by the caller (pem_chain_free). Returns 0 or negative. */
+ * by the caller (pem_chain_clear). Returns 0 or negative. */
 int pem_split_chain(const char *pem, size_t len, struct pem_chain *out, struct err *e);
 
-void pem_chain_free(struct pem_chain *chain);
+/* Frees the certificates of chain and leaves it empty (the struct itself is the caller's).
+ * chain may be NULL. */
+void pem_chain_clear(struct pem_chain *chain);
 
 /* Encodes one DER certificate as a PEM "CERTIFICATE" block with 64-column lines and a final
  * newline. Caller frees; NULL on allocation failure. */

@@ -199,7 +199,7 @@ char *metrics_format(const struct metrics *m)
     if (rc == 0)
         rc = put_global_metrics(&b, m);
     if (rc < 0) {
-        buf_free(&b);
+        buf_clear(&b);
         return NULL;
     }
     return buf_steal(&b);

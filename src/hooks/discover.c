@@ -47,7 +47,7 @@ static int strv_push(struct strv *s, char *str)
     return 0;
 }
 
-static void strv_free(struct strv *s)
+static void strv_clear(struct strv *s)
 {
     for (size_t i = 0; i < s->n; i++)
         free(s->v[i]);
@@ -250,7 +250,7 @@ static int discover_dir(const char *dir, struct strv *taken, struct strv *found,
     }
 out:
     free(path);
-    strv_free(&names);
+    strv_clear(&names);
     return rc;
 }
 
@@ -301,7 +301,7 @@ int hooks_discover(const struct hooks_opts *o, char ***paths, size_t *n, struct 
     found.n = 0;
 out:
     free(dir);
-    strv_free(&taken);
-    strv_free(&found);
+    strv_clear(&taken);
+    strv_clear(&found);
     return rc;
 }

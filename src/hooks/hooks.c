@@ -498,7 +498,7 @@ int hooks_run(uv_loop_t *loop, const struct hooks_opts *o, const char *event,
     if (stdin_len)
         memcpy(j->in, stdin_data, stdin_len);
     j->inlen = stdin_len;
-    rc = hooks_env_build(o, &j->envp, e);
+    rc = hooks_env_build(o ? o->env : NULL, o ? o->nenv : 0, o ? o->state_dir : NULL, &j->envp, e);
     if (rc < 0)
         goto out;
     rc = hooks_discover(o, &j->paths, &j->npaths, e);

@@ -50,7 +50,8 @@ static bool target_env_ok(const char *kv)
     return false;
 }
 
-int hooks_env_build(const struct hooks_opts *o, char ***envp, struct err *e)
+int hooks_env_build(const char *const *extra, size_t nextra, const char *state_dir, char ***envp,
+                    struct err *e)
 {
     size_t nenv = 0, nall = 0, n = 0;
     const char **all = NULL;
@@ -60,7 +61,7 @@ int hooks_env_build(const struct hooks_opts *o, char ***envp, struct err *e)
     *envp = NULL;
     while (environ && environ[nenv])
         nenv++;
-    all = calloc(nenv + (o ? o->nenv : 0) + 2, sizeof *all);
+    all = calloc(nenv + nextra + 2, sizeof *all);
     if (!all) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
@@ -68,8 +69,8 @@ int hooks_env_build(const struct hooks_opts *o, char ***envp, struct err *e)
     for (size_t i = 0; i < nenv; i++)
         if (!daemon_only(environ[i]))
             all[nall++] = environ[i];
-    for (size_t i = 0; o && i < o->nenv; i++) {
-        const char *kv = o->env[i];
+    for (size_t i = 0; i < nextra; i++) {
+        const char *kv = extra[i];
 
         if (!kv || kv[0] == '=' || !strchr(kv, '=')) {
             rc = err_set(e, -EINVAL, "invalid hook environment entry \"%s\"", kv ? kv : "");
@@ -78,8 +79,8 @@ int hooks_env_build(const struct hooks_opts *o, char ***envp, struct err *e)
         if (target_env_ok(kv))
             all[nall++] = kv;
     }
-    if (o && o->state_dir) {
-        if (asprintf(&statedir, "ACME_STATE_DIR=%s", o->state_dir) < 0) {
+    if (state_dir) {
+        if (asprintf(&statedir, "ACME_STATE_DIR=%s", state_dir) < 0) {
             statedir = NULL;
             rc = err_set(e, -ENOMEM, "out of memory");
             goto out;

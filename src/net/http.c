@@ -507,19 +507,6 @@ void http_client_close(struct http_client *c, void (*done)(void *arg), void *arg
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
-const char *http_header_get(const struct http_response *resp, const char *name)
-{
-    size_t i;
-
-    if (!resp || !name)
-        return NULL;
-    for (i = 0; i < resp->nheaders; i++) {
-        if (strcasecmp(resp->headers[i].name, name) == 0)
-            return resp->headers[i].value;
-    }
-    return NULL;
-}
-
 char *http_dir_bundle(const char *dir)
 {
     struct stat st;
@@ -533,9 +520,4 @@ char *http_dir_bundle(const char *dir)
         return NULL;
     }
     return path;
-}
-
-const char *http_user_agent(void)
-{
-    return "acmed/" ACMED_VERSION;
 }

@@ -11,57 +11,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "net/http_msg.h" /* the request, response and callback types */
 #include "util/err.h"
-
-struct http_client_opts {
-    const char *ca_bundle;    /* PEM file of trusted CAs (replaces the system store); NULL =
-                               * system default (see http_dir_bundle). The CLI maps
-                               * $ACMED_CA_BUNDLE here. */
-    long connect_timeout_ms;  /* 0 = 10 s */
-    long total_timeout_ms;    /* per request, 0 = 60 s */
-    size_t max_body;          /* 0 = 4 MiB */
-    bool allow_insecure_http; /* plain http to any host (conf/acmed.yaml allow-insecure-http);
-                               * otherwise only to loopback literals (net/url_policy.h) */
-};
-
-struct http_header {
-    char *name;  /* as received */
-    char *value; /* trimmed */
-};
-
-struct http_response {
-    long status; /* HTTP status code */
-    char *body;  /* NUL-terminated; owned by the response */
-    size_t body_len;
-    struct http_header *headers; /* headers of the final response, in order */
-    size_t nheaders;
-    const char *effective_url; /* borrowed from curl */
-};
-
-/* Called exactly once per request on the loop thread. rc == 0: resp is the response (any
- * status; redirects are not followed); rc < 0: a transport failure described by e (the message
- * names the method, the URL and curl's explanation), and resp is NULL:
- *   -ETIMEDOUT connect or total timeout      -ECONNREFUSED (or the OS errno) cannot connect
- *   -EKEYREJECTED TLS certificate not trusted -EPROTO other TLS failure
- *   -EFBIG body (or headers) above the cap    -ENOENT CA bundle unreadable
- *   -ECONNRESET connection broke             -ECANCELED http_client_close was called
- *   -EINVAL malformed URL, -EPROTONOSUPPORT not http/https, -EHOSTUNREACH unresolvable,
- *   -ENOMEM, -EIO anything else.
- * resp and e are valid only during the callback. */
-typedef void (*http_cb)(void *arg, int rc, const struct http_response *resp, const struct err *e);
-
-struct http_request {
-    const char *method; /* "GET", "HEAD" or "POST" */
-    const char *url;
-    const char *content_type; /* POST only, e.g. "application/jose+json" */
-    const char *accept;       /* optional Accept header */
-    const char *body;         /* POST body, copied by http_request_start */
-    size_t body_len;
-    const char *connect_to; /* optional "HOST:PORT" to connect to instead of the URL's host
-                               (the URL, Host header and TLS name stay as they are) */
-    bool plain_http;        /* plain http by nature (the http-01 self-test): exempt from
-                               the plain-http rule */
-};
 
 struct http_client;
 
@@ -91,9 +42,6 @@ void http_client_stats(const struct http_client *c, struct http_stats *out);
  * before done() runs is ignored. c may be NULL. */
 void http_client_close(struct http_client *c, void (*done)(void *arg), void *arg);
 
-/* First header named `name` (case-insensitive), or NULL. Borrowed from resp. */
-const char *http_header_get(const struct http_response *resp, const char *name);
-
 /* The system's CA bundle inside CA directory `dir`: "`dir`/ca-certificates.crt" when that is a
  * regular file (or a link to one), else NULL. A client with no ca_bundle trusts this file
  * instead of libcurl's default when that default is a CA directory and no CA file (Debian's
@@ -102,8 +50,5 @@ const char *http_header_get(const struct http_response *resp, const char *name);
  * update-ca-certificates writes from the same certificates). Returns a string the caller
  * frees, or NULL (also when out of memory: libcurl's default then stays). */
 char *http_dir_bundle(const char *dir);
-
-/* The User-Agent acmed sends: "acmed/<version>". */
-const char *http_user_agent(void);
 
 #endif

@@ -33,7 +33,7 @@ void http_xfer_free(struct http_xfer *x)
     curl_slist_free_all(x->connect_to);
     headers_clear(x);
     free(x->headers);
-    buf_free(&x->body);
+    buf_clear(&x->body);
     free(x->url);
     free(x);
 }
@@ -232,7 +232,7 @@ static int add_header(struct curl_slist **list, const char *name, const char *va
     *list = l;
     rc = 0;
 out:
-    buf_free(&b);
+    buf_clear(&b);
     return rc;
 }
 

@@ -9,9 +9,11 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
-#include "net/http.h"
+#include "net/http_msg.h"
 #include "util/buf.h"
 #include "util/err.h"
+
+struct http_client;
 
 struct http_xfer {
     struct http_client *c; /* the owner; not used by http_xfer.c */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,10 +22,32 @@
  * a level-triggered poll on a pending connection would otherwise spin. */
 #define ACCEPT_PAUSE_MS 100
 
+/* Formats an IPv4 or IPv6 socket address as "1.2.3.4:443" or "[::1]:443" into out. */
+static void addr_text(const struct sockaddr *sa, char *out, size_t n)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(out, n, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(out, n, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, n, "(family %d)", (int)sa->sa_family);
+    }
+}
+
 /* ---- teardown ------------------------------------------------------------------------- */
 
-/* Frees t once everything it put on the loop is closed, then reports to the closer. */
-void tls_alpn_release(struct tls_alpn *t)
+/* Accounts for one closed handle or freed connection (t->pending; also t->conn_freed, for
+ * tls_alpn_conn.c). Frees t once everything it put on the loop is closed, then reports to the
+ * closer. */
+static void release(struct tls_alpn *t)
 {
     void (*done)(void *) = t->done;
     void *arg = t->done_arg;
@@ -47,12 +70,12 @@ static void listener_closed(uv_handle_t *h)
 
     close(l->fd);
     l->fd = -1;
-    tls_alpn_release(l->t);
+    release(l->t);
 }
 
 static void timer_closed(uv_handle_t *h)
 {
-    tls_alpn_release(h->data);
+    release(h->data);
 }
 
 void tls_alpn_close(struct tls_alpn *t, void (*done)(void *arg), void *arg)
@@ -146,7 +169,8 @@ static void on_sweep(uv_timer_t *tm)
         uv_timer_start(tm, on_sweep, next, 0);
 }
 
-void tls_alpn_sweep_soon(struct tls_alpn *t)
+/* Makes sure conn_guard_sweep runs within the grace period (conn_guard_add asked for it). */
+static void sweep_soon(struct tls_alpn *t)
 {
     if (!uv_is_active((uv_handle_t *)&t->sweep))
         uv_timer_start(&t->sweep, on_sweep, t->guard.lim.grace_ms, 0);
@@ -164,6 +188,7 @@ static void on_listen(uv_poll_t *p, int status, int events)
         return;
     }
     for (int i = 0; i < ACCEPT_BATCH; i++) {
+        char text[TLS_ALPN_ADDR_TEXT_MAX];
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -183,7 +208,9 @@ static void on_listen(uv_poll_t *p, int status, int events)
             close(fd);
             continue;
         }
-        tls_alpn_conn_start(t, fd, (struct sockaddr *)&ss);
+        addr_text((struct sockaddr *)&ss, text, sizeof text);
+        if (tls_alpn_conn_start(t, fd, (struct sockaddr *)&ss, text))
+            sweep_soon(t);
     }
 }
 
@@ -196,7 +223,7 @@ static int listener_bind(struct tls_alpn_listener *l, const struct sockaddr *sa,
     char text[TLS_ALPN_ADDR_TEXT_MAX];
     int fd = -1, one = 1, rc = 0;
 
-    tls_alpn_addr_text(sa, text, sizeof text);
+    addr_text(sa, text, sizeof text);
     if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
         rc = err_set(e, -EAFNOSUPPORT, "tls-alpn-01: %s: not an IP address", text);
         goto out;
@@ -275,6 +302,7 @@ int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const s
         goto out;
     }
     t->loop = loop;
+    t->conn_freed = release;
     t->nls = n;
     conn_guard_init(&t->guard, NULL);
     for (size_t i = 0; i < n; i++) {

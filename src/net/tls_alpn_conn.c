@@ -24,25 +24,6 @@
 
 static const char alpn_proto[] = TLS_ALPN_PROTOCOL;
 
-void tls_alpn_addr_text(const struct sockaddr *sa, char *out, size_t n)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-        snprintf(out, n, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-        snprintf(out, n, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
-    } else {
-        snprintf(out, n, "(family %d)", (int)sa->sa_family);
-    }
-}
-
 static void conn_handle_closed(uv_handle_t *h)
 {
     struct tls_alpn_conn *c = h->data;
@@ -54,7 +35,7 @@ static void conn_handle_closed(uv_handle_t *h)
     close(c->fd);
     tls_alpn_entry_unref(c->entry);
     free(c);
-    tls_alpn_release(t);
+    t->conn_freed(t);
 }
 
 void tls_alpn_conn_close(struct tls_alpn_conn *c)
@@ -280,19 +261,21 @@ static int conn_session(struct tls_alpn_conn *c)
     return 0;
 }
 
-void tls_alpn_conn_start(struct tls_alpn *t, int fd, const struct sockaddr *peer)
+bool tls_alpn_conn_start(struct tls_alpn *t, int fd, const struct sockaddr *peer,
+                         const char *peer_text)
 {
+    bool sweep;
     struct tls_alpn_conn *c = calloc(1, sizeof *c);
     int rc;
 
     if (!c) {
         log_err("tls-alpn-01: out of memory for a connection");
         close(fd);
-        return;
+        return false;
     }
     c->t = t;
     c->fd = fd;
-    tls_alpn_addr_text(peer, c->peer, sizeof c->peer);
+    snprintf(c->peer, sizeof c->peer, "%s", peer_text);
     rc = conn_session(c);
     if (rc < 0) {
         log_err("tls-alpn-01: TLS session for %s: %s", c->peer, gnutls_strerror(rc));
@@ -314,17 +297,17 @@ void tls_alpn_conn_start(struct tls_alpn *t, int fd, const struct sockaddr *peer
         t->conns->prev = c;
     t->conns = c;
     c->t0 = uv_now(t->loop);
-    if (conn_guard_add(&t->guard, &c->ge, c, fd, peer, c->t0))
-        tls_alpn_sweep_soon(t);
+    sweep = conn_guard_add(&t->guard, &c->ge, c, fd, peer, c->t0);
     t->pending++;
     /* The repeat is the drain's deadline, which conn_bye starts with uv_timer_again. */
     uv_timer_start(&c->timer, on_conn_timeout, t->guard.lim.idle_ms,
                    t->guard.lim.timeout_ms < DRAIN_MS ? t->guard.lim.timeout_ms : DRAIN_MS);
     conn_wait(c, false);
-    return;
+    return sweep;
 fail:
     if (c->session)
         gnutls_deinit(c->session);
     close(fd);
     free(c);
+    return false;
 }

@@ -69,23 +69,19 @@ struct tls_alpn {
     bool closing;
     void (*done)(void *arg);
     void *done_arg;
+    /* Set by the listener (tls_alpn.c): called by tls_alpn_conn.c once a connection is freed,
+     * to account for it in pending (t may be freed by the call). */
+    void (*conn_freed)(struct tls_alpn *t);
 };
 
-/* Formats an IPv4 or IPv6 socket address as "1.2.3.4:443" or "[::1]:443" into out. */
-void tls_alpn_addr_text(const struct sockaddr *sa, char *out, size_t n);
-
-/* Accounts for one closed handle or freed connection (t->pending); frees t and calls the
- * closer's callback when it was the last one after tls_alpn_close. */
-void tls_alpn_release(struct tls_alpn *t);
-
 /* Starts serving the accepted non-blocking socket fd (owned from now on, closed whatever
- * happens) from peer, which has been admitted by conn_guard_make_room. On success the
- * connection is linked into t->conns and t->guard (IDLE), counted in t->pending, and leaves
- * only through tls_alpn_conn_close. */
-void tls_alpn_conn_start(struct tls_alpn *t, int fd, const struct sockaddr *peer);
-
-/* Makes sure conn_guard_sweep runs within the grace period (conn_guard_add asked for it). */
-void tls_alpn_sweep_soon(struct tls_alpn *t);
+ * happens) from peer (peer_text: its address as the listener prints it), which has been
+ * admitted by conn_guard_make_room. On success the connection is linked into t->conns and
+ * t->guard (IDLE), counted in t->pending, and leaves only through tls_alpn_conn_close; once
+ * freed it calls t->conn_freed. Returns true when conn_guard_add asked for a sweep within the
+ * grace period (the listener's timer), false otherwise. */
+bool tls_alpn_conn_start(struct tls_alpn *t, int fd, const struct sockaddr *peer,
+                         const char *peer_text);
 
 /* Unlinks c (from t->guard too) and closes its handles; it is freed (and released) from the
  * close callbacks, so callers up the stack may still look at it. Closing twice is harmless. */

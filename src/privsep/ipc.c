@@ -73,7 +73,7 @@ int ipc_out_end(struct ipc_out *o, struct err *e)
     if (o->rc == 0 && o->b.len - 4 > IPC_FRAME_MAX)
         o->rc = -E2BIG;
     if (o->rc < 0) {
-        buf_free(&o->b);
+        buf_clear(&o->b);
         return err_set(e, o->rc,
                        o->rc == -E2BIG ? "message too large for the worker channel"
                                        : "out of memory");

@@ -46,7 +46,7 @@ struct ipc_schema {
 
 /* ---- encoding ------------------------------------------------------------------------------ */
 
-/* A frame under construction; its buf is the caller's (released with buf_free). */
+/* A frame under construction; its buf is the caller's (released with buf_clear). */
 struct ipc_out {
     struct buf b;
     int rc; /* first error (-ENOMEM, -E2BIG), sticky: checked once by ipc_out_end */

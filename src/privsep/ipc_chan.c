@@ -37,7 +37,7 @@ static void maybe_release(struct ipc_chan *c)
     if (c->freed && c->handle_closed && c->writes == 0) {
         for (unsigned i = 0; i < c->nfds; i++)
             close(c->fds[i]);
-        buf_free(&c->in);
+        buf_clear(&c->in);
         free(c);
     }
 }
@@ -170,7 +170,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
     /* A long quiet channel with a large buffer behind it gives the memory back. */
     if (c->in.len == 0 && c->in.cap > 256 * 1024)
-        buf_free(&c->in);
+        buf_clear(&c->in);
 }
 
 struct ipc_chan *ipc_chan_open(uv_loop_t *loop, int fd, bool accept_fds, ipc_frame_cb on_frame,
@@ -226,11 +226,11 @@ static int send_frame(struct ipc_chan *c, struct buf *frame, int fd, struct err 
     int rc, copy = -1;
 
     if (c->ended || c->freed) {
-        buf_free(frame);
+        buf_clear(frame);
         return err_set(e, -EPIPE, "the worker channel has ended");
     }
     if (!(w = calloc(1, sizeof *w))) {
-        buf_free(frame);
+        buf_clear(frame);
         return err_set(e, -ENOMEM, "out of memory");
     }
     w->c = c;
@@ -279,7 +279,7 @@ int ipc_chan_send(struct ipc_chan *c, struct buf *frame, struct err *e)
 int ipc_chan_send_fd(struct ipc_chan *c, struct buf *frame, int fd, struct err *e)
 {
     if (fd < 0) {
-        buf_free(frame);
+        buf_clear(frame);
         return err_set(e, -EBADF, "no descriptor to pass");
     }
     return send_frame(c, frame, fd, e);

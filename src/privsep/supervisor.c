@@ -132,7 +132,7 @@ struct supervisor *supervisor_start(uv_loop_t *loop, const struct child_spec *sp
 int supervisor_send(struct supervisor *s, struct buf *frame, struct err *e)
 {
     if (!s->chan) {
-        buf_free(frame);
+        buf_clear(frame);
         return err_set(e, -EPIPE, "the worker is not running");
     }
     return ipc_chan_send(s->chan, frame, e);

@@ -27,7 +27,7 @@ static void revoke_end(struct revoke_work *w)
 {
     struct rec *r = w->r;
 
-    pem_chain_free(&w->chain);
+    pem_chain_clear(&w->chain);
     key_free(w->cert_key);
     free(w);
     if (--r->revoke_pending == 0)
@@ -111,7 +111,7 @@ static void revoke_start(struct rec *r, struct store_cert *c)
             err_set(&e, -ENOMEM, "out of memory");
         log_err("revoking certificate %s: %s", c->id, err_msg(&e));
         free(pem);
-        pem_chain_free(&w->chain);
+        pem_chain_clear(&w->chain);
         free(w);
         return;
     }

@@ -49,7 +49,7 @@ static int pem_files_make(const struct pem_chain *ch, struct pem_files *f, struc
     }
     return 0;
 oom:
-    buf_free(&chain);
+    buf_clear(&chain);
     pem_files_free(f);
     return err_set(e, -ENOMEM, "out of memory");
 }
@@ -189,7 +189,7 @@ oom:
 out:
     store_cert_clear(&c);
     pem_files_free(&f);
-    pem_chain_free(&ch);
+    pem_chain_clear(&ch);
     free(dir);
     return rc;
 }

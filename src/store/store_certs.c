@@ -364,7 +364,7 @@ static int leaf_load(struct leaf *l, struct err *e)
 
 static void leaf_free(struct leaf *l)
 {
-    pem_chain_free(&l->ch);
+    pem_chain_clear(&l->ch);
     free(l->pem);
 }
 

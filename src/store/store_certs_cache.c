@@ -309,7 +309,7 @@ int store_certs_cache_write(const struct store *st, const struct store_certs_cac
         rc = err_set(e, -ENOMEM, "out of memory");
     else
         rc = fsio_write_atomic(path, b.data, b.len, STORE_PRIV_FILE_MODE, e);
-    buf_free(&b);
+    buf_clear(&b);
     free(path);
     return rc;
 }

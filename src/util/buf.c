@@ -71,7 +71,7 @@ char *buf_steal(struct buf *b)
     return p;
 }
 
-void buf_free(struct buf *b)
+void buf_clear(struct buf *b)
 {
     if (!b)
         return;
@@ -80,11 +80,11 @@ void buf_free(struct buf *b)
     b->len = b->cap = 0;
 }
 
-void buf_free_secret(struct buf *b)
+void buf_clear_secret(struct buf *b)
 {
     if (b && b->data)
         explicit_bzero(b->data, b->cap);
-    buf_free(b);
+    buf_clear(b);
 }
 
 void buf_secret_free(void *p, size_t n)

@@ -25,9 +25,10 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
  * allocation failure. */
 char *buf_steal(struct buf *b);
 
-/* Releases the data (zeroing it first when `secret`) and resets b. b may be NULL. */
-void buf_free(struct buf *b);
-void buf_free_secret(struct buf *b);
+/* Releases the data (zeroing it first with _secret) and resets b to empty; b itself is the
+ * caller's. b may be NULL. */
+void buf_clear(struct buf *b);
+void buf_clear_secret(struct buf *b);
 
 /* Zeroes the n bytes at p (explicit_bzero: not optimised away), then frees p. For keys and
  * other secrets held outside a buf. p may be NULL. */

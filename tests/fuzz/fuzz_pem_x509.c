@@ -33,7 +33,7 @@ static void roundtrip(const uint8_t *der, size_t len)
     if (pem_split_chain(pem, strlen(pem), &chain, &e) == 0) {
         if (chain.n != 1 || chain.certs[0].len != len || memcmp(chain.certs[0].der, der, len))
             abort();
-        pem_chain_free(&chain);
+        pem_chain_clear(&chain);
     }
     free(pem);
 }
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 roundtrip(chain.certs[i].der, chain.certs[i].len);
         }
         free(x509_chain_top_issuer_cn(&chain));
-        pem_chain_free(&chain);
+        pem_chain_clear(&chain);
     }
     parse_der(data, size);
     free(text);

@@ -207,7 +207,7 @@ static void revoke_one(bool with_cert_key)
     assert_true(acme_problem_is(s.problem, "alreadyRevoked"));
     flow_sync_clear(&s);
     x509_info_free(leaf);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     flow_result_clear(&res);
     flow_env_fini(&fe);
 }

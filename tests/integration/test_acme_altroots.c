@@ -35,7 +35,7 @@ static char *root_cn(int n, char **pem_out)
     assert_int_equal(x509_parse(c.certs[0].der, c.certs[0].len, &x, &e), 0);
     cn = strdup(x->subject_cn);
     x509_info_free(x);
-    pem_chain_free(&c);
+    pem_chain_clear(&c);
     *pem_out = pem;
     return cn;
 }
@@ -61,7 +61,7 @@ static char *issue_anchored(const char *preferred, const char *anchors, const ch
     assert_non_null(top);
     if (x509_verify_chain(&c, root_pem, strlen(root_pem), clock_now(), &e) < 0)
         fail_msg("chain with top %s does not verify: %s", top, err_msg(&e));
-    pem_chain_free(&c);
+    pem_chain_clear(&c);
     flow_result_clear(&res);
     return top;
 }

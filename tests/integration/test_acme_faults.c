@@ -289,7 +289,7 @@ static char *cert_id_of(const char *pem, size_t len)
     id = x509_ari_cert_id(x->aki, x->aki_len, x->serial, x->serial_len);
     assert_non_null(id);
     x509_info_free(x);
-    pem_chain_free(&c);
+    pem_chain_clear(&c);
     return id;
 }
 

@@ -58,7 +58,7 @@ static void test_roundtrip(void **state)
     free(s);
     assert_null(ipc_get_text(&m, F_NAME, 2));
     assert_false(ipc_get_bytes(&m, F_PEM, 0, &p, &n));
-    buf_free(&o.b);
+    buf_clear(&o.b);
 }
 
 /* Each rule of the schema, broken once. */
@@ -71,7 +71,7 @@ static void expect_refused(struct ipc_out *o, const char *why)
         assert_int_equal(ipc_out_end(o, &e), 0);
     assert_int_equal(ipc_decode(&schema, (uint8_t *)o->b.data, o->b.len, &m, &e), -EPROTO);
     assert_non_null(strstr(e.msg, why));
-    buf_free(&o->b);
+    buf_clear(&o->b);
 }
 
 static void test_refusals(void **state)
@@ -159,7 +159,7 @@ static void test_framing(void **state)
     /* Nothing, or less than a length prefix (found by fuzz_ipc: read past the input). */
     assert_int_equal(ipc_decode(&schema, (uint8_t *)o.b.data, 0, &m, &e), -EPROTO);
     assert_int_equal(ipc_decode(&schema, (uint8_t *)o.b.data, 3, &m, &e), -EPROTO);
-    buf_free(&o.b);
+    buf_clear(&o.b);
 
     /* Too large to encode. */
     {

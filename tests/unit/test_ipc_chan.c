@@ -165,8 +165,8 @@ static void test_free_in_callback(void **state)
     run(&loop);
     assert_int_equal(b.nframes, 1);
     assert_int_equal(b.closed, 0);
-    buf_free(&f1);
-    buf_free(&f2);
+    buf_clear(&f1);
+    buf_clear(&f2);
     close(sv[0]);
     run(&loop);
     assert_int_equal(uv_loop_close(&loop), 0);

@@ -48,7 +48,7 @@ static struct ckey *load_jwk_key(const char *rel)
     size_t len;
     char *text = tu_read_data(rel, &len);
 
-    assert_int_equal(key_from_jwk_json(text, &key, &e), 0);
+    assert_int_equal(jwk_to_key(text, &key, &e), 0);
     free(text);
     assert_non_null(key);
     return key;
@@ -217,7 +217,7 @@ static void test_unsupported_jwk_import(void **state)
         struct ckey *key = NULL;
         struct err e = {0};
 
-        assert_true(key_from_jwk_json(bad[i], &key, &e) < 0);
+        assert_true(jwk_to_key(bad[i], &key, &e) < 0);
         assert_null(key);
         assert_true(strlen(e.msg) > 0);
     }
@@ -233,7 +233,7 @@ static void test_mismatched_ec_jwk(void **state)
 
     json_object_set_new(jwk, "d", json_string("AY5pb7A0UFiB3RELSD64fTLOSV_jazdF7fLYyuTw8lM"));
     text = json_dumps(jwk, JSON_COMPACT);
-    assert_true(key_from_jwk_json(text, &key, &e) < 0);
+    assert_true(jwk_to_key(text, &key, &e) < 0);
     assert_null(key);
     free(text);
     json_decref(jwk);

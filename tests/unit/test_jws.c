@@ -45,7 +45,7 @@ static struct ckey *load_jwk_key(const char *rel)
     size_t len;
     char *text = tu_read_data(rel, &len);
 
-    if (key_from_jwk_json(text, &key, &e) < 0)
+    if (jwk_to_key(text, &key, &e) < 0)
         fail_msg("%s: %s", rel, err_msg(&e));
     free(text);
     return key;

@@ -203,7 +203,7 @@ static void test_pkcs8(void **state)
     assert_int_equal(key_get_type(key), KEY_ECDSA);
     assert_int_equal(key_get_size(key), 256);
     jwk_text = tu_read_data("jws/rfc7515_a3_p256.json", &jlen);
-    assert_int_equal(key_from_jwk_json(jwk_text, &jwk_key, &e), 0);
+    assert_int_equal(jwk_to_key(jwk_text, &jwk_key, &e), 0);
     free(jwk_text);
     assert_int_equal(key_id(key, id1, &e), 0);
     assert_int_equal(key_id(jwk_key, id2, &e), 0);

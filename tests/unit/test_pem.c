@@ -26,7 +26,7 @@ static void expect_reject(const char *pem, const char *needle)
         fail_msg("message \"%s\" lacks \"%s\"", e.msg, needle);
     assert_null(chain.certs);
     assert_int_equal(chain.n, 0);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
 }
 
 static void assert_blob(const struct der_blob *b, const char *der_file)
@@ -57,10 +57,10 @@ static void test_split_chain(void **state)
     assert_int_equal(chain.n, 2);
     assert_blob(&chain.certs[0], "x509/leaf.der");
     assert_blob(&chain.certs[1], "x509/inter.der");
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     assert_null(chain.certs);
-    pem_chain_free(&chain); /* twice is harmless */
-    pem_chain_free(NULL);
+    pem_chain_clear(&chain); /* twice is harmless */
+    pem_chain_clear(NULL);
     free(pem);
 }
 
@@ -83,7 +83,7 @@ static void test_crlf_and_blank_lines(void **state)
     assert_int_equal(chain.n, 2);
     assert_blob(&chain.certs[0], "x509/leaf.der");
     assert_blob(&chain.certs[1], "x509/inter.der");
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     free(crlf);
     free(pem);
 }
@@ -198,7 +198,7 @@ static void test_encode_round_trip(void **state)
     assert_int_equal(chain.n, 1);
     assert_int_equal(chain.certs[0].len, len);
     assert_memory_equal(chain.certs[0].der, der, len);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     free(pem);
 
     /* Lengths that leave 0, 1 and 2 bytes over, and exactly one full line (48 bytes). */
@@ -213,7 +213,7 @@ static void test_encode_round_trip(void **state)
         assert_int_equal(chain.n, 1);
         assert_int_equal(chain.certs[0].len, len);
         assert_memory_equal(chain.certs[0].der, buf, len);
-        pem_chain_free(&chain);
+        pem_chain_clear(&chain);
         free(pem);
     }
     free(leaf_pem);

@@ -28,7 +28,7 @@ static int send_to_keeper(void *arg, struct buf *frame, struct err *e)
 {
     (void)arg;
     (void)e;
-    buf_free(&to_keeper);
+    buf_clear(&to_keeper);
     to_keeper = *frame;
     memset(frame, 0, sizeof *frame);
     return 0;
@@ -109,7 +109,7 @@ static void worker_receive(struct remote_hub *h, struct keeper *k)
     assert_int_equal(remote_hub_answer(h, &m, &e), 0);
     /* The same answer twice is refused: nothing waits for it any more. */
     assert_int_equal(remote_hub_answer(h, &m, &e), -EPROTO);
-    buf_free(&k->answer);
+    buf_clear(&k->answer);
 }
 
 static void test_round_trip(void **state)
@@ -171,7 +171,7 @@ static void test_round_trip(void **state)
     assert_int_equal(r.calls, 1);
     assert_int_equal(r.rc, -ECANCELED);
 
-    buf_free(&to_keeper);
+    buf_clear(&to_keeper);
     json_decref(jwk);
     key_free(key);
 }

@@ -62,7 +62,7 @@ static void test_buf_free_secret(void **state)
     (void)state;
     assert_int_equal(buf_puts(&b, "-----BEGIN PRIVATE KEY-----"), 0);
     watch(b.data, b.len);
-    buf_free_secret(&b);
+    buf_clear_secret(&b);
     assert_int_equal(watched_zero, 1);
     assert_null(b.data);
 }

@@ -12,6 +12,7 @@
 
 #include "acme/client.h"
 #include "acme/objects.h"
+#include "acme/op_internal.h"
 #include "acme/url.h"
 
 static void test_url_ok(void **state)

@@ -37,9 +37,9 @@ static void test_buf(void **state)
     struct buf b = BUF_INIT;
     char *s;
 
-    /* Every free function accepts NULL. */
-    buf_free(NULL);
-    buf_free_secret(NULL);
+    /* Both clear functions accept NULL. */
+    buf_clear(NULL);
+    buf_clear_secret(NULL);
     for (int i = 0; i < 1000; i++)
         assert_int_equal(buf_printf(&b, "%d,", i), 0);
     assert_int_equal(strncmp(b.data, "0,1,2,", 6), 0);
@@ -53,8 +53,17 @@ static void test_buf(void **state)
     assert_string_equal(s, "");
     free(s);
     buf_puts(&b, "secret");
-    buf_free_secret(&b);
+    buf_clear_secret(&b);
     assert_null(b.data);
+    /* A cleared buf (the struct is the caller's) is empty and can be used again. */
+    assert_int_equal(buf_puts(&b, "again"), 0);
+    buf_clear(&b);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(b.cap, 0);
+    assert_int_equal(buf_puts(&b, "x"), 0);
+    assert_string_equal(b.data, "x");
+    buf_clear(&b);
 }
 
 static void test_log_prefix_and_levels(void **state)

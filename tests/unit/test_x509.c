@@ -150,7 +150,7 @@ static void test_parse_root(void **state)
     assert_string_equal(info->issuer_cn, "Acmed Test Root");
     assert_string_equal(info->subject_cn, "Acmed Test Root");
     x509_info_free(info);
-    pem_chain_free(&root);
+    pem_chain_clear(&root);
 }
 
 static void test_parse_rejects_garbage(void **state)
@@ -185,7 +185,7 @@ static void test_matches_key(void **state)
     assert_int_equal(x509_matches_key(chain.certs[1].der, chain.certs[1].len, inter, &e), 1);
     assert_int_equal(x509_matches_key(chain.certs[1].der, chain.certs[1].len, leaf, &e), 0);
     assert_true(x509_matches_key((const uint8_t *)der, 10, leaf, &e) < 0);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     key_free(inter);
     key_free(other);
     key_free(leaf);
@@ -201,7 +201,7 @@ static int verify(const char *chain_rel, const char *roots_rel, time_t now, stru
 
     load_chain(chain_rel, &chain);
     rc = x509_verify_chain(&chain, roots, len, now, e);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     free(roots);
     return rc;
 }
@@ -270,7 +270,7 @@ static void test_verify_chain_inputs(void **state)
     chain.certs[1].len = 7;
     rc = x509_verify_chain(&chain, root, rlen, SOME_TIME, &e);
     expect_fail(rc, &e, -EBADMSG, "chain certificate 1");
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     free(both);
     free(other);
     free(root);
@@ -319,7 +319,7 @@ static int links(const char *const *files, const char *anchors, time_t now, stru
     }
     err_clear(e);
     rc = x509_check_chain_links(&chain, pem, len, now, SKEW, e);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     free(pem);
     return rc;
 }
@@ -478,7 +478,7 @@ static void test_links_inputs(void **state)
     chain.certs[1].len = 7;
     rc = x509_check_chain_links(&chain, NULL, 0, SOME_TIME, SKEW, &e);
     expect_fail(rc, &e, -EBADMSG, "chain certificate 1");
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     free(both);
     free(other);
     free(root);
@@ -494,13 +494,13 @@ static void test_top_issuer_cn(void **state)
     assert_non_null(cn);
     assert_string_equal(cn, "Acmed Test Root");
     free(cn);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     load_chain("x509/leaf.pem", &chain);
     cn = x509_chain_top_issuer_cn(&chain);
     assert_non_null(cn);
     assert_string_equal(cn, "Acmed Test Intermediate");
     free(cn);
-    pem_chain_free(&chain);
+    pem_chain_clear(&chain);
     assert_null(x509_chain_top_issuer_cn(&empty));
     assert_null(x509_chain_top_issuer_cn(NULL));
 }
