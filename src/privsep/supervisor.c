@@ -125,7 +125,8 @@ struct supervisor *supervisor_start(uv_loop_t *loop, const struct child_spec *sp
     s->cbs = *cbs;
     uv_timer_init(loop, &s->restart);
     s->restart.data = s;
-    start_worker(s);
+    /* From the loop, so that up never runs before the owner holds the supervisor. */
+    uv_timer_start(&s->restart, on_restart, 0, 0);
     return s;
 }
 
@@ -136,6 +137,15 @@ int supervisor_send(struct supervisor *s, struct buf *frame, struct err *e)
         return err_set(e, -EPIPE, "the worker is not running");
     }
     return ipc_chan_send(s->chan, frame, e);
+}
+
+int supervisor_send_fd(struct supervisor *s, struct buf *frame, int fd, struct err *e)
+{
+    if (!s->chan) {
+        buf_clear(frame);
+        return err_set(e, -EPIPE, "the worker is not running");
+    }
+    return ipc_chan_send_fd(s->chan, frame, fd, e);
 }
 
 void supervisor_reject(struct supervisor *s, const struct err *why)

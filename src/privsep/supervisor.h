@@ -30,12 +30,17 @@ struct supervisor_cbs {
 };
 
 /* Starts supervising on loop: the spec is copied (its argv, envp and fds must outlive the
- * supervisor). The first worker is started at once. Returns the supervisor, or NULL with e. */
+ * supervisor). The first worker is started from the loop at once (never inside this call). Returns
+ * the supervisor, or NULL with e. */
 struct supervisor *supervisor_start(uv_loop_t *loop, const struct child_spec *spec,
                                     const struct supervisor_cbs *cbs, struct err *e);
 
 /* Sends a frame (takes the buffer). Returns 0, or -EPIPE when no worker is up. */
 int supervisor_send(struct supervisor *s, struct buf *frame, struct err *e);
+
+/* Sends a frame with a descriptor along (a copy is passed; fd stays the caller's), as
+ * ipc_chan_send_fd. Returns 0, or -EPIPE when no worker is up. */
+int supervisor_send_fd(struct supervisor *s, struct buf *frame, int fd, struct err *e);
 
 /* Ends the current worker as broken (a frame that failed validation): logged, killed,
  * reported through down, restarted as after a crash. */

@@ -123,6 +123,9 @@ static void test_reject(void **state)
     (void)state;
     uv_loop_init(&o.loop);
     o.s = start(&o, "--bad-frame", &id);
+    assert_int_equal(supervisor_pid(o.s), 0); /* started from the loop */
+    while (o.ups == 0)
+        uv_run(&o.loop, UV_RUN_ONCE);
     first = supervisor_pid(o.s);
     assert_true(first > 0);
     run_for(&o, 400);
