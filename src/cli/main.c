@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "daemon/worker.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -149,6 +150,9 @@ int main(int argc, char **argv)
     /* Before any key is read: no core file, not dumpable, SIGPIPE ignored (util/proc.h). */
     if (proc_harden(&he) < 0)
         log_warn("%s", err_msg(&he));
+    /* The keeper's worker (privilege separation): it reads no option, file or environment. */
+    if (worker_requested(argc, argv))
+        return worker_main();
     proc_memstat_at_exit();
     if (clock_init() < 0) {
         log_err("ACMED_FAKE_NOW must be a number of seconds since the epoch");
