@@ -23,7 +23,6 @@ MAX_LINES = 600
 KNOWN = {
     "size": {
         "acme/client.c", "acme/objects.c", "challenge/http01.c", "reconcile/step_authorize.c",
-        "store/desired_schema.c", "store/store_certs.c",
     },
     "include": {
         "acme/client acme/objects acme/url",
@@ -38,8 +37,6 @@ KNOWN = {
         "reconcile/rec_phases reconcile/rec_revoke reconcile/step_account "
         "reconcile/step_authorize reconcile/step_download reconcile/step_finalize "
         "reconcile/step_install reconcile/step_key reconcile/step_order",
-        "store/desired store/desired_schema",
-        "store/store_certs store/store_certs_cache",
     },
 }
 

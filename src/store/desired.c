@@ -16,17 +16,6 @@
 #include "util/fsio.h"
 #include "util/log.h"
 
-const char *desired_provider_url(const char *alias_or_url)
-{
-    if (!alias_or_url)
-        return NULL;
-    if (strcmp(alias_or_url, "letsencrypt") == 0)
-        return "https://acme-v02.api.letsencrypt.org/directory";
-    if (strcmp(alias_or_url, "letsencrypt-staging") == 0)
-        return "https://acme-staging-v02.api.letsencrypt.org/directory";
-    return alias_or_url;
-}
-
 /* Parses conf/target's text into doc and checks it alone (warnings come out here, once);
  * out, when not NULL, receives it walked as a target (desired_walk_defaults). */
 static int parse_defaults(struct ydoc *doc, const char *text, size_t len, struct target *out,
@@ -145,7 +134,12 @@ int desired_list_files(const char *dir, char ***out, size_t *n, struct err *e)
                     shown);
             continue;
         }
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+        /* The entry's type when the file system gives it (no stat for each of thousands). */
+        if (de->d_type == DT_REG) {
+            /* a regular file */
+        } else if (de->d_type != DT_UNKNOWN ||
+                   fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                   !S_ISREG(st.st_mode)) {
             log_warn("%s/%s: not a regular file, skipped", dir, de->d_name);
             continue;
         }
