@@ -141,17 +141,12 @@ void rec_phase_jobs(struct rec *r)
         struct job *j, **g;
         struct err e;
 
-        /* A satisfied target's plan does not depend on its progress: only the others' state
-         * files are read (thousands of satisfied targets, no file opened for them). */
-        memset(&ts, 0, sizeof ts);
-        plan_target_ix(t, r->certs, r->ncerts, &r->certix, NULL, now, r->o->force, &p);
-        if (p.action != PLAN_SATISFIED && tstate_load(&r->st, t->file, &ts, &e) < 0) {
+        if (tstate_load(&r->st, t->file, &ts, &e) < 0) {
             log_err("%s: %s", t->file, err_msg(&e));
             r->sum.failed++;
             continue;
         }
-        if (p.action != PLAN_SATISFIED)
-            plan_target_ix(t, r->certs, r->ncerts, &r->certix, &ts, now, r->o->force, &p);
+        plan_target_ix(t, r->certs, r->ncerts, &r->certix, &ts, now, r->o->force, &p);
         if (p.action == PLAN_SATISFIED) {
             /* A certificate installed by a pass that died before its links, or a link
              * removed by hand: the links follow the certificate that satisfies. */
