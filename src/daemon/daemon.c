@@ -176,6 +176,7 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
     d->stats.failures += sum->failed;
     d->stats.requests += sum->requests;
     d->stats.last = *sum;
+    d->stats.last.snap = NULL; /* the pass's, gone after this call */
     if (code == REC_USAGE)
         log_err("reconcile: %s", err_msg(e));
     if (d->stopping) {
@@ -194,7 +195,7 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
                  sum->satisfied, sum->failed, clock_rfc3339(d->next_pass, when, sizeof when));
     daemon_status_write(&d->st, d->started, &d->stats);
     if (d->conf.metrics_file)
-        daemon_metrics_write(&d->st, d->conf.metrics_file, &d->stats);
+        daemon_metrics_write(&d->st, d->conf.metrics_file, &d->stats, sum->snap);
 }
 
 /* A pass on the daemon's own loop: the watchdog, signals and desired/ watching go on while it
