@@ -274,7 +274,7 @@ static void next_entry(struct store_certs_cache *r)
 
     memcpy(last, r->cur.c.id, sizeof last);
     store_cert_clear(&r->cur.c);
-    r->have = false;
+    r->have = r->given = false;
     if (!r->f || getline(&r->line, &r->cap, r->f) < 0)
         return;
     r->line[strcspn(r->line, "\n")] = '\0';
@@ -318,18 +318,22 @@ out:
 struct store_cert_facts *store_certs_cache_find(struct store_certs_cache *r, const char *id)
 {
     while (r->have && strcmp(r->cur.c.id, id) < 0) {
-        r->passed++;
+        r->passed += !r->given; /* an entry never asked for */
         next_entry(r);
     }
     if (!r->have || strcmp(r->cur.c.id, id) != 0)
         return NULL;
+    r->given = true;
     return &r->cur;
 }
 
 bool store_certs_cache_close(struct store_certs_cache *r)
 {
-    bool rest = r->have;
+    bool rest;
 
+    if (r->have && r->given)
+        next_entry(r); /* the last entry asked for: is there another after it? */
+    rest = r->have;
     store_cert_clear(&r->cur.c);
     if (r->f)
         fclose(r->f);

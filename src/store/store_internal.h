@@ -113,6 +113,7 @@ struct store_certs_cache {
     size_t cap;
     struct store_cert_facts cur; /* the entry read ahead, when have */
     bool have, bad;              /* bad: the file is missing, of another version or malformed */
+    bool given;                  /* cur was returned by store_certs_cache_find */
     size_t passed;               /* entries skipped by store_certs_cache_find */
 };
 

@@ -294,6 +294,31 @@ static void test_save(void **state)
     assert_int_equal(stat(p, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0600);
     assert_int_equal(load_not_after(f), T_2100);
+    /* Nothing changed: the cache is not written again (a rewrite is a new inode). */
+    {
+        struct stat sb2;
+
+        assert_int_equal(store_certs_load_cached(&f->st, true, &c, &n, &e), 0);
+        store_certs_free(c, n);
+        assert_int_equal(stat(p, &sb2), 0);
+        assert_int_equal(sb2.st_ino, sb.st_ino);
+        /* An entry for a certificate that is gone: rewritten without it. */
+        text = tu_read_file(p, &len);
+        {
+            char *line = strchr(text, '\n') + 1, *more = NULL;
+
+            assert_true(asprintf(&more, "%szzzz%s", text, line + 4) > 0);
+            tu_write_file(p, more);
+            free(more);
+        }
+        free(text);
+        assert_int_equal(store_certs_load_cached(&f->st, true, &c, &n, &e), 0);
+        store_certs_free(c, n);
+        text = tu_read_file(p, &len);
+        assert_null(strstr(text, "\nzzzz"));
+        assert_non_null(strstr(text, "\n" CERT_ID " "));
+        free(text);
+    }
     free(p);
 }
 
