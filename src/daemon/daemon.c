@@ -298,7 +298,7 @@ int daemon_run(const struct rec_opts *o, struct err *e)
         uv_loop_close(&d.loop);
         log_notice("daemon stopped");
     }
-    acmed_conf_free(&d.conf);
+    acmed_conf_clear(&d.conf);
     store_close(&d.st);
     return code;
 }

@@ -136,5 +136,5 @@ out:
     free(mt);
     plan_index_free(&ix);
     store_certs_free(certs, ncerts);
-    desired_set_free(&ds);
+    desired_set_clear(&ds);
 }

@@ -95,7 +95,7 @@ static int setup(struct rec *r, struct err *e)
     r->max_jobs = conf.max_orders;
     r->max_requests = conf.max_requests_per_ca;
     r->allow_insecure_http = ho.allow_insecure_http = conf.allow_insecure_http;
-    acmed_conf_free(&conf);
+    acmed_conf_clear(&conf);
     if ((rc = desired_load(r->st.root, &r->ds, e)) < 0)
         return REC_USAGE;
     /* desired_load logged each bad file already, with its path and line. */
@@ -127,7 +127,7 @@ static void on_finish_closed(uv_handle_t *h)
     plan_index_free(&r->certix);
     plan_index_free(&r->owners);
     store_certs_free(r->certs, r->ncerts);
-    desired_set_free(&r->ds);
+    desired_set_clear(&r->ds);
     free(r);
 }
 

@@ -46,7 +46,7 @@ static int parse_one(const char *file, const char *text, size_t len, const struc
     }
     if (rc == 0)
         rc = desired_walk(file, doc.root, defaults, out, e);
-    ydoc_free(&doc);
+    ydoc_clear(&doc);
     free(src);
     return rc;
 }
@@ -62,16 +62,16 @@ int desired_parse(const char *file, const char *text, size_t len, const char *de
         return err_set(e, -EINVAL, "desired file without a name");
     if ((rc = parse_defaults(&def, defaults, defaults ? defaults_len : 0, NULL, e)) == 0)
         rc = parse_one(file, text, text ? len : 0, def.root, out, e);
-    ydoc_free(&def);
+    ydoc_clear(&def);
     return rc;
 }
 
-void desired_set_free(struct desired_set *s)
+void desired_set_clear(struct desired_set *s)
 {
     if (!s)
         return;
     for (size_t i = 0; i < s->ntargets; i++)
-        target_free(&s->targets[i]);
+        target_clear(&s->targets[i]);
     free(s->targets);
     for (size_t i = 0; i < s->nerrors; i++) {
         free(s->errors[i].file);
@@ -213,7 +213,7 @@ static int load_one(const char *dir, const char *file, const struct ynode *defau
         struct target *grown = realloc(s->targets, (s->ntargets + 16) * sizeof *grown);
 
         if (!grown) {
-            target_free(&t);
+            target_clear(&t);
             rc = err_set(e, -ENOMEM, "out of memory");
             goto out;
         }
@@ -257,7 +257,7 @@ int desired_load_defaults(const char *root, struct target *out, struct err *e)
     rc = load_defaults(root, &doc, out, e);
     if (rc < 0 && e)
         e->code = rc;
-    ydoc_free(&doc);
+    ydoc_clear(&doc);
     return rc;
 }
 
@@ -290,10 +290,10 @@ int desired_load(const char *root, struct desired_set *out, struct err *e)
         rc = load_one(dir, files[i], def.root, out, e);
 out:
     if (rc < 0)
-        desired_set_free(out);
+        desired_set_clear(out);
     desired_free_strv(files, nfiles);
     free(dir);
-    target_free(&deft);
-    ydoc_free(&def);
+    target_clear(&deft);
+    ydoc_clear(&def);
     return rc;
 }

@@ -437,7 +437,7 @@ int desired_walk(const char *file, const struct ynode *root, const struct ynode 
     if ((rc = target_defaults(&c, file, out)) < 0 || (rc = walk_common(&c, v, out)) < 0 ||
         (rc = desired_walk_names(file, v.d, out, e)) < 0 ||
         (rc = check_ip_challenges(&c, v, out)) < 0)
-        target_free(out);
+        target_clear(out);
     return rc;
 }
 
@@ -459,6 +459,6 @@ int desired_walk_defaults(const struct ynode *defaults, struct target *out, stru
     if (rc == 0 && out)
         *out = t;
     else
-        target_free(&t);
+        target_clear(&t);
     return rc;
 }
