@@ -208,13 +208,15 @@ struct store_cert {
 
 /* Loads every certificate under certs/ whose `cert` parses (others are skipped with a
  * warning naming the directory). Names, dates, serial and key come from the certificate
- * itself; the rest from the files listed above. Returns 0 or negative. */
+ * itself; the rest from the files listed above. Reads through state/certs.cache
+ * (store_certs_cache.c) without writing it. Returns 0 or negative. */
 int store_certs_load(const struct store *st, struct store_cert **out, size_t *n, struct err *e);
-/* store_certs_load through state/certs.cache (store_certs_cache.c): a certificate whose cert
- * file (and key file) are exactly as an entry there describes them (device, inode, size, mtime
- * and ctime in nanoseconds) is not parsed again; anything else is. The result is the same as
- * without the cache. save: write the cache back when what was gathered differs from it; only
- * for the holder of the lock (reading needs none). */
+/* store_certs_load through state/certs.cache: what a certificate's cert, url and meta files, its
+ * key file and its directory's entries (links, markers) gave is taken from the cache while
+ * that file or directory is exactly as the entry describes it (device, inode, size, mtime and
+ * ctime in nanoseconds), and read again otherwise. The result is the same as without the
+ * cache. save: write the cache back when what was gathered differs from it; only for the
+ * holder of the lock (reading needs none). */
 int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out, size_t *n,
                             struct err *e);
 void store_certs_free(struct store_cert *c, size_t n);

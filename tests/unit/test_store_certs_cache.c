@@ -1,8 +1,9 @@
 /* Unit tests for state/certs.cache (store_certs_cache.c, through store_certs_load_cached): an
- * entry is used only while the cert and key files are exactly as it describes them (a change
- * of size, mtime, ctime or inode always means parsing again); a malformed cache, or one of
- * another version, is ignored; files changed just now are not recorded. Uses the chain and key
- * of the crypto tests (tests/data/x509), as test_store_certs.c. */
+ * entry's parts are used only while the cert and key files (and url, meta and the certificate
+ * directory itself, for what they gave) are exactly as it describes them (a change of size,
+ * mtime, ctime or inode always means reading again); an unchanged cache is not rewritten; a
+ * malformed cache, or one of another version, is ignored; files changed just now are not recorded.
+ * Uses the chain and key of the crypto tests (tests/data/x509), as test_store_certs.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
