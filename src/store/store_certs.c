@@ -373,6 +373,42 @@ int store_certs_load(const struct store *st, struct store_cert **out, size_t *n,
     return store_certs_load_cached(st, false, out, n, e);
 }
 
+/* The stamps of v[0..n), which were all as the cache says: read back from it (for a write). */
+static void recall_stamps(const struct store *st, const struct store_cert *v,
+                          struct store_cert_stamp *stamps, size_t n)
+{
+    struct store_certs_cache in;
+
+    store_certs_cache_open(st, &in);
+    for (size_t i = 0; i < n; i++) {
+        struct store_cert_facts *h = store_certs_cache_find(&in, v[i].id);
+
+        if (h)
+            stamps[i] = h->stamp;
+    }
+    store_certs_cache_close(&in);
+}
+
+/* Writes the cache for v[0..n): stamps[same..n) as gathered (when stamps is not NULL), the
+ * first `same` as the cache itself holds them (they were equal). */
+static void save_cache(const struct store *st, const struct store_cert *v,
+                       struct store_cert_stamp *stamps, size_t same, size_t n)
+{
+    struct store_cert_stamp *all = stamps ? stamps : calloc(n ? n : 1, sizeof *all);
+    struct err ce;
+
+    if (!all)
+        return;
+    recall_stamps(st, v, all, same);
+    if (store_certs_cache_write(st, v, all, n, &ce) < 0)
+        log_debug("certificate cache not saved: %s", ce.msg);
+    if (all != stamps)
+        free(all);
+}
+
+/* Stamps are kept only from the first certificate that differs from the cache on (none in a
+ * pass where nothing changed): those before it are the cache's own, read back if it must be
+ * written. */
 int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out, size_t *n,
                             struct err *e)
 {
@@ -381,7 +417,7 @@ int store_certs_load_cached(const struct store *st, bool save, struct store_cert
     struct store_cert *v = NULL;
     struct store_cert_stamp *stamps = NULL, one;
     struct store_certs_cache in;
-    size_t nnames = 0, cnt = 0;
+    size_t nnames = 0, cnt = 0, same = 0;
     bool changed = false;
     int rc;
 
@@ -396,9 +432,7 @@ int store_certs_load_cached(const struct store *st, bool save, struct store_cert
     rc = store_list_dir(dir, true, &names, &nnames, e);
     if (rc < 0 || nnames == 0)
         goto out;
-    v = calloc(nnames, sizeof *v);
-    stamps = save ? calloc(nnames, sizeof *stamps) : NULL;
-    if (!v || (save && !stamps)) {
+    if (!(v = calloc(nnames, sizeof *v))) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
@@ -406,6 +440,7 @@ int store_certs_load_cached(const struct store *st, bool save, struct store_cert
         struct store_cert_stamp *s = stamps ? &stamps[cnt] : &one;
         struct store_cert_facts *hit;
         struct err le;
+        bool differs;
 
         if (!store_id_valid(names[i]))
             continue;
@@ -422,18 +457,22 @@ int store_certs_load_cached(const struct store *st, bool save, struct store_cert
             continue;
         }
         /* An entry stamped with nothing trustworthy (all just written) is not recorded. */
-        changed =
-            changed || (hit ? !store_cert_stamp_eq(&hit->stamp, s) : !store_cert_stamp_empty(s));
+        differs = hit ? !store_cert_stamp_eq(&hit->stamp, s) : !store_cert_stamp_empty(s);
+        if (differs && save && !stamps) {
+            if (!(stamps = calloc(nnames, sizeof *stamps))) {
+                rc = err_set(e, -ENOMEM, "out of memory");
+                goto out;
+            }
+            stamps[cnt] = one;
+        }
+        changed = changed || differs;
+        same += !changed;
         cnt++;
     }
 out:
     changed = store_certs_cache_close(&in) || changed;
-    if (rc == 0 && save && changed) {
-        struct err ce;
-
-        if (store_certs_cache_write(st, v, stamps, cnt, &ce) < 0)
-            log_debug("certificate cache not saved: %s", ce.msg);
-    }
+    if (rc == 0 && save && changed)
+        save_cache(st, v, stamps, same, cnt);
     if (rc == 0) {
         *out = v;
         *n = cnt;

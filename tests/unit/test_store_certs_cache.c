@@ -323,6 +323,47 @@ static void test_save(void **state)
     free(p);
 }
 
+/* A change after the first certificate: the stamps before it are read back from the cache
+ * itself when it is written, and are right (the next load finds nothing to write). */
+static void test_save_change_later(void **state)
+{
+    struct fx *f = *state;
+    struct store_cert *c = NULL;
+    struct timespec ts[2] = {{1000, 0}, {1000, 0}};
+    char *p = rel(f, "state/certs.cache"), *chain, *text, *meta = NULL;
+    struct stat sb, sb2;
+    size_t n = 0, len = 0, clen = 0;
+    struct err e;
+
+    chain = tu_read_data("x509/chain.pem", &clen);
+    assert_int_equal(store_cert_install(&f->st, "https://127.0.0.1:14000/my-order/zzz", chain, clen,
+                                        LEAF_KEY_ID, NULL, NULL, NULL, NULL, &e),
+                     0);
+    free(chain);
+    sleep(3);
+    assert_int_equal(store_certs_load_cached(&f->st, true, &c, &n, &e), 0);
+    assert_int_equal(n, 2);
+    /* The second one's meta changes (to an old time: settled at once). */
+    assert_true(strcmp(c[0].id, c[1].id) < 0);
+    assert_true(asprintf(&meta, "%s/certs/%s/meta", f->root, c[1].id) > 0);
+    store_certs_free(c, n);
+    assert_int_equal(utimensat(AT_FDCWD, meta, ts, AT_SYMLINK_NOFOLLOW), 0);
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(store_certs_load_cached(&f->st, true, &c, &n, &e), 0);
+    store_certs_free(c, n);
+    assert_int_equal(stat(p, &sb2), 0);
+    assert_true(sb2.st_ino != sb.st_ino); /* written */
+    text = tu_read_file(p, &len);
+    assert_non_null(strstr(text, "\n" CERT_ID " "));
+    free(text);
+    assert_int_equal(store_certs_load_cached(&f->st, true, &c, &n, &e), 0);
+    store_certs_free(c, n);
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_ino, sb2.st_ino); /* both entries right: not written again */
+    free(meta);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_change_later, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
