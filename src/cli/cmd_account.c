@@ -83,7 +83,7 @@ static int net_open(struct net *n, const struct cli *c, const char *url, struct 
     if ((rc = acmed_conf_load(c->state_dir, &conf, e)) < 0)
         return rc;
     ho.allow_insecure_http = conf.allow_insecure_http;
-    acmed_conf_free(&conf);
+    acmed_conf_clear(&conf);
     if ((rc = url_policy_check(url, ho.allow_insecure_http, "provider", e)) < 0)
         return rc;
     if (rc == URL_POLICY_ALLOWED)
@@ -153,7 +153,7 @@ static int pick_account(const struct store *st, const char *url, struct store_ac
                          "%s/accounts (acmed account new creates one)",
                          url, st->root);
     }
-    target_free(&def);
+    target_clear(&def);
     return rc;
 }
 
@@ -311,7 +311,7 @@ static int new_contact(const struct cli *c, const struct store *st, char ***out,
     }
     free(mine);
     free(conf);
-    target_free(&def);
+    target_clear(&def);
     if (rc < 0) {
         log_err("out of memory");
         return EXIT_FAILED;

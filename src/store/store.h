@@ -20,8 +20,9 @@
 #define STORE_ID_LEN 52 /* key-id and cert-id: lowercase unpadded base32 of SHA-256 */
 
 struct store {
-    char *root;  /* absolute path of the state directory */
-    int lock_fd; /* -1 unless store_lock succeeded */
+    char *root;   /* absolute path of the state directory */
+    int lock_fd;  /* -1 unless store_lock succeeded */
+    time_t swept; /* the lock holder's last full sweep of temp files (store_lock) */
 };
 
 /* ---- ids (acmetool's, exactly) ---- */
@@ -46,11 +47,15 @@ bool store_id_valid(const char *s);
  * st is filled (store_close releases it). */
 int store_open(const char *root, struct store *st, struct err *e);
 
-/* Takes the reconciler lock (util/lock) and removes stale ".tmp-*" files left in every
- * directory of the layout (recursively one level into accounts/<dir>/<key>, keys/<id>,
- * certs/<id>). -EWOULDBLOCK naming the holder's pid when someone holds it. */
+/* Takes the reconciler lock (util/lock) and removes stale ".tmp-*" files left by a crash: in
+ * the top-level directories of the layout always; also in every accounts/<dir>/<key>,
+ * keys/<id> and certs/<id> unless the previous lock holder closed cleanly (store_close) and
+ * the last such full sweep is less than a day old. -EWOULDBLOCK naming the holder's pid when
+ * someone holds it. */
 int store_lock(struct store *st, struct err *e);
 
+/* Releases the lock (leaving the mark of a clean end for the next holder's store_lock, when
+ * held) and what st holds. st may be NULL. */
 void store_close(struct store *st);
 
 /* ---- ownership: who may write where acmed takes its orders from ---- */
@@ -203,13 +208,15 @@ struct store_cert {
 
 /* Loads every certificate under certs/ whose `cert` parses (others are skipped with a
  * warning naming the directory). Names, dates, serial and key come from the certificate
- * itself; the rest from the files listed above. Returns 0 or negative. */
+ * itself; the rest from the files listed above. Reads through state/certs.cache
+ * (store_certs_cache.c) without writing it. Returns 0 or negative. */
 int store_certs_load(const struct store *st, struct store_cert **out, size_t *n, struct err *e);
-/* store_certs_load through state/certs.cache (store_certs_cache.c): a certificate whose cert
- * file (and key file) are exactly as an entry there describes them (device, inode, size, mtime
- * and ctime in nanoseconds) is not parsed again; anything else is. The result is the same as
- * without the cache. save: write the cache back when what was gathered differs from it; only
- * for the holder of the lock (reading needs none). */
+/* store_certs_load through state/certs.cache: what a certificate's cert, url and meta files, its
+ * key file and its directory's entries (links, markers) gave is taken from the cache while
+ * that file or directory is exactly as the entry describes it (device, inode, size, mtime and
+ * ctime in nanoseconds), and read again otherwise. The result is the same as without the
+ * cache. save: write the cache back when what was gathered differs from it; only for the
+ * holder of the lock (reading needs none). */
 int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out, size_t *n,
                             struct err *e);
 void store_certs_free(struct store_cert *c, size_t n);

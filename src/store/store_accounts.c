@@ -67,8 +67,10 @@ static int save_key_file(const char *path, const struct ckey *key, struct err *e
 
 /* ---- accounts ---- */
 
-static void account_clear(struct store_account *a)
+void store_account_clear(struct store_account *a)
 {
+    if (!a)
+        return;
     free(a->dir_id);
     key_free(a->key);
     free(a->url);
@@ -79,18 +81,10 @@ static void account_clear(struct store_account *a)
     memset(a, 0, sizeof *a);
 }
 
-void store_account_clear(struct store_account *a)
-{
-    if (a)
-        account_clear(a);
-}
-
 void store_accounts_free(struct store_account *a, size_t n)
 {
-    if (!a)
-        return;
-    for (size_t i = 0; i < n; i++)
-        account_clear(&a[i]);
+    for (size_t i = 0; a && i < n; i++)
+        store_account_clear(&a[i]);
     free(a);
 }
 
@@ -172,7 +166,7 @@ static int account_load(const struct store *st, const char *dir_id, const char *
     rc = account_read_meta(dir, a, e);
 out:
     if (rc < 0)
-        account_clear(a);
+        store_account_clear(a);
     free(dir);
     free(path);
     return rc;
