@@ -91,6 +91,12 @@ struct store_account {
     size_t ncontact;
     char *eab_kid;  /* from meta; NULL when none */
     time_t created; /* from meta; 0 when unknown */
+    /* An account whose key lives in a signer (DESIGN.md §10) has no privkey: key stays NULL,
+     * and meta names the signer, the RFC 7638 thumbprint of its key (the key-id is the
+     * base32 of it: store_signer_key_id) and its public JWK. All NULL for a key file. */
+    char *signer;     /* "unix:/run/acme/S.signer" or "exec: ssh -T host ..." */
+    char *thumbprint; /* base64url */
+    char *jwk;        /* JSON text; NULL when the signer gave only a kid */
 };
 
 /* Loads every account key under accounts/<dir-id>/ for `directory_url` (*out an array of
@@ -124,6 +130,25 @@ int store_account_read_meta(const struct store *st, const char *dir_id, const ch
  * agreement with the CA): the reconciler registers a new account, the CLI reports none.
  * Returns the index, or -1 when no account matches. */
 long store_account_pick(const struct store_account *v, size_t n, const char *eab_kid);
+/* Accounts held by a signer are never picked by this rule: they belong to targets naming
+ * that signer, matched by key (store_account_find_signer). */
+
+/* The key-id of an account held by a signer: base32 of its key's RFC 7638 thumbprint
+ * (base64url, 32 bytes decoded) into out (STORE_ID_LEN + 1). Returns 0, or -EINVAL. */
+int store_signer_key_id(const char *thumbprint, char *out, struct err *e);
+
+/* Records an account held by a signer: a->signer and a->thumbprint set (a->jwk, url, contact,
+ * eab_kid, created as known). Sets a->dir_id and a->key_id, creates
+ * accounts/<dir-id>/<key-id>/ (0700) and writes its meta; no privkey is ever written.
+ * Returns 0 or negative with e set. */
+int store_account_save_signer(const struct store *st, const char *directory_url,
+                              struct store_account *a, struct err *e);
+
+/* The account held by a signer whose key has `thumbprint`, at directory_url: moved into *out
+ * and *found set, or *found false. Returns 0 or negative with e set. */
+int store_account_find_signer(const struct store *st, const char *directory_url,
+                              const char *thumbprint, struct store_account *out, bool *found,
+                              struct err *e);
 
 /* store_accounts_load for `directory_url`, then store_account_pick for `eab_kid`: the chosen
  * account is moved into *out (release with store_account_clear) and *found set; *found false
