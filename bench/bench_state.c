@@ -161,7 +161,7 @@ static void one_target(const struct store *st, const struct ca *ca, const char *
         die("store_cert_install", 0, &e);
     if (store_live_set(st, name, out.id, &changed, &e) < 0)
         die("store_live_set", 0, &e);
-    if (desired_want(st->root, NULL, names, 1, &e) < 0)
+    if (desired_want(st->root, NULL, names, 1, false, &e) < 0)
         die("desired_want", 0, &e);
     store_cert_clear(&out);
     key_free(key);

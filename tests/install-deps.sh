@@ -9,7 +9,7 @@ pkgs=(
     libidn2-dev libcmocka-dev
     pebble gnutls-bin curl ca-certificates python3 procps
     clang libclang-rt-14-dev clang-format binutils   # fuzz, check.format, check.structure (nm)
-    lacme-accountd                                    # signer interop
+    lacme-accountd libcrypt-openssl-rsa-perl openssl  # signer interop (RSA: only Recommended)
     dpkg-dev debhelper man-db bsdextrautils systemd   # tests/packaging/
     time                                              # bench/once.sh
 )

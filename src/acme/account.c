@@ -127,9 +127,21 @@ int acme_account_deactivate(struct acme_client *c, acme_cb cb, void *arg, struct
 struct keychange {
     struct acme_client *c;
     const struct signer *new_key;
+    char *url; /* the directory's keyChange */
     acme_cb cb;
     void *arg;
+    bool starting; /* inside acme_account_key_change: report failures by its return */
+    int start_rc;  /* what acme_account_key_change returns when the inner JWS came at once */
+    struct err *start_e;
 };
+
+static void keychange_free(struct keychange *k)
+{
+    if (k) {
+        free(k->url);
+        free(k);
+    }
+}
 
 static void on_key_changed(void *arg, int rc, struct acme_result *r, const struct err *e)
 {
@@ -144,7 +156,36 @@ static void on_key_changed(void *arg, int rc, struct acme_result *r, const struc
             e = (err_set(&se, rc, "out of memory"), &se);
     }
     k->cb(k->arg, rc, r, e);
-    free(k);
+    keychange_free(k);
+}
+
+/* The inner JWS, signed by the new key (at once for a local key, later for a remote signer),
+ * becomes the payload of the outer one, signed by the current account key. A failure after
+ * acme_account_key_change returned reaches the caller's callback, from the loop. */
+static void on_inner_signed(void *arg, int rc, const char *jws, const struct err *se)
+{
+    struct keychange *k = arg;
+    struct acme_call call = {.method = "POST", .url = k->url, .auth = ACME_AUTH_KID};
+    struct acme_result r = {.retry_after = -1};
+    struct err e;
+
+    err_clear(&e);
+    if (rc < 0) {
+        err_set(&e, rc, "keyChange, signing with the new key: %s", err_msg(se));
+    } else {
+        call.payload = jws;
+        rc = acme_op_start(k->c, &call, OP_RAW, on_key_changed, k, &e);
+        if (rc == 0)
+            return;
+    }
+    if (k->starting) {
+        k->start_rc = rc;
+        if (k->start_e)
+            *k->start_e = e;
+        return;
+    }
+    k->cb(k->arg, rc, &r, &e);
+    keychange_free(k);
 }
 
 /* Key rollover (§7.3.5): inner JWS {alg, jwk: new key, url: keyChange} over
@@ -156,8 +197,8 @@ int acme_account_key_change(struct acme_client *c, const struct signer *new_key,
     const struct signer *old = acme_client_account_signer(c);
     const char *kid = acme_client_account_url(c);
     struct keychange *k = NULL;
-    json_t *old_jwk = NULL, *new_jwk = NULL, *inner_p = NULL, *hdr = NULL, *inner = NULL;
-    char *inner_text = NULL, *inner_jws = NULL;
+    json_t *old_jwk = NULL, *new_jwk = NULL, *inner_p = NULL, *hdr = NULL;
+    char *inner_text = NULL;
     int rc = -ENOMEM;
 
     if (!d || !d->key_change || !old || !kid)
@@ -170,31 +211,35 @@ int acme_account_key_change(struct acme_client *c, const struct signer *new_key,
     }
     inner_p = json_pack("{s:s, s:O}", "account", kid, "oldKey", old_jwk);
     hdr = json_pack("{s:O, s:s}", "jwk", new_jwk, "url", d->key_change);
-    if (!inner_p || !hdr || !(inner_text = acme_json_text(inner_p, e)))
-        goto oom;
-    if ((rc = jws_sign(new_key, hdr, inner_text, &inner_jws, e)) < 0)
-        goto out;
-    if (!(inner = json_loads(inner_jws, 0, NULL)) || !(k = calloc(1, sizeof *k)))
+    if (!inner_p || !hdr || !(inner_text = acme_json_text(inner_p, e)) ||
+        !(k = calloc(1, sizeof *k)) || !(k->url = strdup(d->key_change)))
         goto oom;
     k->c = c;
     k->new_key = new_key;
     k->cb = cb;
     k->arg = arg;
-    rc = acme_op_post(c, d->key_change, inner, OP_RAW, on_key_changed, k, e);
-    if (rc < 0) {
-        free(k);
+    k->starting = true;
+    k->start_e = e;
+    if ((rc = jws_sign_start(new_key, hdr, inner_text, on_inner_signed, k, e)) < 0)
+        goto out;
+    /* Signed already (a local key) and failed to send: k is still ours. */
+    if (k->start_rc < 0) {
+        rc = k->start_rc;
         goto out;
     }
-    goto out; /* started: release only the temporaries */
+    /* Started: from here k belongs to the callbacks. */
+    k->starting = false;
+    k->start_e = NULL;
+    k = NULL;
+    goto out;
 oom:
     rc = err_set(e, -ENOMEM, "out of memory");
 out:
+    keychange_free(k);
     json_decref(old_jwk);
     json_decref(new_jwk);
     json_decref(inner_p);
     json_decref(hdr);
-    json_decref(inner);
     free(inner_text);
-    free(inner_jws);
     return rc;
 }

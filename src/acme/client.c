@@ -3,17 +3,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "acme/headers.h"
+#include "acme/nonce_pool.h"
+#include "acme/retry.h"
 #include "acme/url.h"
-#include "crypto/b64.h"
 #include "util/clock.h"
-#include "util/fsio.h"
 #include "util/log.h"
 
-#define NONCE_POOL_MAX 32
-#define NONCE_MAX_LEN 256
 #define NONCE_WAIT_MS 300 /* longest wait for a nonce from another answer */
 
 struct acme_client {
@@ -22,8 +18,7 @@ struct acme_client {
     char *dir_url;
     struct acme_directory *dir;
     struct acme_retry_policy pol;
-    char *nonces[NONCE_POOL_MAX]; /* newest last */
-    size_t nnonces;
+    struct nonce_pool nonces;
     const struct signer *acct_signer;
     char *kid;
     struct acme_client_stats stats;
@@ -105,7 +100,7 @@ static void nonce_wake(struct acme_client *c)
 
         if (c->max_inflight && c->inflight >= c->max_inflight)
             break;
-        if (c->nnonces == 0 && c->inflight > 0 && !strcmp(k->method, "POST"))
+        if (c->nonces.n == 0 && c->inflight > 0 && !strcmp(k->method, "POST"))
             break;
         memmove(c->nonce_waiters, c->nonce_waiters + 1, (c->nwaiters - 1) * sizeof k);
         c->nwaiters--;
@@ -148,8 +143,7 @@ void acme_client_free(struct acme_client *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->nnonces; i++)
-        free(c->nonces[i]);
+    nonce_pool_clear(&c->nonces);
     acme_directory_free(c->dir);
     free(c->dir_url);
     free(c->kid);
@@ -201,33 +195,12 @@ void acme_client_stats(const struct acme_client *c, struct acme_client_stats *ou
 
 bool acme_client_offer_nonce(struct acme_client *c, const char *nonce)
 {
-    char *copy;
-
-    if (!nonce || strlen(nonce) > NONCE_MAX_LEN || !b64url_valid(nonce))
-        return false;
-    copy = strdup(nonce);
-    if (!copy)
-        return false;
-    if (c->nnonces == NONCE_POOL_MAX) {
-        /* Drop the oldest: it is the likeliest to have expired at the server. */
-        free(c->nonces[0]);
-        memmove(c->nonces, c->nonces + 1, (NONCE_POOL_MAX - 1) * sizeof c->nonces[0]);
-        c->nnonces--;
-    }
-    c->nonces[c->nnonces++] = copy;
-    return true;
+    return nonce_pool_offer(&c->nonces, nonce);
 }
 
 size_t acme_client_nonce_count(const struct acme_client *c)
 {
-    return c->nnonces;
-}
-
-static char *take_nonce(struct acme_client *c)
-{
-    if (c->nnonces == 0)
-        return NULL;
-    return c->nonces[--c->nnonces];
+    return c->nonces.n;
 }
 
 /* --- one logical request --- */
@@ -279,31 +252,6 @@ static void call_retry_in(struct call *k, uint64_t ms)
     uv_timer_start(&k->timer, on_timer, ms, 0);
 }
 
-/* Exponential backoff with "equal jitter": half fixed, half random, so many clients that
- * failed together do not retry together. */
-static uint64_t backoff_ms(const struct acme_client *c, unsigned attempt)
-{
-    uint64_t ms = c->pol.base_backoff_ms;
-    uint32_t rnd = 0;
-
-    for (unsigned i = 1; i < attempt && ms < c->pol.max_backoff_ms; i++)
-        ms *= 2;
-    if (ms > c->pol.max_backoff_ms)
-        ms = c->pol.max_backoff_ms;
-    fsio_random(&rnd, sizeof rnd);
-    return ms / 2 + (ms / 2 ? rnd % (ms / 2 + 1) : 0);
-}
-
-static time_t parse_retry_after(const struct http_response *resp)
-{
-    const char *v = resp ? http_header_get(resp, "Retry-After") : NULL;
-    time_t delay;
-
-    if (!v || acme_retry_after_parse(v, clock_now(), ACME_RETRY_AFTER_MAX, &delay) < 0)
-        return -1;
-    return delay;
-}
-
 /* Retries after a transport error or a 429/5xx when the policy allows; otherwise fails with
  * the given error. retry_after < 0 means the server did not say. */
 static void call_retry_or_fail(struct call *k, int rc, struct acme_result *r, const struct err *e)
@@ -314,7 +262,9 @@ static void call_retry_or_fail(struct call *k, int rc, struct acme_result *r, co
 
     if (r->retry_after > (time_t)p->max_retry_after_s)
         goto give_up;
-    wait = r->retry_after >= 0 ? (uint64_t)r->retry_after * 1000 : backoff_ms(k->c, k->attempts);
+    wait = r->retry_after >= 0
+               ? (uint64_t)r->retry_after * 1000
+               : acme_backoff_ms(p->base_backoff_ms, p->max_backoff_ms, k->attempts);
     if (k->attempts >= p->max_attempts || elapsed + wait > p->max_total_ms)
         goto give_up;
     /* e already names the method and the URL. */
@@ -326,13 +276,6 @@ static void call_retry_or_fail(struct call *k, int rc, struct acme_result *r, co
 give_up:
     call_finish(k, rc, r, e);
     result_clear(r);
-}
-
-static bool is_problem(const struct http_response *resp)
-{
-    const char *ct = http_header_get(resp, "Content-Type");
-
-    return ct && strncasecmp(ct, "application/problem+json", 24) == 0;
 }
 
 static void handle_response(void *arg, int rc, const struct http_response *resp,
@@ -354,7 +297,7 @@ static void handle_response(void *arg, int rc, const struct http_response *resp,
     struct call *k = arg;
     struct acme_client *c = k->c;
     struct acme_result r = {.retry_after = -1};
-    struct err e;
+    struct err e, pe;
 
     err_clear(&e);
     if (rc == -ECANCELED) {
@@ -379,13 +322,13 @@ static void handle_response(void *arg, int rc, const struct http_response *resp,
     if (k->fetching_nonce) {
         k->fetching_nonce = false;
         k->attempts++; /* a nonce fetch that fails uses up an attempt like any request */
-        if (resp->status / 100 == 2 && c->nnonces > 0) {
+        if (resp->status / 100 == 2 && c->nonces.n > 0) {
             k->attempts--; /* it worked: the attempt is the request that follows */
             call_attempt(k);
             return;
         }
         r.status = resp->status;
-        r.retry_after = parse_retry_after(resp);
+        r.retry_after = acme_response_retry_after(resp);
         err_set(&e, -EPROTO, "HEAD %s: no usable Replay-Nonce (HTTP %ld)", c->dir->new_nonce,
                 resp->status);
         call_retry_or_fail(k, -EPROTO, &r, &e);
@@ -395,19 +338,16 @@ static void handle_response(void *arg, int rc, const struct http_response *resp,
     r.status = resp->status;
     r.http = resp;
     r.location = http_header_get(resp, "Location");
-    r.retry_after = parse_retry_after(resp);
+    r.retry_after = acme_response_retry_after(resp);
     if (resp->status >= 200 && resp->status < 400) {
         call_finish(k, 0, &r, NULL);
         result_clear(&r);
         return;
     }
 
-    if (resp->body_len > 0 && (is_problem(resp) || resp->body[0] == '{')) {
-        struct err pe;
-
-        if (acme_problem_parse(resp->body, resp->body_len, &r.problem, &pe) < 0)
-            r.problem = NULL;
-    }
+    if (acme_response_may_be_problem(resp) &&
+        acme_problem_parse(resp->body, resp->body_len, &r.problem, &pe) < 0)
+        r.problem = NULL;
     if (r.problem) {
         char *text = acme_problem_format(r.problem);
 
@@ -417,7 +357,6 @@ static void handle_response(void *arg, int rc, const struct http_response *resp,
         err_set(&e, -EPROTO, "%s %s: HTTP %ld without a problem document", k->method, k->url,
                 resp->status);
     }
-
     if (resp->status == 400 && acme_problem_is(r.problem, "badNonce") &&
         !strcmp(k->method, "POST")) {
         /* The error response carried a fresh nonce (pooled above): retry at once. */
@@ -452,11 +391,79 @@ static int start_nonce_fetch(struct call *k, struct err *e)
     return rc;
 }
 
-static void call_attempt(struct call *k)
+/* Sends the request, with `body` (the JWS of a POST, borrowed) or none. */
+static void call_send(struct call *k, const char *body)
 {
     struct acme_client *c = k->c;
     struct http_request req = {.method = k->method, .url = k->url, .accept = k->accept};
-    char *body = NULL, *nonce = NULL;
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    if (body) {
+        req.content_type = "application/jose+json";
+        req.body = body;
+        req.body_len = strlen(body);
+    }
+    c->stats.requests++;
+    log_debug("%s %s", k->method, k->url);
+    rc = http_request_start(c->http, &req, on_response, k, &e);
+    if (rc < 0)
+        call_fail(k, rc, &e);
+    else
+        c->inflight++;
+}
+
+/* The signature of a POST arrives from the signer, perhaps before jws_sign_acme_start has
+ * returned (a local key), perhaps much later (a remote signer). A refusal fails this request
+ * alone, with the signer's error. */
+static void on_signed(void *arg, int rc, const char *jws, const struct err *se)
+{
+    struct call *k = arg;
+    struct acme_client *c = k->c;
+    struct err e;
+
+    c->inflight--; /* the signature was counted as in flight */
+    if (rc >= 0) {
+        call_send(k, jws);
+        return;
+    }
+    err_set(&e, rc, "signing the request to %s: %s", k->url, err_msg(se));
+    call_fail(k, rc, &e);
+    nonce_wake(c);
+}
+
+/* Starts the signature of a POST with the nonce taken for it (freed here). On success k
+ * belongs to on_signed, which may already have run: nothing touches k afterwards. */
+static void call_sign(struct call *k, char *nonce)
+{
+    struct acme_client *c = k->c;
+    bool kid = k->auth == ACME_AUTH_KID;
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    if (kid && !c->kid) {
+        free(nonce);
+        call_fail(k, err_set(&e, -EINVAL, "POST %s needs an account", k->url), &e);
+        return;
+    }
+    /* A signature in progress counts against max_inflight: it becomes a request. */
+    c->inflight++;
+    rc = jws_sign_acme_start(kid ? c->acct_signer : k->signer, kid ? c->kid : NULL, nonce, k->url,
+                             k->payload, on_signed, k, &e);
+    free(nonce);
+    if (rc < 0) {
+        c->inflight--;
+        err_wrap(&e, "signing the request to %s", k->url);
+        call_fail(k, rc, &e);
+    }
+}
+
+static void call_attempt(struct call *k)
+{
+    struct acme_client *c = k->c;
+    char *nonce = NULL;
     struct err e;
     int rc;
 
@@ -465,50 +472,26 @@ static void call_attempt(struct call *k)
     if (c->max_inflight && c->inflight >= c->max_inflight && nonce_wait(c, k) == 0)
         return;
     k->attempts++;
-    if (!strcmp(k->method, "POST")) {
-        if (!c->dir) {
-            call_fail(k, err_set(&e, -EINVAL, "POST %s before the directory", k->url), &e);
-            return;
-        }
-        nonce = take_nonce(c);
-        if (!nonce) {
-            k->attempts--; /* the nonce fetch is part of this attempt */
-            if (c->inflight > 0 && !k->no_wait && nonce_wait(c, k) == 0)
-                return;
-            k->no_wait = false;
-            rc = start_nonce_fetch(k, &e);
-            if (rc < 0)
-                call_fail(k, rc, &e);
-            return;
-        }
-        if (k->auth == ACME_AUTH_KID) {
-            if (!c->kid) {
-                free(nonce);
-                call_fail(k, err_set(&e, -EINVAL, "POST %s needs an account", k->url), &e);
-                return;
-            }
-            rc = jws_sign_acme(c->acct_signer, c->kid, nonce, k->url, k->payload, &body, &e);
-        } else {
-            rc = jws_sign_acme(k->signer, NULL, nonce, k->url, k->payload, &body, &e);
-        }
-        free(nonce);
-        if (rc < 0) {
-            err_wrap(&e, "signing the request to %s", k->url);
-            call_fail(k, rc, &e);
-            return;
-        }
-        req.content_type = "application/jose+json";
-        req.body = body;
-        req.body_len = strlen(body);
+    if (strcmp(k->method, "POST") != 0) {
+        call_send(k, NULL);
+        return;
     }
-    c->stats.requests++;
-    log_debug("%s %s", k->method, k->url);
-    rc = http_request_start(c->http, &req, on_response, k, &e);
-    free(body);
-    if (rc < 0)
-        call_fail(k, rc, &e);
-    else
-        c->inflight++;
+    if (!c->dir) {
+        call_fail(k, err_set(&e, -EINVAL, "POST %s before the directory", k->url), &e);
+        return;
+    }
+    nonce = nonce_pool_take(&c->nonces);
+    if (!nonce) {
+        k->attempts--; /* the nonce fetch is part of this attempt */
+        if (c->inflight > 0 && !k->no_wait && nonce_wait(c, k) == 0)
+            return;
+        k->no_wait = false;
+        rc = start_nonce_fetch(k, &e);
+        if (rc < 0)
+            call_fail(k, rc, &e);
+        return;
+    }
+    call_sign(k, nonce);
 }
 
 static char *dup_or_null(const char *s, bool *oom)

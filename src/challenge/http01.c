@@ -30,6 +30,7 @@
 
 #include "challenge/http01_answers.h"
 #include "challenge/http01_req.h"
+#include "net/listen_sock.h"
 #include "util/log.h"
 
 #define BACKLOG 128
@@ -394,29 +395,6 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ---- listeners ---------------------------------------------------------------------------- */
 
-/* Creates a listening socket for a. Returns the descriptor or a negative errno. */
-static int open_socket(const struct listen_addr *a)
-{
-    int one = 1;
-    int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int rc = 0;
-
-    if (fd < 0)
-        return -errno;
-    /* SO_REUSEADDR: a restart must not wait for old connections in TIME_WAIT. IPV6_V6ONLY:
-     * [::]:80 must not claim IPv4 too, or 0.0.0.0:80 could not be bound beside it. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        (a->sa.ss_family == AF_INET6 &&
-         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
-        bind(fd, (const struct sockaddr *)&a->sa, a->len) < 0 || listen(fd, BACKLOG) < 0)
-        rc = -errno;
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    return fd;
-}
-
 /* Binds every address; fails only for a required one. */
 static int bind_all(struct http01 *h, const bool *required, struct err *e)
 {
@@ -424,13 +402,15 @@ static int bind_all(struct http01 *h, const bool *required, struct err *e)
         struct listener *l = &h->lis[i];
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
-        int fd = open_socket(&l->addr);
+        struct err oe = {0};
+        int fd =
+            listen_sock_open((const struct sockaddr *)&l->addr.sa, l->addr.len, l->addr.text, &oe);
 
         if (fd < 0) {
             l->status = fd;
             if (!required || required[i])
-                return err_sys(e, fd, "cannot listen for http-01 on %s", l->addr.text);
-            log_info("http-01: not listening on %s: %s", l->addr.text, strerror(-fd));
+                return err_set(e, fd, "http-01: %s", err_msg(&oe));
+            log_info("http-01: not listening: %s", err_msg(&oe));
             continue;
         }
         l->fd = fd;
@@ -468,37 +448,34 @@ static int watch_all(struct http01 *h, struct err *e)
     return 0;
 }
 
-int http01_start(uv_loop_t *loop, const struct listen_addr *addrs, const bool *required, size_t n,
-                 struct http01 **out, struct err *e)
+/* A responder with n listeners, none bound yet. NULL when out of memory. */
+static struct http01 *alloc_responder(uv_loop_t *loop, size_t n)
 {
-    struct http01 *h = NULL;
-    int rc = 0;
+    struct http01 *h = calloc(1, sizeof *h);
 
-    if (out)
-        *out = NULL;
-    if (!loop || !addrs || !n || !out) {
-        rc = err_set(e, -EINVAL, "http-01: no loop or no listen address");
-        goto out;
+    if (h && !(h->lis = calloc(n, sizeof *h->lis))) {
+        free(h);
+        h = NULL;
     }
-    h = calloc(1, sizeof *h);
-    if (h)
-        h->lis = calloc(n, sizeof *h->lis);
-    if (!h || !h->lis) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
+    if (!h)
+        return NULL;
     h->loop = loop;
     h->nlis = n;
     conn_guard_init(&h->guard, NULL);
     for (size_t i = 0; i < n; i++) {
         h->lis[i].h = h;
-        h->lis[i].addr = addrs[i];
         h->lis[i].fd = -1;
     }
-    rc = bind_all(h, required, e);
+    return h;
+}
+
+/* Puts the bound sockets of h on the loop (rc: how binding went); on failure h is released,
+ * through the loop once a handle was set up. */
+static int finish_start(struct http01 *h, int rc, struct http01 **out, struct err *e)
+{
     if (rc < 0)
         goto out;
-    uv_timer_init(loop, &h->sweep);
+    uv_timer_init(h->loop, &h->sweep);
     h->sweep.data = h;
     h->handles++;
     rc = watch_all(h, e);
@@ -517,6 +494,52 @@ out:
         free(h);
     }
     return rc;
+}
+
+int http01_start(uv_loop_t *loop, const struct listen_addr *addrs, const bool *required, size_t n,
+                 struct http01 **out, struct err *e)
+{
+    struct http01 *h = NULL;
+
+    if (out)
+        *out = NULL;
+    if (!loop || !addrs || !n || !out)
+        return err_set(e, -EINVAL, "http-01: no loop or no listen address");
+    if (!(h = alloc_responder(loop, n)))
+        return err_set(e, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        h->lis[i].addr = addrs[i];
+    return finish_start(h, bind_all(h, required, e), out, e);
+}
+
+int http01_adopt(uv_loop_t *loop, const int *fds, size_t n, struct http01 **out, struct err *e)
+{
+    struct http01 *h = NULL;
+    int rc = 0;
+
+    if (out)
+        *out = NULL;
+    if (!loop || !fds || !n || !out) {
+        for (size_t i = 0; fds && i < n; i++)
+            close(fds[i]);
+        return err_set(e, -EINVAL, "http-01: no loop or no listening socket");
+    }
+    if (!(h = alloc_responder(loop, n))) {
+        for (size_t i = 0; i < n; i++)
+            close(fds[i]);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+
+        h->lis[i].fd = fds[i];
+        if (rc == 0 && (rc = listen_sock_check(fds[i], &ss, &sl, e)) == 0)
+            listen_addr_from_sockaddr(&h->lis[i].addr, (struct sockaddr *)&ss, sl);
+    }
+    if (rc < 0)
+        err_wrap(e, "http-01");
+    return finish_start(h, rc, out, e);
 }
 
 void http01_set_limits(struct http01 *h, const struct conn_guard_limits *lim)

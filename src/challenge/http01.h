@@ -37,6 +37,11 @@ struct http01;
 int http01_start(uv_loop_t *loop, const struct listen_addr *addrs, const bool *required, size_t n,
                  struct http01 **out, struct err *e);
 
+/* Like http01_start, over n sockets already listening (privilege separation: the keeper
+ * binds, the worker serves). Takes the descriptors (closed on failure too); each must be a
+ * listening IPv4 or IPv6 TCP socket (-EINVAL otherwise). */
+int http01_adopt(uv_loop_t *loop, const int *fds, size_t n, struct http01 **out, struct err *e);
+
 /* Publishes the answer for token (a copy of token and keyauth is kept; publishing a token
  * again replaces its answer). Returns 0, -EINVAL when token is not base64url or longer than
  * HTTP01_TOKEN_MAX or keyauth is NULL or h is closing, or -ENOMEM. */

@@ -40,6 +40,10 @@ int cmd_revoke(const struct cli *c);
 int cmd_cull(const struct cli *c);
 int cmd_account(const struct cli *c);
 
+/* `acmed [-v] signer ...` parses its own options (argv[0] is "signer"); verbose counts the
+ * -v given before it. Returns the exit code. */
+int cmd_signer(int argc, char **argv, int verbose);
+
 /* Runs a reconcile pass with the global options (used by want, unwant, revoke). */
 int cli_reconcile(const struct cli *c, bool force);
 

@@ -83,7 +83,7 @@ static int net_open(struct net *n, const struct cli *c, const char *url, struct 
     if ((rc = acmed_conf_load(c->state_dir, &conf, e)) < 0)
         return rc;
     ho.allow_insecure_http = conf.allow_insecure_http;
-    acmed_conf_free(&conf);
+    acmed_conf_clear(&conf);
     if ((rc = url_policy_check(url, ho.allow_insecure_http, "provider", e)) < 0)
         return rc;
     if (rc == URL_POLICY_ALLOWED)
@@ -153,7 +153,7 @@ static int pick_account(const struct store *st, const char *url, struct store_ac
                          "%s/accounts (acmed account new creates one)",
                          url, st->root);
     }
-    target_free(&def);
+    target_clear(&def);
     return rc;
 }
 
@@ -246,8 +246,9 @@ static int list_one(const struct store *st, const struct store_account_ref *r, s
     for (size_t i = 0; i < a.ncontact; i++)
         fprintf(cf, "%s%s", i ? "," : "", a.contact[i]);
     fclose(cf);
-    printf("%s %s %s %s\n", r->dir_id, r->key_id, a.url ? a.url : "-",
-           contacts && *contacts ? contacts : "-");
+    /* The last column says where the key lives: its file, or the signer holding it. */
+    printf("%s %s %s %s %s\n", r->dir_id, r->key_id, a.url ? a.url : "-",
+           contacts && *contacts ? contacts : "-", a.signer ? a.signer : "file");
     free(contacts);
     store_account_clear(&a);
     return 0;
@@ -261,7 +262,9 @@ static int thumbprint_one(const struct store *st, const struct store_account_ref
     int rc;
 
     rc = store_account_load(st, r->dir_id, r->key_id, &a, e);
-    if (rc == 0)
+    if (rc == 0 && a.signer) /* held by a signer: its key is known by its thumbprint */
+        rc = (thumb = strdup(a.thumbprint)) ? 0 : err_set(e, -ENOMEM, "out of memory");
+    else if (rc == 0)
         rc = jwk_key_thumbprint(a.key, &thumb, e);
     if (rc == 0)
         printf("%s %s\n", r->key_id, thumb);
@@ -311,7 +314,7 @@ static int new_contact(const struct cli *c, const struct store *st, char ***out,
     }
     free(mine);
     free(conf);
-    target_free(&def);
+    target_clear(&def);
     if (rc < 0) {
         log_err("out of memory");
         return EXIT_FAILED;

@@ -110,7 +110,7 @@ static int collect_pinned(struct cull *cu, struct err *e)
         log_warn("keeping every key: desired/%s cannot be read and may pin one", ds.errors[0].file);
         cu->keep_all_keys = true;
     }
-    desired_set_free(&ds);
+    desired_set_clear(&ds);
     return rc;
 }
 

@@ -211,7 +211,7 @@ out:
     json_decref(arr);
     plan_index_free(&ix);
     store_certs_free(certs, ncerts);
-    desired_set_free(&ds);
+    desired_set_clear(&ds);
     store_close(&st);
     return code;
 }

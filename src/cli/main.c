@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "daemon/worker.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -41,6 +42,10 @@ static void usage(FILE *f)
                "  account list|thumbprint|new|rollover|deactivate  manage ACME accounts\n"
                "  account new [--contact URI]...  register one (default contact: conf/target's\n"
                "                                request.account.contact)\n"
+               "  signer --key FILE (--socket PATH | --stdio) [--allow-url PREFIX]...\n"
+               "         [--allow-name GLOB]... [--allow-account-change] [--kid URL]\n"
+               "                                hold an account key and sign for clients of\n"
+               "                                lacme-accountd's protocol (see acmed(8))\n"
                "\n"
 
                "options:\n"
@@ -145,10 +150,20 @@ int main(int argc, char **argv)
     /* Before any key is read: no core file, not dumpable, SIGPIPE ignored (util/proc.h). */
     if (proc_harden(&he) < 0)
         log_warn("%s", err_msg(&he));
+    /* The keeper's worker (privilege separation): it reads no option, file or environment. */
+    if (worker_requested(argc, argv))
+        return worker_main();
     proc_memstat_at_exit();
     if (clock_init() < 0) {
         log_err("ACMED_FAKE_NOW must be a number of seconds since the epoch");
         return EXIT_USAGE;
+    }
+    /* `signer` has options of its own: only -v may come before it. */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "signer"))
+            return cmd_signer(argc - i, argv + i, i - 1);
+        if (strcmp(argv[i], "-v") != 0 && strcmp(argv[i], "--verbose") != 0)
+            break;
     }
     c.state_dir = env_or("ACME_STATE_DIR", "/var/lib/acme");
     c.hooks_dir = env_or("ACME_HOOKS_DIR", NULL);

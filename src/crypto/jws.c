@@ -17,15 +17,32 @@
 
 /* ---- signers ---- */
 
+int signer_sign(const struct signer *s, const uint8_t *data, size_t len, signer_cb cb, void *arg,
+                struct err *e)
+{
+    if (!s || !s->alg || !s->sign || !cb)
+        return err_set(e, -EINVAL, "no signer");
+    return s->sign(s->ctx, data, len, cb, arg, e);
+}
+
 static json_t *key_signer_jwk(void *ctx, struct err *e)
 {
     return jwk_public(ctx, e);
 }
 
-static int key_signer_sign(void *ctx, const uint8_t *data, size_t len, uint8_t **sig,
-                           size_t *siglen, struct err *e)
+/* A local key answers at once, inside the call (signer contract: allowed). */
+static int key_signer_sign(void *ctx, const uint8_t *data, size_t len, signer_cb cb, void *arg,
+                           struct err *e)
 {
-    return key_sign(ctx, data, len, sig, siglen, e);
+    uint8_t *sig = NULL;
+    size_t siglen = 0;
+    int rc = key_sign(ctx, data, len, &sig, &siglen, e);
+
+    if (rc < 0)
+        return rc;
+    cb(arg, 0, sig, siglen, NULL);
+    free(sig);
+    return 0;
 }
 
 void jws_signer_from_key(struct ckey *key, struct signer *out)
@@ -43,22 +60,19 @@ static json_t *hmac_signer_jwk(void *ctx, struct err *e)
     return NULL;
 }
 
-static int hmac_signer_sign(void *ctx, const uint8_t *data, size_t len, uint8_t **sig,
-                            size_t *siglen, struct err *e)
+static int hmac_signer_sign(void *ctx, const uint8_t *data, size_t len, signer_cb cb, void *arg,
+                            struct err *e)
 {
     const struct hmac_key *key = ctx;
     struct hmac_sha256_ctx hmac;
+    uint8_t mac[SHA256_DIGEST_SIZE];
 
-    *sig = malloc(SHA256_DIGEST_SIZE);
-    *siglen = 0;
-    if (!*sig)
-        return err_set(e, -ENOMEM, "out of memory");
     hmac_sha256_set_key(&hmac, key->len, key->key);
     hmac_sha256_update(&hmac, len, data);
-    hmac_sha256_digest(&hmac, SHA256_DIGEST_SIZE, *sig);
+    hmac_sha256_digest(&hmac, SHA256_DIGEST_SIZE, mac);
     /* The context holds the key XORed into the pads: wipe it. */
     gnutls_memset(&hmac, 0, sizeof hmac);
-    *siglen = SHA256_DIGEST_SIZE;
+    cb(arg, 0, mac, sizeof mac, NULL);
     return 0;
 }
 
@@ -72,17 +86,61 @@ void jws_signer_hmac(struct hmac_key *key, struct signer *out)
 
 /* ---- signing ---- */
 
-int jws_sign(const struct signer *s, json_t *protected_hdr, const char *payload, char **out,
-             struct err *e)
+/* A JWS waiting for its signature: the encoded parts and whom to hand the result. */
+struct jws_pending {
+    char *hdr_b64, *pay_b64, *alg;
+    jws_cb cb;
+    void *arg;
+};
+
+static void pending_free(struct jws_pending *p)
 {
-    char *hdr_json = NULL, *hdr_b64 = NULL, *pay_b64 = NULL, *input = NULL, *sig_b64 = NULL;
-    json_t *hdr = NULL, *jws = NULL;
-    uint8_t *sig = NULL;
-    size_t siglen = 0;
+    if (!p)
+        return;
+    free(p->hdr_b64);
+    free(p->pay_b64);
+    free(p->alg);
+    free(p);
+}
+
+static void on_signature(void *arg, int rc, const uint8_t *sig, size_t siglen, const struct err *se)
+{
+    struct jws_pending *p = arg;
+    char *sig_b64 = NULL, *text = NULL;
+    json_t *jws = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (rc < 0) {
+        err_set(&e, rc, "JWS %s: %s", p->alg, err_msg(se));
+        p->cb(p->arg, rc, NULL, &e);
+        goto out;
+    }
+    if (!(sig_b64 = b64url_encode(sig, siglen)) ||
+        !(jws = json_pack("{s:s, s:s, s:s}", "protected", p->hdr_b64, "payload", p->pay_b64,
+                          "signature", sig_b64)) ||
+        !(text = json_dumps(jws, JSON_COMPACT))) {
+        rc = err_set(&e, -ENOMEM, "JWS: out of memory");
+        p->cb(p->arg, rc, NULL, &e);
+        goto out;
+    }
+    p->cb(p->arg, 0, text, NULL);
+out:
+    free(sig_b64);
+    free(text);
+    json_decref(jws);
+    pending_free(p);
+}
+
+int jws_sign_start(const struct signer *s, json_t *protected_hdr, const char *payload, jws_cb cb,
+                   void *arg, struct err *e)
+{
+    char *hdr_json = NULL, *input = NULL;
+    struct jws_pending *p = NULL;
+    json_t *hdr = NULL;
     int rc;
 
-    *out = NULL;
-    if (!s || !s->alg || !payload) {
+    if (!s || !s->alg || !payload || !cb) {
         rc = err_set(e, -EINVAL, "JWS: no signer or no payload");
         goto out;
     }
@@ -91,51 +149,43 @@ int jws_sign(const struct signer *s, json_t *protected_hdr, const char *payload,
         rc = err_set(e, -EINVAL, "JWS: the protected header is not an object");
         goto out;
     }
-    if (json_object_set_new(hdr, "alg", json_string(s->alg)) < 0 ||
+    if (!(p = calloc(1, sizeof *p)) || !(p->alg = strdup(s->alg)) ||
+        json_object_set_new(hdr, "alg", json_string(s->alg)) < 0 ||
         !(hdr_json = json_dumps(hdr, JSON_COMPACT)) ||
-        !(hdr_b64 = b64url_encode(hdr_json, strlen(hdr_json))) ||
-        !(pay_b64 = b64url_encode(payload, strlen(payload))) ||
-        asprintf(&input, "%s.%s", hdr_b64, pay_b64) < 0) {
+        !(p->hdr_b64 = b64url_encode(hdr_json, strlen(hdr_json))) ||
+        !(p->pay_b64 = b64url_encode(payload, strlen(payload))) ||
+        asprintf(&input, "%s.%s", p->hdr_b64, p->pay_b64) < 0) {
         input = NULL;
         rc = err_set(e, -ENOMEM, "JWS: out of memory");
         goto out;
     }
-    if ((rc = s->sign(s->ctx, (const uint8_t *)input, strlen(input), &sig, &siglen, e)) < 0) {
+    p->cb = cb;
+    p->arg = arg;
+    /* From here p belongs to on_signature, which may already have run when sign returns. */
+    if ((rc = s->sign(s->ctx, (const uint8_t *)input, strlen(input), on_signature, p, e)) < 0) {
         err_wrap(e, "JWS %s", s->alg);
         goto out;
     }
-    if (!(sig_b64 = b64url_encode(sig, siglen)) ||
-        !(jws = json_pack("{s:s, s:s, s:s}", "protected", hdr_b64, "payload", pay_b64, "signature",
-                          sig_b64)) ||
-        !(*out = json_dumps(jws, JSON_COMPACT))) {
-        rc = err_set(e, -ENOMEM, "JWS: out of memory");
-        goto out;
-    }
-    rc = 0;
+    p = NULL;
 out:
+    pending_free(p);
     free(hdr_json);
-    free(hdr_b64);
-    free(pay_b64);
     free(input);
-    free(sig);
-    free(sig_b64);
     json_decref(hdr);
-    json_decref(jws);
     return rc;
 }
 
-int jws_sign_acme(const struct signer *s, const char *kid, const char *nonce, const char *url,
-                  const char *payload, char **out, struct err *e)
+int jws_sign_acme_start(const struct signer *s, const char *kid, const char *nonce, const char *url,
+                        const char *payload, jws_cb cb, void *arg, struct err *e)
 {
     json_t *hdr = NULL, *jwk = NULL;
     int rc;
 
-    *out = NULL;
     if (!s || !s->alg || !url) {
         rc = err_set(e, -EINVAL, "JWS: no signer or no URL");
         goto out;
     }
-    /* "alg" goes first only to keep the header readable; jws_sign sets its value. */
+    /* "alg" goes first only to keep the header readable; jws_sign_start sets its value. */
     hdr = json_pack("{s:s}", "alg", s->alg);
     if (!hdr || (nonce && json_object_set_new(hdr, "nonce", json_string(nonce)) < 0) ||
         json_object_set_new(hdr, "url", json_string(url)) < 0) {
@@ -157,11 +207,76 @@ int jws_sign_acme(const struct signer *s, const char *kid, const char *nonce, co
         rc = err_set(e, -ENOMEM, "JWS: out of memory");
         goto out;
     }
-    rc = jws_sign(s, hdr, payload, out, e);
+    rc = jws_sign_start(s, hdr, payload, cb, arg, e);
 out:
     json_decref(jwk);
     json_decref(hdr);
     return rc;
+}
+
+/* The synchronous forms wait for nothing: the box is shared with the callback, and whichever
+ * of the two comes last frees it, so a signer that answers late finds it still there. */
+struct sync_box {
+    int done, abandoned;
+    int rc;
+    char *out;
+    struct err e;
+};
+
+static void on_sync(void *arg, int rc, const char *jws, const struct err *e)
+{
+    struct sync_box *b = arg;
+
+    if (b->abandoned) {
+        free(b);
+        return;
+    }
+    b->done = 1;
+    b->rc = rc;
+    if (rc < 0)
+        b->e = *e;
+    else if (!(b->out = strdup(jws)))
+        b->rc = err_set(&b->e, -ENOMEM, "JWS: out of memory");
+}
+
+static int sync_finish(struct sync_box *b, int rc, char **out, struct err *e)
+{
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    if (!b->done) {
+        b->abandoned = 1;
+        return err_set(e, -EWOULDBLOCK, "JWS: the signer did not answer at once");
+    }
+    rc = b->rc;
+    if (rc < 0 && e)
+        *e = b->e;
+    *out = b->out;
+    free(b);
+    return rc;
+}
+
+int jws_sign(const struct signer *s, json_t *protected_hdr, const char *payload, char **out,
+             struct err *e)
+{
+    struct sync_box *b = calloc(1, sizeof *b);
+
+    *out = NULL;
+    if (!b)
+        return err_set(e, -ENOMEM, "JWS: out of memory");
+    return sync_finish(b, jws_sign_start(s, protected_hdr, payload, on_sync, b, e), out, e);
+}
+
+int jws_sign_acme(const struct signer *s, const char *kid, const char *nonce, const char *url,
+                  const char *payload, char **out, struct err *e)
+{
+    struct sync_box *b = calloc(1, sizeof *b);
+
+    *out = NULL;
+    if (!b)
+        return err_set(e, -ENOMEM, "JWS: out of memory");
+    return sync_finish(b, jws_sign_acme_start(s, kid, nonce, url, payload, on_sync, b, e), out, e);
 }
 
 /* ---- verification ---- */

@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ struct daemon {
     uv_signal_t sigs[4];
     uv_fs_event_t watch[2];
     uv_timer_t pass_timer, debounce, watchdog, grace;
+    uv_timer_t trim;  /* gives the heap's free pages back once a pass has freed what it held */
     struct rec *pass; /* the pass running on the loop, NULL between passes */
     bool rerun;       /* asked for another pass while one ran */
     bool stopping;    /* a stop signal arrived: no new pass; the loop ends after this one */
@@ -161,6 +163,14 @@ static uint64_t next_delay_ms(struct daemon *d, const struct rec_summary *sum)
     return ms;
 }
 
+/* The pass has freed what it loaded (megabytes for thousands of targets) after its callback
+ * returned, but the heap keeps the pages: give them back while the daemon idles. */
+static void on_trim(uv_timer_t *t)
+{
+    (void)t;
+    malloc_trim(0);
+}
+
 /* The pass is over (reconcile_start's callback): its record, then the next pass. */
 static void on_pass_done(void *arg, int code, const struct rec_summary *sum, const struct err *e)
 {
@@ -176,6 +186,7 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
     d->stats.failures += sum->failed;
     d->stats.requests += sum->requests;
     d->stats.last = *sum;
+    d->stats.last.snap = NULL; /* the pass's, gone after this call */
     if (code == REC_USAGE)
         log_err("reconcile: %s", err_msg(e));
     if (d->stopping) {
@@ -194,7 +205,8 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
                  sum->satisfied, sum->failed, clock_rfc3339(d->next_pass, when, sizeof when));
     daemon_status_write(&d->st, d->started, &d->stats);
     if (d->conf.metrics_file)
-        daemon_metrics_write(&d->st, d->conf.metrics_file, &d->stats);
+        daemon_metrics_write(&d->st, d->conf.metrics_file, &d->stats, sum->snap);
+    uv_timer_start(&d->trim, on_trim, 0, 0);
 }
 
 /* A pass on the daemon's own loop: the watchdog, signals and desired/ watching go on while it
@@ -249,6 +261,7 @@ static int setup(struct daemon *d, struct err *e)
     uv_timer_init(&d->loop, &d->debounce);
     uv_timer_init(&d->loop, &d->watchdog);
     uv_timer_init(&d->loop, &d->grace);
+    uv_timer_init(&d->loop, &d->trim);
     d->pass_timer.data = d->debounce.data = d->watchdog.data = d->grace.data = d;
     if ((wd = notify_watchdog_usec()) > 0)
         uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000);
@@ -285,7 +298,7 @@ int daemon_run(const struct rec_opts *o, struct err *e)
         uv_loop_close(&d.loop);
         log_notice("daemon stopped");
     }
-    acmed_conf_free(&d.conf);
+    acmed_conf_clear(&d.conf);
     store_close(&d.st);
     return code;
 }

@@ -1,6 +1,7 @@
 /* status: the daemon's own record of what it did (state/daemon.json, metrics file). */
 #include "daemon/status.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,41 +69,61 @@ void daemon_status_write(const struct store *st, time_t started, const struct da
     json_decref(o);
 }
 
-void daemon_metrics_write(const struct store *st, const char *path, const struct daemon_stats *s)
+/* The metrics of one target, planned from the certificates and its saved progress. */
+static void target_metrics(const struct store *st, const struct target *t,
+                           const struct rec_snapshot *sn, time_t now, struct metrics_target *mt)
+{
+    struct tstate ts;
+    struct plan p;
+    struct err e;
+
+    if (tstate_load(st, t->file, &ts, &e) < 0)
+        memset(&ts, 0, sizeof ts);
+    plan_target_ix(t, sn->certs, sn->ncerts, sn->certix, &ts, now, false, &p);
+    mt->target = t->file;
+    mt->cert_id = p.cur ? p.cur->id : NULL;
+    mt->not_after = p.cur ? p.cur->not_after : 0;
+    mt->next_renewal = p.cur ? p.due : 0;
+    mt->last_success = ts.last_success;
+    mt->failures = ts.failures;
+    mt->satisfied = p.action == PLAN_SATISFIED;
+    tstate_free(&ts);
+}
+
+void daemon_metrics_write(const struct store *st, const char *path, const struct daemon_stats *s,
+                          const struct rec_snapshot *snap)
 {
     struct desired_set ds = {0};
     struct store_cert *certs = NULL;
     struct plan_index ix = {0};
+    struct rec_snapshot own = {&ds, NULL, 0, &ix};
     size_t ncerts = 0;
     struct metrics_target *mt = NULL;
-    struct tstate *tss = NULL;
     struct metrics m = {0};
     time_t now = clock_now();
     struct err e;
 
     err_set(&e, -ENOMEM, "out of memory");
-    if (desired_load(st->root, &ds, &e) < 0 || store_certs_load(st, &certs, &ncerts, &e) < 0 ||
-        plan_index_certs(&ix, certs, ncerts) < 0 || !(mt = calloc(ds.ntargets + 1, sizeof *mt)) ||
-        !(tss = calloc(ds.ntargets + 1, sizeof *tss))) {
-        log_warn("metrics: %s", err_msg(&e));
+    /* Without the pass's snapshot (it changed something), what is there now; certificates
+     * through state/certs.cache, so only new ones are parsed. */
+    if (!snap) {
+        if (desired_load(st->root, &ds, &e) < 0 || store_certs_load(st, &certs, &ncerts, &e) < 0 ||
+            plan_index_certs(&ix, certs, ncerts) < 0) {
+            log_warn("metrics: %s", err_msg(&e));
+            goto out;
+        }
+        own.certs = certs;
+        own.ncerts = ncerts;
+        snap = &own;
+    }
+    if (!(mt = calloc(snap->ds->ntargets + 1, sizeof *mt))) {
+        log_warn("metrics: out of memory");
         goto out;
     }
-    for (size_t i = 0; i < ds.ntargets; i++) {
-        struct plan p;
-
-        if (tstate_load(st, ds.targets[i].file, &tss[i], &e) < 0)
-            memset(&tss[i], 0, sizeof tss[i]);
-        plan_target_ix(&ds.targets[i], certs, ncerts, &ix, &tss[i], now, false, &p);
-        mt[i].target = ds.targets[i].file;
-        mt[i].cert_id = p.cur ? p.cur->id : NULL;
-        mt[i].not_after = p.cur ? p.cur->not_after : 0;
-        mt[i].next_renewal = p.cur ? p.due : 0;
-        mt[i].last_success = tss[i].last_success;
-        mt[i].failures = tss[i].failures;
-        mt[i].satisfied = p.action == PLAN_SATISFIED;
-    }
+    for (size_t i = 0; i < snap->ds->ntargets; i++)
+        target_metrics(st, &snap->ds->targets[i], snap, now, &mt[i]);
     m.targets = mt;
-    m.ntargets = ds.ntargets;
+    m.ntargets = snap->ds->ntargets;
     m.passes_total = s->passes;
     m.orders_total = s->issued + s->failures;
     m.requests_total = s->requests;
@@ -112,11 +133,8 @@ void daemon_metrics_write(const struct store *st, const char *path, const struct
     if (metrics_write(path, &m, &e) < 0)
         log_warn("metrics file %s: %s", path, err_msg(&e));
 out:
-    for (size_t i = 0; tss && i < ds.ntargets; i++)
-        tstate_free(&tss[i]);
-    free(tss);
     free(mt);
     plan_index_free(&ix);
     store_certs_free(certs, ncerts);
-    desired_set_free(&ds);
+    desired_set_clear(&ds);
 }

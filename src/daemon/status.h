@@ -21,7 +21,10 @@ struct daemon_stats {
 void daemon_status_write(const struct store *st, time_t started, const struct daemon_stats *s);
 
 /* Writes the metrics file: every target's certificate expiry, next renewal, last success,
- * failures, and the daemon's counters. Logs on failure. */
-void daemon_metrics_write(const struct store *st, const char *path, const struct daemon_stats *s);
+ * failures, and the daemon's counters. The targets and certificates come from `snap` (the
+ * pass's, borrowed) when it is not NULL, else from the state directory; each target's progress
+ * from its state file. Logs on failure. */
+void daemon_metrics_write(const struct store *st, const char *path, const struct daemon_stats *s,
+                          const struct rec_snapshot *snap);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "crypto/b64.h"
 #include "net/tls_alpn_internal.h"
+#include "net/listen_sock.h"
 #include "util/log.h"
 
 #define ACCEPT_BATCH 16
@@ -215,48 +216,38 @@ static void on_listen(uv_poll_t *p, int status, int events)
 }
 
 /* Binds and listens on one address. Returns 0 or a negative errno with e set. */
+/* Makes fd (listening, bound to ss) listener l's. Returns 0. */
+static int listener_take(struct tls_alpn_listener *l, int fd, const struct sockaddr_storage *ss)
+{
+    char text[TLS_ALPN_ADDR_TEXT_MAX];
+
+    l->port = ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                             : ((const struct sockaddr_in6 *)ss)->sin6_port);
+    l->fd = fd;
+    addr_text((const struct sockaddr *)ss, text, sizeof text);
+    log_debug("tls-alpn-01: listening on %s (port %d)", text, l->port);
+    return 0;
+}
+
 static int listener_bind(struct tls_alpn_listener *l, const struct sockaddr *sa, socklen_t len,
                          struct err *e)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char text[TLS_ALPN_ADDR_TEXT_MAX];
-    int fd = -1, one = 1, rc = 0;
+    int fd;
 
     addr_text(sa, text, sizeof text);
-    if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
-        rc = err_set(e, -EAFNOSUPPORT, "tls-alpn-01: %s: not an IP address", text);
-        goto out;
-    }
-    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        rc = err_sys(e, -errno, "tls-alpn-01: socket for %s", text);
-        goto out;
-    }
-    /* Restarting must not wait for TIME_WAIT; a v6 socket must leave v4 to its own. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        (sa->sa_family == AF_INET6 &&
-         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)) {
-        rc = err_sys(e, -errno, "tls-alpn-01: socket options for %s", text);
-        goto out;
-    }
-    if (bind(fd, sa, len) < 0 || listen(fd, SOMAXCONN) < 0) {
-        rc = err_sys(e, -errno, "tls-alpn-01: cannot listen on %s", text);
-        goto out;
-    }
+    fd = listen_sock_open(sa, len, text, e);
+    if (fd < 0)
+        return err_wrap(e, "tls-alpn-01");
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-        rc = err_sys(e, -errno, "tls-alpn-01: getsockname for %s", text);
-        goto out;
-    }
-    l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    l->fd = fd;
-    fd = -1;
-    log_debug("tls-alpn-01: listening on %s (port %d)", text, l->port);
-out:
-    if (fd >= 0)
+        int rc = err_sys(e, -errno, "tls-alpn-01: getsockname for %s", text);
+
         close(fd);
-    return rc;
+        return rc;
+    }
+    return listener_take(l, fd, &ss);
 }
 
 /* Binds every address; only a required one (or having none at all) is fatal. */
@@ -286,20 +277,31 @@ static int bind_all(struct tls_alpn *t, const struct sockaddr *const *addrs, con
     return 0;
 }
 
-int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const socklen_t *lens,
-                   const bool *required, size_t n, struct tls_alpn **out, struct err *e)
+/* Frees a listener set that never reached the loop. */
+static void discard(struct tls_alpn *t)
 {
-    struct tls_alpn *t = NULL;
-    int rc = 0;
+    for (size_t i = 0; t->ls && i < t->nls; i++) {
+        if (t->ls[i].fd >= 0)
+            close(t->ls[i].fd);
+    }
+    if (t->key)
+        gnutls_x509_privkey_deinit(t->key);
+    if (t->prio)
+        gnutls_priority_deinit(t->prio);
+    free(t->ls);
+    free(t);
+}
 
-    if (out)
-        *out = NULL;
-    if (!loop || !addrs || !lens || !required || n == 0 || !out)
-        return err_set(e, -EINVAL, "tls-alpn-01: no address to listen on");
-    t = calloc(1, sizeof *t);
+/* A listener set for n addresses, with its key and priorities, nothing bound. NULL with e. */
+static struct tls_alpn *alloc_listeners(uv_loop_t *loop, size_t n, struct err *e)
+{
+    struct tls_alpn *t = calloc(1, sizeof *t);
+    int rc;
+
     if (!t || !(t->ls = calloc(n, sizeof *t->ls))) {
-        rc = err_set(e, -ENOMEM, "tls-alpn-01: out of memory");
-        goto out;
+        free(t);
+        err_set(e, -ENOMEM, "tls-alpn-01: out of memory");
+        return NULL;
     }
     t->loop = loop;
     t->conn_freed = release;
@@ -310,16 +312,27 @@ int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const s
         t->ls[i].fd = -1;
         t->ls[i].port = -1;
     }
-    rc = tls_alpn_key_new(&t->key, e);
-    if (rc < 0)
-        goto out;
+    if (tls_alpn_key_new(&t->key, e) < 0)
+        goto fail;
     rc = gnutls_priority_init(&t->prio, TLS_ALPN_PRIORITY, NULL);
     if (rc < 0) {
         t->prio = NULL;
-        rc = err_set(e, -EIO, "tls-alpn-01: TLS priorities: %s", gnutls_strerror(rc));
-        goto out;
+        err_set(e, -EIO, "tls-alpn-01: TLS priorities: %s", gnutls_strerror(rc));
+        goto fail;
     }
-    rc = bind_all(t, addrs, lens, required, e);
+    return t;
+fail:
+    discard(t);
+    return NULL;
+}
+
+/* Puts t's bound sockets on the loop (rc: how binding went). On failure t is released,
+ * through the loop once a handle was set up. */
+static int finish_start(struct tls_alpn *t, int rc, struct tls_alpn **out, struct err *e)
+{
+    uv_loop_t *loop = t->loop;
+    size_t n = t->nls;
+
     if (rc < 0)
         goto out;
     /* Nothing has touched the loop so far; from here on a failure closes t through libuv. */
@@ -346,21 +359,56 @@ int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const s
     *out = t;
     t = NULL;
 out:
-    if (t && t->pending > 0) {
+    if (t && t->pending > 0)
         tls_alpn_close(t, NULL, NULL);
-    } else if (t) {
-        for (size_t i = 0; t->ls && i < n; i++) {
-            if (t->ls[i].fd >= 0)
-                close(t->ls[i].fd);
-        }
-        if (t->key)
-            gnutls_x509_privkey_deinit(t->key);
-        if (t->prio)
-            gnutls_priority_deinit(t->prio);
-        free(t->ls);
-        free(t);
-    }
+    else if (t)
+        discard(t);
     return rc;
+}
+
+int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const socklen_t *lens,
+                   const bool *required, size_t n, struct tls_alpn **out, struct err *e)
+{
+    struct tls_alpn *t;
+
+    if (out)
+        *out = NULL;
+    if (!loop || !addrs || !lens || !required || n == 0 || !out)
+        return err_set(e, -EINVAL, "tls-alpn-01: no address to listen on");
+    if (!(t = alloc_listeners(loop, n, e)))
+        return e ? e->code : -ENOMEM;
+    return finish_start(t, bind_all(t, addrs, lens, required, e), out, e);
+}
+
+int tls_alpn_adopt(uv_loop_t *loop, const int *fds, size_t n, struct tls_alpn **out, struct err *e)
+{
+    struct tls_alpn *t = NULL;
+    int rc = 0;
+
+    if (out)
+        *out = NULL;
+    if (!loop || !fds || n == 0 || !out) {
+        rc = err_set(e, -EINVAL, "tls-alpn-01: no listening socket");
+    } else if (!(t = alloc_listeners(loop, n, e))) {
+        rc = e ? e->code : -ENOMEM;
+    }
+    if (rc < 0) {
+        for (size_t i = 0; fds && i < n; i++)
+            close(fds[i]);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+
+        if (rc == 0 && (rc = listen_sock_check(fds[i], &ss, &sl, e)) == 0)
+            listener_take(&t->ls[i], fds[i], &ss);
+        else
+            close(fds[i]);
+    }
+    if (rc < 0)
+        err_wrap(e, "tls-alpn-01");
+    return finish_start(t, rc, out, e);
 }
 
 /* ---- served names --------------------------------------------------------------------- */

@@ -43,6 +43,11 @@ struct tls_alpn;
 int tls_alpn_start(uv_loop_t *loop, const struct sockaddr *const *addrs, const socklen_t *lens,
                    const bool *required, size_t n, struct tls_alpn **out, struct err *e);
 
+/* Like tls_alpn_start, over n sockets already listening (privilege separation: the keeper
+ * binds, the worker serves). Takes the descriptors (closed on failure too); each must be a
+ * listening IPv4 or IPv6 TCP socket (-EINVAL otherwise). */
+int tls_alpn_adopt(uv_loop_t *loop, const int *fds, size_t n, struct tls_alpn **out, struct err *e);
+
 /* Serves, for SNI `name` (a DNS name in lowercase ASCII, copied), a self-signed certificate
  * whose only subjectAltName is dNSName=name with the critical acmeIdentifier extension =
  * SHA-256(keyauth[0..keyauth_len)). Replaces an existing entry for the name; connections in

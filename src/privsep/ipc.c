@@ -182,10 +182,10 @@ int ipc_decode(const struct ipc_schema *schema, const uint8_t *frame, size_t len
 
     memset(out, 0, sizeof *out);
     if (flen <= 0 || (size_t)flen != len)
-        return err_set(e, -EPROTO, "worker message: bad frame length");
+        return err_set(e, -EPROTO, "channel message: bad frame length");
     out->type = (uint16_t)get_be(frame + 4, 2);
     if (!(out->spec = find_msg(schema, out->type)))
-        return err_set(e, -EPROTO, "worker message: unknown type %u", out->type);
+        return err_set(e, -EPROTO, "channel message: unknown type %u", out->type);
     while (off < len) {
         const struct ipc_field_spec *fs;
         uint16_t tag;

@@ -85,7 +85,7 @@ static int setup(struct rec *r, struct err *e)
     r->max_jobs = conf.max_orders;
     r->provs.max_requests = conf.max_requests_per_ca;
     r->provs.allow_insecure_http = ho.allow_insecure_http = conf.allow_insecure_http;
-    acmed_conf_free(&conf);
+    acmed_conf_clear(&conf);
     if ((rc = desired_load(r->st.root, &r->ds, e)) < 0)
         return REC_USAGE;
     /* desired_load logged each bad file already, with its path and line. */
@@ -117,8 +117,15 @@ static int setup(struct rec *r, struct err *e)
 static void on_finish_closed(uv_handle_t *h)
 {
     struct rec *r = h->data;
+    struct rec_snapshot snap = {&r->ds, r->certs, r->ncerts, &r->certix};
 
+    /* A pass that changed nothing lends what it loaded to the callback (the daemon's metrics). */
+    r->sum.snap = r->sum.wake_known ? &snap : NULL;
     r->done_cb(r->done_arg, r->code, &r->sum, &r->err);
+    plan_index_free(&r->certix);
+    plan_index_free(&r->owners);
+    store_certs_free(r->certs, r->ncerts);
+    desired_set_clear(&r->ds);
     free(r);
 }
 
@@ -130,10 +137,6 @@ static void on_http_closed(void *arg)
     for (size_t i = 0; i < r->nchanged; i++)
         free(r->changed[i]);
     free(r->changed);
-    plan_index_free(&r->certix);
-    plan_index_free(&r->owners);
-    store_certs_free(r->certs, r->ncerts);
-    desired_set_free(&r->ds);
     store_close(&r->st);
     uv_close((uv_handle_t *)&r->finish, on_finish_closed);
 }

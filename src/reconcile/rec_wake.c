@@ -93,7 +93,7 @@ int reconcile_next_wake(const char *state_dir, time_t now, time_t *wake, char *w
 out:
     plan_index_free(&ix);
     store_certs_free(certs, ncerts);
-    desired_set_free(&ds);
+    desired_set_clear(&ds);
     store_close(&st);
     return rc < 0 ? rc : 0;
 }

@@ -42,6 +42,19 @@ enum rec_exit {
     REC_LOCKED = 4,   /* another reconciler holds the lock */
 };
 
+struct desired_set;
+struct store_cert;
+struct plan_index;
+
+/* What a pass loaded: the desired targets, the certificates and their index by name
+ * (plan_index_certs). All borrowed from the pass. */
+struct rec_snapshot {
+    const struct desired_set *ds;
+    const struct store_cert *certs;
+    size_t ncerts;
+    const struct plan_index *certix;
+};
+
 #define REC_LISTENERS_MAX 8
 #define REC_LISTENER_TEXT_MAX 128
 
@@ -60,14 +73,18 @@ struct rec_summary {
     bool wake_known;
     time_t next_wake;
     char next_why[160];
+    /* With wake_known, what the pass loaded (still what the state directory holds), for the
+     * done callback to read instead of loading it all again (the daemon's metrics); NULL
+     * otherwise. Valid only during that callback: never keep it. */
+    const struct rec_snapshot *snap;
 };
 
 struct rec;
 
 /* Called once when a pass has ended and released everything it held (files, the lock, its
- * listeners and connections): code is an enum rec_exit, sum the pass's summary, e the first
- * fatal problem for REC_USAGE and REC_LOCKED. All are borrowed for the call; the pass itself
- * is freed right after it returns. */
+ * listeners and connections; its snapshot goes when this returns): code is an enum rec_exit, sum
+ * the pass's summary, e the first fatal problem for REC_USAGE and REC_LOCKED. All are borrowed for
+ * the call; the pass itself is freed right after it returns. */
 typedef void (*rec_done_cb)(void *arg, int code, const struct rec_summary *sum,
                             const struct err *e);
 

@@ -117,16 +117,16 @@ int acmed_conf_load(const char *root, struct acmed_conf *out, struct err *e)
         if (!ynode_is_null(doc.root->items[i]))
             rc = conf_key(out, doc.root->keys[i], doc.root->items[i], e);
 out:
-    ydoc_free(&doc);
+    ydoc_clear(&doc);
     if (rc < 0) {
-        acmed_conf_free(out);
+        acmed_conf_clear(out);
         if (rc != -ENOMEM)
             rc = e ? (e->code = -EINVAL) : -EINVAL;
     }
     return rc;
 }
 
-void acmed_conf_free(struct acmed_conf *c)
+void acmed_conf_clear(struct acmed_conf *c)
 {
     if (!c)
         return;
@@ -159,6 +159,6 @@ bool desired_responses_agree(const char *root, const char *tos_url)
         agree = false;
 out:
     free(key);
-    ydoc_free(&doc);
+    ydoc_clear(&doc);
     return agree;
 }

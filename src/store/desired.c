@@ -16,17 +16,6 @@
 #include "util/fsio.h"
 #include "util/log.h"
 
-const char *desired_provider_url(const char *alias_or_url)
-{
-    if (!alias_or_url)
-        return NULL;
-    if (strcmp(alias_or_url, "letsencrypt") == 0)
-        return "https://acme-v02.api.letsencrypt.org/directory";
-    if (strcmp(alias_or_url, "letsencrypt-staging") == 0)
-        return "https://acme-staging-v02.api.letsencrypt.org/directory";
-    return alias_or_url;
-}
-
 /* Parses conf/target's text into doc and checks it alone (warnings come out here, once);
  * out, when not NULL, receives it walked as a target (desired_walk_defaults). */
 static int parse_defaults(struct ydoc *doc, const char *text, size_t len, struct target *out,
@@ -57,7 +46,7 @@ static int parse_one(const char *file, const char *text, size_t len, const struc
     }
     if (rc == 0)
         rc = desired_walk(file, doc.root, defaults, out, e);
-    ydoc_free(&doc);
+    ydoc_clear(&doc);
     free(src);
     return rc;
 }
@@ -73,16 +62,16 @@ int desired_parse(const char *file, const char *text, size_t len, const char *de
         return err_set(e, -EINVAL, "desired file without a name");
     if ((rc = parse_defaults(&def, defaults, defaults ? defaults_len : 0, NULL, e)) == 0)
         rc = parse_one(file, text, text ? len : 0, def.root, out, e);
-    ydoc_free(&def);
+    ydoc_clear(&def);
     return rc;
 }
 
-void desired_set_free(struct desired_set *s)
+void desired_set_clear(struct desired_set *s)
 {
     if (!s)
         return;
     for (size_t i = 0; i < s->ntargets; i++)
-        target_free(&s->targets[i]);
+        target_clear(&s->targets[i]);
     free(s->targets);
     for (size_t i = 0; i < s->nerrors; i++) {
         free(s->errors[i].file);
@@ -145,7 +134,12 @@ int desired_list_files(const char *dir, char ***out, size_t *n, struct err *e)
                     shown);
             continue;
         }
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+        /* The entry's type when the file system gives it (no stat for each of thousands). */
+        if (de->d_type == DT_REG) {
+            /* a regular file */
+        } else if (de->d_type != DT_UNKNOWN ||
+                   fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                   !S_ISREG(st.st_mode)) {
             log_warn("%s/%s: not a regular file, skipped", dir, de->d_name);
             continue;
         }
@@ -219,7 +213,7 @@ static int load_one(const char *dir, const char *file, const struct ynode *defau
         struct target *grown = realloc(s->targets, (s->ntargets + 16) * sizeof *grown);
 
         if (!grown) {
-            target_free(&t);
+            target_clear(&t);
             rc = err_set(e, -ENOMEM, "out of memory");
             goto out;
         }
@@ -263,7 +257,7 @@ int desired_load_defaults(const char *root, struct target *out, struct err *e)
     rc = load_defaults(root, &doc, out, e);
     if (rc < 0 && e)
         e->code = rc;
-    ydoc_free(&doc);
+    ydoc_clear(&doc);
     return rc;
 }
 
@@ -296,10 +290,10 @@ int desired_load(const char *root, struct desired_set *out, struct err *e)
         rc = load_one(dir, files[i], def.root, out, e);
 out:
     if (rc < 0)
-        desired_set_free(out);
+        desired_set_clear(out);
     desired_free_strv(files, nfiles);
     free(dir);
-    target_free(&deft);
-    ydoc_free(&def);
+    target_clear(&deft);
+    ydoc_clear(&def);
     return rc;
 }

@@ -33,15 +33,15 @@ struct desired_set {
 /* Reads conf/target (missing = no defaults) and every regular file in desired/ (dotfiles and
  * ".tmp-*" skipped) under the state directory `root`. A bad conf/target is -EINVAL with e
  * set and nothing else read (exit 2 territory); a bad desired file only adds an entry to
- * out->errors. Returns 0 or negative; out is released with desired_set_free. */
+ * out->errors. Returns 0 or negative; out is released with desired_set_clear. */
 int desired_load(const char *root, struct desired_set *out, struct err *e);
 
-void desired_set_free(struct desired_set *s);
+void desired_set_clear(struct desired_set *s);
 
 /* Reads conf/target alone (a missing file: the built-in defaults) into *out, a target named
  * "conf/target" holding the defaults every desired file inherits (no names). Returns 0, or
  * -EINVAL with file:line when conf/target is malformed, or another negative code; on success
- * *out is released with target_free. */
+ * *out is released with target_clear. */
 int desired_load_defaults(const char *root, struct target *out, struct err *e);
 
 /* Parses one desired file's text merged over conf/target's text (either may be NULL or
@@ -78,7 +78,7 @@ struct acmed_conf {
 };
 /* Loads conf/acmed.yaml into *out (defaults when missing). -EINVAL with file:line on errors. */
 int acmed_conf_load(const char *root, struct acmed_conf *out, struct err *e);
-void acmed_conf_free(struct acmed_conf *c);
+void acmed_conf_clear(struct acmed_conf *c);
 
 /* True when conf/responses (acmetool's answers file, YAML or JSON) has
  * "acme-agreement:<tos_url>": true. Missing file or key: false. */

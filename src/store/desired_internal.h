@@ -27,7 +27,7 @@ int desired_walk(const char *file, const struct ynode *root, const struct ynode 
 /* Checks conf/target's tree alone (NULL when empty), warning about unknown keys and about
  * names (ignored there). Returns 0 or -EINVAL as desired_walk; on success, when out is not
  * NULL, *out is conf/target walked as a target of its own (file "conf/target", names empty),
- * for target_free. */
+ * for target_clear. */
 int desired_walk_defaults(const struct ynode *defaults, struct target *out, struct err *e);
 
 /* Fills t's satisfy.names and request.names from the desired file's own tree `root` (NULL

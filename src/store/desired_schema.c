@@ -15,19 +15,10 @@
 #include <strings.h>
 
 #include "store/desired.h"
+#include "store/desired_yview.h"
 #include "store/names.h"
 #include "util/envsafe.h"
 #include "util/log.h"
-
-struct yview {
-    const struct ynode *d; /* the desired file's node */
-    const struct ynode *f; /* conf/target's node at the same path */
-};
-
-struct wctx {
-    struct err *e;
-    bool defaults; /* walking conf/target alone (desired_walk_defaults) */
-};
 
 static const char *const k_root[] = {"satisfy", "request",  "priority", "label",
                                      "names",   "provider", NULL};
@@ -42,176 +33,28 @@ static const char *const k_account[] = {"contact", "agree-tos", "eab", NULL};
 static const char *const k_eab[] = {"kid", "hmac-key-file", NULL};
 static const char *const k_challenge_types[] = {"http-01", "tls-alpn-01", "dns-01", NULL};
 
-static const struct ynode *nonnull(const struct ynode *n)
+/* Provider aliases (desired.h): part of the schema, as request.provider is. */
+const char *desired_provider_url(const char *alias_or_url)
 {
-    return ynode_is_null(n) ? NULL : n;
-}
-
-static const struct ynode *eff(struct yview v)
-{
-    return v.d ? v.d : v.f;
-}
-
-/* The pair one key further down. Only two mappings merge: when the desired file has
- * something else there, the default is out of the picture. */
-static struct yview sub(struct yview v, const char *key)
-{
-    struct yview r = {nonnull(ynode_get(v.d, key)), nonnull(ynode_get(v.f, key))};
-
-    if (r.d && (r.d->type != YNODE_MAP || (r.f && r.f->type != YNODE_MAP)))
-        r.f = NULL;
-    return r;
-}
-
-static bool in_list(const char *s, const char *const *list)
-{
-    for (; *list; list++)
-        if (strcmp(s, *list) == 0)
-            return true;
-    return false;
-}
-
-/* Checks that the node at v is a mapping and warns about the desired side's keys missing
- * from `known` (NULL: any key goes, as in env). */
-static int open_map(struct wctx *c, struct yview v, const char *path, const char *const *known)
-{
-    const struct ynode *n = eff(v);
-
-    if (n && n->type != YNODE_MAP)
-        return ynode_err(c->e, n, path, "expected a mapping");
-    for (size_t i = 0; known && v.d && v.d->type == YNODE_MAP && i < v.d->n; i++)
-        if (!in_list(v.d->keys[i]->str, known))
-            log_warn("%s:%u: unknown key \"%s%s%s\" ignored", v.d->src, v.d->keys[i]->line, path,
-                     *path ? "." : "", v.d->keys[i]->str);
-    return 0;
-}
-
-/* The text of a scalar that must be one line: control characters (and NULs, which YAML
- * escapes can produce) never belong in a hostname, URL, path or label. */
-static int scalar_text(struct wctx *c, const struct ynode *n, const char *path, const char *what,
-                       const char **out)
-{
-    if (n->type != YNODE_SCALAR || ynode_is_null(n))
-        return ynode_err(c->e, n, path, "expected %s", what);
-    for (size_t i = 0; i < n->len; i++)
-        if ((unsigned char)n->str[i] < 0x20 || n->str[i] == 0x7f)
-            return ynode_err(c->e, n, path, "expected %s without control characters", what);
-    *out = n->str;
-    return 0;
-}
-
-static int set_str(struct wctx *c, char **dst, const char *s)
-{
-    char *copy = strdup(s);
-
-    if (!copy)
-        return err_set(c->e, -ENOMEM, "out of memory");
-    free(*dst);
-    *dst = copy;
-    return 0;
-}
-
-static int get_str(struct wctx *c, struct yview v, const char *path, char **out)
-{
-    const struct ynode *n = eff(v);
-    const char *s;
-    int rc;
-
-    if (!n)
-        return 0;
-    if ((rc = scalar_text(c, n, path, "a string", &s)) < 0)
-        return rc;
-    return set_str(c, out, s);
-}
-
-static int get_bool(struct wctx *c, struct yview v, const char *path, bool *out)
-{
-    const struct ynode *n = eff(v);
-
-    if (n && ynode_bool(n, out) < 0)
-        return ynode_err(c->e, n, path, "expected true or false");
-    return 0;
-}
-
-static int get_int(struct wctx *c, struct yview v, const char *path, long long min, long long max,
-                   int *out)
-{
-    const struct ynode *n = eff(v);
-    long long x;
-
-    if (!n)
-        return 0;
-    if (ynode_int(n, &x) < 0 || x < min || x > max) {
-        if (min == INT_MIN)
-            return ynode_err(c->e, n, path, "expected an integer");
-        if (max < INT_MAX)
-            return ynode_err(c->e, n, path, "expected an integer from %lld to %lld", min, max);
-        return ynode_err(c->e, n, path, "expected an integer of at least %lld", min);
-    }
-    *out = (int)x;
-    return 0;
-}
-
-typedef bool (*item_ok_fn)(const char *s);
-
-/* A list of strings, or (as acmetool's users sometimes write) a single string. Every item
- * passes ok (when given); `what` describes one item for messages. An explicit empty list
- * gives an empty (non-NULL) vector. */
-static int get_list(struct wctx *c, struct yview v, const char *path, const char *what,
-                    item_ok_fn ok, char ***out, size_t *nout)
-{
-    const struct ynode *n = eff(v);
-    size_t count;
-    char **vec = NULL;
-    int rc = 0;
-
-    if (!n)
-        return 0;
-    if (n->type == YNODE_MAP)
-        return ynode_err(c->e, n, path, "expected %s or a list of them", what);
-    count = n->type == YNODE_SEQ ? n->n : 1;
-    if (!(vec = calloc(count + 1, sizeof *vec)))
-        return err_set(c->e, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < count; i++) {
-        const struct ynode *item = n->type == YNODE_SEQ ? n->items[i] : n;
-        char ipath[200];
-        const char *s;
-
-        snprintf(ipath, sizeof ipath, n->type == YNODE_SEQ ? "%s[%zu]" : "%s", path, i);
-        if ((rc = scalar_text(c, item, ipath, what, &s)) < 0)
-            goto out;
-        if (ok && !ok(s)) {
-            rc = ynode_err(c->e, item, ipath, "expected %s, not \"%.100s\"", what, s);
-            goto out;
-        }
-        if (!(vec[i] = strdup(s))) {
-            rc = err_set(c->e, -ENOMEM, "out of memory");
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < *nout; i++)
-        free((*out)[i]);
-    free(*out);
-    *out = vec;
-    *nout = count;
-    vec = NULL;
-out:
-    for (size_t i = 0; vec && i < count; i++)
-        free(vec[i]);
-    free(vec);
-    return rc;
+    if (!alias_or_url)
+        return NULL;
+    if (strcmp(alias_or_url, "letsencrypt") == 0)
+        return "https://acme-v02.api.letsencrypt.org/directory";
+    if (strcmp(alias_or_url, "letsencrypt-staging") == 0)
+        return "https://acme-staging-v02.api.letsencrypt.org/directory";
+    return alias_or_url;
 }
 
 /* ---- request ---- */
 
 /* request.provider, else the legacy top-level provider, each the desired file's before
  * conf/target's. Aliases are expanded; what remains must be an http(s) URL. */
-static int walk_provider(struct wctx *c, struct yview root, struct target *t)
+static int walk_provider(struct yview_ctx *c, struct yview root, struct target *t)
 {
     const struct ynode *cands[4] = {
-        ynode_get(nonnull(ynode_get(root.d, "request")), "provider"),
+        ynode_get(yview_nonnull(ynode_get(root.d, "request")), "provider"),
         ynode_get(root.d, "provider"),
-        ynode_get(nonnull(ynode_get(root.f, "request")), "provider"),
+        ynode_get(yview_nonnull(ynode_get(root.f, "request")), "provider"),
         ynode_get(root.f, "provider"),
     };
     const char *paths[4] = {"request.provider", "provider", "request.provider", "provider"};
@@ -219,9 +62,9 @@ static int walk_provider(struct wctx *c, struct yview root, struct target *t)
     int rc;
 
     for (int i = 0; i < 4; i++) {
-        if (!nonnull(cands[i]))
+        if (!yview_nonnull(cands[i]))
             continue;
-        if ((rc = scalar_text(c, cands[i], paths[i], "a directory URL", &s)) < 0)
+        if ((rc = yview_scalar_text(c, cands[i], paths[i], "a directory URL", &s)) < 0)
             return rc;
         url = desired_provider_url(s);
         if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
@@ -229,7 +72,7 @@ static int walk_provider(struct wctx *c, struct yview root, struct target *t)
                              "expected a directory URL (https://...) or an alias "
                              "(letsencrypt, letsencrypt-staging), not \"%.100s\"",
                              s);
-        return set_str(c, &t->provider, url);
+        return yview_set_str(c, &t->provider, url);
     }
     return 0;
 }
@@ -239,7 +82,7 @@ static bool key_id_ok(const char *s)
     return strlen(s) == 52 && strspn(s, "abcdefghijklmnopqrstuvwxyz234567") == 52;
 }
 
-static int walk_key(struct wctx *c, struct yview v, struct target *t)
+static int walk_key(struct yview_ctx *c, struct yview v, struct target *t)
 {
     static const char *const curves[] = {"nistp256", "nistp384", "nistp521"};
     static const int sizes[] = {256, 384, 521};
@@ -247,15 +90,15 @@ static int walk_key(struct wctx *c, struct yview v, struct target *t)
     int rsa_size = 2048, curve = 256, rc;
     bool rsa = false;
 
-    if ((rc = open_map(c, v, "request.key", k_key)) < 0)
+    if ((rc = yview_open_map(c, v, "request.key", k_key)) < 0)
         return rc;
-    if ((n = eff(sub(v, "type"))) != NULL) {
+    if ((n = yview_eff(yview_sub(v, "type"))) != NULL) {
         if (n->type != YNODE_SCALAR ||
             (strcasecmp(n->str, "rsa") != 0 && strcasecmp(n->str, "ecdsa") != 0))
             return ynode_err(c->e, n, "request.key.type", "expected ecdsa or rsa");
         rsa = strcasecmp(n->str, "rsa") == 0;
     }
-    if ((n = eff(sub(v, "ecdsa-curve"))) != NULL) {
+    if ((n = yview_eff(yview_sub(v, "ecdsa-curve"))) != NULL) {
         curve = 0;
         for (int i = 0; i < 3 && n->type == YNODE_SCALAR; i++)
             if (strcasecmp(n->str, curves[i]) == 0)
@@ -264,7 +107,7 @@ static int walk_key(struct wctx *c, struct yview v, struct target *t)
             return ynode_err(c->e, n, "request.key.ecdsa-curve",
                              "expected nistp256, nistp384 or nistp521");
     }
-    if ((n = eff(sub(v, "rsa-size"))) != NULL) {
+    if ((n = yview_eff(yview_sub(v, "rsa-size"))) != NULL) {
         long long x;
 
         if (ynode_int(n, &x) < 0 || x < 2048 || x > 4096 || x % 8 != 0)
@@ -274,17 +117,17 @@ static int walk_key(struct wctx *c, struct yview v, struct target *t)
     }
     t->key.type = rsa ? KEY_RSA : KEY_ECDSA;
     t->key.size = rsa ? rsa_size : curve;
-    if ((rc = get_str(c, sub(v, "id"), "request.key.id", &t->key_id)) < 0)
+    if ((rc = yview_get_str(c, yview_sub(v, "id"), "request.key.id", &t->key_id)) < 0)
         return rc;
     if (t->key_id && !key_id_ok(t->key_id))
-        return ynode_err(c->e, eff(sub(v, "id")), "request.key.id",
+        return ynode_err(c->e, yview_eff(yview_sub(v, "id")), "request.key.id",
                          "expected a key id (52 lowercase base32 characters)");
-    return get_bool(c, sub(v, "reuse"), "request.key.reuse", &t->key_reuse);
+    return yview_get_bool(c, yview_sub(v, "reuse"), "request.key.reuse", &t->key_reuse);
 }
 
 static bool challenge_type_ok(const char *s)
 {
-    return in_list(s, k_challenge_types);
+    return yview_in_list(s, k_challenge_types);
 }
 
 static bool abs_path_ok(const char *s)
@@ -326,7 +169,8 @@ static bool listen_ok(const char *s)
  * code or read files of the setter's choosing (util/envsafe). Refused in conf/target too:
  * nothing a hook needs comes that way, and acmed's own environment (systemd's Environment=)
  * is where root sets such things. */
-static int env_add(struct wctx *c, struct target *t, const struct ynode *k, const struct ynode *v)
+static int env_add(struct yview_ctx *c, struct target *t, const struct ynode *k,
+                   const struct ynode *v)
 {
     char **grown;
     char *kv;
@@ -354,18 +198,18 @@ static int env_add(struct wctx *c, struct target *t, const struct ynode *k, cons
 
 /* request.challenge.env merges key by key like any mapping: the desired file's variables,
  * then conf/target's that the desired file does not set. */
-static int walk_env(struct wctx *c, struct yview v, struct target *t)
+static int walk_env(struct yview_ctx *c, struct yview v, struct target *t)
 {
     const struct ynode *sides[2] = {v.d, v.f};
     int rc;
 
-    if ((rc = open_map(c, v, "request.challenge.env", NULL)) < 0)
+    if ((rc = yview_open_map(c, v, "request.challenge.env", NULL)) < 0)
         return rc;
     for (int s = 0; s < 2; s++) {
         const struct ynode *m = sides[s];
 
         for (size_t i = 0; m && m->type == YNODE_MAP && i < m->n; i++) {
-            bool masked = s == 1 && nonnull(ynode_get(v.d, m->keys[i]->str));
+            bool masked = s == 1 && yview_nonnull(ynode_get(v.d, m->keys[i]->str));
 
             if (ynode_is_null(m->items[i]) || masked)
                 continue;
@@ -376,17 +220,17 @@ static int walk_env(struct wctx *c, struct yview v, struct target *t)
     return 0;
 }
 
-static int walk_challenge(struct wctx *c, struct yview v, struct target *t)
+static int walk_challenge(struct yview_ctx *c, struct yview v, struct target *t)
 {
     const struct ynode *n;
     size_t k = 0;
     int rc;
 
-    if ((rc = open_map(c, v, "request.challenge", k_challenge)) < 0)
+    if ((rc = yview_open_map(c, v, "request.challenge", k_challenge)) < 0)
         return rc;
-    if ((rc =
-             get_list(c, sub(v, "type"), "request.challenge.type", "http-01, tls-alpn-01 or dns-01",
-                      challenge_type_ok, &t->challenge_types, &t->nchallenge_types)) < 0)
+    if ((rc = yview_get_list(c, yview_sub(v, "type"), "request.challenge.type",
+                             "http-01, tls-alpn-01 or dns-01", challenge_type_ok,
+                             &t->challenge_types, &t->nchallenge_types)) < 0)
         return rc;
     /* An ordered preference: a repeated type adds nothing, so keep its first place. */
     for (size_t i = 0; i < t->nchallenge_types; i++) {
@@ -400,35 +244,35 @@ static int walk_challenge(struct wctx *c, struct yview v, struct target *t)
             t->challenge_types[k++] = t->challenge_types[i];
     }
     t->nchallenge_types = k;
-    if (k == 0 && (n = eff(sub(v, "type"))) != NULL)
+    if (k == 0 && (n = yview_eff(yview_sub(v, "type"))) != NULL)
         return ynode_err(c->e, n, "request.challenge.type",
                          "expected at least one of http-01, tls-alpn-01 or dns-01");
-    if ((rc = get_list(c, sub(v, "webroot-paths"), "request.challenge.webroot-paths",
-                       "an absolute path", abs_path_ok, &t->webroot_paths, &t->nwebroot_paths)) <
-            0 ||
-        (rc = get_list(c, sub(v, "http-ports"), "request.challenge.http-ports",
-                       "a port, host:port or [v6]:port", listen_ok, &t->http_ports,
-                       &t->nhttp_ports)) < 0 ||
-        (rc = get_list(c, sub(v, "tls-ports"), "request.challenge.tls-ports",
-                       "a port, host:port or [v6]:port", listen_ok, &t->tls_ports,
-                       &t->ntls_ports)) < 0 ||
-        (rc = get_bool(c, sub(v, "http-self-test"), "request.challenge.http-self-test",
-                       &t->http_self_test)) < 0)
+    if ((rc = yview_get_list(c, yview_sub(v, "webroot-paths"), "request.challenge.webroot-paths",
+                             "an absolute path", abs_path_ok, &t->webroot_paths,
+                             &t->nwebroot_paths)) < 0 ||
+        (rc = yview_get_list(c, yview_sub(v, "http-ports"), "request.challenge.http-ports",
+                             "a port, host:port or [v6]:port", listen_ok, &t->http_ports,
+                             &t->nhttp_ports)) < 0 ||
+        (rc = yview_get_list(c, yview_sub(v, "tls-ports"), "request.challenge.tls-ports",
+                             "a port, host:port or [v6]:port", listen_ok, &t->tls_ports,
+                             &t->ntls_ports)) < 0 ||
+        (rc = yview_get_bool(c, yview_sub(v, "http-self-test"), "request.challenge.http-self-test",
+                             &t->http_self_test)) < 0)
         return rc;
-    return walk_env(c, sub(v, "env"), t);
+    return walk_env(c, yview_sub(v, "env"), t);
 }
 
 /* request.account.contact: every item a URI the CA would take (target_contact_check), and
  * the line where the file itself sets it, for the warning when it is not the account's (the
  * account's contact is conf/target's: reconcile/rec_account.c). */
-static int walk_contact(struct wctx *c, struct yview v, struct target *t)
+static int walk_contact(struct yview_ctx *c, struct yview v, struct target *t)
 {
-    const struct ynode *n = eff(v);
+    const struct ynode *n = yview_eff(v);
     const char *why;
     int rc;
 
-    if ((rc = get_list(c, v, "request.account.contact", "a contact URI (mailto:...)", NULL,
-                       &t->contact, &t->ncontact)) < 0)
+    if ((rc = yview_get_list(c, v, "request.account.contact", "a contact URI (mailto:...)", NULL,
+                             &t->contact, &t->ncontact)) < 0)
         return rc;
     for (size_t i = 0; i < t->ncontact; i++) {
         if (!(why = target_contact_check(t->contact[i])))
@@ -449,60 +293,63 @@ static int walk_contact(struct wctx *c, struct yview v, struct target *t)
     return 0;
 }
 
-static int walk_account(struct wctx *c, struct yview v, struct target *t)
+static int walk_account(struct yview_ctx *c, struct yview v, struct target *t)
 {
-    struct yview eab = sub(v, "eab");
+    struct yview eab = yview_sub(v, "eab");
     bool agree = false;
     int rc;
 
-    if ((rc = open_map(c, v, "request.account", k_account)) < 0 ||
-        (rc = walk_contact(c, sub(v, "contact"), t)) < 0)
+    if ((rc = yview_open_map(c, v, "request.account", k_account)) < 0 ||
+        (rc = walk_contact(c, yview_sub(v, "contact"), t)) < 0)
         return rc;
-    if (eff(sub(v, "agree-tos"))) {
-        if ((rc = get_bool(c, sub(v, "agree-tos"), "request.account.agree-tos", &agree)) < 0)
+    if (yview_eff(yview_sub(v, "agree-tos"))) {
+        if ((rc = yview_get_bool(c, yview_sub(v, "agree-tos"), "request.account.agree-tos",
+                                 &agree)) < 0)
             return rc;
         t->agree_tos = agree ? 1 : 0;
     }
-    if ((rc = open_map(c, eab, "request.account.eab", k_eab)) < 0 ||
-        (rc = get_str(c, sub(eab, "kid"), "request.account.eab.kid", &t->eab_kid)) < 0 ||
-        (rc = get_str(c, sub(eab, "hmac-key-file"), "request.account.eab.hmac-key-file",
-                      &t->eab_hmac_key_file)) < 0)
+    if ((rc = yview_open_map(c, eab, "request.account.eab", k_eab)) < 0 ||
+        (rc = yview_get_str(c, yview_sub(eab, "kid"), "request.account.eab.kid", &t->eab_kid)) <
+            0 ||
+        (rc = yview_get_str(c, yview_sub(eab, "hmac-key-file"), "request.account.eab.hmac-key-file",
+                            &t->eab_hmac_key_file)) < 0)
         return rc;
     /* Half an EAB is a typo, not a choice: registration would fail at the CA much later. */
     if (!t->eab_kid != !t->eab_hmac_key_file)
-        return ynode_err(c->e, eff(eab), "request.account.eab",
+        return ynode_err(c->e, yview_eff(eab), "request.account.eab",
                          "expected both kid and hmac-key-file");
     return 0;
 }
 
 /* request.trust-anchors: read when a chain is verified, from wherever acmed runs, so only an
  * absolute path makes sense. */
-static int walk_trust_anchors(struct wctx *c, struct yview v, struct target *t)
+static int walk_trust_anchors(struct yview_ctx *c, struct yview v, struct target *t)
 {
-    int rc = get_str(c, v, "request.trust-anchors", &t->trust_anchors);
+    int rc = yview_get_str(c, v, "request.trust-anchors", &t->trust_anchors);
 
     if (rc == 0 && t->trust_anchors && !abs_path_ok(t->trust_anchors))
-        return ynode_err(c->e, eff(v), "request.trust-anchors",
+        return ynode_err(c->e, yview_eff(v), "request.trust-anchors",
                          "expected an absolute path to a PEM file, not \"%.100s\"",
                          t->trust_anchors);
     return rc;
 }
 
-static int walk_request(struct wctx *c, struct yview root, struct target *t)
+static int walk_request(struct yview_ctx *c, struct yview root, struct target *t)
 {
-    struct yview v = sub(root, "request");
+    struct yview v = yview_sub(root, "request");
     int rc;
 
-    if ((rc = open_map(c, v, "request", k_request)) < 0 || (rc = walk_provider(c, root, t)) < 0 ||
-        (rc = get_str(c, sub(v, "profile"), "request.profile", &t->profile)) < 0 ||
-        (rc = get_bool(c, sub(v, "ocsp-must-staple"), "request.ocsp-must-staple",
-                       &t->must_staple)) < 0 ||
-        (rc = get_str(c, sub(v, "preferred-chain"), "request.preferred-chain",
-                      &t->preferred_chain)) < 0 ||
-        (rc = walk_trust_anchors(c, sub(v, "trust-anchors"), t)) < 0 ||
-        (rc = walk_key(c, sub(v, "key"), t)) < 0 ||
-        (rc = walk_challenge(c, sub(v, "challenge"), t)) < 0 ||
-        (rc = walk_account(c, sub(v, "account"), t)) < 0)
+    if ((rc = yview_open_map(c, v, "request", k_request)) < 0 ||
+        (rc = walk_provider(c, root, t)) < 0 ||
+        (rc = yview_get_str(c, yview_sub(v, "profile"), "request.profile", &t->profile)) < 0 ||
+        (rc = yview_get_bool(c, yview_sub(v, "ocsp-must-staple"), "request.ocsp-must-staple",
+                             &t->must_staple)) < 0 ||
+        (rc = yview_get_str(c, yview_sub(v, "preferred-chain"), "request.preferred-chain",
+                            &t->preferred_chain)) < 0 ||
+        (rc = walk_trust_anchors(c, yview_sub(v, "trust-anchors"), t)) < 0 ||
+        (rc = walk_key(c, yview_sub(v, "key"), t)) < 0 ||
+        (rc = walk_challenge(c, yview_sub(v, "challenge"), t)) < 0 ||
+        (rc = walk_account(c, yview_sub(v, "account"), t)) < 0)
         return rc;
     return 0;
 }
@@ -515,28 +362,31 @@ static bool label_ok(const char *s)
     return strlen(s) <= 64 && s[0] != '.' && strspn(s, ok) == strlen(s);
 }
 
-static int walk_common(struct wctx *c, struct yview root, struct target *t)
+static int walk_common(struct yview_ctx *c, struct yview root, struct target *t)
 {
-    struct yview sat = sub(root, "satisfy");
+    struct yview sat = yview_sub(root, "satisfy");
     int rc;
 
-    if ((rc = open_map(c, root, "", k_root)) < 0 ||
-        (rc = open_map(c, sat, "satisfy", k_satisfy)) < 0 ||
-        (rc = get_int(c, sub(sat, "margin"), "satisfy.margin", 0, INT_MAX, &t->margin_days)) < 0 ||
-        (rc = get_int(c, sub(sat, "critical-days"), "satisfy.critical-days", 1,
-                      DESIRED_MAX_CRITICAL_DAYS, &t->critical_days)) < 0 ||
-        (rc = get_bool(c, sub(sat, "www-apex"), "satisfy.www-apex", &t->www_apex)) < 0 ||
+    if ((rc = yview_open_map(c, root, "", k_root)) < 0 ||
+        (rc = yview_open_map(c, sat, "satisfy", k_satisfy)) < 0 ||
+        (rc = yview_get_int(c, yview_sub(sat, "margin"), "satisfy.margin", 0, INT_MAX,
+                            &t->margin_days)) < 0 ||
+        (rc = yview_get_int(c, yview_sub(sat, "critical-days"), "satisfy.critical-days", 1,
+                            DESIRED_MAX_CRITICAL_DAYS, &t->critical_days)) < 0 ||
+        (rc = yview_get_bool(c, yview_sub(sat, "www-apex"), "satisfy.www-apex", &t->www_apex)) <
+            0 ||
         (rc = walk_request(c, root, t)) < 0 ||
-        (rc = get_int(c, sub(root, "priority"), "priority", INT_MIN, INT_MAX, &t->priority)) < 0 ||
-        (rc = get_str(c, sub(root, "label"), "label", &t->label)) < 0)
+        (rc = yview_get_int(c, yview_sub(root, "priority"), "priority", INT_MIN, INT_MAX,
+                            &t->priority)) < 0 ||
+        (rc = yview_get_str(c, yview_sub(root, "label"), "label", &t->label)) < 0)
         return rc;
     if (!label_ok(t->label))
-        return ynode_err(c->e, eff(sub(root, "label")), "label",
+        return ynode_err(c->e, yview_eff(yview_sub(root, "label")), "label",
                          "expected letters, digits, '.', '-' and '_' (64 at most)");
     return 0;
 }
 
-static int target_defaults(struct wctx *c, const char *file, struct target *t)
+static int target_defaults(struct yview_ctx *c, const char *file, struct target *t)
 {
     memset(t, 0, sizeof *t);
     t->key.type = KEY_ECDSA;
@@ -553,7 +403,7 @@ static int target_defaults(struct wctx *c, const char *file, struct target *t)
 
 /* An IP identifier is validated by http-01 or tls-alpn-01 only (RFC 8738 section 7): a target
  * with an IP address and dns-01 alone could never be satisfied. */
-static int check_ip_challenges(struct wctx *c, struct yview root, const struct target *t)
+static int check_ip_challenges(struct yview_ctx *c, struct yview root, const struct target *t)
 {
     const char *ip = NULL;
 
@@ -565,18 +415,19 @@ static int check_ip_challenges(struct wctx *c, struct yview root, const struct t
     for (size_t i = 0; i < t->nchallenge_types; i++)
         if (strcmp(t->challenge_types[i], "dns-01") != 0)
             return 0;
-    return ynode_err(c->e, eff(sub(sub(sub(root, "request"), "challenge"), "type")),
-                     "request.challenge.type",
-                     "%s is an IP address, which dns-01 cannot validate (RFC 8738): "
-                     "add http-01 or tls-alpn-01",
-                     ip);
+    return ynode_err(
+        c->e, yview_eff(yview_sub(yview_sub(yview_sub(root, "request"), "challenge"), "type")),
+        "request.challenge.type",
+        "%s is an IP address, which dns-01 cannot validate (RFC 8738): "
+        "add http-01 or tls-alpn-01",
+        ip);
 }
 
 int desired_walk(const char *file, const struct ynode *root, const struct ynode *defaults,
                  struct target *out, struct err *e)
 {
-    struct wctx c = {.e = e};
-    struct yview v = {nonnull(root), nonnull(defaults)};
+    struct yview_ctx c = {.e = e};
+    struct yview v = {yview_nonnull(root), yview_nonnull(defaults)};
     int rc;
 
     if (v.d && v.d->type != YNODE_MAP) {
@@ -586,16 +437,16 @@ int desired_walk(const char *file, const struct ynode *root, const struct ynode 
     if ((rc = target_defaults(&c, file, out)) < 0 || (rc = walk_common(&c, v, out)) < 0 ||
         (rc = desired_walk_names(file, v.d, out, e)) < 0 ||
         (rc = check_ip_challenges(&c, v, out)) < 0)
-        target_free(out);
+        target_clear(out);
     return rc;
 }
 
 int desired_walk_defaults(const struct ynode *defaults, struct target *out, struct err *e)
 {
-    struct wctx c = {.e = e, .defaults = true};
-    struct yview v = {nonnull(defaults), NULL};
-    const struct ynode *req = nonnull(ynode_get(v.d, "request"));
-    const struct ynode *names[3] = {ynode_get(nonnull(ynode_get(v.d, "satisfy")), "names"),
+    struct yview_ctx c = {.e = e, .defaults = true};
+    struct yview v = {yview_nonnull(defaults), NULL};
+    const struct ynode *req = yview_nonnull(ynode_get(v.d, "request"));
+    const struct ynode *names[3] = {ynode_get(yview_nonnull(ynode_get(v.d, "satisfy")), "names"),
                                     ynode_get(req, "names"), ynode_get(v.d, "names")};
     struct target t;
     int rc;
@@ -603,11 +454,11 @@ int desired_walk_defaults(const struct ynode *defaults, struct target *out, stru
     if ((rc = target_defaults(&c, "conf/target", &t)) == 0)
         rc = walk_common(&c, v, &t);
     for (int i = 0; rc == 0 && i < 3; i++)
-        if (nonnull(names[i]))
+        if (yview_nonnull(names[i]))
             log_warn("%s:%u: names in conf/target are ignored", names[i]->src, names[i]->line);
     if (rc == 0 && out)
         *out = t;
     else
-        target_free(&t);
+        target_clear(&t);
     return rc;
 }

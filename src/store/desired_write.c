@@ -291,7 +291,7 @@ static int unwant_file(const char *dir, const char *file, char *const *gone, siz
     if (rc == 0 && plan)
         (*changed)++;
 out:
-    ydoc_free(&doc);
+    ydoc_clear(&doc);
     free(text);
     free(src);
     free(path);

@@ -4,11 +4,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store_internal.h"
@@ -79,6 +81,7 @@ int store_open(const char *root, struct store *st, struct err *e)
 
     st->root = NULL;
     st->lock_fd = -1;
+    st->swept = 0;
     if (!root || !*root)
         return err_set(e, -EINVAL, "no state directory given");
     st->root = absolute_root(root);
@@ -163,25 +166,84 @@ static int clean_tree(const struct store *st, const char *rel, int depth)
     return removed;
 }
 
+/* ---- the sweep of stale temp files ----
+ *
+ * Only the lock holder writes, so a ".tmp-*" file found once the lock is taken was left by a
+ * holder that died mid-write. Opening every certs/<id>, keys/<id> and account directory to
+ * look for them costs thousands of system calls in a large state directory, so the lock
+ * holder leaves STORE_CLEAN_MARK when it closes cleanly (store_close), and the next holder
+ * sweeps only the top-level directories when it finds it (removing it first, so a crash of
+ * its own leaves none). A missing, unreadable or old marker (the last full sweep more than
+ * STORE_SWEEP_EVERY_S ago) means a full sweep. The marker is written without fsync: losing
+ * it merely costs a full sweep. */
+
+#define STORE_CLEAN_MARK "state/.clean-close"
+#define STORE_SWEEP_EVERY_S (24 * 3600)
+
+/* The time of the last full sweep recorded in the marker, 0 when there is none (or it is
+ * unreadable); the marker is removed. */
+static time_t take_clean_mark(const struct store *st)
+{
+    char *path = store_path(st, STORE_CLEAN_MARK), *text = NULL, *end;
+    long long t = 0;
+    struct err e;
+
+    if (path && fsio_read_file(path, 64, &text, NULL, &e) == 0) {
+        errno = 0;
+        t = strtoll(text, &end, 10);
+        if (errno || end == text || (*end != '\n' && *end) || t < 0)
+            t = 0;
+    }
+    if (path && text && unlink(path) < 0)
+        t = 0;
+    free(text);
+    free(path);
+    return (time_t)t;
+}
+
+/* Leaves the marker for the next lock holder: this one ends cleanly. */
+static void put_clean_mark(const struct store *st)
+{
+    char *path = store_path(st, STORE_CLEAN_MARK);
+    char text[32];
+    int fd, len;
+
+    if (!path || st->swept <= 0)
+        goto out;
+    len = snprintf(text, sizeof text, "%lld\n", (long long)st->swept);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, STORE_PRIV_FILE_MODE);
+    if (fd < 0)
+        goto out;
+    if (write(fd, text, (size_t)len) != len)
+        (void)unlink(path); /* a torn marker would only mean a full sweep; none is clearer */
+    close(fd);
+out:
+    free(path);
+}
+
 int store_lock(struct store *st, struct err *e)
 {
     char *certs = NULL;
     int rc, removed = 0;
+    time_t now = time(NULL), last;
+    bool full;
 
     if (st->lock_fd >= 0)
         return 0;
     rc = lock_acquire(st->root, &st->lock_fd, e);
     if (rc < 0)
         return rc;
-    /* Only the lock holder writes, so any temp file found now was left by a crash. */
+    last = take_clean_mark(st);
+    full = last <= 0 || last > now || now - last >= STORE_SWEEP_EVERY_S;
+    st->swept = full ? now : last;
     removed += clean_tree(st, ".", 0);
     for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
         const char *name = layout[i].name;
         int depth = 0;
 
-        if (strcmp(name, "certs") == 0 || strcmp(name, "keys") == 0)
+        if (full && (strcmp(name, "certs") == 0 || strcmp(name, "keys") == 0))
             depth = 1;
-        else if (strcmp(name, "accounts") == 0)
+        else if (full && strcmp(name, "accounts") == 0)
             depth = 2;
         removed += clean_tree(st, name, depth);
     }
@@ -198,6 +260,8 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
+    if (st->lock_fd >= 0 && st->root)
+        put_clean_mark(st);
     lock_release(st->lock_fd);
     st->lock_fd = -1;
     free(st->root);

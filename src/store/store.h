@@ -20,8 +20,9 @@
 #define STORE_ID_LEN 52 /* key-id and cert-id: lowercase unpadded base32 of SHA-256 */
 
 struct store {
-    char *root;  /* absolute path of the state directory */
-    int lock_fd; /* -1 unless store_lock succeeded */
+    char *root;   /* absolute path of the state directory */
+    int lock_fd;  /* -1 unless store_lock succeeded */
+    time_t swept; /* the lock holder's last full sweep of temp files (store_lock) */
 };
 
 /* ---- ids (acmetool's, exactly) ---- */
@@ -46,11 +47,15 @@ bool store_id_valid(const char *s);
  * st is filled (store_close releases it). */
 int store_open(const char *root, struct store *st, struct err *e);
 
-/* Takes the reconciler lock (util/lock) and removes stale ".tmp-*" files left in every
- * directory of the layout (recursively one level into accounts/<dir>/<key>, keys/<id>,
- * certs/<id>). -EWOULDBLOCK naming the holder's pid when someone holds it. */
+/* Takes the reconciler lock (util/lock) and removes stale ".tmp-*" files left by a crash: in
+ * the top-level directories of the layout always; also in every accounts/<dir>/<key>,
+ * keys/<id> and certs/<id> unless the previous lock holder closed cleanly (store_close) and
+ * the last such full sweep is less than a day old. -EWOULDBLOCK naming the holder's pid when
+ * someone holds it. */
 int store_lock(struct store *st, struct err *e);
 
+/* Releases the lock (leaving the mark of a clean end for the next holder's store_lock, when
+ * held) and what st holds. st may be NULL. */
 void store_close(struct store *st);
 
 /* ---- ownership: who may write where acmed takes its orders from ---- */
@@ -86,6 +91,12 @@ struct store_account {
     size_t ncontact;
     char *eab_kid;  /* from meta; NULL when none */
     time_t created; /* from meta; 0 when unknown */
+    /* An account whose key lives in a signer (DESIGN.md §10) has no privkey: key stays NULL,
+     * and meta names the signer, the RFC 7638 thumbprint of its key (the key-id is the
+     * base32 of it: store_signer_key_id) and its public JWK. All NULL for a key file. */
+    char *signer;     /* "unix:/run/acme/S.signer" or "exec: ssh -T host ..." */
+    char *thumbprint; /* base64url */
+    char *jwk;        /* JSON text; NULL when the signer gave only a kid */
 };
 
 /* Loads every account key under accounts/<dir-id>/ for `directory_url` (*out an array of
@@ -119,6 +130,25 @@ int store_account_read_meta(const struct store *st, const char *dir_id, const ch
  * agreement with the CA): the reconciler registers a new account, the CLI reports none.
  * Returns the index, or -1 when no account matches. */
 long store_account_pick(const struct store_account *v, size_t n, const char *eab_kid);
+/* Accounts held by a signer are never picked by this rule: they belong to targets naming
+ * that signer, matched by key (store_account_find_signer). */
+
+/* The key-id of an account held by a signer: base32 of its key's RFC 7638 thumbprint
+ * (base64url, 32 bytes decoded) into out (STORE_ID_LEN + 1). Returns 0, or -EINVAL. */
+int store_signer_key_id(const char *thumbprint, char *out, struct err *e);
+
+/* Records an account held by a signer: a->signer and a->thumbprint set (a->jwk, url, contact,
+ * eab_kid, created as known). Sets a->dir_id and a->key_id, creates
+ * accounts/<dir-id>/<key-id>/ (0700) and writes its meta; no privkey is ever written.
+ * Returns 0 or negative with e set. */
+int store_account_save_signer(const struct store *st, const char *directory_url,
+                              struct store_account *a, struct err *e);
+
+/* The account held by a signer whose key has `thumbprint`, at directory_url: moved into *out
+ * and *found set, or *found false. Returns 0 or negative with e set. */
+int store_account_find_signer(const struct store *st, const char *directory_url,
+                              const char *thumbprint, struct store_account *out, bool *found,
+                              struct err *e);
 
 /* store_accounts_load for `directory_url`, then store_account_pick for `eab_kid`: the chosen
  * account is moved into *out (release with store_account_clear) and *found set; *found false
@@ -203,13 +233,15 @@ struct store_cert {
 
 /* Loads every certificate under certs/ whose `cert` parses (others are skipped with a
  * warning naming the directory). Names, dates, serial and key come from the certificate
- * itself; the rest from the files listed above. Returns 0 or negative. */
+ * itself; the rest from the files listed above. Reads through state/certs.cache
+ * (store_certs_cache.c) without writing it. Returns 0 or negative. */
 int store_certs_load(const struct store *st, struct store_cert **out, size_t *n, struct err *e);
-/* store_certs_load through state/certs.cache (store_certs_cache.c): a certificate whose cert
- * file (and key file) are exactly as an entry there describes them (device, inode, size, mtime
- * and ctime in nanoseconds) is not parsed again; anything else is. The result is the same as
- * without the cache. save: write the cache back when what was gathered differs from it; only
- * for the holder of the lock (reading needs none). */
+/* store_certs_load through state/certs.cache: what a certificate's cert, url and meta files, its
+ * key file and its directory's entries (links, markers) gave is taken from the cache while
+ * that file or directory is exactly as the entry describes it (device, inode, size, mtime and
+ * ctime in nanoseconds), and read again otherwise. The result is the same as without the
+ * cache. save: write the cache back when what was gathered differs from it; only for the
+ * holder of the lock (reading needs none). */
 int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out, size_t *n,
                             struct err *e);
 void store_certs_free(struct store_cert *c, size_t n);

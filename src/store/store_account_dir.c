@@ -21,6 +21,8 @@ long store_account_pick(const struct store_account *v, size_t n, const char *eab
     for (size_t i = 0; i < n; i++) {
         const char *k = v[i].eab_kid;
 
+        if (v[i].signer)
+            continue;
         if ((!eab_kid && !k) || (eab_kid && k && !strcmp(eab_kid, k)))
             return (long)i;
     }

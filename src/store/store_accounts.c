@@ -67,8 +67,10 @@ static int save_key_file(const char *path, const struct ckey *key, struct err *e
 
 /* ---- accounts ---- */
 
-static void account_clear(struct store_account *a)
+void store_account_clear(struct store_account *a)
 {
+    if (!a)
+        return;
     free(a->dir_id);
     key_free(a->key);
     free(a->url);
@@ -76,21 +78,16 @@ static void account_clear(struct store_account *a)
         free(a->contact[i]);
     free(a->contact);
     free(a->eab_kid);
+    free(a->signer);
+    free(a->thumbprint);
+    free(a->jwk);
     memset(a, 0, sizeof *a);
-}
-
-void store_account_clear(struct store_account *a)
-{
-    if (a)
-        account_clear(a);
 }
 
 void store_accounts_free(struct store_account *a, size_t n)
 {
-    if (!a)
-        return;
-    for (size_t i = 0; i < n; i++)
-        account_clear(&a[i]);
+    for (size_t i = 0; a && i < n; i++)
+        store_account_clear(&a[i]);
     free(a);
 }
 
@@ -136,6 +133,11 @@ static int account_read_meta(const char *dir, struct store_account *a, struct er
     a->url = store_json_get_str(o, "url", &oom);
     a->eab_kid = store_json_get_str(o, "eab_kid", &oom);
     a->created = store_json_get_time(o, "created");
+    a->signer = store_json_get_str(o, "signer", &oom);
+    a->thumbprint = store_json_get_str(o, "thumbprint", &oom);
+    if (json_is_object(json_object_get(o, "jwk")) &&
+        !(a->jwk = json_dumps(json_object_get(o, "jwk"), JSON_COMPACT | JSON_SORT_KEYS)))
+        oom = true;
     if (oom || meta_contacts(json_object_get(o, "contact"), a) < 0)
         rc = err_set(e, -ENOMEM, "out of memory reading %s", path);
 out:
@@ -162,17 +164,31 @@ static int account_load(const struct store *st, const char *dir_id, const char *
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    if (with_key && (rc = load_key_file(path, key_id, &a->key, e)) < 0)
-        goto out;
     memcpy(a->key_id, key_id, STORE_ID_LEN + 1);
     if (!(a->dir_id = strdup(dir_id))) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    rc = account_read_meta(dir, a, e);
+    if ((rc = account_read_meta(dir, a, e)) < 0)
+        goto out;
+    if (a->signer) {
+        /* Held by a signer: no key here, and the id must be its key's (a meta moved to
+         * another account's directory would otherwise lend that account its name). */
+        char want[STORE_ID_LEN + 1];
+
+        if (!a->thumbprint || store_signer_key_id(a->thumbprint, want, NULL) < 0 ||
+            strcmp(want, key_id) != 0)
+            rc = err_set(e, -EINVAL,
+                         "account %s/%s: its signer's key is not the one it is "
+                         "named for",
+                         dir_id, key_id);
+        goto out;
+    }
+    if (with_key)
+        rc = load_key_file(path, key_id, &a->key, e);
 out:
     if (rc < 0)
-        account_clear(a);
+        store_account_clear(a);
     free(dir);
     free(path);
     return rc;
@@ -322,6 +338,15 @@ static json_t *account_meta_json(const struct store_account *a)
         bad |= json_object_set(o, "contact", contact);
     if (!bad && a->eab_kid)
         bad |= json_object_set_new(o, "eab_kid", json_string(a->eab_kid));
+    if (!bad && a->signer)
+        bad |=
+            json_object_set_new(o, "signer", json_string(a->signer)) ||
+            json_object_set_new(o, "thumbprint", json_string(a->thumbprint ? a->thumbprint : ""));
+    if (!bad && a->signer && a->jwk) {
+        json_t *jwk = json_loads(a->jwk, 0, NULL);
+
+        bad |= !jwk || json_object_set_new(o, "jwk", jwk);
+    }
     if (!bad)
         bad |= store_json_set_time(o, "created", a->created);
     json_decref(contact);

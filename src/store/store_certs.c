@@ -1,13 +1,6 @@
-/* store certificates: loading certs/<cert-id>/ (ours and acmetool's, which have no meta),
- * their meta, markers and removal. Installing is in store_cert_install.c.
- *
- * meta is JSON: {"names": [...], "not_before", "not_after" (RFC 3339), "serial" (hex),
- * "directory" (the issuing CA's directory URL), "ari_start", "ari_end", "ari_chosen",
- * "ari_next_check" (RFC 3339, absent when unknown), "replaces", "replaces_dropped" (the
- * certID the order would have named) and "replaces_dropped_why" (the CA's refusal)}. Names,
- * dates and serial there are informative only: loading always takes them from the
- * certificate itself. Every member is optional: a meta written before one existed simply
- * lacks it. */
+/* store certificates: loading certs/<cert-id>/ (ours and acmetool's, which have no meta)
+ * through state/certs.cache, their markers and removal. One certificate in memory and its
+ * meta are in store_cert.c, installing in store_cert_install.c. */
 #include "store/store.h"
 
 #include <ctype.h>
@@ -19,203 +12,11 @@
 #include <unistd.h>
 
 #include "crypto/pem.h"
-#include "crypto/x509.h"
 #include "store/store_internal.h"
 #include "util/fsio.h"
 #include "util/log.h"
-#include "util/sanitize.h"
 
-static void cert_clear(struct store_cert *c)
-{
-    for (size_t i = 0; i < c->nnames; i++)
-        free(c->names[i]);
-    free(c->names);
-    free(c->serial_hex);
-    free(c->ari_cert_id);
-    free(c->order_url);
-    free(c->account_dir_id);
-    free(c->directory);
-    free(c->replaces);
-    free(c->replaces_dropped);
-    free(c->replaces_dropped_why);
-    memset(c, 0, sizeof *c);
-}
-
-void store_cert_clear(struct store_cert *c)
-{
-    if (c)
-        cert_clear(c);
-}
-
-void store_certs_free(struct store_cert *c, size_t n)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < n; i++)
-        cert_clear(&c[i]);
-    free(c);
-}
-
-int store_cert_fill_leaf(struct store_cert *c, const uint8_t *der, size_t len, struct err *e)
-{
-    struct x509_info *xi = NULL;
-    size_t n;
-    int rc;
-
-    rc = x509_parse(der, len, &xi, e);
-    if (rc < 0)
-        return rc;
-    n = xi->ndns + xi->nips;
-    c->names = calloc(n ? n : 1, sizeof *c->names);
-    if (!c->names)
-        goto oom;
-    for (size_t i = 0; i < n; i++) {
-        const char *s = i < xi->ndns ? xi->dns[i] : xi->ips[i - xi->ndns];
-
-        if (!(c->names[i] = strdup(s)))
-            goto oom;
-        c->nnames++;
-    }
-    c->not_before = xi->not_before;
-    c->not_after = xi->not_after;
-    if (!(c->serial_hex = strdup(xi->serial_hex ? xi->serial_hex : "")))
-        goto oom;
-    /* No AKI (or no serial) means no ARI for this certificate, not an error. */
-    c->ari_cert_id = x509_ari_cert_id(xi->aki, xi->aki_len, xi->serial, xi->serial_len);
-    if (!c->ari_cert_id && xi->aki && xi->aki_len && xi->serial_len)
-        goto oom;
-    x509_info_free(xi);
-    return 0;
-oom:
-    x509_info_free(xi);
-    return err_set(e, -ENOMEM, "out of memory");
-}
-
-int store_cert_check_key(const struct store *st, struct store_cert *c, const uint8_t *der,
-                         size_t len, const char *key_id, struct err *e)
-{
-    struct ckey *key = NULL;
-    int rc;
-
-    rc = store_key_load(st, key_id, &key, e);
-    if (rc < 0)
-        return rc;
-    rc = x509_matches_key(der, len, key, e);
-    if (rc == 0)
-        rc = err_set(e, -EINVAL, "the certificate is not for key %s", key_id);
-    if (rc < 0)
-        goto out;
-    memcpy(c->key_id, key_id, STORE_ID_LEN + 1);
-    c->key_is_rsa = key_get_type(key) == KEY_RSA;
-    c->key_size = key_get_size(key);
-    rc = 0;
-out:
-    key_free(key);
-    return rc;
-}
-
-/* ---- meta ---- */
-
-/* Sets o[key] to the string s; nothing when s is NULL. Returns 0 or -1. */
-static int set_str(json_t *o, const char *key, const char *s)
-{
-    return s ? json_object_set_new(o, key, json_string(s)) : 0;
-}
-
-static json_t *cert_meta_json(const struct store_cert *c)
-{
-    json_t *o = json_object(), *names = json_array();
-    int bad = !o || !names;
-
-    for (size_t i = 0; !bad && i < c->nnames; i++)
-        bad |= json_array_append_new(names, json_string(c->names[i]));
-    if (!bad)
-        bad |= json_object_set(o, "names", names);
-    bad |= !bad && store_json_set_time(o, "not_before", c->not_before);
-    bad |= !bad && store_json_set_time(o, "not_after", c->not_after);
-    bad |= !bad && set_str(o, "serial", c->serial_hex);
-    bad |= !bad && set_str(o, "directory", c->directory);
-    bad |= !bad && store_json_set_time(o, "ari_start", c->ari_start);
-    bad |= !bad && store_json_set_time(o, "ari_end", c->ari_end);
-    bad |= !bad && store_json_set_time(o, "ari_chosen", c->ari_chosen);
-    bad |= !bad && store_json_set_time(o, "ari_next_check", c->ari_next_check);
-    bad |= !bad && set_str(o, "replaces", c->replaces);
-    bad |= !bad && set_str(o, "replaces_dropped", c->replaces_dropped);
-    bad |= !bad && set_str(o, "replaces_dropped_why", c->replaces_dropped_why);
-    json_decref(names);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-int store_cert_write_meta(const char *dir, const struct store_cert *c, struct err *e)
-{
-    char *path = fsio_join(dir, "meta");
-    json_t *o = cert_meta_json(c);
-    int rc;
-
-    if (!path || !o)
-        rc = err_set(e, -ENOMEM, "out of memory");
-    else
-        rc = store_json_write(path, o, STORE_FILE_MODE, e);
-    json_decref(o);
-    free(path);
-    return rc;
-}
-
-int store_cert_save_meta(const struct store *st, const struct store_cert *c, struct err *e)
-{
-    char *dir = NULL;
-    int rc;
-
-    if (!store_id_valid(c->id))
-        return err_set(e, -EINVAL, "invalid certificate id \"%s\"", c->id);
-    dir = store_pathf(st, "certs/%s", c->id);
-    if (!dir)
-        return err_set(e, -ENOMEM, "out of memory");
-    if (!store_is_real_dir(dir))
-        rc = err_set(e, -ENOENT, "certificate directory %s is missing (or not a directory)", dir);
-    else
-        rc = store_cert_write_meta(dir, c, e);
-    free(dir);
-    return rc;
-}
-
-/* Takes only our fields (directory, ARI, replaces...) from meta; a malformed meta is ignored
- * with a warning (the certificate stays usable, it merely loses its ARI schedule). The
- * refusal text is sanitised again: status prints it, and meta may have been edited. */
-static int cert_read_meta(const char *dir, struct store_cert *c, struct err *e)
-{
-    char *path = fsio_join(dir, "meta");
-    json_t *o = NULL;
-    struct err me;
-    bool oom = false;
-
-    if (!path)
-        return err_set(e, -ENOMEM, "out of memory");
-    if (store_json_read(path, &o, &me) == 0) {
-        c->ari_start = store_json_get_time(o, "ari_start");
-        c->ari_end = store_json_get_time(o, "ari_end");
-        c->ari_chosen = store_json_get_time(o, "ari_chosen");
-        c->ari_next_check = store_json_get_time(o, "ari_next_check");
-        c->directory = store_json_get_str(o, "directory", &oom);
-        c->replaces = store_json_get_str(o, "replaces", &oom);
-        c->replaces_dropped = store_json_get_str(o, "replaces_dropped", &oom);
-        if (json_is_string(json_object_get(o, "replaces_dropped_why")) &&
-            !(c->replaces_dropped_why =
-                  sanitize_dup(json_string_value(json_object_get(o, "replaces_dropped_why")))))
-            oom = true;
-    } else if (me.code != -ENOENT) {
-        log_warn("ignoring certificate meta: %s", me.msg);
-    }
-    json_decref(o);
-    free(path);
-    return oom ? err_set(e, -ENOMEM, "out of memory") : 0;
-}
-
-/* ---- loading ---- */
+/* ---- links ---- */
 
 /* The key id certs/<id>/privkey links to. The link must resolve, lexically, to
  * keys/<key-id>/privkey: anything else is refused (-EXDEV), never followed. */
@@ -295,51 +96,6 @@ out:
     return rc;
 }
 
-/* Reads certs/<id>/url (whitespace stripped, as the acmetool spec asks) into c->order_url;
- * it must hash to the directory's id. A missing url leaves order_url NULL. */
-static int cert_read_url(const char *dir, struct store_cert *c, struct err *e)
-{
-    char *path = fsio_join(dir, "url");
-    char *text = NULL, *s, *end;
-    char id[STORE_ID_LEN + 1];
-    struct err re;
-    int rc = 0;
-
-    if (!path)
-        return err_set(e, -ENOMEM, "out of memory");
-    if (fsio_read_file(path, STORE_MAX_FILE, &text, NULL, &re) < 0) {
-        if (re.code != -ENOENT)
-            rc = err_set(e, re.code, "%s", re.msg);
-        goto out;
-    }
-    for (s = text; isspace((unsigned char)*s); s++)
-        ;
-    for (end = s + strlen(s); end > s && isspace((unsigned char)end[-1]); end--)
-        ;
-    *end = '\0';
-    store_cert_id(s, id);
-    if (strcmp(id, c->id) != 0) {
-        rc = err_set(e, -EINVAL, "%s holds %s, whose id is not %s", path, s, c->id);
-        goto out;
-    }
-    if (!(c->order_url = strdup(s)))
-        rc = err_set(e, -ENOMEM, "out of memory");
-out:
-    free(text);
-    free(path);
-    return rc;
-}
-
-static bool has_marker(const char *dir, const char *name)
-{
-    char *path = fsio_join(dir, name);
-    struct stat sb;
-    bool yes = path && lstat(path, &sb) == 0;
-
-    free(path);
-    return yes;
-}
-
 /* The cert file's content, read and split (once) when something must be parsed. */
 struct leaf {
     const char *path;
@@ -368,150 +124,248 @@ static void leaf_free(struct leaf *l)
     free(l->pem);
 }
 
-/* The key of a loaded certificate: from the privkey link, checked against the leaf (unless
- * the cache entry `hit` matched this very link target and key file). A missing, escaping or
- * mismatched key leaves key_id "" (with a warning unless simply absent): the certificate is
- * then known but not usable. *kst is the key file's identity when it can be cached. */
-static int cert_load_key(const struct store *st, struct store_cert *c, struct leaf *l,
-                         const struct store_cert_facts *hit, struct store_fstat *kst)
+/* Keeps *f (taken before the file was read) as the stamp of what was read only when the file
+ * is still that one and has stood long enough (store_fstat_settled); else zeros. */
+static void stamp_keep(const char *path, bool dir, struct store_fstat *f)
 {
-    char kid[STORE_ID_LEN + 1], *kpath = NULL;
-    struct store_fstat k0, k1;
+    struct store_fstat now;
+
+    if ((dir ? store_fstat_dir(path, &now) : store_fstat_get(path, &now)) < 0 ||
+        !store_fstat_eq(f, &now) || !store_fstat_settled(f))
+        memset(f, 0, sizeof *f);
+}
+
+#define MOVE(dst, src) ((dst) = (src), (src) = NULL)
+
+/* One certificate being loaded: where, what the cache says (hit, may be NULL; its strings are
+ * moved out), and the stamp being gathered. */
+struct one {
+    const struct store *st;
+    const char *dir;
+    struct store_cert *c;
+    struct store_cert_facts *hit;
+    struct store_cert_stamp *s;
+    struct leaf l;
+};
+
+/* The leaf's facts (names, dates, serial, ARI certID): from the cache when the cert file is
+ * still the one it describes, else parsed. */
+static int load_leaf(struct one *o, struct err *e)
+{
+    struct store_cert *c = o->c;
+    int rc;
+
+    store_fstat_get(o->l.path, &o->s->cert);
+    if (o->hit && store_fstat_eq(&o->s->cert, &o->hit->stamp.cert)) {
+        struct store_cert *h = &o->hit->c;
+
+        MOVE(c->names, h->names);
+        c->nnames = h->nnames;
+        h->nnames = 0;
+        MOVE(c->serial_hex, h->serial_hex);
+        MOVE(c->ari_cert_id, h->ari_cert_id);
+        c->not_before = h->not_before;
+        c->not_after = h->not_after;
+        return 0;
+    }
+    if ((rc = leaf_load(&o->l, e)) < 0 ||
+        (rc = store_cert_fill_leaf(c, o->l.ch.certs[0].der, o->l.ch.certs[0].len, e)) < 0)
+        return rc;
+    stamp_keep(o->l.path, false, &o->s->cert);
+    return 0;
+}
+
+/* Reads certs/<id>/url (whitespace stripped, as the acmetool spec asks) into c->order_url;
+ * it must hash to the directory's id. A missing url leaves order_url NULL. */
+static int read_url(const char *path, struct store_cert *c, struct err *e)
+{
+    char *text = NULL, *s, *end;
+    char id[STORE_ID_LEN + 1];
+    struct err re;
+    int rc = 0;
+
+    if (fsio_read_file(path, STORE_MAX_FILE, &text, NULL, &re) < 0) {
+        if (re.code != -ENOENT)
+            rc = err_set(e, re.code, "%s", re.msg);
+        goto out;
+    }
+    for (s = text; isspace((unsigned char)*s); s++)
+        ;
+    for (end = s + strlen(s); end > s && isspace((unsigned char)end[-1]); end--)
+        ;
+    *end = '\0';
+    store_cert_id(s, id);
+    if (strcmp(id, c->id) != 0) {
+        rc = err_set(e, -EINVAL, "%s holds %s, whose id is not %s", path, s, c->id);
+        goto out;
+    }
+    if (!(c->order_url = strdup(s)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+out:
+    free(text);
+    return rc;
+}
+
+static int load_url(struct one *o, struct err *e)
+{
+    char *path = fsio_join(o->dir, "url");
+    int rc = 0;
+
+    if (!path)
+        return err_set(e, -ENOMEM, "out of memory");
+    store_fstat_get(path, &o->s->url);
+    if (o->hit && store_fstat_eq(&o->s->url, &o->hit->stamp.url))
+        MOVE(o->c->order_url, o->hit->c.order_url);
+    else if ((rc = read_url(path, o->c, e)) == 0)
+        stamp_keep(path, false, &o->s->url);
+    free(path);
+    return rc;
+}
+
+static bool has_marker(const char *dir, const char *name)
+{
+    char *path = fsio_join(dir, name);
+    struct stat sb;
+    bool yes = path && lstat(path, &sb) == 0;
+
+    free(path);
+    return yes;
+}
+
+/* The directory's entries: the privkey link's key id (into the stamp), the account link and
+ * the markers; from the cache while the directory is unchanged. A privkey link leading out of
+ * keys/ is warned about (and the directory not cached, so the warning comes every pass). */
+static int load_entries(struct one *o)
+{
+    struct store_cert *c = o->c;
     struct err ke;
     int rc;
 
-    memset(kst, 0, sizeof *kst);
-    rc = cert_key_link(st, c->id, kid, &ke);
-    if (rc == 0 && !(kpath = store_pathf(st, "keys/%s/privkey", kid)))
+    store_fstat_dir(o->dir, &o->s->dir);
+    if (o->hit && store_fstat_eq(&o->s->dir, &o->hit->stamp.dir)) {
+        memcpy(o->s->link_kid, o->hit->stamp.link_kid, sizeof o->s->link_kid);
+        MOVE(c->account_dir_id, o->hit->c.account_dir_id);
+        c->revoke_asked = o->hit->c.revoke_asked;
+        c->revoked = o->hit->c.revoked;
+        return 0;
+    }
+    rc = cert_key_link(o->st, c->id, o->s->link_kid, &ke);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc < 0) {
+        o->s->link_kid[0] = '\0';
+        if (rc != -ENOENT) {
+            log_warn("certificate %s has no usable key: %s", c->id, ke.msg);
+            memset(&o->s->dir, 0, sizeof o->s->dir);
+        }
+    }
+    c->revoke_asked = has_marker(o->dir, "revoke");
+    c->revoked = has_marker(o->dir, "revoked");
+    if ((rc = cert_account_link(o->st, c->id, &c->account_dir_id)) < 0)
+        return rc;
+    stamp_keep(o->dir, true, &o->s->dir);
+    return 0;
+}
+
+/* The key the privkey link names, matched against the leaf (unless the cache matched this
+ * very leaf with this very key file). A missing or mismatched key leaves key_id "" (with a
+ * warning unless simply absent): the certificate is then known but not usable. */
+static int load_key(struct one *o)
+{
+    const char *kid = o->s->link_kid;
+    struct store_cert *c = o->c;
+    char *kpath;
+    struct err ke;
+    int rc;
+
+    if (!kid[0])
+        return 0;
+    if (!(kpath = store_pathf(o->st, "keys/%s/privkey", kid)))
         return -ENOMEM;
-    if (rc == 0 && store_fstat_get(kpath, &k0) < 0)
-        memset(&k0, 0, sizeof k0);
-    if (rc == 0 && hit && !strcmp(hit->c.key_id, kid) && store_fstat_eq(&k0, &hit->key)) {
+    store_fstat_get(kpath, &o->s->key);
+    if (o->hit && store_fstat_eq(&o->s->cert, &o->hit->stamp.cert) &&
+        !strcmp(o->hit->stamp.link_kid, kid) && store_fstat_eq(&o->s->key, &o->hit->stamp.key)) {
         memcpy(c->key_id, kid, sizeof c->key_id);
-        c->key_is_rsa = hit->c.key_is_rsa;
-        c->key_size = hit->c.key_size;
-        *kst = k0;
+        c->key_is_rsa = o->hit->c.key_is_rsa;
+        c->key_size = o->hit->c.key_size;
+        rc = 0;
         goto out;
     }
-    if (rc == 0 && (rc = leaf_load(l, &ke)) == 0)
-        rc = store_cert_check_key(st, c, l->ch.certs[0].der, l->ch.certs[0].len, kid, &ke);
+    if ((rc = leaf_load(&o->l, &ke)) == 0)
+        rc = store_cert_check_key(o->st, c, o->l.ch.certs[0].der, o->l.ch.certs[0].len, kid, &ke);
     if (rc == -ENOMEM)
         goto out;
     if (rc < 0 && rc != -ENOENT)
         log_warn("certificate %s has no usable key: %s", c->id, ke.msg);
-    if (rc < 0)
+    if (rc < 0) {
         c->key_id[0] = '\0';
-    else if (store_fstat_get(kpath, &k1) == 0 && store_fstat_eq(&k0, &k1) &&
-             store_fstat_settled(&k0))
-        *kst = k0;
+        memset(&o->s->key, 0, sizeof o->s->key);
+    } else {
+        stamp_keep(kpath, false, &o->s->key);
+    }
     rc = 0;
 out:
     free(kpath);
     return rc;
 }
 
-/* The leaf's facts (names, dates, serial, ARI certID): from the cache entry when the cert
- * file is still the one it describes, else parsed. *cacheable says whether the file stood
- * still while it was read, long enough ago to be trusted next time (store_fstat_settled). */
-static int cert_load_leaf(struct store_cert *c, struct leaf *l, const struct store_cert_facts **hit,
-                          struct store_fstat *fst, bool *cacheable, struct err *e)
+/* meta's fields: from the cache while meta is unchanged. */
+static int load_meta(struct one *o, struct err *e)
 {
-    struct store_fstat f1;
-    int rc;
+    char *path = fsio_join(o->dir, "meta");
+    struct store_cert *c = o->c, *h = o->hit ? &o->hit->c : NULL;
+    int rc = 0;
 
-    *cacheable = false;
-    if (store_fstat_get(l->path, fst) < 0)
-        memset(fst, 0, sizeof *fst);
-    if (*hit && store_fstat_eq(fst, &(*hit)->cert)) {
-        if (store_cert_copy_facts(c, &(*hit)->c) < 0)
-            return err_set(e, -ENOMEM, "out of memory");
-        c->key_id[0] = '\0'; /* cert_load_key decides */
-        c->key_is_rsa = false;
-        c->key_size = 0;
-        *cacheable = true;
-        return 0;
+    if (!path)
+        return err_set(e, -ENOMEM, "out of memory");
+    store_fstat_get(path, &o->s->meta);
+    if (h && store_fstat_eq(&o->s->meta, &o->hit->stamp.meta)) {
+        MOVE(c->directory, h->directory);
+        MOVE(c->replaces, h->replaces);
+        MOVE(c->replaces_dropped, h->replaces_dropped);
+        MOVE(c->replaces_dropped_why, h->replaces_dropped_why);
+        c->ari_start = h->ari_start;
+        c->ari_end = h->ari_end;
+        c->ari_chosen = h->ari_chosen;
+        c->ari_next_check = h->ari_next_check;
+    } else if ((rc = store_cert_read_meta(o->dir, c, e)) == 0) {
+        stamp_keep(path, false, &o->s->meta);
     }
-    *hit = NULL;
-    if ((rc = leaf_load(l, e)) < 0 ||
-        (rc = store_cert_fill_leaf(c, l->ch.certs[0].der, l->ch.certs[0].len, e)) < 0)
-        return rc;
-    *cacheable =
-        store_fstat_get(l->path, &f1) == 0 && store_fstat_eq(fst, &f1) && store_fstat_settled(fst);
-    return 0;
+    free(path);
+    return rc;
 }
 
+/* Loads certs/<id> into *c (zeroed first; cleared again on failure), filling *s with the
+ * identities of what it read. hit: the cache's entry for id, or NULL. */
 static int cert_load_one(const struct store *st, const char *id, struct store_cert *c,
-                         const struct store_certs_cache *in, struct store_certs_cache *out,
-                         struct err *e)
+                         struct store_cert_facts *hit, struct store_cert_stamp *s, struct err *e)
 {
     char *dir = store_pathf(st, "certs/%s", id);
     char *path = dir ? fsio_join(dir, "cert") : NULL;
-    const struct store_cert_facts *hit = store_certs_cache_find(in, id);
-    struct store_cert_facts f;
-    struct leaf l = {.path = path};
-    bool cacheable = false;
+    struct one o = {.st = st, .dir = dir, .c = c, .hit = hit, .s = s, .l = {.path = path}};
     int rc;
 
     memset(c, 0, sizeof *c);
-    memset(&f, 0, sizeof f);
+    memset(s, 0, sizeof *s);
     memcpy(c->id, id, STORE_ID_LEN + 1);
     if (!path) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    rc = cert_load_leaf(c, &l, &hit, &f.cert, &cacheable, e);
-    if (rc == 0)
-        rc = cert_read_url(dir, c, e);
-    if (rc < 0)
+    if ((rc = load_leaf(&o, e)) < 0 || (rc = load_url(&o, e)) < 0)
         goto out;
-    if (cert_load_key(st, c, &l, hit, &f.key) < 0) {
+    if (load_entries(&o) < 0 || load_key(&o) < 0) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    c->revoke_asked = has_marker(dir, "revoke");
-    c->revoked = has_marker(dir, "revoked");
-    if (cert_account_link(st, id, &c->account_dir_id) < 0)
-        rc = err_set(e, -ENOMEM, "out of memory");
-    else
-        rc = cert_read_meta(dir, c, e);
-    if (rc == 0 && cacheable && out) {
-        /* The key part only when the key itself is settled too; else it is matched again. */
-        f.c = *c;
-        if (f.key.ino == 0)
-            f.c.key_id[0] = '\0';
-        /* out borrows c's strings until the cache is written; freed with free(out->v). */
-        if (store_certs_cache_add(out, &f) < 0)
-            rc = err_set(e, -ENOMEM, "out of memory");
-    }
+    rc = load_meta(&o, e);
 out:
     if (rc < 0)
-        cert_clear(c);
-    leaf_free(&l);
+        store_cert_clear(c);
+    leaf_free(&o.l);
     free(path);
     free(dir);
     return rc;
-}
-
-/* True when the facts gathered this time differ from the cache read (then worth writing). */
-static bool cache_changed(const struct store_certs_cache *in, const struct store_certs_cache *out)
-{
-    if (in->n != out->n)
-        return true;
-    for (size_t i = 0; i < out->n; i++) {
-        const struct store_cert_facts *h = store_certs_cache_find(in, out->v[i].c.id);
-
-        if (!h || !store_fstat_eq(&h->cert, &out->v[i].cert) ||
-            strcmp(h->c.key_id, out->v[i].c.key_id) ||
-            (h->c.key_id[0] && !store_fstat_eq(&h->key, &out->v[i].key)))
-            return true;
-    }
-    return false;
-}
-
-static int cmp_facts_id(const void *a, const void *b)
-{
-    return strcmp(((const struct store_cert_facts *)a)->c.id,
-                  ((const struct store_cert_facts *)b)->c.id);
 }
 
 int store_certs_load(const struct store *st, struct store_cert **out, size_t *n, struct err *e)
@@ -519,36 +373,80 @@ int store_certs_load(const struct store *st, struct store_cert **out, size_t *n,
     return store_certs_load_cached(st, false, out, n, e);
 }
 
+/* The stamps of v[0..n), which were all as the cache says: read back from it (for a write). */
+static void recall_stamps(const struct store *st, const struct store_cert *v,
+                          struct store_cert_stamp *stamps, size_t n)
+{
+    struct store_certs_cache in;
+
+    store_certs_cache_open(st, &in);
+    for (size_t i = 0; i < n; i++) {
+        struct store_cert_facts *h = store_certs_cache_find(&in, v[i].id);
+
+        if (h)
+            stamps[i] = h->stamp;
+    }
+    store_certs_cache_close(&in);
+}
+
+/* Writes the cache for v[0..n): stamps[same..n) as gathered (when stamps is not NULL), the
+ * first `same` as the cache itself holds them (they were equal). */
+static void save_cache(const struct store *st, const struct store_cert *v,
+                       struct store_cert_stamp *stamps, size_t same, size_t n)
+{
+    struct store_cert_stamp *all = stamps ? stamps : calloc(n ? n : 1, sizeof *all);
+    struct err ce;
+
+    if (!all)
+        return;
+    recall_stamps(st, v, all, same);
+    if (store_certs_cache_write(st, v, all, n, &ce) < 0)
+        log_debug("certificate cache not saved: %s", ce.msg);
+    if (all != stamps)
+        free(all);
+}
+
+/* Stamps are kept only from the first certificate that differs from the cache on (none in a
+ * pass where nothing changed): those before it are the cache's own, read back if it must be
+ * written. */
 int store_certs_load_cached(const struct store *st, bool save, struct store_cert **out, size_t *n,
                             struct err *e)
 {
     char *dir = store_path(st, "certs");
     char **names = NULL;
     struct store_cert *v = NULL;
-    struct store_certs_cache in, now = {0};
-    size_t nnames = 0, cnt = 0;
+    struct store_cert_stamp *stamps = NULL, one;
+    struct store_certs_cache in;
+    size_t nnames = 0, cnt = 0, same = 0;
+    bool changed = false;
     int rc;
 
-    store_certs_cache_read(st, &in);
+    store_certs_cache_open(st, &in);
     *out = NULL;
     *n = 0;
-    if (!dir)
-        return err_set(e, -ENOMEM, "out of memory");
+    if (!dir) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
     /* Only real directories: a certs/<id> symlink could lead anywhere. */
     rc = store_list_dir(dir, true, &names, &nnames, e);
     if (rc < 0 || nnames == 0)
         goto out;
-    v = calloc(nnames, sizeof *v);
-    if (!v) {
+    if (!(v = calloc(nnames, sizeof *v))) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < nnames; i++) {
+        struct store_cert_stamp *s = stamps ? &stamps[cnt] : &one;
+        struct store_cert_facts *hit;
         struct err le;
+        bool differs;
 
         if (!store_id_valid(names[i]))
             continue;
-        rc = cert_load_one(st, names[i], &v[cnt], &in, save ? &now : NULL, &le);
+        hit = store_certs_cache_find(&in, names[i]);
+        /* Compared before the entry's strings are moved out (the stamp stays). */
+        rc = cert_load_one(st, names[i], &v[cnt], hit, s, &le);
         if (rc == -ENOMEM) {
             rc = err_set(e, rc, "%s", le.msg);
             goto out;
@@ -558,21 +456,29 @@ int store_certs_load_cached(const struct store *st, bool save, struct store_cert
             rc = 0;
             continue;
         }
+        /* An entry stamped with nothing trustworthy (all just written) is not recorded. */
+        differs = hit ? !store_cert_stamp_eq(&hit->stamp, s) : !store_cert_stamp_empty(s);
+        if (differs && save && !stamps) {
+            if (!(stamps = calloc(nnames, sizeof *stamps))) {
+                rc = err_set(e, -ENOMEM, "out of memory");
+                goto out;
+            }
+            stamps[cnt] = one;
+        }
+        changed = changed || differs;
+        same += !changed;
         cnt++;
     }
-    *out = v;
-    *n = cnt;
-    v = NULL;
-    if (save && cache_changed(&in, &now)) {
-        struct err ce;
-
-        qsort(now.v, now.n, sizeof *now.v, cmp_facts_id);
-        if (store_certs_cache_write(st, &now, &ce) < 0)
-            log_debug("certificate cache not saved: %s", ce.msg);
-    }
 out:
-    store_certs_cache_free(&in);
-    free(now.v); /* borrowed from v */
+    changed = store_certs_cache_close(&in) || changed;
+    if (rc == 0 && save && changed)
+        save_cache(st, v, stamps, same, cnt);
+    if (rc == 0) {
+        *out = v;
+        *n = cnt;
+        v = NULL;
+    }
+    free(stamps);
     store_certs_free(v, cnt);
     store_names_free(names, nnames);
     free(dir);

@@ -114,3 +114,18 @@ bool store_id_valid(const char *s)
     }
     return n == STORE_ID_LEN;
 }
+
+/* An account held by a signer is named by its key thumbprint (store_account_signer.c). */
+int store_signer_key_id(const char *thumbprint, char *out, struct err *e)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+
+    if (!thumbprint || b64url_decode(thumbprint, strlen(thumbprint), &raw, &len) < 0 || len != 32) {
+        free(raw);
+        return err_set(e, -EINVAL, "not a key thumbprint: \"%.64s\"", thumbprint ? thumbprint : "");
+    }
+    base32_lower(raw, len, out);
+    free(raw);
+    return store_id_valid(out) ? 0 : err_set(e, -EINVAL, "not a key thumbprint");
+}

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -54,7 +55,7 @@ void store_names_free(char **names, size_t n);
 /* Removes `path` and everything under it without following symlinks. Missing is fine. */
 int store_rmtree(const char *path, struct err *e);
 
-/* ---- certificates (store_certs.c, used by store_cert_install.c) ---- */
+/* ---- one certificate (store_cert.c, used by store_certs.c and store_cert_install.c) ---- */
 
 /* Fills names, dates, serial and ARI certID of c from the leaf's DER. */
 int store_cert_fill_leaf(struct store_cert *c, const uint8_t *der, size_t len, struct err *e);
@@ -64,6 +65,9 @@ int store_cert_check_key(const struct store *st, struct store_cert *c, const uin
                          size_t len, const char *key_id, struct err *e);
 /* Writes certs/<c->id>/meta. */
 int store_cert_write_meta(const char *dir, const struct store_cert *c, struct err *e);
+/* Reads dir/meta into c's own fields (directory, ARI, replaces...); a missing meta leaves them
+ * empty, a malformed one is ignored with a warning. 0, or -ENOMEM. */
+int store_cert_read_meta(const char *dir, struct store_cert *c, struct err *e);
 
 /* Meta JSON times: RFC 3339 strings (an integer of unix seconds is accepted on reading).
  * set does nothing for t == 0; get returns 0 when absent or malformed. */
@@ -82,45 +86,62 @@ int store_json_read(const char *path, json_t **out, struct err *e);
 /* Seconds a file must have stood unchanged before its facts are cached. */
 #define STORE_CACHE_RACY_S 2
 
-/* The identity of a file's content as stat(2) sees it. */
+/* The identity of a file's content as stat(2) sees it; all zeros for none. */
 struct store_fstat {
     uint64_t dev, ino, size;
     int64_t mtime_ns, ctime_ns;
 };
 
-/* What loading derived from one certificate's files: in c, its id, names, dates, serial,
- * ARI certID and (key_id non-empty) its matched key's id, type and size. */
+/* The identities a certificate's facts were derived from (zeros: not to be trusted next
+ * time): certs/<id> (its links and markers), cert (the leaf's facts), keys/<link_kid>/privkey
+ * (the key's match with that leaf, type and size), url (the order URL) and meta. */
+struct store_cert_stamp {
+    struct store_fstat dir, cert, key, url, meta;
+    char link_kid[STORE_ID_LEN + 1]; /* the key id the privkey link names, "" when none */
+};
+
+/* One cache entry: the stamp and, in c, what each stamped file gave. */
 struct store_cert_facts {
-    struct store_fstat cert; /* certs/<id>/cert */
-    struct store_fstat key;  /* keys/<key-id>/privkey, when c.key_id is set */
+    struct store_cert_stamp stamp;
     struct store_cert c;
 };
 
+/* A reader of state/certs.cache, an entry at a time. */
 struct store_certs_cache {
-    struct store_cert_facts *v; /* sorted by id once read */
-    size_t n, cap;
+    FILE *f;
+    char *line;
+    size_t cap;
+    struct store_cert_facts cur; /* the entry read ahead, when have */
+    bool have, bad;              /* bad: the file is missing, of another version or malformed */
+    bool given;                  /* cur was returned by store_certs_cache_find */
+    size_t passed;               /* entries skipped by store_certs_cache_find */
 };
 
-/* lstat(2) of a regular file into *out: 0, or -1 when missing or not a regular file. */
+/* lstat(2) of a regular file (store_fstat_get) or a real directory (store_fstat_dir) into
+ * *out: 0, or -1 (and zeros) when missing or of another type. */
 int store_fstat_get(const char *path, struct store_fstat *out);
+int store_fstat_dir(const char *path, struct store_fstat *out);
 /* True when a and b are the same, existing file content (all five fields equal). */
 bool store_fstat_eq(const struct store_fstat *a, const struct store_fstat *b);
-/* True when f was last changed more than STORE_CACHE_RACY_S seconds ago. */
+/* True when f exists and was last changed more than STORE_CACHE_RACY_S seconds ago. */
 bool store_fstat_settled(const struct store_fstat *f);
-/* Reads state/certs.cache into *cc (empty when missing, of another version or malformed:
- * logged at debug level). Release with store_certs_cache_free. */
-void store_certs_cache_read(const struct store *st, struct store_certs_cache *cc);
-/* The entry for id, or NULL. */
-const struct store_cert_facts *store_certs_cache_find(const struct store_certs_cache *cc,
-                                                      const char *id);
-/* Appends f, taking what f->c holds (0), or -ENOMEM (f left to the caller). */
-int store_certs_cache_add(struct store_certs_cache *cc, const struct store_cert_facts *f);
-/* Atomically writes cc as state/certs.cache (0600). 0 or negative with e set. */
-int store_certs_cache_write(const struct store *st, const struct store_certs_cache *cc,
-                            struct err *e);
-void store_certs_cache_free(struct store_certs_cache *cc);
-/* Copies the facts the cache holds (id, names, dates, serial, ARI certID, key id, type and
- * size) from src into dst, which must be empty. 0 or -ENOMEM (dst then left to clear). */
-int store_cert_copy_facts(struct store_cert *dst, const struct store_cert *src);
+/* True when two stamps are identical (zeros included); when s stamps nothing (all zeros). */
+bool store_cert_stamp_eq(const struct store_cert_stamp *a, const struct store_cert_stamp *b);
+bool store_cert_stamp_empty(const struct store_cert_stamp *s);
+
+/* Opens state/certs.cache for reading (a missing, unreadable or other version's file reads as
+ * empty). Release with store_certs_cache_close. */
+void store_certs_cache_open(const struct store *st, struct store_certs_cache *r);
+/* The entry for id, or NULL. Ids must be asked in increasing strcmp order (entries before id
+ * are passed over). The caller may take (move) the entry's strings, leaving NULL behind; the
+ * entry is valid until the next call. */
+struct store_cert_facts *store_certs_cache_find(struct store_certs_cache *r, const char *id);
+/* Closes the reader; true when it held entries that were passed over or never asked for, or
+ * was unusable (the cache then differs from what was loaded). */
+bool store_certs_cache_close(struct store_certs_cache *r);
+/* Atomically writes v[0..n) (sorted by id) with their stamps s[0..n) as state/certs.cache
+ * (0600), leaving out those whose stamp is empty. 0 or negative with e set. */
+int store_certs_cache_write(const struct store *st, const struct store_cert *v,
+                            const struct store_cert_stamp *s, size_t n, struct err *e);
 
 #endif

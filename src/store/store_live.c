@@ -83,6 +83,15 @@ int store_live_get(const struct store *st, const char *name, char *out, struct e
     return rc < 0 ? rc : live_read(st, name, out, e);
 }
 
+/* True when `path` is a symlink whose text is exactly `target`. */
+static bool live_is(const char *path, const char *target)
+{
+    char buf[STORE_ID_LEN + 16];
+    ssize_t n = readlink(path, buf, sizeof buf);
+
+    return n >= 0 && (size_t)n == strlen(target) && memcmp(buf, target, (size_t)n) == 0;
+}
+
 int store_live_set(const struct store *st, const char *name, const char *cert_id, bool *changed,
                    struct err *e)
 {
@@ -105,6 +114,10 @@ int store_live_set(const struct store *st, const char *name, const char *cert_id
         rc = err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
+    /* The usual case in a pass over thousands of targets: the link is already the one we
+     * would write (one readlink; the pass found certs/<cert_id> a real directory). */
+    if (live_is(path, target))
+        goto out;
     /* Links are never left dangling: the certificate must be there first. */
     if (!store_is_real_dir(certdir)) {
         rc = err_set(e, -ENOENT, "cannot point %s at %s: no such certificate directory", path,

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,30 +67,21 @@ int store_ensure_dir(const char *path, mode_t mode, struct err *e)
 
 int store_read_link(const char *path, char **target, struct err *e)
 {
-    struct stat sb;
-    char *buf = NULL;
+    char buf[PATH_MAX + 1];
     ssize_t n;
 
+    /* One readlink(2), no lstat first: it fails with EINVAL for anything but a link. */
     *target = NULL;
-    if (lstat(path, &sb) < 0)
-        return err_sys(e, -errno, "cannot stat %s", path);
-    if (!S_ISLNK(sb.st_mode))
+    n = readlink(path, buf, sizeof buf);
+    if (n < 0 && errno == EINVAL)
         return err_set(e, -EINVAL, "%s is not a symbolic link", path);
-    /* st_size is the target length, but it may change under us: read with room to spare and
-     * treat a full buffer as an error. */
-    buf = malloc((size_t)sb.st_size + 2);
-    if (!buf)
-        return err_set(e, -ENOMEM, "out of memory");
-    n = readlink(path, buf, (size_t)sb.st_size + 2);
-    if (n < 0 || (size_t)n > (size_t)sb.st_size) {
-        int rc = n < 0 ? err_sys(e, -errno, "cannot read link %s", path)
-                       : err_set(e, -EAGAIN, "%s changed while it was being read", path);
-
-        free(buf);
-        return rc;
-    }
+    if (n < 0)
+        return err_sys(e, -errno, "cannot read link %s", path);
+    if ((size_t)n >= sizeof buf)
+        return err_set(e, -ENAMETOOLONG, "%s: link target too long", path);
     buf[n] = '\0';
-    *target = buf;
+    if (!(*target = strdup(buf)))
+        return err_set(e, -ENOMEM, "out of memory");
     return 0;
 }
 

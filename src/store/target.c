@@ -21,7 +21,7 @@ static void free_names(struct target_name *v, size_t n)
     free(v);
 }
 
-void target_free(struct target *t)
+void target_clear(struct target *t)
 {
     if (!t)
         return;

@@ -61,7 +61,7 @@ struct target {
     char *eab_hmac_key_file; /* request.account.eab.hmac-key-file, NULL */
 };
 
-void target_free(struct target *t);
+void target_clear(struct target *t);
 
 /* The target that owns `name` (normalised; compared exactly) among ts[0..n-1] (acmetool's rule:
  * highest priority, then most satisfy.names, then the lexically smallest file name), or NULL when

@@ -414,7 +414,7 @@ int ydoc_parse(struct ydoc *doc, const char *src, const char *text, size_t len, 
     return rc;
 }
 
-void ydoc_free(struct ydoc *doc)
+void ydoc_clear(struct ydoc *doc)
 {
     if (!doc)
         return;

@@ -37,9 +37,9 @@ struct ydoc {
 
 /* Parses `len` bytes of YAML. `src` names the file in messages. On success doc->root is the
  * first document's root (NULL when the text holds no document). -EINVAL with
- * "<src>: line L, column C: ..." otherwise. The doc is released with ydoc_free in both cases. */
+ * "<src>: line L, column C: ..." otherwise. The doc is released with ydoc_clear in both cases. */
 int ydoc_parse(struct ydoc *doc, const char *src, const char *text, size_t len, struct err *e);
-void ydoc_free(struct ydoc *doc);
+void ydoc_clear(struct ydoc *doc);
 
 /* Writes the tree back as YAML (block style unless the node was flow, quoting whatever would
  * not read back as the same scalar). *out is caller-owned and NUL-terminated. */

@@ -66,7 +66,7 @@ once run1.log
 [[ $(posted_contacts '^/sign-me-up') == mailto:a@example.com ]] ||
     fail "newAccount sent contact '$(posted_contacts '^/sign-me-up')'"
 tl_acmed account list >"$T/list1" 2>&1 || fail "account list exited $?"
-grep -q ' https://[^ ]*/my-account/[^ ]* mailto:a@example.com$' "$T/list1" ||
+grep -q ' https://[^ ]*/my-account/[^ ]* mailto:a@example.com file$' "$T/list1" ||
     fail "account list does not show the contact: $(cat "$T/list1")"
 before=$(tl_proxy_count)
 once run2.log
@@ -84,7 +84,7 @@ grep -q 'account https://[^ ]*/my-account/[^ ]*: contact updated to mailto:b@exa
     "$T/run3.log" || fail "the update is not logged: $(cat "$T/run3.log")"
 grep -q 'orders in flight' "$T/run3.log" && fail "the update pass renewed something"
 tl_acmed account list >"$T/list2" 2>&1
-grep -q ' mailto:b@example.com,mailto:b2@example.com$' "$T/list2" ||
+grep -q ' mailto:b@example.com,mailto:b2@example.com file$' "$T/list2" ||
     fail "account list after the update: $(cat "$T/list2")"
 once run4.log
 [[ $(account_updates) == 1 ]] || fail "the pass after the update updated again"

@@ -63,6 +63,7 @@ url=$(sed -n 's/^ *"url": "\(.*\)",\{0,1\}$/\1/p' "$acct/meta" 2>/dev/null)
 expect "meta has the account URL" test -n "$url"
 check "account list" 0 "$acmed" --state "$D" account list
 expect "list shows the URL" grep -qF " $key1 $url" "$out"
+expect "list says the key is in a file" grep -qE " $key1 $url [^ ]+ file\$" "$out"
 check "account thumbprint" 0 "$acmed" --state "$D" account thumbprint
 expect "thumbprint line" grep -qE "^$key1 [A-Za-z0-9_-]{43}\$" "$out"
 check "account rollover" 0 "$acmed" "${net[@]}" account rollover
@@ -78,6 +79,17 @@ expect "the account is moved aside" test -d "$(dirname "$acct")/.deactivated-$ke
 check "rollover without an account" 1 "$acmed" "${net[@]}" account rollover
 check "unknown account subcommand" 2 "$acmed" --state "$D" account frobnicate
 expect "the error names it" grep -q frobnicate "$out"
+
+# An account held by a signer: meta only, named by the base32 of its key's thumbprint.
+thumb=NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs
+sid=$(python3 -c 'import base64,sys; t=sys.argv[1]; print(base64.b32encode(base64.urlsafe_b64decode(t+"=")).decode().rstrip("=").lower())' "$thumb")
+mkdir -m 700 "$(dirname "$acct")/$sid"
+printf '{"url":"https://ca.test/acct/7","contact":[],"signer":"unix:/run/acme/S.signer","thumbprint":"%s","created":"2026-01-01T00:00:00Z"}\n' \
+    "$thumb" >"$(dirname "$acct")/$sid/meta"
+check "account list with a signer's account" 0 "$acmed" --state "$D" account list
+expect "list says where its key lives" grep -qE " $sid https://ca.test/acct/7 - unix:/run/acme/S.signer\$" "$out"
+check "account thumbprint of a signer's account" 0 "$acmed" --state "$D" account thumbprint
+expect "its thumbprint is the signer's" grep -qxF "$sid $thumb" "$out"
 
 # ---- account new --contact ----
 D2=$work/contact
@@ -100,7 +112,7 @@ kx=$(key_dirs "$D2")
 expect "meta holds both contacts" test "$(meta_contacts "$D2" "$kx")" = \
     mailto:x@example.com,mailto:y@example.com
 check "account list with contacts" 0 "$acmed" --state "$D2" account list
-expect "list shows them" grep -qE "$kx https://[^ ]+ mailto:x@example.com,mailto:y@example.com\$" \
+expect "list shows them" grep -qE "$kx https://[^ ]+ mailto:x@example.com,mailto:y@example.com file\$" \
     "$out"
 # Without --contact, conf/target's; a --contact other than conf/target's is warned about (the
 # reconciler gives every account conf/target's).
@@ -116,9 +128,9 @@ expect "the warning names conf/target's contact" grep -q \
     'conf/target sets request.account.contact to mailto:conf@example.com: the next reconcile' \
     "$out"
 check "account list of three" 0 "$acmed" --state "$D2" account list
-expect "list shows conf/target's contact" grep -q "$kc https://[^ ]* mailto:conf@example.com\$" \
+expect "list shows conf/target's contact" grep -q "$kc https://[^ ]* mailto:conf@example.com file\$" \
     "$out"
-expect "list shows the --contact one" grep -q " mailto:z@example.com\$" "$out"
+expect "list shows the --contact one" grep -q " mailto:z@example.com file\$" "$out"
 
 # ---- cull ----
 C=$work/cull

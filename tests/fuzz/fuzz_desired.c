@@ -23,7 +23,7 @@ static void parse(const uint8_t *text, size_t len, const uint8_t *def, size_t de
     err_clear(&e);
     if (t && (!with_defaults || d) &&
         desired_parse("fuzz.example.com", t, len, d, with_defaults ? def_len : 0, &tg, &e) == 0)
-        target_free(&tg);
+        target_clear(&tg);
     free(t);
     free(d);
 }

@@ -6,6 +6,7 @@
 #include "fuzz_common.h"
 
 #include "privsep/ipc.h"
+#include "privsep/wmsg.h"
 
 FUZZ_QUIET_LOGS()
 
@@ -24,28 +25,40 @@ static const struct ipc_msg_spec msgs[] = {
 };
 static const struct ipc_schema schema = {msgs, 2};
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Decodes frame against s; what is accepted must re-encode to exactly the input. */
+static void one(const struct ipc_schema *s, const uint8_t *frame, size_t size)
 {
-    uint8_t *frame = (uint8_t *)fuzz_memdup(data, size);
     struct ipc_msg m;
     struct ipc_out o;
     struct err e;
 
-    if (!frame)
-        return 0;
-    if (ipc_decode(&schema, frame, size, &m, &e) == 0) {
+    if (ipc_decode(s, frame, size, &m, &e) == 0) {
         ipc_out_begin(&o, m.type);
         for (size_t i = 0; i < m.n; i++) {
             if (m.f[i].p < frame || m.f[i].p + m.f[i].len > frame + size)
                 abort();
-            if (m.f[i].tag != 3 && m.f[i].tag != 1 && memchr(m.f[i].p, 0, m.f[i].len))
-                abort();
+            for (size_t k = 0; k < m.spec->nfields; k++)
+                if (m.spec->fields[k].tag == m.f[i].tag && m.spec->fields[k].kind == IPC_TEXT &&
+                    memchr(m.f[i].p, 0, m.f[i].len))
+                    abort();
             ipc_put_bytes(&o, m.f[i].tag, m.f[i].p, m.f[i].len);
         }
         if (ipc_out_end(&o, &e) != 0 || o.b.len != size || memcmp(o.b.data, frame, size) != 0)
             abort();
         buf_clear(&o.b);
     }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint8_t *frame = (uint8_t *)fuzz_memdup(data, size);
+
+    if (!frame)
+        return 0;
+    one(&schema, frame, size);
+    /* The real channel: what the keeper accepts from its worker, and the other way. */
+    one(&wmsg_to_keeper, frame, size);
+    one(&wmsg_to_worker, frame, size);
     free(frame);
     return 0;
 }

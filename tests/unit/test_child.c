@@ -117,7 +117,7 @@ static struct child *start(struct ctx *x, const char *mode, int *extra, size_t n
     c = child_start(&x->loop, &s, on_exit_cb, x, &chan, &e);
     close(s.self_fd);
     assert_non_null(c);
-    x->ch = ipc_chan_open(&x->loop, chan, on_frame, on_chan_closed, x, &e);
+    x->ch = ipc_chan_open(&x->loop, chan, false, on_frame, on_chan_closed, x, &e);
     assert_non_null(x->ch);
     return c;
 }

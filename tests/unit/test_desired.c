@@ -214,10 +214,10 @@ static void test_full_schema(void **state)
     assert_string_equal(t.eab_hmac_key_file, "/etc/acme/eab.key");
     assert_int_equal(t.priority, 5);
     assert_string_equal(t.label, "ecdsa-1");
-    target_free(&t);
+    target_clear(&t);
     assert_null(t.file);
-    target_free(&t); /* twice is harmless */
-    target_free(NULL);
+    target_clear(&t); /* twice is harmless */
+    target_clear(NULL);
 }
 
 static void test_empty_file_defaults(void **state)
@@ -248,7 +248,7 @@ static void test_empty_file_defaults(void **state)
     assert_null(t.trust_anchors);
     assert_int_equal(t.critical_days, 0);
     assert_false(t.www_apex);
-    target_free(&t);
+    target_clear(&t);
 
     /* A file with settings but no names, and one with an empty list, are the file name. */
     parse_ok("a.example.com", "request:\n  key:\n    type: rsa\n", NULL, &t);
@@ -256,15 +256,15 @@ static void test_empty_file_defaults(void **state)
     assert_string_equal(t.names[0].name, "a.example.com");
     assert_int_equal(t.key.type, KEY_RSA);
     assert_int_equal(t.key.size, 2048);
-    target_free(&t);
+    target_clear(&t);
     parse_ok("a.example.com", "satisfy:\n  names: []\n", NULL, &t);
     assert_int_equal(t.nnames, 1);
     assert_string_equal(t.names[0].name, "a.example.com");
-    target_free(&t);
+    target_clear(&t);
     /* Null values ("key:" with nothing) mean "not set". */
     parse_ok("a.example.com", "satisfy:\nrequest:\n  provider:\n", NULL, &t);
     assert_null(t.provider);
-    target_free(&t);
+    target_clear(&t);
 }
 
 static void test_file_name_not_a_name(void **state)
@@ -280,7 +280,7 @@ static void test_file_name_not_a_name(void **state)
 
         parse_ok("my_site", "satisfy:\n  names: [a.example.com]\n", NULL, &t);
         assert_string_equal(t.names[0].name, "a.example.com");
-        target_free(&t);
+        target_clear(&t);
     }
 }
 
@@ -323,7 +323,7 @@ static void test_defaults_merge(void **state)
     /* Names in conf/target are ignored. */
     assert_int_equal(t.nnames, 1);
     assert_string_equal(t.names[0].name, "www.example.com");
-    target_free(&t);
+    target_clear(&t);
 
     /* A list replaces the default list whole; a mapping (env) merges key by key; a scalar
      * replaces its default. */
@@ -348,12 +348,12 @@ static void test_defaults_merge(void **state)
     assert_int_equal(t.agree_tos, 0);
     assert_string_equal(t.contact[0], "mailto:ca@example.com");
     assert_string_equal(t.trust_anchors, "/etc/acme/own-roots.pem");
-    target_free(&t);
+    target_clear(&t);
 
     /* An explicitly empty list replaces a default list too. */
     parse_ok("www.example.com", "request:\n  challenge:\n    webroot-paths: []\n", defaults, &t);
     assert_int_equal(t.nwebroot_paths, 0);
-    target_free(&t);
+    target_clear(&t);
 }
 
 static void test_legacy_and_single_strings(void **state)
@@ -366,7 +366,7 @@ static void test_legacy_and_single_strings(void **state)
     assert_string_equal(t.names[1].name, "b.example.com");
     assert_int_equal(t.nreq_names, 2);
     assert_string_equal(t.provider, "https://acme-v02.api.letsencrypt.org/directory");
-    target_free(&t);
+    target_clear(&t);
     /* satisfy.names wins over legacy names; request.provider over legacy provider, and the
      * desired file's legacy provider over conf/target's request.provider. */
     parse_ok("legacy",
@@ -376,10 +376,10 @@ static void test_legacy_and_single_strings(void **state)
     assert_int_equal(t.nnames, 1);
     assert_string_equal(t.names[0].name, "c.example.com");
     assert_string_equal(t.provider, "https://one.example/dir");
-    target_free(&t);
+    target_clear(&t);
     parse_ok("x.example.com", "provider: https://two.example/d\n", defaults, &t);
     assert_string_equal(t.provider, "https://two.example/d");
-    target_free(&t);
+    target_clear(&t);
     /* acmetool users write single strings where lists are expected. */
     parse_ok("x.example.com",
              "request:\n  challenge:\n    webroot-paths: /var/www\n    type: dns-01\n"
@@ -390,7 +390,7 @@ static void test_legacy_and_single_strings(void **state)
     assert_int_equal(t.nchallenge_types, 1);
     assert_string_equal(t.challenge_types[0], "dns-01");
     assert_string_equal(t.http_ports[0], "80");
-    target_free(&t);
+    target_clear(&t);
 }
 
 static void test_label_priority_dedup(void **state)
@@ -407,7 +407,7 @@ static void test_label_priority_dedup(void **state)
     assert_int_equal(t.nnames, 2);
     assert_string_equal(t.names[0].name, "b.example.com");
     assert_string_equal(t.names[1].name, "a.example.com");
-    target_free(&t);
+    target_clear(&t);
     parse_err_has("label: a/b\n", "line 1, column 8: label: expected letters");
     parse_err_has("label: ../x\n", "label: expected");
     parse_err_has("priority: high\n", "line 1, column 11: priority: expected an integer");
@@ -546,7 +546,7 @@ static void test_env_denylist(void **state)
              "ZONE: d, ENVIRONMENT: e, TTL: \"60\"}\n",
              NULL, &t);
     assert_int_equal(t.nenv, 6);
-    target_free(&t);
+    target_clear(&t);
     /* conf/target is refused the same way (exit 2 territory), and says where to set it. */
     parse_err("x.example.com", "", "request:\n  challenge:\n    env:\n      LD_PRELOAD: /x.so\n",
               "conf/target: line 4, column 7: request.challenge.env: variable LD_PRELOAD is not "
@@ -570,14 +570,14 @@ static void test_ip_challenges(void **state)
              "    type: [dns-01, tls-alpn-01]\n",
              NULL, &t);
     assert_true(t.names[0].ip);
-    target_free(&t);
+    target_clear(&t);
     /* dns-01 alone from conf/target: the error names conf/target's line. */
     assert_int_equal(parse("192.0.2.7", "", "request:\n  challenge:\n    type: dns-01\n", &t, &e),
                      -EINVAL);
     assert_non_null(strstr(e.msg, "conf/target: line 3, column 11: request.challenge.type"));
     /* DNS names only: dns-01 alone is fine. */
     parse_ok("x.example.com", "request:\n  challenge:\n    type: [dns-01]\n", NULL, &t);
-    target_free(&t);
+    target_clear(&t);
 }
 
 static void test_unknown_keys_warn(void **state)
@@ -594,7 +594,7 @@ static void test_unknown_keys_warn(void **state)
              "request:\n  key:\n    typo: rsa\n", &t);
     out = capture_end();
     assert_int_equal(t.nnames, 1);
-    target_free(&t);
+    target_clear(&t);
     assert_non_null(strstr(out, "desired/x.example.com:4: unknown key \"request.bogus\" ignored"));
     assert_non_null(strstr(out, "desired/x.example.com:5: unknown key \"colour\" ignored"));
     assert_non_null(strstr(out, "conf/target:3: unknown key \"request.key.typo\" ignored"));
@@ -632,7 +632,7 @@ static void test_legacy_scalar(void **state)
     assert_non_null(strstr(out, "acmed: notice: desired/x.example.com:1: hostnames alone "
                                 "(the legacy plain form), read as satisfy.names"));
     free(out);
-    target_free(&t);
+    target_clear(&t);
     /* One a line, after a document marker, with a blank line, a wildcard, an IP address and
      * a duplicate; conf/target's settings apply. */
     parse_ok("x.example.com",
@@ -641,10 +641,10 @@ static void test_legacy_scalar(void **state)
     names_are(t.names, t.nnames, "a.example.com b.example.com *.example.com 192.0.2.1");
     assert_true(t.names[3].ip);
     assert_string_equal(t.provider, "https://acme-v02.api.letsencrypt.org/directory");
-    target_free(&t);
+    target_clear(&t);
     parse_ok("x.example.com", "--- www.example.com\n", "satisfy:\n  www-apex: yes\n", &t);
     names_are(t.names, t.nnames, "www.example.com example.com");
-    target_free(&t);
+    target_clear(&t);
     /* A bad name among them: its own line and column. */
     parse_err("x.example.com", "a.example.com\n  b.example.com localhost\n", NULL,
               "desired/x.example.com: line 2, column 17: satisfy.names[2]: invalid name "
@@ -675,7 +675,7 @@ static void test_legacy_scalar(void **state)
     /* YAML's null is still an empty file: the file name. */
     parse_ok("x.example.com", "~\n", NULL, &t);
     names_are(t.names, t.nnames, "x.example.com");
-    target_free(&t);
+    target_clear(&t);
     /* conf/target names nobody: the form means nothing there. */
     parse_err("x.example.com", "", "example.com www.example.com\n",
               "conf/target: line 1, column 1: top level: expected a mapping");
@@ -725,22 +725,22 @@ static void test_www_apex(void **state)
               "www.example.com other.example.net www.example.org example.com example.org");
     names_are(t.req_names, t.nreq_names,
               "www.example.com other.example.net www.example.org example.com example.org");
-    target_free(&t);
+    target_clear(&t);
     /* Listed already: not twice. */
     parse_ok("x.example.com",
              "satisfy:\n  names: [example.com, www.example.com]\n  www-apex: true\n", NULL, &t);
     names_are(t.names, t.nnames, "example.com www.example.com");
-    target_free(&t);
+    target_clear(&t);
     /* The file name as the only name, www-apex from conf/target; the desired file may turn
      * it off again. */
     parse_ok("www.example.com", "", "satisfy:\n  www-apex: true\n", &t);
     names_are(t.names, t.nnames, "www.example.com example.com");
     names_are(t.req_names, t.nreq_names, "www.example.com example.com");
-    target_free(&t);
+    target_clear(&t);
     parse_ok("www.example.com", "satisfy:\n  www-apex: false\n", "satisfy:\n  www-apex: true\n",
              &t);
     names_are(t.names, t.nnames, "www.example.com");
-    target_free(&t);
+    target_clear(&t);
     /* An explicit request.names gains its apexes too (else no certificate would satisfy). */
     parse_ok("x.example.com",
              "satisfy:\n  names: [www.example.com]\n  www-apex: on\n"
@@ -748,7 +748,7 @@ static void test_www_apex(void **state)
              NULL, &t);
     names_are(t.names, t.nnames, "www.example.com example.com");
     names_are(t.req_names, t.nreq_names, "www.example.com www.example.net example.com example.net");
-    target_free(&t);
+    target_clear(&t);
     /* Only "www." names whose rest is a name; one level only; wildcards and IPs never. */
     parse_ok("x.example.com",
              "satisfy:\n  names: [www.com, www.www.example.com, wwwx.example.com, "
@@ -757,7 +757,7 @@ static void test_www_apex(void **state)
     names_are(t.names, t.nnames,
               "www.com www.www.example.com wwwx.example.com *.www.example.org 192.0.2.1 "
               "www.example.com");
-    target_free(&t);
+    target_clear(&t);
     parse_err_has("satisfy:\n  www-apex: perhaps\n",
                   "line 2, column 13: satisfy.www-apex: expected true or false");
 
@@ -777,18 +777,18 @@ static void test_critical_days(void **state)
     (void)state;
     parse_ok("x.example.com", "satisfy:\n  critical-days: 1\n", NULL, &t);
     assert_int_equal(t.critical_days, 1);
-    target_free(&t);
+    target_clear(&t);
     parse_ok("x.example.com", "satisfy:\n  critical-days: 3650\n", NULL, &t);
     assert_int_equal(t.critical_days, 3650);
-    target_free(&t);
+    target_clear(&t);
     /* From conf/target, and the desired file's own over it. */
     parse_ok("x.example.com", "", "satisfy:\n  critical-days: 20\n", &t);
     assert_int_equal(t.critical_days, 20);
-    target_free(&t);
+    target_clear(&t);
     parse_ok("x.example.com", "satisfy:\n  critical-days: 7\n", "satisfy:\n  critical-days: 20\n",
              &t);
     assert_int_equal(t.critical_days, 7);
-    target_free(&t);
+    target_clear(&t);
     parse_err("x.example.com", "satisfy:\n  critical-days: 0\n", NULL,
               "desired/x.example.com: line 2, column 18: satisfy.critical-days: expected an "
               "integer from 1 to 3650");
@@ -837,8 +837,8 @@ static void test_load(void **state)
     assert_string_equal(s.errors[0].file, "b.example.com");
     assert_string_equal(s.errors[0].message, "desired/b.example.com: line 3, column 11: "
                                              "request.key.type: expected ecdsa or rsa");
-    desired_set_free(&s);
-    desired_set_free(&s);
+    desired_set_clear(&s);
+    desired_set_clear(&s);
 
     /* A bad conf/target stops everything. */
     put(root, "conf/target", "request:\n  provider: [x]\n");
@@ -858,7 +858,7 @@ static void test_load(void **state)
     root = tu_mkdtemp("desired-none");
     assert_int_equal(desired_load(root, &s, &e), 0);
     assert_int_equal(s.ntargets + s.nerrors, 0);
-    desired_set_free(&s);
+    desired_set_clear(&s);
     done(root);
 }
 
@@ -878,7 +878,7 @@ static void test_load_reserved(void **state)
     assert_int_equal(s.nerrors, 1);
     assert_string_equal(s.errors[0].file, "daemon");
     assert_non_null(strstr(s.errors[0].message, "desired/daemon: the file name \"daemon\" is reserved"));
-    desired_set_free(&s);
+    desired_set_clear(&s);
     done(root);
 }
 
@@ -903,7 +903,7 @@ static void test_want(void **state)
     assert_int_equal(s.ntargets, 1);
     assert_int_equal(s.targets[0].nnames, 2);
     assert_string_equal(s.targets[0].names[1].name, "*.example.com");
-    desired_set_free(&s);
+    desired_set_clear(&s);
     /* An explicit file name; a wildcard first name names the file as is. */
     assert_int_equal(desired_want(root, "site", names + 1, 1, false, &e), 0);
     text = get(root, "desired/site");
@@ -960,7 +960,7 @@ static void test_unwant(void **state)
     assert_string_equal(t.env[0], "X=yes");
     assert_string_equal(t.provider, "https://ca.example/dir");
     assert_string_equal(t.label, "007");
-    target_free(&t);
+    target_clear(&t);
     text = get(root, "desired/a.example.com");
     assert_string_equal(text, "satisfy:\n  names:\n  - a.example.com\n");
     free(text);
@@ -1008,27 +1008,27 @@ static void test_contact(void **state)
     assert_int_equal(t.ncontact, 2);
     assert_string_equal(t.contact[1], "tel:+1-555-0100");
     assert_int_equal(t.contact_line, 6);
-    target_free(&t);
+    target_clear(&t);
     parse_ok("a.example.com", "request:\n  account:\n    agree-tos: true\n", conf, &t);
     assert_int_equal(t.ncontact, 1);
     assert_string_equal(t.contact[0], "mailto:conf@example.com");
     assert_int_equal(t.contact_line, 0);
-    target_free(&t);
+    target_clear(&t);
     parse_ok("a.example.com", "request:\n  account:\n    contact: mailto:one@example.com\n", NULL,
              &t);
     assert_int_equal(t.ncontact, 1);
     assert_int_equal(t.contact_line, 3);
-    target_free(&t);
+    target_clear(&t);
     /* A null value is not set; an empty list sets none. */
     parse_ok("a.example.com", "request:\n  account:\n    contact:\n", conf, &t);
     assert_int_equal(t.contact_line, 0);
     assert_int_equal(t.ncontact, 1);
-    target_free(&t);
+    target_clear(&t);
     parse_ok("a.example.com", "request:\n  account:\n    contact: []\n", conf, &t);
     assert_int_equal(t.contact_line, 3);
     assert_int_equal(t.ncontact, 0);
     assert_non_null(t.contact);
-    target_free(&t);
+    target_clear(&t);
 
     /* Not a contact URI: the file, line and column, the item and why. */
     parse_err("a.example.com",
@@ -1056,19 +1056,19 @@ static void test_contact(void **state)
     assert_null(s.contact);
     assert_int_equal(s.ncontact, 0);
     assert_int_equal(s.targets[0].contact_line, 3);
-    desired_set_free(&s);
+    desired_set_clear(&s);
     put(root, "conf/target", conf);
     assert_int_equal(desired_load(root, &s, &e), 0);
     assert_int_equal(s.ncontact, 1);
     assert_string_equal(s.contact[0], "mailto:conf@example.com");
     assert_string_equal(s.targets[0].contact[0], "mailto:a@x.com");
-    desired_set_free(&s);
+    desired_set_clear(&s);
     assert_null(s.contact);
     put(root, "conf/target", "request:\n  account:\n    contact: []\n");
     assert_int_equal(desired_load(root, &s, &e), 0);
     assert_non_null(s.contact);
     assert_int_equal(s.ncontact, 0);
-    desired_set_free(&s);
+    desired_set_clear(&s);
 
     /* desired_load_defaults: conf/target alone, or the built-in defaults. */
     put(root, "conf/target", conf);
@@ -1077,7 +1077,7 @@ static void test_contact(void **state)
     assert_int_equal(t.ncontact, 1);
     assert_string_equal(t.contact[0], "mailto:conf@example.com");
     assert_int_equal(t.nnames, 0);
-    target_free(&t);
+    target_clear(&t);
     put(root, "conf/target", "request:\n  account:\n    contact: [nope]\n");
     err_clear(&e);
     assert_int_equal(desired_load_defaults(root, &t, &e), -EINVAL);
@@ -1089,7 +1089,7 @@ static void test_contact(void **state)
     assert_int_equal(desired_load_defaults(root, &t, &e), 0);
     assert_null(t.contact);
     assert_int_equal(t.key.size, 256);
-    target_free(&t);
+    target_clear(&t);
     done(root);
 }
 
@@ -1119,7 +1119,7 @@ static void test_owner(void **state)
     assert_null(target_owner(ts, 4, "nobody.example.com"));
     assert_null(target_owner(NULL, 0, "x.example.com"));
     for (int i = 0; i < 4; i++)
-        target_free(&ts[i]);
+        target_clear(&ts[i]);
 }
 
 /* ---- conf/responses, conf/acmed.yaml ---- */
@@ -1159,7 +1159,7 @@ static void test_acmed_conf(void **state)
     assert_int_equal(c.hook_timeout_s, 300);
     assert_null(c.metrics_file);
     assert_string_equal(c.log_level, "info");
-    acmed_conf_free(&c);
+    acmed_conf_clear(&c);
 
     put(root, "conf/acmed.yaml",
         "interval: 600\nmax-orders: 2\nmax-requests-per-ca: 4\n"
@@ -1172,8 +1172,8 @@ static void test_acmed_conf(void **state)
     assert_int_equal(c.hook_timeout_s, 30);
     assert_string_equal(c.metrics_file, "/run/acmed.prom");
     assert_string_equal(c.log_level, "debug");
-    acmed_conf_free(&c);
-    acmed_conf_free(&c);
+    acmed_conf_clear(&c);
+    acmed_conf_clear(&c);
 
     put(root, "conf/acmed.yaml", "interval: 600\nmax-orders: zero\n");
     err_clear(&e);
@@ -1192,7 +1192,7 @@ static void test_acmed_conf(void **state)
     put(root, "conf/acmed.yaml", "");
     assert_int_equal(acmed_conf_load(root, &c, &e), 0);
     assert_int_equal(c.interval_s, 3600);
-    acmed_conf_free(&c);
+    acmed_conf_clear(&c);
     done(root);
 }
 

@@ -82,7 +82,7 @@ static int teardown(void **state)
         free(x->r.changed[i]);
     free(x->r.changed);
     plan_index_free(&x->r.owners);
-    target_free(&x->t);
+    target_clear(&x->t);
     store_close(&x->r.st);
     tu_rmtree(x->dir);
     free(x->dir);

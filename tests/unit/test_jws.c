@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,39 @@ static int verify(json_t *jwk, const char *alg, const char *input, const uint8_t
     return jws_verify(jwk, alg, (const uint8_t *)input, strlen(input), sig, siglen, &e);
 }
 
+/* What a signer delivered to its callback. */
+struct got_sig {
+    int calls, rc;
+    uint8_t *sig;
+    size_t len;
+};
+
+static void on_got_sig(void *arg, int rc, const uint8_t *sig, size_t siglen, const struct err *e)
+{
+    struct got_sig *g = arg;
+
+    g->calls++;
+    g->rc = rc;
+    if (rc == 0) {
+        g->sig = malloc(siglen ? siglen : 1);
+        memcpy(g->sig, sig, siglen);
+        g->len = siglen;
+    }
+}
+
+/* Signs through the asynchronous interface; local signers answer inside the call. */
+static int sign_now(struct signer *s, const char *data, uint8_t **sig, size_t *len)
+{
+    struct got_sig g = {0};
+    struct err e = {0};
+    int rc = signer_sign(s, (const uint8_t *)data, strlen(data), on_got_sig, &g, &e);
+
+    assert_int_equal(g.calls, rc == 0 ? 1 : 0);
+    *sig = g.sig;
+    *len = g.len;
+    return rc < 0 ? rc : g.rc;
+}
+
 /* The RFC's own signature verifies, one flipped bit in the signature or the input does not,
  * and a signature of ours over the same input verifies too. */
 static void check_rfc_vector(const char *keyfile, const char *alg, const char *input,
@@ -96,7 +130,7 @@ static void check_rfc_vector(const char *keyfile, const char *alg, const char *i
     free(bad_input);
     assert_int_equal(verify(pub, alg, input, sig, siglen - 1), -EBADMSG);
 
-    assert_int_equal(s.sign(s.ctx, (const uint8_t *)input, strlen(input), &ours, &ourlen, &e), 0);
+    assert_int_equal(sign_now(&s, input, &ours, &ourlen), 0);
     assert_int_equal(ourlen, want_siglen);
     assert_int_equal(verify(pub, alg, input, ours, ourlen), 0);
     ours[0] ^= 0x80;
@@ -164,7 +198,7 @@ static void test_hs256(void **state)
     jws_signer_hmac(&jefe, &s);
     assert_string_equal(s.alg, "HS256");
     assert_null(s.jwk(s.ctx, &e));
-    assert_int_equal(s.sign(s.ctx, (const uint8_t *)data, strlen(data), &mac, &len, &e), 0);
+    assert_int_equal(sign_now(&s, data, &mac, &len), 0);
     assert_int_equal(len, 32);
     assert_memory_equal(mac, tc2, 32);
     free(mac);
@@ -175,7 +209,7 @@ static void test_hs256(void **state)
     rfc.key = k;
     rfc.len = klen;
     jws_signer_hmac(&rfc, &s);
-    assert_int_equal(s.sign(s.ctx, (const uint8_t *)a1_input, strlen(a1_input), &mac, &len, &e), 0);
+    assert_int_equal(sign_now(&s, a1_input, &mac, &len), 0);
     assert_int_equal(len, wantlen);
     assert_memory_equal(mac, want, len);
     free(mac);
@@ -388,6 +422,109 @@ static void test_verify_flattened_errors(void **state)
     key_free(b);
 }
 
+/* A signer that answers later, as a remote one does: it keeps the request and a local key
+ * signs it when the test says so. */
+struct deferred {
+    struct signer inner;
+    uint8_t *data;
+    size_t len;
+    signer_cb cb;
+    void *arg;
+};
+
+static json_t *deferred_jwk(void *ctx, struct err *e)
+{
+    struct deferred *d = ctx;
+
+    return d->inner.jwk(d->inner.ctx, e);
+}
+
+static int deferred_sign(void *ctx, const uint8_t *data, size_t len, signer_cb cb, void *arg,
+                         struct err *e)
+{
+    struct deferred *d = ctx;
+
+    d->data = malloc(len);
+    memcpy(d->data, data, len);
+    d->len = len;
+    d->cb = cb;
+    d->arg = arg;
+    return 0;
+}
+
+static void deferred_answer(struct deferred *d, int refuse)
+{
+    struct err e = {0};
+
+    if (refuse) {
+        err_set(&e, -EPERM, "signer test: refused");
+        d->cb(d->arg, -EPERM, NULL, 0, &e);
+    } else {
+        assert_int_equal(signer_sign(&d->inner, d->data, d->len, d->cb, d->arg, &e), 0);
+    }
+    free(d->data);
+    d->data = NULL;
+}
+
+struct got_jws {
+    int calls, rc;
+    char *text;
+    char msg[256];
+};
+
+static void on_got_jws(void *arg, int rc, const char *jws, const struct err *e)
+{
+    struct got_jws *g = arg;
+
+    g->calls++;
+    g->rc = rc;
+    if (rc == 0)
+        g->text = strdup(jws);
+    else
+        snprintf(g->msg, sizeof g->msg, "%s", err_msg(e));
+}
+
+/* The callback runs when the signer answers, not before; a refusal carries the signer's
+ * message; the synchronous form gives up on a late signer and its late answer is harmless. */
+static void test_sign_deferred(void **state)
+{
+    struct ckey *key = load_jwk_key("jws/rfc7515_a3_p256.json");
+    struct deferred d = {0};
+    struct signer s = {.jwk = deferred_jwk, .sign = deferred_sign, .ctx = &d};
+    struct got_jws g = {0};
+    struct err e = {0};
+    json_t *pub;
+    char *out = NULL;
+
+    jws_signer_from_key(key, &d.inner);
+    s.alg = d.inner.alg;
+    pub = d.inner.jwk(d.inner.ctx, &e);
+    assert_int_equal(
+        jws_sign_acme_start(&s, NULL, "n1", "https://ca.test/x", "{}", on_got_jws, &g, &e), 0);
+    assert_int_equal(g.calls, 0);
+    deferred_answer(&d, 0);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(jws_verify_flattened(g.text, pub, &e), 0);
+    free(g.text);
+
+    memset(&g, 0, sizeof g);
+    assert_int_equal(
+        jws_sign_acme_start(&s, "kid", "n2", "https://ca.test/x", "{}", on_got_jws, &g, &e), 0);
+    deferred_answer(&d, 1);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.rc, -EPERM);
+    assert_non_null(strstr(g.msg, "refused"));
+
+    assert_int_equal(jws_sign_acme(&s, "kid", "n3", "https://ca.test/x", "{}", &out, &e),
+                     -EWOULDBLOCK);
+    assert_null(out);
+    deferred_answer(&d, 0); /* frees the abandoned box (ASan would see a leak or a UAF) */
+
+    json_decref(pub);
+    key_free(key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_sign_protected_copy),
         cmocka_unit_test(test_verify_flattened_all_algs),
         cmocka_unit_test(test_verify_flattened_errors),
+        cmocka_unit_test(test_sign_deferred),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

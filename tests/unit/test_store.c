@@ -505,6 +505,68 @@ static void test_lock(void **state)
     free(root);
 }
 
+/* After a clean close only the top-level directories are swept; after a crash (no marker), or
+ * when the last full sweep is a day old, every certs/<id>, keys/<id> and account directory. */
+static void test_lock_sweep_after_clean_close(void **state)
+{
+    char *root = tu_mkdtemp("store");
+    char *mark = fsio_join(root, "state/.clean-close");
+    struct store st;
+    struct err e;
+
+    assert_int_equal(store_open(root, &st, &e), 0);
+    mkdir_rel(root, "certs/" LEAF_KEY_ID, 0755);
+    mkdir_rel(root, "keys/" LEAF_KEY_ID, 0700);
+    assert_int_equal(store_lock(&st, &e), 0);
+    assert_false(exists(root, "state/.clean-close")); /* a crash from here leaves none */
+    store_close(&st);
+    assert_true(exists(root, "state/.clean-close"));
+
+    /* Clean close: deep temp files are not looked for, top-level ones are. */
+    plant(root, "certs/" LEAF_KEY_ID "/.tmp-cert-1");
+    plant(root, "keys/" LEAF_KEY_ID "/.tmp-privkey-1");
+    plant(root, "live/.tmp-a.example-1");
+    assert_int_equal(store_open(root, &st, &e), 0);
+    assert_int_equal(store_lock(&st, &e), 0);
+    assert_false(exists(root, "live/.tmp-a.example-1"));
+    assert_true(exists(root, "certs/" LEAF_KEY_ID "/.tmp-cert-1"));
+    assert_true(exists(root, "keys/" LEAF_KEY_ID "/.tmp-privkey-1"));
+    assert_false(exists(root, "state/.clean-close"));
+    /* A crash: the lock goes with the process, no marker is left. */
+    close(st.lock_fd);
+    st.lock_fd = -1;
+    store_close(&st);
+    assert_false(exists(root, "state/.clean-close"));
+    assert_int_equal(store_open(root, &st, &e), 0);
+    assert_int_equal(store_lock(&st, &e), 0);
+    assert_false(exists(root, "certs/" LEAF_KEY_ID "/.tmp-cert-1"));
+    assert_false(exists(root, "keys/" LEAF_KEY_ID "/.tmp-privkey-1"));
+    store_close(&st);
+
+    /* A clean close whose last full sweep is more than a day old: a full sweep. */
+    tu_write_file(mark, "1000\n");
+    plant(root, "certs/" LEAF_KEY_ID "/.tmp-cert-2");
+    assert_int_equal(store_open(root, &st, &e), 0);
+    assert_int_equal(store_lock(&st, &e), 0);
+    assert_false(exists(root, "certs/" LEAF_KEY_ID "/.tmp-cert-2"));
+    store_close(&st);
+    /* A malformed marker counts as none. */
+    tu_write_file(mark, "soon\n");
+    plant(root, "keys/" LEAF_KEY_ID "/.tmp-privkey-2");
+    assert_int_equal(store_open(root, &st, &e), 0);
+    assert_int_equal(store_lock(&st, &e), 0);
+    assert_false(exists(root, "keys/" LEAF_KEY_ID "/.tmp-privkey-2"));
+    store_close(&st);
+    /* A store never locked leaves no marker. */
+    unlink(mark);
+    assert_int_equal(store_open(root, &st, &e), 0);
+    store_close(&st);
+    assert_false(exists(root, "state/.clean-close"));
+    free(mark);
+    tu_rmtree(root);
+    free(root);
+}
+
 /* ---- accounts ---- */
 
 static void test_account_roundtrip(void **state)
@@ -774,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_open_relative_and_null),
         cmocka_unit_test(test_open_refuses_unsafe),
         cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_lock_sweep_after_clean_close),
         cmocka_unit_test(test_account_roundtrip),
         cmocka_unit_test(test_account_acmetool),
         cmocka_unit_test(test_keys),

@@ -122,6 +122,94 @@ static void test_find(void **state)
     assert_true(store_account_find(&f->st, "ftp://x", NULL, &a, &found, &e) < 0);
 }
 
+/* ---- accounts held by a signer ---- */
+
+/* RFC 7638 §3.1's example thumbprint. */
+#define THUMB "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+static void test_signer_accounts(void **state)
+{
+    struct tu_store *f = *state;
+    char plain[STORE_ID_LEN + 1], id[STORE_ID_LEN + 1];
+    struct store_account a = {0}, b = {0};
+    bool found = false;
+    struct err e;
+    char *p;
+    struct stat sb;
+
+    /* The key-id is the base32 of the thumbprint; anything else is no thumbprint. */
+    assert_int_equal(store_signer_key_id(THUMB, id, &e), 0);
+    assert_true(store_id_valid(id));
+    assert_int_equal(store_signer_key_id("abc", id, &e), -EINVAL);
+    assert_int_equal(store_signer_key_id("!!", id, &e), -EINVAL);
+    assert_int_equal(store_signer_key_id(THUMB, id, &e), 0);
+
+    new_account(f, URL, NULL, 2000, plain);
+    assert_non_null(a.signer = strdup("unix:/run/acme/S.signer"));
+    assert_non_null(a.thumbprint = strdup(THUMB));
+    assert_non_null(a.jwk = strdup("{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"0vx7\"}"));
+    assert_non_null(a.url = strdup("https://ca.example/acct/9"));
+    a.created = 1000; /* older than the key file's account */
+    assert_int_equal(store_account_save_signer(&f->st, URL, &a, &e), 0);
+    assert_string_equal(a.key_id, id);
+    assert_string_equal(a.dir_id, DIR_ID);
+    store_account_clear(&a);
+
+    /* Only meta: never a private key under the state directory. */
+    p = acct_path(f, DIR_ID, id, "privkey");
+    assert_int_equal(stat(p, &sb), -1);
+    free(p);
+    p = acct_path(f, DIR_ID, id, "meta");
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    free(p);
+
+    /* A key-file target never takes it, though it is older. */
+    assert_int_equal(store_account_find(&f->st, URL, NULL, &a, &found, &e), 0);
+    assert_true(found);
+    assert_string_equal(a.key_id, plain);
+    assert_null(a.signer);
+    store_account_clear(&a);
+
+    /* The signer's target finds it by its key. */
+    assert_int_equal(store_account_find_signer(&f->st, URL, THUMB, &b, &found, &e), 0);
+    assert_true(found);
+    assert_null(b.key);
+    assert_string_equal(b.key_id, id);
+    assert_string_equal(b.signer, "unix:/run/acme/S.signer");
+    assert_string_equal(b.url, "https://ca.example/acct/9");
+    assert_non_null(strstr(b.jwk, "\"kty\":\"RSA\""));
+    store_account_clear(&b);
+    assert_int_equal(store_account_find_signer(&f->st, URL,
+                                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &b,
+                                               &found, &e),
+                     0);
+    assert_false(found);
+
+    /* A meta moved under another id does not lend it its name: skipped when listing. */
+    {
+        char *from = acct_path(f, DIR_ID, id, NULL), *to = acct_path(f, DIR_ID, plain, NULL);
+        char *pk = acct_path(f, DIR_ID, plain, "privkey");
+
+        assert_int_equal(unlink(pk), 0);
+        p = acct_path(f, DIR_ID, plain, "meta");
+        assert_int_equal(unlink(p), 0);
+        assert_int_equal(rmdir(to), 0);
+        assert_int_equal(rename(from, to), 0);
+        assert_int_equal(store_account_find_signer(&f->st, URL, THUMB, &b, &found, &e), 0);
+        assert_false(found);
+        assert_int_equal(store_account_load(&f->st, DIR_ID, plain, &b, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "not the one it is named for"));
+        free(from);
+        free(to);
+        free(pk);
+        free(p);
+    }
+
+    /* Saving one needs a signer and no key. */
+    assert_int_equal(store_account_save_signer(&f->st, URL, &a, &e), -EINVAL);
+}
+
 /* ---- listing and loading ---- */
 
 static void test_list(void **state)
@@ -313,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_pick_rule),
         cmocka_unit_test_setup_teardown(test_find, tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(test_list, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_signer_accounts, tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(test_load_and_meta, tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(test_remove, tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(test_set_aside, tu_store_setup, tu_store_teardown),
