@@ -9,6 +9,7 @@
 
 #include "acme/client.h"
 #include "acme/ops.h"
+#include "net/signer_client.h"
 #include "reconcile/engine.h"
 #include "net/http.h"
 #include "reconcile/plan.h"
@@ -89,7 +90,9 @@ struct provider {
     struct store_account acct;
     bool have_acct;
     struct signer signer;
-    bool contact_tried; /* the contact update was sent to the CA in this pass */
+    struct signer_client *sc; /* the target's account signer (acct_signer.h), or NULL */
+    char *signer_name;        /* its name, as accounts/ and `account list` record it */
+    bool contact_tried;       /* the contact update was sent to the CA in this pass */
     struct provider_waiter *dir_waiters, *acct_waiters;
     size_t ndir_waiters, nacct_waiters;
     int rc;
@@ -98,6 +101,10 @@ struct provider {
 
 /* The provider for a directory URL, created on first use (no I/O yet). NULL on ENOMEM. */
 struct provider *provider_get(struct rec *r, const char *url);
+/* The provider for target t's CA and account: t's directory URL and, when t's account key
+ * lives in a signer (request.account.signer), that signer: each signer's key is an account
+ * of its own. NULL on ENOMEM. */
+struct provider *provider_for_target(struct rec *r, const char *url, const struct target *t);
 /* Calls cb once the directory is fetched (or failed). */
 void provider_need_directory(struct provider *p, provider_cb cb, void *arg);
 /* Calls cb once the account is usable (found or registered with t's settings) or failed. */
