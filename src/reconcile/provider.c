@@ -10,6 +10,7 @@
 #include "crypto/b64.h"
 #include "crypto/jws.h"
 #include "net/url_policy.h"
+#include "reconcile/acct_signer.h"
 #include "reconcile/provider.h"
 #include "store/desired.h"
 #include "util/buf.h"
@@ -30,20 +31,29 @@ static int provider_url_allowed(const char *url, bool allow_insecure, struct err
     return rc < 0 ? rc : 0;
 }
 
-struct provider *provider_get(struct providers *r, const char *url)
+/* The provider for url and the account signer named `signer` (NULL: a key file), taking
+ * over `signer`. */
+static struct provider *provider_find(struct providers *r, const char *url, char *signer)
 {
-    struct provider *p, **grown;
+    struct provider *p = NULL, **grown;
     struct err e;
 
-    for (size_t i = 0; i < r->n; i++)
-        if (!strcmp(r->v[i]->url, url))
+    for (size_t i = 0; i < r->n; i++) {
+        const char *s = r->v[i]->signer_name;
+
+        if (!strcmp(r->v[i]->url, url) && (s && signer ? !strcmp(s, signer) : s == signer)) {
+            free(signer);
             return r->v[i];
+        }
+    }
     grown = realloc(r->v, (r->n + 1) * sizeof *grown);
     if (!grown)
-        return NULL;
+        goto fail;
     r->v = grown;
     if (!(p = calloc(1, sizeof *p)) || !(p->url = strdup(url)))
         goto fail;
+    p->signer_name = signer;
+    signer = NULL;
     p->set = r;
     if (!(p->dir_id = store_dir_id(url, &e)) ||
         provider_url_allowed(url, r->allow_insecure_http, &e) < 0 ||
@@ -61,6 +71,7 @@ fail:
     if (p)
         free(p->url);
     free(p);
+    free(signer);
     return NULL;
 }
 
@@ -73,11 +84,27 @@ void providers_free(struct providers *set)
     set->n = 0;
 }
 
+struct provider *provider_get(struct providers *r, const char *url)
+{
+    return provider_find(r, url, NULL);
+}
+
+struct provider *provider_for_target(struct providers *r, const char *url, const struct target *t)
+{
+    char *signer = NULL;
+
+    if (acct_signer_named(t) && !(signer = acct_signer_name(t)))
+        return NULL;
+    return provider_find(r, url, signer);
+}
+
 void provider_free(struct provider *p)
 {
     if (!p)
         return;
     engine_free(p->eng);
+    signer_client_close(p->sc);
+    free(p->signer_name);
     if (p->have_acct)
         store_account_clear(&p->acct);
     free(p->dir_waiters);
@@ -411,6 +438,75 @@ static void on_key(void *arg, int rc, struct ckey *key, const struct err *e)
         provider_failed(p, re.code, &re);
 }
 
+/* The account is the signer's key's: the one accounts/ records for it, else a new record
+ * (no key is ever written). A signer that gave a kid names the account itself; otherwise it
+ * is registered (or looked up) with the signer's key. */
+static void on_signer(void *arg, int rc, const struct err *ce)
+{
+    struct provider *p = arg;
+    struct store_account found = {0};
+    bool have = false;
+    struct err e;
+
+    err_clear(&e);
+    if (rc < 0) {
+        err_set(&e, rc, "account key signer %s: %s", p->signer_name, err_msg(ce));
+        provider_failed(p, rc, &e);
+        return;
+    }
+    if (acct_signer_account(p->sc, p->signer_name, &p->acct, &e) < 0 ||
+        store_account_find_signer(p->set->st, p->url, p->acct.thumbprint, &found, &have, &e) < 0 ||
+        signer_client_signer(p->sc, &p->signer, &e) < 0)
+        goto fail;
+    if (have) {
+        /* The record keeps the account URL; the signer's name is today's configuration. */
+        if (!found.url && p->acct.url) {
+            found.url = p->acct.url;
+            p->acct.url = NULL;
+        }
+        free(found.signer);
+        found.signer = p->acct.signer;
+        p->acct.signer = NULL;
+        store_account_clear(&p->acct);
+        p->acct = found;
+    }
+    p->have_acct = true;
+    if (p->t && p->t->eab_kid && !p->acct.eab_kid && !(p->acct.eab_kid = strdup(p->t->eab_kid)))
+        goto oom;
+    if (store_account_save_signer(p->set->st, p->url, &p->acct, &e) < 0)
+        goto fail;
+    if (p->acct.url) {
+        if (engine_set_account(p->eng, &p->signer, p->acct.url) < 0)
+            goto oom;
+        account_ready(p);
+        return;
+    }
+    if (register_account(p, &p->signer, &e) < 0)
+        goto fail;
+    return;
+oom:
+    err_set(&e, -ENOMEM, "out of memory");
+fail:
+    provider_failed(p, e.code, &e);
+}
+
+static void find_signer_account(struct provider *p)
+{
+    struct err e;
+
+    err_clear(&e);
+    if (!p->sc) {
+        if (acct_signer_client(p->set->loop, p->t, &p->sc, &e) < 0) {
+            if (!e.code)
+                err_set(&e, -ENOMEM, "out of memory");
+            provider_failed(p, e.code, &e);
+            return;
+        }
+    }
+    if (signer_client_connect(p->sc, on_signer, p, &e) < 0)
+        provider_failed(p, e.code, &e);
+}
+
 static void find_account(struct provider *p)
 {
     const char *kid = p->t ? p->t->eab_kid : NULL;
@@ -422,6 +518,10 @@ static void find_account(struct provider *p)
     if (p->have_acct) {
         store_account_clear(&p->acct);
         p->have_acct = false;
+    }
+    if (p->signer_name) {
+        find_signer_account(p);
+        return;
     }
     if (provider_pick_account(p->set->st, p->url, kid, &p->acct, &p->have_acct, &e) < 0) {
         provider_failed(p, e.code, &e);

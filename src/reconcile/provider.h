@@ -9,6 +9,7 @@
 
 #include "acme/client.h"
 #include "net/http.h"
+#include "net/signer_client.h"
 #include "reconcile/engine.h"
 #include "reconcile/reconcile.h"
 #include "store/desired.h"
@@ -57,7 +58,9 @@ struct provider {
     struct store_account acct;
     bool have_acct;
     struct signer signer;
-    bool contact_tried; /* the contact update was sent to the CA in this pass */
+    struct signer_client *sc; /* the target's account signer (acct_signer.h), or NULL */
+    char *signer_name;        /* its name, as accounts/ and `account list` record it */
+    bool contact_tried;       /* the contact update was sent to the CA in this pass */
     struct provider_waiter *dir_waiters, *acct_waiters;
     size_t ndir_waiters, nacct_waiters;
     int rc;
@@ -66,6 +69,11 @@ struct provider {
 
 /* The provider for a directory URL, created on first use (no I/O yet). NULL on ENOMEM. */
 struct provider *provider_get(struct providers *set, const char *url);
+/* The provider for target t's CA and account: t's directory URL and, when t's account key
+ * lives in a signer (request.account.signer), that signer: each signer's key is an account
+ * of its own. NULL on ENOMEM. */
+struct provider *provider_for_target(struct providers *set, const char *url,
+                                     const struct target *t);
 /* Frees every provider of the set (not the set's borrowed fields). */
 void providers_free(struct providers *set);
 /* Calls cb once the directory is fetched (or failed). */

@@ -127,7 +127,7 @@ static void start_more_jobs(struct rec *r)
             continue;
         }
         if (!j->finished && j->step == STEP_ACCOUNT && !j->prov) {
-            j->prov = provider_get(&r->provs, rec_provider_url(r, j->t));
+            j->prov = provider_for_target(&r->provs, rec_provider_url(r, j->t), j->t);
             r->running++;
             if (r->running > r->sum.max_in_flight)
                 r->sum.max_in_flight = (unsigned)r->running;

@@ -106,7 +106,7 @@ static void revoke_start(struct rec *r, struct store_cert *c)
     snprintf(path, sizeof path, "%s/certs/%s/cert", r->st.root, c->id);
     if (fsio_read_file(path, 1 << 20, &pem, &len, &e) < 0 ||
         pem_split_chain(pem, len, &w->chain, &e) < 0 ||
-        !(w->p = provider_get(&r->provs, rec_provider_url(r, t)))) {
+        !(w->p = provider_for_target(&r->provs, rec_provider_url(r, t), t))) {
         if (!w->p && e.code == 0)
             err_set(&e, -ENOMEM, "out of memory");
         log_err("revoking certificate %s: %s", c->id, err_msg(&e));

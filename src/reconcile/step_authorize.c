@@ -448,7 +448,11 @@ static void choose_all(struct authz_set *s)
     char *thumb = NULL;
     struct err e;
 
-    if (jwk_key_thumbprint(j->prov->acct.key, &thumb, &e) < 0) {
+    /* An account held by a signer is known by its key's thumbprint (store.h). */
+    if (!j->prov->acct.key && j->prov->acct.thumbprint
+            ? !(thumb = strdup(j->prov->acct.thumbprint)) &&
+                  err_set(&e, -ENOMEM, "out of memory") < 0
+            : jwk_key_thumbprint(j->prov->acct.key, &thumb, &e) < 0) {
         set_fail(s, e.code, NULL, "%s", err_msg(&e));
         withdraw_all(s);
         return;

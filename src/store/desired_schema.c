@@ -29,7 +29,8 @@ static const char *const k_request[] = {
 static const char *const k_key[] = {"type", "ecdsa-curve", "rsa-size", "id", "reuse", NULL};
 static const char *const k_challenge[] = {
     "type", "webroot-paths", "http-ports", "tls-ports", "http-self-test", "env", NULL};
-static const char *const k_account[] = {"contact", "agree-tos", "eab", NULL};
+static const char *const k_account[] = {"contact", "agree-tos", "eab", "signer", NULL};
+static const char *const k_signer[] = {"exec", NULL};
 static const char *const k_eab[] = {"kid", "hmac-key-file", NULL};
 static const char *const k_challenge_types[] = {"http-01", "tls-alpn-01", "dns-01", NULL};
 
@@ -293,6 +294,40 @@ static int walk_contact(struct yview_ctx *c, struct yview v, struct target *t)
     return 0;
 }
 
+/* request.account.signer: where the account key lives when not in a key file (DESIGN.md
+ * §10). "unix:/path" names a signer's socket, in a desired file or conf/target; {exec: [command,
+ * args...]} a command spawned per connection, in conf/target only: a desired file must never
+ * choose a command acmed runs. */
+static int walk_signer(struct yview_ctx *c, struct yview v, struct target *t)
+{
+    static const char want[] = "expected unix:/absolute/path or {exec: [command, args...]}";
+    const struct ynode *n = yview_eff(v), *dn = yview_nonnull(v.d);
+    const char *s;
+    int rc;
+
+    if (!n)
+        return 0;
+    if (n->type == YNODE_SCALAR) {
+        if ((rc = yview_scalar_text(c, n, "request.account.signer", "a signer", &s)) < 0)
+            return rc;
+        if (strncmp(s, "unix:", 5) != 0 || !abs_path_ok(s + 5))
+            return ynode_err(c->e, n, "request.account.signer", "%s, not \"%.100s\"", want, s);
+        return yview_set_str(c, &t->signer_unix, s + 5);
+    }
+    if (n->type != YNODE_MAP)
+        return ynode_err(c->e, n, "request.account.signer", want);
+    if (dn && !c->defaults)
+        return ynode_err(c->e, dn, "request.account.signer",
+                         "a command (exec) may be named only in conf/target");
+    if ((rc = yview_open_map(c, v, "request.account.signer", k_signer)) < 0 ||
+        (rc = yview_get_list(c, yview_sub(v, "exec"), "request.account.signer.exec",
+                             "a command word", NULL, &t->signer_exec, &t->nsigner_exec)) < 0)
+        return rc;
+    if (t->nsigner_exec == 0 || !t->signer_exec[0][0])
+        return ynode_err(c->e, n, "request.account.signer", "exec: expected a command");
+    return 0;
+}
+
 static int walk_account(struct yview_ctx *c, struct yview v, struct target *t)
 {
     struct yview eab = yview_sub(v, "eab");
@@ -318,7 +353,7 @@ static int walk_account(struct yview_ctx *c, struct yview v, struct target *t)
     if (!t->eab_kid != !t->eab_hmac_key_file)
         return ynode_err(c->e, yview_eff(eab), "request.account.eab",
                          "expected both kid and hmac-key-file");
-    return 0;
+    return walk_signer(c, yview_sub(v, "signer"), t);
 }
 
 /* request.trust-anchors: read when a chain is verified, from wherever acmed runs, so only an

@@ -42,6 +42,8 @@ void target_clear(struct target *t)
     free_strv(t->contact, t->ncontact);
     free(t->eab_kid);
     free(t->eab_hmac_key_file);
+    free(t->signer_unix);
+    free_strv(t->signer_exec, t->nsigner_exec);
     memset(t, 0, sizeof *t);
 }
 

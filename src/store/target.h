@@ -59,6 +59,9 @@ struct target {
     int agree_tos;           /* request.account.agree-tos: -1 unset, 0 false, 1 true */
     char *eab_kid;           /* request.account.eab.kid, NULL */
     char *eab_hmac_key_file; /* request.account.eab.hmac-key-file, NULL */
+    char *signer_unix;       /* request.account.signer "unix:PATH": PATH, else NULL */
+    char **signer_exec;      /* request.account.signer.exec (conf/target only), else NULL */
+    size_t nsigner_exec;
 };
 
 void target_clear(struct target *t);

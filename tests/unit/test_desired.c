@@ -1196,6 +1196,54 @@ static void test_acmed_conf(void **state)
     done(root);
 }
 
+/* request.account.signer: a socket anywhere, a command only from conf/target. */
+static void test_signer(void **state)
+{
+    static const char conf_exec[] = "request:\n"
+                                    "  account:\n"
+                                    "    signer: {exec: [ssh, -T, signer@keyhost, acmed, signer, "
+                                    "--stdio]}\n";
+    struct target t;
+
+    (void)state;
+    parse_ok("a.example.com", "request:\n  account:\n    signer: unix:/run/acme/S.signer\n", NULL,
+             &t);
+    assert_string_equal(t.signer_unix, "/run/acme/S.signer");
+    assert_null(t.signer_exec);
+    target_clear(&t);
+
+    /* From conf/target, inherited by a desired file that says nothing of it. */
+    parse_ok("a.example.com", "satisfy: {names: [a.example.com]}\n", conf_exec, &t);
+    assert_null(t.signer_unix);
+    assert_int_equal(t.nsigner_exec, 6);
+    assert_string_equal(t.signer_exec[0], "ssh");
+    assert_string_equal(t.signer_exec[5], "--stdio");
+    target_clear(&t);
+
+    /* A desired file's socket replaces conf/target's command. */
+    parse_ok("a.example.com", "request:\n  account:\n    signer: unix:/run/S\n", conf_exec, &t);
+    assert_string_equal(t.signer_unix, "/run/S");
+    assert_null(t.signer_exec);
+    target_clear(&t);
+
+    /* A desired file may not name a command, even one conf/target names too. */
+    parse_err_has("request:\n  account:\n    signer: {exec: [/bin/sh, -c, 'id']}\n",
+                  "line 3, column 13: request.account.signer: a command (exec) may be named only "
+                  "in conf/target");
+    {
+        struct err e;
+
+        assert_int_equal(parse("a.example.com", conf_exec, conf_exec, &t, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "only in conf/target"));
+    }
+    parse_err_has("request:\n  account:\n    signer: tcp:keyhost:22\n",
+                  "request.account.signer: expected unix:/absolute/path");
+    parse_err_has("request:\n  account:\n    signer: unix:run/S\n",
+                  "request.account.signer: expected unix:/absolute/path");
+    parse_err_has("request:\n  account:\n    signer: [unix:/run/S]\n",
+                  "request.account.signer: expected unix:/absolute/path");
+}
+
 static void test_provider_alias(void **state)
 {
     (void)state;
@@ -1226,6 +1274,7 @@ int main(void)
         cmocka_unit_test(test_owner),
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_acmed_conf),
+        cmocka_unit_test(test_signer),
         cmocka_unit_test(test_provider_alias),
         cmocka_unit_test(test_ip_challenges),
         cmocka_unit_test(test_env_denylist),

@@ -1,0 +1,33 @@
+/* acct_signer: the signer of a target whose account key lives elsewhere
+ * (request.account.signer, DESIGN.md §10): its name as operators read it, a client for it,
+ * and the store's record of the account it holds. Private to src/reconcile. */
+#ifndef ACMED_RECONCILE_ACCT_SIGNER_H
+#define ACMED_RECONCILE_ACCT_SIGNER_H
+
+#include <uv.h>
+
+#include "net/signer_client.h"
+#include "store/store.h"
+#include "store/target.h"
+
+/* "unix:/run/acme/S.signer", or "exec: ssh -T keyhost acmed signer --stdio" (words joined by
+ * spaces); NULL when t names no signer (or out of memory: check target_has_signer). Caller
+ * frees. */
+char *acct_signer_name(const struct target *t);
+
+/* True when t's account key lives in a signer. */
+bool acct_signer_named(const struct target *t);
+
+/* A client (not yet connected) for t's signer on loop. Returns 0 with *out
+ * (signer_client_close), or negative with e. */
+int acct_signer_client(uv_loop_t *loop, const struct target *t, struct signer_client **out,
+                       struct err *e);
+
+/* Describes, in *a (cleared first; store_account_clear), the account that the connected
+ * client's key stands for: signer `name`, the key's thumbprint and public JWK, and, when the
+ * signer gave a kid, that kid as the account URL. Returns 0 or negative (-ENOTCONN before a
+ * greeting). */
+int acct_signer_account(const struct signer_client *sc, const char *name, struct store_account *a,
+                        struct err *e);
+
+#endif
