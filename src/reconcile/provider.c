@@ -84,7 +84,7 @@ struct provider *provider_for_target(struct rec *r, const char *url, const struc
 {
     char *signer = NULL;
 
-    if (acct_signer_named(t) && !(signer = acct_signer_name(t)))
+    if (target_has_signer(t) && !(signer = target_signer_name(t)))
         return NULL;
     return provider_find(r, url, signer);
 }

@@ -42,7 +42,11 @@ ls "$STATE"/accounts/*/*/meta >/dev/null 2>&1 || fail "no account meta was recor
 tl_acmed account list >"$T/list.log" 2>&1 || fail "account list exited $?"
 grep -qE " https://[^ ]+ [^ ]+ unix:$SOCK\$" "$T/list.log" ||
     fail "account list does not name the signer: $(cat "$T/list.log")"
-grep -q SIGNED "$T/accountd.log" 2>/dev/null || true # --quiet: nothing to read
+tl_acmed status --json >"$T/status.json" || fail "status exited $?"
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["targets"][0]; assert t["account_key"] == "unix:"+sys.argv[2], t' \
+    "$T/status.json" "$SOCK" || fail "status --json does not say where the account key lives"
+tl_acmed status >"$T/status.txt" || fail "status exited $?"
+grep -qF "account key: unix:$SOCK" "$T/status.txt" || fail "status does not name the signer"
 nacct=$(ls -d "$STATE"/accounts/*/*/ | wc -l)
 
 # The same signer again: the same account, no new registration.
