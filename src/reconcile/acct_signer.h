@@ -6,7 +6,7 @@
 
 #include <uv.h>
 
-#include "net/signer_client.h"
+#include "signer/signer_client.h"
 #include "store/store.h"
 #include "store/target.h"
 

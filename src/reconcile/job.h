@@ -9,7 +9,7 @@
 
 #include "acme/client.h"
 #include "acme/ops.h"
-#include "net/signer_client.h"
+#include "signer/signer_client.h"
 #include "reconcile/engine.h"
 #include "net/http.h"
 #include "reconcile/plan.h"
