@@ -1,8 +1,8 @@
 /* cmd_signer: `acmed signer`, an account-key signer speaking lacme-accountd's protocol
- * (crypto/signer_proto.h, DESIGN.md §10) on a UNIX socket or on stdio.
+ * (signer/signer_proto.h, DESIGN.md §10) on a UNIX socket or on stdio.
  *
  * It holds one account key, greets each connection as lacme-accountd does, and signs each
- * request line that the policy (crypto/signer_policy.h) allows; a refusal, like bad input,
+ * request line that the policy (signer/signer_policy.h) allows; a refusal, like bad input,
  * closes the connection, as the protocol has no error line. Connections are served one at a
  * time, each one request at a time, with plain blocking I/O: this process runs no event
  * loop, and one client at a time is what the reference signer offers too. Every signature
@@ -23,8 +23,8 @@
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
-#include "crypto/signer_policy.h"
-#include "crypto/signer_proto.h"
+#include "signer/signer_policy.h"
+#include "signer/signer_proto.h"
 #include "util/fsio.h"
 #include "util/log.h"
 #include "util/sanitize.h"

@@ -72,6 +72,13 @@ static json_t *target_json(const struct target *t, const struct plan *p, const s
                         ts->last_error ? json_string(ts->last_error) : json_null());
     json_object_set_new(o, "last_problem",
                         ts->last_problem ? json_string(ts->last_problem) : json_null());
+    {
+        char *signer = target_signer_name(t);
+
+        /* Where the account key lives: a key file under accounts/, or this signer. */
+        json_object_set_new(o, "account_key", json_string(signer ? signer : "file"));
+        free(signer);
+    }
     replaces_dropped(p, ts, &rd, &why);
     json_object_set_new(o, "replaces_dropped",
                         rd ? json_pack("{s:s, s:s?}", "cert_id", rd, "problem", why) : json_null());
@@ -92,6 +99,12 @@ static void print_row(const struct target *t, const struct plan *p, const struct
     for (size_t i = 1; i < t->nnames; i++)
         printf(",%s", t->names[i].name);
     printf("\n");
+    if (target_has_signer(t)) {
+        char *signer = target_signer_name(t);
+
+        printf("    account key: %s\n", signer ? signer : "a signer");
+        free(signer);
+    }
     if (ts->last_error)
         printf("    last error (%u failures): %s\n", ts->failures, ts->last_error);
     replaces_dropped(p, ts, &rd, &why);

@@ -1,7 +1,7 @@
 /* jws: flattened JWS JSON serialization (RFC 7515 §7.2.2) produced through a signer.
  *
  * A signer is an asynchronous interface (`sign(bytes)`, the signature arrives by callback), so
- * the key may live in another process or a remote signing service (net/signer_client.h)
+ * the key may live in another process or a remote signing service (signer/signer_client.h)
  * without touching the protocol code, and the loop never blocks on it. */
 #ifndef ACMED_CRYPTO_JWS_H
 #define ACMED_CRYPTO_JWS_H

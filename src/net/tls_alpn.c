@@ -43,6 +43,17 @@ static void addr_text(const struct sockaddr *sa, char *out, size_t n)
     }
 }
 
+/* Frees t's key, priorities, listener table and t itself (descriptors already closed). */
+static void free_listeners(struct tls_alpn *t)
+{
+    if (t->key)
+        gnutls_x509_privkey_deinit(t->key);
+    if (t->prio)
+        gnutls_priority_deinit(t->prio);
+    free(t->ls);
+    free(t);
+}
+
 /* ---- teardown ------------------------------------------------------------------------- */
 
 /* Accounts for one closed handle or freed connection (t->pending; also t->conn_freed, for
@@ -55,12 +66,7 @@ static void release(struct tls_alpn *t)
 
     if (--t->pending > 0 || !t->closing)
         return;
-    if (t->key)
-        gnutls_x509_privkey_deinit(t->key);
-    if (t->prio)
-        gnutls_priority_deinit(t->prio);
-    free(t->ls);
-    free(t);
+    free_listeners(t);
     if (done)
         done(arg);
 }
@@ -284,12 +290,7 @@ static void discard(struct tls_alpn *t)
         if (t->ls[i].fd >= 0)
             close(t->ls[i].fd);
     }
-    if (t->key)
-        gnutls_x509_privkey_deinit(t->key);
-    if (t->prio)
-        gnutls_priority_deinit(t->prio);
-    free(t->ls);
-    free(t);
+    free_listeners(t);
 }
 
 /* A listener set for n addresses, with its key and priorities, nothing bound. NULL with e. */

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "crypto/signer_proto.h"
+#include "signer/signer_proto.h"
 #include "util/log.h"
 
 int keeper_sign_start(const struct signer *s, const struct sign_guard *const *guards, size_t n,

@@ -1,7 +1,7 @@
 /* keeper_sign: the keeper's answer to a worker's request for an account-key signature.
  *
  * The worker cannot say which operation a signature is for in a way the keeper could trust,
- * so the keeper does not ask: it decodes the signing input (crypto/signer_proto.h) and signs
+ * so the keeper does not ask: it decodes the signing input (signer/signer_proto.h) and signs
  * it only if one of the operations it has in flight for that account allows exactly that
  * request (privsep/sign_guard.h). A refusal is logged once with what was asked. */
 #ifndef ACMED_PRIVSEP_KEEPER_SIGN_H

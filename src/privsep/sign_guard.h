@@ -4,7 +4,7 @@
  * sign it with the account key. The worker talks to the Internet, so it may be compromised:
  * the keeper signs only a request that does exactly what the operation it started asked, for
  * that operation's target. A guard describes the operation; sign_guard_check compares a
- * decoded signing input (crypto/signer_proto.h) with it.
+ * decoded signing input (signer/signer_proto.h) with it.
  *
  *   POST_AS_GET      empty payload (reads an order, authorization, certificate)
  *   CHALLENGE        payload {} to the challenge URL the keeper was told of
@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crypto/signer_proto.h"
+#include "signer/signer_proto.h"
 #include "util/err.h"
 
 enum sign_guard_op {

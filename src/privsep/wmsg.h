@@ -44,7 +44,7 @@ enum wmsg_tag {
 };
 
 #define WMSG_URL_MAX 2048
-#define WMSG_INPUT_MAX 65536 /* as a signer protocol line (crypto/signer_proto.h) */
+#define WMSG_INPUT_MAX 65536 /* as a signer protocol line (signer/signer_proto.h) */
 #define WMSG_SIG_MAX 1024    /* RSA 4096 is 512 bytes, ES512 132 */
 #define WMSG_ERROR_MAX 2048
 #define WMSG_CA_MAX (1000u * 1024u) /* a CA bundle: Debian's is about 210 KB */

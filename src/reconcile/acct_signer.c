@@ -2,48 +2,20 @@
 #include "reconcile/acct_signer.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-bool acct_signer_named(const struct target *t)
-{
-    return t && (t->signer_unix || t->nsigner_exec > 0);
-}
-
-char *acct_signer_name(const struct target *t)
-{
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f;
-
-    if (!acct_signer_named(t) || !(f = open_memstream(&s, &len)))
-        return NULL;
-    if (t->signer_unix) {
-        fprintf(f, "unix:%s", t->signer_unix);
-    } else {
-        fputs("exec:", f);
-        for (size_t i = 0; i < t->nsigner_exec; i++)
-            fprintf(f, " %s", t->signer_exec[i]);
-    }
-    if (fclose(f) != 0) {
-        free(s);
-        return NULL;
-    }
-    return s;
-}
 
 int acct_signer_client(uv_loop_t *loop, const struct target *t, struct signer_client **out,
                        struct err *e)
 {
     struct signer_client_opts o = {0};
     char **argv = NULL;
-    char *name = acct_signer_name(t);
+    char *name = target_signer_name(t);
     int rc;
 
     *out = NULL;
     if (!name)
-        return err_set(e, acct_signer_named(t) ? -ENOMEM : -EINVAL, "%s names no account signer",
+        return err_set(e, target_has_signer(t) ? -ENOMEM : -EINVAL, "%s names no account signer",
                        t ? t->file : "?");
     if (t->signer_unix) {
         o.socket_path = t->signer_unix;

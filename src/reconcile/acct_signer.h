@@ -6,17 +6,9 @@
 
 #include <uv.h>
 
-#include "net/signer_client.h"
+#include "signer/signer_client.h"
 #include "store/store.h"
 #include "store/target.h"
-
-/* "unix:/run/acme/S.signer", or "exec: ssh -T keyhost acmed signer --stdio" (words joined by
- * spaces); NULL when t names no signer (or out of memory: check target_has_signer). Caller
- * frees. */
-char *acct_signer_name(const struct target *t);
-
-/* True when t's account key lives in a signer. */
-bool acct_signer_named(const struct target *t);
 
 /* A client (not yet connected) for t's signer on loop. Returns 0 with *out
  * (signer_client_close), or negative with e. */

@@ -93,7 +93,7 @@ struct provider *provider_for_target(struct providers *r, const char *url, const
 {
     char *signer = NULL;
 
-    if (acct_signer_named(t) && !(signer = acct_signer_name(t)))
+    if (target_has_signer(t) && !(signer = target_signer_name(t)))
         return NULL;
     return provider_find(r, url, signer);
 }

@@ -9,7 +9,7 @@
 
 #include "acme/client.h"
 #include "net/http.h"
-#include "net/signer_client.h"
+#include "signer/signer_client.h"
 #include "reconcile/engine.h"
 #include "reconcile/reconcile.h"
 #include "store/desired.h"

@@ -3,6 +3,7 @@
 #include "store/target.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -186,6 +187,33 @@ char *target_contacts_text(char *const *v, size_t n)
         if (i > 0)
             strcat(s, ", ");
         strcat(s, v[i]);
+    }
+    return s;
+}
+
+bool target_has_signer(const struct target *t)
+{
+    return t && (t->signer_unix || t->nsigner_exec > 0);
+}
+
+char *target_signer_name(const struct target *t)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (!target_has_signer(t) || !(f = open_memstream(&s, &len)))
+        return NULL;
+    if (t->signer_unix) {
+        fprintf(f, "unix:%s", t->signer_unix);
+    } else {
+        fputs("exec:", f);
+        for (size_t i = 0; i < t->nsigner_exec; i++)
+            fprintf(f, " %s", t->signer_exec[i]);
+    }
+    if (fclose(f) != 0) {
+        free(s);
+        return NULL;
     }
     return s;
 }

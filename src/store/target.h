@@ -66,6 +66,13 @@ struct target {
 
 void target_clear(struct target *t);
 
+/* True when t's account key lives in a signer (request.account.signer). */
+bool target_has_signer(const struct target *t);
+/* The signer's name as operators read it: "unix:/run/acme/S.signer", or "exec: ssh -T keyhost
+ * acmed signer --stdio" (words joined by spaces); NULL when t names none or out of memory.
+ * Caller frees. */
+char *target_signer_name(const struct target *t);
+
 /* The target that owns `name` (normalised; compared exactly) among ts[0..n-1] (acmetool's rule:
  * highest priority, then most satisfy.names, then the lexically smallest file name), or NULL when
  * none lists it. */

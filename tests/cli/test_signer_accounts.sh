@@ -42,7 +42,11 @@ ls "$STATE"/accounts/*/*/meta >/dev/null 2>&1 || fail "no account meta was recor
 tl_acmed account list >"$T/list.log" 2>&1 || fail "account list exited $?"
 grep -qE " https://[^ ]+ [^ ]+ unix:$SOCK\$" "$T/list.log" ||
     fail "account list does not name the signer: $(cat "$T/list.log")"
-grep -q SIGNED "$T/accountd.log" 2>/dev/null || true # --quiet: nothing to read
+tl_acmed status --json >"$T/status.json" || fail "status exited $?"
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["targets"][0]; assert t["account_key"] == "unix:"+sys.argv[2], t' \
+    "$T/status.json" "$SOCK" || fail "status --json does not say where the account key lives"
+tl_acmed status >"$T/status.txt" || fail "status exited $?"
+grep -qF "account key: unix:$SOCK" "$T/status.txt" || fail "status does not name the signer"
 nacct=$(ls -d "$STATE"/accounts/*/*/ | wc -l)
 
 # The same signer again: the same account, no new registration.
@@ -67,6 +71,20 @@ rc=$?
 grep -q 'd.example.org.*refused' "$T/run3.log" ||
     fail "d.example.org's failure does not name the refusal: $(grep d.example.org "$T/run3.log")"
 [[ -z $(find "$STATE/accounts" -name privkey) ]] || fail "a private key under accounts/"
+
+# ---- lacme-accountd --stdio spawned per connection (its RSA key: the same account) ----
+STATE=$T/state3
+tl_conf_target "    signer:
+      exec: [/usr/bin/lacme-accountd, \"--privkey=file:$T/rsa.pem\", --stdio, --quiet]"
+mkdir -p "$STATE/desired"
+: >"$STATE/desired/g.example.test"
+tl_acmed --once >"$T/run5.log" 2>&1 || { cat "$T/run5.log" >&2; fail "lacme-accountd --stdio run exited $?"; }
+[[ -n $(tl_live_cert g.example.test) ]] || fail "g.example.test got no certificate through lacme-accountd --stdio"
+[[ -z $(find "$STATE/accounts" -name privkey) ]] || fail "a private key under accounts/"
+# The key is lacme-accountd's: the account Pebble knows from the socket run, by the same id.
+[[ $(basename "$(ls -d "$STATE"/accounts/*/*/)") == $(basename "$(ls -d "$T"/state/accounts/*/*/)") ]] ||
+    fail "the --stdio signer's account is not the socket signer's key"
+STATE=$T/state2
 
 # ---- a desired file may not name a command ----
 printf 'request:\n  account:\n    signer:\n      exec: [/bin/sh, -c, "touch %s/pwned"]\n' "$T" \

@@ -1,4 +1,4 @@
-/* fuzz_signer_proto: the signer protocol's parsers (src/crypto/signer_proto.h).
+/* fuzz_signer_proto: the signer protocol's parsers (src/signer/signer_proto.h).
  *
  * The input is read as a stream of CRLF lines with signer_proto_line (which must never
  * report a line past the buffer or longer than SIGNER_LINE_MAX); the first line is parsed
@@ -7,7 +7,7 @@
  * same members. */
 #include "fuzz_common.h"
 
-#include "crypto/signer_proto.h"
+#include "signer/signer_proto.h"
 
 FUZZ_QUIET_LOGS()
 

@@ -1,4 +1,4 @@
-/* Account keys held by a signer (net/signer_client.h) against the real Pebble: the account is
+/* Account keys held by a signer (signer/signer_client.h) against the real Pebble: the account is
  * registered and a certificate issued with every account signature made by the real
  * lacme-accountd on a UNIX socket, then by `acmed signer --stdio` spawned per connection,
  * whose --allow-name policy refuses another name: that issuance fails naming the refusal
@@ -20,7 +20,7 @@
 #include "common/acme_flow.h"
 #include "common/pebble_env.h"
 #include "common/testutil.h"
-#include "net/signer_client.h"
+#include "signer/signer_client.h"
 
 #define LACME_ACCOUNTD "/usr/bin/lacme-accountd"
 

@@ -1,5 +1,5 @@
 /* signer_sign: asks a signer for one ACME signature through acmed's own signer client
- * (net/signer_client.h) and checks it against the key the signer announced.
+ * (signer/signer_client.h) and checks it against the key the signer announced.
  *
  *   signer_sign [--kid KID] URL PAYLOAD unix:PATH
  *   signer_sign [--kid KID] URL PAYLOAD -- COMMAND [ARGS...]
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "crypto/jws.h"
-#include "net/signer_client.h"
+#include "signer/signer_client.h"
 #include "util/log.h"
 
 struct state {

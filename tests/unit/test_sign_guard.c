@@ -1,6 +1,6 @@
 /* Unit tests for privsep/sign_guard: what the keeper signs for its worker, and what it refuses.
  * Each request is built as the worker would send it (a JWS signing input) and decoded by
- * crypto/signer_proto, as in the keeper. */
+ * signer/signer_proto, as in the keeper. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for net/signer_client against the real lacme-accountd (Debian's 0.8.2, the
+/* Unit tests for signer/signer_client against the real lacme-accountd (Debian's 0.8.2, the
  * reference implementation of the signer protocol), over --socket and over --stdio through
  * exec, with and without a kid. */
 #include <errno.h>
@@ -22,7 +22,7 @@
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
-#include "net/signer_client.h"
+#include "signer/signer_client.h"
 #include "util/log.h"
 
 #define LACME_ACCOUNTD "/usr/bin/lacme-accountd"

@@ -1,4 +1,4 @@
-/* Unit tests for crypto/signer_policy: what `acmed signer` agrees to sign. */
+/* Unit tests for signer/signer_policy: what `acmed signer` agrees to sign. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "crypto/b64.h"
-#include "crypto/signer_policy.h"
+#include "signer/signer_policy.h"
 
 #define ACCT "https://ca.test/acme/acct/7"
 #define NEW_ORDER "https://ca.test/acme/new-order"

@@ -1,4 +1,4 @@
-/* Unit tests for crypto/signer_proto: lacme-accountd's protocol version 1. */
+/* Unit tests for signer/signer_proto: lacme-accountd's protocol version 1. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "crypto/b64.h"
-#include "crypto/signer_proto.h"
+#include "signer/signer_proto.h"
 
 /* RFC 7638 §3.1: the example RSA key and its published thumbprint. */
 #define RFC7638_N                                                                                  \

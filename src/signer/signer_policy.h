@@ -1,5 +1,5 @@
 /* signer_policy: what `acmed signer` agrees to sign, decided on the decoded request
- * (crypto/signer_proto.h). Pure, no I/O.
+ * (signer/signer_proto.h). Pure, no I/O.
  *
  *  - the JWS alg must be the signer's own;
  *  - the url must start with one of the allowed prefixes (none given: any url);
@@ -10,13 +10,13 @@
  *    equals the url) whose payload has `status: deactivated` or a `contact`;
  *  - a payload that is neither empty (POST-as-GET) nor a JSON object cannot be checked and
  *    is refused. */
-#ifndef ACMED_CRYPTO_SIGNER_POLICY_H
-#define ACMED_CRYPTO_SIGNER_POLICY_H
+#ifndef ACMED_SIGNER_SIGNER_POLICY_H
+#define ACMED_SIGNER_SIGNER_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "crypto/signer_proto.h"
+#include "signer/signer_proto.h"
 #include "util/err.h"
 
 struct signer_policy {

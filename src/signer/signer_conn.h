@@ -1,13 +1,13 @@
 /* signer_conn: one connection to an account-key signer, the transport under
- * net/signer_client.h: a UNIX socket, or a command spawned with its stdin/stdout as the
+ * signer/signer_client.h: a UNIX socket, or a command spawned with its stdin/stdout as the
  * channel (no shell; its stderr drained and logged at debug level, sanitised).
  *
  * It cuts what it reads into CRLF lines of at most SIGNER_LINE_MAX bytes
- * (crypto/signer_proto.h) and hands each to a callback; the end of the connection (EOF, an
+ * (signer/signer_proto.h) and hands each to a callback; the end of the connection (EOF, an
  * error, a bare LF, an oversized line, a failed write) is reported once to another. Nothing
  * of the protocol's meaning lives here. */
-#ifndef ACMED_NET_SIGNER_CONN_H
-#define ACMED_NET_SIGNER_CONN_H
+#ifndef ACMED_SIGNER_SIGNER_CONN_H
+#define ACMED_SIGNER_SIGNER_CONN_H
 
 #include <stddef.h>
 #include <uv.h>

@@ -1,6 +1,6 @@
 /* signer_conn: a socket or a spawned command carrying the signer protocol's lines (see the
  * header). */
-#include "net/signer_conn.h"
+#include "signer/signer_conn.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/signer_proto.h"
+#include "signer/signer_proto.h"
 #include "util/log.h"
 #include "util/proc.h"
 #include "util/sanitize.h"

@@ -1,5 +1,5 @@
 /* signer_proto: lacme-accountd's protocol version 1, formatted and parsed (see the header). */
-#include "crypto/signer_proto.h"
+#include "signer/signer_proto.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* signer_policy: the checks of `acmed signer` on a decoded request (see the header). */
-#include "crypto/signer_policy.h"
+#include "signer/signer_policy.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* signer_client: an account-key signer reached over the signer protocol
- * (crypto/signer_proto.h), on a libuv loop, behind the asynchronous signer interface of
+ * (signer/signer_proto.h), on a libuv loop, behind the asynchronous signer interface of
  * crypto/jws.h.
  *
  * The signer is a UNIX socket (`unix:PATH`: lacme-accountd --socket, `acmed signer --socket`)
@@ -14,8 +14,8 @@
  * public JWK; a later connection announcing another key fails its requests.
  *
  * Callbacks run on the loop, never inside the call that queued them. */
-#ifndef ACMED_NET_SIGNER_CLIENT_H
-#define ACMED_NET_SIGNER_CLIENT_H
+#ifndef ACMED_SIGNER_SIGNER_CLIENT_H
+#define ACMED_SIGNER_SIGNER_CLIENT_H
 
 #include <jansson.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* signer_client: the signer protocol's client on a libuv loop (see signer_client.h). */
-#include "net/signer_client.h"
+#include "signer/signer_client.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "crypto/signer_proto.h"
-#include "net/signer_conn.h"
+#include "signer/signer_proto.h"
+#include "signer/signer_conn.h"
 #include "util/log.h"
 
 /* One queued item: a signature request (line != NULL) or a connection check. */

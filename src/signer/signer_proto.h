@@ -1,6 +1,6 @@
 /* signer_proto: the account-key signer protocol, lacme-accountd's version 1 (DESIGN.md §10).
  *
- * Pure functions over buffers, no I/O; both ends use them (net/signer_client.h and
+ * Pure functions over buffers, no I/O; both ends use them (signer/signer_client.h and
  * `acmed signer`). On connect the signer sends two lines:
  *     1 OK {"alg":"RS256","jwk-thumbprint":"<RFC 7638 thumbprint>"[,"kid":"<account URL>"]}
  *     <the public JWK, or {} when a kid is given>
@@ -8,8 +8,8 @@
  * line holding the b64url signature. Lines end in CRLF (a bare LF is an error: the reference
  * implementation aborts on one) and are at most SIGNER_LINE_MAX bytes, CRLF included. A
  * refusal or a malformed line closes the connection: there is no error line. */
-#ifndef ACMED_CRYPTO_SIGNER_PROTO_H
-#define ACMED_CRYPTO_SIGNER_PROTO_H
+#ifndef ACMED_SIGNER_SIGNER_PROTO_H
+#define ACMED_SIGNER_SIGNER_PROTO_H
 
 #include <jansson.h>
 #include <stdbool.h>
