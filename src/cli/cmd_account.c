@@ -84,10 +84,8 @@ static int net_open(struct net *n, const struct cli *c, const char *url, struct 
         return rc;
     ho.allow_insecure_http = conf.allow_insecure_http;
     acmed_conf_clear(&conf);
-    if ((rc = url_policy_check(url, ho.allow_insecure_http, "provider", e)) < 0)
+    if ((rc = url_policy_check_provider(url, ho.allow_insecure_http, e)) < 0)
         return rc;
-    if (rc == URL_POLICY_ALLOWED)
-        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml", url);
     if ((rc = uv_loop_init(&n->loop)) < 0)
         return err_set(e, rc, "cannot create an event loop: %s", uv_strerror(rc));
     n->loop_ok = true;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include "util/log.h"
 
 bool url_policy_host_is_loopback(const char *host, size_t len)
 {
@@ -56,4 +57,15 @@ int url_policy_check(const char *url, bool allow_insecure, const char *what, str
                    "plain http %s %s refused; set allow-insecure-http: true in conf/acmed.yaml "
                    "to allow it",
                    what, url);
+}
+
+int url_policy_check_provider(const char *url, bool allow_insecure, struct err *e)
+{
+    int rc = url_policy_check(url, allow_insecure, "provider", e);
+
+    if (rc == URL_POLICY_ALLOWED)
+        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml; "
+                 "anyone on the path can read and change what acmed and the CA say",
+                 url);
+    return rc < 0 ? rc : 0;
 }

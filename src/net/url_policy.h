@@ -22,6 +22,10 @@ enum url_policy_verdict {
  * allow-insecure-http: true in conf/acmed.yaml to allow it". Does no I/O, no name lookup. */
 int url_policy_check(const char *url, bool allow_insecure, const char *what, struct err *e);
 
+/* url_policy_check for a provider's directory URL, which also warns, every time, when only
+ * allow-insecure-http lets it through. Returns 0 when allowed, or negative with e set. */
+int url_policy_check_provider(const char *url, bool allow_insecure, struct err *e);
+
 /* True when host (len bytes, brackets of an IPv6 literal removed) is a loopback address
  * literal: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
 bool url_policy_host_is_loopback(const char *host, size_t len);

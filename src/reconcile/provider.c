@@ -18,19 +18,6 @@
 #include "util/fsio.h"
 #include "util/log.h"
 
-/* The plain-http rule (net/url_policy.h), applied before any connection to the provider; a
- * plain-http provider allowed only by allow-insecure-http is warned about on every run. */
-static int provider_url_allowed(const char *url, bool allow_insecure, struct err *e)
-{
-    int rc = url_policy_check(url, allow_insecure, "provider", e);
-
-    if (rc == URL_POLICY_ALLOWED)
-        log_warn("plain http provider %s: allowed by allow-insecure-http in conf/acmed.yaml; "
-                 "anyone on the path can read and change what acmed and the CA say",
-                 url);
-    return rc < 0 ? rc : 0;
-}
-
 /* The provider for url and the account signer named `signer` (NULL: a key file), taking
  * over `signer`. */
 static struct provider *provider_find(struct providers *r, const char *url, char *signer)
@@ -56,7 +43,7 @@ static struct provider *provider_find(struct providers *r, const char *url, char
     signer = NULL;
     p->set = r;
     if (!(p->dir_id = store_dir_id(url, &e)) ||
-        provider_url_allowed(url, r->allow_insecure_http, &e) < 0 ||
+        url_policy_check_provider(url, r->allow_insecure_http, &e) < 0 ||
         (r->new_engine
              ? r->new_engine(r->new_engine_arg, url, &p->eng, &e)
              : engine_acme_new(r->loop, r->http, url, r->max_requests, &p->eng, &e)) < 0) {
