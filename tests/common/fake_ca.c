@@ -184,7 +184,7 @@ static struct acme_authz *authz_obj(struct fake *f)
              "{\"status\":\"%s\",\"identifier\":{\"type\":\"dns\",\"value\":\"%s\"},"
              "\"challenges\":[{\"type\":\"http-01\",\"url\":\"%s/chall/1\",\"token\":\"%s\","
              "\"status\":\"%s\"%s}]}",
-             authz_names[f->authz], f->name, f->url, FAKE_TOKEN, bad ? "invalid" : "pending",
+             authz_names[f->authz], f->name, f->url, f->token, bad ? "invalid" : "pending",
              bad ? ",\"error\":{\"type\":\"urn:ietf:params:acme:error:unauthorized\","
                    "\"detail\":\"wrong answer\"}"
                  : "");
@@ -214,9 +214,9 @@ static int f_challenge_answer(struct engine *g, const char *url, acme_cb cb, voi
 
     assert_int_equal(f->authz, AUTHZ_PENDING);
     if (f->webroot) {
-        snprintf(path, sizeof path, "%s/%s", f->webroot, FAKE_TOKEN);
+        snprintf(path, sizeof path, "%s/%s", f->webroot, f->token);
         if ((text = tu_read_file(path, NULL))) {
-            if (!strncmp(text, FAKE_TOKEN ".", strlen(FAKE_TOKEN) + 1))
+            if (!strncmp(text, f->token, strlen(f->token)) && text[strlen(f->token)] == '.')
                 f->answers++;
             free(text);
         }
@@ -436,6 +436,10 @@ void fake_init(struct fake *f, uv_loop_t *loop, const char *url, const char *nam
     f->loop = loop;
     snprintf(f->url, sizeof f->url, "%s", url);
     snprintf(f->name, sizeof f->name, "%s", name);
+    snprintf(f->token, sizeof f->token, "%s-%s", FAKE_TOKEN, name);
+    for (char *c = f->token; *c; c++)
+        if (*c == '.')
+            *c = '-';
     snprintf(f->order_url, sizeof f->order_url, "%s/order/1", url);
     f->order = ORDER_INVALID;
     f->authz_initial = f->authz_final = AUTHZ_VALID;

@@ -19,8 +19,10 @@ struct fake {
     struct engine base;
     struct fake *next; /* another CA, for fake_factory */
     uv_loop_t *loop;
-    char url[128]; /* its directory URL */
-    char name[64]; /* the one name it issues for */
+    char url[128];  /* its directory URL */
+    char name[64];  /* the one name it issues for */
+    char token[96]; /* its challenge's token: FAKE_TOKEN, "-", the name with dots as '-' (two
+                       fakes sharing a webroot must not withdraw each other's answers) */
     char order_url[160];
     struct acme_directory dir;
     char *kid;

@@ -154,7 +154,7 @@ static void test_challenge_answered(void **state)
                                   "poll_ready,finalize,poll_valid,download");
     assert_int_equal(x->a.answers, 1); /* the file was in place when the CA looked */
     assert_true(exists(x, "live/a.test/cert"));
-    snprintf(path, sizeof path, "www/%s", FAKE_TOKEN);
+    snprintf(path, sizeof path, "www/%s", x->a.token);
     assert_false(exists(x, path)); /* withdrawn */
     assert_int_equal(x->sum.issued, 1);
 }
@@ -182,7 +182,9 @@ static void test_invalid_authz_others_carry_on(void **state)
     assert_string_equal(ts.last_problem, "urn:ietf:params:acme:error:unauthorized");
     assert_non_null(strstr(ts.last_error, "wrong answer"));
     tstate_free(&ts);
-    snprintf(path, sizeof path, "www/%s", FAKE_TOKEN);
+    snprintf(path, sizeof path, "www/%s", x->a.token);
+    assert_false(exists(x, path));
+    snprintf(path, sizeof path, "www/%s", x->b.token);
     assert_false(exists(x, path));
 }
 
