@@ -21,6 +21,7 @@
 #include "acme/client.h"
 #include "acme/ops.h"
 #include "net/http.h"
+#include "reconcile/engine_types.h"
 
 struct engine;
 
