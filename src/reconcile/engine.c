@@ -1,7 +1,9 @@
 /* engine: the release functions of the plain data in engine_types.h. */
 #include "reconcile/engine.h"
+#include "crypto/b64.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void strv_free(char **v, size_t n)
 {
@@ -24,14 +26,35 @@ void engine_problem_free(struct engine_problem *p)
     free(p->type);
     free(p->detail);
     free(p->text);
-    ids_free(p->sub_ids, p->nsub_ids);
     free(p);
+}
+
+bool engine_problem_is(const struct engine_problem *p, const char *name)
+{
+    static const char ns[] = "urn:ietf:params:acme:error:";
+
+    return p && p->type && name && !strncmp(p->type, ns, sizeof ns - 1) &&
+           !strcmp(p->type + sizeof ns - 1, name);
+}
+
+void engine_result_clear(struct engine_result *r)
+{
+    engine_problem_free(r->problem);
+    free(r->location);
+    engine_account_free(r->account);
+    engine_order_free(r->order);
+    engine_authz_free(r->authz);
+    engine_renewal_info_free(r->renewal_info);
+    free(r->cert_pem);
+    memset(r, 0, sizeof *r);
+    r->retry_after = -1;
 }
 
 void engine_account_free(struct engine_account *a)
 {
     if (!a)
         return;
+    free(a->url);
     strv_free(a->contact, a->ncontact);
     free(a->orders);
     free(a);
@@ -99,6 +122,18 @@ void engine_renewal_info_free(struct engine_renewal_info *r)
         return;
     free(r->explanation_url);
     free(r);
+}
+
+const struct engine_challenge *engine_challenge_select(const struct engine_authz *authz,
+                                                       const char *type)
+{
+    for (size_t i = 0; i < authz->nchallenges; i++) {
+        const struct engine_challenge *ch = &authz->challenges[i];
+
+        if (!strcmp(ch->type, type) && ch->token && b64url_valid(ch->token))
+            return ch;
+    }
+    return NULL;
 }
 
 const char *engine_order_status_str(enum engine_order_status s)

@@ -148,13 +148,13 @@ static void test_challenge_answered(void **state)
     struct fx *x = *state;
     char path[1200];
 
-    x->a.authz_initial = AUTHZ_PENDING;
+    x->a.authz_initial = EAUTHZ_PENDING;
     assert_int_equal(pass(x), REC_OK);
     assert_string_equal(x->a.log, "directory,account_new,order_new,authz_get,answer,authz_poll,"
                                   "poll_ready,finalize,poll_valid,download");
     assert_int_equal(x->a.answers, 1); /* the file was in place when the CA looked */
     assert_true(exists(x, "live/a.test/cert"));
-    snprintf(path, sizeof path, "www/%s", FAKE_TOKEN);
+    snprintf(path, sizeof path, "www/%s", x->a.token);
     assert_false(exists(x, path)); /* withdrawn */
     assert_int_equal(x->sum.issued, 1);
 }
@@ -168,8 +168,8 @@ static void test_invalid_authz_others_carry_on(void **state)
 
     write_file(x, "desired/b.test",
                "satisfy:\n  names: [b.test]\nrequest:\n  provider: " CA_B "\n");
-    x->a.authz_initial = x->b.authz_initial = AUTHZ_PENDING;
-    x->b.authz_final = AUTHZ_INVALID;
+    x->a.authz_initial = x->b.authz_initial = EAUTHZ_PENDING;
+    x->b.authz_final = EAUTHZ_INVALID;
     assert_int_equal(pass(x), REC_FAILED);
     assert_true(exists(x, "live/a.test/cert"));
     assert_false(exists(x, "live/b.test"));
@@ -182,7 +182,9 @@ static void test_invalid_authz_others_carry_on(void **state)
     assert_string_equal(ts.last_problem, "urn:ietf:params:acme:error:unauthorized");
     assert_non_null(strstr(ts.last_error, "wrong answer"));
     tstate_free(&ts);
-    snprintf(path, sizeof path, "www/%s", FAKE_TOKEN);
+    snprintf(path, sizeof path, "www/%s", x->a.token);
+    assert_false(exists(x, path));
+    snprintf(path, sizeof path, "www/%s", x->b.token);
     assert_false(exists(x, path));
 }
 
