@@ -6,8 +6,8 @@
  *
  * The operations keep acme/ops.h's contract: each returns 0 when it started, and then cb
  * runs exactly once later on the loop, never from inside the call; or a negative code with
- * e set, and cb never runs. Results arrive as struct acme_result (acme/client.h): HTTP
- * status, problem document, Retry-After and the parsed object the operation names, which
+ * e set, and cb never runs. Results arrive as struct engine_result (engine_types.h), plain
+ * data: HTTP status, problem document, Retry-After and the object the operation names, which
  * the callee may take over by setting the member to NULL. Requests (and the strings in
  * them) are borrowed for the call only. */
 #ifndef ACMED_RECONCILE_ENGINE_H
@@ -18,46 +18,45 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "acme/client.h"
-#include "acme/ops.h"
 #include "net/http.h"
+#include "reconcile/engine_types.h"
 
 struct engine;
 
 struct engine_ops {
     /* Fetches the directory; afterwards directory() is non-NULL. */
-    int (*start)(struct engine *g, acme_cb cb, void *arg, struct err *e);
+    int (*start)(struct engine *g, engine_cb cb, void *arg, struct err *e);
     /* The directory once start succeeded, else NULL. Borrowed. */
-    const struct acme_directory *(*directory)(const struct engine *g);
+    const struct engine_directory *(*directory)(const struct engine *g);
     /* Sets the account for requests signed with "kid" (signer borrowed until replaced; kid
      * copied; NULL clears). Returns 0 or -ENOMEM. */
     int (*set_account)(struct engine *g, const struct signer *s, const char *kid);
     /* The account URL set above, or NULL. Borrowed. */
     const char *(*account_url)(const struct engine *g);
-    int (*account_new)(struct engine *g, const struct acme_new_account *req, acme_cb cb, void *arg,
-                       struct err *e);
-    int (*account_update)(struct engine *g, const char *const *contact, size_t ncontact, acme_cb cb,
-                          void *arg, struct err *e);
-    int (*order_new)(struct engine *g, const struct acme_new_order *req, acme_cb cb, void *arg,
+    int (*account_new)(struct engine *g, const struct engine_new_account *req, engine_cb cb,
+                       void *arg, struct err *e);
+    int (*account_update)(struct engine *g, const char *const *contact, size_t ncontact,
+                          engine_cb cb, void *arg, struct err *e);
+    int (*order_new)(struct engine *g, const struct engine_new_order *req, engine_cb cb, void *arg,
                      struct err *e);
-    int (*order_get)(struct engine *g, const char *url, acme_cb cb, void *arg, struct err *e);
-    int (*authz_get)(struct engine *g, const char *url, acme_cb cb, void *arg, struct err *e);
-    int (*challenge_answer)(struct engine *g, const char *url, acme_cb cb, void *arg,
+    int (*order_get)(struct engine *g, const char *url, engine_cb cb, void *arg, struct err *e);
+    int (*authz_get)(struct engine *g, const char *url, engine_cb cb, void *arg, struct err *e);
+    int (*challenge_answer)(struct engine *g, const char *url, engine_cb cb, void *arg,
                             struct err *e);
-    int (*authz_poll)(struct engine *g, const char *url, uint64_t deadline_ms, acme_cb cb,
+    int (*authz_poll)(struct engine *g, const char *url, uint64_t deadline_ms, engine_cb cb,
                       void *arg, struct err *e);
     int (*order_finalize)(struct engine *g, const char *url, const uint8_t *csr, size_t len,
-                          acme_cb cb, void *arg, struct err *e);
+                          engine_cb cb, void *arg, struct err *e);
     int (*order_poll)(struct engine *g, const char *url, bool until_ready, uint64_t deadline_ms,
-                      acme_cb cb, void *arg, struct err *e);
-    int (*cert_download)(struct engine *g, const struct acme_download *req, acme_cb cb, void *arg,
-                         struct err *e);
+                      engine_cb cb, void *arg, struct err *e);
+    int (*cert_download)(struct engine *g, const struct engine_download *req, engine_cb cb,
+                         void *arg, struct err *e);
     int (*cert_revoke)(struct engine *g, const uint8_t *der, size_t len, int reason,
-                       const struct signer *cert_key, acme_cb cb, void *arg, struct err *e);
-    int (*renewal_info_get)(struct engine *g, const char *cert_id, acme_cb cb, void *arg,
+                       const struct signer *cert_key, engine_cb cb, void *arg, struct err *e);
+    int (*renewal_info_get)(struct engine *g, const char *cert_id, engine_cb cb, void *arg,
                             struct err *e);
     /* Request counters (zero where the implementation keeps none). */
-    void (*stats)(const struct engine *g, struct acme_client_stats *out);
+    void (*stats)(const struct engine *g, struct engine_stats *out);
     /* Frees the engine; nothing may be in flight. */
     void (*free)(struct engine *g);
 };
@@ -77,12 +76,12 @@ typedef int (*engine_factory)(void *arg, const char *url, struct engine **out, s
 int engine_acme_new(uv_loop_t *loop, struct http_client *http, const char *directory_url,
                     unsigned max_inflight, struct engine **out, struct err *e);
 
-/* The calls, one per operation of struct engine_ops (see there and acme/ops.h). */
-static inline int engine_start(struct engine *g, acme_cb cb, void *arg, struct err *e)
+/* The calls, one per operation of struct engine_ops (see there). */
+static inline int engine_start(struct engine *g, engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->start(g, cb, arg, e);
 }
-static inline const struct acme_directory *engine_directory(const struct engine *g)
+static inline const struct engine_directory *engine_directory(const struct engine *g)
 {
     return g->ops->directory(g);
 }
@@ -94,68 +93,68 @@ static inline const char *engine_account_url(const struct engine *g)
 {
     return g->ops->account_url(g);
 }
-static inline int engine_account_new(struct engine *g, const struct acme_new_account *req,
-                                     acme_cb cb, void *arg, struct err *e)
+static inline int engine_account_new(struct engine *g, const struct engine_new_account *req,
+                                     engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->account_new(g, req, cb, arg, e);
 }
 static inline int engine_account_update(struct engine *g, const char *const *contact,
-                                        size_t ncontact, acme_cb cb, void *arg, struct err *e)
+                                        size_t ncontact, engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->account_update(g, contact, ncontact, cb, arg, e);
 }
-static inline int engine_order_new(struct engine *g, const struct acme_new_order *req, acme_cb cb,
-                                   void *arg, struct err *e)
+static inline int engine_order_new(struct engine *g, const struct engine_new_order *req,
+                                   engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->order_new(g, req, cb, arg, e);
 }
-static inline int engine_order_get(struct engine *g, const char *url, acme_cb cb, void *arg,
+static inline int engine_order_get(struct engine *g, const char *url, engine_cb cb, void *arg,
                                    struct err *e)
 {
     return g->ops->order_get(g, url, cb, arg, e);
 }
-static inline int engine_authz_get(struct engine *g, const char *url, acme_cb cb, void *arg,
+static inline int engine_authz_get(struct engine *g, const char *url, engine_cb cb, void *arg,
                                    struct err *e)
 {
     return g->ops->authz_get(g, url, cb, arg, e);
 }
-static inline int engine_challenge_answer(struct engine *g, const char *url, acme_cb cb, void *arg,
-                                          struct err *e)
+static inline int engine_challenge_answer(struct engine *g, const char *url, engine_cb cb,
+                                          void *arg, struct err *e)
 {
     return g->ops->challenge_answer(g, url, cb, arg, e);
 }
 static inline int engine_authz_poll(struct engine *g, const char *url, uint64_t deadline_ms,
-                                    acme_cb cb, void *arg, struct err *e)
+                                    engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->authz_poll(g, url, deadline_ms, cb, arg, e);
 }
 static inline int engine_order_finalize(struct engine *g, const char *url, const uint8_t *csr,
-                                        size_t len, acme_cb cb, void *arg, struct err *e)
+                                        size_t len, engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->order_finalize(g, url, csr, len, cb, arg, e);
 }
 static inline int engine_order_poll(struct engine *g, const char *url, bool until_ready,
-                                    uint64_t deadline_ms, acme_cb cb, void *arg, struct err *e)
+                                    uint64_t deadline_ms, engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->order_poll(g, url, until_ready, deadline_ms, cb, arg, e);
 }
-static inline int engine_cert_download(struct engine *g, const struct acme_download *req,
-                                       acme_cb cb, void *arg, struct err *e)
+static inline int engine_cert_download(struct engine *g, const struct engine_download *req,
+                                       engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->cert_download(g, req, cb, arg, e);
 }
 static inline int engine_cert_revoke(struct engine *g, const uint8_t *der, size_t len, int reason,
-                                     const struct signer *cert_key, acme_cb cb, void *arg,
+                                     const struct signer *cert_key, engine_cb cb, void *arg,
                                      struct err *e)
 {
     return g->ops->cert_revoke(g, der, len, reason, cert_key, cb, arg, e);
 }
-static inline int engine_renewal_info_get(struct engine *g, const char *cert_id, acme_cb cb,
+static inline int engine_renewal_info_get(struct engine *g, const char *cert_id, engine_cb cb,
                                           void *arg, struct err *e)
 {
     return g->ops->renewal_info_get(g, cert_id, cb, arg, e);
 }
-static inline void engine_stats(const struct engine *g, struct acme_client_stats *out)
+static inline void engine_stats(const struct engine *g, struct engine_stats *out)
 {
     g->ops->stats(g, out);
 }

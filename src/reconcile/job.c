@@ -64,7 +64,7 @@ void job_step_done(struct job *j)
     j->done(j);
 }
 
-void job_fail(struct job *j, int rc, const struct acme_result *r, const struct err *e,
+void job_fail(struct job *j, int rc, const struct engine_result *r, const struct err *e,
               const char *what)
 {
     time_t now = clock_now();
@@ -73,13 +73,13 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
     char msg[ERR_MSG_MAX + 128];
 
     if (j->prov && !j->reregistered &&
-        ((r && acme_problem_is(r->problem, "accountDoesNotExist")) ||
+        ((r && engine_problem_is(r->problem, "accountDoesNotExist")) ||
          j->prov->state == PROV_DIRECTORY || j->prov->state == PROV_ACCOUNT)) {
         /* The CA forgot the account (a reset test CA, a purge): register the same key
          * again and start over from the account step, once. */
         j->reregistered = true;
         provider_forget_account(j->prov);
-        acme_order_free(j->order);
+        engine_order_free(j->order);
         j->order = NULL;
         key_free(j->key);
         j->key = NULL;
@@ -104,7 +104,7 @@ void job_fail(struct job *j, int rc, const struct acme_result *r, const struct e
     j->ts.next_attempt = policy_next_attempt(now, j->ts.failures, ra);
     j->ts.retry_until = ra >= 0 ? now + ra : 0;
     /* An order the CA has declared invalid cannot be resumed: start afresh next time. */
-    if (j->order && (j->order->status == ORDER_INVALID))
+    if (j->order && (j->order->status == EORDER_INVALID))
         tstate_clear_order(&j->ts);
     job_checkpoint(j);
     j->finished = true;
@@ -131,27 +131,28 @@ int job_read_trust_anchors(const struct job *j, char **pem, size_t *len, struct 
     return rc;
 }
 
-void job_identifiers(const struct job *j, struct acme_identifier *ids)
+void job_identifiers(const struct job *j, struct engine_identifier *ids)
 {
     for (size_t i = 0; i < j->t->nreq_names; i++) {
-        ids[i].type = j->t->req_names[i].ip ? ACME_ID_IP : ACME_ID_DNS;
+        ids[i].ip = j->t->req_names[i].ip;
         ids[i].value = j->t->req_names[i].name;
     }
 }
 
-int job_check_identifier(const struct job *j, const char *url, struct acme_authz *az, struct err *e)
+int job_check_identifier(const struct job *j, const char *url, struct engine_authz *az,
+                         struct err *e)
 {
-    struct acme_identifier *id = &az->identifier;
+    struct engine_identifier *id = &az->identifier;
     const char *v = id->value ? id->value : "";
     char *norm = NULL;
     bool is_ip = false;
     struct err ne;
     int rc = -EPROTO;
 
-    if (name_normalize(v, strlen(v), &norm, &is_ip, &ne) < 0 || norm[0] == '*' ||
-        is_ip != (id->type == ACME_ID_IP) || (is_ip && az->wildcard)) {
+    if (name_normalize(v, strlen(v), &norm, &is_ip, &ne) < 0 || norm[0] == '*' || is_ip != id->ip ||
+        (is_ip && az->wildcard)) {
         err_set(e, rc, "authorization %s is for %s \"%s\", not a valid %s: refused", url,
-                acme_id_type_str(id->type), v, az->wildcard ? "wildcard name" : "identifier");
+                id->ip ? "ip" : "dns", v, az->wildcard ? "wildcard name" : "identifier");
         goto out;
     }
     for (size_t i = 0; i < j->t->nreq_names; i++) {
@@ -167,7 +168,7 @@ int job_check_identifier(const struct job *j, const char *url, struct acme_authz
         }
     }
     err_set(e, rc, "authorization %s is for %s%s \"%s\", which was not ordered: refused", url,
-            az->wildcard ? "wildcard " : "", acme_id_type_str(id->type), v);
+            az->wildcard ? "wildcard " : "", id->ip ? "ip" : "dns", v);
 out:
     free(norm);
     return rc;

@@ -7,8 +7,6 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "acme/client.h"
-#include "acme/ops.h"
 #include "net/http.h"
 #include "reconcile/engine.h"
 #include "reconcile/tstate.h"
@@ -73,7 +71,7 @@ struct job {
     enum job_step step;
     struct ckey *key;
     char key_id[STORE_ID_LEN + 1];
-    struct acme_order *order;
+    struct engine_order *order;
     struct authz_set *authz; /* step_authorize's, while it runs */
     int fail_rc;
     struct err fail_err;
@@ -107,7 +105,7 @@ void step_authorize_abandon(struct job *j);
  * next one from the transition table, or finishes the job after the last. */
 void job_step_done(struct job *j);
 /* Fails the job: rc and e (copied), the ACME problem of r if any, and its Retry-After. */
-void job_fail(struct job *j, int rc, const struct acme_result *r, const struct err *e,
+void job_fail(struct job *j, int rc, const struct engine_result *r, const struct err *e,
               const char *what);
 /* Starts the job at its first step. */
 void job_start(struct job *j);
@@ -121,8 +119,8 @@ int job_read_trust_anchors(const struct job *j, char **pem, size_t *len, struct 
  * value, wildcard) as asked. Anything else, from a hostile CA or a man in the middle, would
  * otherwise reach a hook's argv, a DNS record or a log. The value is replaced by its
  * normalised form. Returns 0, or -EPROTO with e saying what came and from where. */
-int job_check_identifier(const struct job *j, const char *url, struct acme_authz *az,
+int job_check_identifier(const struct job *j, const char *url, struct engine_authz *az,
                          struct err *e);
 /* The names of the order: request.names as ACME identifiers. ids must hold t->nreq_names. */
-void job_identifiers(const struct job *j, struct acme_identifier *ids);
+void job_identifiers(const struct job *j, struct engine_identifier *ids);
 #endif

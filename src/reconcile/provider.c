@@ -144,7 +144,7 @@ static int add_waiter(struct provider_waiter **list, size_t *n, provider_cb cb, 
 
 static void find_account(struct provider *p);
 
-static void on_directory(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_directory(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct provider *p = arg;
 
@@ -248,7 +248,7 @@ static int set_contact(struct provider *p, char *const *v, size_t n)
     return 0;
 }
 
-static void on_contact_updated(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_contact_updated(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct provider *p = arg;
     const struct desired_set *ds = p->set->ds;
@@ -294,10 +294,10 @@ static void account_ready(struct provider *p)
 
 /* What the CA says the account's contact is, when it says so in URIs acmed would accept
  * (they are logged, stored and printed); else what was sent. */
-static int contact_from_answer(struct provider *p, const struct acme_result *r, char *const *sent,
+static int contact_from_answer(struct provider *p, const struct engine_result *r, char *const *sent,
                                size_t nsent)
 {
-    const struct acme_account *a = r->account;
+    const struct engine_account *a = r->account;
     bool clean = a != NULL;
 
     for (size_t i = 0; clean && i < a->ncontact; i++)
@@ -320,7 +320,7 @@ static bool tos_agreed(const struct provider *p, const char *tos)
            desired_responses_agree(p->set->o->state_dir, tos);
 }
 
-static void on_account(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_account(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct provider *p = arg;
     char *const *sent;
@@ -354,22 +354,22 @@ static void on_account(void *arg, int rc, struct acme_result *r, const struct er
 /* Registers (or, for a key acmetool left without meta, looks up) the account. */
 static int register_account(struct provider *p, const struct signer *s, struct err *e)
 {
-    const struct acme_directory *d = engine_directory(p->eng);
+    const struct engine_directory *d = engine_directory(p->eng);
     const struct target *t = p->t;
-    struct acme_new_account req = {.key = s};
-    struct acme_eab eab = {0};
+    struct engine_new_account req = {.key = s};
+    struct engine_eab eab = {0};
     uint8_t *mac = NULL;
     size_t maclen = 0;
     int rc;
 
-    if (d->meta.terms_of_service && !tos_agreed(p, d->meta.terms_of_service))
+    if (d->terms_of_service && !tos_agreed(p, d->terms_of_service))
         return err_set(e, -EPERM,
                        "the CA at %s requires agreeing to its terms of service (%s): set "
                        "request.account.agree-tos: true in conf/target or the desired file, "
                        "run with --agree-tos, or add \"acme-agreement:%s\": true to "
                        "conf/responses",
-                       p->url, d->meta.terms_of_service, d->meta.terms_of_service);
-    req.agree_tos = d->meta.terms_of_service != NULL;
+                       p->url, d->terms_of_service, d->terms_of_service);
+    req.agree_tos = d->terms_of_service != NULL;
     req.contact = (const char *const *)wanted_contact(p, &req.ncontact);
     if (t && t->eab_kid) {
         char *text = NULL;

@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "acme/client.h"
 #include "net/http.h"
 #include "signer/signer_client.h"
 #include "reconcile/engine.h"

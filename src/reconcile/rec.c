@@ -253,7 +253,7 @@ void rec_jobs_free(struct rec *r)
 
         tstate_free(&j->ts);
         key_free(j->key);
-        acme_order_free(j->order);
+        engine_order_free(j->order);
         free(j->chain);
         free(j->fail_problem);
         if (j->have_installed)

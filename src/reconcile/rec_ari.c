@@ -48,21 +48,19 @@ static time_t clamp_recheck(time_t ra)
     return ra > ARI_MAX_RECHECK ? ARI_MAX_RECHECK : ra;
 }
 
-static void on_renewal_info(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_renewal_info(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct ari_work *w = arg;
     struct store_cert *c = w->c;
-    struct acme_renewal_info ri = {0};
-    struct err pe;
     time_t now = clock_now();
 
     c->ari_next_check = now + clamp_recheck(r->retry_after);
     if (rc < 0) {
+        /* An invalid window is no answer (RFC 9773 §4.2): the engine fails the call. */
         log_warn("renewal information for %s: %s", c->id, err_msg(e));
-    } else if (acme_renewal_info_parse(r->http->body, r->http->body_len, &ri, &pe) < 0) {
-        /* An invalid window is no answer (RFC 9773 §4.2). */
-        log_warn("renewal information for %s: %s", c->id, err_msg(&pe));
     } else {
+        const struct engine_renewal_info ri = *r->renewal_info;
+
         if (!(c->ari_chosen >= ri.start && c->ari_chosen < ri.end)) {
             uint64_t rnd = 0;
             char t0[32], t1[32], t2[32];
@@ -75,7 +73,6 @@ static void on_renewal_info(void *arg, int rc, struct acme_result *r, const stru
         }
         c->ari_start = ri.start;
         c->ari_end = ri.end;
-        acme_renewal_info_clear(&ri);
     }
     ari_work_end(w);
 }

@@ -146,7 +146,7 @@ static void on_http_closed(void *arg)
 static void release(struct rec *r)
 {
     for (size_t i = 0; i < r->provs.n; i++) {
-        struct acme_client_stats cs;
+        struct engine_stats cs;
 
         if (r->provs.v[i]->eng) {
             engine_stats(r->provs.v[i]->eng, &cs);

@@ -9,6 +9,7 @@
 
 #include "crypto/jws.h"
 #include "crypto/pem.h"
+#include "acme/ops.h" /* acme_revoke_reason_parse (to go) */
 #include "reconcile/rec_phases.h"
 #include "util/fsio.h"
 #include "util/log.h"
@@ -34,7 +35,7 @@ static void revoke_end(struct revoke_work *w)
         r->phase_end(r);
 }
 
-static void on_revoked(void *arg, int rc, struct acme_result *r, const struct err *e);
+static void on_revoked(void *arg, int rc, struct engine_result *r, const struct err *e);
 
 static int send_revoke(struct revoke_work *w, const struct signer *s, struct err *e)
 {
@@ -54,12 +55,12 @@ static int send_revoke(struct revoke_work *w, const struct signer *s, struct err
                               on_revoked, w, e);
 }
 
-static void on_revoked(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_revoked(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct revoke_work *w = arg;
     struct err me;
 
-    if (rc < 0 && acme_problem_is(r->problem, "unauthorized") && !w->tried_cert_key &&
+    if (rc < 0 && engine_problem_is(r->problem, "unauthorized") && !w->tried_cert_key &&
         w->c->key_id[0] && store_key_load(&w->r->st, w->c->key_id, &w->cert_key, &me) == 0) {
         /* Another account ordered it: the certificate's own key proves the right. */
         w->tried_cert_key = true;
@@ -67,7 +68,7 @@ static void on_revoked(void *arg, int rc, struct acme_result *r, const struct er
         if (send_revoke(w, &w->cs, &me) == 0)
             return;
     }
-    if (rc == 0 || acme_problem_is(r->problem, "alreadyRevoked")) {
+    if (rc == 0 || engine_problem_is(r->problem, "alreadyRevoked")) {
         w->c->revoked = true;
         if (store_cert_mark(&w->r->st, w->c->id, "revoked", true, &me) < 0)
             log_err("certificate %s: %s", w->c->id, err_msg(&me));

@@ -28,8 +28,8 @@
 struct az {
     struct authz_set *set;
     char *url;
-    struct acme_authz *authz; /* NULL until fetched */
-    const struct acme_challenge *ch;
+    struct engine_authz *authz; /* NULL until fetched */
+    const struct engine_challenge *ch;
     const struct chal_responder *m; /* the method chosen, NULL for none */
     char *keyauth;
     char *txt;             /* dns-01 record value */
@@ -85,11 +85,11 @@ static int run_hooks(struct authz_set *s, struct az *a, bool start, hooks_cb cb,
                      nargs, a->keyauth, strlen(a->keyauth), cb, arg, e);
 }
 
-static void set_fail(struct authz_set *s, int rc, const struct acme_problem *p, const char *fmt,
+static void set_fail(struct authz_set *s, int rc, const struct engine_problem *p, const char *fmt,
                      ...) __attribute__((format(printf, 4, 5)));
 
 /* Records the first failure of the step (the others are logged). */
-static void set_fail(struct authz_set *s, int rc, const struct acme_problem *p, const char *fmt,
+static void set_fail(struct authz_set *s, int rc, const struct engine_problem *p, const char *fmt,
                      ...)
 {
     struct job *j = s->j;
@@ -115,7 +115,7 @@ static void set_free(struct authz_set *s)
     s->j->authz = NULL;
     for (size_t i = 0; i < s->n; i++) {
         free(s->v[i].url);
-        acme_authz_free(s->v[i].authz);
+        engine_authz_free(s->v[i].authz);
         free(s->v[i].keyauth);
         free(s->v[i].txt);
     }
@@ -141,8 +141,8 @@ static void finish(struct authz_set *s)
     struct job *j = s->j;
 
     if (s->failed) {
-        struct acme_problem prob = {.type = j->fail_problem};
-        struct acme_result rr = {.retry_after = -1, .problem = j->fail_problem ? &prob : NULL};
+        struct engine_problem prob = {.type = j->fail_problem};
+        struct engine_result rr = {.retry_after = -1, .problem = j->fail_problem ? &prob : NULL};
         struct err e = j->fail_err;
 
         set_free(s);
@@ -206,20 +206,20 @@ static void az_done(struct az *a)
         withdraw_all(s);
 }
 
-static void on_polled(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_polled(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct az *a = arg;
 
-    if (rc == 0 && r->authz->status != AUTHZ_VALID) {
-        const struct acme_problem *p = NULL;
+    if (rc == 0 && r->authz->status != EAUTHZ_VALID) {
+        const struct engine_problem *p = NULL;
         char *text;
 
         for (size_t i = 0; i < r->authz->nchallenges && !p; i++)
             p = r->authz->challenges[i].error;
-        text = p ? acme_problem_format(p) : NULL;
-        set_fail(a->set, ACME_EPROBLEM, p, "%s: %s validation failed (%s): %s",
+        text = p && p->text ? strdup(p->text) : NULL;
+        set_fail(a->set, ENGINE_EPROBLEM, p, "%s: %s validation failed (%s): %s",
                  r->authz->identifier.value, method_name(a->m),
-                 acme_authz_status_str(r->authz->status), text ? text : "no reason given");
+                 engine_authz_status_str(r->authz->status), text ? text : "no reason given");
         free(text);
     } else if (rc < 0) {
         set_fail(a->set, rc, r->problem, "%s: %s", a->url, err_msg(e));
@@ -227,7 +227,7 @@ static void on_polled(void *arg, int rc, struct acme_result *r, const struct err
     az_done(a);
 }
 
-static void on_answered(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_answered(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct az *a = arg;
     struct job *j = a->set->j;
@@ -404,8 +404,7 @@ static int choose(struct authz_set *s, struct az *a, const char *thumb)
 
     for (size_t i = 0; i < j->t->nchallenge_types; i++) {
         const char *type = j->t->challenge_types[i];
-        const char *one[1] = {type};
-        const struct acme_challenge *ch = acme_challenge_select(a->authz, one, 1);
+        const struct engine_challenge *ch = engine_challenge_select(a->authz, type);
         const struct chal_responder *m = chal_responder_find(type);
 
         used = strlen(why);
@@ -460,11 +459,11 @@ static void choose_all(struct authz_set *s)
     for (size_t i = 0; i < s->n && !s->failed; i++) {
         struct az *a = &s->v[i];
 
-        if (a->authz->status == AUTHZ_VALID)
+        if (a->authz->status == EAUTHZ_VALID)
             continue; /* reused, or validated before a crash */
-        if (a->authz->status != AUTHZ_PENDING) {
+        if (a->authz->status != EAUTHZ_PENDING) {
             set_fail(s, -EPROTO, NULL, "%s is %s", a->authz->identifier.value,
-                     acme_authz_status_str(a->authz->status));
+                     engine_authz_status_str(a->authz->status));
             break;
         }
         choose(s, a, thumb);
@@ -476,7 +475,7 @@ static void choose_all(struct authz_set *s)
 
 /* ---- fetching ---- */
 
-static void on_authz(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_authz(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct az *a = arg;
     struct authz_set *s = a->set;
@@ -514,11 +513,11 @@ static void listener_release(void *arg, struct chal_listener *l)
 
 void step_authorize(struct job *j)
 {
-    struct acme_order *o = j->order;
+    struct engine_order *o = j->order;
     struct authz_set *s;
     struct err e;
 
-    if (o->status != ORDER_PENDING || o->nauthorizations == 0) {
+    if (o->status != EORDER_PENDING || o->nauthorizations == 0) {
         job_step_done(j);
         return;
     }

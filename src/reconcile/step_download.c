@@ -8,7 +8,7 @@
 #include "reconcile/job.h"
 #include "reconcile/provider.h"
 
-static void on_downloaded(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_downloaded(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct job *j = arg;
 
@@ -25,11 +25,11 @@ static void on_downloaded(void *arg, int rc, struct acme_result *r, const struct
 void step_download(struct job *j)
 {
     const char **names = calloc(j->t->nreq_names, sizeof *names);
-    struct acme_download d = {.url = j->order->certificate,
-                              .preferred_chain = j->t->preferred_chain,
-                              .key = j->key,
-                              .names = names,
-                              .nnames = j->t->nreq_names};
+    struct engine_download d = {.url = j->order->certificate,
+                                .preferred_chain = j->t->preferred_chain,
+                                .key = j->key,
+                                .names = names,
+                                .nnames = j->t->nreq_names};
     char *anchors = NULL;
     struct err e;
     int rc;

@@ -3,6 +3,7 @@
  * needs the polling (or nothing). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "crypto/csr.h"
 #include "reconcile/job.h"
@@ -11,21 +12,22 @@
 
 #define ORDER_DEADLINE_MS (120 * 1000)
 
-static void on_order_done(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_order_done(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct job *j = arg;
     struct err pe;
 
-    if (rc == 0 && r->order->status != ORDER_VALID) {
-        char *text = r->order->error ? acme_problem_format(r->order->error) : NULL;
+    if (rc == 0 && r->order->status != EORDER_VALID) {
+        char *text =
+            r->order->error ? (r->order->error->text ? strdup(r->order->error->text) : NULL) : NULL;
 
-        rc = err_set(&pe, -EPROTO, "order is %s%s%s", acme_order_status_str(r->order->status),
+        rc = err_set(&pe, -EPROTO, "order is %s%s%s", engine_order_status_str(r->order->status),
                      text ? ": " : "", text ? text : "");
         free(text);
         e = &pe;
     }
     if (r->order) {
-        acme_order_free(j->order);
+        engine_order_free(j->order);
         j->order = r->order;
         r->order = NULL;
     }
@@ -36,7 +38,7 @@ static void on_order_done(void *arg, int rc, struct acme_result *r, const struct
     job_step_done(j);
 }
 
-static void poll_order(struct job *j, bool until_ready, acme_cb cb)
+static void poll_order(struct job *j, bool until_ready, engine_cb cb)
 {
     struct err e;
 
@@ -45,12 +47,12 @@ static void poll_order(struct job *j, bool until_ready, acme_cb cb)
         job_fail(j, e.code, NULL, &e, "order");
 }
 
-static void on_finalized(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_finalized(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct job *j = arg;
 
-    if (rc == 0 && r->order->status == ORDER_PROCESSING) {
-        acme_order_free(j->order);
+    if (rc == 0 && r->order->status == EORDER_PROCESSING) {
+        engine_order_free(j->order);
         j->order = r->order;
         r->order = NULL;
         poll_order(j, false, on_order_done);
@@ -83,15 +85,15 @@ out:
         job_fail(j, rc, NULL, &e, "finalize");
 }
 
-static void on_ready(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_ready(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct job *j = arg;
 
     if (rc == 0) {
-        acme_order_free(j->order);
+        engine_order_free(j->order);
         j->order = r->order;
         r->order = NULL;
-        if (j->order->status == ORDER_READY) {
+        if (j->order->status == EORDER_READY) {
             finalize(j);
             return;
         }
@@ -104,20 +106,20 @@ static void on_ready(void *arg, int rc, struct acme_result *r, const struct err 
 void step_finalize(struct job *j)
 {
     switch (j->order->status) {
-    case ORDER_READY:
+    case EORDER_READY:
         finalize(j);
         break;
-    case ORDER_PENDING:
+    case EORDER_PENDING:
         /* Authorizations are valid but the order has not caught up yet. */
         poll_order(j, true, on_ready);
         break;
-    case ORDER_PROCESSING:
+    case EORDER_PROCESSING:
         poll_order(j, false, on_order_done);
         break;
-    case ORDER_VALID:
+    case EORDER_VALID:
         job_step_done(j);
         break;
-    case ORDER_INVALID: {
+    case EORDER_INVALID: {
         struct err e;
 
         err_set(&e, -EPROTO, "the order became invalid");

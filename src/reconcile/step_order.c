@@ -45,9 +45,9 @@ static const char *replaces_for(struct job *j)
 
 /* The CA refused the newOrder naming ts.replaces: records the drop (log, checkpoint) and
  * orders again without it. */
-static void drop_replaces(struct job *j, int rc, struct acme_result *r, const struct err *e)
+static void drop_replaces(struct job *j, int rc, struct engine_result *r, const struct err *e)
 {
-    char *why = r->problem ? acme_problem_format(r->problem) : NULL;
+    char *why = r->problem && r->problem->text ? strdup(r->problem->text) : NULL;
     char plain[64];
 
     if (!why)
@@ -69,12 +69,12 @@ static void drop_replaces(struct job *j, int rc, struct acme_result *r, const st
     new_order(j);
 }
 
-static void on_new_order(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_new_order(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct job *j = arg;
     struct err se;
 
-    if (rc == 0 && !r->location)
+    if (rc == 0 && (!r->order || !r->order->url))
         rc = err_set(&se, -EPROTO, "newOrder answered without a Location"), e = &se;
     if (rc < 0 && j->replaces_sent && !j->replaces_dropped &&
         policy_drop_replaces(r->status, r->problem ? r->problem->type : NULL)) {
@@ -87,17 +87,17 @@ static void on_new_order(void *arg, int rc, struct acme_result *r, const struct 
     }
     j->order = r->order;
     r->order = NULL;
-    tstate_set(&j->ts.order_url, r->location);
+    tstate_set(&j->ts.order_url, j->order->url);
     tstate_set(&j->ts.account_url, engine_account_url(j->prov->eng));
-    log_info("%s: order %s%s", j->t->file, r->location,
+    log_info("%s: order %s%s", j->t->file, j->order->url,
              j->ts.replaces_dropped ? " (without replaces)" : "");
     job_step_done(j);
 }
 
 static void new_order(struct job *j)
 {
-    struct acme_identifier *ids = calloc(j->t->nreq_names, sizeof *ids);
-    struct acme_new_order o = {.ids = ids, .nids = j->t->nreq_names, .profile = j->t->profile};
+    struct engine_identifier *ids = calloc(j->t->nreq_names, sizeof *ids);
+    struct engine_new_order o = {.ids = ids, .nids = j->t->nreq_names, .profile = j->t->profile};
     char *anchors = NULL;
     size_t alen;
     struct err e;
@@ -134,13 +134,13 @@ static void new_order(struct job *j)
         job_fail(j, rc, NULL, &e, "new order");
 }
 
-static void on_old_order(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void on_old_order(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct job *j = arg;
 
-    if (rc == 0 && r->order->status != ORDER_INVALID) {
+    if (rc == 0 && r->order->status != EORDER_INVALID) {
         log_info("%s: resuming order %s (%s)", j->t->file, j->ts.order_url,
-                 acme_order_status_str(r->order->status));
+                 engine_order_status_str(r->order->status));
         j->order = r->order;
         r->order = NULL;
         job_step_done(j);

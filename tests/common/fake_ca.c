@@ -17,13 +17,11 @@
 /* One reply in flight: delivered from the loop, never from the call (engine.h). */
 struct reply {
     uv_timer_t timer;
-    acme_cb cb;
+    engine_cb cb;
     void *arg;
     int rc;
     struct err e;
-    struct acme_result r;
-    struct acme_problem problem;
-    struct http_response resp; /* renewal information's */
+    struct engine_result r;
 };
 
 static void maybe_stop(struct fake *f)
@@ -41,11 +39,7 @@ static void reply_closed(uv_handle_t *h)
 {
     struct reply *p = h->data;
 
-    acme_order_free(p->r.order);
-    acme_authz_free(p->r.authz);
-    acme_account_free(p->r.account);
-    free(p->r.cert_pem);
-    free(p->resp.body);
+    engine_result_clear(&p->r);
     free(p);
 }
 
@@ -58,7 +52,7 @@ static void reply_fire(uv_timer_t *t)
 }
 
 /* Logs the call and makes its reply: failed when the test asked for that. */
-static struct reply *call(struct fake *f, const char *op, acme_cb cb, void *arg)
+static struct reply *call(struct fake *f, const char *op, engine_cb cb, void *arg)
 {
     struct reply *p = calloc(1, sizeof *p);
 
@@ -72,10 +66,11 @@ static struct reply *call(struct fake *f, const char *op, acme_cb cb, void *arg)
     p->r.status = 200;
     if (f->fail_times > 0 && !strcmp(f->fail_op, op)) {
         f->fail_times--;
-        p->problem.type = (char *)f->fail_problem;
-        p->r.problem = &p->problem;
+        assert_non_null(p->r.problem = calloc(1, sizeof *p->r.problem));
+        assert_non_null(p->r.problem->type = strdup(f->fail_problem));
+        assert_non_null(p->r.problem->text = strdup(f->fail_problem));
         p->r.status = 400;
-        p->rc = err_set(&p->e, ACME_EPROBLEM, "%s: %s", op, f->fail_problem);
+        p->rc = err_set(&p->e, ENGINE_EPROBLEM, "%s: %s", op, f->fail_problem);
     }
     uv_timer_init(f->loop, &p->timer);
     p->timer.data = p;
@@ -83,22 +78,39 @@ static struct reply *call(struct fake *f, const char *op, acme_cb cb, void *arg)
     return p;
 }
 
-static struct acme_order *order_obj(struct fake *f)
+static char *xstrdup(const char *s)
 {
-    static const char *names[] = {"pending", "ready", "processing", "valid", "invalid"};
-    struct acme_order *o = NULL;
-    char text[1024];
-    struct err e;
+    char *d = strdup(s);
 
-    snprintf(text, sizeof text,
-             "{\"status\":\"%s\",\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}],"
-             "\"authorizations\":[\"%s/authz/1\"],"
-             "\"finalize\":\"%s/finalize\"%s%s%s}",
-             names[f->order], f->name, f->url, f->order_url,
-             f->order == ORDER_VALID ? ",\"certificate\":\"" : "",
-             f->order == ORDER_VALID ? f->url : "", f->order == ORDER_VALID ? "/cert/1\"" : "");
-    assert_int_equal(acme_order_parse(text, strlen(text), &o, &e), 0);
-    assert_int_equal(o->status, f->order);
+    assert_non_null(d);
+    return d;
+}
+
+/* a followed by b, allocated. */
+static char *xcat(const char *a, const char *b)
+{
+    char *s = NULL;
+
+    assert_true(asprintf(&s, "%s%s", a, b) >= 0);
+    return s;
+}
+
+/* The CA's one order, made directly as the engine's plain data. */
+static struct engine_order *order_obj(struct fake *f)
+{
+    struct engine_order *o = calloc(1, sizeof *o);
+
+    assert_non_null(o);
+    o->status = f->order;
+    assert_non_null(o->identifiers = calloc(1, sizeof *o->identifiers));
+    o->identifiers[0].value = xstrdup(f->name);
+    o->nidentifiers = 1;
+    assert_non_null(o->authorizations = calloc(1, sizeof *o->authorizations));
+    o->authorizations[0] = xcat(f->url, "/authz/1");
+    o->nauthorizations = 1;
+    o->finalize = xcat(f->order_url, "/finalize");
+    if (f->order == EORDER_VALID)
+        o->certificate = xcat(f->url, "/cert/1");
     return o;
 }
 
@@ -107,13 +119,13 @@ static struct fake *F(const struct engine *g)
     return (struct fake *)g;
 }
 
-static int f_start(struct engine *g, acme_cb cb, void *arg, struct err *e)
+static int f_start(struct engine *g, engine_cb cb, void *arg, struct err *e)
 {
     call(F(g), "directory", cb, arg);
     return 0;
 }
 
-static const struct acme_directory *f_directory(const struct engine *g)
+static const struct engine_directory *f_directory(const struct engine *g)
 {
     return &F(g)->dir;
 }
@@ -130,19 +142,19 @@ static const char *f_account_url(const struct engine *g)
     return F(g)->kid;
 }
 
-static int f_account_new(struct engine *g, const struct acme_new_account *req, acme_cb cb,
+static int f_account_new(struct engine *g, const struct engine_new_account *req, engine_cb cb,
                          void *arg, struct err *e)
 {
     struct reply *p = call(F(g), "account_new", cb, arg);
 
-    p->r.location = "https://ca.test/acct/1";
+    p->r.location = xstrdup("https://ca.test/acct/1");
     (void)req;
     p->r.status = p->rc ? 400 : 201;
     return 0;
 }
 
-static int f_order_new(struct engine *g, const struct acme_new_order *req, acme_cb cb, void *arg,
-                       struct err *e)
+static int f_order_new(struct engine *g, const struct engine_new_order *req, engine_cb cb,
+                       void *arg, struct err *e)
 {
     struct fake *f = F(g);
     struct reply *p = call(f, "order_new", cb, arg);
@@ -150,15 +162,16 @@ static int f_order_new(struct engine *g, const struct acme_new_order *req, acme_
     assert_int_equal(req->nids, 1);
     assert_string_equal(req->ids[0].value, f->name);
     if (p->rc == 0) {
-        f->order = f->new_order_invalid ? ORDER_INVALID : ORDER_PENDING;
+        f->order = f->new_order_invalid ? EORDER_INVALID : EORDER_PENDING;
         f->authz = f->authz_initial;
-        p->r.location = f->order_url;
+        p->r.location = xstrdup(f->order_url);
         p->r.order = order_obj(f);
+        p->r.order->url = xstrdup(f->order_url);
     }
     return 0;
 }
 
-static int f_order_get(struct engine *g, const char *url, acme_cb cb, void *arg, struct err *e)
+static int f_order_get(struct engine *g, const char *url, engine_cb cb, void *arg, struct err *e)
 {
     struct reply *p = call(F(g), "order_get", cb, arg);
 
@@ -168,32 +181,33 @@ static int f_order_get(struct engine *g, const char *url, acme_cb cb, void *arg,
     return 0;
 }
 
-static const char *authz_names[] = {"pending",     "valid",   "invalid",
-                                    "deactivated", "expired", "revoked"};
-
 /* The order's authorization as the CA has it: an http-01 challenge, with its error once
  * invalid. */
-static struct acme_authz *authz_obj(struct fake *f)
+static struct engine_authz *authz_obj(struct fake *f)
 {
-    struct acme_authz *az = NULL;
-    char text[1024];
-    struct err e;
-    bool bad = f->authz == AUTHZ_INVALID;
+    struct engine_authz *az = calloc(1, sizeof *az);
+    struct engine_challenge *ch;
+    bool bad = f->authz == EAUTHZ_INVALID;
 
-    snprintf(text, sizeof text,
-             "{\"status\":\"%s\",\"identifier\":{\"type\":\"dns\",\"value\":\"%s\"},"
-             "\"challenges\":[{\"type\":\"http-01\",\"url\":\"%s/chall/1\",\"token\":\"%s\","
-             "\"status\":\"%s\"%s}]}",
-             authz_names[f->authz], f->name, f->url, f->token, bad ? "invalid" : "pending",
-             bad ? ",\"error\":{\"type\":\"urn:ietf:params:acme:error:unauthorized\","
-                   "\"detail\":\"wrong answer\"}"
-                 : "");
-    assert_int_equal(acme_authz_parse(text, strlen(text), &az, &e), 0);
-    assert_int_equal(az->status, f->authz);
+    assert_non_null(az);
+    az->status = f->authz;
+    az->identifier.value = xstrdup(f->name);
+    assert_non_null(ch = az->challenges = calloc(1, sizeof *az->challenges));
+    az->nchallenges = 1;
+    ch->type = xstrdup("http-01");
+    ch->url = xcat(f->url, "/chall/1");
+    ch->token = xstrdup(f->token);
+    ch->status = bad ? ECHALL_INVALID : ECHALL_PENDING;
+    if (bad) {
+        assert_non_null(ch->error = calloc(1, sizeof *ch->error));
+        ch->error->type = xstrdup("urn:ietf:params:acme:error:unauthorized");
+        ch->error->detail = xstrdup("wrong answer");
+        ch->error->text = xstrdup("urn:ietf:params:acme:error:unauthorized: wrong answer");
+    }
     return az;
 }
 
-static int f_authz_get(struct engine *g, const char *url, acme_cb cb, void *arg, struct err *e)
+static int f_authz_get(struct engine *g, const char *url, engine_cb cb, void *arg, struct err *e)
 {
     struct reply *p = call(F(g), "authz_get", cb, arg);
 
@@ -205,14 +219,14 @@ static int f_authz_get(struct engine *g, const char *url, acme_cb cb, void *arg,
 /* Answering: the CA fetches http://<name>/.well-known/acme-challenge/<token>; here, the file
  * the webroot directory (served as /.well-known/acme-challenge/) must hold by now, with the key
  * authorization ("<token>.<thumbprint>"). */
-static int f_challenge_answer(struct engine *g, const char *url, acme_cb cb, void *arg,
+static int f_challenge_answer(struct engine *g, const char *url, engine_cb cb, void *arg,
                               struct err *e)
 {
     struct fake *f = F(g);
     call(f, "answer", cb, arg);
     char path[1024], *text;
 
-    assert_int_equal(f->authz, AUTHZ_PENDING);
+    assert_int_equal(f->authz, EAUTHZ_PENDING);
     if (f->webroot) {
         snprintf(path, sizeof path, "%s/%s", f->webroot, f->token);
         if ((text = tu_read_file(path, NULL))) {
@@ -224,48 +238,48 @@ static int f_challenge_answer(struct engine *g, const char *url, acme_cb cb, voi
     return 0;
 }
 
-static int f_authz_poll(struct engine *g, const char *url, uint64_t deadline_ms, acme_cb cb,
+static int f_authz_poll(struct engine *g, const char *url, uint64_t deadline_ms, engine_cb cb,
                         void *arg, struct err *e)
 {
     struct fake *f = F(g);
     struct reply *p = call(f, "authz_poll", cb, arg);
 
     /* The CA decides: valid only when the answer was where it looked. */
-    f->authz =
-        f->authz_final == AUTHZ_VALID && f->webroot && !f->answers ? AUTHZ_INVALID : f->authz_final;
+    f->authz = f->authz_final == EAUTHZ_VALID && f->webroot && !f->answers ? EAUTHZ_INVALID
+                                                                           : f->authz_final;
     if (p->rc == 0)
         p->r.authz = authz_obj(f);
     return 0;
 }
 
 static int f_order_poll(struct engine *g, const char *url, bool until_ready, uint64_t deadline_ms,
-                        acme_cb cb, void *arg, struct err *e)
+                        engine_cb cb, void *arg, struct err *e)
 {
     struct fake *f = F(g);
     struct reply *p = call(f, until_ready ? "poll_ready" : "poll_valid", cb, arg);
 
     /* The CA moves on while it is polled (once the authorization is valid). */
-    if (f->order == ORDER_PENDING && f->authz == AUTHZ_VALID)
-        f->order = ORDER_READY;
-    else if (f->order == ORDER_PROCESSING)
-        f->order = ORDER_VALID;
+    if (f->order == EORDER_PENDING && f->authz == EAUTHZ_VALID)
+        f->order = EORDER_READY;
+    else if (f->order == EORDER_PROCESSING)
+        f->order = EORDER_VALID;
     if (p->rc == 0)
         p->r.order = order_obj(f);
     return 0;
 }
 
 static int f_order_finalize(struct engine *g, const char *url, const uint8_t *csr, size_t len,
-                            acme_cb cb, void *arg, struct err *e)
+                            engine_cb cb, void *arg, struct err *e)
 {
     struct fake *f = F(g);
     struct reply *p = call(f, "finalize", cb, arg);
 
-    assert_int_equal(f->order, ORDER_READY);
+    assert_int_equal(f->order, EORDER_READY);
     free(f->csr);
     assert_non_null(f->csr = malloc(len));
     memcpy(f->csr, csr, len);
     f->csr_len = len;
-    f->order = ORDER_PROCESSING;
+    f->order = EORDER_PROCESSING;
     if (p->rc == 0)
         p->r.order = order_obj(f);
     return 0;
@@ -324,8 +338,8 @@ static char *issue(struct fake *f, size_t *len)
     return chain;
 }
 
-static int f_cert_download(struct engine *g, const struct acme_download *req, acme_cb cb, void *arg,
-                           struct err *e)
+static int f_cert_download(struct engine *g, const struct engine_download *req, engine_cb cb,
+                           void *arg, struct err *e)
 {
     struct reply *p = call(F(g), "download", cb, arg);
 
@@ -339,7 +353,7 @@ static int f_cert_download(struct engine *g, const struct acme_download *req, ac
 }
 
 static int f_account_update(struct engine *g, const char *const *contact, size_t ncontact,
-                            acme_cb cb, void *arg, struct err *e)
+                            engine_cb cb, void *arg, struct err *e)
 {
     struct fake *f = F(g);
 
@@ -352,7 +366,7 @@ static int f_account_update(struct engine *g, const char *const *contact, size_t
 }
 
 static int f_cert_revoke(struct engine *g, const uint8_t *der, size_t len, int reason,
-                         const struct signer *cert_key, acme_cb cb, void *arg, struct err *e)
+                         const struct signer *cert_key, engine_cb cb, void *arg, struct err *e)
 {
     struct fake *f = F(g);
     struct reply *p = call(f, "revoke", cb, arg);
@@ -366,26 +380,21 @@ static int f_cert_revoke(struct engine *g, const uint8_t *der, size_t len, int r
 }
 
 /* RFC 9773 §4.2: the suggested window, with Retry-After. */
-static int f_renewal_info_get(struct engine *g, const char *cert_id, acme_cb cb, void *arg,
+static int f_renewal_info_get(struct engine *g, const char *cert_id, engine_cb cb, void *arg,
                               struct err *e)
 {
     struct fake *f = F(g);
     struct reply *p = call(f, "renewal_info", cb, arg);
-    char t0[32], t1[32];
 
     assert_non_null(cert_id);
-    strftime(t0, sizeof t0, "%Y-%m-%dT%H:%M:%SZ", gmtime(&f->ari_start));
-    strftime(t1, sizeof t1, "%Y-%m-%dT%H:%M:%SZ", gmtime(&f->ari_end));
-    assert_true(asprintf(&p->resp.body, "{\"suggestedWindow\":{\"start\":\"%s\",\"end\":\"%s\"}}",
-                         t0, t1) > 0);
-    p->resp.body_len = strlen(p->resp.body);
-    p->resp.status = 200;
-    p->r.http = &p->resp;
+    assert_non_null(p->r.renewal_info = calloc(1, sizeof *p->r.renewal_info));
+    p->r.renewal_info->start = f->ari_start;
+    p->r.renewal_info->end = f->ari_end;
     p->r.retry_after = 3600;
     return 0;
 }
 
-static void f_stats(const struct engine *g, struct acme_client_stats *out)
+static void f_stats(const struct engine *g, struct engine_stats *out)
 {
     memset(out, 0, sizeof *out);
 }
@@ -420,7 +429,7 @@ int fake_factory(void *arg, const char *url, struct engine **out, struct err *e)
 {
     for (struct fake *f = arg; f; f = f->next) {
         if (!strcmp(f->url, url)) {
-            f->dir.renewal_info = f->ari_end ? "https://ca.test/ari" : NULL;
+            f->dir.renewal_info = f->ari_end ? (char *)"https://ca.test/ari" : NULL;
             *out = &f->base;
             return 0;
         }
@@ -436,13 +445,10 @@ void fake_init(struct fake *f, uv_loop_t *loop, const char *url, const char *nam
     f->loop = loop;
     snprintf(f->url, sizeof f->url, "%s", url);
     snprintf(f->name, sizeof f->name, "%s", name);
-    snprintf(f->token, sizeof f->token, "%s-%s", FAKE_TOKEN, name);
-    for (char *c = f->token; *c; c++)
-        if (*c == '.')
-            *c = '-';
     snprintf(f->order_url, sizeof f->order_url, "%s/order/1", url);
-    f->order = ORDER_INVALID;
-    f->authz_initial = f->authz_final = AUTHZ_VALID;
+    snprintf(f->token, sizeof f->token, "%s-%c", FAKE_TOKEN, name[0]);
+    f->order = EORDER_INVALID;
+    f->authz_initial = f->authz_final = EAUTHZ_VALID;
     f->stop_at = -1;
     assert_int_equal(uv_prepare_init(loop, &f->check), 0);
     f->check.data = f;

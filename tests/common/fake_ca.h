@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "acme/objects.h"
 #include "reconcile/engine.h"
 #include "reconcile/job.h"
 
@@ -21,15 +20,14 @@ struct fake {
     uv_loop_t *loop;
     char url[128];  /* its directory URL */
     char name[64];  /* the one name it issues for */
-    char token[96]; /* its challenge's token: FAKE_TOKEN, "-", the name with dots as '-' (two
-                       fakes sharing a webroot must not withdraw each other's answers) */
+    char token[64]; /* its http-01 challenge's token (FAKE_TOKEN) */
     char order_url[160];
-    struct acme_directory dir;
+    struct engine_directory dir;
     char *kid;
-    char log[2048];               /* "op,op,...": every call in order */
-    enum acme_order_status order; /* the CA's one order; ORDER_INVALID when none */
-    bool new_order_invalid;       /* newOrder creates an order already invalid */
-    const char *fail_op;          /* this operation fails fail_times times with fail_problem */
+    char log[2048];                 /* "op,op,...": every call in order */
+    enum engine_order_status order; /* the CA's one order; EORDER_INVALID when none */
+    bool new_order_invalid;         /* newOrder creates an order already invalid */
+    const char *fail_op;            /* this operation fails fail_times times with fail_problem */
     unsigned fail_times;
     const char *fail_problem;
     uint8_t *csr; /* what finalize got, for the certificate */
@@ -38,9 +36,9 @@ struct fake {
     bool *stopping;     /* the pass's stop request, for stop_at */
     int stop_at;        /* stop the pass while this step runs (-1: never) */
     uv_prepare_t check; /* runs after the timers, before the loop waits */
-    /* Challenges: a new order's authorization starts as authz_initial (AUTHZ_VALID: nothing
+    /* Challenges: a new order's authorization starts as authz_initial (EAUTHZ_VALID: nothing
      * to answer) and, once its http-01 challenge is answered, polling finds authz_final. */
-    enum acme_authz_status authz_initial, authz_final, authz;
+    enum engine_authz_status authz_initial, authz_final, authz;
     const char *webroot; /* when set, polling finds the authorization invalid unless
                             <webroot>/<token> held the key authorization when answered */
     unsigned answers;    /* challenges answered with the file in place */
@@ -52,7 +50,9 @@ struct fake {
     time_t ari_start, ari_end;
 };
 
-/* The token of the fake's http-01 challenge. */
+/* The start of the token of a fake's http-01 challenge; fake_init ends it with "-" and the
+ * first letter of the fake's name, so that two CAs never hand out the same token (as real
+ * ones do not: two targets sharing a webroot must not remove each other's answer). */
 #define FAKE_TOKEN "dGVzdC10b2tlbi1mb3ItdGhlLWZha2UtY2EtMDEyMzQ1"
 
 /* Sets up a fake CA at directory url for name on loop (a prepare handle that fake_clear

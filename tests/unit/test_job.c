@@ -122,7 +122,7 @@ static void run_job(struct fx *x, struct job *j, bool same_run)
 
 static void job_clear(struct job *j)
 {
-    acme_order_free(j->order);
+    engine_order_free(j->order);
     key_free(j->key);
     free(j->chain);
     free(j->fail_problem);
@@ -271,7 +271,7 @@ static void test_invalid_order(void **state)
     run_job(x, &j, false);
     job_clear(&j);
     x->f.stop_at = -1;
-    x->f.order = ORDER_INVALID;
+    x->f.order = EORDER_INVALID;
     run_job(x, &j, false);
     assert_string_equal(x->f.log, "directory,order_get,order_new,authz_get,poll_ready,finalize,"
                                   "poll_valid,download");

@@ -148,7 +148,7 @@ static void test_challenge_answered(void **state)
     struct fx *x = *state;
     char path[1200];
 
-    x->a.authz_initial = AUTHZ_PENDING;
+    x->a.authz_initial = EAUTHZ_PENDING;
     assert_int_equal(pass(x), REC_OK);
     assert_string_equal(x->a.log, "directory,account_new,order_new,authz_get,answer,authz_poll,"
                                   "poll_ready,finalize,poll_valid,download");
@@ -168,8 +168,8 @@ static void test_invalid_authz_others_carry_on(void **state)
 
     write_file(x, "desired/b.test",
                "satisfy:\n  names: [b.test]\nrequest:\n  provider: " CA_B "\n");
-    x->a.authz_initial = x->b.authz_initial = AUTHZ_PENDING;
-    x->b.authz_final = AUTHZ_INVALID;
+    x->a.authz_initial = x->b.authz_initial = EAUTHZ_PENDING;
+    x->b.authz_final = EAUTHZ_INVALID;
     assert_int_equal(pass(x), REC_FAILED);
     assert_true(exists(x, "live/a.test/cert"));
     assert_false(exists(x, "live/b.test"));
