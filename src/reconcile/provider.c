@@ -482,6 +482,13 @@ static void find_signer_account(struct provider *p)
     struct err e;
 
     err_clear(&e);
+    /* A command acmed runs as itself: only from a conf/target nobody else can change. */
+    if (!p->sc && p->t->nsigner_exec > 0 &&
+        store_conf_trusted(p->set->st->root, "conf/target", &e) < 0) {
+        err_wrap(&e, "account key signer %s not started", p->signer_name);
+        provider_failed(p, e.code, &e);
+        return;
+    }
     if (!p->sc) {
         if (acct_signer_client(p->set->loop, p->t, &p->sc, &e) < 0) {
             if (!e.code)

@@ -69,12 +69,11 @@ void store_close(struct store *st);
 unsigned store_check_ownership(const char *root);
 
 /* The rule for configuration that names a command acmed runs on the operator's behalf
- * (hooks come from hook directories, not from here; the signer commands of DESIGN.md §10
- * will be the first user): such a setting is accepted only from root/rel, never from a
- * desired file, and only when root/rel is trusted as util/trust says (it and every
- * directory up to / owned by root or our effective uid, none writable by group or others).
- * Returns 0 when it is; -EPERM with e naming the file and why otherwise, or the error met
- * examining it (-ENOENT...). */
+ * (hooks come from hook directories, not from here; the exec signers of DESIGN.md §10): such a
+ * setting is accepted only from root/rel, never from a desired file, and only when root/rel is
+ * trusted as util/trust says (it and every directory up to / owned by root or our effective uid,
+ * none writable by group or others). Returns 0 when it is; -EPERM with e naming the file and why
+ * otherwise, or the error met examining it (-ENOENT...). */
 int store_conf_trusted(const char *root, const char *rel, struct err *e);
 
 /* Joins root and a relative path. Caller frees (NULL on allocation failure). */

@@ -72,6 +72,16 @@ grep -q 'd.example.org.*refused' "$T/run3.log" ||
     fail "d.example.org's failure does not name the refusal: $(grep d.example.org "$T/run3.log")"
 [[ -z $(find "$STATE/accounts" -name privkey) ]] || fail "a private key under accounts/"
 
+# ---- a conf/target others may change names no command acmed runs ----
+chmod g+w "$STATE/conf/target"
+: >"$STATE/desired/h.example.test"
+tl_acmed --once >"$T/run6.log" 2>&1
+[[ -z $(tl_live_cert h.example.test) ]] || fail "the signer command ran from a group-writable conf/target"
+grep -q 'h.example.test.*signer.*not started.*conf/target' "$T/run6.log" ||
+    fail "the refusal does not name conf/target: $(grep h.example.test "$T/run6.log")"
+chmod g-w "$STATE/conf/target"
+rm "$STATE/desired/h.example.test"
+
 # ---- lacme-accountd --stdio spawned per connection (its RSA key: the same account) ----
 STATE=$T/state3
 tl_conf_target "    signer:
