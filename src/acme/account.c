@@ -51,6 +51,16 @@ out:
     return out;
 }
 
+char *acme_eab_jws(const struct acme_eab *eab, const struct signer *acct, const char *url,
+                   struct err *e)
+{
+    json_t *o = eab_object(eab, acct, url, e);
+    char *text = o ? acme_json_text(o, e) : NULL;
+
+    json_decref(o);
+    return text;
+}
+
 int acme_account_new(struct acme_client *c, const struct acme_new_account *req, acme_cb cb,
                      void *arg, struct err *e)
 {
@@ -71,11 +81,14 @@ int acme_account_new(struct acme_client *c, const struct acme_new_account *req, 
         goto oom;
     if (req->only_return_existing && json_object_set_new(p, "onlyReturnExisting", json_true()) < 0)
         goto oom;
-    if (req->eab && !req->only_return_existing) {
-        json_t *eab = eab_object(req->eab, req->key, d->new_account, e);
+    if ((req->eab || req->eab_jws) && !req->only_return_existing) {
+        json_t *eab = req->eab_jws ? json_loads(req->eab_jws, 0, NULL)
+                                   : eab_object(req->eab, req->key, d->new_account, e);
 
         if (!eab) {
-            rc = e && e->code ? e->code : -ENOMEM;
+            rc = req->eab_jws   ? err_set(e, -EINVAL, "the external account binding is not JSON")
+                 : e && e->code ? e->code
+                                : -ENOMEM;
             goto out;
         }
         json_object_set_new(p, "externalAccountBinding", eab);

@@ -34,7 +34,14 @@ struct acme_new_account {
     bool agree_tos;             /* termsOfServiceAgreed */
     bool only_return_existing;  /* §7.3.1: find the account of this key, create none */
     const struct acme_eab *eab; /* External Account Binding (§7.3.4), or NULL */
+    const char *eab_jws;        /* or the binding already made (acme_eab_jws), JSON text */
 };
+
+/* The External Account Binding object for an account key and the directory's newAccount URL,
+ * as JSON text (caller frees), or NULL with e set. For a keeper that MACs what its worker
+ * sends: the MAC key stays with the keeper. */
+char *acme_eab_jws(const struct acme_eab *eab, const struct signer *acct, const char *url,
+                   struct err *e);
 
 /* Registers (or, with only_return_existing, finds) the account of req->key. On success
  * r->location is the account URL (the "kid") and r->account the account object; r->status
@@ -124,6 +131,15 @@ struct acme_download {
  * first). */
 int acme_cert_download(struct acme_client *c, const struct acme_download *req, acme_cb cb,
                        void *arg, struct err *e);
+
+/* The checks acme_cert_download makes of each chain (pem, len bytes): only CERTIFICATE blocks,
+ * the leaf for key (when not NULL) naming every one of names, unexpired, each link and period,
+ * and the top at one of the anchors (PEM, when not NULL). *top_cn (when not NULL) gets the
+ * issuer CN of the last certificate (caller frees; may be NULL). Returns 0 or negative with e:
+ * "chain does not verify: <why>" for the links. */
+int acme_chain_verify(const char *pem, size_t len, const struct ckey *key, const char *const *names,
+                      size_t nnames, const char *anchors, size_t anchors_len, char **top_cn,
+                      struct err *e);
 
 /* Revocation reasons (RFC 5280 §5.3.1) that ACME accepts. */
 enum acme_revoke_reason {

@@ -283,7 +283,8 @@ static int ea_account_new(struct engine *g, const struct engine_new_account *in,
                                    .contact = in->contact,
                                    .ncontact = in->ncontact,
                                    .agree_tos = in->agree_tos,
-                                   .only_return_existing = in->only_return_existing};
+                                   .only_return_existing = in->only_return_existing,
+                                   .eab_jws = in->eab_jws};
 
     if (in->eab) {
         eab = (struct acme_eab){in->eab->kid, in->eab->hmac, in->eab->hmac_len};

@@ -18,6 +18,9 @@ struct ckey;
 
 /* The rc of an operation the server refused with a problem document (as acme/client.h's). */
 #define ENGINE_EPROBLEM (-EREMOTEIO)
+/* The rc of an operation whose executor went away before answering (a privilege-separated
+ * worker that died): nothing is known of its outcome; resume from the last checkpoint. */
+#define ENGINE_ELOST (-ECONNABORTED)
 
 /* Statuses, in the order of RFC 8555 §7.1.6. */
 enum engine_order_status {
@@ -130,6 +133,7 @@ struct engine_new_account {
     bool agree_tos;               /* termsOfServiceAgreed */
     bool only_return_existing;    /* find the account of this key, create none */
     const struct engine_eab *eab; /* or NULL */
+    const char *eab_jws;          /* or the binding already made (JSON text), or NULL */
 };
 
 struct engine_new_order {

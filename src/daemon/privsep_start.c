@@ -1,0 +1,35 @@
+/* privsep_start: the decision and the keeper's start. */
+#include "daemon/privsep_start.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "privsep/engine_proxy.h"
+#include "store/desired.h"
+
+int privsep_start(uv_loop_t *loop, struct rec_opts *o, struct keeper **out, struct err *e)
+{
+    struct acmed_conf conf;
+    struct privdrop_id id;
+    struct keeper_opts ko = {.ca_bundle = o->ca_bundle};
+    const char *want = getenv("ACMED_PRIVSEP");
+    int rc;
+
+    *out = NULL;
+    if (geteuid() != 0 || !want || strcmp(want, "1"))
+        return 0;
+    if ((rc = acmed_conf_load(o->state_dir, &conf, e)) < 0)
+        return rc;
+    ko.insecure_http = conf.allow_insecure_http;
+    ko.max_requests = conf.max_requests_per_ca;
+    acmed_conf_clear(&conf);
+    if ((rc = privdrop_resolve(NULL, &id, e)) < 0)
+        return rc;
+    ko.id = &id;
+    if (!(*out = keeper_start(loop, &ko, e)))
+        return e->code ? e->code : -1;
+    o->new_engine = engine_proxy_new;
+    o->new_engine_arg = *out;
+    return 0;
+}
