@@ -52,8 +52,7 @@ struct wop {
     size_t nids;
     char **strs; /* texts the request points at */
     size_t nstrs;
-    const char **names;
-    size_t nnames;
+    const char **names; /* contacts the request points at */
 };
 
 static void wop_free(struct wop *o)
@@ -273,11 +272,6 @@ static int run(struct wop *o, const struct ipc_msg *m, struct err *e)
         if (!url)
             return err_set(e, -EPROTO, "a download without a URL");
         req.preferred_chain = text(o, m, WMSG_T_PREFERRED, 0, &bad);
-        o->nnames = ipc_count(m, WMSG_T_NAME);
-        if (!(o->names = calloc(o->nnames ? o->nnames : 1, sizeof *o->names)))
-            return err_set(e, -ENOMEM, "out of memory");
-        for (size_t i = 0; i < o->nnames; i++)
-            o->names[i] = text(o, m, WMSG_T_NAME, i, &bad);
         if (ipc_get_bytes(m, WMSG_T_ANCHORS, 0, &p, &n)) {
             char *a = malloc(n + 1);
 
@@ -293,9 +287,7 @@ static int run(struct wop *o, const struct ipc_msg *m, struct err *e)
         }
         if (bad)
             return err_set(e, -ENOMEM, "out of memory");
-        /* The keeper checks the key: the worker checks what it can to choose a chain. */
-        req.names = o->nnames ? o->names : NULL;
-        req.nnames = o->nnames;
+        /* The keeper checks the leaf (key, names); the anchors choose among chains. */
         return engine_cert_download(g, &req, on_done, o, e);
     }
     case WOP_CERT_REVOKE: {

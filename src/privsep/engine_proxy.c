@@ -283,9 +283,9 @@ static int px_cert_download(struct engine *g, const struct engine_download *in, 
     ipc_put_text(&out, WMSG_T_URL, in->url);
     if (in->preferred_chain)
         ipc_put_text(&out, WMSG_T_PREFERRED, in->preferred_chain);
-    for (size_t i = 0; i < o->nnames; i++)
-        ipc_put_text(&out, WMSG_T_NAME, o->names[i]);
-    /* The default chain and its alternates, at URLs the CA names. */
+    /* The worker chooses among the default chain and its alternates by the anchors; the key
+     * and names, facts of the leaf, are checked here (verify_chain), first, as in one process.
+     * Reads: the default chain and its alternates, at URLs the CA names. */
     proxy_grant(o, SIGN_GUARD_POST_AS_GET, NULL);
     return proxy_pop_send(o, &out, e);
 }

@@ -89,7 +89,6 @@ static const struct ipc_field_spec op_fields[] = {
     {WMSG_T_ALG, IPC_TEXT, 16, 0, 1},
     {WMSG_T_JWK, IPC_TEXT, WMSG_TEXT_MAX, 0, 1},
     {WMSG_T_PREFERRED, IPC_TEXT, 256, 0, 1},
-    {WMSG_T_NAME, IPC_TEXT, 300, 0, WMSG_NAMES_MAX},
     {WMSG_T_ANCHORS, IPC_BYTES, WMSG_CA_MAX, 0, 1},
     {WMSG_T_CERTID, IPC_TEXT, 512, 0, 1},
 };

@@ -101,7 +101,7 @@ enum wmsg_tag {
     WMSG_T_JWK = 45,
     WMSG_T_KID = 46,
     WMSG_T_PREFERRED = 47,
-    WMSG_T_NAME = 48,
+    /* 48 unused */
     WMSG_T_ANCHORS = 49,
     WMSG_T_CERTID = 50,
     WMSG_T_MAXREQ = 51,
