@@ -8,7 +8,7 @@
 #include "privsep/engine_proxy.h"
 #include "store/desired.h"
 
-int privsep_start(uv_loop_t *loop, struct rec_opts *o, struct keeper **out, struct err *e)
+int privsep_start(uv_loop_t *loop, struct rec_opts *o, struct privsep_run *out, struct err *e)
 {
     struct acmed_conf conf;
     struct privdrop_id id;
@@ -16,7 +16,7 @@ int privsep_start(uv_loop_t *loop, struct rec_opts *o, struct keeper **out, stru
     const char *want = getenv("ACMED_PRIVSEP");
     int rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (geteuid() != 0 || !want || strcmp(want, "1"))
         return 0;
     if ((rc = acmed_conf_load(o->state_dir, &conf, e)) < 0)
@@ -27,9 +27,21 @@ int privsep_start(uv_loop_t *loop, struct rec_opts *o, struct keeper **out, stru
     if ((rc = privdrop_resolve(NULL, &id, e)) < 0)
         return rc;
     ko.id = &id;
-    if (!(*out = keeper_start(loop, &ko, e)))
+    if (!(out->keeper = keeper_start(loop, &ko, e)))
         return e->code ? e->code : -1;
+    if (!(out->listeners = listener_proxy_new(out->keeper))) {
+        privsep_stop(out);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
     o->new_engine = engine_proxy_new;
-    o->new_engine_arg = *out;
+    o->new_engine_arg = out->keeper;
+    o->listeners = listener_proxy_factory(out->listeners);
     return 0;
+}
+
+void privsep_stop(struct privsep_run *run)
+{
+    listener_proxy_free(run->listeners);
+    keeper_free(run->keeper);
+    memset(run, 0, sizeof *run);
 }

@@ -10,12 +10,23 @@
 #include <uv.h>
 
 #include "privsep/keeper.h"
+#include "privsep/listener_proxy.h"
 #include "reconcile/reconcile.h"
 
-/* Starts privilege separation for o when it applies: *out is the keeper (keeper_free, which
- * the loop needs before it can end) and o->new_engine/new_engine_arg are set; when it does not
- * apply *out is NULL and o is unchanged. Returns 0, or negative with e set: a `user:` naming a
- * missing user or root, or a worker that cannot be started (exit 2). */
-int privsep_start(uv_loop_t *loop, struct rec_opts *o, struct keeper **out, struct err *e);
+/* A running separation: the keeper and the listeners its worker serves. */
+struct privsep_run {
+    struct keeper *keeper; /* NULL when not separated */
+    struct listener_proxy *listeners;
+};
+
+/* Starts privilege separation for o when it applies: *out holds the keeper and o's engine
+ * factory and listener factory point at it (privsep_stop, which the loop needs before it can
+ * end); when it does not apply out->keeper is NULL and o is unchanged. Returns 0, or negative
+ * with e set: a `user:` naming a missing user or root, or a worker that cannot be started
+ * (exit 2). */
+int privsep_start(uv_loop_t *loop, struct rec_opts *o, struct privsep_run *out, struct err *e);
+
+/* Stops the worker and frees what privsep_start made (nothing when it did not apply). */
+void privsep_stop(struct privsep_run *run);
 
 #endif

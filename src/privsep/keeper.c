@@ -223,8 +223,17 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
         op->cb(op->arg, m, NULL);
         op_free(op);
         break;
-    default:
-        /* LISTENING: the responders over the channel are not the keeper's (yet). */
+    case WMSG_LISTENING:
+        /* Binding was ours and succeeded; serving on what we bound fails only for a reason
+         * of the worker's, which the challenge then shows. */
+        if (ipc_count(m, WMSG_T_ERROR)) {
+            char *why = ipc_get_text(m, WMSG_T_ERROR, 0);
+
+            ipc_get_u64(m, WMSG_T_RESPONDER, 0, &id);
+            log_warn("privsep: the worker cannot serve listener %llu: %s", (unsigned long long)id,
+                     why ? why : "?");
+            free(why);
+        }
         break;
     }
 out:
@@ -303,6 +312,15 @@ int keeper_send(struct keeper *k, struct buf *frame, struct err *e)
         return 0;
     }
     return supervisor_send(k->sv, frame, e);
+}
+
+int keeper_send_fd(struct keeper *k, struct buf *frame, int fd, struct err *e)
+{
+    if (!k->up) {
+        buf_clear(frame);
+        return 0;
+    }
+    return supervisor_send_fd(k->sv, frame, fd, e);
 }
 
 void keeper_watch_add(struct keeper *k, struct keeper_watch *w)

@@ -60,6 +60,9 @@ void keeper_op_cancel(struct keeper *k, uint64_t id);
  * the frame is dropped and 0 returned: a watcher sends its state again to the next worker. */
 int keeper_send(struct keeper *k, struct buf *frame, struct err *e);
 
+/* keeper_send with a descriptor along (a copy goes; fd stays the caller's). */
+int keeper_send_fd(struct keeper *k, struct buf *frame, int fd, struct err *e);
+
 /* Called after each worker start, once it has its settings, before queued operations go. */
 struct keeper_watch {
     void (*up)(void *arg);

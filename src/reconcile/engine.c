@@ -26,6 +26,9 @@ void engine_problem_free(struct engine_problem *p)
     free(p->type);
     free(p->detail);
     free(p->text);
+    for (size_t i = 0; i < p->nsub_ids; i++)
+        free(p->sub_ids[i].value);
+    free(p->sub_ids);
     free(p);
 }
 

@@ -67,6 +67,20 @@ static int conv_problem(struct engine_problem **out, const struct acme_problem *
     if (sdup(&o->type, p->type) < 0 || sdup(&o->detail, p->detail) < 0 ||
         !(o->text = acme_problem_format(p)))
         return -ENOMEM;
+    /* The subproblems that name a dns or ip identifier (RFC 8555 §6.7.1). */
+    if (p->nsubproblems && !(o->sub_ids = calloc(p->nsubproblems, sizeof *o->sub_ids)))
+        return -ENOMEM;
+    for (size_t i = 0; i < p->nsubproblems; i++) {
+        const struct acme_subproblem *sp = &p->subproblems[i];
+
+        if (!sp->id_type || !sp->id_value ||
+            (strcmp(sp->id_type, "dns") && strcmp(sp->id_type, "ip")))
+            continue;
+        o->sub_ids[o->nsub_ids].ip = !strcmp(sp->id_type, "ip");
+        if (sdup(&o->sub_ids[o->nsub_ids].value, sp->id_value) < 0)
+            return -ENOMEM;
+        o->nsub_ids++;
+    }
     return 0;
 }
 

@@ -15,6 +15,7 @@ tl_init "$1"
 }
 tl_pebble
 tl_webroot
+WEBROOT_PID=${PIDS[-1]}
 tl_conf_target
 # The webroot's answers are written by the keeper as root and read by the web server: fine.
 printf 'user: nobody\nprivsep: true\n' >"$STATE/conf/acmed.yaml"
@@ -67,6 +68,29 @@ for f in ("/proc/net/tcp", "/proc/net/tcp6"):
         c = line.split()
         rport = int(c[2].split(":")[1], 16)
         if c[3] == "01" and rport == port and c[9] in inodes:  # ESTABLISHED
+            n += 1
+print(n)
+PY
+}
+
+# How many of process $1's sockets listen on Pebble's http-01 validation port.
+listeners_of() {
+    python3 - "$1" "$PEBBLE_HTTP_PORT" <<'PY'
+import os, sys
+pid, port = sys.argv[1], int(sys.argv[2])
+inodes = set()
+for fd in os.listdir("/proc/%s/fd" % pid):
+    try:
+        t = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+    except OSError:
+        continue
+    if t.startswith("socket:["):
+        inodes.add(t[8:-1])
+n = 0
+for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for line in open(f).readlines()[1:]:
+        c = line.split()
+        if c[3] == "0A" and int(c[1].split(":")[1], 16) == port and c[9] in inodes:  # LISTEN
             n += 1
 print(n)
 PY
@@ -164,7 +188,13 @@ rc=$?
 check "the chain does not verify" tl_verify_chain "$STATE/live/a.privsep.test"
 grep -q "no user \"acmed\"" "$T/run1.log" && fail "user: nobody is set: no fallback warning expected"
 
-# --- 2. The worker killed mid-order ---
+# --- 2. The worker killed mid-order, answering on a listener the keeper bound ---
+# From here on http-01 is answered by acmed's own listener on Pebble's validation port: the
+# keeper binds it, the worker serves it, and the worker started after the kill gets the same
+# socket and the answer again.
+kill "$WEBROOT_PID"
+wait "$WEBROOT_PID" 2>/dev/null
+tl_conf_listener
 rm -f "$T/go" "$T/hook.pid"
 printf 'satisfy:\n  names: [b.privsep.test]\n' >"$STATE/desired/b"
 once_bg -v >"$T/run2.log" 2>&1 &
@@ -180,6 +210,13 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.1
 done
 [[ -n $W2 && $W2 != "$W" ]] || fail "no new worker after the kill"
+# The listening socket is the worker's to serve, the keeper's to keep.
+for ((i = 0; i < 50; i++)); do
+    [[ $(listeners_of "$W2") -ge 1 ]] && break
+    sleep 0.1
+done
+[[ $(listeners_of "$W2") -ge 1 ]] || fail "the new worker does not hold the listener on port $PEBBLE_HTTP_PORT"
+[[ $(listeners_of "$KEEPER") -ge 1 ]] || fail "the keeper no longer holds the listener it bound"
 touch "$T/go"
 wait "$KEEPER"
 rc=$?
