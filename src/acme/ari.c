@@ -78,15 +78,3 @@ void acme_renewal_info_clear(struct acme_renewal_info *ri)
     free(ri->explanation_url);
     memset(ri, 0, sizeof(*ri));
 }
-
-/* Scales the random value onto the window with a 64x64->128 multiplication: every second of
- * the window gets the same share of the 2^64 inputs, up to one part in 2^64 / span. */
-time_t acme_ari_pick_time(time_t start, time_t end, uint64_t random_u64)
-{
-    uint64_t span;
-
-    if (end <= start)
-        return start;
-    span = (uint64_t)end - (uint64_t)start;
-    return (time_t)((uint64_t)start + (uint64_t)(((unsigned __int128)random_u64 * span) >> 64));
-}

@@ -1,11 +1,11 @@
-/* ari: ACME Renewal Information (RFC 9773): the renewalInfo response and the choice of a
- * renewal time inside the suggested window. The certificate identifier is an X.509 fact:
- * x509_ari_cert_id in crypto/x509.h. */
+/* ari: ACME Renewal Information (RFC 9773): the renewalInfo response. The certificate
+ * identifier is an X.509 fact (x509_ari_cert_id in crypto/x509.h); the choice of a renewal
+ * time inside the suggested window is renewal policy (policy_ari_pick in
+ * reconcile/policy.h). */
 #ifndef ACMED_ACME_ARI_H
 #define ACMED_ACME_ARI_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include <time.h>
 
 #include "util/err.h"
@@ -25,9 +25,5 @@ int acme_renewal_info_parse(const char *text, size_t len, struct acme_renewal_in
 
 /* Releases what acme_renewal_info_parse stored in *ri and zeroes it. ri may be NULL. */
 void acme_renewal_info_clear(struct acme_renewal_info *ri);
-
-/* A time in [start, end) chosen uniformly from `random_u64` (a uniformly random 64-bit value
- * the caller draws). Returns start when end <= start. */
-time_t acme_ari_pick_time(time_t start, time_t end, uint64_t random_u64);
 
 #endif

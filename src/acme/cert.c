@@ -321,34 +321,6 @@ oom:
     return err_set(e, -ENOMEM, "out of memory");
 }
 
-int acme_revoke_reason_parse(const char *s, int *out)
-{
-    static const struct {
-        const char *name;
-        int code;
-    } reasons[] = {
-        {"unspecified", ACME_REVOKE_UNSPECIFIED},
-        {"keyCompromise", ACME_REVOKE_KEY_COMPROMISE},
-        {"superseded", ACME_REVOKE_SUPERSEDED},
-        {"cessationOfOperation", ACME_REVOKE_CESSATION},
-    };
-    char *end;
-    long v;
-
-    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
-        if (!strcasecmp(s, reasons[i].name)) {
-            *out = reasons[i].code;
-            return 0;
-        }
-    }
-    v = strtol(s, &end, 10);
-    /* RFC 5280 reason codes run 0..10; 7 is unused. */
-    if (!*s || *end || v < 0 || v > 10 || v == 7)
-        return -EINVAL;
-    *out = (int)v;
-    return 0;
-}
-
 int acme_cert_revoke(struct acme_client *c, const uint8_t *der, size_t len, int reason,
                      const struct signer *cert_key, acme_cb cb, void *arg, struct err *e)
 {

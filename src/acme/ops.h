@@ -141,18 +141,8 @@ int acme_chain_verify(const char *pem, size_t len, const struct ckey *key, const
                       size_t nnames, const char *anchors, size_t anchors_len, char **top_cn,
                       struct err *e);
 
-/* Revocation reasons (RFC 5280 §5.3.1) that ACME accepts. */
-enum acme_revoke_reason {
-    ACME_REVOKE_UNSPECIFIED = 0,
-    ACME_REVOKE_KEY_COMPROMISE = 1,
-    ACME_REVOKE_SUPERSEDED = 4,
-    ACME_REVOKE_CESSATION = 5,
-};
-
-/* Parses a reason name ("keyCompromise") or number. Returns 0 or -EINVAL. */
-int acme_revoke_reason_parse(const char *s, int *out);
-
-/* Revokes a certificate (DER) with a reason (§7.6). cert_key NULL signs with the account
+/* Revokes a certificate (DER) with a reason (§7.6; an RFC 5280 code, crypto/crl_reason.h). cert_key
+ * NULL signs with the account
  * ("kid"); otherwise the certificate's own key signs with "jwk". */
 int acme_cert_revoke(struct acme_client *c, const uint8_t *der, size_t len, int reason,
                      const struct signer *cert_key, acme_cb cb, void *arg, struct err *e);

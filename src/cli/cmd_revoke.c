@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acme/ops.h"
 #include "cli/cli.h"
+#include "crypto/crl_reason.h"
 #include "store/names.h"
 #include "store/store.h"
 #include "util/lock.h"
@@ -47,7 +47,7 @@ int cmd_revoke(const struct cli *c)
         log_err("revoke takes one certificate id or name (see acmed --help)");
         return EXIT_USAGE;
     }
-    if (acme_revoke_reason_parse(reason, &r) < 0) {
+    if (crl_reason_parse(reason, &r) < 0) {
         log_err("unknown revocation reason \"%s\" (unspecified, keyCompromise, superseded, "
                 "cessationOfOperation, or a number)",
                 reason);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto/b64.h"
+#include "crypto/keyauth.h"
 #include "net/tls_alpn_internal.h"
 #include "net/listen_sock.h"
 #include "util/log.h"
@@ -418,7 +418,7 @@ int tls_alpn_add(struct tls_alpn *t, const char *name, const char *keyauth, size
                  struct err *e)
 {
     struct alpn_entry *en = NULL;
-    uint8_t digest[32];
+    uint8_t digest[KEYAUTH_TLS_ALPN_DIGEST_LEN];
     int rc;
 
     if (!t || t->closing)
@@ -428,7 +428,7 @@ int tls_alpn_add(struct tls_alpn *t, const char *name, const char *keyauth, size
                        TLS_ALPN_NAME_MAX, name ? name : "");
     if (!keyauth || keyauth_len == 0)
         return err_set(e, -EINVAL, "tls-alpn-01: empty key authorization for %s", name);
-    crypto_sha256(keyauth, keyauth_len, digest);
+    keyauth_tls_alpn_digest(keyauth, keyauth_len, digest);
     rc = tls_alpn_entry_new(t->key, name, digest, &en, e);
     if (rc < 0) {
         err_wrap(e, "%s", name);

@@ -25,6 +25,18 @@ time_t policy_due(const struct policy_cert *c, int margin_days, enum policy_why 
     return c->not_after - (life < 10 * DAY ? life / 2 : life / 3);
 }
 
+/* Scales the random value onto the window with a 64x64->128 multiplication: every second of
+ * the window gets the same share of the 2^64 inputs, up to one part in 2^64 / span. */
+time_t policy_ari_pick(time_t start, time_t end, uint64_t random_u64)
+{
+    uint64_t span;
+
+    if (end <= start)
+        return start;
+    span = (uint64_t)end - (uint64_t)start;
+    return (time_t)((uint64_t)start + (uint64_t)(((unsigned __int128)random_u64 * span) >> 64));
+}
+
 const char *policy_why_str(enum policy_why why)
 {
     switch (why) {

@@ -24,6 +24,12 @@ enum policy_why {
  * lifetimes under 10 days). *why says which rule decided. */
 time_t policy_due(const struct policy_cert *c, int margin_days, enum policy_why *why);
 
+/* A renewal time inside the CA's suggested window [start, end), uniformly random as RFC 9773
+ * §4.2 asks, chosen from random_u64 (a uniformly random 64-bit value the caller draws):
+ * every second of the window gets the same share of the inputs. Returns start when
+ * end <= start. */
+time_t policy_ari_pick(time_t start, time_t end, uint64_t random_u64);
+
 /* A short name for a rule ("ari", "margin", "lifetime"). */
 const char *policy_why_str(enum policy_why why);
 

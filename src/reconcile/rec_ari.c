@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acme/ari.h"
 #include "reconcile/plan.h"
+#include "reconcile/policy.h"
 #include "reconcile/rec_phases.h"
 #include "util/clock.h"
 #include "util/fsio.h"
@@ -66,7 +66,7 @@ static void on_renewal_info(void *arg, int rc, struct engine_result *r, const st
             char t0[32], t1[32], t2[32];
 
             fsio_random(&rnd, sizeof rnd);
-            c->ari_chosen = acme_ari_pick_time(ri.start, ri.end, rnd);
+            c->ari_chosen = policy_ari_pick(ri.start, ri.end, rnd);
             log_info("certificate %s: renewal window %s..%s, renewing at %s", c->id,
                      clock_rfc3339(ri.start, t0, sizeof t0), clock_rfc3339(ri.end, t1, sizeof t1),
                      clock_rfc3339(c->ari_chosen, t2, sizeof t2));

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crl_reason.h"
 #include "crypto/jws.h"
 #include "crypto/pem.h"
-#include "acme/ops.h" /* acme_revoke_reason_parse (to go) */
 #include "reconcile/rec_phases.h"
 #include "util/fsio.h"
 #include "util/log.h"
@@ -47,7 +47,7 @@ static int send_revoke(struct revoke_work *w, const struct signer *s, struct err
     snprintf(path, sizeof path, "%s/certs/%s/revoke", w->r->st.root, w->c->id);
     if (fsio_read_file(path, 64, &text, &len, NULL) == 0 && len > 0) {
         text[strcspn(text, "\r\n")] = '\0';
-        if (acme_revoke_reason_parse(text, &reason) < 0)
+        if (crl_reason_parse(text, &reason) < 0)
             reason = 0;
     }
     free(text);

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acme/keyauth.h"
 #include "challenge/responder.h"
 #include "crypto/jwk.h"
+#include "crypto/keyauth.h"
 #include "hooks/hooks.h"
 #include "reconcile/job.h"
 #include "reconcile/provider.h"
@@ -422,8 +422,8 @@ static int choose(struct authz_set *s, struct az *a, const char *thumb)
         }
         a->m = m;
         a->ch = ch;
-        if ((rc = acme_key_authorization(ch->token, thumb, &a->keyauth, &e)) < 0 ||
-            (m->dns && !(a->txt = acme_dns01_txt(a->keyauth)))) {
+        if ((rc = keyauth_make(ch->token, thumb, &a->keyauth, &e)) < 0 ||
+            (m->dns && !(a->txt = keyauth_dns01_txt(a->keyauth)))) {
             if (rc == 0)
                 err_set(&e, rc = -ENOMEM, "out of memory");
             struct chal_answer c = answer_of(a);

@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "acme/keyauth.h"
 #include "common/pebble_env.h"
 #include "crypto/csr.h"
 #include "crypto/jwk.h"

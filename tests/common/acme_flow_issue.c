@@ -10,10 +10,10 @@
 
 #include <cmocka.h>
 
-#include "acme/keyauth.h"
 #include "common/acme_flow.h"
 #include "crypto/csr.h"
 #include "crypto/jwk.h"
+#include "crypto/keyauth.h"
 #include "util/clock.h"
 
 #define AUTHZ_DEADLINE_MS 30000
@@ -233,14 +233,14 @@ static int publish(struct authz_ctx *a, const struct acme_authz *authz,
     char *ka = NULL, json[1024];
     int rc;
 
-    if ((rc = acme_key_authorization(ch->token, a->f->thumbprint, &ka, e)) < 0)
+    if ((rc = keyauth_make(ch->token, a->f->thumbprint, &ka, e)) < 0)
         return rc;
     if (!strcmp(ch->type, "http-01")) {
         snprintf(json, sizeof json, "{\"token\":\"%s\",\"content\":\"%s\"}", ch->token, ka);
         rc = flow_challtestsrv(a->f->req->challtestsrv, "/add-http01", json);
         a->token = strdup(ch->token);
     } else {
-        char *txt = acme_dns01_txt(ka);
+        char *txt = keyauth_dns01_txt(ka);
 
         if (asprintf(&a->published_host, "_acme-challenge.%s.", authz->identifier.value) < 0)
             a->published_host = NULL;

@@ -13,6 +13,7 @@
 
 #include "common/acme_flow.h"
 #include "common/pebble_env.h"
+#include "crypto/crl_reason.h"
 #include "crypto/pem.h"
 #include "crypto/x509.h"
 
@@ -188,7 +189,7 @@ static void revoke_one(bool with_cert_key)
     free(st);
     jws_signer_from_key(res.key, &cs);
     assert_int_equal(acme_cert_revoke(fe.acme, chain.certs[0].der, chain.certs[0].len,
-                                      ACME_REVOKE_KEY_COMPROMISE, with_cert_key ? &cs : NULL,
+                                      CRL_REASON_KEY_COMPROMISE, with_cert_key ? &cs : NULL,
                                       flow_sync_cb, &s, &e),
                      0);
     flow_sync_wait(&fe, &s);
@@ -222,29 +223,12 @@ static void test_revoke_by_cert_key(void **state)
     revoke_one(true);
 }
 
-static void test_revoke_reason_parse(void **state)
-{
-    int r = -1;
-
-    assert_int_equal(acme_revoke_reason_parse("keyCompromise", &r), 0);
-    assert_int_equal(r, 1);
-    assert_int_equal(acme_revoke_reason_parse("superseded", &r), 0);
-    assert_int_equal(r, 4);
-    assert_int_equal(acme_revoke_reason_parse("5", &r), 0);
-    assert_int_equal(r, 5);
-    assert_int_equal(acme_revoke_reason_parse("7", &r), -EINVAL);
-    assert_int_equal(acme_revoke_reason_parse("11", &r), -EINVAL);
-    assert_int_equal(acme_revoke_reason_parse("bogus", &r), -EINVAL);
-    assert_int_equal(acme_revoke_reason_parse("", &r), -EINVAL);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_only_return_existing), cmocka_unit_test(test_update_contact),
         cmocka_unit_test(test_key_rollover),         cmocka_unit_test(test_deactivate),
         cmocka_unit_test(test_revoke_by_account),    cmocka_unit_test(test_revoke_by_cert_key),
-        cmocka_unit_test(test_revoke_reason_parse),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

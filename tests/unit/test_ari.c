@@ -1,5 +1,5 @@
-/* Unit tests for acme/ari: RFC 9773 renewalInfo parsing and the renewal-time pick (the certID
- * is tested with crypto/x509). */
+/* Unit tests for acme/ari: RFC 9773 renewalInfo parsing (the certID is tested with
+ * crypto/x509, the renewal-time pick with reconcile/policy). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,53 +131,12 @@ static void test_renewal_info_bad(void **state)
     }
 }
 
-static void test_pick_time_bounds(void **state)
-{
-    /* 0 maps to start and UINT64_MAX to end - 1: [start, end). */
-    assert_int_equal(acme_ari_pick_time(1000, 2000, 0), 1000);
-    assert_int_equal(acme_ari_pick_time(1000, 2000, UINT64_MAX), 1999);
-    assert_int_equal(acme_ari_pick_time(1000, 2000, UINT64_C(1) << 63), 1500);
-    assert_int_equal(acme_ari_pick_time(1000, 1001, UINT64_MAX), 1000);
-    /* Degenerate windows give start. */
-    assert_int_equal(acme_ari_pick_time(1000, 1000, UINT64_MAX), 1000);
-    assert_int_equal(acme_ari_pick_time(1000, 10, 12345), 1000);
-    /* Windows before 1970 and very wide windows do not overflow. */
-    assert_int_equal(acme_ari_pick_time(-100, 100, 0), -100);
-    assert_int_equal(acme_ari_pick_time(-100, 100, UINT64_MAX), 99);
-    assert_int_equal(acme_ari_pick_time(INT64_MIN, INT64_MAX, 0), INT64_MIN);
-    assert_int_equal(acme_ari_pick_time(INT64_MIN, INT64_MAX, UINT64_MAX), INT64_MAX - 1);
-}
-
-/* Uniform mapping: with a span of 10 each second gets ceil or floor of 2^64/10 inputs, the
- * boundaries falling at ceil(k * 2^64 / 10). */
-static void test_pick_time_uniform(void **state)
-{
-    const uint64_t step = UINT64_MAX / 10 + 1; /* ceil(2^64 / 10) = 1844674407370955162 */
-    unsigned counts[10] = {0};
-
-    for (uint64_t k = 1; k < 10; k++) {
-        uint64_t b = (uint64_t)(((unsigned __int128)k << 64) / 10 +
-                                (((unsigned __int128)k << 64) % 10 != 0));
-
-        print_message("boundary %llu\n", (unsigned long long)k);
-        assert_int_equal(acme_ari_pick_time(0, 10, b), (time_t)k);
-        assert_int_equal(acme_ari_pick_time(0, 10, b - 1), (time_t)k - 1);
-    }
-    assert_int_equal(acme_ari_pick_time(0, 10, step), 1);
-    assert_int_equal(acme_ari_pick_time(0, 10, step - 1), 0);
-    /* An even spread of inputs, i * ceil(2^64 / 1000), lands evenly. */
-    for (uint64_t i = 0; i < 1000; i++)
-        counts[acme_ari_pick_time(0, 10, i * (UINT64_MAX / 1000 + 1))]++;
-    for (int i = 0; i < 10; i++)
-        assert_int_equal(counts[i], 100);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_renewal_info_ok),   cmocka_unit_test(test_renewal_info_variants),
-        cmocka_unit_test(test_renewal_info_bad),  cmocka_unit_test(test_pick_time_bounds),
-        cmocka_unit_test(test_pick_time_uniform),
+        cmocka_unit_test(test_renewal_info_ok),
+        cmocka_unit_test(test_renewal_info_variants),
+        cmocka_unit_test(test_renewal_info_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

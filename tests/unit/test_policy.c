@@ -1,8 +1,9 @@
-/* Renewal timing and backoff (DESIGN.md §4), and the critical window as plan_target reports
- * it for a target. */
+/* Renewal timing and backoff (DESIGN.md §4), the critical window as plan_target reports it
+ * for a target, and the renewal time drawn inside an ARI window (RFC 9773 §4.2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cmocka.h>
 
@@ -140,13 +141,55 @@ static void test_drop_replaces(void **state)
 #undef ACME_ERR
 }
 
+static void test_ari_pick_bounds(void **state)
+{
+    /* 0 maps to start and UINT64_MAX to end - 1: [start, end). */
+    assert_int_equal(policy_ari_pick(1000, 2000, 0), 1000);
+    assert_int_equal(policy_ari_pick(1000, 2000, UINT64_MAX), 1999);
+    assert_int_equal(policy_ari_pick(1000, 2000, UINT64_C(1) << 63), 1500);
+    assert_int_equal(policy_ari_pick(1000, 1001, UINT64_MAX), 1000);
+    /* Degenerate windows give start. */
+    assert_int_equal(policy_ari_pick(1000, 1000, UINT64_MAX), 1000);
+    assert_int_equal(policy_ari_pick(1000, 10, 12345), 1000);
+    /* Windows before 1970 and very wide windows do not overflow. */
+    assert_int_equal(policy_ari_pick(-100, 100, 0), -100);
+    assert_int_equal(policy_ari_pick(-100, 100, UINT64_MAX), 99);
+    assert_int_equal(policy_ari_pick(INT64_MIN, INT64_MAX, 0), INT64_MIN);
+    assert_int_equal(policy_ari_pick(INT64_MIN, INT64_MAX, UINT64_MAX), INT64_MAX - 1);
+}
+
+/* Uniform mapping: with a span of 10 each second gets ceil or floor of 2^64/10 inputs, the
+ * boundaries falling at ceil(k * 2^64 / 10). */
+static void test_ari_pick_uniform(void **state)
+{
+    const uint64_t step = UINT64_MAX / 10 + 1; /* ceil(2^64 / 10) = 1844674407370955162 */
+    unsigned counts[10] = {0};
+
+    for (uint64_t k = 1; k < 10; k++) {
+        uint64_t b = (uint64_t)(((unsigned __int128)k << 64) / 10 +
+                                (((unsigned __int128)k << 64) % 10 != 0));
+
+        print_message("boundary %llu\n", (unsigned long long)k);
+        assert_int_equal(policy_ari_pick(0, 10, b), (time_t)k);
+        assert_int_equal(policy_ari_pick(0, 10, b - 1), (time_t)k - 1);
+    }
+    assert_int_equal(policy_ari_pick(0, 10, step), 1);
+    assert_int_equal(policy_ari_pick(0, 10, step - 1), 0);
+    /* An even spread of inputs, i * ceil(2^64 / 1000), lands evenly. */
+    for (uint64_t i = 0; i < 1000; i++)
+        counts[policy_ari_pick(0, 10, i * (UINT64_MAX / 1000 + 1))]++;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(counts[i], 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lifetime_third), cmocka_unit_test(test_short_lifetime_half),
-        cmocka_unit_test(test_margin_and_ari), cmocka_unit_test(test_critical),
-        cmocka_unit_test(test_critical_days),  cmocka_unit_test(test_plan_critical_days),
-        cmocka_unit_test(test_backoff),        cmocka_unit_test(test_drop_replaces),
+        cmocka_unit_test(test_lifetime_third),  cmocka_unit_test(test_short_lifetime_half),
+        cmocka_unit_test(test_margin_and_ari),  cmocka_unit_test(test_critical),
+        cmocka_unit_test(test_critical_days),   cmocka_unit_test(test_plan_critical_days),
+        cmocka_unit_test(test_backoff),         cmocka_unit_test(test_drop_replaces),
+        cmocka_unit_test(test_ari_pick_bounds), cmocka_unit_test(test_ari_pick_uniform),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

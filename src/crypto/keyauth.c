@@ -1,4 +1,4 @@
-#include "acme/keyauth.h"
+#include "crypto/keyauth.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 
 #include "crypto/b64.h"
 
-int acme_key_authorization(const char *token, const char *thumbprint, char **out, struct err *e)
+int keyauth_make(const char *token, const char *thumbprint, char **out, struct err *e)
 {
     /* The token reaches file names (http-01 webroot) and hook arguments: it must be plain
      * base64url, never "../x" or "a/b". */
@@ -23,7 +23,7 @@ int acme_key_authorization(const char *token, const char *thumbprint, char **out
     return 0;
 }
 
-char *acme_dns01_txt(const char *keyauth)
+char *keyauth_dns01_txt(const char *keyauth)
 {
     uint8_t digest[32];
 
@@ -31,4 +31,10 @@ char *acme_dns01_txt(const char *keyauth)
         return NULL;
     crypto_sha256(keyauth, strlen(keyauth), digest);
     return b64url_encode(digest, sizeof(digest));
+}
+
+void keyauth_tls_alpn_digest(const char *keyauth, size_t len,
+                             uint8_t out[KEYAUTH_TLS_ALPN_DIGEST_LEN])
+{
+    crypto_sha256(keyauth, len, out);
 }
