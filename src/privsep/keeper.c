@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "privsep/wmsg.h"
 #include "util/fsio.h"
 #include "util/log.h"
+#include "util/proc.h"
 
 #define WORKER_ARG "--privsep-worker"
 
@@ -399,10 +401,26 @@ fail:
     return NULL;
 }
 
+/* For the benchmarks: the worker's memory, as acmed reports its own (util/proc.h). */
+static void worker_memstat(const struct keeper *k)
+{
+    struct proc_mem m;
+    char path[64];
+    pid_t pid = supervisor_pid(k->sv);
+
+    if (!pid || !proc_memstat_wanted())
+        return;
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    if (proc_mem_read_path(path, &m) == 0)
+        fprintf(stderr, "acmed: memstat worker: VmHWM=%ld VmRSS=%ld RssAnon=%ld RssFile=%ld kB\n",
+                m.hwm, m.rss, m.anon, m.file);
+}
+
 void keeper_free(struct keeper *k)
 {
     if (!k)
         return;
+    worker_memstat(k);
     supervisor_free(k->sv);
     while (k->ops) {
         struct kop *op = k->ops;
