@@ -60,6 +60,18 @@ int acme_account_update(struct acme_client *c, const char *const *contact, size_
 int acme_account_key_change(struct acme_client *c, const struct signer *new_key, acme_cb cb,
                             void *arg, struct err *e);
 
+/* The inner JWS of a key rollover (§7.3.5) as JSON text (caller frees), for a keeper that
+ * signs it itself with a new key that answers at once (a local key): {jwk: new, url} over
+ * {account: kid, oldKey}. NULL with e set on failure (the same key twice: -EINVAL). */
+char *acme_key_change_inner(const char *url, const char *kid, const struct signer *old_key,
+                            const struct signer *new_key, struct err *e);
+
+/* acme_account_key_change with the inner JWS made already (acme_key_change_inner): posts it
+ * signed by the account, then signs with new_key (borrowed, as the account's). */
+int acme_account_key_change_inner(struct acme_client *c, const char *inner,
+                                  const struct signer *new_key, acme_cb cb, void *arg,
+                                  struct err *e);
+
 /* Deactivates the client's account (§7.3.6). r->account has status deactivated. */
 int acme_account_deactivate(struct acme_client *c, acme_cb cb, void *arg, struct err *e);
 

@@ -23,6 +23,7 @@ struct weng {
     struct engine *eng;
     enum { W_IDLE, W_STARTING, W_STARTED } state;
     struct signer acct;
+    struct signer rolled; /* the account's key after a rollover */
     unsigned inflight;
     bool dropped;
     struct buf *waiting; /* frames of operations waiting for the directory */
@@ -310,6 +311,20 @@ static int run(struct wop *o, const struct ipc_msg *m, struct err *e)
             return err_set(e, -EPROTO, "renewal information without a certificate id");
         return engine_renewal_info_get(g, id, on_done, o, e);
     }
+    case WOP_KEY_CHANGE: {
+        struct engine_key_change req = {.inner = text(o, m, WMSG_T_INNER, 0, &bad)};
+
+        if (!req.inner)
+            return err_set(e, -EPROTO, "a key rollover without its inner JWS");
+        if ((rc = key_of(o, m, e)) < 0)
+            return rc;
+        /* The new key signs what follows: its signer lives as long as the engine. */
+        o->w->rolled = o->key;
+        req.new_key = &o->w->rolled;
+        return engine_account_key_change(g, &req, on_done, o, e);
+    }
+    case WOP_DEACTIVATE:
+        return engine_account_deactivate(g, on_done, o, e);
     case WOP_END:
         break;
     }

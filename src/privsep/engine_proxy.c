@@ -150,6 +150,57 @@ static int px_account_update(struct engine *g, const char *const *contact, size_
     return proxy_pop_send(o, &out, e);
 }
 
+static int px_account_key_change(struct engine *g, const struct engine_key_change *in, engine_cb cb,
+                                 void *arg, struct err *e)
+{
+    struct proxy *p = P(g);
+    struct ipc_out out;
+    struct pop *o;
+    struct sign_guard *gd;
+    char *inner = NULL, *jwk_text = NULL;
+    int rc;
+
+    if (!p->dir || !p->dir->key_change || !p->acct || !p->kid)
+        return err_set(e, -EINVAL, "key rollover needs the directory's keyChange and an account");
+    /* The inner JWS is made here, with the new key, which never leaves the keeper. */
+    if (!(inner = acme_key_change_inner(p->dir->key_change, p->kid, p->acct, in->new_key, e)))
+        return e->code ? e->code : -ENOMEM;
+    if (!(o = proxy_pop_begin(p, WOP_KEY_CHANGE, cb, arg, &out, e))) {
+        free(inner);
+        return -ENOMEM;
+    }
+    if (!(o->jwk = in->new_key->jwk(in->new_key->ctx, e)) ||
+        !(jwk_text = json_dumps(o->jwk, JSON_COMPACT)) || !(o->eab = json_loads(inner, 0, NULL))) {
+        free(inner);
+        free(jwk_text);
+        return proxy_fail_oom(o, &out, e);
+    }
+    ipc_put_text(&out, WMSG_T_INNER, inner);
+    ipc_put_text(&out, WMSG_T_ALG, in->new_key->alg);
+    ipc_put_text(&out, WMSG_T_JWK, jwk_text);
+    free(inner);
+    free(jwk_text);
+    gd = proxy_grant(o, SIGN_GUARD_KEY_CHANGE, p->dir->key_change);
+    gd->inner = o->eab; /* the pop's JSON slot, freed with it */
+    rc = proxy_pop_send(o, &out, e);
+    if (rc == 0) {
+        /* From now on the account is the new key's: requests after the rollover sign with it. */
+        p->acct = in->new_key;
+    }
+    return rc;
+}
+
+static int px_account_deactivate(struct engine *g, engine_cb cb, void *arg, struct err *e)
+{
+    struct ipc_out out;
+    struct pop *o = proxy_pop_begin(P(g), WOP_DEACTIVATE, cb, arg, &out, e);
+
+    if (!o)
+        return -ENOMEM;
+    proxy_grant(o, SIGN_GUARD_DEACTIVATE, o->kid);
+    return proxy_pop_send(o, &out, e);
+}
+
 static bool has_profile(const struct engine_directory *d, const char *name)
 {
     for (size_t i = 0; i < d->nprofiles; i++)
@@ -386,6 +437,8 @@ static const struct engine_ops proxy_ops = {
     .account_url = px_account_url,
     .account_new = px_account_new,
     .account_update = px_account_update,
+    .account_key_change = px_account_key_change,
+    .account_deactivate = px_account_deactivate,
     .order_new = px_order_new,
     .order_get = px_order_get,
     .authz_get = px_authz_get,

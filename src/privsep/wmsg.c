@@ -91,6 +91,7 @@ static const struct ipc_field_spec op_fields[] = {
     {WMSG_T_PREFERRED, IPC_TEXT, 256, 0, 1},
     {WMSG_T_ANCHORS, IPC_BYTES, WMSG_CA_MAX, 0, 1},
     {WMSG_T_CERTID, IPC_TEXT, 512, 0, 1},
+    {WMSG_T_INNER, IPC_TEXT, 3 * WMSG_TEXT_MAX, 0, 1},
 };
 
 static const struct ipc_field_spec account_fields[] = {
@@ -142,6 +143,7 @@ static const struct ipc_field_spec dir_f[] = {
     {O_NEW_ACCOUNT, IPC_TEXT, WMSG_URL_MAX, 1, 1},
     {O_NEW_ORDER, IPC_TEXT, WMSG_URL_MAX, 1, 1},
     {O_REVOKE, IPC_TEXT, WMSG_URL_MAX, 0, 1},
+    {O_KEY_CHANGE, IPC_TEXT, WMSG_URL_MAX, 0, 1},
     {O_NEW_AUTHZ, IPC_TEXT, WMSG_URL_MAX, 0, 1},
     {O_RENEWAL, IPC_TEXT, WMSG_URL_MAX, 0, 1},
     {O_TOS, IPC_TEXT, WMSG_URL_MAX, 0, 1},

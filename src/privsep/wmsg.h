@@ -47,6 +47,8 @@ enum wmsg_op {
     WOP_CERT_DOWNLOAD,
     WOP_CERT_REVOKE,
     WOP_RENEWAL_INFO,
+    WOP_KEY_CHANGE, /* only while `acmed account rollover` runs */
+    WOP_DEACTIVATE, /* only while `acmed account deactivate` runs */
     WOP_END /* one past the last */
 };
 
@@ -105,6 +107,7 @@ enum wmsg_tag {
     WMSG_T_ANCHORS = 49,
     WMSG_T_CERTID = 50,
     WMSG_T_MAXREQ = 51,
+    WMSG_T_INNER = 52,
 };
 
 #define WMSG_URL_MAX 2048
@@ -165,6 +168,7 @@ enum {
     O_START,
     O_END,
     O_EXPLANATION,
+    O_KEY_CHANGE,
 };
 
 #define WMSG_O_TYPE_MAX 256

@@ -199,6 +199,7 @@ void wmsg_put_directory(struct ipc_out *o, const struct engine_directory *d)
     put_exact(&in, O_NEW_ACCOUNT, d->new_account ? d->new_account : "", WMSG_URL_MAX);
     put_exact(&in, O_NEW_ORDER, d->new_order ? d->new_order : "", WMSG_URL_MAX);
     put_exact(&in, O_REVOKE, d->revoke_cert, WMSG_URL_MAX);
+    put_exact(&in, O_KEY_CHANGE, d->key_change, WMSG_URL_MAX);
     put_exact(&in, O_NEW_AUTHZ, d->new_authz, WMSG_URL_MAX);
     put_exact(&in, O_RENEWAL, d->renewal_info, WMSG_URL_MAX);
     put_exact(&in, O_TOS, d->terms_of_service, WMSG_URL_MAX);

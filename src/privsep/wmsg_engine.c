@@ -285,6 +285,7 @@ int wmsg_get_directory(const struct ipc_msg *m, struct engine_directory **out, s
     if ((rc = get_opt(&in, O_NEW_ACCOUNT, &d->new_account, e)) < 0 ||
         (rc = get_opt(&in, O_NEW_ORDER, &d->new_order, e)) < 0 ||
         (rc = get_opt(&in, O_REVOKE, &d->revoke_cert, e)) < 0 ||
+        (rc = get_opt(&in, O_KEY_CHANGE, &d->key_change, e)) < 0 ||
         (rc = get_opt(&in, O_NEW_AUTHZ, &d->new_authz, e)) < 0 ||
         (rc = get_opt(&in, O_RENEWAL, &d->renewal_info, e)) < 0 ||
         (rc = get_opt(&in, O_TOS, &d->terms_of_service, e)) < 0 ||

@@ -110,6 +110,7 @@ void engine_directory_free(struct engine_directory *d)
     free(d->new_account);
     free(d->new_order);
     free(d->revoke_cert);
+    free(d->key_change);
     free(d->new_authz);
     free(d->renewal_info);
     free(d->terms_of_service);

@@ -37,6 +37,12 @@ struct engine_ops {
                        void *arg, struct err *e);
     int (*account_update)(struct engine *g, const char *const *contact, size_t ncontact,
                           engine_cb cb, void *arg, struct err *e);
+    /* Key rollover; afterwards requests are signed with req->new_key (borrowed as by
+     * set_account). Only the `account` commands ask for it. */
+    int (*account_key_change)(struct engine *g, const struct engine_key_change *req, engine_cb cb,
+                              void *arg, struct err *e);
+    /* Deactivates the account (§7.3.6). Only `account deactivate` asks for it. */
+    int (*account_deactivate)(struct engine *g, engine_cb cb, void *arg, struct err *e);
     int (*order_new)(struct engine *g, const struct engine_new_order *req, engine_cb cb, void *arg,
                      struct err *e);
     int (*order_get)(struct engine *g, const char *url, engine_cb cb, void *arg, struct err *e);
@@ -102,6 +108,16 @@ static inline int engine_account_update(struct engine *g, const char *const *con
                                         size_t ncontact, engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->account_update(g, contact, ncontact, cb, arg, e);
+}
+static inline int engine_account_key_change(struct engine *g, const struct engine_key_change *req,
+                                            engine_cb cb, void *arg, struct err *e)
+{
+    return g->ops->account_key_change(g, req, cb, arg, e);
+}
+static inline int engine_account_deactivate(struct engine *g, engine_cb cb, void *arg,
+                                            struct err *e)
+{
+    return g->ops->account_deactivate(g, cb, arg, e);
 }
 static inline int engine_order_new(struct engine *g, const struct engine_new_order *req,
                                    engine_cb cb, void *arg, struct err *e)

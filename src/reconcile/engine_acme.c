@@ -152,8 +152,8 @@ static int conv_directory(struct engine_directory **out, const struct acme_direc
         return -ENOMEM;
     o->external_account_required = d->meta.external_account_required;
     if (sdup(&o->new_account, d->new_account) < 0 || sdup(&o->new_order, d->new_order) < 0 ||
-        sdup(&o->revoke_cert, d->revoke_cert) < 0 || sdup(&o->new_authz, d->new_authz) < 0 ||
-        sdup(&o->renewal_info, d->renewal_info) < 0 ||
+        sdup(&o->revoke_cert, d->revoke_cert) < 0 || sdup(&o->key_change, d->key_change) < 0 ||
+        sdup(&o->new_authz, d->new_authz) < 0 || sdup(&o->renewal_info, d->renewal_info) < 0 ||
         sdup(&o->terms_of_service, d->meta.terms_of_service) < 0 ||
         sdup(&o->website, d->meta.website) < 0 ||
         dupv(&o->caa_identities, &o->ncaa_identities, d->meta.caa_identities,
@@ -319,6 +319,20 @@ static int ea_account_update(struct engine *g, const char *const *contact, size_
     RUN(g, W_ACCOUNT, cb, arg, e, acme_account_update(C(g), contact, ncontact, on_done, k, e));
 }
 
+static int ea_account_key_change(struct engine *g, const struct engine_key_change *in, engine_cb cb,
+                                 void *arg, struct err *e)
+{
+    if (in->inner)
+        RUN(g, W_ACCOUNT, cb, arg, e,
+            acme_account_key_change_inner(C(g), in->inner, in->new_key, on_done, k, e));
+    RUN(g, W_ACCOUNT, cb, arg, e, acme_account_key_change(C(g), in->new_key, on_done, k, e));
+}
+
+static int ea_account_deactivate(struct engine *g, engine_cb cb, void *arg, struct err *e)
+{
+    RUN(g, W_ACCOUNT, cb, arg, e, acme_account_deactivate(C(g), on_done, k, e));
+}
+
 static int ea_order_new(struct engine *g, const struct engine_new_order *in, engine_cb cb,
                         void *arg, struct err *e)
 {
@@ -421,6 +435,8 @@ static const struct engine_ops ea_ops = {
     .account_url = ea_account_url,
     .account_new = ea_account_new,
     .account_update = ea_account_update,
+    .account_key_change = ea_account_key_change,
+    .account_deactivate = ea_account_deactivate,
     .order_new = ea_order_new,
     .order_get = ea_order_get,
     .authz_get = ea_authz_get,

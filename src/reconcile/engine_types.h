@@ -99,6 +99,7 @@ struct engine_directory {
     char *new_account;
     char *new_order;
     char *revoke_cert;
+    char *key_change;       /* NULL when the server has no key rollover */
     char *new_authz;        /* NULL when the server has no pre-authorization */
     char *renewal_info;     /* NULL when the server has no ARI (RFC 9773) */
     char *terms_of_service; /* meta, NULL when absent */
@@ -141,6 +142,13 @@ struct engine_new_order {
     size_t nids;
     const char *profile;  /* sent only when the directory lists profiles; else -ENOTSUP */
     const char *replaces; /* ARI certID; dropped when the directory has no renewalInfo */
+};
+
+/* A key rollover (RFC 8555 §7.3.5): the account's key becomes new_key. With inner set (JSON
+ * text of the inner JWS, made by whoever holds new_key), that is posted as it is. */
+struct engine_key_change {
+    const struct signer *new_key;
+    const char *inner;
 };
 
 /* The certificate download and the checks of the chain (acme/ops.h's acme_cert_download). */
