@@ -49,7 +49,7 @@ enum wmsg_op {
     WOP_RENEWAL_INFO,
     WOP_KEY_CHANGE, /* only while `acmed account rollover` runs */
     WOP_DEACTIVATE, /* only while `acmed account deactivate` runs */
-    WOP_END /* one past the last */
+    WOP_END         /* one past the last */
 };
 
 enum wmsg_kind { WMSG_KIND_HTTP01 = 1, WMSG_KIND_TLS_ALPN = 2 };
