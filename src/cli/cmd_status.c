@@ -1,18 +1,23 @@
 /* cmd_status: `acmed status [--json]`: every target with its names, certificate, expiry,
- * next renewal and why, and last error; read without the lock. Exit codes as reconcile's
- * (0 all satisfied, 1 something is not, 3 a certificate in its critical window is not
+ * next renewal and why, and last error, and whether privilege separation applies; read
+ * without the lock. Exit codes as reconcile's (0 all satisfied, 1 something is not, 2
+ * conf/acmed.yaml would stop a reconcile, 3 a certificate in its critical window is not
  * satisfied), so monitoring can use it. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "privsep/privsep_plan.h"
 #include "reconcile/plan.h"
 #include "store/desired.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/fsio.h"
 #include "util/lock.h"
 #include "util/log.h"
 
@@ -144,10 +149,64 @@ static void print_daemon(json_t *d)
 {
     if (!d)
         return;
-    printf("daemon: pid %lld, last pass ended %s (%s), next pass %s (%s)\n\n",
+    printf("daemon: pid %lld, last pass ended %s (%s), next pass %s (%s)\n",
            (long long)json_integer_value(json_object_get(d, "pid")), str_at(d, "last_pass", "end"),
            str_at(d, "last_pass", "outcome"), str_at(d, "next_pass", "at"),
            str_at(d, "next_pass", "why"));
+}
+
+/* The effective uid of the reconcilers of this state directory: the owner of its .lock, which
+ * lock_acquire insists is the effective uid of whoever takes it (the daemon or --once, root
+ * or not, whoever runs status), else this process's, as an `acmed --once` run here would be. */
+static uid_t reconciler_euid(const char *root)
+{
+    char *path = fsio_join(root, ".lock");
+    struct stat sb;
+    uid_t uid = geteuid();
+
+    if (path && lstat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+        uid = sb.st_uid;
+    free(path);
+    return uid;
+}
+
+/* Privilege separation as a reconcile would decide it now (privsep_plan): 0 and *p, or
+ * negative with e saying what in conf/acmed.yaml stops it (*p zeroed). */
+static int privsep_status(const char *root, struct privsep_plan *p, struct err *e)
+{
+    struct acmed_conf conf;
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    if ((rc = acmed_conf_load(root, &conf, e)) < 0)
+        return rc;
+    rc = privsep_plan(&conf, reconciler_euid(root), p, e);
+    acmed_conf_clear(&conf);
+    return rc;
+}
+
+/* status --json's "privsep": {enabled, user, uid, gid, fallback, warning, off, error}. */
+static json_t *privsep_json(const struct privsep_plan *p, int rc, const struct err *e)
+{
+    bool on = rc == 0 && p->enabled;
+
+    return json_pack("{s:b, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "enabled", on, "user",
+                     on ? json_string(p->user.name) : json_null(), "uid",
+                     on ? json_integer(p->user.uid) : json_null(), "gid",
+                     on ? json_integer(p->user.gid) : json_null(), "fallback", on && p->fallback,
+                     "warning", on && p->fallback ? json_string(p->warning) : json_null(), "off",
+                     rc == 0 && !on ? json_string(privsep_plan_off_name(p->off)) : json_null(),
+                     "error", rc < 0 ? json_string(err_msg(e)) : json_null());
+}
+
+static void print_privsep(const struct privsep_plan *p, int rc, const struct err *e)
+{
+    char buf[256];
+
+    if (rc < 0)
+        printf("privilege separation: error: %s\n\n", err_msg(e));
+    else
+        printf("privilege separation: %s\n\n", privsep_plan_describe(p, buf, sizeof buf));
 }
 
 int cmd_status(const struct cli *c)
@@ -159,8 +218,9 @@ int cmd_status(const struct cli *c)
     size_t ncerts = 0;
     json_t *arr = json_array();
     time_t now = clock_now();
-    int code = EXIT_OK;
-    struct err e;
+    int code = EXIT_OK, prc;
+    struct privsep_plan pp;
+    struct err e, pe;
 
     if (c->nargs > 0) {
         log_err("status takes no arguments (see acmed --help)");
@@ -173,11 +233,16 @@ int cmd_status(const struct cli *c)
         code = EXIT_USAGE;
         goto out;
     }
+    /* A conf/acmed.yaml that would stop a reconcile (a missing user:...) is shown, not fatal:
+     * the targets are still worth seeing. */
+    err_clear(&pe);
+    prc = privsep_status(st.root, &pp, &pe);
     if (!c->json) {
         json_t *d = daemon_record(&st, c->state_dir);
 
         print_daemon(d);
         json_decref(d);
+        print_privsep(&pp, prc, &pe);
         printf("%-24s %-10s %-21s %-30s %s\n", "TARGET", "STATE", "NOT AFTER", "NEXT RENEWAL",
                "NAMES");
     }
@@ -211,10 +276,13 @@ int cmd_status(const struct cli *c)
         if (code == EXIT_OK)
             code = EXIT_FAILED;
     }
+    if (prc < 0)
+        code = EXIT_USAGE; /* what a reconcile would exit with: 2 comes first */
     if (c->json) {
         /* {"daemon": its record or null, "targets": [...]} (acmed(8), "status --json"). */
         json_t *d = daemon_record(&st, c->state_dir);
-        json_t *top = json_pack("{s:o, s:O}", "daemon", d ? d : json_null(), "targets", arr);
+        json_t *top = json_pack("{s:o, s:o, s:O}", "daemon", d ? d : json_null(), "privsep",
+                                privsep_json(&pp, prc, &pe), "targets", arr);
 
         json_dumpf(top, stdout, JSON_INDENT(2));
         printf("\n");

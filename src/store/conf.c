@@ -60,6 +60,28 @@ static int conf_str(const struct ynode *v, const char *key, char **out, struct e
     return 0;
 }
 
+/* `user:`: a user name in POSIX's portable character set (letters, digits, '.', '_', '-'),
+ * not starting with '-', at most 32 characters (useradd's limit), so that nothing odd
+ * reaches getpwnam or a log line. Whether the user exists is privsep_plan's question. */
+static int conf_user(const struct ynode *v, const char *key, char **out, struct err *e)
+{
+    static const char *const expected =
+        "expected a user name (letters, digits, '.', '_' and '-', at most 32, "
+        "not starting with '-')";
+
+    if (v->type != YNODE_SCALAR || v->len == 0 || v->len > 32 || v->len != strlen(v->str) ||
+        v->str[0] == '-')
+        return ynode_err(e, v, key, "%s", expected);
+    for (size_t i = 0; i < v->len; i++) {
+        char ch = v->str[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return ynode_err(e, v, key, "%s", expected);
+    }
+    return conf_str(v, key, out, e);
+}
+
 /* One key of conf/acmed.yaml. */
 static int conf_key(struct acmed_conf *c, const struct ynode *k, const struct ynode *v,
                     struct err *e)
@@ -77,6 +99,16 @@ static int conf_key(struct acmed_conf *c, const struct ynode *k, const struct yn
     if (strcmp(k->str, "allow-insecure-http") == 0) {
         if (ynode_bool(v, &c->allow_insecure_http) < 0)
             return ynode_err(e, v, k->str, "expected true or false");
+        return 0;
+    }
+    if (strcmp(k->str, "user") == 0)
+        return conf_user(v, k->str, &c->user, e);
+    if (strcmp(k->str, "privsep") == 0) {
+        bool on;
+
+        if (ynode_bool(v, &on) < 0)
+            return ynode_err(e, v, k->str, "expected true or false");
+        c->privsep = on ? ACMED_PRIVSEP_ON : ACMED_PRIVSEP_OFF;
         return 0;
     }
     if (strcmp(k->str, "metrics-file") == 0)
@@ -132,8 +164,10 @@ void acmed_conf_clear(struct acmed_conf *c)
         return;
     free(c->metrics_file);
     free(c->log_level);
+    free(c->user);
     c->metrics_file = NULL;
     c->log_level = NULL;
+    c->user = NULL;
 }
 
 /* acmetool's answers file maps question ids to answers; the terms of service question is

@@ -66,6 +66,13 @@ int desired_want(const char *root, const char *file, const char *const *names, s
 int desired_unwant(const char *root, const char *const *names, size_t n, size_t *changed,
                    struct err *e);
 
+/* conf/acmed.yaml's `privsep:` (DESIGN.md §10). */
+enum acmed_privsep {
+    ACMED_PRIVSEP_AUTO = 0, /* unset: on when started as root */
+    ACMED_PRIVSEP_ON,       /* true: the same (it needs root to drop to the worker's user) */
+    ACMED_PRIVSEP_OFF,      /* false: one process, as before privilege separation */
+};
+
 /* conf/acmed.yaml (all optional): DESIGN.md §2. */
 struct acmed_conf {
     unsigned interval_s;          /* 3600 */
@@ -75,6 +82,8 @@ struct acmed_conf {
     char *metrics_file;           /* NULL */
     char *log_level;              /* "info" */
     bool allow_insecure_http;     /* false: plain http only to loopback (net/url_policy.h) */
+    char *user;                   /* NULL: "acmed", else "nobody" (privsep/privsep_plan.h) */
+    enum acmed_privsep privsep;   /* ACMED_PRIVSEP_AUTO */
 };
 /* Loads conf/acmed.yaml into *out (defaults when missing). -EINVAL with file:line on errors. */
 int acmed_conf_load(const char *root, struct acmed_conf *out, struct err *e);

@@ -8,14 +8,16 @@
 #   - `dpkg-deb -I`: the control fields, Version = what `acmed --version` says, library
 #     dependencies from dpkg-shlibdeps;
 #   - the maintainer scripts: nothing enabled or started, nothing stopped before an upgrade,
-#     units stopped on removal, no recursive removal in postrm;
+#     units stopped on removal, no recursive removal in postrm, the worker's system user
+#     created (adduser, which the package depends on) and never deleted;
 #   - the extracted acmed runs (--version), units and man pages are the source's;
 #   - postinst configure (twice, umask 077), prerm/postrm remove and postrm purge run for
 #     real, as dpkg would, in a private mount namespace: /var/lib, /etc/systemd and
 #     /lib/systemd/system (with the package's units) are tmpfs, /run/systemd hidden, so no
 #     systemd is told anything: DESIGN.md section 2's modes, idempotence, no unit enabled,
-#     and keys kept on purge.
-# Nothing is installed on the machine.
+#     and keys kept on purge. /etc is a copy there too, so the postinst's adduser adds the
+#     system user acmed (no home, no shell; once, kept on purge) to the copy only.
+# Nothing is installed on the machine, and no user is added to it.
 # Usage: test_deb.sh SOURCE-DIR ACMED
 . "$(dirname "$0")/lib.sh"
 pk_init "${1:-}" "${2:-}"
@@ -114,7 +116,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Description) == *acmetool* ]] || fail "Description does not mention acmetool"
 [[ $(field Recommends) == *ca-certificates* ]] || fail "Recommends: $(field Recommends)"
 deps=$(field Depends)
-for lib in libc6 libgnutls30 libnettle8 libcurl3-gnutls libuv1 libyaml-0-2 libjansson4 libidn2-0; do
+for lib in adduser libc6 libgnutls30 libnettle8 libcurl3-gnutls libuv1 libyaml-0-2 libjansson4 libidn2-0; do
     [[ $deps == *"$lib"* ]] || fail "Depends lacks $lib: $deps"
 done
 for s in postinst postrm prerm; do
@@ -139,6 +141,14 @@ grep -qE 'deb-systemd-invoke stop .*acmed\.service' "$C/prerm" ||
 grep -nE '^[^#]*\brm +(-[a-zA-Z]*[rR]|--recursive)' "$C/postrm" >"$T/rmr" &&
     fail "postrm removes recursively: $(cat "$T/rmr")"
 grep -qi 'never' "$C/postrm" || fail "postrm does not document that it never deletes the keys"
+# The worker's user (acmed(8), PROCESSES): made once, as a system user without a home; never
+# deleted (Debian keeps system users: files may still carry their ids).
+grep -qE '^[^#]*adduser --system --group --no-create-home --home /nonexistent( --quiet)? acmed$' \
+    "$C/postinst" || fail "postinst does not create the system user acmed"
+grep -qE '^[^#]*getent passwd acmed' "$C/postinst" ||
+    fail "postinst does not check for an existing acmed user first"
+grep -nE '^[^#]*\b(deluser|userdel|delgroup|groupdel)\b' "$C/postrm" "$C/prerm" >"$T/deluser" &&
+    fail "the package deletes a user or group: $(cat "$T/deluser")"
 
 # ---- the extracted package ----
 R=$T/root
@@ -166,9 +176,12 @@ fi
 cat >"$T/ns.sh" <<'EOF'
 # In a private mount namespace: /var/lib is an empty tmpfs, and systemd is out of sight.
 # The scripts' own output goes to $LOG; stdout says what /var/lib/acme holds after each step.
-# /lib/systemd/system holds only the package's units, for deb-systemd-helper to read.
+# /lib/systemd/system holds only the package's units, for deb-systemd-helper to read. /etc is
+# a copy ($ETC), so that users and groups the postinst adds go there, not to the machine.
 set -u
-C=$1 LOG=$2 R=$3
+C=$1 LOG=$2 R=$3 ETC=$4
+mkdir -p "$ETC" && cp -a /etc/. "$ETC/" || exit 90
+mount --bind "$ETC" /etc || exit 90
 mount -t tmpfs acmed-test /var/lib || exit 90
 mount -t tmpfs acmed-test /etc/systemd || exit 90
 if [ -d /run/systemd ]; then mount -t tmpfs acmed-test /run/systemd || exit 90; fi
@@ -187,10 +200,18 @@ run() { # run SCRIPT ARGS...: as dpkg would, output to $LOG, "rc=N" on stdout if
     shift
     DPKG_MAINTSCRIPT_NAME=$s "$C/$s" "$@" >>"$LOG" 2>&1 || echo "rc=$? ($s $*)"
 }
+users() { # the acmed user and group as the (copied) system sees them
+    getent passwd acmed
+    getent group acmed
+    grep -c '^acmed:' /etc/passwd
+    if [ -e /nonexistent ]; then echo "/nonexistent exists"; fi
+}
 umask 077
 echo "== postinst 1"
 run postinst configure
 modes
+echo "== user 1"
+users
 echo "== enabled"
 (cd /etc/systemd && find . -mindepth 1 | LC_ALL=C sort)
 # An administrator's changes: a loosened private dir, a group-readable live/, a key.
@@ -203,6 +224,8 @@ echo "== postinst 2"
 run postinst configure
 modes
 cat /var/lib/acme/keys/k1/privkey
+echo "== user 2"
+users
 echo "== remove"
 run prerm remove
 run postrm remove
@@ -214,11 +237,17 @@ rm -r /var/lib/acme/keys/k1
 echo "== postrm purge 2"
 run postrm purge
 if [ -e /var/lib/acme ]; then echo "state dir left"; else echo "state dir gone"; fi
+echo "== user purged"
+users
 EOF
-unshare -m --propagation private sh "$T/ns.sh" "$C" "$T/ns.log" "$R" >"$T/ns.out" 2>&1
+# The machine's own users and groups before, to show after that the namespace kept them.
+ids() { getent passwd acmed; getent group acmed; cat /etc/passwd /etc/group | md5sum; }
+ids_before=$(ids)
+unshare -m --propagation private sh "$T/ns.sh" "$C" "$T/ns.log" "$R" "$T/etc" >"$T/ns.out" 2>&1
 rc=$?
 [[ $rc == 0 ]] || fail "the maintainer script run exited $rc: $(cat "$T/ns.out")"
 [[ -e /var/lib/acme/keys/k1 ]] && fail "the namespace leaked: /var/lib/acme/keys/k1 on the machine"
+[[ $(ids) == "$ids_before" ]] || fail "the namespace leaked: the machine's users or groups changed"
 grep -q '^rc=' "$T/ns.out" &&
     fail "a maintainer script failed: $(grep '^rc=' "$T/ns.out"); its output: $(cat "$T/ns.log")"
 # part NAME: the output between "== NAME" and the next "==".
@@ -247,5 +276,25 @@ expect "postrm purge 1" "755 d acme" "700 d acme/keys" "700 d acme/keys/k1" \
 awk '/^== postrm purge/ { on = 1; next } /^== / { on = 0 } on' "$T/ns.log" | grep -q 'kept' ||
     fail "postrm purge does not say that it kept /var/lib/acme: $(cat "$T/ns.log")"
 expect "postrm purge 2" "state dir gone"
+# The worker's user: a system user (uid and gid below 1000) with its own group, no home, no
+# login shell, made once and kept on purge.
+mapfile -t u1 < <(part "user 1")
+if [[ ${#u1[@]} != 3 ]]; then
+    fail "after postinst, the acmed user and group are not as expected: ${u1[*]}"
+else
+    IFS=: read -r name _ uid gid _ home shell <<<"${u1[0]}"
+    IFS=: read -r gname _ ggid _ <<<"${u1[1]}"
+    [[ $name == acmed && $uid =~ ^[0-9]+$ && $uid -gt 0 && $uid -lt 1000 ]] ||
+        fail "postinst's acmed user is no system user: ${u1[0]}"
+    [[ $gname == acmed && $ggid == "$gid" ]] ||
+        fail "postinst's acmed user has not its own group acmed: ${u1[0]} / ${u1[1]}"
+    [[ $home == /nonexistent && $shell == /usr/sbin/nologin ]] ||
+        fail "postinst's acmed user has a home or a shell: ${u1[0]}"
+    [[ ${u1[2]} == 1 ]] || fail "postinst made ${u1[2]} acmed lines in /etc/passwd"
+fi
+[[ $(part "user 2") == "$(part "user 1")" ]] ||
+    fail "a second postinst changed the acmed user: $(part "user 1") -> $(part "user 2")"
+[[ $(part "user purged") == "$(part "user 1")" ]] ||
+    fail "purge did not keep the acmed user as it was: $(part "user purged")"
 
 pk_done

@@ -72,10 +72,62 @@ for c in $caps; do
     grep -q "^#.*$c" "$svc" || fail "acmed.service: $c is not explained in a comment"
 done
 
+# The keeper starts its worker (privsep/privdrop.c, acmed(8) PROCESSES) within this bounding
+# set: no supplementary groups, an empty bounding set, another uid and gid, no_new_privs. Done
+# here as privdrop does it, by setpriv inside a process holding only the unit's capabilities,
+# and checked as privdrop checks it (/proc/self/status). Without CAP_SETUID/CAP_SETGID the
+# uid change fails; without CAP_SETPCAP the bounding set stays full.
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
+    bset=-all
+    for c in $caps; do
+        c=${c#CAP_}
+        bset+=",+${c,,}"
+    done
+    nobody=$(id -u nobody) nogroup=$(id -g nobody)
+    setpriv --bounding-set "$bset" setpriv --reuid="$nobody" --regid="$nogroup" --clear-groups \
+        --inh-caps=-all --bounding-set=-all --no-new-privs cat /proc/self/status \
+        >"$T/drop.status" 2>"$T/drop.err" ||
+        fail "with the units' capabilities, dropping to nobody failed: $(cat "$T/drop.err")"
+    sfield() { # sfield KEY: the value of KEY in the dropped process's status, spaces single
+        awk -v k="$1:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "$T/drop.status"
+    }
+    [[ $(sfield Uid) == "$nobody $nobody $nobody $nobody" ]] || fail "the drop left Uid $(sfield Uid)"
+    [[ $(sfield Gid) == "$nogroup $nogroup $nogroup $nogroup" ]] || fail "the drop left Gid $(sfield Gid)"
+    [[ -z $(sfield Groups) ]] || fail "the drop left supplementary groups $(sfield Groups)"
+    [[ $(sfield NoNewPrivs) == 1 ]] || fail "the drop left NoNewPrivs $(sfield NoNewPrivs)"
+    for k in CapInh CapPrm CapEff CapBnd CapAmb; do
+        [[ $(sfield $k) == 0000000000000000 ]] ||
+            fail "with the units' capabilities the worker's drop leaves $k $(sfield $k)"
+    done
+else
+    echo "note: not root or no setpriv: the worker's drop within the units' capabilities not tried" >&2
+fi
+
 if ! command -v systemd-analyze >/dev/null; then
     fail "systemd-analyze not found (the systemd package; tests/install-deps.sh)"
     pk_done
 fi
+
+# The system calls of the worker's start (privsep/privdrop.c) pass SystemCallFilter=.
+filter=$(sed -n 's/^SystemCallFilter=//p' "$svc")
+expand_filter() { # the system calls of a filter's groups, nested groups expanded
+    local g members
+    for g in "$@"; do
+        if [[ $g == @* ]]; then
+            mapfile -t members < <(systemd-analyze syscall-filter "$g" 2>/dev/null |
+                sed -n 's/^ \{4\}\([@a-z0-9_-]\+\).*$/\1/p')
+            [[ ${#members[@]} == 0 ]] || expand_filter "${members[@]}"
+        else
+            echo "$g"
+        fi
+    done
+}
+# shellcheck disable=SC2086
+expand_filter $filter | LC_ALL=C sort -u >"$T/syscalls"
+[[ -s $T/syscalls ]] || fail "systemd-analyze syscall-filter expanded $filter to nothing"
+for sc in setgroups setresgid setresuid prctl capset execveat socketpair; do
+    grep -qx "$sc" "$T/syscalls" || fail "SystemCallFilter=$filter does not allow $sc (the worker's start)"
+done
 
 # ---- systemd-analyze verify ----
 mkdir -p "$T/units" "$T/man/man8" "$T/man/man5"

@@ -1196,6 +1196,57 @@ static void test_acmed_conf(void **state)
     done(root);
 }
 
+/* user: and privsep: (DESIGN.md §10): a portable user name, a boolean; unset by default. */
+static void test_acmed_conf_privsep(void **state)
+{
+    char *root = state_dir();
+    struct acmed_conf c;
+    struct err e;
+    static const char *const bad_users[] = {
+        "user: -acmed\n",
+        "user: ac/med\n",
+        "user: \"ac med\"\n",
+        "user: [acmed]\n",
+        "user: \xc3\xa9\n",
+        "user: \"\"\n",
+        "user: abcdefghijklmnopqrstuvwxyz0123456\n", /* 33 */
+    };
+
+    (void)state;
+    assert_int_equal(acmed_conf_load(root, &c, &e), 0);
+    assert_null(c.user);
+    assert_int_equal(c.privsep, ACMED_PRIVSEP_AUTO);
+    acmed_conf_clear(&c);
+
+    put(root, "conf/acmed.yaml", "user: _acme-worker.1\nprivsep: false\n");
+    assert_int_equal(acmed_conf_load(root, &c, &e), 0);
+    assert_string_equal(c.user, "_acme-worker.1");
+    assert_int_equal(c.privsep, ACMED_PRIVSEP_OFF);
+    acmed_conf_clear(&c);
+    assert_null(c.user);
+
+    put(root, "conf/acmed.yaml", "user: abcdefghijklmnopqrstuvwxyz012345\nprivsep: yes\n");
+    assert_int_equal(acmed_conf_load(root, &c, &e), 0);
+    assert_string_equal(c.user, "abcdefghijklmnopqrstuvwxyz012345");
+    assert_int_equal(c.privsep, ACMED_PRIVSEP_ON);
+    acmed_conf_clear(&c);
+
+    for (size_t i = 0; i < sizeof bad_users / sizeof *bad_users; i++) {
+        put(root, "conf/acmed.yaml", bad_users[i]);
+        err_clear(&e);
+        assert_int_equal(acmed_conf_load(root, &c, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "conf/acmed.yaml: line 1, column 7: user: expected a user "
+                                      "name"));
+        assert_null(c.user);
+    }
+    put(root, "conf/acmed.yaml", "interval: 60\nprivsep: maybe\n");
+    err_clear(&e);
+    assert_int_equal(acmed_conf_load(root, &c, &e), -EINVAL);
+    assert_string_equal(e.msg,
+                        "conf/acmed.yaml: line 2, column 10: privsep: expected true or false");
+    done(root);
+}
+
 /* request.account.signer: a socket anywhere, a command only from conf/target. */
 static void test_signer(void **state)
 {
@@ -1274,6 +1325,7 @@ int main(void)
         cmocka_unit_test(test_owner),
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_acmed_conf),
+        cmocka_unit_test(test_acmed_conf_privsep),
         cmocka_unit_test(test_signer),
         cmocka_unit_test(test_provider_alias),
         cmocka_unit_test(test_ip_challenges),
