@@ -381,9 +381,6 @@ struct keeper *keeper_start(uv_loop_t *loop, const struct keeper_opts *o, struct
     if (o->id) {
         k->id = *o->id;
         k->have_id = true;
-        if (k->id.fallback)
-            log_warn("privsep: no user \"acmed\" and no user: in conf/acmed.yaml: the worker runs "
-                     "as nobody");
     }
     if (read_ca(k, o->ca_bundle, e) < 0 || (k->self_fd = privdrop_self_open(e)) < 0)
         goto fail;

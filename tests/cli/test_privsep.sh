@@ -195,6 +195,8 @@ grep -q "no user \"acmed\"" "$T/run1.log" && fail "user: nobody is set: no fallb
 kill "$WEBROOT_PID"
 wait "$WEBROOT_PID" 2>/dev/null
 tl_conf_listener
+# No user: this time: the worker runs as acmed, or as nobody with a warning at the start.
+printf 'privsep: true\n' >"$STATE/conf/acmed.yaml"
 rm -f "$T/go" "$T/hook.pid"
 printf 'satisfy:\n  names: [b.privsep.test]\n' >"$STATE/desired/b"
 once_bg -v >"$T/run2.log" 2>&1 &
@@ -224,6 +226,12 @@ rc=$?
 [[ -n $(tl_live_cert b.privsep.test) ]] || fail "b.privsep.test was not issued in the same run"
 check "the chain of b does not verify" tl_verify_chain "$STATE/live/b.privsep.test"
 tl_report "worker killed mid-order" "1 kill, issued in the same run"
+if getent passwd acmed >/dev/null; then
+    [[ $(stat -c %U "/proc/$W2") == acmed ]] 2>/dev/null || true
+else
+    grep -q 'no user "acmed": the worker runs as nobody' "$T/run2.log" ||
+        fail "no warning that the worker fell back to nobody"
+fi
 
 # --- 3. privsep: false keeps one process ---
 rm -f "$T/go" "$T/hook.pid"
