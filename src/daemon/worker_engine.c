@@ -325,6 +325,10 @@ static int run(struct wop *o, const struct ipc_msg *m, struct err *e)
     }
     case WOP_DEACTIVATE:
         return engine_account_deactivate(g, on_done, o, e);
+    case WOP_HTTP01_FETCH:
+        if (!url)
+            return err_set(e, -EPROTO, "a self-test without a URL");
+        return engine_http01_fetch(g, url, text(o, m, WMSG_T_CONNECT, 0, &bad), on_done, o, e);
     case WOP_END:
         break;
     }

@@ -397,6 +397,20 @@ static int px_renewal_info_get(struct engine *g, const char *cert_id, engine_cb 
     return proxy_pop_send(o, &out, e); /* a GET: nothing to sign */
 }
 
+static int px_http01_fetch(struct engine *g, const char *url, const char *connect_to, engine_cb cb,
+                           void *arg, struct err *e)
+{
+    struct ipc_out out;
+    struct pop *o = proxy_pop_begin(P(g), WOP_HTTP01_FETCH, cb, arg, &out, e);
+
+    if (!o)
+        return -ENOMEM;
+    ipc_put_text(&out, WMSG_T_URL, url);
+    if (connect_to)
+        ipc_put_text(&out, WMSG_T_CONNECT, connect_to);
+    return proxy_pop_send(o, &out, e); /* plain http, no account: nothing to sign */
+}
+
 static void px_stats(const struct engine *g, struct engine_stats *out)
 {
     const struct proxy *p = P(g);
@@ -449,6 +463,7 @@ static const struct engine_ops proxy_ops = {
     .cert_download = px_cert_download,
     .cert_revoke = px_cert_revoke,
     .renewal_info_get = px_renewal_info_get,
+    .http01_fetch = px_http01_fetch,
     .stats = px_stats,
     .free = px_free,
 };

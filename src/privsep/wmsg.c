@@ -1,6 +1,8 @@
 /* wmsg: the schema tables of the keeper/worker channel. */
 #include "privsep/wmsg.h"
 
+#include "reconcile/engine_types.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct ipc_field_spec sign_fields[] = {
@@ -63,6 +65,7 @@ static const struct ipc_field_spec result_fields[] = {
     {WMSG_T_RINFO, IPC_BYTES, WMSG_OBJECT_MAX, 0, 1},
     {WMSG_T_DIRDOC, IPC_BYTES, WMSG_OBJECT_MAX, 0, 1},
     {WMSG_T_CERT, IPC_BYTES, WMSG_CHAIN_MAX, 0, 1},
+    {WMSG_T_BODY, IPC_BYTES, ENGINE_FETCH_MAX, 0, 1},
     {WMSG_T_REQUESTS, IPC_U64, 0, 1, 1},
     {WMSG_T_NONCES, IPC_U64, 0, 1, 1},
     {WMSG_T_RETRIES, IPC_U64, 0, 1, 1},
@@ -92,6 +95,7 @@ static const struct ipc_field_spec op_fields[] = {
     {WMSG_T_ANCHORS, IPC_BYTES, WMSG_CA_MAX, 0, 1},
     {WMSG_T_CERTID, IPC_TEXT, 512, 0, 1},
     {WMSG_T_INNER, IPC_TEXT, 3 * WMSG_TEXT_MAX, 0, 1},
+    {WMSG_T_CONNECT, IPC_TEXT, 300, 0, 1},
 };
 
 static const struct ipc_field_spec account_fields[] = {

@@ -47,9 +47,10 @@ enum wmsg_op {
     WOP_CERT_DOWNLOAD,
     WOP_CERT_REVOKE,
     WOP_RENEWAL_INFO,
-    WOP_KEY_CHANGE, /* only while `acmed account rollover` runs */
-    WOP_DEACTIVATE, /* only while `acmed account deactivate` runs */
-    WOP_END         /* one past the last */
+    WOP_KEY_CHANGE,   /* only while `acmed account rollover` runs */
+    WOP_DEACTIVATE,   /* only while `acmed account deactivate` runs */
+    WOP_HTTP01_FETCH, /* the http-01 self-test's GET */
+    WOP_END           /* one past the last */
 };
 
 enum wmsg_kind { WMSG_KIND_HTTP01 = 1, WMSG_KIND_TLS_ALPN = 2 };
@@ -108,6 +109,8 @@ enum wmsg_tag {
     WMSG_T_CERTID = 50,
     WMSG_T_MAXREQ = 51,
     WMSG_T_INNER = 52,
+    WMSG_T_CONNECT = 53,
+    WMSG_T_BODY = 54,
 };
 
 #define WMSG_URL_MAX 2048

@@ -233,7 +233,10 @@ void wmsg_put_result(struct ipc_out *o, int rc, const struct engine_result *r, c
         put_authz(o, r->authz);
     else if (r->renewal_info)
         put_rinfo(o, r->renewal_info);
-    else if (r->cert_pem) {
+    else if (r->body) {
+        ipc_put_bytes(o, WMSG_T_BODY, r->body,
+                      r->body_len < ENGINE_FETCH_MAX ? r->body_len : ENGINE_FETCH_MAX);
+    } else if (r->cert_pem) {
         if (r->cert_len > WMSG_CHAIN_MAX)
             fail(o, -E2BIG);
         else

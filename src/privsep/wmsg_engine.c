@@ -306,7 +306,7 @@ int wmsg_get_result(const struct ipc_msg *m, int *rc, struct err *why, struct en
     uint64_t v;
     int objects = !!ipc_count(m, WMSG_T_ACCOUNT) + !!ipc_count(m, WMSG_T_ORDER) +
                   !!ipc_count(m, WMSG_T_AUTHZ) + !!ipc_count(m, WMSG_T_RINFO) +
-                  !!ipc_count(m, WMSG_T_CERT);
+                  !!ipc_count(m, WMSG_T_CERT) + !!ipc_count(m, WMSG_T_BODY);
     int x = 0;
 
     memset(r, 0, sizeof *r);
@@ -344,7 +344,19 @@ int wmsg_get_result(const struct ipc_msg *m, int *rc, struct err *why, struct en
         x = get_authz(m, &r->authz, e);
     else if (ipc_count(m, WMSG_T_RINFO))
         x = get_rinfo(m, &r->renewal_info, e);
-    else if (ipc_count(m, WMSG_T_CERT)) {
+    else if (ipc_count(m, WMSG_T_BODY)) {
+        const uint8_t *p;
+        size_t n;
+
+        ipc_get_bytes(m, WMSG_T_BODY, 0, &p, &n);
+        if (!(r->body = malloc(n + 1)))
+            x = oom(e);
+        else {
+            memcpy(r->body, p, n);
+            r->body[n] = '\0';
+            r->body_len = n;
+        }
+    } else if (ipc_count(m, WMSG_T_CERT)) {
         const uint8_t *p;
         size_t n;
 

@@ -49,6 +49,7 @@ void engine_result_clear(struct engine_result *r)
     engine_authz_free(r->authz);
     engine_renewal_info_free(r->renewal_info);
     free(r->cert_pem);
+    free(r->body);
     memset(r, 0, sizeof *r);
     r->retry_after = -1;
 }

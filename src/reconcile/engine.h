@@ -61,6 +61,12 @@ struct engine_ops {
                        const struct signer *cert_key, engine_cb cb, void *arg, struct err *e);
     int (*renewal_info_get)(struct engine *g, const char *cert_id, engine_cb cb, void *arg,
                             struct err *e);
+    /* The http-01 self-test: GETs url over plain http as the CA will (no redirect followed;
+     * connect_to "HOST:PORT", or NULL, to connect elsewhere), with the response's status in
+     * r->status and its body in r->body (at most ENGINE_FETCH_MAX bytes of it). Done where
+     * the CA is talked to: under privilege separation, by the worker. */
+    int (*http01_fetch)(struct engine *g, const char *url, const char *connect_to, engine_cb cb,
+                        void *arg, struct err *e);
     /* Request counters (zero where the implementation keeps none). */
     void (*stats)(const struct engine *g, struct engine_stats *out);
     /* Frees the engine; nothing may be in flight. */
@@ -169,6 +175,11 @@ static inline int engine_renewal_info_get(struct engine *g, const char *cert_id,
                                           void *arg, struct err *e)
 {
     return g->ops->renewal_info_get(g, cert_id, cb, arg, e);
+}
+static inline int engine_http01_fetch(struct engine *g, const char *url, const char *connect_to,
+                                      engine_cb cb, void *arg, struct err *e)
+{
+    return g->ops->http01_fetch(g, url, connect_to, cb, arg, e);
 }
 static inline void engine_stats(const struct engine *g, struct engine_stats *out)
 {

@@ -16,6 +16,7 @@ _Static_assert(ENGINE_EPROBLEM == ACME_EPROBLEM, "one code for a problem documen
 struct engine_acme {
     struct engine base; /* first: the engine is the struct */
     struct acme_client *c;
+    struct http_client *http;     /* borrowed: the self-test's GETs */
     struct engine_directory *dir; /* converted once start succeeded */
 };
 
@@ -407,6 +408,52 @@ static int ea_cert_revoke(struct engine *g, const uint8_t *der, size_t len, int 
     RUN(g, W_NONE, cb, arg, e, acme_cert_revoke(C(g), der, len, reason, cert_key, on_done, k, e));
 }
 
+struct fetch {
+    engine_cb cb;
+    void *arg;
+};
+
+static void on_fetched(void *arg, int rc, const struct http_response *resp, const struct err *e)
+{
+    struct fetch *f = arg;
+    struct engine_result r = {.retry_after = -1};
+    struct err oe;
+
+    if (rc == 0) {
+        size_t n = resp->body_len < ENGINE_FETCH_MAX ? resp->body_len : ENGINE_FETCH_MAX;
+
+        r.status = resp->status;
+        if (!(r.body = malloc(n + 1))) {
+            rc = err_set(&oe, -ENOMEM, "out of memory");
+            e = &oe;
+        } else {
+            memcpy(r.body, resp->body, n);
+            r.body[n] = '\0';
+            r.body_len = n;
+        }
+    }
+    f->cb(f->arg, rc, &r, e);
+    engine_result_clear(&r);
+    free(f);
+}
+
+static int ea_http01_fetch(struct engine *g, const char *url, const char *connect_to, engine_cb cb,
+                           void *arg, struct err *e)
+{
+    struct http_request req = {
+        .method = "GET", .url = url, .connect_to = connect_to, .plain_http = true};
+    struct fetch *f = calloc(1, sizeof *f);
+    int rc;
+
+    if (!f)
+        return err_set(e, -ENOMEM, "out of memory");
+    f->cb = cb;
+    f->arg = arg;
+    if ((rc = http_request_start(((struct engine_acme *)g)->http, &req, on_fetched, f, e)) < 0)
+        free(f);
+    return rc;
+}
+
 static int ea_renewal_info_get(struct engine *g, const char *cert_id, engine_cb cb, void *arg,
                                struct err *e)
 {
@@ -447,6 +494,7 @@ static const struct engine_ops ea_ops = {
     .cert_download = ea_cert_download,
     .cert_revoke = ea_cert_revoke,
     .renewal_info_get = ea_renewal_info_get,
+    .http01_fetch = ea_http01_fetch,
     .stats = ea_stats,
     .free = ea_free,
 };
@@ -465,6 +513,7 @@ int engine_acme_new(uv_loop_t *loop, struct http_client *http, const char *direc
         return rc;
     }
     acme_client_set_max_inflight(g->c, max_inflight);
+    g->http = http;
     g->base.ops = &ea_ops;
     *out = &g->base;
     return 0;

@@ -18,6 +18,9 @@ struct ckey;
 
 /* The rc of an operation the server refused with a problem document (as acme/client.h's). */
 #define ENGINE_EPROBLEM (-EREMOTEIO)
+/* The most of a body http01_fetch hands back (a key authorization is about 130 bytes). */
+#define ENGINE_FETCH_MAX 4096
+
 /* The rc of an operation whose executor went away before answering (a privilege-separated
  * worker that died): nothing is known of its outcome; resume from the last checkpoint. */
 #define ENGINE_ELOST (-ECONNABORTED)
@@ -183,6 +186,8 @@ struct engine_result {
     struct engine_renewal_info *renewal_info; /* renewal_info_get */
     char *cert_pem;                           /* cert_download: the chain (PEM), leaf first */
     size_t cert_len;
+    char *body; /* http01_fetch: the response body (status in status) */
+    size_t body_len;
 };
 
 /* rc == 0 on success; rc < 0 with e describing the failure (r->problem set when the server

@@ -46,7 +46,6 @@ extern const struct job_step_def job_steps[STEP_COUNT];
 struct job_ctx {
     struct store *st;
     uv_loop_t *loop;
-    struct http_client *http;
     const bool *stopping; /* a stop was asked: no new steps */
     const struct store_cert *certs;
     size_t ncerts;

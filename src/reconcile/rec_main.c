@@ -98,7 +98,9 @@ static int setup(struct rec *r, struct err *e)
     if (plan_index_certs(&r->certix, r->certs, r->ncerts) < 0 ||
         plan_index_owners(&r->owners, r->ds.targets, r->ds.ntargets) < 0)
         return err_set(e, -ENOMEM, "out of memory"), REC_FAILED;
-    if ((rc = http_client_new(r->loop, &ho, &r->http, e)) < 0)
+    /* Engines made elsewhere (a privilege-separated worker) bring their own connections: the
+     * pass then opens none. */
+    if (!r->o->new_engine && (rc = http_client_new(r->loop, &ho, &r->http, e)) < 0)
         return REC_USAGE;
     r->provs.st = &r->st;
     r->provs.ds = &r->ds;
