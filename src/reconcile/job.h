@@ -96,10 +96,6 @@ void step_authorize(struct job *j);
 void step_finalize(struct job *j);
 void step_download(struct job *j);
 void step_install(struct job *j);
-/* A stop that cannot wait for the authorization step: withdraws, synchronously, every answer
- * it published through its responders (webroot files, listener entries) and gives their
- * listeners back; stop hooks do not run (the process ends right after). */
-void step_authorize_abandon(struct job *j);
 
 /* Records the step as done (checkpoint in state/, failpoint "after-<step>") and runs the
  * next one from the transition table, or finishes the job after the last. */

@@ -176,19 +176,6 @@ static void withdraw_next(struct authz_set *s)
     finish(s);
 }
 
-void step_authorize_abandon(struct job *j)
-{
-    struct authz_set *s = j->authz;
-
-    for (size_t i = 0; s && i < s->n; i++) {
-        struct az *a = &s->v[i];
-        struct chal_answer c = answer_of(a);
-
-        if (a->m)
-            a->m->unprovision(&s->host, &a->slot, &c, j->t->file);
-    }
-}
-
 static void withdraw_all(struct authz_set *s)
 {
     s->cursor = 0;

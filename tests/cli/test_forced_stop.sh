@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# A forced stop is a real stop (issue 13): with a challenge hook that ignores SIGTERM and
+# sleeps far longer than the grace, two SIGTERMs to `acmed --once`, and then to the daemon,
+# end the process within seconds with exit 0 (a stop is no failure), after it has killed the
+# hook's whole process group (SIGTERM, then SIGKILL), taken its webroot answer down, run the
+# stop hook and released the state directory: `acmed status` reads it, the pass's end is
+# logged, and the next `--once` issues the certificate by resuming the same order.
+. "$(dirname "$0")/lib.sh"
+tl_init "$1"
+tl_pebble
+tl_webroot
+tl_conf_target
+mkdir -p "$STATE/desired"
+
+# The hook records its pid and its child's (its process group) and sleeps until killed; it
+# ignores SIGTERM, and so does the child (an ignored signal stays ignored across exec), so
+# only the SIGKILL that follows ends them. Once $T/quick exists it answers at once.
+cat >"$HOOKS/10-slow" <<HOOK
+#!/bin/bash
+case "\$1" in
+challenge-http-start)
+    [ -e "$T/quick" ] && exit 0
+    trap '' TERM
+    echo \$\$ >"$T/hook.pid.tmp" && mv "$T/hook.pid.tmp" "$T/hook.pid"
+    sleep 300 &
+    echo \$! >"$T/child.pid"
+    wait
+    echo "start hook ended" >>"$T/hook.log"
+    ;;
+challenge-http-stop)
+    echo "stop \$2" >>"$T/hook.log"
+    ;;
+*) exit 42 ;;
+esac
+HOOK
+chmod 755 "$HOOKS/10-slow"
+
+# wait_for SECONDS CMD...: polls CMD every 0.1 s; true when it succeeded in time.
+wait_for() {
+    local end=$((SECONDS + $1))
+    shift
+    while ((SECONDS < end)); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    "$@"
+}
+gone() { ! kill -0 "$1" 2>/dev/null || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
+answers() { find "$WEBROOT" -type f | wc -l; }
+now_ms() { date +%s%3N; }
+
+# stop_hard PID LOG: once the start hook sleeps, two SIGTERMs; checks what a real stop leaves.
+stop_hard() {
+    local pid=$1 log=$2 hook child t0 t1 rc
+    wait_for 30 test -s "$T/hook.pid" || {
+        fail "the start hook did not run within 30 s: $(tail -5 "$log")"
+        return
+    }
+    wait_for 5 test -s "$T/child.pid"
+    hook=$(cat "$T/hook.pid")
+    child=$(cat "$T/child.pid")
+    PIDS+=($hook $child) # killed at the end should acmed leave them behind
+    [[ $(answers) -ge 1 ]] || fail "no webroot answer was published while the hook ran"
+    t0=$(now_ms)
+    kill -TERM "$pid"
+    sleep 0.3
+    kill -TERM "$pid"
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        fail "acmed ($log) still runs 10 s after the second SIGTERM: $(tail -5 "$log")"
+        kill -KILL "$pid"
+    fi
+    wait "$pid"
+    rc=$?
+    t1=$(now_ms)
+    echo "$(basename "$log" .log): exit $rc, $((t1 - t0)) ms after the first SIGTERM"
+    ((t1 - t0 < 5000)) || fail "$log: the forced stop took $((t1 - t0)) ms"
+    [[ $rc == 0 ]] || fail "$log: exit $rc after a forced stop (documented: 0)"
+    wait_for 3 gone "$hook" || fail "$log: the hook ($hook) still runs after acmed ended"
+    wait_for 3 gone "$child" || fail "$log: the hook's child ($child) still runs after acmed ended"
+    [[ $(answers) == 0 ]] || fail "$log: webroot answers left behind: $(find "$WEBROOT" -type f)"
+    grep -q '^stop ' "$T/hook.log" 2>/dev/null || fail "$log: the stop hook did not run"
+    grep -q 'start hook ended' "$T/hook.log" 2>/dev/null &&
+        fail "$log: the start hook went on after its SIGTERM (it must be killed)"
+    grep -q 'stopping now: cancelling' "$log" || fail "$log: the forced stop is not logged"
+    grep -q 'stopped: acmed is stopping' "$log" || fail "$log: the hook's end is not logged"
+    grep -qi 'AddressSanitizer\|LeakSanitizer\|runtime error' "$log" &&
+        fail "$log: sanitizer report: $(grep -i -m3 'Sanitizer\|runtime error' "$log")"
+    tl_acmed status >"$T/status.txt" 2>&1
+    rc=$?
+    [[ $rc == 0 || $rc == 1 ]] || fail "status exited $rc after the forced stop: $(cat "$T/status.txt")"
+    rm -f "$T/hook.pid" "$T/child.pid" "$T/hook.log"
+}
+
+# resumes NAME LOG: a plain --once issues NAME, resuming the interrupted order.
+resumes() {
+    local rc
+    touch "$T/quick"
+    tl_acmed --once >"$T/resume-$1.log" 2>&1
+    rc=$?
+    rm -f "$T/quick"
+    [[ $rc == 0 ]] || fail "--once after the forced stop exited $rc: $(tail -5 "$T/resume-$1.log")"
+    [[ -n $(tl_live_cert "$1") ]] || fail "--once after the forced stop issued no certificate for $1"
+    grep -q 'resuming the order in progress' "$T/resume-$1.log" ||
+        fail "--once after the forced stop did not resume the order of $1"
+}
+
+# --once
+printf 'satisfy:\n  names: [once.stop.test]\n' >"$STATE/desired/once"
+"$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" \
+    --once >"$T/once.log" 2>&1 &
+ONCE=$!
+PIDS+=($ONCE)
+stop_hard "$ONCE" "$T/once.log"
+resumes once.stop.test
+
+# The daemon.
+"$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" \
+    >"$T/daemon.log" 2>&1 &
+DAEMON=$!
+PIDS+=($DAEMON)
+printf 'satisfy:\n  names: [daemon.stop.test]\n' >"$STATE/desired/d"
+stop_hard "$DAEMON" "$T/daemon.log"
+grep -q 'daemon stopped' "$T/daemon.log" || fail "the daemon did not leave through its cleanup"
+resumes daemon.stop.test
+
+tl_done
