@@ -74,6 +74,8 @@ void job_fail(struct job *j, int rc, const struct engine_result *r, const struct
 
     if (*j->ctx->stopping) {
         /* Cut short by a stop: not a failure of the target; the next run resumes. */
+        log_info("%s: interrupted by the stop (%s: %s); the next run resumes it", j->t->file, what,
+                 err_msg(e));
         j->interrupted = true;
         j->finished = true;
         j->done(j);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A forced stop is a real stop (issue 13): with a challenge hook that ignores SIGTERM and
-# sleeps far longer than the grace, two SIGTERMs to `acmed --once`, and then to the daemon,
-# end the process within seconds with exit 0 (a stop is no failure), after it has killed the
-# hook's whole process group (SIGTERM, then SIGKILL), taken its webroot answer down, run the
-# stop hook and released the state directory: `acmed status` reads it, the pass's end is
-# logged, and the next `--once` issues the certificate by resuming the same order.
+# sleeps far longer than the grace, two SIGTERMs to `acmed --once`, one SIGTERM and the 10 s
+# grace, and two SIGTERMs to the daemon end the process within seconds of the forced stop
+# with exit 0 (a stop is no failure), after it has killed the hook's whole process group
+# (SIGTERM, then SIGKILL), taken its webroot answer down, run the stop hook and released the
+# state directory: `acmed status` reads it, and the next `--once` issues the certificate by
+# resuming the same order.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
 tl_pebble
@@ -49,9 +50,10 @@ gone() { ! kill -0 "$1" 2>/dev/null || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/
 answers() { find "$WEBROOT" -type f | wc -l; }
 now_ms() { date +%s%3N; }
 
-# stop_hard PID LOG: once the start hook sleeps, two SIGTERMs; checks what a real stop leaves.
+# stop_hard PID LOG [GRACE]: once the start hook sleeps, two SIGTERMs (with GRACE, one, and
+# the grace of 10 s runs out); checks what a real stop leaves.
 stop_hard() {
-    local pid=$1 log=$2 hook child t0 t1 rc
+    local pid=$1 log=$2 grace=${3:-} hook child t0 t1 rc limit=5000
     wait_for 30 test -s "$T/hook.pid" || {
         fail "the start hook did not run within 30 s: $(tail -5 "$log")"
         return
@@ -63,21 +65,28 @@ stop_hard() {
     [[ $(answers) -ge 1 ]] || fail "no webroot answer was published while the hook ran"
     t0=$(now_ms)
     kill -TERM "$pid"
-    sleep 0.3
-    kill -TERM "$pid"
-    for ((i = 0; i < 100; i++)); do
+    if [[ -n $grace ]]; then
+        limit=15000
+        sleep 5
+        kill -0 "$pid" 2>/dev/null || fail "$log: one SIGTERM did not wait for the grace"
+    else
+        sleep 0.3
+        kill -TERM "$pid"
+    fi
+    for ((i = 0; i < limit / 100; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
-        fail "acmed ($log) still runs 10 s after the second SIGTERM: $(tail -5 "$log")"
+        fail "acmed ($log) still runs $((limit / 1000)) s after the stop: $(tail -5 "$log")"
         kill -KILL "$pid"
     fi
     wait "$pid"
     rc=$?
     t1=$(now_ms)
     echo "$(basename "$log" .log): exit $rc, $((t1 - t0)) ms after the first SIGTERM"
-    ((t1 - t0 < 5000)) || fail "$log: the forced stop took $((t1 - t0)) ms"
+    ((t1 - t0 < limit)) || fail "$log: the forced stop took $((t1 - t0)) ms"
+    [[ -z $grace ]] || ((t1 - t0 >= 9500)) || fail "$log: stopped before the grace was over"
     [[ $rc == 0 ]] || fail "$log: exit $rc after a forced stop (documented: 0)"
     wait_for 3 gone "$hook" || fail "$log: the hook ($hook) still runs after acmed ended"
     wait_for 3 gone "$child" || fail "$log: the hook's child ($child) still runs after acmed ended"
@@ -116,6 +125,15 @@ ONCE=$!
 PIDS+=($ONCE)
 stop_hard "$ONCE" "$T/once.log"
 resumes once.stop.test
+
+# --once with one SIGTERM: the grace (REC_STOP_GRACE_MS, 10 s) runs out, the same stop.
+printf 'satisfy:\n  names: [grace.stop.test]\n' >"$STATE/desired/grace"
+"$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" \
+    --once >"$T/grace.log" 2>&1 &
+GRACE=$!
+PIDS+=($GRACE)
+stop_hard "$GRACE" "$T/grace.log" grace
+resumes grace.stop.test
 
 # The daemon.
 "$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" \
