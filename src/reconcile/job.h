@@ -49,7 +49,8 @@ struct job_ctx {
     size_t ncerts;
     const struct job_step_def *steps; /* STEP_COUNT entries (job_steps) */
     void *arg;                        /* passed to the callbacks below */
-    /* Hook options for target t (NULL: no target environment) in *ho. */
+    /* Hook options for target t (NULL: no target environment) in *ho; the timeout may shrink
+     * during the pass (a forced stop). */
     void (*hooks_opts)(void *arg, const struct target *t, struct hooks_opts *ho);
     /* The http-01 (tls false) or tls-alpn-01 listener for t, with one more user, or NULL
      * with e set; responder_release gives it back. */

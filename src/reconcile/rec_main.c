@@ -11,6 +11,11 @@
 #include "util/clock.h"
 #include "util/log.h"
 
+/* The timeout of the hooks a forced stop still starts: the stop hooks that withdraw the
+ * answers of start hooks that ran. They get a short chance; a stop must not wait on them for
+ * the configured hook-timeout (5 minutes by default). */
+#define FORCED_HOOK_TIMEOUT_S 5
+
 static void on_finish(uv_timer_t *t);
 
 /* The last phase is over: the end of the pass runs from the loop, out of the phase's call
@@ -223,6 +228,8 @@ void reconcile_force_stop(struct rec *r)
         return; /* a finished pass is only releasing what it held */
     reconcile_stop(r);
     r->forced = true;
+    if (r->hook_timeout_s == 0 || r->hook_timeout_s > FORCED_HOOK_TIMEOUT_S)
+        r->hook_timeout_s = FORCED_HOOK_TIMEOUT_S;
     log_warn("stopping now: cancelling the requests, polls and hooks in flight; the steps they "
              "belong to resume on the next run");
     /* Each cancelled operation calls back with -ECANCELED from the loop; its step fails,

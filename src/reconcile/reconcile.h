@@ -106,7 +106,8 @@ void reconcile_stop(struct rec *r);
  * nonce or their turn), polls of authorizations and orders, and running hooks (their process
  * groups get SIGTERM, then SIGKILL after HOOKS_KILL_GRACE_MS). Each step so cut short ends as
  * interrupted: it withdraws what it published (webroot files, listener entries; the stop hooks
- * of start hooks that ran, with their usual timeout) and its target resumes on the next run.
+ * of start hooks that ran, each with a timeout of 5 s at most) and its target resumes on the
+ * next run.
  * The end-of-pass hook events do not run. done is then called from the loop as usual, once
  * the listeners, connections and the lock are released; the state directory stays valid.
  * Returns at once; does nothing after the first call or once the pass is ending. */

@@ -178,6 +178,8 @@ static void withdraw_next(struct authz_set *s)
 
 static void withdraw_all(struct authz_set *s)
 {
+    /* Read again: a forced stop meanwhile shortens the stop hooks' timeout (reconcile.h). */
+    s->j->ctx->hooks_opts(s->j->ctx->arg, s->j->t, &s->ho);
     s->cursor = 0;
     withdraw_next(s);
 }

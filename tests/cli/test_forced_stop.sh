@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A forced stop is a real stop (issue 13): with a challenge hook that ignores SIGTERM and
 # sleeps far longer than the grace, two SIGTERMs to `acmed --once`, one SIGTERM and the 10 s
-# grace, and two SIGTERMs to the daemon end the process within seconds of the forced stop
-# with exit 0 (a stop is no failure), after it has killed the hook's whole process group
-# (SIGTERM, then SIGKILL), taken its webroot answer down, run the stop hook and released the
-# state directory: `acmed status` reads it, and the next `--once` issues the certificate by
-# resuming the same order.
+# grace, and two SIGTERMs to the daemon (whose stop hook hangs too: it gets 5 s) end the
+# process within seconds of the forced stop with exit 0 (a stop is no failure), after it has
+# killed the hook's whole process group (SIGTERM, then SIGKILL), taken its webroot answer
+# down, run the stop hook and released the state directory: `acmed status` reads it, and the
+# next `--once` issues the certificate by resuming the same order.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
 tl_pebble
@@ -30,6 +30,12 @@ challenge-http-start)
     ;;
 challenge-http-stop)
     echo "stop \$2" >>"$T/hook.log"
+    [ -e "$T/slowstop" ] || exit 0
+    trap '' TERM
+    echo \$\$ >"$T/stop.pid"
+    sleep 300 &
+    echo \$! >"$T/stopchild.pid"
+    wait
     ;;
 *) exit 42 ;;
 esac
@@ -50,10 +56,11 @@ gone() { ! kill -0 "$1" 2>/dev/null || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/
 answers() { find "$WEBROOT" -type f | wc -l; }
 now_ms() { date +%s%3N; }
 
-# stop_hard PID LOG [GRACE]: once the start hook sleeps, two SIGTERMs (with GRACE, one, and
-# the grace of 10 s runs out); checks what a real stop leaves.
+# stop_hard PID LOG [MODE]: once the start hook sleeps, two SIGTERMs (MODE grace: one, and
+# the grace of 10 s runs out; MODE slowstop: the stop hook hangs too, and gets 5 s); checks
+# what a real stop leaves.
 stop_hard() {
-    local pid=$1 log=$2 grace=${3:-} hook child t0 t1 rc limit=5000
+    local pid=$1 log=$2 mode=${3:-} hook child t0 t1 rc limit=5000 p
     wait_for 30 test -s "$T/hook.pid" || {
         fail "the start hook did not run within 30 s: $(tail -5 "$log")"
         return
@@ -65,7 +72,8 @@ stop_hard() {
     [[ $(answers) -ge 1 ]] || fail "no webroot answer was published while the hook ran"
     t0=$(now_ms)
     kill -TERM "$pid"
-    if [[ -n $grace ]]; then
+    [[ $mode == slowstop ]] && limit=10000
+    if [[ $mode == grace ]]; then
         limit=15000
         sleep 5
         kill -0 "$pid" 2>/dev/null || fail "$log: one SIGTERM did not wait for the grace"
@@ -86,7 +94,18 @@ stop_hard() {
     t1=$(now_ms)
     echo "$(basename "$log" .log): exit $rc, $((t1 - t0)) ms after the first SIGTERM"
     ((t1 - t0 < limit)) || fail "$log: the forced stop took $((t1 - t0)) ms"
-    [[ -z $grace ]] || ((t1 - t0 >= 9500)) || fail "$log: stopped before the grace was over"
+    [[ $mode != grace ]] || ((t1 - t0 >= 9500)) || fail "$log: stopped before the grace was over"
+    if [[ $mode == slowstop ]]; then
+        for p in stop stopchild; do
+            if [[ -s $T/$p.pid ]]; then
+                PIDS+=($(cat "$T/$p.pid"))
+                wait_for 3 gone "$(cat "$T/$p.pid")" || fail "$log: the $p hook process still runs"
+            else
+                fail "$log: no $p.pid: the stop hook did not hang"
+            fi
+        done
+        grep -q '(challenge-http-stop) timed out' "$log" || fail "$log: the stop hook did not time out"
+    fi
     [[ $rc == 0 ]] || fail "$log: exit $rc after a forced stop (documented: 0)"
     wait_for 3 gone "$hook" || fail "$log: the hook ($hook) still runs after acmed ended"
     wait_for 3 gone "$child" || fail "$log: the hook's child ($child) still runs after acmed ended"
@@ -101,7 +120,7 @@ stop_hard() {
     tl_acmed status >"$T/status.txt" 2>&1
     rc=$?
     [[ $rc == 0 || $rc == 1 ]] || fail "status exited $rc after the forced stop: $(cat "$T/status.txt")"
-    rm -f "$T/hook.pid" "$T/child.pid" "$T/hook.log"
+    rm -f "$T/hook.pid" "$T/child.pid" "$T/hook.log" "$T/stop.pid" "$T/stopchild.pid" "$T/slowstop"
 }
 
 # resumes NAME LOG: a plain --once issues NAME, resuming the interrupted order.
@@ -141,7 +160,8 @@ resumes grace.stop.test
 DAEMON=$!
 PIDS+=($DAEMON)
 printf 'satisfy:\n  names: [daemon.stop.test]\n' >"$STATE/desired/d"
-stop_hard "$DAEMON" "$T/daemon.log"
+touch "$T/slowstop"
+stop_hard "$DAEMON" "$T/daemon.log" slowstop
 grep -q 'daemon stopped' "$T/daemon.log" || fail "the daemon did not leave through its cleanup"
 resumes daemon.stop.test
 
