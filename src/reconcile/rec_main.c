@@ -4,11 +4,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hooks/hooks.h"
 #include "reconcile/plan.h"
 #include "reconcile/rec_phases.h"
 #include "reconcile/responders.h"
 #include "util/clock.h"
 #include "util/log.h"
+
+/* The timeout of the hooks a forced stop still starts: the stop hooks that withdraw the
+ * answers of start hooks that ran. They get a short chance; a stop must not wait on them for
+ * the configured hook-timeout (5 minutes by default). */
+#define FORCED_HOOK_TIMEOUT_S 5
 
 static void on_finish(uv_timer_t *t);
 
@@ -216,12 +222,20 @@ void reconcile_stop(struct rec *r)
     r->sum.stop_requested = true;
 }
 
-void reconcile_abandon(struct rec *r)
+void reconcile_force_stop(struct rec *r)
 {
-    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
-             "resume on the next run");
-    for (size_t i = 0; i < r->njobs; i++)
-        step_authorize_abandon(r->jobs[i]);
+    if (r->forced || r->finished)
+        return; /* a finished pass is only releasing what it held */
+    reconcile_stop(r);
+    r->forced = true;
+    if (r->hook_timeout_s == 0 || r->hook_timeout_s > FORCED_HOOK_TIMEOUT_S)
+        r->hook_timeout_s = FORCED_HOOK_TIMEOUT_S;
+    log_warn("stopping now: cancelling the requests, polls and hooks in flight; the steps they "
+             "belong to resume on the next run");
+    /* Each cancelled operation calls back with -ECANCELED from the loop; its step fails,
+     * which during a stop interrupts its job (job_fail), withdrawing what it published. */
+    hooks_cancel(r->loop);
+    http_client_cancel(r->http);
 }
 
 /* ---- a pass on a loop of its own ---- */
