@@ -1,32 +1,14 @@
-#include "acme/client.h"
-
+/* client: the request machinery of client.h (the directory is fetched in client_dir.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "acme/nonce_pool.h"
+#include "acme/client_internal.h"
 #include "acme/retry.h"
-#include "acme/url.h"
 #include "util/clock.h"
 #include "util/log.h"
 
 #define NONCE_WAIT_MS 300 /* longest wait for a nonce from another answer */
-
-struct acme_client {
-    uv_loop_t *loop;
-    struct http_client *http;
-    char *dir_url;
-    struct acme_directory *dir;
-    struct acme_retry_policy pol;
-    struct nonce_pool nonces;
-    const struct signer *acct_signer;
-    char *kid;
-    struct acme_client_stats stats;
-    unsigned inflight;           /* HTTP requests started and not yet answered */
-    unsigned max_inflight;       /* 0: no limit */
-    struct call **nonce_waiters; /* POSTs waiting for a nonce from a response in flight */
-    size_t nwaiters;
-};
 
 /* One logical request: the attempts, nonce fetches and waits it takes until it completes. */
 struct call {
@@ -44,7 +26,9 @@ struct call {
     uint64_t start_ms;
     bool fetching_nonce; /* the in-flight HTTP request is HEAD newNonce */
     bool no_wait;        /* waited long enough for a nonce: fetch one now */
+    bool busy;           /* an HTTP request or a signature is under way, not the timer */
     uv_timer_t timer;
+    struct acme_waiter waiter; /* among the client's until the call finishes */
 };
 
 static void call_attempt(struct call *k);
@@ -119,6 +103,46 @@ void acme_retry_policy_default(struct acme_retry_policy *p)
     p->max_retry_after_s = 120;
 }
 
+/* --- cancellation --- */
+
+void acme_client_waiter_add(struct acme_client *c, struct acme_waiter *w)
+{
+    w->prev = NULL;
+    w->next = c->waiters;
+    if (c->waiters)
+        c->waiters->prev = w;
+    c->waiters = w;
+}
+
+void acme_client_waiter_remove(struct acme_client *c, struct acme_waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else if (c->waiters == w)
+        c->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+}
+
+bool acme_client_cancelled(const struct acme_client *c)
+{
+    return c->cancelled;
+}
+
+/* The HTTP client was cancelled (a forced stop): its requests on the wire end with
+ * -ECANCELED through it; every waiter is told to stop waiting. A waiter's cancel only starts
+ * a timer, so the list does not change under this loop. */
+static void on_http_cancel(struct http_watch *hw)
+{
+    struct acme_client *c =
+        (struct acme_client *)(void *)((char *)hw - offsetof(struct acme_client, watch));
+
+    c->cancelled = true;
+    for (struct acme_waiter *w = c->waiters; w; w = w->next)
+        w->cancel(w);
+}
+
 int acme_client_new(uv_loop_t *loop, struct http_client *http, const char *directory_url,
                     const struct acme_retry_policy *policy, struct acme_client **out, struct err *e)
 {
@@ -135,6 +159,9 @@ int acme_client_new(uv_loop_t *loop, struct http_client *http, const char *direc
         c->pol = *policy;
     else
         acme_retry_policy_default(&c->pol);
+    c->watch.cb = on_http_cancel;
+    if (http)
+        http_client_watch(http, &c->watch);
     *out = c;
     return 0;
 }
@@ -143,54 +170,14 @@ void acme_client_free(struct acme_client *c)
 {
     if (!c)
         return;
+    if (!c->cancelled)
+        http_client_unwatch(c->http, &c->watch);
     nonce_pool_clear(&c->nonces);
     acme_directory_free(c->dir);
     free(c->dir_url);
     free(c->kid);
     free(c->nonce_waiters);
     free(c);
-}
-
-const struct acme_directory *acme_client_directory(const struct acme_client *c)
-{
-    return c->dir;
-}
-
-int acme_client_set_account(struct acme_client *c, const struct signer *s, const char *kid)
-{
-    char *copy = NULL;
-
-    if (kid && !(copy = strdup(kid)))
-        return -ENOMEM;
-    free(c->kid);
-    c->kid = copy;
-    c->acct_signer = kid ? s : NULL;
-    return 0;
-}
-
-const char *acme_client_account_url(const struct acme_client *c)
-{
-    return c->kid;
-}
-
-void acme_client_set_max_inflight(struct acme_client *c, unsigned n)
-{
-    c->max_inflight = n;
-}
-
-uv_loop_t *acme_client_loop(const struct acme_client *c)
-{
-    return c->loop;
-}
-
-const struct signer *acme_client_account_signer(const struct acme_client *c)
-{
-    return c->acct_signer;
-}
-
-void acme_client_stats(const struct acme_client *c, struct acme_client_stats *out)
-{
-    *out = c->stats;
 }
 
 bool acme_client_offer_nonce(struct acme_client *c, const char *nonce)
@@ -229,6 +216,8 @@ static void result_clear(struct acme_result *r)
 /* Completes the call: runs the callback once, then releases the call after its timer closed. */
 static void call_finish(struct call *k, int rc, struct acme_result *r, const struct err *e)
 {
+    acme_client_waiter_remove(k->c, &k->waiter);
+    k->busy = false;
     k->cb(k->arg, rc, r, e);
     uv_close((uv_handle_t *)&k->timer, call_free_cb);
 }
@@ -243,6 +232,16 @@ static void call_fail(struct call *k, int rc, const struct err *e)
 static void on_timer(uv_timer_t *t)
 {
     call_attempt(t->data);
+}
+
+/* The client is cancelled: a call waiting on its timer (its start, a backoff, a nonce, its
+ * turn) fails from it at once; one on the wire or at its signer fails when that answers. */
+static void call_cancel(struct acme_waiter *w)
+{
+    struct call *k = (struct call *)(void *)((char *)w - offsetof(struct call, waiter));
+
+    if (!k->busy)
+        uv_timer_start(&k->timer, on_timer, 0, 0);
 }
 
 /* Waits `ms` then attempts again. Waits are timers, never sleeps. */
@@ -287,6 +286,7 @@ static void on_response(void *arg, int rc, const struct http_response *resp, con
     struct acme_client *c = k->c;
 
     c->inflight--;
+    k->busy = false;
     handle_response(arg, rc, resp, herr);
     nonce_wake(c);
 }
@@ -386,8 +386,10 @@ static int start_nonce_fetch(struct call *k, struct err *e)
     k->c->stats.requests++;
     k->c->stats.nonce_heads++;
     rc = http_request_start(k->c->http, &req, on_response, k, e);
-    if (rc == 0)
+    if (rc == 0) {
         k->c->inflight++;
+        k->busy = true;
+    }
     return rc;
 }
 
@@ -408,10 +410,12 @@ static void call_send(struct call *k, const char *body)
     c->stats.requests++;
     log_debug("%s %s", k->method, k->url);
     rc = http_request_start(c->http, &req, on_response, k, &e);
-    if (rc < 0)
+    if (rc < 0) {
         call_fail(k, rc, &e);
-    else
+    } else {
         c->inflight++;
+        k->busy = true;
+    }
 }
 
 /* The signature of a POST arrives from the signer, perhaps before jws_sign_acme_start has
@@ -424,6 +428,7 @@ static void on_signed(void *arg, int rc, const char *jws, const struct err *se)
     struct err e;
 
     c->inflight--; /* the signature was counted as in flight */
+    k->busy = false;
     if (rc >= 0) {
         call_send(k, jws);
         return;
@@ -450,11 +455,13 @@ static void call_sign(struct call *k, char *nonce)
     }
     /* A signature in progress counts against max_inflight: it becomes a request. */
     c->inflight++;
+    k->busy = true;
     rc = jws_sign_acme_start(kid ? c->acct_signer : k->signer, kid ? c->kid : NULL, nonce, k->url,
                              k->payload, on_signed, k, &e);
     free(nonce);
     if (rc < 0) {
         c->inflight--;
+        k->busy = false;
         err_wrap(&e, "signing the request to %s", k->url);
         call_fail(k, rc, &e);
     }
@@ -468,6 +475,13 @@ static void call_attempt(struct call *k)
     int rc;
 
     err_clear(&e);
+    if (c->cancelled) {
+        nonce_unwait(c, k);
+        call_fail(k,
+                  err_set(&e, -ECANCELED, "%s %s: cancelled: acmed is stopping", k->method, k->url),
+                  &e);
+        return;
+    }
     /* At most max_inflight requests to this CA at once: the others wait their turn. */
     if (c->max_inflight && c->inflight >= c->max_inflight && nonce_wait(c, k) == 0)
         return;
@@ -536,62 +550,9 @@ int acme_call(struct acme_client *c, const struct acme_call *call, acme_cb cb, v
         k->payload = strdup("");
     uv_timer_init(c->loop, &k->timer);
     k->timer.data = k;
+    k->waiter.cancel = call_cancel;
+    acme_client_waiter_add(c, &k->waiter);
     /* Start from a timer so the callback can never run inside this call. */
     uv_timer_start(&k->timer, on_timer, 0, 0);
     return 0;
-}
-
-/* --- the directory --- */
-
-struct start_ctx {
-    struct acme_client *c;
-    acme_cb cb;
-    void *arg;
-};
-
-static void on_directory(void *arg, int rc, struct acme_result *r, const struct err *e)
-{
-    struct start_ctx *s = arg;
-    struct acme_client *c = s->c;
-    struct err pe;
-
-    err_clear(&pe);
-    if (rc == 0) {
-        struct acme_directory *d = NULL;
-
-        rc = acme_directory_parse(r->http->body, r->http->body_len, &d, &pe);
-        if (rc == 0 && (rc = acme_directory_urls_check(d, acme_client_https_only(c), &pe)) < 0)
-            acme_directory_free(d);
-        if (rc < 0) {
-            err_wrap(&pe, "directory %s", c->dir_url);
-        } else {
-            acme_directory_free(c->dir);
-            c->dir = d;
-        }
-        e = rc < 0 ? &pe : NULL;
-    }
-    s->cb(s->arg, rc, r, e);
-    free(s);
-}
-
-bool acme_client_https_only(const struct acme_client *c)
-{
-    return acme_url_is_https(c->dir_url);
-}
-
-int acme_client_start(struct acme_client *c, acme_cb cb, void *arg, struct err *e)
-{
-    struct start_ctx *s = calloc(1, sizeof *s);
-    struct acme_call call = {.method = "GET", .url = c->dir_url};
-    int rc;
-
-    if (!s)
-        return err_set(e, -ENOMEM, "out of memory");
-    s->c = c;
-    s->cb = cb;
-    s->arg = arg;
-    rc = acme_call(c, &call, on_directory, s, e);
-    if (rc < 0)
-        free(s);
-    return rc;
 }

@@ -101,7 +101,26 @@ void acme_client_stats(const struct acme_client *c, struct acme_client_stats *ou
  * for good); their callbacks must not run afterwards. NULL is ignored. */
 void acme_client_free(struct acme_client *c);
 
+/* Cancellation. There is no call for it: the client hears it from its HTTP client
+ * (http_client_cancel, a forced stop). Then every operation in flight ends promptly with rc
+ * -ECANCELED, each callback once and from the loop: requests waiting (a retry's backoff, a
+ * Retry-After, a nonce, their turn under max_inflight) stop waiting, requests on the wire are
+ * aborted by the HTTP client, polls stop between two looks; and every operation started
+ * afterwards ends the same way. */
+bool acme_client_cancelled(const struct acme_client *c);
+
 /* --- The request machinery, used by the operation modules (acme/ops.h). --- */
+
+/* An operation that waits on a timer of its own (acme/poll.c): told once, by cancel(w) from
+ * inside the cancellation, so that it stops waiting. Linked while it waits for anything. */
+struct acme_waiter {
+    void (*cancel)(struct acme_waiter *w);
+    struct acme_waiter *prev, *next; /* the client's */
+};
+
+/* Links w (not linked yet) among the client's waiters; unlinks it. */
+void acme_client_waiter_add(struct acme_client *c, struct acme_waiter *w);
+void acme_client_waiter_remove(struct acme_client *c, struct acme_waiter *w);
 
 enum acme_auth { ACME_AUTH_KID, ACME_AUTH_JWK };
 

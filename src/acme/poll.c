@@ -2,8 +2,10 @@
  *
  * No fixed sleeps: the server's Retry-After decides when it gives one; otherwise the first
  * poll comes soon (a validation against a nearby CA takes milliseconds) and the interval
- * doubles from there, all bounded by the caller's deadline. */
+ * doubles from there, all bounded by the caller's deadline. A cancelled client (client.h)
+ * ends a poll waiting between two looks at once, with -ECANCELED. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,7 @@ struct poll {
     acme_cb cb;
     void *arg;
     uv_timer_t timer;
+    struct acme_waiter waiter; /* among the client's until the poll finishes */
 };
 
 static void poll_free_cb(uv_handle_t *h)
@@ -34,6 +37,7 @@ static void poll_free_cb(uv_handle_t *h)
 
 static void poll_finish(struct poll *p, int rc, struct acme_result *r, const struct err *e)
 {
+    acme_client_waiter_remove(p->c, &p->waiter);
     p->cb(p->arg, rc, r, e);
     uv_close((uv_handle_t *)&p->timer, poll_free_cb);
 }
@@ -52,7 +56,26 @@ static void poll_fetch(struct poll *p);
 
 static void on_poll_timer(uv_timer_t *t)
 {
-    poll_fetch(t->data);
+    struct poll *p = t->data;
+    struct acme_result r = {.retry_after = -1};
+    struct err e;
+
+    if (acme_client_cancelled(p->c)) {
+        err_set(&e, -ECANCELED, "%s: polling cancelled: acmed is stopping", p->url);
+        poll_finish(p, -ECANCELED, &r, &e);
+        return;
+    }
+    poll_fetch(p);
+}
+
+/* The client is cancelled: a poll waiting for its next look ends from its timer at once; one
+ * whose look is on the wire ends when that request fails. */
+static void poll_cancel(struct acme_waiter *w)
+{
+    struct poll *p = (struct poll *)(void *)((char *)w - offsetof(struct poll, waiter));
+
+    if (uv_is_active((uv_handle_t *)&p->timer))
+        uv_timer_start(&p->timer, on_poll_timer, 0, 0);
 }
 
 static void on_polled(void *arg, int rc, struct acme_result *r, const struct err *e)
@@ -118,6 +141,8 @@ static int poll_start(struct acme_client *c, const char *url, bool order, bool u
     p->arg = arg;
     uv_timer_init(acme_client_loop(c), &p->timer);
     p->timer.data = p;
+    p->waiter.cancel = poll_cancel;
+    acme_client_waiter_add(c, &p->waiter);
     /* The first look comes after the shortest wait: the caller has just asked the server to
      * act, and a look at once would only find the old state. */
     uv_timer_start(&p->timer, on_poll_timer, ACME_POLL_FIRST_MS, 0);

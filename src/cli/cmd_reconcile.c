@@ -1,7 +1,6 @@
 /* cmd_reconcile: `acmed --once` / `acmed reconcile [--force]`, and the pass other commands
  * run after changing desired/. */
 #include <signal.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "cli/cli.h"
@@ -29,7 +28,8 @@ static struct rec_opts cli_rec_opts(const struct cli *c, const char **hooks)
 /* One pass on a loop of the command's own, with the signals a timer's unit or ^C sends: the
  * first SIGTERM/SIGINT lets in-flight steps reach their next checkpoint (the next run resumes
  * them) and takes the challenge answers down; a second one, or REC_STOP_GRACE_MS without the
- * pass ending, abandons it and exits at once, as a kill would. */
+ * pass ending, cancels what is in flight (reconcile_force_stop), and the pass ends at once
+ * through the same path, with the same exit code. */
 struct cli_pass {
     uv_loop_t loop;
     struct rec *pass;      /* NULL once the pass has ended */
@@ -45,9 +45,9 @@ static void on_grace_over(uv_timer_t *t)
 {
     struct cli_pass *p = t->data;
 
+    uv_timer_stop(&p->grace);
     if (p->pass)
-        reconcile_abandon(p->pass);
-    _exit(REC_OK);
+        reconcile_force_stop(p->pass);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)

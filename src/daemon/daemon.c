@@ -61,16 +61,15 @@ static void schedule(struct daemon *d, uint64_t ms)
 }
 
 /* The grace after a stop signal is over (or a second signal came) and the pass has not
- * reached its checkpoints: its webroot answers are taken down and the process ends, as a kill
- * would (reconcile_abandon). */
+ * reached its checkpoints: what it has in flight is cancelled (reconcile_force_stop), and its
+ * end, soon after, stops the loop as for any stop (on_pass_done). */
 static void on_grace_over(uv_timer_t *t)
 {
     struct daemon *d = t->data;
 
+    uv_timer_stop(&d->grace);
     if (d->pass)
-        reconcile_abandon(d->pass);
-    notify_send("STOPPING=1");
-    _exit(0);
+        reconcile_force_stop(d->pass);
 }
 
 /* A stop: with no pass running, at once; during a pass, once its in-flight steps reach their

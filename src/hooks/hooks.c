@@ -13,7 +13,9 @@
  * under systemd) with the hook named. The hook is not waited for to close them: a service it
  * restarts may inherit them and keep them open for its whole life. When the hook is finished,
  * whatever is left in the pipes is read without blocking, any unterminated last line is
- * logged, and the pipes are closed; later output of its leftover children is lost. */
+ * logged, and the pipes are closed; later output of its leftover children is lost.
+ *
+ * Every job is on one list while it runs, so that hooks_cancel can find those of a loop. */
 #include "hooks/hooks.h"
 
 #include <errno.h>
@@ -51,6 +53,8 @@ struct hook_out {
 };
 
 struct hooks_job {
+    struct hooks_job *prev, *next_job; /* the running jobs (`running`) */
+    bool cancelled;                    /* hooks_cancel: no further hook; the result -ECANCELED */
     uv_loop_t *loop;
     char **paths; /* from hooks_discover() */
     size_t npaths, next;
@@ -78,11 +82,15 @@ struct hooks_job {
     unsigned open_handles; /* proc and pipe handles not yet through their close callback */
     bool done;             /* the hook is finished; handles are being closed */
     bool exited, timed_out, killed;
+    bool terminating; /* SIGTERM sent (a timeout or hooks_cancel): SIGKILL follows */
     int64_t exit_status;
     int term_signal;
 };
 
 static void start_next(struct hooks_job *j);
+
+/* The jobs between hooks_run and their callback, newest first. */
+static struct hooks_job *running;
 
 static void job_free(struct hooks_job *j)
 {
@@ -126,6 +134,12 @@ static void on_final_close(uv_handle_t *h)
 {
     struct hooks_job *j = h->data;
 
+    if (j->prev)
+        j->prev->next_job = j->next_job;
+    else
+        running = j->next_job;
+    if (j->next_job)
+        j->next_job->prev = j->prev;
     j->cb(j->arg, j->rc, j->nran, &j->err);
     job_free(j);
 }
@@ -260,7 +274,9 @@ static void hook_done(struct hooks_job *j)
     uv_timer_stop(&j->timer);
     for (int i = 0; i < 2; i++)
         out_drain(j, &j->out[i]);
-    if (j->timed_out)
+    if (j->cancelled)
+        log_notice("hook %s (%s) stopped: acmed is stopping", hook, event);
+    else if (j->timed_out)
         record_failure(j, -ETIMEDOUT,
                        "hook %s (%s) timed out after %llu s; its process group was killed", hook,
                        event, (unsigned long long)(j->timeout_ms / 1000));
@@ -289,9 +305,9 @@ static void on_proc_exit(uv_process_t *p, int64_t exit_status, int term_signal)
     j->exited = true;
     j->exit_status = exit_status;
     j->term_signal = term_signal;
-    /* A timed-out hook whose leader died on SIGTERM may have left children behind: wait for
+    /* A terminated hook whose leader died on SIGTERM may have left children behind: wait for
      * the grace timer, which sends SIGKILL to the group, before moving on. */
-    if (j->timed_out && !j->killed)
+    if (j->terminating && !j->killed)
         return;
     hook_done(j);
 }
@@ -309,15 +325,43 @@ static void on_grace(uv_timer_t *t)
         hook_done(j);
 }
 
+/* SIGTERM to the running hook's process group, SIGKILL after HOOKS_KILL_GRACE_MS. */
+static void terminate(struct hooks_job *j)
+{
+    j->terminating = true;
+    if (kill(-j->proc.pid, SIGTERM) < 0 && errno != ESRCH)
+        log_warn("cannot terminate hook %s: %s", j->cur, strerror(errno));
+    uv_timer_start(&j->timer, on_grace, HOOKS_KILL_GRACE_MS, 0);
+}
+
 static void on_timeout(uv_timer_t *t)
 {
     struct hooks_job *j = t->data;
 
     log_warn("hook %s (%s) timed out; terminating its process group", j->cur, j->argv[1]);
     j->timed_out = true;
-    if (kill(-j->proc.pid, SIGTERM) < 0 && errno != ESRCH)
-        log_warn("cannot terminate hook %s: %s", j->cur, strerror(errno));
-    uv_timer_start(&j->timer, on_grace, HOOKS_KILL_GRACE_MS, 0);
+    terminate(j);
+}
+
+void hooks_cancel(uv_loop_t *loop)
+{
+    for (struct hooks_job *j = running; j; j = j->next_job) {
+        if (j->loop != loop || j->cancelled)
+            continue;
+        j->cancelled = true;
+        if (j->rc != 0)
+            log_warn("%s", j->err.msg);
+        j->rc =
+            err_set(&j->err, -ECANCELED, "hook event %s cancelled: acmed is stopping", j->argv[1]);
+        j->next = j->npaths; /* no further hook */
+        /* A hook running and not yet terminated; otherwise the job ends from the close
+         * callbacks under way, or from its start timer. */
+        if (j->cur && !j->done && !j->exited && !j->terminating) {
+            log_notice("hook %s (%s): acmed is stopping; terminating its process group", j->cur,
+                       j->argv[1]);
+            terminate(j);
+        }
+    }
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -365,7 +409,7 @@ static void spawn_one(struct hooks_job *j)
     /* "hook NAME: " and log_msg's terminating NUL; hook names are at most NAME_MAX long. */
     prefix = strlen("hook : ") + strlen(j->name) + 1;
     j->line_cap = prefix < OUT_MSG_MAX / 2 ? OUT_MSG_MAX - prefix : OUT_MSG_MAX / 2;
-    j->done = j->exited = j->timed_out = j->killed = false;
+    j->done = j->exited = j->timed_out = j->killed = j->terminating = false;
     j->exit_status = 0;
     j->term_signal = 0;
     uv_pipe_init(j->loop, &j->pipe, 0);
@@ -513,6 +557,10 @@ int hooks_run(uv_loop_t *loop, const struct hooks_opts *o, const char *event,
     j->timer.data = j;
     /* Start from the loop: the callback must never run before hooks_run() has returned. */
     uv_timer_start(&j->timer, on_start, 0, 0);
+    j->next_job = running;
+    if (running)
+        running->prev = j;
+    running = j;
     j = NULL;
 out:
     job_free(j);

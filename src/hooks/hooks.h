@@ -75,6 +75,12 @@ int hooks_run(uv_loop_t *loop, const struct hooks_opts *o, const char *event,
               const char *const *args, size_t nargs, const char *stdin_data, size_t stdin_len,
               hooks_cb cb, void *arg, struct err *e);
 
+/* For a stop that cannot wait: every hooks_run on `loop` still under way ends with rc
+ * -ECANCELED (its callback runs once, from the loop, as usual): no further hook of its event
+ * starts, and a running hook's process group gets SIGTERM, then SIGKILL after
+ * HOOKS_KILL_GRACE_MS, and is reaped. Hooks run later are not affected. */
+void hooks_cancel(uv_loop_t *loop);
+
 /* Lists the hooks that would run, in order, as absolute paths in *paths (caller frees each
  * and the array, e.g. with hooks_paths_free()). Missing directories are fine; refused
  * entries are logged and left out. Returns 0, or negative (e set) when a directory exists

@@ -11,7 +11,10 @@
  * Closing: http_client_close removes every pending transfer from curl at once, closes the uv
  * handles, and parks the transfers on `cancelled`; when the last uv close callback has run,
  * their callbacks fire with -ECANCELED, then done(), then the memory is freed. Because memory
- * is only freed from a close callback, closing from inside a completion callback is safe. */
+ * is only freed from a close callback, closing from inside a completion callback is safe.
+ *
+ * Cancelling (a forced stop) parks the transfers the same way without closing anything; a
+ * second timer delivers their -ECANCELED from the loop, and the watchers hear of it at once. */
 #include "net/http.h"
 
 #include <curl/curl.h>
@@ -49,7 +52,10 @@ struct http_client {
     struct http_client_opts opts; /* defaults filled in; ca_bundle is owned */
     struct http_stats stats;
     struct http_xfer *xfers;     /* in flight, newest first */
-    struct http_xfer *cancelled; /* removed by close, oldest first; callbacks pending */
+    struct http_xfer *cancelled; /* removed by close or cancel, oldest first; callbacks pending */
+    uv_timer_t cancel_timer;     /* delivers the cancelled callbacks after http_client_cancel */
+    struct http_watch *watches;  /* told by http_client_cancel */
+    int aborted;                 /* http_client_cancel was called */
     struct http_sock *socks;     /* polls that are open (not closing) */
     unsigned closing_handles;    /* uv_close calls whose callback has not run yet */
     int closing;
@@ -402,6 +408,8 @@ int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts, struct
     /* Last: once initialised, the timer belongs to the loop and needs uv_close. */
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
+    uv_timer_init(loop, &c->cancel_timer);
+    c->cancel_timer.data = c;
     *out = c;
     c = NULL;
     global = 0;
@@ -428,6 +436,8 @@ int http_request_start(struct http_client *c, const struct http_request *req, ht
         return err_set(e, -EINVAL, "http: missing client, request, URL or callback");
     if (c->closing)
         return err_set(e, -ESHUTDOWN, "http: %s: the client is closing", req->url);
+    if (c->aborted)
+        return err_set(e, -ECANCELED, "http: %s: cancelled: acmed is stopping", req->url);
     if (!req->plain_http &&
         (rc = url_policy_check(req->url, c->opts.allow_insecure_http, "URL", e)) < 0)
         return rc;
@@ -503,8 +513,63 @@ void http_client_close(struct http_client *c, void (*done)(void *arg), void *arg
         sock_close(c->socks);
     curl_multi_cleanup(c->multi);
     c->multi = NULL;
-    c->closing_handles++;
+    c->closing_handles += 2;
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->cancel_timer, on_timer_closed);
+}
+
+void http_client_watch(struct http_client *c, struct http_watch *w)
+{
+    w->next = c->watches;
+    c->watches = w;
+}
+
+void http_client_unwatch(struct http_client *c, struct http_watch *w)
+{
+    for (struct http_watch **p = c ? &c->watches : NULL; p && *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            w->next = NULL;
+            return;
+        }
+    }
+}
+
+/* Delivers the transfers http_client_cancel parked, oldest first. A callback may close the
+ * client: the rest are then delivered by client_finalize. */
+static void on_cancel_timer(uv_timer_t *t)
+{
+    struct http_client *c = t->data;
+    struct http_xfer *x;
+    struct err e;
+
+    while (!c->closing && (x = c->cancelled)) {
+        c->cancelled = x->next;
+        err_set(&e, -ECANCELED, "%s %s: cancelled: acmed is stopping", x->method, x->url);
+        x->cb(x->arg, -ECANCELED, NULL, &e);
+        http_xfer_free(x);
+    }
+}
+
+void http_client_cancel(struct http_client *c)
+{
+    struct http_xfer *x;
+    struct http_watch *w;
+
+    if (!c || c->closing || c->aborted)
+        return;
+    c->aborted = 1;
+    /* Pushed in front of what may already wait, newest first: oldest first once reversed. */
+    while ((x = c->xfers)) {
+        xfer_detach(c, x);
+        xfer_link(&c->cancelled, x);
+    }
+    uv_timer_start(&c->cancel_timer, on_cancel_timer, 0, 0);
+    while ((w = c->watches)) {
+        c->watches = w->next;
+        w->next = NULL;
+        w->cb(w);
+    }
 }
 
 char *http_dir_bundle(const char *dir)

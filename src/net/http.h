@@ -29,9 +29,31 @@ int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts, struct
 /* Starts a request. Returns 0 when started (cb will be called exactly once, never from inside
  * this call) or negative (cb is never called): -EINVAL for a bad method or a line break in the
  * URL or a header, -EPERM for a plain-http URL the rule of net/url_policy.h refuses (no
- * connection is made), -ESHUTDOWN once http_client_close was called, -ENOMEM. */
+ * connection is made), -ESHUTDOWN once http_client_close was called, -ECANCELED once
+ * http_client_cancel was, -ENOMEM. */
 int http_request_start(struct http_client *c, const struct http_request *req, http_cb cb, void *arg,
                        struct err *e);
+
+/* Someone to tell when the client is cancelled (http_client_cancel), e.g. a user whose own
+ * timers wait to send requests. Embedded in the user's memory; cb(w) runs once, from inside
+ * http_client_cancel. Linked by http_client_watch; the user unlinks it (http_client_unwatch)
+ * before its memory goes, while the client exists. */
+struct http_watch {
+    void (*cb)(struct http_watch *w);
+    struct http_watch *next; /* the client's */
+};
+
+/* Adds w to the client's watchers (c and w non-NULL; w not already watching). */
+void http_client_watch(struct http_client *c, struct http_watch *w);
+/* Removes w if it is among the watchers (after a cancel it no longer is). c may be NULL. */
+void http_client_unwatch(struct http_client *c, struct http_watch *w);
+
+/* Cancels everything, for a stop that cannot wait: each request in flight ends with rc
+ * -ECANCELED (its callback runs later from the loop, never from inside this call), every
+ * watcher is told (inside this call, then forgotten), and http_request_start fails with
+ * -ECANCELED from now on. The client stays valid and must still be closed. A second call does
+ * nothing. c may be NULL. */
+void http_client_cancel(struct http_client *c);
 
 /* Counters since creation. */
 void http_client_stats(const struct http_client *c, struct http_stats *out);

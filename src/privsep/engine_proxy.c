@@ -411,6 +411,11 @@ static int px_http01_fetch(struct engine *g, const char *url, const char *connec
     return proxy_pop_send(o, &out, e); /* plain http, no account: nothing to sign */
 }
 
+static void px_cancel(struct engine *g)
+{
+    keeper_abort(P(g)->k);
+}
+
 static void px_stats(const struct engine *g, struct engine_stats *out)
 {
     const struct proxy *p = P(g);
@@ -464,6 +469,7 @@ static const struct engine_ops proxy_ops = {
     .cert_revoke = px_cert_revoke,
     .renewal_info_get = px_renewal_info_get,
     .http01_fetch = px_http01_fetch,
+    .cancel = px_cancel,
     .stats = px_stats,
     .free = px_free,
 };

@@ -11,6 +11,7 @@
 #include "net/http.h"
 #include "privsep/supervisor.h"
 #include "privsep/wmsg.h"
+#include "reconcile/engine_types.h"
 #include "util/fsio.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -48,8 +49,9 @@ struct keeper {
     size_t ca_len;
     bool insecure_http;
     unsigned max_requests;
-    bool up;      /* a worker has its settings */
-    unsigned gen; /* workers started so far */
+    bool up;       /* a worker has its settings */
+    bool aborting; /* keeper_abort ended the worker: what it had fails as cancelled */
+    unsigned gen;  /* workers started so far */
     uint64_t next_id;
     struct kop *ops; /* queued and sent, in order */
     struct keeper_watch *watches;
@@ -250,7 +252,11 @@ static void on_down(void *arg, int status, const struct err *why)
 
     (void)status;
     k->up = false;
-    err_set(&e, -ECONNABORTED, "the worker went away (%s)", why ? err_msg(why) : "exited");
+    if (k->aborting)
+        err_set(&e, -ECANCELED, "cancelled: acmed is stopping");
+    else
+        err_set(&e, ENGINE_ELOST, "the worker went away (%s)", why ? err_msg(why) : "exited");
+    k->aborting = false;
     /* What was sent has no answer now; what was queued waits for the next worker. */
     for (struct kop **pp = &k->ops; *pp;) {
         if ((*pp)->sent) {
@@ -338,6 +344,18 @@ void keeper_watch_remove(struct keeper *k, struct keeper_watch *w)
             *pp = w->next;
             return;
         }
+}
+
+void keeper_abort(struct keeper *k)
+{
+    for (struct kop *op = k->ops; op; op = op->next) {
+        if (op->sent) {
+            log_info("privsep: stopping the worker now, with what it was doing");
+            k->aborting = true;
+            supervisor_kill(k->sv);
+            return;
+        }
+    }
 }
 
 pid_t keeper_worker_pid(const struct keeper *k)

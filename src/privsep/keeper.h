@@ -41,7 +41,8 @@ struct keeper *keeper_start(uv_loop_t *loop, const struct keeper_opts *o, struct
 uv_loop_t *keeper_loop(const struct keeper *k);
 
 /* The outcome of an operation: m is the decoded WMSG_RESULT (valid for the call), or NULL
- * when the worker died before answering, with lost saying so. */
+ * when the worker died before answering, with lost saying so: lost->code ENGINE_ELOST, or
+ * -ECANCELED after keeper_abort. */
 typedef void (*keeper_result_cb)(void *arg, const struct ipc_msg *m, const struct err *lost);
 
 /* A fresh operation id, for the WMSG_OP frame the caller builds. */
@@ -71,6 +72,11 @@ struct keeper_watch {
 };
 void keeper_watch_add(struct keeper *k, struct keeper_watch *w);
 void keeper_watch_remove(struct keeper *k, struct keeper_watch *w);
+
+/* A forced stop: ends the worker now, so that every operation it was sent fails (its callback
+ * with no message) from the loop; a new worker starts as after a crash and gets what is queued.
+ * Does nothing when no operation is in flight. */
+void keeper_abort(struct keeper *k);
 
 /* The worker's pid (0 when none is up) and how many workers were started. */
 pid_t keeper_worker_pid(const struct keeper *k);

@@ -98,7 +98,8 @@ static void on_result(void *arg, const struct ipc_msg *m, const struct err *lost
 
     pop_unlink(o);
     if (!m) {
-        rc = ENGINE_ELOST;
+        /* Lost with a dying worker (ENGINE_ELOST), or cancelled by a forced stop. */
+        rc = lost->code ? lost->code : ENGINE_ELOST;
         why = *lost;
     } else if ((x = wmsg_get_result(m, &rc, &why, &r, &de)) < 0) {
         /* Nothing of a result that breaks the rules is believed. */

@@ -67,6 +67,10 @@ struct engine_ops {
      * the CA is talked to: under privilege separation, by the worker. */
     int (*http01_fetch)(struct engine *g, const char *url, const char *connect_to, engine_cb cb,
                         void *arg, struct err *e);
+    /* A forced stop: every operation in flight ends (rc < 0, each callback once, from the loop,
+     * never inside this call). NULL where the HTTP client's cancellation reaches everything
+     * (engine_acme: http_client_cancel). */
+    void (*cancel)(struct engine *g);
     /* Request counters (zero where the implementation keeps none). */
     void (*stats)(const struct engine *g, struct engine_stats *out);
     /* Frees the engine; nothing may be in flight. */
@@ -180,6 +184,11 @@ static inline int engine_http01_fetch(struct engine *g, const char *url, const c
                                       engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->http01_fetch(g, url, connect_to, cb, arg, e);
+}
+static inline void engine_cancel(struct engine *g)
+{
+    if (g && g->ops->cancel)
+        g->ops->cancel(g);
 }
 static inline void engine_stats(const struct engine *g, struct engine_stats *out)
 {

@@ -72,6 +72,28 @@ void job_fail(struct job *j, int rc, const struct engine_result *r, const struct
     const char *problem = r && r->problem && r->problem->type ? r->problem->type : "local";
     char msg[ERR_MSG_MAX + 128];
 
+    if (*j->ctx->stopping) {
+        /* Cut short by a stop: not a failure of the target; the next run resumes. */
+        log_info("%s: interrupted by the stop (%s: %s); the next run resumes it", j->t->file, what,
+                 err_msg(e));
+        j->interrupted = true;
+        j->finished = true;
+        j->done(j);
+        return;
+    }
+    if (rc == ENGINE_ELOST && j->lost < JOB_LOST_MAX) {
+        /* The engine's worker died mid-operation (privilege separation): its outcome is
+         * unknown, so the job resumes from its checkpoint, as the next run would, now. */
+        j->lost++;
+        log_warn("%s: %s: resuming from the last checkpoint", j->t->file, err_msg(e));
+        engine_order_free(j->order);
+        j->order = NULL;
+        key_free(j->key);
+        j->key = NULL;
+        j->step = STEP_ACCOUNT;
+        job_run(j);
+        return;
+    }
     if (j->prov && !j->reregistered &&
         ((r && engine_problem_is(r->problem, "accountDoesNotExist")) ||
          j->prov->state == PROV_DIRECTORY || j->prov->state == PROV_ACCOUNT)) {
@@ -85,26 +107,6 @@ void job_fail(struct job *j, int rc, const struct engine_result *r, const struct
         j->key = NULL;
         j->step = STEP_ACCOUNT;
         job_run(j);
-        return;
-    }
-    if (rc == ENGINE_ELOST && j->lost < JOB_LOST_MAX && !*j->ctx->stopping) {
-        /* The engine's worker died mid-operation (privilege separation): its outcome is
-         * unknown, so the job resumes from its checkpoint, as the next run would, now. */
-        j->lost++;
-        log_warn("%s: %s: resuming from the last checkpoint", j->t->file, err_msg(e));
-        engine_order_free(j->order);
-        j->order = NULL;
-        key_free(j->key);
-        j->key = NULL;
-        j->step = STEP_ACCOUNT;
-        job_run(j);
-        return;
-    }
-    if (*j->ctx->stopping) {
-        /* Cut short by a stop: not a failure of the target; the next run resumes. */
-        j->interrupted = true;
-        j->finished = true;
-        j->done(j);
         return;
     }
     snprintf(msg, sizeof msg, "%s: %s", what, err_msg(e));

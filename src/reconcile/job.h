@@ -51,7 +51,8 @@ struct job_ctx {
     size_t ncerts;
     const struct job_step_def *steps; /* STEP_COUNT entries (job_steps) */
     void *arg;                        /* passed to the callbacks below */
-    /* Hook options for target t (NULL: no target environment) in *ho. */
+    /* Hook options for target t (NULL: no target environment) in *ho; the timeout may shrink
+     * during the pass (a forced stop). */
     void (*hooks_opts)(void *arg, const struct target *t, struct hooks_opts *ho);
     /* The http-01 (tls false) or tls-alpn-01 listener for t, with one more user, or NULL
      * with e set; responder_release gives it back. */
@@ -99,10 +100,6 @@ void step_authorize(struct job *j);
 void step_finalize(struct job *j);
 void step_download(struct job *j);
 void step_install(struct job *j);
-/* A stop that cannot wait for the authorization step: withdraws, synchronously, every answer
- * it published through its responders (webroot files, listener entries) and gives their
- * listeners back; stop hooks do not run (the process ends right after). */
-void step_authorize_abandon(struct job *j);
 
 /* Records the step as done (checkpoint in state/, failpoint "after-<step>") and runs the
  * next one from the transition table, or finishes the job after the last. */

@@ -53,6 +53,7 @@ struct rec {
     void (*phases_done)(struct rec *r); /* after the last phase (rec_phases_start's caller) */
     bool finished;
     bool stopping;     /* reconcile_stop: no new steps */
+    bool forced;       /* reconcile_force_stop: everything in flight was cancelled */
     unsigned max_jobs; /* conf/acmed.yaml max-orders */
 };
 

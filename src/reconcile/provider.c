@@ -122,6 +122,7 @@ static void provider_failed(struct provider *p, int rc, const struct err *e)
     /* The engine's worker died mid-way (privilege separation): what it was doing is begun
      * again on the next one, a few times, before the CA's targets are given up for this run. */
     if (rc == ENGINE_ELOST && p->lost < PROVIDER_LOST_MAX &&
+        !(p->set->stopping && *p->set->stopping) &&
         (p->state == PROV_STARTING || p->state == PROV_ACCOUNT)) {
         p->lost++;
         log_warn("%s: %s: once more", p->url, err_msg(e));

@@ -41,6 +41,7 @@ struct providers {
     uv_loop_t *loop;
     struct http_client *http;
     const struct rec_opts *o;
+    const bool *stopping;      /* the pass's stop request: nothing lost is begun again */
     unsigned max_requests;     /* conf/acmed.yaml max-requests-per-ca */
     bool allow_insecure_http;  /* conf/acmed.yaml allow-insecure-http */
     engine_factory new_engine; /* NULL: engine_acme_new (tests script a fake one) */

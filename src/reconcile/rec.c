@@ -308,8 +308,23 @@ static bool run_event(struct rec *r, const struct target *t, const char *event,
     return false;
 }
 
+/* A forced stop runs no hook: the events are dropped, and the changed names are logged, as
+ * nothing will tell the services about them. */
+static void drop_events(struct rec *r)
+{
+    for (size_t i = 0; i < r->nchanged; i++)
+        log_warn("live/%s changed but the live-updated hook did not run (forced stop)",
+                 r->changed[i]);
+    r->event_cursor = 2 * r->njobs + 1;
+    r->phase_end(r);
+}
+
 static void next_event(struct rec *r)
 {
+    if (r->forced) {
+        drop_events(r);
+        return;
+    }
     while (r->event_cursor < 2 * r->njobs) {
         size_t k = r->event_cursor++;
         struct job *j = r->jobs[k / 2];

@@ -4,11 +4,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hooks/hooks.h"
 #include "reconcile/plan.h"
 #include "reconcile/rec_phases.h"
 #include "reconcile/responders.h"
 #include "util/clock.h"
 #include "util/log.h"
+
+/* The timeout of the hooks a forced stop still starts: the stop hooks that withdraw the
+ * answers of start hooks that ran. They get a short chance; a stop must not wait on them for
+ * the configured hook-timeout (5 minutes by default). */
+#define FORCED_HOOK_TIMEOUT_S 5
 
 static void on_finish(uv_timer_t *t);
 
@@ -107,6 +113,7 @@ static int setup(struct rec *r, struct err *e)
     r->provs.loop = r->loop;
     r->provs.http = r->http;
     r->provs.o = r->o;
+    r->provs.stopping = &r->stopping;
     r->provs.new_engine = r->o->new_engine;
     r->provs.new_engine_arg = r->o->new_engine_arg;
     rec_job_ctx_init(r);
@@ -218,12 +225,22 @@ void reconcile_stop(struct rec *r)
     r->sum.stop_requested = true;
 }
 
-void reconcile_abandon(struct rec *r)
+void reconcile_force_stop(struct rec *r)
 {
-    log_warn("stopping: in-flight steps did not reach a checkpoint in time; exiting now, they "
-             "resume on the next run");
-    for (size_t i = 0; i < r->njobs; i++)
-        step_authorize_abandon(r->jobs[i]);
+    if (r->forced || r->finished)
+        return; /* a finished pass is only releasing what it held */
+    reconcile_stop(r);
+    r->forced = true;
+    if (r->hook_timeout_s == 0 || r->hook_timeout_s > FORCED_HOOK_TIMEOUT_S)
+        r->hook_timeout_s = FORCED_HOOK_TIMEOUT_S;
+    log_warn("stopping now: cancelling the requests, polls and hooks in flight; the steps they "
+             "belong to resume on the next run");
+    /* Each cancelled operation calls back with -ECANCELED from the loop; its step fails,
+     * which during a stop interrupts its job (job_fail), withdrawing what it published. */
+    hooks_cancel(r->loop);
+    http_client_cancel(r->http);
+    for (size_t i = 0; i < r->provs.n; i++)
+        engine_cancel(r->provs.v[i]->eng);
 }
 
 /* ---- a pass on a loop of its own ---- */

@@ -34,7 +34,7 @@ struct rec_opts {
 };
 
 /* How long the daemon and the CLI let in-flight steps run to their next checkpoint after a
- * stop signal before they abandon the pass (reconcile_abandon). */
+ * stop signal before they force the stop (reconcile_force_stop). */
 #define REC_STOP_GRACE_MS 10000
 
 /* Exit codes of DESIGN.md §7. */
@@ -95,7 +95,7 @@ typedef void (*rec_done_cb)(void *arg, int code, const struct rec_summary *sum,
 /* Starts a pass on the caller's loop (o is borrowed and must outlive the pass) and returns at
  * once: the pass goes on as the loop runs, taking the state directory's lock unless o->locked,
  * and calls done(arg, ...) from the loop when it is over, never from inside this call. *out
- * (may be NULL) is the pass, for reconcile_stop and reconcile_abandon, valid until done runs.
+ * (may be NULL) is the pass, for reconcile_stop and reconcile_force_stop, valid until done runs.
  * Nothing here handles signals: the daemon and the CLI do. Returns 0, or -ENOMEM (e set, done
  * never called). */
 int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done, void *arg,
@@ -105,11 +105,17 @@ int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done,
  * (the next run resumes them), and done is called as usual. A second call does nothing. */
 void reconcile_stop(struct rec *r);
 
-/* For a stop that cannot wait (the grace is over, or a second signal): says so in the log and
- * takes down the http-01 answers the pass published in webroots. What is in flight cannot be
- * unwound safely, so the caller ends the process right after, as a kill would; the state directory
- * is valid at every moment and the next run resumes. */
-void reconcile_abandon(struct rec *r);
+/* For a stop that cannot wait (the grace is over, or a second signal): reconcile_stop, and
+ * everything in flight is cancelled: requests to the CA (on the wire or waiting for a retry, a
+ * nonce or their turn), polls of authorizations and orders, and running hooks (their process
+ * groups get SIGTERM, then SIGKILL after HOOKS_KILL_GRACE_MS). Each step so cut short ends as
+ * interrupted: it withdraws what it published (webroot files, listener entries; the stop hooks
+ * of start hooks that ran, each with a timeout of 5 s at most) and its target resumes on the
+ * next run.
+ * The end-of-pass hook events do not run. done is then called from the loop as usual, once
+ * the listeners, connections and the lock are released; the state directory stays valid.
+ * Returns at once; does nothing after the first call or once the pass is ending. */
+void reconcile_force_stop(struct rec *r);
 
 /* One pass to the end on a loop of its own (reconcile_start on a private loop), for callers
  * that have no loop: returns an enum rec_exit, fills *sum when not NULL. */

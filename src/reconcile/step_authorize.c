@@ -176,21 +176,10 @@ static void withdraw_next(struct authz_set *s)
     finish(s);
 }
 
-void step_authorize_abandon(struct job *j)
-{
-    struct authz_set *s = j->authz;
-
-    for (size_t i = 0; s && i < s->n; i++) {
-        struct az *a = &s->v[i];
-        struct chal_answer c = answer_of(a);
-
-        if (a->m)
-            a->m->unprovision(&s->host, &a->slot, &c, j->t->file);
-    }
-}
-
 static void withdraw_all(struct authz_set *s)
 {
+    /* Read again: a forced stop meanwhile shortens the stop hooks' timeout (reconcile.h). */
+    s->j->ctx->hooks_opts(s->j->ctx->arg, s->j->t, &s->ho);
     s->cursor = 0;
     withdraw_next(s);
 }

@@ -186,6 +186,22 @@ MUTATIONS = {
           "    ?????w* | ????????w*) return 1 ;;",
           "    ?????-*) ;;")],
         r"^hooks\.export$"),
+    "cancel-waits": (
+        "a forced stop ending the ACME client's waits (a retry, a nonce, a poll) at once",
+        [("src/acme/client.c",
+          "    if (!k->busy)\n        uv_timer_start(&k->timer, on_timer, 0, 0);",
+          "    if (0)\n        uv_timer_start(&k->timer, on_timer, 0, 0);"),
+         ("src/acme/poll.c",
+          "    if (uv_is_active((uv_handle_t *)&p->timer))\n"
+          "        uv_timer_start(&p->timer, on_poll_timer, 0, 0);",
+          "    if (0)\n        uv_timer_start(&p->timer, on_poll_timer, 0, 0);")],
+        r"^unit\.acme_client$"),
+    "cancel-hooks": (
+        "a forced stop killing the running hook's process group",
+        [("src/hooks/hooks.c",
+          "            terminate(j);\n        }\n    }\n}",
+          "        }\n    }\n}")],
+        r"^(unit\.hooks|cli\.forced_stop)$"),
 }
 
 

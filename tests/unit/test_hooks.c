@@ -1,5 +1,5 @@
 /* Unit tests for hooks: discovery, the acmetool calling convention, failures and timeouts,
- * with real hook scripts on a real libuv loop. */
+ * with real hook scripts on a real libuv loop; cancelling a run (hooks_cancel). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -440,6 +440,111 @@ static void test_timeout_kills_group(void **state)
     free(dir);
 }
 
+/* hooks_cancel (a forced stop): the running hook's whole group is ended, by SIGKILL for what
+ * ignores SIGTERM, the hooks after it do not run, and the callback comes once with
+ * -ECANCELED, HOOKS_KILL_GRACE_MS after the cancel at most (and a bit). A run on another loop
+ * is left alone. */
+struct cancel_at {
+    uv_timer_t timer;
+    const char *pids;
+    double t0;
+};
+
+static void on_cancel_poll(uv_timer_t *t)
+{
+    struct cancel_at *c = t->data;
+    char *got = tu_read_file(c->pids, NULL);
+    int lines = 0;
+
+    for (const char *p = got; p && *p; p++)
+        lines += *p == '\n';
+    free(got);
+    if (lines < 3)
+        return;
+    uv_timer_stop(t);
+    c->t0 = now_s();
+    hooks_cancel(t->loop);
+}
+
+static void test_cancel_kills_group(void **state)
+{
+    char *dir = tu_mkdtemp("hooks");
+    char *hd = subdir(dir, "hooks");
+    char *pids = fsio_join(dir, "pids");
+    const char *dirs[] = {hd};
+    struct hooks_opts o = {.dirs = dirs, .ndirs = 1, .timeout_s = 60};
+    struct cancel_at c = {.pids = pids};
+    struct result r, other;
+    uv_loop_t loop, loop2;
+    struct err e;
+    long pid[3];
+    double elapsed;
+
+    setenv("PIDS", pids, 1);
+    setenv("LOG", pids, 1);
+    /* The hook ignores SIGTERM, and so do its children (inherited across exec). */
+    add_hook(hd, "10-slow",
+             "[ \"$1\" = challenge-http-start ] || exit 0\n"
+             "trap '' TERM\n"
+             "echo $$ >> \"$PIDS\"\n"
+             "sleep 30 >/dev/null 2>&1 &\n"
+             "echo $! >> \"$PIDS\"\n"
+             "sleep 30 >/dev/null 2>&1 &\n"
+             "echo $! >> \"$PIDS\"\n"
+             "wait\n"
+             "echo ended >> \"$PIDS\"");
+    log_hook(hd, "20-next", "next");
+    memset(&r, 0, sizeof r);
+    memset(&other, 0, sizeof other);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(uv_loop_init(&loop2), 0);
+    /* A run on another loop, not yet started (its loop does not run): not cancelled. */
+    assert_int_equal(hooks_run(&loop2, &o, "other", NULL, 0, NULL, 0, on_done, &other, &e), 0);
+    assert_int_equal(
+        hooks_run(&loop, &o, "challenge-http-start", NULL, 0, NULL, 0, on_done, &r, &e), 0);
+    uv_timer_init(&loop, &c.timer);
+    c.timer.data = &c;
+    uv_timer_start(&c.timer, on_cancel_poll, 20, 20);
+    assert_true(tu_run_until(&loop, &r.calls, 10000));
+    elapsed = now_s() - c.t0;
+    uv_close((uv_handle_t *)&c.timer, NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.rc, -ECANCELED);
+    assert_int_equal(r.nran, 0);
+    assert_non_null(strstr(r.msg, "cancelled"));
+    assert_true(elapsed >= HOOKS_KILL_GRACE_MS / 1000.0 - 0.05);
+    assert_true(elapsed < HOOKS_KILL_GRACE_MS / 1000.0 + 2.0);
+
+    char *got = tu_read_file(pids, NULL);
+
+    assert_non_null(got);
+    assert_int_equal(sscanf(got, "%ld %ld %ld", &pid[0], &pid[1], &pid[2]), 3);
+    assert_null(strstr(got, "next")); /* no hook after the cancelled one */
+    assert_null(strstr(got, "ended"));
+    free(got);
+    for (int i = 0; i < 3; i++) {
+        int gone = 0;
+
+        for (int k = 0; k < 100 && !(gone = pid_gone((pid_t)pid[i])); k++)
+            usleep(10000);
+        assert_true(gone);
+    }
+    /* The other loop's run goes on as usual. */
+    assert_int_equal(uv_run(&loop2, UV_RUN_DEFAULT), 0);
+    assert_int_equal(other.calls, 1);
+    assert_int_equal(other.rc, 0);
+    assert_int_equal(other.nran, 2);
+    assert_int_equal(uv_loop_close(&loop2), 0);
+    unsetenv("PIDS");
+    unsetenv("LOG");
+    free(pids);
+    free(hd);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_unread_stdin(void **state)
 {
     char *dir = tu_mkdtemp("hooks");
@@ -745,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_exit_statuses),
         cmocka_unit_test(test_timeout_kills_group),
+        cmocka_unit_test(test_cancel_kills_group),
         cmocka_unit_test(test_unread_stdin),
         cmocka_unit_test(test_no_hooks_and_bad_args),
         cmocka_unit_test(test_output_logged),

@@ -1,6 +1,6 @@
 /* Unit tests for net/http: the pure helpers, argument checks, closing an idle client, and
  * response handling against a loopback server that sends canned responses (1xx responses,
- * header trimming, redirects, the body cap without Content-Length). */
+ * header trimming, redirects, the body cap without Content-Length), cancelling. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -422,17 +422,69 @@ static void test_body_cap_streaming(void **state)
     assert_int_equal(strlen(r.body), 100);
 }
 
+/* http_client_cancel: a request on the wire (the server never answers) ends with -ECANCELED
+ * from the loop, never inside the call; every watcher is told once, inside the call, and one
+ * unwatched before is not; a request started afterwards is refused with -ECANCELED; the
+ * client still closes normally. */
+struct watched {
+    struct http_watch w;
+    int told;
+};
+
+static void on_watch(struct http_watch *w)
+{
+    ((struct watched *)(void *)((char *)w - offsetof(struct watched, w)))->told++;
+}
+
+static void test_cancel(void **state)
+{
+    uv_loop_t loop;
+    struct canned s;
+    struct http_client *c = NULL;
+    struct http_request req = {.method = "GET"};
+    struct result r;
+    struct watched a = {.w.cb = on_watch}, b = {.w.cb = on_watch};
+    struct err e;
+    char url[128];
+
+    memset(&r, 0, sizeof r);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    canned_start(&loop, &s, "", 0); /* reads the request, never answers */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", s.port);
+    req.url = url;
+    assert_int_equal(http_client_new(&loop, NULL, &c, &e), 0);
+    http_client_watch(c, &a.w);
+    http_client_watch(c, &b.w);
+    http_client_unwatch(c, &b.w);
+    assert_int_equal(http_request_start(c, &req, on_resp, &r, &e), 0);
+    assert_false(tu_run_until(&loop, &r.calls, 500));
+    assert_int_equal(s.nconn, 1); /* on the wire */
+    http_client_cancel(c);
+    assert_int_equal(a.told, 1);
+    assert_int_equal(b.told, 0);
+    assert_int_equal(r.calls, 0);
+    http_client_cancel(c); /* a second call does nothing */
+    assert_int_equal(a.told, 1);
+    run_until(&loop, &r.calls, 1000);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.rc, -ECANCELED);
+    assert_non_null(strstr(r.msg, "cancelled"));
+    assert_int_equal(http_request_start(c, &req, on_resp, &r, &e), -ECANCELED);
+    assert_int_equal(e.code, -ECANCELED);
+    close_and_finish(&loop, c);
+    assert_int_equal(r.calls, 1);
+    canned_stop(&loop, &s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_user_agent),
-        cmocka_unit_test(test_header_get),
-        cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_no_ssh_crypto_init),
-        cmocka_unit_test(test_dir_bundle),
-        cmocka_unit_test(test_final_headers),
-        cmocka_unit_test(test_no_redirect),
-        cmocka_unit_test(test_body_cap_streaming),
+        cmocka_unit_test(test_user_agent),   cmocka_unit_test(test_header_get),
+        cmocka_unit_test(test_bad_requests), cmocka_unit_test(test_no_ssh_crypto_init),
+        cmocka_unit_test(test_dir_bundle),   cmocka_unit_test(test_final_headers),
+        cmocka_unit_test(test_no_redirect),  cmocka_unit_test(test_body_cap_streaming),
+        cmocka_unit_test(test_cancel),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
