@@ -193,8 +193,8 @@ static int run(struct wop *o, const struct ipc_msg *m, struct err *e)
     if (bad)
         return err_set(e, -ENOMEM, "out of memory");
     switch (o->kind) {
-    case WOP_START:
-        return engine_start(g, on_done, o, e);
+    case WOP_START: /* answered by op_run */
+        break;
     case WOP_ACCOUNT_NEW: {
         struct engine_new_account req = {0};
         size_t nc = ipc_count(m, WMSG_T_CONTACT);
@@ -344,6 +344,12 @@ static void op_run(struct weng *w, const struct ipc_msg *m)
 
     ipc_get_u64(m, WMSG_T_ID, 0, &id);
     ipc_get_u64(m, WMSG_T_OP, 0, &kind);
+    if (kind == WOP_START) {
+        /* The engine fetched its directory before running anything: that is the answer. */
+        free(o);
+        send_result(w->set, w, id, 0, &(struct engine_result){.retry_after = -1}, NULL, true);
+        return;
+    }
     if (!o) {
         err_set(&e, -ENOMEM, "out of memory");
         send_result(w->set, w, id, e.code, NULL, &e, false);
