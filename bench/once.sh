@@ -4,6 +4,8 @@
 # (PEBBLE_VA_NOSLEEP=1, http-01 through acmed's webroot), and reports wall time, peak RSS,
 # its anonymous and file-backed parts, and the HTTP requests acmed sent (counted by the fault
 # proxy in a second, identical run, since the proxy's own latency would distort the timing).
+# As root each is measured twice: privilege-separated (the default: the keeper and its worker,
+# whose memory the keeper reports) and as one process (conf/acmed.yaml privsep: false).
 # Then the floors, measured the same way: libcurl-gnutls initialised (bench/curl_floor.c) and
 # one bare HTTPS GET of Pebble's directory (bench/tls_floor.c), each as is and with libssh2's
 # OpenSSL initialisation skipped as acmed skips it (net/http.c).
@@ -65,8 +67,12 @@ m = re.search(r"memstat: VmHWM=(\d+) VmRSS=(\d+) RssAnon=(\d+) RssFile=(\d+) kB"
               p.stdout + p.stderr)
 if not m:
     sys.exit("%s printed no memstat line" % cmd[0])
-print("%.3f %d %s %s %s" % (t1 - t0, int(open(out).read().split()[-1]), m.group(2), m.group(3),
-                            m.group(4)))
+# Under privilege separation the keeper also reports its worker's (peak and at the end).
+w = re.search(r"memstat worker: VmHWM=(\d+) VmRSS=(\d+) RssAnon=(\d+) RssFile=(\d+) kB",
+              p.stdout + p.stderr)
+print("%.3f %d %s %s %s %s %s" % (t1 - t0, int(open(out).read().split()[-1]), m.group(2),
+                                  m.group(3), m.group(4), w.group(1) if w else 0,
+                                  w.group(2) if w else 0))
 PY
 }
 
@@ -75,6 +81,8 @@ PY
 acmed_once() {
     local st=$1 prov=$2 n=$3 ca=${4-$PEBBLE_CA} i
     mkdir -p "$st/conf" "$st/desired"
+    # SINGLE=1: one process (as root acmed otherwise separates privileges).
+    if [[ ${SINGLE:-0} == 1 ]]; then printf 'privsep: false\n' >"$st/conf/acmed.yaml"; fi
     printf 'request:\n  challenge:\n    webroot-paths: [%s]\n  account:\n    agree-tos: true\n' \
         "$T/www/.well-known/acme-challenge" >"$st/conf/target"
     for ((i = 0; i < n; i++)); do : >"$st/desired/c$i.$(basename "$st").bench.test"; done
@@ -94,19 +102,34 @@ rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 col = lambda i: [r[i] for r in rows]
 med = lambda i: statistics.median_low(col(i))
 mib = lambda k: k / 1024
-print("%.3f s (min %.3f), peak RSS %.1f MiB (min %.1f), at exit %.1f MiB = %.1f anonymous + "
-      "%.1f file-backed" % (med(0), min(col(0)), mib(med(1)), mib(min(col(1))), mib(med(2)),
-                            mib(med(3)), mib(med(4))))'
+s = ("%.3f s (min %.3f), peak RSS %.1f MiB (min %.1f), at exit %.1f MiB = %.1f anonymous + "
+     "%.1f file-backed" % (med(0), min(col(0)), mib(med(1)), mib(min(col(1))), mib(med(2)),
+                           mib(med(3)), mib(med(4))))
+if len(rows[0]) > 5 and med(5) > 0:
+    s = s.replace("peak RSS", "keeper peak RSS", 1)
+    s += "; worker peak RSS %.1f MiB, %.1f MiB at the end" % (mib(med(5)), mib(med(6)))
+print(s)'
 }
 
+count() {
+    curl -s "http://127.0.0.1:$cport/count" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'
+}
+
+# As root acmed separates privileges (a worker talks to the CA): both ways, side by side.
 for n in 1 10; do
-    for ((r = 0; r < RUNS; r++)); do
-        acmed_once "$T/t$n-$r" "$PEBBLE_DIRECTORY" "$n"
-    done >"$T/runs"
-    before=$(curl -s "http://127.0.0.1:$cport/count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
-    acmed_once "$T/p$n" "https://127.0.0.1:$pport/dir" "$n" >/dev/null
-    after=$(curl -s "http://127.0.0.1:$cport/count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
-    echo "$n certificate(s), $RUNS runs: $(summary <"$T/runs"), $((after - before)) requests"
+    for single in 0 1; do
+        [[ $single == 0 && $(id -u) != 0 ]] && continue
+        for ((r = 0; r < RUNS; r++)); do
+            SINGLE=$single acmed_once "$T/t$n-$single-$r" "$PEBBLE_DIRECTORY" "$n"
+        done >"$T/runs"
+        before=$(count)
+        SINGLE=$single acmed_once "$T/p$n-$single" "https://127.0.0.1:$pport/dir" "$n" >/dev/null
+        after=$(count)
+        label="privilege-separated"
+        [[ $single == 1 ]] && label="one process (privsep: false)"
+        echo "$n certificate(s), $label, $RUNS runs: $(summary <"$T/runs"), $((after - before)) requests"
+    done
 done
 
 # Against a public CA acmed trusts the system's CAs (no --ca-bundle), and the parsed trust

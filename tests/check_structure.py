@@ -107,7 +107,9 @@ def include_graph(src, own):
 
 def call_graph(src, build, own):
     objs = {}
-    for root, _, files in os.walk(build):
+    for root, dirs, files in os.walk(build):
+        # Tests build copies of the tree under test-tmp/ (packaging.deb) while this runs.
+        dirs[:] = [d for d in dirs if d != "test-tmp"]
         for f in files:
             if not f.endswith(".c.o") or "/CMakeFiles/acmed_" not in root + "/":
                 continue

@@ -51,6 +51,16 @@ out:
     return out;
 }
 
+char *acme_eab_jws(const struct acme_eab *eab, const struct signer *acct, const char *url,
+                   struct err *e)
+{
+    json_t *o = eab_object(eab, acct, url, e);
+    char *text = o ? acme_json_text(o, e) : NULL;
+
+    json_decref(o);
+    return text;
+}
+
 int acme_account_new(struct acme_client *c, const struct acme_new_account *req, acme_cb cb,
                      void *arg, struct err *e)
 {
@@ -71,11 +81,14 @@ int acme_account_new(struct acme_client *c, const struct acme_new_account *req, 
         goto oom;
     if (req->only_return_existing && json_object_set_new(p, "onlyReturnExisting", json_true()) < 0)
         goto oom;
-    if (req->eab && !req->only_return_existing) {
-        json_t *eab = eab_object(req->eab, req->key, d->new_account, e);
+    if ((req->eab || req->eab_jws) && !req->only_return_existing) {
+        json_t *eab = req->eab_jws ? json_loads(req->eab_jws, 0, NULL)
+                                   : eab_object(req->eab, req->key, d->new_account, e);
 
         if (!eab) {
-            rc = e && e->code ? e->code : -ENOMEM;
+            rc = req->eab_jws   ? err_set(e, -EINVAL, "the external account binding is not JSON")
+                 : e && e->code ? e->code
+                                : -ENOMEM;
             goto out;
         }
         json_object_set_new(p, "externalAccountBinding", eab);
@@ -242,4 +255,63 @@ out:
     json_decref(hdr);
     free(inner_text);
     return rc;
+}
+
+char *acme_key_change_inner(const char *url, const char *kid, const struct signer *old_key,
+                            const struct signer *new_key, struct err *e)
+{
+    json_t *old_jwk = NULL, *new_jwk = NULL, *p = NULL, *hdr = NULL;
+    char *text = NULL, *jws = NULL;
+
+    if (!(old_jwk = old_key->jwk(old_key->ctx, e)) || !(new_jwk = new_key->jwk(new_key->ctx, e)))
+        goto out;
+    if (json_equal(old_jwk, new_jwk)) {
+        err_set(e, -EINVAL, "key rollover to the same key");
+        goto out;
+    }
+    p = json_pack("{s:s, s:O}", "account", kid, "oldKey", old_jwk);
+    hdr = json_pack("{s:O, s:s}", "jwk", new_jwk, "url", url);
+    if (!p || !hdr) {
+        err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((text = acme_json_text(p, e)))
+        jws_sign(new_key, hdr, text, &jws, e);
+out:
+    json_decref(old_jwk);
+    json_decref(new_jwk);
+    json_decref(p);
+    json_decref(hdr);
+    free(text);
+    return jws;
+}
+
+int acme_account_key_change_inner(struct acme_client *c, const char *inner,
+                                  const struct signer *new_key, acme_cb cb, void *arg,
+                                  struct err *e)
+{
+    const struct acme_directory *d = acme_client_directory(c);
+    struct keychange *k;
+    int rc;
+
+    if (!d || !d->key_change || !acme_client_account_url(c))
+        return err_set(e, -EINVAL, "key rollover needs the directory's keyChange and an account");
+    if (!(k = calloc(1, sizeof *k)) || !(k->url = strdup(d->key_change))) {
+        free(k);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    k->c = c;
+    k->new_key = new_key;
+    k->cb = cb;
+    k->arg = arg;
+    k->starting = true;
+    k->start_e = e;
+    on_inner_signed(k, 0, inner, NULL);
+    if ((rc = k->start_rc) < 0) {
+        keychange_free(k);
+        return rc;
+    }
+    k->starting = false;
+    k->start_e = NULL;
+    return 0;
 }

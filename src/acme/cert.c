@@ -76,22 +76,20 @@ static bool leaf_has_name(const struct x509_info *x, const char *name)
     return false;
 }
 
-/* Checks one downloaded chain: only CERTIFICATE blocks, a leaf for our key and names, each
- * certificate issued by the next and within its validity period, and the top at one of the
- * trust anchors when there are some. Sets *top_cn to the issuer CN of its last certificate
- * (caller frees; may be NULL). */
-static int check_chain(const struct download *d, const char *pem, size_t len, char **top_cn,
-                       struct err *e)
+int acme_chain_verify(const char *pem, size_t len, const struct ckey *key, const char *const *names,
+                      size_t nnames, const char *anchors, size_t anchors_len, char **top_cn,
+                      struct err *e)
 {
     struct pem_chain chain = {0};
     struct x509_info *leaf = NULL;
     int rc;
 
-    *top_cn = NULL;
+    if (top_cn)
+        *top_cn = NULL;
     if ((rc = pem_split_chain(pem, len, &chain, e)) < 0)
         goto out;
-    if (d->key) {
-        rc = x509_matches_key(chain.certs[0].der, chain.certs[0].len, d->key, e);
+    if (key) {
+        rc = x509_matches_key(chain.certs[0].der, chain.certs[0].len, key, e);
         if (rc == 0)
             rc = err_set(e, -EBADMSG, "the certificate is not for our key");
         if (rc < 0)
@@ -104,26 +102,34 @@ static int check_chain(const struct download *d, const char *pem, size_t len, ch
         rc = err_set(e, -EBADMSG, "the certificate has already expired");
         goto out;
     }
-    for (size_t i = 0; i < d->nnames; i++) {
-        if (!leaf_has_name(leaf, d->names[i])) {
-            rc = err_set(e, -EBADMSG, "the certificate does not name %s", d->names[i]);
+    for (size_t i = 0; i < nnames; i++) {
+        if (!leaf_has_name(leaf, names[i])) {
+            rc = err_set(e, -EBADMSG, "the certificate does not name %s", names[i]);
             goto out;
         }
     }
     /* Without this a leaf signed by anyone, followed by the CA's real intermediate, would be
      * installed: the CA is our only source of the chain, but it is checked all the same. */
-    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(), CHAIN_CLOCK_SKEW,
-                                e);
+    rc = x509_check_chain_links(&chain, anchors, anchors_len, clock_now(), CHAIN_CLOCK_SKEW, e);
     if (rc < 0) {
         err_wrap(e, "chain does not verify");
         goto out;
     }
-    *top_cn = x509_chain_top_issuer_cn(&chain);
+    if (top_cn)
+        *top_cn = x509_chain_top_issuer_cn(&chain);
     rc = 0;
 out:
     x509_info_free(leaf);
     pem_chain_clear(&chain);
     return rc;
+}
+
+/* Checks one downloaded chain against the download's key, names and anchors. */
+static int check_chain(const struct download *d, const char *pem, size_t len, char **top_cn,
+                       struct err *e)
+{
+    return acme_chain_verify(pem, len, d->key, (const char *const *)d->names, d->nnames, d->anchors,
+                             d->anchors_len, top_cn, e);
 }
 
 /* Hands the caller a chain in a result of our own (the response it came from is gone). */

@@ -34,7 +34,14 @@ struct acme_new_account {
     bool agree_tos;             /* termsOfServiceAgreed */
     bool only_return_existing;  /* §7.3.1: find the account of this key, create none */
     const struct acme_eab *eab; /* External Account Binding (§7.3.4), or NULL */
+    const char *eab_jws;        /* or the binding already made (acme_eab_jws), JSON text */
 };
+
+/* The External Account Binding object for an account key and the directory's newAccount URL,
+ * as JSON text (caller frees), or NULL with e set. For a keeper that MACs what its worker
+ * sends: the MAC key stays with the keeper. */
+char *acme_eab_jws(const struct acme_eab *eab, const struct signer *acct, const char *url,
+                   struct err *e);
 
 /* Registers (or, with only_return_existing, finds) the account of req->key. On success
  * r->location is the account URL (the "kid") and r->account the account object; r->status
@@ -52,6 +59,18 @@ int acme_account_update(struct acme_client *c, const char *const *contact, size_
  * the client or the next acme_client_set_account). */
 int acme_account_key_change(struct acme_client *c, const struct signer *new_key, acme_cb cb,
                             void *arg, struct err *e);
+
+/* The inner JWS of a key rollover (§7.3.5) as JSON text (caller frees), for a keeper that
+ * signs it itself with a new key that answers at once (a local key): {jwk: new, url} over
+ * {account: kid, oldKey}. NULL with e set on failure (the same key twice: -EINVAL). */
+char *acme_key_change_inner(const char *url, const char *kid, const struct signer *old_key,
+                            const struct signer *new_key, struct err *e);
+
+/* acme_account_key_change with the inner JWS made already (acme_key_change_inner): posts it
+ * signed by the account, then signs with new_key (borrowed, as the account's). */
+int acme_account_key_change_inner(struct acme_client *c, const char *inner,
+                                  const struct signer *new_key, acme_cb cb, void *arg,
+                                  struct err *e);
 
 /* Deactivates the client's account (§7.3.6). r->account has status deactivated. */
 int acme_account_deactivate(struct acme_client *c, acme_cb cb, void *arg, struct err *e);
@@ -124,6 +143,15 @@ struct acme_download {
  * first). */
 int acme_cert_download(struct acme_client *c, const struct acme_download *req, acme_cb cb,
                        void *arg, struct err *e);
+
+/* The checks acme_cert_download makes of each chain (pem, len bytes): only CERTIFICATE blocks,
+ * the leaf for key (when not NULL) naming every one of names, unexpired, each link and period,
+ * and the top at one of the anchors (PEM, when not NULL). *top_cn (when not NULL) gets the
+ * issuer CN of the last certificate (caller frees; may be NULL). Returns 0 or negative with e:
+ * "chain does not verify: <why>" for the links. */
+int acme_chain_verify(const char *pem, size_t len, const struct ckey *key, const char *const *names,
+                      size_t nnames, const char *anchors, size_t anchors_len, char **top_cn,
+                      struct err *e);
 
 /* Revokes a certificate (DER) with a reason (§7.6; an RFC 5280 code, crypto/crl_reason.h). cert_key
  * NULL signs with the account

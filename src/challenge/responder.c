@@ -41,7 +41,8 @@ static int http_provision(const struct chal_host *h, struct chal_slot *s,
             return e->code;
         s->webroot = true;
     }
-    if (s->l && http01_add(s->l->http, a->token, a->keyauth, e) < 0)
+    if (s->l && (s->l->ops ? s->l->ops->add(s->l->ctx, a->token, a->keyauth, e)
+                           : http01_add(s->l->http, a->token, a->keyauth, e)) < 0)
         return e->code;
     return 0;
 }
@@ -54,8 +55,12 @@ static void http_unprovision(const struct chal_host *h, struct chal_slot *s,
     if (s->webroot && webroot_unpublish(h->webroot_paths, h->nwebroot_paths, a->token, &e) < 0)
         log_warn("%s: %s", who, err_msg(&e));
     s->webroot = false;
-    if (s->l && s->provisioned)
-        http01_remove(s->l->http, a->token);
+    if (s->l && s->provisioned) {
+        if (s->l->ops)
+            s->l->ops->remove(s->l->ctx, a->token);
+        else
+            http01_remove(s->l->http, a->token);
+    }
     s->provisioned = false;
     give_back(h, s);
 }
@@ -71,7 +76,8 @@ static int tls_provision(const struct chal_host *h, struct chal_slot *s,
                          const struct chal_answer *a, struct err *e)
 {
     s->provisioned = true;
-    if (tls_alpn_add(s->l->alpn, a->host, a->keyauth, strlen(a->keyauth), e) < 0)
+    if ((s->l->ops ? s->l->ops->add(s->l->ctx, a->host, a->keyauth, e)
+                   : tls_alpn_add(s->l->alpn, a->host, a->keyauth, strlen(a->keyauth), e)) < 0)
         return e->code;
     return 0;
 }
@@ -79,8 +85,12 @@ static int tls_provision(const struct chal_host *h, struct chal_slot *s,
 static void tls_unprovision(const struct chal_host *h, struct chal_slot *s,
                             const struct chal_answer *a, const char *who)
 {
-    if (s->l && s->provisioned)
-        tls_alpn_remove(s->l->alpn, a->host);
+    if (s->l && s->provisioned) {
+        if (s->l->ops)
+            s->l->ops->remove(s->l->ctx, a->host);
+        else
+            tls_alpn_remove(s->l->alpn, a->host);
+    }
     s->provisioned = false;
     give_back(h, s);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "challenge/http01.h"
+#include "challenge/listen_addr.h"
 #include "hooks/hooks.h"
 #include "net/tls_alpn.h"
 #include "util/err.h"
@@ -18,6 +19,27 @@
 struct chal_listener {
     struct http01 *http;
     struct tls_alpn *alpn;
+    /* Or one served by another process (privilege separation: the worker): its answers go
+     * through ops (key: the http-01 token, or the tls-alpn-01 name). http and alpn are NULL. */
+    const struct chal_listener_ops *ops;
+    void *ctx;
+};
+
+struct chal_listener_ops {
+    int (*add)(void *ctx, const char *key, const char *keyauth, struct err *e);
+    void (*remove)(void *ctx, const char *key);
+};
+
+/* Where a pass gets its listeners when they are not its own (privilege separation). */
+struct chal_listener_factory {
+    /* Opens the http-01 (tls false) or tls-alpn-01 listener on addrs[0..n), each required
+     * unless required[i] is false (then a failure to bind is only logged), into *out. Returns
+     * 0, or negative with e set. */
+    int (*open)(void *arg, bool tls, const struct listen_addr *addrs, const bool *required,
+                size_t n, struct chal_listener *out, struct err *e);
+    /* Closes a listener open returned (at once; *l is the caller's). */
+    void (*close)(void *arg, struct chal_listener *l);
+    void *arg;
 };
 
 /* What the caller lends the methods for one target. */

@@ -15,25 +15,28 @@
 #include <string.h>
 #include <uv.h>
 
-#include "acme/client.h"
-#include "acme/ops.h"
 #include "cli/cli.h"
 #include "crypto/jwk.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
+#include "daemon/privsep_start.h"
 #include "net/http.h"
 #include "net/url_policy.h"
+#include "privsep/engine_proxy.h"
+#include "reconcile/engine.h"
 #include "store/desired.h"
 #include "store/store.h"
 #include "util/log.h"
 
-/* ---- driving the ACME client synchronously ---- */
+/* ---- driving the CA's engine synchronously ---- */
 
+/* The engine over src/acme, or, privilege-separated (started as root), the worker's. */
 struct net {
     uv_loop_t loop;
     bool loop_ok;
     struct http_client *http;
-    struct acme_client *acme;
+    struct privsep_run ps;
+    struct engine *eng;
 };
 
 /* What an operation's callback leaves for the command. */
@@ -45,7 +48,7 @@ struct sync {
     bool no_account; /* the problem was accountDoesNotExist */
 };
 
-static void sync_cb(void *arg, int rc, struct acme_result *r, const struct err *e)
+static void sync_cb(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct sync *s = arg;
 
@@ -55,7 +58,7 @@ static void sync_cb(void *arg, int rc, struct acme_result *r, const struct err *
     if (e)
         s->e = *e;
     s->location = r->location ? strdup(r->location) : NULL;
-    s->no_account = acme_problem_is(r->problem, "accountDoesNotExist");
+    s->no_account = engine_problem_is(r->problem, "accountDoesNotExist");
 }
 
 /* Runs the loop until the operation behind s has called back; its result goes to e. */
@@ -69,11 +72,13 @@ static int sync_wait(struct net *n, struct sync *s, struct err *e)
     return s->rc;
 }
 
-/* Sets up the loop, the HTTP and ACME clients and fetches the directory of `url`. net_close
- * releases whatever was set up, also after a failure. */
+/* Sets up the loop and the engine (privilege-separated when started as root: a worker talks
+ * to the CA) and fetches the directory of `url`. net_close releases whatever was set up, also
+ * after a failure. */
 static int net_open(struct net *n, const struct cli *c, const char *url, struct err *e)
 {
     struct http_client_opts ho = {.ca_bundle = c->ca_bundle};
+    struct rec_opts ro = {.state_dir = c->state_dir, .ca_bundle = c->ca_bundle};
     struct acmed_conf conf;
     struct sync s = {0};
     int rc;
@@ -89,9 +94,13 @@ static int net_open(struct net *n, const struct cli *c, const char *url, struct 
     if ((rc = uv_loop_init(&n->loop)) < 0)
         return err_set(e, rc, "cannot create an event loop: %s", uv_strerror(rc));
     n->loop_ok = true;
-    if ((rc = http_client_new(&n->loop, &ho, &n->http, e)) < 0 ||
-        (rc = acme_client_new(&n->loop, n->http, url, NULL, &n->acme, e)) < 0 ||
-        (rc = acme_client_start(n->acme, sync_cb, &s, e)) < 0)
+    if ((rc = privsep_start(&n->loop, &ro, &n->ps, e)) < 0)
+        return rc;
+    if (n->ps.keeper)
+        rc = engine_proxy_new(n->ps.keeper, url, &n->eng, e);
+    else if ((rc = http_client_new(&n->loop, &ho, &n->http, e)) == 0)
+        rc = engine_acme_new(&n->loop, n->http, url, 0, &n->eng, e);
+    if (rc < 0 || (rc = engine_start(n->eng, sync_cb, &s, e)) < 0)
         return rc;
     rc = sync_wait(n, &s, e);
     free(s.location);
@@ -107,8 +116,9 @@ static void net_close(struct net *n)
 {
     bool closed = false;
 
-    acme_client_free(n->acme);
-    n->acme = NULL;
+    engine_free(n->eng);
+    n->eng = NULL;
+    privsep_stop(&n->ps);
     if (n->http)
         http_client_close(n->http, on_http_closed, &closed);
     n->http = NULL;
@@ -160,13 +170,13 @@ static int pick_account(const struct store *st, const char *url, struct store_ac
 static int resolve_url(struct net *n, const struct store *st, struct store_account *a,
                        const struct signer *sig, struct err *e)
 {
-    struct acme_new_account req = {.key = sig, .only_return_existing = true};
+    struct engine_new_account req = {.key = sig, .only_return_existing = true};
     struct sync s = {0};
     int rc;
 
     if (a->url)
         return 0;
-    if ((rc = acme_account_new(n->acme, &req, sync_cb, &s, e)) < 0)
+    if ((rc = engine_account_new(n->eng, &req, sync_cb, &s, e)) < 0)
         return rc;
     rc = sync_wait(n, &s, e);
     if (rc < 0 && s.no_account)
@@ -323,10 +333,10 @@ static int new_contact(const struct cli *c, const struct store *st, char ***out,
 static int account_new(const struct cli *c, struct store *st)
 {
     const char *url = provider_url(c), *tos;
-    struct acme_new_account req = {0};
+    struct engine_new_account req = {0};
     struct key_spec spec = {KEY_ECDSA, 256};
     struct store_account a = {0};
-    const struct acme_directory *d;
+    const struct engine_directory *d;
     char **contact = NULL;
     size_t ncontact = 0;
     struct sync s = {0};
@@ -342,8 +352,8 @@ static int account_new(const struct cli *c, struct store *st)
         log_err("%s", err_msg(&e));
         goto out;
     }
-    d = acme_client_directory(n.acme);
-    tos = d->meta.terms_of_service;
+    d = engine_directory(n.eng);
+    tos = d->terms_of_service;
     req.agree_tos = c->agree_tos || (tos && desired_responses_agree(st->root, tos));
     if (tos && !req.agree_tos) {
         log_err("%s asks to agree to its terms of service (%s): pass --agree-tos, or add "
@@ -351,7 +361,7 @@ static int account_new(const struct cli *c, struct store *st)
                 url, tos, tos, st->root);
         goto out;
     }
-    if (d->meta.external_account_required) {
+    if (d->external_account_required) {
         log_err("%s requires an external account binding: set request.account.eab in "
                 "conf/target and let `acmed --once` register the account",
                 url);
@@ -367,11 +377,11 @@ static int account_new(const struct cli *c, struct store *st)
     req.key = &sig;
     req.contact = (const char *const *)contact;
     req.ncontact = ncontact;
-    if (acme_account_new(n.acme, &req, sync_cb, &s, &e) < 0 || sync_wait(&n, &s, &e) < 0 ||
+    if (engine_account_new(n.eng, &req, sync_cb, &s, &e) < 0 || sync_wait(&n, &s, &e) < 0 ||
         (!s.location && err_set(&e, -EPROTO, "the CA named no account URL") < 0)) {
         log_err("%s", err_msg(&e));
         /* A problem document means the CA created nothing: the key is of no use. */
-        if (s.rc == ACME_EPROBLEM && store_account_remove(st, a.dir_id, a.key_id, &e) < 0)
+        if (s.rc == ENGINE_EPROBLEM && store_account_remove(st, a.dir_id, a.key_id, &e) < 0)
             log_warn("%s", err_msg(&e));
         goto out;
     }
@@ -429,10 +439,11 @@ static int account_rollover(const struct cli *c, struct store *st)
         goto out;
     }
     jws_signer_from_key(nw.key, &new_sig);
-    rc = acme_client_set_account(n.acme, &old_sig, old.url);
+    rc = engine_set_account(n.eng, &old_sig, old.url);
     if (rc < 0)
         err_set(&e, rc, "out of memory");
-    else if ((rc = acme_account_key_change(n.acme, &new_sig, sync_cb, &s, &e)) == 0)
+    else if ((rc = engine_account_key_change(
+                  n.eng, &(struct engine_key_change){.new_key = &new_sig}, sync_cb, &s, &e)) == 0)
         rc = sync_wait(&n, &s, &e);
     if (rc < 0) {
         log_err("key rollover of %s failed: %s", old.url, err_msg(&e));
@@ -478,10 +489,10 @@ static int account_deactivate(const struct cli *c, struct store *st)
         log_err("%s", err_msg(&e));
         goto out;
     }
-    rc = acme_client_set_account(n.acme, &sig, a.url);
+    rc = engine_set_account(n.eng, &sig, a.url);
     if (rc < 0)
         err_set(&e, rc, "out of memory");
-    else if ((rc = acme_account_deactivate(n.acme, sync_cb, &s, &e)) == 0)
+    else if ((rc = engine_account_deactivate(n.eng, sync_cb, &s, &e)) == 0)
         rc = sync_wait(&n, &s, &e);
     if (rc < 0) {
         log_err("deactivating %s failed: %s", a.url, err_msg(&e));

@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "daemon/daemon.h"
+#include "daemon/privsep_start.h"
 #include "reconcile/reconcile.h"
 #include "util/log.h"
 
@@ -31,7 +32,8 @@ static struct rec_opts cli_rec_opts(const struct cli *c, const char **hooks)
  * through the same path, with the same exit code. */
 struct cli_pass {
     uv_loop_t loop;
-    struct rec *pass; /* NULL once the pass has ended */
+    struct rec *pass;      /* NULL once the pass has ended */
+    struct privsep_run ps; /* privilege separation's worker, if any */
     uv_signal_t sigs[2];
     uv_timer_t grace;
     bool stopping;
@@ -76,6 +78,7 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
     for (int i = 0; i < 2; i++)
         uv_close((uv_handle_t *)&p->sigs[i], NULL);
     uv_close((uv_handle_t *)&p->grace, NULL);
+    privsep_stop(&p->ps);
 }
 
 int cli_reconcile(const struct cli *c, bool force)
@@ -100,7 +103,10 @@ int cli_reconcile(const struct cli *c, bool force)
         uv_signal_start(&p.sigs[i], on_stop_signal, sigs[i]);
         uv_unref((uv_handle_t *)&p.sigs[i]); /* the pass alone keeps the loop going */
     }
-    if (reconcile_start(&p.loop, &o, on_pass_done, &p, &p.pass, &e) < 0) {
+    if (privsep_start(&p.loop, &o, &p.ps, &e) < 0) {
+        err_wrap(&e, "privilege separation");
+        on_pass_done(&p, REC_USAGE, &(struct rec_summary){0}, &e);
+    } else if (reconcile_start(&p.loop, &o, on_pass_done, &p, &p.pass, &e) < 0) {
         on_pass_done(&p, REC_USAGE, &(struct rec_summary){0}, &e);
         p.pass = NULL;
     }

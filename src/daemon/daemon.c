@@ -1,5 +1,6 @@
 /* daemon: the long-running loop around reconcile passes. */
 #include "daemon/daemon.h"
+#include "daemon/privsep_start.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -38,6 +39,7 @@ struct daemon {
     bool stopping;    /* a stop signal arrived: no new pass; the loop ends after this one */
     time_t started, next_pass;
     struct daemon_stats stats;
+    struct privsep_run ps; /* privilege separation's worker, if any */
 };
 
 static void schedule(struct daemon *d, uint64_t ms);
@@ -264,6 +266,11 @@ static int setup(struct daemon *d, struct err *e)
     d->pass_timer.data = d->debounce.data = d->watchdog.data = d->grace.data = d;
     if ((wd = notify_watchdog_usec()) > 0)
         uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000);
+    /* One worker for the daemon's life, restarted when it dies. */
+    if ((rc = privsep_start(&d->loop, &d->po, &d->ps, e)) < 0) {
+        err_wrap(e, "privilege separation");
+        return 2;
+    }
     return 0;
 }
 
@@ -292,6 +299,7 @@ int daemon_run(const struct rec_opts *o, struct err *e)
         request_pass(&d, 0, "daemon start");
         while (!d.stopping && uv_run(&d.loop, UV_RUN_DEFAULT))
             ;
+        privsep_stop(&d.ps);
         uv_walk(&d.loop, close_all, NULL);
         uv_run(&d.loop, UV_RUN_DEFAULT);
         uv_loop_close(&d.loop);

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "challenge/http01.h"
+#include "daemon/worker_engine.h"
 #include "net/tls_alpn.h"
 #include "privsep/child.h"
 #include "privsep/ipc_chan.h"
@@ -32,6 +33,7 @@ struct worker {
     uv_loop_t loop;
     struct ipc_chan *chan;
     struct remote_hub *hub;
+    struct worker_engines *engines;
     struct responder *responders;
     char ca_path[64]; /* "/proc/self/fd/N" of the CA bundle the keeper sent, or "" */
     int ca_fd;
@@ -68,6 +70,15 @@ static void worker_end(struct worker *w, int code)
         return;
     w->ending = true;
     w->exit_code = code;
+    if (worker_engines_busy(w->engines)) {
+        /* A request or a wait between polls is in flight: nothing of the worker's is worth
+         * unwinding (it holds no state; the keeper resumes from its checkpoints). */
+        log_debug("worker: ending with operations in flight");
+        fflush(NULL);
+        _exit(code);
+    }
+    worker_engines_free(w->engines);
+    w->engines = NULL;
     while (w->responders) {
         struct responder *r = w->responders;
 
@@ -131,7 +142,10 @@ static int on_config(struct worker *w, const struct ipc_msg *m, struct err *e)
         w->ca_fd = fd;
         snprintf(w->ca_path, sizeof w->ca_path, "/proc/self/fd/%d", fd);
     }
-    return 0;
+    if (!ipc_get_u64(m, WMSG_T_MAXREQ, 0, &v))
+        v = 0;
+    return worker_engines_config(w->engines, w->ca_path[0] ? w->ca_path : NULL, w->insecure_http,
+                                 v > 1000 ? 1000 : (unsigned)v, e);
 }
 
 static int on_listen(struct worker *w, const struct ipc_msg *m, struct err *e)
@@ -213,7 +227,8 @@ static int on_publish(struct worker *w, const struct ipc_msg *m, bool add, struc
     return rc;
 }
 
-static int dispatch(struct worker *w, const struct ipc_msg *m, struct err *e)
+static int dispatch(struct worker *w, const struct ipc_msg *m, const uint8_t *frame, size_t len,
+                    struct err *e)
 {
     uint64_t id;
     struct responder *r;
@@ -235,6 +250,10 @@ static int dispatch(struct worker *w, const struct ipc_msg *m, struct err *e)
         return on_publish(w, m, true, e);
     case WMSG_WITHDRAW:
         return on_publish(w, m, false, e);
+    case WMSG_OP:
+    case WMSG_ACCOUNT:
+    case WMSG_DROP:
+        return worker_engines_handle(w->engines, m, frame, len, e);
     }
     return err_set(e, -EPROTO, "unexpected message %s", m->spec->name);
 }
@@ -242,15 +261,21 @@ static int dispatch(struct worker *w, const struct ipc_msg *m, struct err *e)
 static void on_frame(void *arg, const uint8_t *frame, size_t len)
 {
     struct worker *w = arg;
-    struct ipc_msg m;
+    struct ipc_msg *m;
     struct err e = {0};
 
     if (w->ending)
         return;
-    if (ipc_decode(&wmsg_to_worker, frame, len, &m, &e) < 0 || dispatch(w, &m, &e) < 0) {
+    if (!(m = malloc(sizeof *m))) {
+        log_err("worker: out of memory");
+        worker_end(w, 1);
+        return;
+    }
+    if (ipc_decode(&wmsg_to_worker, frame, len, m, &e) < 0 || dispatch(w, m, frame, len, &e) < 0) {
         log_err("worker: from the keeper: %s", err_msg(&e));
         worker_end(w, 1);
     }
+    free(m);
 }
 
 static void on_closed(void *arg, int rc, const struct err *e)
@@ -269,8 +294,12 @@ int worker_main(void)
 
     uv_loop_init(&w.loop);
     w.chan = ipc_chan_open(&w.loop, CHILD_CHAN_FD, true, on_frame, on_closed, &w, &e);
-    if (!w.chan || !(w.hub = remote_hub_new(send_frame, &w))) {
+    if (w.chan && (w.hub = remote_hub_new(send_frame, &w)))
+        w.engines =
+            worker_engines_new(&(struct worker_engines_opts){&w.loop, w.hub, send_frame, &w});
+    if (!w.chan || !w.hub || !w.engines) {
         log_err("worker: cannot start: %s", err_msg(&e));
+        remote_hub_free(w.hub);
         ipc_chan_free(w.chan);
         uv_run(&w.loop, UV_RUN_DEFAULT);
         uv_loop_close(&w.loop);

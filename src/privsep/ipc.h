@@ -21,7 +21,7 @@
 /* Largest frame either side accepts (a certificate chain is the largest message). */
 #define IPC_FRAME_MAX (1024u * 1024u)
 /* Most fields one message may carry. */
-#define IPC_FIELDS_MAX 64
+#define IPC_FIELDS_MAX 512
 
 enum ipc_kind { IPC_U64, IPC_TEXT, IPC_BYTES };
 
@@ -29,7 +29,7 @@ struct ipc_field_spec {
     uint16_t tag;
     enum ipc_kind kind;
     uint32_t max_len; /* bytes; ignored for IPC_U64 */
-    uint8_t min_count, max_count;
+    uint16_t min_count, max_count;
 };
 
 struct ipc_msg_spec {

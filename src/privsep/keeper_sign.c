@@ -7,12 +7,12 @@
 #include "signer/signer_proto.h"
 #include "util/log.h"
 
-int keeper_sign_start(const struct signer *s, const struct sign_guard *const *guards, size_t n,
-                      const char *input, size_t len, signer_cb cb, void *arg, struct err *e)
+int keeper_sign_start(const struct keeper_grant *grants, size_t n, const char *input, size_t len,
+                      signer_cb cb, void *arg, struct err *e)
 {
     struct signer_request r;
     struct err why = {0}, ge;
-    const struct sign_guard *allowed = NULL;
+    const struct keeper_grant *allowed = NULL;
     bool have_why = false, why_is_read = false;
     int rc;
 
@@ -24,11 +24,11 @@ int keeper_sign_start(const struct signer *s, const struct sign_guard *const *gu
     /* The reason given is the first refusal by an operation that writes: a read's "it has a
      * payload" says nothing useful when an order was what the request came closest to. */
     for (size_t i = 0; i < n && !allowed; i++) {
-        if (sign_guard_check(guards[i], &r, &ge) == 0)
-            allowed = guards[i];
-        else if (!have_why || (why_is_read && guards[i]->op != SIGN_GUARD_POST_AS_GET)) {
+        if (sign_guard_check(grants[i].guard, &r, &ge) == 0)
+            allowed = &grants[i];
+        else if (!have_why || (why_is_read && grants[i].guard->op != SIGN_GUARD_POST_AS_GET)) {
             why = ge;
-            why_is_read = guards[i]->op == SIGN_GUARD_POST_AS_GET;
+            why_is_read = grants[i].guard->op == SIGN_GUARD_POST_AS_GET;
             have_why = true;
         }
     }
@@ -42,5 +42,5 @@ int keeper_sign_start(const struct signer *s, const struct sign_guard *const *gu
         return rc;
     }
     signer_request_clear(&r);
-    return signer_sign(s, (const uint8_t *)input, len, cb, arg, e);
+    return signer_sign(allowed->signer, (const uint8_t *)input, len, cb, arg, e);
 }

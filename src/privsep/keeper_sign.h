@@ -13,12 +13,19 @@
 #include "privsep/sign_guard.h"
 #include "util/err.h"
 
+/* One allowance: what an operation in flight may have signed, and the key that signs it (the
+ * account's, or a certificate's for a revocation signed with that certificate's key). */
+struct keeper_grant {
+    const struct sign_guard *guard;
+    const struct signer *signer;
+};
+
 /* Checks `input` (a JWS signing input, "<b64url header>.<b64url payload>", len bytes) against
- * guards[0..n) and, when one allows it, starts signing it with s: returns 0 and cb runs once
- * (possibly before the return, as signer_sign says). Returns -EPERM with e when no guard
- * allows it (or n is 0), -EPROTO when the input is malformed, or the signer's error; cb then
- * never runs. Guards and s are borrowed for the call. */
-int keeper_sign_start(const struct signer *s, const struct sign_guard *const *guards, size_t n,
-                      const char *input, size_t len, signer_cb cb, void *arg, struct err *e);
+ * grants[0..n) and, when one allows it, starts signing it with that grant's signer: returns 0
+ * and cb runs once (possibly before the return, as signer_sign says). Returns -EPERM with e
+ * when no grant allows it (or n is 0), -EPROTO when the input is malformed, or the signer's
+ * error; cb then never runs. The grants are borrowed for the call. */
+int keeper_sign_start(const struct keeper_grant *grants, size_t n, const char *input, size_t len,
+                      signer_cb cb, void *arg, struct err *e);
 
 #endif

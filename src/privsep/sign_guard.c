@@ -224,6 +224,19 @@ int sign_guard_check(const struct sign_guard *g, const struct signer_request *r,
         if (v ? !json_is_integer(v) || json_integer_value(v) != g->reason : g->reason >= 0)
             return refuse(g, e, "another revocation reason");
         return 0;
+    case SIGN_GUARD_KEY_CHANGE:
+        if (!g->inner || !r->payload_json || !json_equal(r->payload_json, g->inner))
+            return refuse(g, e, "a key rollover to another key");
+        return 0;
+    case SIGN_GUARD_DEACTIVATE:
+        if (!g->kid || !r->url || strcmp(r->url, g->kid))
+            return refuse(g, e, "a post to another URL than the account");
+        v = r->payload_json;
+        if (!json_is_object(v) || json_object_size(v) != 1 ||
+            !json_is_string(json_object_get(v, "status")) ||
+            strcmp(json_string_value(json_object_get(v, "status")), "deactivated"))
+            return refuse(g, e, "a payload other than a deactivation");
+        return 0;
     }
     return refuse(g, e, "an unknown operation");
 }

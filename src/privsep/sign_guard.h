@@ -13,10 +13,13 @@
  *   NEW_ORDER        identifiers exactly the target's names, replaces only the keeper's
  *   FINALIZE         {"csr": <the keeper's CSR>}
  *   REVOKE           the certificate (and reason) the keeper marked for revocation
+ *   KEY_CHANGE       exactly the inner JWS the keeper made with the new key (rollover)
+ *   DEACTIVATE       {"status": "deactivated"} to the account URL
  *
  * In every case the header's alg must be the key's, and it must carry the account URL as kid
  * (or, for NEW_ACCOUNT and a revocation signed with the certificate key, the key's JWK). A
- * keyChange, a deactivation or any member not listed is refused. */
+ * keyChange or a deactivation is signed only under the guard of the `account` command that
+ * asked for it (KEY_CHANGE, DEACTIVATE); any member not listed is refused. */
 #ifndef ACMED_PRIVSEP_SIGN_GUARD_H
 #define ACMED_PRIVSEP_SIGN_GUARD_H
 
@@ -36,6 +39,8 @@ enum sign_guard_op {
     SIGN_GUARD_NEW_ORDER,
     SIGN_GUARD_FINALIZE,
     SIGN_GUARD_REVOKE,
+    SIGN_GUARD_KEY_CHANGE, /* payload exactly the keeper's own inner JWS (inner) */
+    SIGN_GUARD_DEACTIVATE, /* {"status": "deactivated"} to the account URL */
 };
 
 /* One operation's allowance. Everything is borrowed. */
@@ -55,6 +60,7 @@ struct sign_guard {
     size_t ncontact;
     json_t *eab;               /* NEW_ACCOUNT: the externalAccountBinding object, or NULL */
     bool only_return_existing; /* NEW_ACCOUNT */
+    json_t *inner;             /* KEY_CHANGE: the inner JWS the keeper signed */
 };
 
 /* Checks r against g. Returns 0 when the keeper may sign it, else -EPERM with e saying what

@@ -154,6 +154,12 @@ void supervisor_reject(struct supervisor *s, const struct err *why)
     child_kill(s->child, SIGKILL);
 }
 
+void supervisor_kill(struct supervisor *s)
+{
+    if (s->child)
+        child_kill(s->child, SIGKILL);
+}
+
 pid_t supervisor_pid(const struct supervisor *s)
 {
     return s->child && s->chan ? child_pid(s->child) : 0;

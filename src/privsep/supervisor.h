@@ -46,6 +46,10 @@ int supervisor_send_fd(struct supervisor *s, struct buf *frame, int fd, struct e
  * reported through down, restarted as after a crash. */
 void supervisor_reject(struct supervisor *s, const struct err *why);
 
+/* Ends the current worker at once (a forced stop): killed, reported through down, restarted
+ * as after a crash. */
+void supervisor_kill(struct supervisor *s);
+
 /* The current worker's pid, or 0 when none is up. */
 pid_t supervisor_pid(const struct supervisor *s);
 /* How many times a worker was started. */

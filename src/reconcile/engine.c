@@ -26,6 +26,9 @@ void engine_problem_free(struct engine_problem *p)
     free(p->type);
     free(p->detail);
     free(p->text);
+    for (size_t i = 0; i < p->nsub_ids; i++)
+        free(p->sub_ids[i].value);
+    free(p->sub_ids);
     free(p);
 }
 
@@ -46,6 +49,7 @@ void engine_result_clear(struct engine_result *r)
     engine_authz_free(r->authz);
     engine_renewal_info_free(r->renewal_info);
     free(r->cert_pem);
+    free(r->body);
     memset(r, 0, sizeof *r);
     r->retry_after = -1;
 }
@@ -107,6 +111,7 @@ void engine_directory_free(struct engine_directory *d)
     free(d->new_account);
     free(d->new_order);
     free(d->revoke_cert);
+    free(d->key_change);
     free(d->new_authz);
     free(d->renewal_info);
     free(d->terms_of_service);

@@ -37,6 +37,12 @@ struct engine_ops {
                        void *arg, struct err *e);
     int (*account_update)(struct engine *g, const char *const *contact, size_t ncontact,
                           engine_cb cb, void *arg, struct err *e);
+    /* Key rollover; afterwards requests are signed with req->new_key (borrowed as by
+     * set_account). Only the `account` commands ask for it. */
+    int (*account_key_change)(struct engine *g, const struct engine_key_change *req, engine_cb cb,
+                              void *arg, struct err *e);
+    /* Deactivates the account (§7.3.6). Only `account deactivate` asks for it. */
+    int (*account_deactivate)(struct engine *g, engine_cb cb, void *arg, struct err *e);
     int (*order_new)(struct engine *g, const struct engine_new_order *req, engine_cb cb, void *arg,
                      struct err *e);
     int (*order_get)(struct engine *g, const char *url, engine_cb cb, void *arg, struct err *e);
@@ -55,6 +61,16 @@ struct engine_ops {
                        const struct signer *cert_key, engine_cb cb, void *arg, struct err *e);
     int (*renewal_info_get)(struct engine *g, const char *cert_id, engine_cb cb, void *arg,
                             struct err *e);
+    /* The http-01 self-test: GETs url over plain http as the CA will (no redirect followed;
+     * connect_to "HOST:PORT", or NULL, to connect elsewhere), with the response's status in
+     * r->status and its body in r->body (at most ENGINE_FETCH_MAX bytes of it). Done where
+     * the CA is talked to: under privilege separation, by the worker. */
+    int (*http01_fetch)(struct engine *g, const char *url, const char *connect_to, engine_cb cb,
+                        void *arg, struct err *e);
+    /* A forced stop: every operation in flight ends (rc < 0, each callback once, from the loop,
+     * never inside this call). NULL where the HTTP client's cancellation reaches everything
+     * (engine_acme: http_client_cancel). */
+    void (*cancel)(struct engine *g);
     /* Request counters (zero where the implementation keeps none). */
     void (*stats)(const struct engine *g, struct engine_stats *out);
     /* Frees the engine; nothing may be in flight. */
@@ -102,6 +118,16 @@ static inline int engine_account_update(struct engine *g, const char *const *con
                                         size_t ncontact, engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->account_update(g, contact, ncontact, cb, arg, e);
+}
+static inline int engine_account_key_change(struct engine *g, const struct engine_key_change *req,
+                                            engine_cb cb, void *arg, struct err *e)
+{
+    return g->ops->account_key_change(g, req, cb, arg, e);
+}
+static inline int engine_account_deactivate(struct engine *g, engine_cb cb, void *arg,
+                                            struct err *e)
+{
+    return g->ops->account_deactivate(g, cb, arg, e);
 }
 static inline int engine_order_new(struct engine *g, const struct engine_new_order *req,
                                    engine_cb cb, void *arg, struct err *e)
@@ -153,6 +179,16 @@ static inline int engine_renewal_info_get(struct engine *g, const char *cert_id,
                                           void *arg, struct err *e)
 {
     return g->ops->renewal_info_get(g, cert_id, cb, arg, e);
+}
+static inline int engine_http01_fetch(struct engine *g, const char *url, const char *connect_to,
+                                      engine_cb cb, void *arg, struct err *e)
+{
+    return g->ops->http01_fetch(g, url, connect_to, cb, arg, e);
+}
+static inline void engine_cancel(struct engine *g)
+{
+    if (g && g->ops->cancel)
+        g->ops->cancel(g);
 }
 static inline void engine_stats(const struct engine *g, struct engine_stats *out)
 {

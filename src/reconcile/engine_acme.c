@@ -16,6 +16,7 @@ _Static_assert(ENGINE_EPROBLEM == ACME_EPROBLEM, "one code for a problem documen
 struct engine_acme {
     struct engine base; /* first: the engine is the struct */
     struct acme_client *c;
+    struct http_client *http;     /* borrowed: the self-test's GETs */
     struct engine_directory *dir; /* converted once start succeeded */
 };
 
@@ -67,6 +68,20 @@ static int conv_problem(struct engine_problem **out, const struct acme_problem *
     if (sdup(&o->type, p->type) < 0 || sdup(&o->detail, p->detail) < 0 ||
         !(o->text = acme_problem_format(p)))
         return -ENOMEM;
+    /* The subproblems that name a dns or ip identifier (RFC 8555 §6.7.1). */
+    if (p->nsubproblems && !(o->sub_ids = calloc(p->nsubproblems, sizeof *o->sub_ids)))
+        return -ENOMEM;
+    for (size_t i = 0; i < p->nsubproblems; i++) {
+        const struct acme_subproblem *sp = &p->subproblems[i];
+
+        if (!sp->id_type || !sp->id_value ||
+            (strcmp(sp->id_type, "dns") && strcmp(sp->id_type, "ip")))
+            continue;
+        o->sub_ids[o->nsub_ids].ip = !strcmp(sp->id_type, "ip");
+        if (sdup(&o->sub_ids[o->nsub_ids].value, sp->id_value) < 0)
+            return -ENOMEM;
+        o->nsub_ids++;
+    }
     return 0;
 }
 
@@ -138,8 +153,8 @@ static int conv_directory(struct engine_directory **out, const struct acme_direc
         return -ENOMEM;
     o->external_account_required = d->meta.external_account_required;
     if (sdup(&o->new_account, d->new_account) < 0 || sdup(&o->new_order, d->new_order) < 0 ||
-        sdup(&o->revoke_cert, d->revoke_cert) < 0 || sdup(&o->new_authz, d->new_authz) < 0 ||
-        sdup(&o->renewal_info, d->renewal_info) < 0 ||
+        sdup(&o->revoke_cert, d->revoke_cert) < 0 || sdup(&o->key_change, d->key_change) < 0 ||
+        sdup(&o->new_authz, d->new_authz) < 0 || sdup(&o->renewal_info, d->renewal_info) < 0 ||
         sdup(&o->terms_of_service, d->meta.terms_of_service) < 0 ||
         sdup(&o->website, d->meta.website) < 0 ||
         dupv(&o->caa_identities, &o->ncaa_identities, d->meta.caa_identities,
@@ -283,7 +298,8 @@ static int ea_account_new(struct engine *g, const struct engine_new_account *in,
                                    .contact = in->contact,
                                    .ncontact = in->ncontact,
                                    .agree_tos = in->agree_tos,
-                                   .only_return_existing = in->only_return_existing};
+                                   .only_return_existing = in->only_return_existing,
+                                   .eab_jws = in->eab_jws};
 
     if (in->eab) {
         eab = (struct acme_eab){in->eab->kid, in->eab->hmac, in->eab->hmac_len};
@@ -302,6 +318,20 @@ static int ea_account_update(struct engine *g, const char *const *contact, size_
                              engine_cb cb, void *arg, struct err *e)
 {
     RUN(g, W_ACCOUNT, cb, arg, e, acme_account_update(C(g), contact, ncontact, on_done, k, e));
+}
+
+static int ea_account_key_change(struct engine *g, const struct engine_key_change *in, engine_cb cb,
+                                 void *arg, struct err *e)
+{
+    if (in->inner)
+        RUN(g, W_ACCOUNT, cb, arg, e,
+            acme_account_key_change_inner(C(g), in->inner, in->new_key, on_done, k, e));
+    RUN(g, W_ACCOUNT, cb, arg, e, acme_account_key_change(C(g), in->new_key, on_done, k, e));
+}
+
+static int ea_account_deactivate(struct engine *g, engine_cb cb, void *arg, struct err *e)
+{
+    RUN(g, W_ACCOUNT, cb, arg, e, acme_account_deactivate(C(g), on_done, k, e));
 }
 
 static int ea_order_new(struct engine *g, const struct engine_new_order *in, engine_cb cb,
@@ -378,6 +408,52 @@ static int ea_cert_revoke(struct engine *g, const uint8_t *der, size_t len, int 
     RUN(g, W_NONE, cb, arg, e, acme_cert_revoke(C(g), der, len, reason, cert_key, on_done, k, e));
 }
 
+struct fetch {
+    engine_cb cb;
+    void *arg;
+};
+
+static void on_fetched(void *arg, int rc, const struct http_response *resp, const struct err *e)
+{
+    struct fetch *f = arg;
+    struct engine_result r = {.retry_after = -1};
+    struct err oe;
+
+    if (rc == 0) {
+        size_t n = resp->body_len < ENGINE_FETCH_MAX ? resp->body_len : ENGINE_FETCH_MAX;
+
+        r.status = resp->status;
+        if (!(r.body = malloc(n + 1))) {
+            rc = err_set(&oe, -ENOMEM, "out of memory");
+            e = &oe;
+        } else {
+            memcpy(r.body, resp->body, n);
+            r.body[n] = '\0';
+            r.body_len = n;
+        }
+    }
+    f->cb(f->arg, rc, &r, e);
+    engine_result_clear(&r);
+    free(f);
+}
+
+static int ea_http01_fetch(struct engine *g, const char *url, const char *connect_to, engine_cb cb,
+                           void *arg, struct err *e)
+{
+    struct http_request req = {
+        .method = "GET", .url = url, .connect_to = connect_to, .plain_http = true};
+    struct fetch *f = calloc(1, sizeof *f);
+    int rc;
+
+    if (!f)
+        return err_set(e, -ENOMEM, "out of memory");
+    f->cb = cb;
+    f->arg = arg;
+    if ((rc = http_request_start(((struct engine_acme *)g)->http, &req, on_fetched, f, e)) < 0)
+        free(f);
+    return rc;
+}
+
 static int ea_renewal_info_get(struct engine *g, const char *cert_id, engine_cb cb, void *arg,
                                struct err *e)
 {
@@ -406,6 +482,8 @@ static const struct engine_ops ea_ops = {
     .account_url = ea_account_url,
     .account_new = ea_account_new,
     .account_update = ea_account_update,
+    .account_key_change = ea_account_key_change,
+    .account_deactivate = ea_account_deactivate,
     .order_new = ea_order_new,
     .order_get = ea_order_get,
     .authz_get = ea_authz_get,
@@ -416,6 +494,7 @@ static const struct engine_ops ea_ops = {
     .cert_download = ea_cert_download,
     .cert_revoke = ea_cert_revoke,
     .renewal_info_get = ea_renewal_info_get,
+    .http01_fetch = ea_http01_fetch,
     .stats = ea_stats,
     .free = ea_free,
 };
@@ -434,6 +513,7 @@ int engine_acme_new(uv_loop_t *loop, struct http_client *http, const char *direc
         return rc;
     }
     acme_client_set_max_inflight(g->c, max_inflight);
+    g->http = http;
     g->base.ops = &ea_ops;
     *out = &g->base;
     return 0;

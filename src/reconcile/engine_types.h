@@ -18,6 +18,12 @@ struct ckey;
 
 /* The rc of an operation the server refused with a problem document (as acme/client.h's). */
 #define ENGINE_EPROBLEM (-EREMOTEIO)
+/* The most of a body http01_fetch hands back (a key authorization is about 130 bytes). */
+#define ENGINE_FETCH_MAX 4096
+
+/* The rc of an operation whose executor went away before answering (a privilege-separated
+ * worker that died): nothing is known of its outcome; resume from the last checkpoint. */
+#define ENGINE_ELOST (-ECONNABORTED)
 
 /* Statuses, in the order of RFC 8555 §7.1.6. */
 enum engine_order_status {
@@ -96,6 +102,7 @@ struct engine_directory {
     char *new_account;
     char *new_order;
     char *revoke_cert;
+    char *key_change;       /* NULL when the server has no key rollover */
     char *new_authz;        /* NULL when the server has no pre-authorization */
     char *renewal_info;     /* NULL when the server has no ARI (RFC 9773) */
     char *terms_of_service; /* meta, NULL when absent */
@@ -130,6 +137,7 @@ struct engine_new_account {
     bool agree_tos;               /* termsOfServiceAgreed */
     bool only_return_existing;    /* find the account of this key, create none */
     const struct engine_eab *eab; /* or NULL */
+    const char *eab_jws;          /* or the binding already made (JSON text), or NULL */
 };
 
 struct engine_new_order {
@@ -137,6 +145,13 @@ struct engine_new_order {
     size_t nids;
     const char *profile;  /* sent only when the directory lists profiles; else -ENOTSUP */
     const char *replaces; /* ARI certID; dropped when the directory has no renewalInfo */
+};
+
+/* A key rollover (RFC 8555 §7.3.5): the account's key becomes new_key. With inner set (JSON
+ * text of the inner JWS, made by whoever holds new_key), that is posted as it is. */
+struct engine_key_change {
+    const struct signer *new_key;
+    const char *inner;
 };
 
 /* The certificate download and the checks of the chain (acme/ops.h's acme_cert_download). */
@@ -171,6 +186,8 @@ struct engine_result {
     struct engine_renewal_info *renewal_info; /* renewal_info_get */
     char *cert_pem;                           /* cert_download: the chain (PEM), leaf first */
     size_t cert_len;
+    char *body; /* http01_fetch: the response body (status in status) */
+    size_t body_len;
 };
 
 /* rc == 0 on success; rc < 0 with e describing the failure (r->problem set when the server

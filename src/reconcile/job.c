@@ -81,6 +81,19 @@ void job_fail(struct job *j, int rc, const struct engine_result *r, const struct
         j->done(j);
         return;
     }
+    if (rc == ENGINE_ELOST && j->lost < JOB_LOST_MAX) {
+        /* The engine's worker died mid-operation (privilege separation): its outcome is
+         * unknown, so the job resumes from its checkpoint, as the next run would, now. */
+        j->lost++;
+        log_warn("%s: %s: resuming from the last checkpoint", j->t->file, err_msg(e));
+        engine_order_free(j->order);
+        j->order = NULL;
+        key_free(j->key);
+        j->key = NULL;
+        j->step = STEP_ACCOUNT;
+        job_run(j);
+        return;
+    }
     if (j->prov && !j->reregistered &&
         ((r && engine_problem_is(r->problem, "accountDoesNotExist")) ||
          j->prov->state == PROV_DIRECTORY || j->prov->state == PROV_ACCOUNT)) {

@@ -18,6 +18,9 @@ struct provider;
 struct chal_listener;
 struct hooks_opts;
 
+/* How many times a job resumes from its checkpoint after its engine's worker died. */
+#define JOB_LOST_MAX 3
+
 /* One target's state machine. */
 enum job_step {
     STEP_ACCOUNT,
@@ -43,7 +46,6 @@ extern const struct job_step_def job_steps[STEP_COUNT];
 struct job_ctx {
     struct store *st;
     uv_loop_t *loop;
-    struct http_client *http;
     const bool *stopping; /* a stop was asked: no new steps */
     const struct store_cert *certs;
     size_t ncerts;
@@ -85,6 +87,7 @@ struct job {
     bool ok;
     bool interrupted;      /* stopped at a checkpoint by a stop signal */
     bool reregistered;     /* the account was registered again once in this job */
+    unsigned lost;         /* operations lost with a dying worker, resumed (JOB_LOST_MAX) */
     bool replaces_sent;    /* the newOrder under way names the certificate it replaces */
     bool replaces_dropped; /* the CA refused that: this job orders without it (step_order) */
 };

@@ -114,8 +114,27 @@ static void notify(struct provider_waiter **list, size_t *n, int rc, const struc
     free(w);
 }
 
+static void provider_start(struct provider *p);
+static void find_account(struct provider *p);
+
 static void provider_failed(struct provider *p, int rc, const struct err *e)
 {
+    /* The engine's worker died mid-way (privilege separation): what it was doing is begun
+     * again on the next one, a few times, before the CA's targets are given up for this run. */
+    if (rc == ENGINE_ELOST && p->lost < PROVIDER_LOST_MAX &&
+        !(p->set->stopping && *p->set->stopping) &&
+        (p->state == PROV_STARTING || p->state == PROV_ACCOUNT)) {
+        p->lost++;
+        log_warn("%s: %s: once more", p->url, err_msg(e));
+        if (p->state == PROV_STARTING) {
+            p->state = PROV_IDLE;
+            provider_start(p);
+        } else {
+            p->state = PROV_DIRECTORY;
+            find_account(p);
+        }
+        return;
+    }
     p->state = PROV_FAILED;
     p->rc = rc;
     p->err = *e;
@@ -141,8 +160,6 @@ static int add_waiter(struct provider_waiter **list, size_t *n, provider_cb cb, 
     (*n)++;
     return 0;
 }
-
-static void find_account(struct provider *p);
 
 static void on_directory(void *arg, int rc, struct engine_result *r, const struct err *e)
 {

@@ -22,6 +22,9 @@ struct provider_waiter {
     void *arg;
 };
 
+/* How many operations lost with a dying worker (ENGINE_ELOST) a provider begins again. */
+#define PROVIDER_LOST_MAX 3
+
 enum provider_state {
     PROV_IDLE,
     PROV_STARTING,
@@ -38,6 +41,7 @@ struct providers {
     uv_loop_t *loop;
     struct http_client *http;
     const struct rec_opts *o;
+    const bool *stopping;      /* the pass's stop request: nothing lost is begun again */
     unsigned max_requests;     /* conf/acmed.yaml max-requests-per-ca */
     bool allow_insecure_http;  /* conf/acmed.yaml allow-insecure-http */
     engine_factory new_engine; /* NULL: engine_acme_new (tests script a fake one) */
@@ -52,6 +56,7 @@ struct provider {
     char *dir_id;
     struct engine *eng; /* how the pass reaches the CA (engine.h) */
     enum provider_state state;
+    unsigned lost;          /* operations lost with a worker and begun again */
     bool want_account;      /* some waiter needs the account, not only the directory */
     const struct target *t; /* the target whose account settings create the account */
     struct store_account acct;

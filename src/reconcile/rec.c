@@ -100,7 +100,6 @@ void rec_job_ctx_init(struct rec *r)
 
     c->st = &r->st;
     c->loop = r->loop;
-    c->http = r->http;
     c->stopping = &r->stopping;
     c->certs = r->certs;
     c->ncerts = r->ncerts;

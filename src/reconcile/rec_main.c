@@ -104,13 +104,16 @@ static int setup(struct rec *r, struct err *e)
     if (plan_index_certs(&r->certix, r->certs, r->ncerts) < 0 ||
         plan_index_owners(&r->owners, r->ds.targets, r->ds.ntargets) < 0)
         return err_set(e, -ENOMEM, "out of memory"), REC_FAILED;
-    if ((rc = http_client_new(r->loop, &ho, &r->http, e)) < 0)
+    /* Engines made elsewhere (a privilege-separated worker) bring their own connections: the
+     * pass then opens none. */
+    if (!r->o->new_engine && (rc = http_client_new(r->loop, &ho, &r->http, e)) < 0)
         return REC_USAGE;
     r->provs.st = &r->st;
     r->provs.ds = &r->ds;
     r->provs.loop = r->loop;
     r->provs.http = r->http;
     r->provs.o = r->o;
+    r->provs.stopping = &r->stopping;
     r->provs.new_engine = r->o->new_engine;
     r->provs.new_engine_arg = r->o->new_engine_arg;
     rec_job_ctx_init(r);
@@ -236,6 +239,8 @@ void reconcile_force_stop(struct rec *r)
      * which during a stop interrupts its job (job_fail), withdrawing what it published. */
     hooks_cancel(r->loop);
     http_client_cancel(r->http);
+    for (size_t i = 0; i < r->provs.n; i++)
+        engine_cancel(r->provs.v[i]->eng);
 }
 
 /* ---- a pass on a loop of its own ---- */

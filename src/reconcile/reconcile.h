@@ -12,6 +12,7 @@
 #include "util/err.h"
 
 struct engine;
+struct chal_listener_factory;
 
 struct rec_opts {
     const char *state_dir;
@@ -27,6 +28,9 @@ struct rec_opts {
      * engine_factory). NULL: the one over src/acme. */
     int (*new_engine)(void *arg, const char *url, struct engine **out, struct err *e);
     void *new_engine_arg;
+    /* Where the http-01 and tls-alpn-01 listeners come from (privilege separation: served
+     * by the worker). NULL: this process serves them. */
+    const struct chal_listener_factory *listeners;
 };
 
 /* How long the daemon and the CLI let in-flight steps run to their next checkpoint after a

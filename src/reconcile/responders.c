@@ -128,7 +128,11 @@ static struct responder *acquire(struct rec *r, const struct target *t, bool tls
     r->responders = g;
     p->key = key;
     p->tls = tls;
-    if (tls) {
+    if (r->o->listeners) {
+        const struct chal_listener_factory *f = r->o->listeners;
+
+        rc = f->open(f->arg, tls, addrs, required, n, &p->l, e);
+    } else if (tls) {
         const struct sockaddr *sa[16];
         socklen_t lens[16];
 
@@ -171,8 +175,10 @@ static void on_closed(void *arg)
     free(arg);
 }
 
-static void close_one(struct responder *p)
+static void close_one(struct rec *r, struct responder *p)
 {
+    if (p->l.ops && r->o->listeners)
+        r->o->listeners->close(r->o->listeners->arg, &p->l);
     if (p->l.http)
         http01_close(p->l.http, on_closed, NULL);
     if (p->l.alpn)
@@ -191,13 +197,13 @@ void responder_release(struct rec *r, struct responder *p)
             break;
         }
     }
-    close_one(p);
+    close_one(r, p);
 }
 
 void responders_close_all(struct rec *r)
 {
     for (size_t i = 0; i < r->nresponders; i++)
-        close_one(r->responders[i]);
+        close_one(r, r->responders[i]);
     free(r->responders);
     r->responders = NULL;
     r->nresponders = 0;

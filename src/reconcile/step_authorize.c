@@ -260,7 +260,7 @@ struct self_test {
     char *url;
 };
 
-static void on_self_test(void *arg, int rc, const struct http_response *resp, const struct err *e)
+static void on_self_test(void *arg, int rc, struct engine_result *resp, const struct err *e)
 {
     struct self_test *st = arg;
     struct az *a = st->a;
@@ -297,7 +297,6 @@ static void self_test_all(struct authz_set *s)
     for (size_t i = 0; i < s->n && s->j->t->http_self_test && !s->failed; i++) {
         struct az *a = &s->v[i];
         struct self_test *st;
-        struct http_request req = {.method = "GET", .connect_to = connect_to, .plain_http = true};
         bool v6;
 
         if (!a->m || strcmp(a->m->type, "http-01"))
@@ -311,9 +310,8 @@ static void self_test_all(struct authz_set *s)
             break;
         }
         st->a = a;
-        req.url = st->url;
         s->pending++;
-        if (http_request_start(s->j->ctx->http, &req, on_self_test, st, &e) < 0) {
+        if (engine_http01_fetch(s->j->prov->eng, st->url, connect_to, on_self_test, st, &e) < 0) {
             set_fail(s, e.code, NULL, "%s", err_msg(&e));
             free(st->url);
             free(st);

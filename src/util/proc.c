@@ -54,9 +54,14 @@ int proc_cloexec_all(void)
 
 int proc_mem_read(struct proc_mem *m)
 {
+    return proc_mem_read_path("/proc/self/status", m);
+}
+
+int proc_mem_read_path(const char *path, struct proc_mem *m)
+{
     static const char *const names[] = {"VmHWM:", "VmRSS:", "RssAnon:", "RssFile:"};
     long *const dst[] = {&m->hwm, &m->rss, &m->anon, &m->file};
-    FILE *f = fopen("/proc/self/status", "re");
+    FILE *f = fopen(path, "re");
     char line[256];
     unsigned found = 0;
 
@@ -83,6 +88,13 @@ static void memstat_print(void)
     if (proc_mem_read(&m) == 0)
         fprintf(stderr, "acmed: memstat: VmHWM=%ld VmRSS=%ld RssAnon=%ld RssFile=%ld kB\n", m.hwm,
                 m.rss, m.anon, m.file);
+}
+
+bool proc_memstat_wanted(void)
+{
+    const char *v = getenv("ACMED_BENCH_MEMSTAT");
+
+    return v && *v && strcmp(v, "0") != 0;
 }
 
 void proc_memstat_at_exit(void)

@@ -8,6 +8,8 @@
 #ifndef ACMED_UTIL_PROC_H
 #define ACMED_UTIL_PROC_H
 
+#include <stdbool.h>
+
 #include "util/err.h"
 
 /* Sets RLIMIT_CORE to 0 (soft and hard), makes the process not dumpable (PR_SET_DUMPABLE 0,
@@ -29,6 +31,11 @@ struct proc_mem {
 
 /* Fills m. Returns 0, or negative when /proc/self/status cannot be read or lacks a field. */
 int proc_mem_read(struct proc_mem *m);
+/* The same from another process's status file ("/proc/<pid>/status"). */
+int proc_mem_read_path(const char *path, struct proc_mem *m);
+
+/* Whether ACMED_BENCH_MEMSTAT asks for memory lines (set and not "0"). */
+bool proc_memstat_wanted(void);
 
 /* For the benchmarks (bench/once.sh): when ACMED_BENCH_MEMSTAT is set and not "0", arranges
  * for one line "acmed: memstat: VmHWM=N VmRSS=N RssAnon=N RssFile=N kB" on stderr at exit

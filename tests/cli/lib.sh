@@ -43,6 +43,11 @@ tl_init() {
     STATE=$T/state
     HOOKS=$T/hooks
     mkdir -p "$HOOKS"
+    # The one-process runs of tests/CMakeLists.txt (cli1.*): no worker even as root.
+    if [[ ${ACMED_TEST_ONE_PROCESS:-0} == 1 ]]; then
+        mkdir -p "$STATE/conf"
+        printf 'privsep: false\n' >"$STATE/conf/acmed.yaml"
+    fi
     trap tl_cleanup EXIT
 }
 

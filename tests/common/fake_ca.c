@@ -64,7 +64,12 @@ static struct reply *call(struct fake *f, const char *op, engine_cb cb, void *ar
     p->arg = arg;
     p->r.retry_after = -1;
     p->r.status = 200;
-    if (f->fail_times > 0 && !strcmp(f->fail_op, op)) {
+    if (f->fail_times > 0 && !strcmp(f->fail_op, op) && !f->fail_problem) {
+        /* No problem named: the operation is lost, as with a worker that died. */
+        f->fail_times--;
+        p->r.status = 0;
+        p->rc = err_set(&p->e, ENGINE_ELOST, "%s: the worker went away", op);
+    } else if (f->fail_times > 0 && !strcmp(f->fail_op, op)) {
         f->fail_times--;
         assert_non_null(p->r.problem = calloc(1, sizeof *p->r.problem));
         assert_non_null(p->r.problem->type = strdup(f->fail_problem));

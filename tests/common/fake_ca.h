@@ -27,7 +27,8 @@ struct fake {
     char log[2048];                 /* "op,op,...": every call in order */
     enum engine_order_status order; /* the CA's one order; EORDER_INVALID when none */
     bool new_order_invalid;         /* newOrder creates an order already invalid */
-    const char *fail_op;            /* this operation fails fail_times times with fail_problem */
+    const char *fail_op;            /* this operation fails fail_times times with fail_problem
+                                     * (NULL: lost, ENGINE_ELOST, as with a dead worker) */
     unsigned fail_times;
     const char *fail_problem;
     uint8_t *csr; /* what finalize got, for the certificate */

@@ -1,4 +1,5 @@
-/* fuzz_ipc: the keeper/worker frame decoder (src/util/ipc.h).
+/* fuzz_ipc: the keeper/worker frame decoder (src/privsep/ipc.h), and the keeper's reading of
+ * its worker's results (src/privsep/wmsg_engine.h).
  *
  * Whatever ipc_decode accepts must be exactly what encoding its fields again gives (the
  * format has one encoding), every field it hands back must lie inside the frame, and text
@@ -7,6 +8,7 @@
 
 #include "privsep/ipc.h"
 #include "privsep/wmsg.h"
+#include "privsep/wmsg_engine.h"
 
 FUZZ_QUIET_LOGS()
 
@@ -24,6 +26,28 @@ static const struct ipc_msg_spec msgs[] = {
     {2, "b", b_fields, 2},
 };
 static const struct ipc_schema schema = {msgs, 2};
+
+/* The keeper's reading of a worker's RESULT: whatever it accepts or refuses, nothing leaks
+ * and nothing is read outside the frame (the sanitizers watch). */
+static void result(const struct ipc_msg *m)
+{
+    struct engine_result r;
+    struct engine_directory *d = NULL;
+    struct err e, why;
+    int rc;
+
+    if (m->type != WMSG_RESULT)
+        return;
+    if (wmsg_get_result(m, &rc, &why, &r, &e) == 0) {
+        if (rc > 0 || (r.order && r.order->status > EORDER_INVALID) ||
+            (r.authz && r.authz->status > EAUTHZ_REVOKED))
+            abort();
+        engine_result_clear(&r);
+    }
+    if (wmsg_get_directory(m, &d, &e) == 0 && (!d->new_account || !d->new_order))
+        abort();
+    engine_directory_free(d);
+}
 
 /* Decodes frame against s; what is accepted must re-encode to exactly the input. */
 static void one(const struct ipc_schema *s, const uint8_t *frame, size_t size)
@@ -46,6 +70,8 @@ static void one(const struct ipc_schema *s, const uint8_t *frame, size_t size)
         if (ipc_out_end(&o, &e) != 0 || o.b.len != size || memcmp(o.b.data, frame, size) != 0)
             abort();
         buf_clear(&o.b);
+        if (s == &wmsg_to_keeper)
+            result(&m);
     }
 }
 

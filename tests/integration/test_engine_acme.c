@@ -772,12 +772,12 @@ static void test_subproblems(void **state)
     expect_problem(p, raw);
     assert_non_null(strstr(p->text, "no such name"));
     assert_non_null(strstr(p->text, "not ours"));
-    /* engine_acme.c does not convert subproblem identifiers into sub_ids yet (its
-     * conv_problem never fills them, and engine_problem_free would not free them): this
-     * records today's behaviour, so the change that converts them must turn this into the
-     * check of sub_ids = {dns sub.blocked.test, ip 192.0.2.1}. */
-    assert_int_equal(p->nsub_ids, 0);
-    assert_null(p->sub_ids);
+    /* The subproblems' identifiers, in the document's order. */
+    assert_int_equal(p->nsub_ids, 2);
+    assert_false(p->sub_ids[0].ip);
+    assert_string_equal(p->sub_ids[0].value, "sub.blocked.test");
+    assert_true(p->sub_ids[1].ip);
+    assert_string_equal(p->sub_ids[1].value, "192.0.2.1");
     es_clear(&s);
     engine_free(g);
     fp_stop(fp);

@@ -164,8 +164,8 @@ MUTATIONS = {
     "chain-check": (
         "the check of a downloaded chain (links, validity periods, trust anchors)",
         [("src/acme/cert.c",
-          "    rc = x509_check_chain_links(&chain, d->anchors, d->anchors_len, clock_now(), "
-          "CHAIN_CLOCK_SKEW,\n                                e);",
+          "    rc = x509_check_chain_links(&chain, anchors, anchors_len, clock_now(), "
+          "CHAIN_CLOCK_SKEW, e);",
           "    rc = 0;")],
         r"^(integration\.acme_altroots|cli\.local_faults)$"),
     "chain-signature": (

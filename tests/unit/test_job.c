@@ -314,6 +314,43 @@ static void test_account_does_not_exist(void **state)
     tstate_free(&ts);
 }
 
+/* An operation lost with the engine's worker (privilege separation): the job resumes from its
+ * checkpoint in the same run, a few times, then fails like any other failure. */
+static void test_lost_operation_resumes(void **state)
+{
+    struct fx *x = *state;
+    struct job j;
+    struct tstate ts;
+
+    x->f.fail_op = "finalize";
+    x->f.fail_times = 1;
+    x->f.fail_problem = NULL;
+    run_job(x, &j, false);
+    /* The finalize did reach the CA: the resumed job finds the order valid and downloads. */
+    assert_string_equal(x->f.log, "directory,account_new,order_new,authz_get,poll_ready,finalize,"
+                                  "order_get,poll_valid,download");
+    assert_int_equal(j.lost, 1);
+    assert_installed(x, &j);
+    job_clear(&j);
+    saved(x, &ts);
+    assert_int_equal(ts.failures, 0);
+    tstate_free(&ts);
+
+    /* Lost every time: given up after JOB_LOST_MAX resumptions, as a failure of the target. */
+    x->f.order = EORDER_INVALID;
+    x->f.fail_op = "order_new";
+    x->f.fail_times = JOB_LOST_MAX + 1;
+    run_job(x, &j, false);
+    assert_false(j.ok);
+    assert_false(j.interrupted);
+    assert_int_equal(j.lost, JOB_LOST_MAX);
+    job_clear(&j);
+    saved(x, &ts);
+    assert_int_equal(ts.failures, 1);
+    assert_non_null(strstr(ts.last_error, "the worker went away"));
+    tstate_free(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_and_resume_at_every_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_does_not_exist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_operation_resumes, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,7 +59,7 @@ static void test_sign_and_refuse(void **state)
     struct sign_guard read = {.op = SIGN_GUARD_POST_AS_GET, .alg = "ES256", .kid = ACCT};
     struct sign_guard order = {
         .op = SIGN_GUARD_NEW_ORDER, .alg = "ES256", .kid = ACCT, .names = names, .nnames = 1};
-    const struct sign_guard *both[] = {&read, &order};
+    const struct keeper_grant both[] = {{&read, &s}, {&order, &s}};
     const char *hdr = "{\"alg\":\"ES256\",\"nonce\":\"n\",\"url\":\"https://ca.test/new-order\","
                       "\"kid\":\"" ACCT "\"}";
     char *ok = input_of(hdr, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.test\"}]}");
@@ -74,7 +74,7 @@ static void test_sign_and_refuse(void **state)
     assert_non_null(jwk);
 
     /* The second guard allows it: signed, and the signature verifies. */
-    assert_int_equal(keeper_sign_start(&s, both, 2, ok, strlen(ok), on_sig, &g, &e), 0);
+    assert_int_equal(keeper_sign_start(both, 2, ok, strlen(ok), on_sig, &g, &e), 0);
     assert_int_equal(g.calls, 1);
     assert_int_equal(g.rc, 0);
     assert_int_equal(jws_verify(jwk, "ES256", (const uint8_t *)ok, strlen(ok), g.sig, g.len, &e),
@@ -82,15 +82,15 @@ static void test_sign_and_refuse(void **state)
 
     /* Another name: refused, the callback never runs, the refusal names the URL. */
     g.calls = 0;
-    assert_int_equal(keeper_sign_start(&s, both, 2, bad, strlen(bad), on_sig, &g, &e), -EPERM);
+    assert_int_equal(keeper_sign_start(both, 2, bad, strlen(bad), on_sig, &g, &e), -EPERM);
     assert_int_equal(g.calls, 0);
     assert_non_null(strstr(e.msg, "https://ca.test/new-order"));
     assert_non_null(strstr(e.msg, "an order for other names"));
     /* Nothing in flight: nothing signed. */
-    assert_int_equal(keeper_sign_start(&s, both, 0, ok, strlen(ok), on_sig, &g, &e), -EPERM);
+    assert_int_equal(keeper_sign_start(both, 0, ok, strlen(ok), on_sig, &g, &e), -EPERM);
     assert_non_null(strstr(e.msg, "no operation"));
     /* Not a signing input. */
-    assert_int_equal(keeper_sign_start(&s, both, 2, "!!.??", 5, on_sig, &g, &e), -EPROTO);
+    assert_int_equal(keeper_sign_start(both, 2, "!!.??", 5, on_sig, &g, &e), -EPROTO);
     assert_int_equal(g.calls, 0);
 
     json_decref(jwk);

@@ -37,7 +37,7 @@ static int send_to_keeper(void *arg, struct buf *frame, struct err *e)
 /* The keeper: decode the worker's frame, sign if allowed, answer with a frame. */
 struct keeper {
     struct signer s;
-    const struct sign_guard *const *guards;
+    const struct keeper_grant *grants;
     size_t nguards;
     struct buf answer;
     uint64_t id;
@@ -75,8 +75,7 @@ static void keeper_handle(struct keeper *k)
     assert_string_equal(dir, DIR);
     free(dir);
     assert_true(ipc_get_bytes(&m, WMSG_T_INPUT, 0, &in, &inlen));
-    if (keeper_sign_start(&k->s, k->guards, k->nguards, (const char *)in, inlen, keeper_signed, k,
-                          &e) < 0)
+    if (keeper_sign_start(k->grants, k->nguards, (const char *)in, inlen, keeper_signed, k, &e) < 0)
         keeper_signed(k, e.code, NULL, 0, &e);
 }
 
@@ -120,8 +119,8 @@ static void test_round_trip(void **state)
     const char *names[] = {"a.example.test"};
     struct sign_guard order = {
         .op = SIGN_GUARD_NEW_ORDER, .alg = "ES256", .kid = ACCT, .names = names, .nnames = 1};
-    const struct sign_guard *guards[] = {&order};
-    struct keeper k = {.guards = guards, .nguards = 1};
+    struct keeper k = {.nguards = 1};
+    const struct keeper_grant grants[] = {{&order, &k.s}};
     struct remote_hub *h = remote_hub_new(send_to_keeper, NULL);
     struct signer ws;
     struct result r = {0};
@@ -131,6 +130,7 @@ static void test_round_trip(void **state)
     assert_non_null(h);
     assert_int_equal(key_generate(&spec, &key, &e), 0);
     jws_signer_from_key(key, &k.s);
+    k.grants = grants;
     jwk = jwk_public(key, &e);
     /* The worker knows the public key, never the private one. */
     assert_int_equal(remote_hub_signer(h, DIR, "ES256", jwk, &ws, &e), 0);

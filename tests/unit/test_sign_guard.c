@@ -225,12 +225,55 @@ static void test_challenge(void **state)
     assert_int_equal(check(&g, hdr_kid("https://ca.test/chall/1"), "", &e), -EPERM);
 }
 
+/* A rollover and a deactivation: only under the guard of the command that asked. */
+static void test_key_change_and_deactivate(void **state)
+{
+    const char *inner_text = "{\"protected\":\"eyJqd2siOnt9fQ\",\"payload\":\"e30\","
+                             "\"signature\":\"c2ln\"}";
+    json_t *inner = json_loads(inner_text, 0, NULL);
+    struct sign_guard g = {.op = SIGN_GUARD_KEY_CHANGE,
+                           .alg = "ES256",
+                           .kid = ACCT,
+                           .url = "https://ca.test/key-change",
+                           .inner = inner,
+                           .reason = -1};
+    struct err e = {0};
+
+    (void)state;
+    assert_non_null(inner);
+    assert_int_equal(check(&g, hdr_kid("https://ca.test/key-change"), inner_text, &e), 0);
+    /* Another inner JWS (another new key, another account): refused. */
+    assert_int_equal(check(&g, hdr_kid("https://ca.test/key-change"),
+                           "{\"protected\":\"eyJqd2siOnsieCI6MX19\",\"payload\":\"e30\","
+                           "\"signature\":\"c2ln\"}",
+                           &e),
+                     -EPERM);
+    assert_non_null(strstr(e.msg, "rollover"));
+    assert_int_equal(check(&g, hdr_kid("https://ca.test/other"), inner_text, &e), -EPERM);
+    /* Without that guard a rollover is refused, whatever else is in flight. */
+    g.op = SIGN_GUARD_POST_AS_GET;
+    g.url = NULL;
+    assert_int_equal(check(&g, hdr_kid("https://ca.test/key-change"), inner_text, &e), -EPERM);
+
+    g = (struct sign_guard){.op = SIGN_GUARD_DEACTIVATE, .alg = "ES256", .kid = ACCT, .reason = -1};
+    assert_int_equal(check(&g, hdr_kid(ACCT), "{\"status\":\"deactivated\"}", &e), 0);
+    assert_int_equal(
+        check(&g, hdr_kid("https://ca.test/acct/9"), "{\"status\":\"deactivated\"}", &e), -EPERM);
+    assert_int_equal(check(&g, hdr_kid(ACCT), "{\"status\":\"valid\"}", &e), -EPERM);
+    assert_int_equal(check(&g, hdr_kid(ACCT), "{\"status\":\"deactivated\",\"contact\":[]}", &e),
+                     -EPERM);
+    json_decref(inner);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_post_as_get),         cmocka_unit_test(test_new_order),
-        cmocka_unit_test(test_finalize_and_revoke), cmocka_unit_test(test_account),
+        cmocka_unit_test(test_post_as_get),
+        cmocka_unit_test(test_new_order),
+        cmocka_unit_test(test_finalize_and_revoke),
+        cmocka_unit_test(test_account),
         cmocka_unit_test(test_challenge),
+        cmocka_unit_test(test_key_change_and_deactivate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
