@@ -180,6 +180,7 @@ static void test_refused_names(void **state)
     expect_refused("ctl-san.pem", -EINVAL, "a dNSName with a control byte 0x01");
     expect_refused("long-san.pem", -EINVAL, "a dNSName of 263 bytes (at most 255)");
     expect_refused("no-names.pem", -EINVAL, "no name in it");
+    expect_refused("two-cn.pem", -EINVAL, "more than one CN");
 
     buf = data("long-san.pem", &len);
     err_clear(&e);
@@ -222,6 +223,10 @@ static void test_envelope(void **state)
     big[0] = 'x';
     memcpy(big + 1, pem, len);
     expect_refused_buf(big, len + 1, -EINVAL, "neither DER nor PEM (starts with \"x-----BEGIN");
+    /* The END line must close the label the BEGIN line opened. */
+    memcpy(big, pem, len);
+    memcpy(big + len - strlen("REQUEST-----\n"), "REQUESX", 7);
+    expect_refused_buf(big, len, -EINVAL, "does not end with its END line");
     free(big);
     free(pem);
 

@@ -16,6 +16,7 @@
 #   ed25519.pem     Ed25519, CN=ed.example (refused: no publicly trusted CA issues for it)
 #   email-san.pem   EC P-256, CN=mail.example, SANs DNS:mail.example, email:admin@example.org
 #   uri-san.pem     EC P-256, CN=uri.example, SANs DNS:uri.example, URI:https://uri.example/x
+#   two-cn.pem      EC P-256, subject CN=a.example + CN=b.example (refused: which one?)
 #   no-names.pem    EC P-256, subject O=Nameless only, no subjectAltName (refused: no name)
 #   ctl-cn.pem      EC P-256, CN "ctl\x01.example" (a control character: refused)
 #   ctl-san.pem     EC P-256, CN=x.example, SAN DNS:"ctl\x01.example" (refused)
@@ -70,6 +71,7 @@ csr ed25519.pem ed25519.key "/CN=ed.example"
 csr email-san.pem p256.key "/CN=mail.example" "DNS:mail.example,email:admin@example.org"
 csr uri-san.pem p256.key "/CN=uri.example" "DNS:uri.example,URI:https://uri.example/x"
 csr no-names.pem p256.key "/O=Nameless"
+csr two-cn.pem p256.key "/CN=a.example/CN=b.example"
 csr ctl-cn.pem p256.key $'/CN=ctl\x01.example'
 csr ctl-san.pem p256.key "/CN=x.example" $'DNS:ctl\x01.example'
 long=$(printf 'a%.0s' {1..63}).$(printf 'b%.0s' {1..63}).$(printf 'c%.0s' {1..63})
