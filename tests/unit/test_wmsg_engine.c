@@ -49,7 +49,7 @@ static void test_order_and_problem(void **state)
     char *authz[2] = {"https://ca.test/authz/1", "https://ca.test/authz/2"};
     struct engine_identifier sub = {false, "a.example.test"};
     struct engine_problem prob = {.type = "urn:ietf:params:acme:error:rejectedIdentifier",
-                                  .detail = "no\x01thanks",
+                                  .detail = "no\x01thanks\nacmed: forged",
                                   .text = "rejected",
                                   .status = 400,
                                   .sub_ids = &sub,
@@ -89,8 +89,9 @@ static void test_order_and_problem(void **state)
     assert_string_equal(out.order->authorizations[1], "https://ca.test/authz/2");
     assert_non_null(out.order->error);
     assert_true(engine_problem_is(out.order->error, "rejectedIdentifier"));
-    /* A control character the channel refuses arrives as '?', not as a broken channel. */
-    assert_string_equal(out.order->error->detail, "no?thanks");
+    /* A control character the channel refuses arrives as '?', not as a broken channel; a line
+     * break the channel carries is no line break in the keeper's log either. */
+    assert_string_equal(out.order->error->detail, "no?thanks?acmed: forged");
     assert_int_equal(out.order->error->status, 400);
     assert_int_equal(out.order->error->nsub_ids, 1);
     assert_string_equal(out.order->error->sub_ids[0].value, "a.example.test");
@@ -295,6 +296,11 @@ static void test_keeper_refuses(void **state)
     /* An error code beyond any errno. */
     result_begin(&o, 100000);
     assert_refused(&o, &e);
+    /* A URL with a line break (it would end up in a request). */
+    result_begin(&o, 0);
+    ipc_put_text(&o, WMSG_T_LOCATION, "https://ca.test/o/1\r\nX-Evil: 1");
+    assert_refused(&o, &e);
+    assert_non_null(strstr(e.msg, "control character"));
     /* A nested frame of the wrong type: an order where an authorization goes. */
     result_begin(&o, 0);
     ipc_put_bytes(&o, WMSG_T_AUTHZ, in.b.data, in.b.len);
