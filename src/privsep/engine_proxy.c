@@ -18,9 +18,9 @@ static struct proxy *P(const struct engine *g)
 }
 
 /* An operation on one URL that only reads (POST-as-GET), or answers a challenge; deadline_ms
- * is for WOP_AUTHZ_POLL only (sent as the time left). */
+ * (sent as the time left) and until_ready are for the polls only. */
 static int url_op(struct engine *g, enum wmsg_op kind, enum sign_guard_op gop, const char *url,
-                  uint64_t deadline_ms, engine_cb cb, void *arg, struct err *e)
+                  uint64_t deadline_ms, bool until_ready, engine_cb cb, void *arg, struct err *e)
 {
     struct ipc_out out;
     struct pop *o = proxy_pop_begin(P(g), kind, cb, arg, &out, e);
@@ -31,8 +31,10 @@ static int url_op(struct engine *g, enum wmsg_op kind, enum sign_guard_op gop, c
     if (!(o->url = strdup(url)))
         return proxy_fail_oom(o, &out, e);
     ipc_put_text(&out, WMSG_T_URL, url);
-    if (kind == WOP_AUTHZ_POLL)
+    if (kind == WOP_AUTHZ_POLL || kind == WOP_ORDER_POLL)
         ipc_put_u64(&out, WMSG_T_DEADLINE, deadline_ms > now ? deadline_ms - now : 0);
+    if (kind == WOP_ORDER_POLL)
+        ipc_put_u64(&out, WMSG_T_UNTIL_READY, until_ready);
     proxy_grant(o, gop, o->url);
     return proxy_pop_send(o, &out, e);
 }
@@ -253,42 +255,31 @@ static int px_order_new(struct engine *g, const struct engine_new_order *in, eng
 
 static int px_order_get(struct engine *g, const char *url, engine_cb cb, void *arg, struct err *e)
 {
-    return url_op(g, WOP_ORDER_GET, SIGN_GUARD_POST_AS_GET, url, 0, cb, arg, e);
+    return url_op(g, WOP_ORDER_GET, SIGN_GUARD_POST_AS_GET, url, 0, false, cb, arg, e);
 }
 
 static int px_authz_get(struct engine *g, const char *url, engine_cb cb, void *arg, struct err *e)
 {
-    return url_op(g, WOP_AUTHZ_GET, SIGN_GUARD_POST_AS_GET, url, 0, cb, arg, e);
+    return url_op(g, WOP_AUTHZ_GET, SIGN_GUARD_POST_AS_GET, url, 0, false, cb, arg, e);
 }
 
 static int px_challenge_answer(struct engine *g, const char *url, engine_cb cb, void *arg,
                                struct err *e)
 {
-    return url_op(g, WOP_CHALLENGE_ANSWER, SIGN_GUARD_CHALLENGE, url, 0, cb, arg, e);
+    return url_op(g, WOP_CHALLENGE_ANSWER, SIGN_GUARD_CHALLENGE, url, 0, false, cb, arg, e);
 }
 
 static int px_authz_poll(struct engine *g, const char *url, uint64_t deadline_ms, engine_cb cb,
                          void *arg, struct err *e)
 {
-    return url_op(g, WOP_AUTHZ_POLL, SIGN_GUARD_POST_AS_GET, url, deadline_ms, cb, arg, e);
+    return url_op(g, WOP_AUTHZ_POLL, SIGN_GUARD_POST_AS_GET, url, deadline_ms, false, cb, arg, e);
 }
 
 static int px_order_poll(struct engine *g, const char *url, bool until_ready, uint64_t deadline_ms,
                          engine_cb cb, void *arg, struct err *e)
 {
-    struct ipc_out out;
-    struct pop *o = proxy_pop_begin(P(g), WOP_ORDER_POLL, cb, arg, &out, e);
-    uint64_t now = clock_mono_ms();
-
-    if (!o)
-        return -ENOMEM;
-    if (!(o->url = strdup(url)))
-        return proxy_fail_oom(o, &out, e);
-    ipc_put_text(&out, WMSG_T_URL, url);
-    ipc_put_u64(&out, WMSG_T_DEADLINE, deadline_ms > now ? deadline_ms - now : 0);
-    ipc_put_u64(&out, WMSG_T_UNTIL_READY, until_ready);
-    proxy_grant(o, SIGN_GUARD_POST_AS_GET, o->url);
-    return proxy_pop_send(o, &out, e);
+    return url_op(g, WOP_ORDER_POLL, SIGN_GUARD_POST_AS_GET, url, deadline_ms, until_ready, cb, arg,
+                  e);
 }
 
 static int px_order_finalize(struct engine *g, const char *url, const uint8_t *csr, size_t len,

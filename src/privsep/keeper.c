@@ -213,17 +213,19 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
         break;
     case WMSG_RESULT:
         ipc_get_u64(m, WMSG_T_ID, 0, &id);
-        if (!(op = unlink_op(k, id)) || !op->sent) {
+        for (op = k->ops; op && op->id != id; op = op->next)
+            ;
+        if (!op || !op->sent) {
+            /* An operation it was never sent (one still queued keeps waiting for the next
+             * worker); a cancelled one's late answer goes to no one. */
             if (op || id > k->next_id) {
                 err_set(&e, -EPROTO, "a result for operation %llu, which it was not given",
                         (unsigned long long)id);
                 supervisor_reject(k->sv, &e);
             }
-            /* else cancelled: answered to no one */
-            if (op)
-                op_free(op);
             break;
         }
+        unlink_op(k, id);
         op->cb(op->arg, m, NULL);
         op_free(op);
         break;

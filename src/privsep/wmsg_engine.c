@@ -2,10 +2,12 @@
 #include "privsep/wmsg_engine.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "privsep/wmsg.h"
+#include "util/sanitize.h"
 
 static int proto(struct err *e, const char *what)
 {
@@ -17,13 +19,38 @@ static int oom(struct err *e)
     return err_set(e, -ENOMEM, "out of memory");
 }
 
-/* A copy of text field tag (NULL when absent). Returns 0 or -ENOMEM. */
+/* A copy of text field tag, index idx. A URL, token or name with a line break or tab in it is
+ * refused (it would end up in a request line or a path); human text (a problem's detail) is
+ * passed through util/sanitize.h instead, so that nothing the worker says forges a log line.
+ * Returns 0 or negative. */
+static int get_text(const struct ipc_msg *m, uint16_t tag, size_t idx, bool human, char **out,
+                    struct err *e)
+{
+    if (!(*out = ipc_get_text(m, tag, idx)))
+        return oom(e);
+    if (human) {
+        sanitize_into(*out, strlen(*out) + 1 < 4 ? 4 : strlen(*out) + 1, *out, strlen(*out));
+        return 0;
+    }
+    if ((*out)[strcspn(*out, "\t\r\n")]) {
+        free(*out);
+        *out = NULL;
+        return proto(e, "text field (a control character)");
+    }
+    return 0;
+}
+
+/* The first of text field tag (NULL when absent). Returns 0 or negative. */
 static int get_opt(const struct ipc_msg *m, uint16_t tag, char **out, struct err *e)
 {
     *out = NULL;
-    if (!ipc_count(m, tag))
-        return 0;
-    return (*out = ipc_get_text(m, tag, 0)) ? 0 : oom(e);
+    return ipc_count(m, tag) ? get_text(m, tag, 0, false, out, e) : 0;
+}
+
+static int get_human(const struct ipc_msg *m, uint16_t tag, char **out, struct err *e)
+{
+    *out = NULL;
+    return ipc_count(m, tag) ? get_text(m, tag, 0, true, out, e) : 0;
 }
 
 static int get_list(const struct ipc_msg *m, uint16_t tag, char ***out, size_t *n, struct err *e)
@@ -36,9 +63,12 @@ static int get_list(const struct ipc_msg *m, uint16_t tag, char ***out, size_t *
         return 0;
     if (!(*out = calloc(c, sizeof **out)))
         return oom(e);
-    for (; *n < c; (*n)++)
-        if (!((*out)[*n] = ipc_get_text(m, tag, *n)))
-            return oom(e);
+    for (; *n < c; (*n)++) {
+        int rc = get_text(m, tag, *n, false, &(*out)[*n], e);
+
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -63,12 +93,13 @@ static int get_time(const struct ipc_msg *m, uint16_t tag, time_t *t, const char
 int wmsg_get_ident(const struct ipc_msg *m, uint16_t tag, size_t idx, struct engine_identifier *out,
                    struct err *e)
 {
-    char *s = ipc_get_text(m, tag, idx);
+    char *s;
     size_t skip;
+    int rc;
 
     out->value = NULL;
-    if (!s)
-        return oom(e);
+    if ((rc = get_text(m, tag, idx, false, &s, e)) < 0)
+        return rc;
     if (!strncmp(s, "dns:", 4))
         out->ip = false, skip = 4;
     else if (!strncmp(s, "ip:", 3))
@@ -124,8 +155,8 @@ static int get_problem(const struct ipc_msg *m, uint16_t tag, struct engine_prob
         return rc;
     p->status = (int)v;
     if ((rc = get_opt(&in, O_TYPE, &p->type, e)) < 0 ||
-        (rc = get_opt(&in, O_DETAIL, &p->detail, e)) < 0 ||
-        (rc = get_opt(&in, O_TEXT, &p->text, e)) < 0)
+        (rc = get_human(&in, O_DETAIL, &p->detail, e)) < 0 ||
+        (rc = get_human(&in, O_TEXT, &p->text, e)) < 0)
         return rc;
     p->nsub_ids = 0;
     if (ipc_count(&in, O_SUBID) &&
@@ -316,8 +347,9 @@ int wmsg_get_result(const struct ipc_msg *m, int *rc, struct err *why, struct en
         return proto(e, "result code");
     *rc = -(int)v;
     if (*rc < 0) {
-        char *msg = ipc_get_text(m, WMSG_T_ERROR, 0);
+        char *msg = NULL;
 
+        get_human(m, WMSG_T_ERROR, &msg, e);
         err_set(why, *rc, "%s", msg ? msg : "the worker's operation failed");
         free(msg);
     }

@@ -49,11 +49,12 @@ worker_of() {
     done
 }
 
-# How many of process $1's sockets are TCP connections to the CA's port.
-ca_conns() {
-    python3 - "$1" "$CA_PORT" <<'PY'
+# socks PID PORT STATE: how many of process PID's TCP sockets are in STATE (01 established,
+# 0A listening) with PORT as their remote (01) or local (0A) port.
+socks() {
+    python3 - "$@" <<'PY'
 import os, sys
-pid, port = sys.argv[1], int(sys.argv[2])
+pid, port, state = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 inodes = set()
 for fd in os.listdir("/proc/%s/fd" % pid):
     try:
@@ -66,35 +67,15 @@ n = 0
 for f in ("/proc/net/tcp", "/proc/net/tcp6"):
     for line in open(f).readlines()[1:]:
         c = line.split()
-        rport = int(c[2].split(":")[1], 16)
-        if c[3] == "01" and rport == port and c[9] in inodes:  # ESTABLISHED
+        addr = c[2] if state == "01" else c[1]
+        if c[3] == state and int(addr.split(":")[1], 16) == port and c[9] in inodes:
             n += 1
 print(n)
 PY
 }
-
-# How many of process $1's sockets listen on Pebble's http-01 validation port.
-listeners_of() {
-    python3 - "$1" "$PEBBLE_HTTP_PORT" <<'PY'
-import os, sys
-pid, port = sys.argv[1], int(sys.argv[2])
-inodes = set()
-for fd in os.listdir("/proc/%s/fd" % pid):
-    try:
-        t = os.readlink("/proc/%s/fd/%s" % (pid, fd))
-    except OSError:
-        continue
-    if t.startswith("socket:["):
-        inodes.add(t[8:-1])
-n = 0
-for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-    for line in open(f).readlines()[1:]:
-        c = line.split()
-        if c[3] == "0A" and int(c[1].split(":")[1], 16) == port and c[9] in inodes:  # LISTEN
-            n += 1
-print(n)
-PY
-}
+# Process $1's connections to the CA; its sockets listening on Pebble's http-01 port.
+ca_conns() { socks "$1" "$CA_PORT" 01; }
+listeners_of() { socks "$1" "$PEBBLE_HTTP_PORT" 0A; }
 
 # Waits (bounded) for the hook to pause the run started as pid $1.
 wait_pause() {

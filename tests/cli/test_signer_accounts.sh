@@ -27,6 +27,20 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.05
 done
 [[ -S $SOCK ]] || fail "lacme-accountd did not create its socket: $(cat "$T/accountd.log")"
+# The socket exists once bound, a moment before lacme-accountd listens on it.
+python3 - "$SOCK" <<'PY' || fail "lacme-accountd never listened on $SOCK"
+import socket, sys, time
+for _ in range(200):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1])
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.02)
+    finally:
+        s.close()
+sys.exit(1)
+PY
 
 tl_conf_target "    signer: unix:$SOCK"
 mkdir -p "$STATE/desired"

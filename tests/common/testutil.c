@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static void die(const char *what, const char *path)
@@ -103,4 +105,21 @@ int tu_run_until(uv_loop_t *loop, const int *flag, uint64_t ms)
     uv_close((uv_handle_t *)&wd, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     return *flag != 0;
+}
+
+int tu_wait_unix_listening(const char *path, unsigned ms)
+{
+    for (unsigned waited = 0; waited <= ms; waited += 20) {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+        snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+        ok = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return 1;
+        usleep(20000);
+    }
+    return 0;
 }

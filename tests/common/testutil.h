@@ -27,4 +27,8 @@ char *tu_read_file(const char *path, size_t *len);
  * again before returning). Returns 1 when the flag was set, 0 on timeout. */
 int tu_run_until(uv_loop_t *loop, const int *flag, uint64_t ms);
 
+/* Waits (at most ms) until something accepts connections on the UNIX socket at path: a
+ * server's socket file exists once bound, a moment before it listens. Returns 1 or 0. */
+int tu_wait_unix_listening(const char *path, unsigned ms);
+
 #endif

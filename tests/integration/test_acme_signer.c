@@ -129,12 +129,15 @@ static void test_lacme_accountd_socket(void **state)
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
 
+        dup2(null, 1); /* not ctest's pipe, should the test fail before stopping it */
         dup2(null, 2);
         execl(LACME_ACCOUNTD, LACME_ACCOUNTD, "--config=/dev/null", privkey, sockopt, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 250 && access(sock, F_OK) != 0; i++)
         usleep(20000);
+    if (!tu_wait_unix_listening(sock, 4000))
+        fail_msg("lacme-accountd never listened on %s", sock);
     sc = env_with_signer(&fe, &o);
     assert_string_equal(fe.account.alg, "RS256");
     if (issue(&fe, "lacme-signer.example.test", &res) != 0)

@@ -88,6 +88,8 @@ static pid_t start_socket_signer(const char *sock, const char *conf)
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
 
+        /* Not ctest's pipe: a test that fails before stopping it must not keep ctest waiting. */
+        dup2(null, 1);
         dup2(null, 2);
         if (conf)
             execl(LACME_ACCOUNTD, LACME_ACCOUNTD, config, socket_opt, (char *)NULL);
@@ -98,6 +100,9 @@ static pid_t start_socket_signer(const char *sock, const char *conf)
     for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++)
         usleep(20000);
     assert_int_equal(access(sock, F_OK), 0);
+    /* The file exists once it is bound, a moment before it listens: wait for that too. */
+    if (!tu_wait_unix_listening(sock, 4000))
+        fail_msg("lacme-accountd never listened on %s", sock);
     return pid;
 }
 

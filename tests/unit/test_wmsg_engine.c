@@ -49,7 +49,7 @@ static void test_order_and_problem(void **state)
     char *authz[2] = {"https://ca.test/authz/1", "https://ca.test/authz/2"};
     struct engine_identifier sub = {false, "a.example.test"};
     struct engine_problem prob = {.type = "urn:ietf:params:acme:error:rejectedIdentifier",
-                                  .detail = "no\x01thanks",
+                                  .detail = "no\x01thanks\nacmed: forged",
                                   .text = "rejected",
                                   .status = 400,
                                   .sub_ids = &sub,
@@ -89,8 +89,9 @@ static void test_order_and_problem(void **state)
     assert_string_equal(out.order->authorizations[1], "https://ca.test/authz/2");
     assert_non_null(out.order->error);
     assert_true(engine_problem_is(out.order->error, "rejectedIdentifier"));
-    /* A control character the channel refuses arrives as '?', not as a broken channel. */
-    assert_string_equal(out.order->error->detail, "no?thanks");
+    /* A control character the channel refuses arrives as '?', not as a broken channel; a line
+     * break the channel carries is no line break in the keeper's log either. */
+    assert_string_equal(out.order->error->detail, "no?thanks?acmed: forged");
     assert_int_equal(out.order->error->status, 400);
     assert_int_equal(out.order->error->nsub_ids, 1);
     assert_string_equal(out.order->error->sub_ids[0].value, "a.example.test");
@@ -243,14 +244,38 @@ static void test_worker_bounds(void **state)
     engine_result_clear(&out);
 }
 
+/* Ends a RESULT begun in o (ID and RC put), decodes it as the keeper does and checks that the
+ * keeper refuses it; *why gets the refusal. */
+static void assert_refused(struct ipc_out *o, struct err *why)
+{
+    struct ipc_msg *m = malloc(sizeof *m);
+    struct engine_result out;
+    struct err e = {0}, w = {0};
+    int rc;
+
+    assert_non_null(m);
+    ipc_put_u64(o, WMSG_T_REQUESTS, 1);
+    ipc_put_u64(o, WMSG_T_NONCES, 0);
+    ipc_put_u64(o, WMSG_T_RETRIES, 0);
+    assert_int_equal(ipc_out_end(o, &e), 0);
+    assert_int_equal(ipc_decode(&wmsg_to_keeper, (uint8_t *)o->b.data, o->b.len, m, &e), 0);
+    assert_int_equal(wmsg_get_result(m, &rc, &w, &out, why), -EPROTO);
+    buf_clear(&o->b);
+    free(m);
+}
+
+static void result_begin(struct ipc_out *o, uint64_t rc)
+{
+    ipc_out_begin(o, WMSG_RESULT);
+    ipc_put_u64(o, WMSG_T_ID, 1);
+    ipc_put_u64(o, WMSG_T_RC, rc);
+}
+
 /* A worker that breaks the rules the schema cannot state is refused by the keeper. */
 static void test_keeper_refuses(void **state)
 {
     struct ipc_out o, in;
-    struct ipc_msg *m = malloc(sizeof *m);
-    struct engine_result out;
-    struct err e = {0}, why = {0};
-    int rc;
+    struct err e = {0};
 
     (void)state;
     /* An order status out of range. */
@@ -258,58 +283,29 @@ static void test_keeper_refuses(void **state)
     ipc_put_u64(&in, O_STATUS, 99);
     ipc_put_u64(&in, O_EXPIRES, 0);
     assert_int_equal(ipc_out_end(&in, &e), 0);
-    ipc_out_begin(&o, WMSG_RESULT);
-    ipc_put_u64(&o, WMSG_T_ID, 1);
-    ipc_put_u64(&o, WMSG_T_RC, 0);
+    result_begin(&o, 0);
     ipc_put_bytes(&o, WMSG_T_ORDER, in.b.data, in.b.len);
-    ipc_put_u64(&o, WMSG_T_REQUESTS, 1);
-    ipc_put_u64(&o, WMSG_T_NONCES, 0);
-    ipc_put_u64(&o, WMSG_T_RETRIES, 0);
-    assert_int_equal(ipc_out_end(&o, &e), 0);
-    assert_int_equal(ipc_decode(&wmsg_to_keeper, (uint8_t *)o.b.data, o.b.len, m, &e), 0);
-    assert_int_equal(wmsg_get_result(m, &rc, &why, &out, &e), -EPROTO);
+    assert_refused(&o, &e);
     assert_non_null(strstr(e.msg, "order status"));
-    buf_clear(&o.b);
 
-    /* Two objects in one result; an error code beyond any errno; a nested frame of the wrong
-     * type. */
-    ipc_out_begin(&o, WMSG_RESULT);
-    ipc_put_u64(&o, WMSG_T_ID, 1);
-    ipc_put_u64(&o, WMSG_T_RC, 0);
+    /* Two objects in one result. */
+    result_begin(&o, 0);
     ipc_put_bytes(&o, WMSG_T_ORDER, in.b.data, in.b.len);
     ipc_put_bytes(&o, WMSG_T_AUTHZ, in.b.data, in.b.len);
-    ipc_put_u64(&o, WMSG_T_REQUESTS, 1);
-    ipc_put_u64(&o, WMSG_T_NONCES, 0);
-    ipc_put_u64(&o, WMSG_T_RETRIES, 0);
-    assert_int_equal(ipc_out_end(&o, &e), 0);
-    assert_int_equal(ipc_decode(&wmsg_to_keeper, (uint8_t *)o.b.data, o.b.len, m, &e), 0);
-    assert_int_equal(wmsg_get_result(m, &rc, &why, &out, &e), -EPROTO);
-    buf_clear(&o.b);
-
-    ipc_out_begin(&o, WMSG_RESULT);
-    ipc_put_u64(&o, WMSG_T_ID, 1);
-    ipc_put_u64(&o, WMSG_T_RC, 100000);
-    ipc_put_u64(&o, WMSG_T_REQUESTS, 1);
-    ipc_put_u64(&o, WMSG_T_NONCES, 0);
-    ipc_put_u64(&o, WMSG_T_RETRIES, 0);
-    assert_int_equal(ipc_out_end(&o, &e), 0);
-    assert_int_equal(ipc_decode(&wmsg_to_keeper, (uint8_t *)o.b.data, o.b.len, m, &e), 0);
-    assert_int_equal(wmsg_get_result(m, &rc, &why, &out, &e), -EPROTO);
-    buf_clear(&o.b);
-
-    ipc_out_begin(&o, WMSG_RESULT);
-    ipc_put_u64(&o, WMSG_T_ID, 1);
-    ipc_put_u64(&o, WMSG_T_RC, 0);
-    ipc_put_bytes(&o, WMSG_T_AUTHZ, in.b.data, in.b.len); /* an order where an authz goes */
-    ipc_put_u64(&o, WMSG_T_REQUESTS, 1);
-    ipc_put_u64(&o, WMSG_T_NONCES, 0);
-    ipc_put_u64(&o, WMSG_T_RETRIES, 0);
-    assert_int_equal(ipc_out_end(&o, &e), 0);
-    assert_int_equal(ipc_decode(&wmsg_to_keeper, (uint8_t *)o.b.data, o.b.len, m, &e), 0);
-    assert_int_equal(wmsg_get_result(m, &rc, &why, &out, &e), -EPROTO);
-    buf_clear(&o.b);
+    assert_refused(&o, &e);
+    /* An error code beyond any errno. */
+    result_begin(&o, 100000);
+    assert_refused(&o, &e);
+    /* A URL with a line break (it would end up in a request). */
+    result_begin(&o, 0);
+    ipc_put_text(&o, WMSG_T_LOCATION, "https://ca.test/o/1\r\nX-Evil: 1");
+    assert_refused(&o, &e);
+    assert_non_null(strstr(e.msg, "control character"));
+    /* A nested frame of the wrong type: an order where an authorization goes. */
+    result_begin(&o, 0);
+    ipc_put_bytes(&o, WMSG_T_AUTHZ, in.b.data, in.b.len);
+    assert_refused(&o, &e);
     buf_clear(&in.b);
-    free(m);
 }
 
 int main(void)
