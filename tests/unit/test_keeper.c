@@ -1,0 +1,347 @@
+/* Unit tests for privsep/keeper and privsep/engine_proxy against a hostile worker: this binary
+ * is its own worker (the keeper execs itself with --privsep-worker; ACMED_TEST_WORKER says how
+ * it misbehaves), speaking the channel by hand. Covered: a result the keeper's checks refuse
+ * fails that operation only; a result for an operation it was never given ends the worker and
+ * the operation is lost (ENGINE_ELOST), then a new worker starts; a frame its schema refuses
+ * likewise; a signature for a newOrder of other names than the operation's is refused while
+ * the operation's own is signed. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/testutil.h"
+#include "crypto/b64.h"
+#include "crypto/jws.h"
+#include "crypto/key.h"
+#include "privsep/child.h"
+#include "privsep/engine_proxy.h"
+#include "privsep/wmsg.h"
+#include "privsep/wmsg_encode.h"
+
+#define DIR "https://ca.test/dir"
+#define ACCT "https://ca.test/acct/1"
+
+/* ---- the worker side, by hand, blocking ---- */
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Reads one frame from the keeper into *m (buffer in *buf, caller frees). */
+static int next_msg(uint8_t **buf, struct ipc_msg *m)
+{
+    uint8_t hdr[4];
+    size_t len;
+    struct err e;
+
+    if (read_full(CHILD_CHAN_FD, hdr, 4) < 0)
+        return -1;
+    len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+    if (len > IPC_FRAME_MAX || !(*buf = malloc(len + 4)))
+        return -1;
+    memcpy(*buf, hdr, 4);
+    if (read_full(CHILD_CHAN_FD, *buf + 4, len) < 0)
+        return -1;
+    return ipc_decode(&wmsg_to_worker, *buf, len + 4, m, &e);
+}
+
+static void send_out(struct ipc_out *o)
+{
+    struct err e;
+
+    if (ipc_out_end(o, &e) == 0 && write(CHILD_CHAN_FD, o->b.data, o->b.len) < 0)
+        _exit(5);
+    buf_clear(&o->b);
+}
+
+static void result_end(struct ipc_out *o)
+{
+    ipc_put_u64(o, WMSG_T_REQUESTS, 0);
+    ipc_put_u64(o, WMSG_T_NONCES, 0);
+    ipc_put_u64(o, WMSG_T_RETRIES, 0);
+    send_out(o);
+}
+
+/* Asks the keeper to sign a newOrder for `name`; returns 1 when it signed, 0 when it refused
+ * (the refusal in why). */
+static int ask_sign(uint64_t sid, const char *name, char *why, size_t whylen)
+{
+    char hdr[256], pl[256], *h64 = NULL, *p64 = NULL, *input = NULL;
+    struct ipc_out o;
+    struct ipc_msg *m = malloc(sizeof *m);
+    uint8_t *buf = NULL;
+    int signed_ = 0;
+
+    snprintf(
+        hdr, sizeof hdr,
+        "{\"alg\":\"ES256\",\"kid\":\"%s\",\"nonce\":\"n1\",\"url\":\"https://ca.test/new-order\"}",
+        ACCT);
+    snprintf(pl, sizeof pl, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"%s\"}]}", name);
+    h64 = b64url_encode((const uint8_t *)hdr, strlen(hdr));
+    p64 = b64url_encode((const uint8_t *)pl, strlen(pl));
+    if (!m || !h64 || !p64 || asprintf(&input, "%s.%s", h64, p64) < 0)
+        _exit(6);
+    ipc_out_begin(&o, WMSG_SIGN);
+    ipc_put_u64(&o, WMSG_T_ID, sid);
+    ipc_put_text(&o, WMSG_T_DIRECTORY, DIR);
+    ipc_put_text(&o, WMSG_T_INPUT, input);
+    send_out(&o);
+    /* The answer (skipping anything else the keeper sends meanwhile). */
+    for (;;) {
+        free(buf);
+        buf = NULL;
+        if (next_msg(&buf, m) < 0)
+            _exit(7);
+        if (m->type == WMSG_SIGNED)
+            break;
+    }
+    if (ipc_count(m, WMSG_T_SIG))
+        signed_ = 1;
+    else {
+        char *t = ipc_get_text(m, WMSG_T_ERROR, 0);
+
+        snprintf(why, whylen, "%s", t ? t : "?");
+        free(t);
+    }
+    free(buf);
+    free(m);
+    free(h64);
+    free(p64);
+    free(input);
+    return signed_;
+}
+
+static int fake_worker(void)
+{
+    const char *mode = getenv("ACMED_TEST_WORKER");
+    struct ipc_msg *m = malloc(sizeof *m);
+    uint8_t *buf = NULL;
+
+    if (!m || !mode)
+        return 2;
+    for (;;) {
+        uint64_t id = 0, op = 0;
+        struct ipc_out o;
+
+        free(buf);
+        buf = NULL;
+        if (next_msg(&buf, m) < 0)
+            return 0; /* the keeper is gone */
+        if (m->type != WMSG_OP)
+            continue;
+        ipc_get_u64(m, WMSG_T_ID, 0, &id);
+        ipc_get_u64(m, WMSG_T_OP, 0, &op);
+        ipc_out_begin(&o, WMSG_RESULT);
+        if (op == WOP_START) {
+            struct engine_directory d = {.new_account = "https://ca.test/new-acct",
+                                         .new_order = "https://ca.test/new-order"};
+
+            ipc_put_u64(&o, WMSG_T_ID, id);
+            wmsg_put_result(&o, 0, NULL, NULL);
+            wmsg_put_directory(&o, &d);
+            result_end(&o);
+            continue;
+        }
+        if (!strcmp(mode, "bad-status")) {
+            struct ipc_out in;
+            struct err e;
+
+            ipc_out_begin(&in, OBJ_ORDER);
+            ipc_put_u64(&in, O_STATUS, 99);
+            ipc_put_u64(&in, O_EXPIRES, 0);
+            if (ipc_out_end(&in, &e) < 0)
+                return 3;
+            ipc_put_u64(&o, WMSG_T_ID, id);
+            ipc_put_u64(&o, WMSG_T_RC, 0);
+            ipc_put_bytes(&o, WMSG_T_ORDER, in.b.data, in.b.len);
+            buf_clear(&in.b);
+            result_end(&o);
+        } else if (!strcmp(mode, "wrong-id")) {
+            ipc_put_u64(&o, WMSG_T_ID, id + 1000);
+            ipc_put_u64(&o, WMSG_T_RC, 0);
+            result_end(&o);
+        } else if (!strcmp(mode, "garbage")) {
+            buf_clear(&o.b);
+            ipc_out_begin(&o, 9999);
+            ipc_put_u64(&o, WMSG_T_ID, id);
+            send_out(&o);
+        } else if (!strcmp(mode, "sign")) {
+            char why[512] = "";
+            int other = ask_sign(1, "b.example.org", why, sizeof why);
+            int own = ask_sign(2, "a.example.test", why + strlen(why), 8);
+            struct err e;
+
+            ipc_put_u64(&o, WMSG_T_ID, id);
+            if (!other && own) {
+                err_set(&e, -EPERM, "%s", why);
+                wmsg_put_result(&o, -EPERM, NULL, &e);
+            } else {
+                err_set(&e, -EIO, "other signed %d, own signed %d", other, own);
+                wmsg_put_result(&o, -EIO, NULL, &e);
+            }
+            result_end(&o);
+        }
+    }
+}
+
+/* ---- the keeper side ---- */
+
+struct res {
+    int done, rc;
+    char msg[ERR_MSG_MAX];
+};
+
+static void on_res(void *arg, int rc, struct engine_result *r, const struct err *e)
+{
+    struct res *s = arg;
+
+    (void)r;
+    s->done = 1;
+    s->rc = rc;
+    if (rc < 0 && e)
+        snprintf(s->msg, sizeof s->msg, "%s", err_msg(e));
+}
+
+struct fx {
+    uv_loop_t loop;
+    struct keeper *k;
+    struct engine *g;
+    struct privdrop_id id;
+    char *dir, ca[512];
+};
+
+static void fx_start(struct fx *x, const char *mode)
+{
+    struct keeper_opts ko = {0};
+    struct res r = {0};
+    struct err e = {0};
+
+    setenv("ACMED_TEST_WORKER", mode, 1);
+    assert_int_equal(uv_loop_init(&x->loop), 0);
+    assert_int_equal(privdrop_resolve("nobody", &x->id, &e), 0);
+    ko.id = geteuid() == 0 ? &x->id : NULL;
+    /* The worker here talks to no CA: any bundle will do. */
+    assert_non_null(x->dir = tu_mkdtemp("keeper"));
+    snprintf(x->ca, sizeof x->ca, "%s/ca.pem", x->dir);
+    tu_write_file(x->ca, "-----BEGIN CERTIFICATE-----\nnot used\n-----END CERTIFICATE-----\n");
+    ko.ca_bundle = x->ca;
+    assert_non_null(x->k = keeper_start(&x->loop, &ko, &e));
+    assert_int_equal(engine_proxy_new(x->k, DIR, &x->g, &e), 0);
+    assert_int_equal(engine_start(x->g, on_res, &r, &e), 0);
+    assert_true(tu_run_until(&x->loop, &r.done, 10000));
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(engine_directory(x->g)->new_order, "https://ca.test/new-order");
+}
+
+static void fx_stop(struct fx *x)
+{
+    engine_free(x->g);
+    keeper_free(x->k);
+    uv_run(&x->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&x->loop), 0);
+    tu_rmtree(x->dir);
+    free(x->dir);
+}
+
+static void order_get(struct fx *x, struct res *r)
+{
+    struct err e = {0};
+
+    memset(r, 0, sizeof *r);
+    assert_int_equal(engine_order_get(x->g, "https://ca.test/order/1", on_res, r, &e), 0);
+    assert_true(tu_run_until(&x->loop, &r->done, 10000));
+}
+
+static void test_bad_result(void **state)
+{
+    struct fx x = {0};
+    struct res r;
+
+    (void)state;
+    fx_start(&x, "bad-status");
+    order_get(&x, &r);
+    assert_int_equal(r.rc, -EPROTO);
+    assert_non_null(strstr(r.msg, "order status"));
+    /* Only that operation failed: the worker is the first one still. */
+    assert_int_equal(keeper_worker_starts(x.k), 1);
+    fx_stop(&x);
+}
+
+static void test_unknown_operation_or_frame(void **state)
+{
+    static const char *const modes[] = {"wrong-id", "garbage"};
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        struct fx x = {0};
+        struct res r;
+        int up = 0;
+
+        fx_start(&x, modes[i]);
+        order_get(&x, &r);
+        assert_int_equal(r.rc, ENGINE_ELOST);
+        /* The worker was ended; a new one starts at once. */
+        for (int t = 0; t < 100 && !up; t++) {
+            uv_run(&x.loop, UV_RUN_NOWAIT);
+            up = keeper_worker_starts(x.k) >= 2 && keeper_worker_pid(x.k) > 0;
+            usleep(20000);
+        }
+        assert_true(up);
+        fx_stop(&x);
+    }
+}
+
+static void test_sign_only_what_is_granted(void **state)
+{
+    struct fx x = {0};
+    struct key_spec spec = {KEY_ECDSA, 256};
+    struct ckey *key = NULL;
+    struct signer s;
+    struct engine_identifier id = {false, "a.example.test"};
+    struct engine_new_order req = {.ids = &id, .nids = 1};
+    struct res r = {0};
+    struct err e = {0};
+
+    (void)state;
+    assert_int_equal(key_generate(&spec, &key, &e), 0);
+    jws_signer_from_key(key, &s);
+    fx_start(&x, "sign");
+    assert_int_equal(engine_set_account(x.g, &s, ACCT), 0);
+    assert_int_equal(engine_order_new(x.g, &req, on_res, &r, &e), 0);
+    assert_true(tu_run_until(&x.loop, &r.done, 10000));
+    /* The worker reports: the other names refused (with the keeper's reason), its own signed. */
+    assert_int_equal(r.rc, -EPERM);
+    assert_non_null(strstr(r.msg, "other names"));
+    fx_stop(&x);
+    key_free(key);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_result),
+        cmocka_unit_test(test_unknown_operation_or_frame),
+        cmocka_unit_test(test_sign_only_what_is_granted),
+    };
+
+    if (argc == 2 && !strcmp(argv[1], "--privsep-worker"))
+        return fake_worker();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
