@@ -61,13 +61,13 @@ int rate_take(struct rate *r, size_t i, unsigned *retry_after_s)
         w->used++;
         return 0;
     }
+    /* The oldest is still inside the window (now - oldest < period), so the wait is at least
+     * a millisecond and rounds up to at least a second. */
     if (retry_after_s) {
         uint64_t oldest = w->stamps[w->head];
         uint64_t wait_ms = now >= oldest ? w->period_ms - (now - oldest) : w->period_ms;
 
         *retry_after_s = (unsigned)((wait_ms + 999) / 1000);
-        if (*retry_after_s == 0)
-            *retry_after_s = 1;
     }
     return -EAGAIN;
 }

@@ -427,11 +427,23 @@ static void test_key_not_loaded(void **state)
     assert_int_equal(v.status, 403);
 }
 
+/* The key is the file's bytes less one trailing newline. */
+static void test_key_len(void **state)
+{
+    assert_int_equal(rules_key_len((const uint8_t *)"s3cret-fleet-key\n", 17), 16);
+    assert_int_equal(rules_key_len((const uint8_t *)"s3cret-fleet-key", 16), 16);
+    assert_int_equal(rules_key_len((const uint8_t *)"key\n\n", 5), 4);
+    assert_int_equal(rules_key_len((const uint8_t *)"key\r\n", 5), 4);
+    assert_int_equal(rules_key_len((const uint8_t *)"\n", 1), 0);
+    assert_int_equal(rules_key_len((const uint8_t *)"", 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mac_rfc4231),
         cmocka_unit_test(test_cidr_edges),
+        cmocka_unit_test(test_key_len),
         cmocka_unit_test_setup_teardown(test_plain_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hmac_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hmac_refused, setup, teardown),
