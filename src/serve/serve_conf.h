@@ -50,7 +50,7 @@ struct serve_conf {
     struct serve_listen *listen; /* the endpoint; at least one */
     size_t nlisten;
     char *tls_cert, *tls_key;    /* both or neither; absolute paths */
-    struct serve_listen *http01; /* http-01-listen; may be empty */
+    struct serve_listen *http01; /* http-01-listen; empty when not given (the listener decides) */
     size_t nhttp01;
     unsigned max_size;          /* bytes of CSR, default 4096 */
     unsigned request_timeout_s; /* default 300 */
