@@ -10,10 +10,10 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
-#include <nettle/hmac.h>
 
 #include "crypto/b64.h"
 #include "crypto/jwk.h"
+#include "crypto/mac.h"
 
 /* ---- signers ---- */
 
@@ -64,14 +64,10 @@ static int hmac_signer_sign(void *ctx, const uint8_t *data, size_t len, signer_c
                             struct err *e)
 {
     const struct hmac_key *key = ctx;
-    struct hmac_sha256_ctx hmac;
-    uint8_t mac[SHA256_DIGEST_SIZE];
+    uint8_t mac[MAC_SHA256_LEN];
 
-    hmac_sha256_set_key(&hmac, key->len, key->key);
-    hmac_sha256_update(&hmac, len, data);
-    hmac_sha256_digest(&hmac, SHA256_DIGEST_SIZE, mac);
-    /* The context holds the key XORed into the pads: wipe it. */
-    gnutls_memset(&hmac, 0, sizeof hmac);
+    (void)e;
+    mac_hmac_sha256(key->key, key->len, data, len, mac); /* wipes its context */
     cb(arg, 0, mac, sizeof mac, NULL);
     return 0;
 }
