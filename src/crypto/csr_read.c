@@ -22,6 +22,7 @@
 #include <gnutls/x509.h>
 #include <nettle/base64.h>
 
+#include "crypto/san.h"
 #include "util/sanitize.h"
 
 #define OID_SAN "2.5.29.17"
@@ -376,12 +377,16 @@ static int store_san(struct csr_info *info, unsigned type, const gnutls_datum_t 
                    san_type_name(type), quote(q, san->data, san->size));
 }
 
+static int each_san(void *arg, unsigned type, const gnutls_datum_t *san, struct err *e)
+{
+    return store_san(arg, type, san, e);
+}
+
 /* Reads the subjectAltName extension, when there is one (and only one). */
 static int read_sans(gnutls_x509_crq_t crq, struct csr_info *info, struct err *e)
 {
-    gnutls_subject_alt_names_t sans = NULL;
-    gnutls_datum_t ext = {NULL, 0}, san, oid;
-    unsigned critical, type, i;
+    gnutls_datum_t ext = {NULL, 0};
+    unsigned critical;
     int rc;
 
     rc = gnutls_x509_crq_get_extension_by_oid2(crq, OID_SAN, 1, &ext, &critical);
@@ -392,39 +397,9 @@ static int read_sans(gnutls_x509_crq_t crq, struct csr_info *info, struct err *e
     rc = gnutls_x509_crq_get_extension_by_oid2(crq, OID_SAN, 0, &ext, &critical);
     if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
         return 0;
-    if (rc >= 0)
-        rc = gnutls_subject_alt_names_init(&sans);
-    if (rc < 0) {
-        sans = NULL;
-        rc = err_set(e, -EINVAL, "csr: subjectAltName: %s", gnutls_strerror(rc));
-        goto out;
-    }
-    rc = gnutls_x509_ext_import_subject_alt_names(&ext, sans, 0);
-    if (rc < 0) {
-        rc = err_set(e, -EINVAL, "csr: subjectAltName: %s", gnutls_strerror(rc));
-        goto out;
-    }
-    for (i = 0;; i++) {
-        rc = gnutls_subject_alt_names_get(sans, i, &type, &san, &oid);
-        if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
-            rc = 0;
-            break;
-        }
-        if (rc < 0) {
-            rc = err_set(e, -EINVAL, "csr: subjectAltName %u: %s", i, gnutls_strerror(rc));
-            goto out;
-        }
-        if (i >= CSR_READ_MAX_SANS) {
-            rc = err_set(e, -EINVAL, "csr: more than %d subjectAltNames", CSR_READ_MAX_SANS);
-            goto out;
-        }
-        rc = store_san(info, type, &san, e);
-        if (rc < 0)
-            goto out;
-    }
-out:
-    if (sans)
-        gnutls_subject_alt_names_deinit(sans);
+    if (rc < 0)
+        return err_set(e, -EINVAL, "csr: subjectAltName: %s", gnutls_strerror(rc));
+    rc = san_walk(&ext, "csr", CSR_READ_MAX_SANS, each_san, info, e);
     gnutls_free(ext.data);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <gnutls/x509-ext.h>
 
 #include "crypto/b64.h"
+#include "crypto/san.h"
 #include "crypto/key_internal.h"
 #include "crypto/x509_internal.h"
 
@@ -120,48 +121,23 @@ static int store_san(struct x509_info *info, unsigned type, const gnutls_datum_t
     return push_str(&info->ips, &info->nips, text, strlen(text), e);
 }
 
+static int each_san(void *arg, unsigned type, const gnutls_datum_t *san, struct err *e)
+{
+    return store_san(arg, type, san, e);
+}
+
 /* Reads the subjectAltName extension, when there is one, into info->dns and info->ips. */
 static int read_sans(gnutls_x509_crt_t crt, struct x509_info *info, struct err *e)
 {
-    gnutls_subject_alt_names_t sans = NULL;
-    gnutls_datum_t ext = {NULL, 0}, san, oid;
-    unsigned critical, type, i;
-    int rc;
+    gnutls_datum_t ext = {NULL, 0};
+    unsigned critical;
+    int rc = gnutls_x509_crt_get_extension_by_oid2(crt, OID_SAN, 0, &ext, &critical);
 
-    rc = gnutls_x509_crt_get_extension_by_oid2(crt, OID_SAN, 0, &ext, &critical);
-    if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
-        rc = 0;
-        goto out;
-    }
-    if (rc >= 0)
-        rc = gnutls_subject_alt_names_init(&sans);
-    if (rc < 0) {
-        sans = NULL;
-        rc = err_set(e, -EINVAL, "x509: subjectAltName: %s", gnutls_strerror(rc));
-        goto out;
-    }
-    rc = gnutls_x509_ext_import_subject_alt_names(&ext, sans, 0);
-    if (rc < 0) {
-        rc = err_set(e, -EINVAL, "x509: subjectAltName: %s", gnutls_strerror(rc));
-        goto out;
-    }
-    for (i = 0;; i++) {
-        rc = gnutls_subject_alt_names_get(sans, i, &type, &san, &oid);
-        if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
-            rc = 0;
-            break;
-        }
-        if (rc < 0) {
-            rc = err_set(e, -EINVAL, "x509: subjectAltName %u: %s", i, gnutls_strerror(rc));
-            goto out;
-        }
-        rc = store_san(info, type, &san, e);
-        if (rc < 0)
-            goto out;
-    }
-out:
-    if (sans)
-        gnutls_subject_alt_names_deinit(sans);
+    if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+        return 0;
+    if (rc < 0)
+        return err_set(e, -EINVAL, "x509: subjectAltName: %s", gnutls_strerror(rc));
+    rc = san_walk(&ext, "x509", 0, each_san, info, e);
     gnutls_free(ext.data);
     return rc;
 }
