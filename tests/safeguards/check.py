@@ -202,6 +202,24 @@ MUTATIONS = {
           "            terminate(j);\n        }\n    }\n}",
           "        }\n    }\n}")],
         r"^(unit\.hooks|cli\.forced_stop)$"),
+    "keeper-grants": (
+        "the keeper's check of a worker's signing request against the operations in flight",
+        [("src/privsep/keeper_sign.c",
+          "        if (sign_guard_check(grants[i].guard, &r, &ge) == 0)",
+          "        if (sign_guard_check(grants[i].guard, &r, &ge) == 0 || 1)")],
+        r"^(unit\.keeper_sign|unit\.keeper|unit\.remote_signer)$"),
+    "worker-result-bounds": (
+        "the keeper's range checks of what its worker reports (statuses, times, codes)",
+        [("src/privsep/wmsg_engine.c",
+          "    if (!ipc_get_u64(m, tag, 0, v) || *v > max)",
+          "    if (!ipc_get_u64(m, tag, 0, v))")],
+        r"^(unit\.wmsg_engine|unit\.keeper)$"),
+    "worker-privdrop": (
+        "the worker's privilege drop before it is executed",
+        [("src/privsep/child.c",
+          "    if (s->id && privdrop_apply(s->id, &e) < 0) {",
+          "    if (0 && s->id && privdrop_apply(s->id, &e) < 0) {")],
+        r"^(unit\.worker|unit\.supervisor|cli\.privsep)$"),
 }
 
 
