@@ -32,6 +32,7 @@ struct httpd {
     uv_loop_t *loop;
     struct httpd_handler h;
     struct httpd_limits lim;
+    const struct httpd_tls *tls; /* during httpd_new only */
     struct lsn *lsn;
     size_t nlsn;
     struct httpd_req *held; /* suspended requests, for httpd_close */
@@ -340,7 +341,13 @@ static void run(struct lsn *l)
     if (l->kick)
         uv_timer_start(&l->timer, on_timer, 0, 0);
     else if (MHD_get_timeout(l->d, &ms) == MHD_YES)
-        uv_timer_start(&l->timer, on_timer, ms > UINT32_MAX ? UINT32_MAX : (uint64_t)ms, 0);
+        /* Not 0: a timer started at 0 from a timer callback runs again in the same pass of
+         * libuv's timers, before any I/O, and MHD says 0 while a TLS handshake waits for it. */
+        uv_timer_start(&l->timer, on_timer,
+                       ms > UINT32_MAX ? UINT32_MAX
+                       : ms            ? (uint64_t)ms
+                                       : 1,
+                       0);
     else
         uv_timer_stop(&l->timer);
 }
@@ -405,19 +412,32 @@ void httpd_close(struct httpd *s, void (*done)(void *arg), void *arg)
 static int start_lsn(struct httpd *s, struct lsn *l, int fd, struct err *e)
 {
     const union MHD_DaemonInfo *di;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    struct MHD_OptionItem opts[8] = {
+        {MHD_OPTION_CONNECTION_LIMIT, s->lim.total, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->lim.per_ip, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)s->lim.conn_memory, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, s->lim.idle_timeout, NULL},
+        {MHD_OPTION_END, 0, NULL}, /* the socket */
+        {MHD_OPTION_END, 0, NULL}, /* TLS: the certificate */
+        {MHD_OPTION_END, 0, NULL}, /* and the key */
+        {MHD_OPTION_END, 0, NULL},
+    };
     int dfd, rc;
 
     l->s = s;
     dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dfd < 0)
         return err_sys(e, -errno, "httpd: dup of listening socket %d", fd);
+    opts[4] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, dfd, NULL};
+    if (s->tls) {
+        flags |= MHD_USE_TLS;
+        opts[5] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)s->tls->cert_pem};
+        opts[6] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->tls->key_pem};
+    }
     /* On failure MHD closes the socket it was given (or not: a leak, never a double close). */
-    l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_access, l,
-                            MHD_OPTION_LISTEN_SOCKET, dfd, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, l, MHD_OPTION_CONNECTION_LIMIT, s->lim.total,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->lim.per_ip,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->lim.conn_memory,
-                            MHD_OPTION_CONNECTION_TIMEOUT, s->lim.idle_timeout, MHD_OPTION_END);
+    l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, l, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!l->d)
         return err_set(e, -EIO, "httpd: libmicrohttpd refused to serve on socket %d", fd);
     di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -437,14 +457,15 @@ static int start_lsn(struct httpd *s, struct lsn *l, int fd, struct err *e)
 }
 
 int httpd_new(uv_loop_t *loop, const int *fds, size_t nfds, const struct httpd_limits *limits,
-              const struct httpd_handler *h, struct httpd **out, struct err *e)
+              const struct httpd_tls *tls, const struct httpd_handler *h, struct httpd **out,
+              struct err *e)
 {
     struct httpd *s;
     int rc;
 
     *out = NULL;
-    if (nfds == 0 || !h || !h->request)
-        return err_set(e, -EINVAL, "httpd: no listening socket or no handler");
+    if (nfds == 0 || !h || !h->request || (tls && (!tls->cert_pem || !tls->key_pem)))
+        return err_set(e, -EINVAL, "httpd: no listening socket, handler or TLS key");
     s = calloc(1, sizeof *s);
     if (!s || !(s->lsn = calloc(nfds, sizeof *s->lsn))) {
         free(s);
@@ -460,12 +481,14 @@ int httpd_new(uv_loop_t *loop, const int *fds, size_t nfds, const struct httpd_l
     s->lim.idle_timeout = s->lim.idle_timeout ? s->lim.idle_timeout : DEF_IDLE;
     s->lim.max_body = s->lim.max_body ? s->lim.max_body : DEF_BODY;
     s->nlsn = nfds;
+    s->tls = tls; /* MHD loads the certificate and key as it starts */
     for (size_t i = 0; i < nfds; i++) {
         if ((rc = start_lsn(s, &s->lsn[i], fds[i], e)) < 0) {
             httpd_close(s, NULL, NULL); /* frees s once libuv closed what was opened */
             return rc;
         }
     }
+    s->tls = NULL;
     *out = s;
     return 0;
 }

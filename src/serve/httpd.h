@@ -7,7 +7,7 @@
  * before the body is read). The handler answers now or later; while it has not, the connection
  * is suspended (MHD_suspend_connection), so MHD's idle timeout does not apply to it, and a
  * client that goes away meanwhile is noticed (EPOLLRDHUP on its socket) and the handler told.
- * TLS is not offered: a TLS front (or a later change: MHD_USE_TLS) would be needed for it. */
+ * TLS (MHD_USE_TLS, through GnuTLS) when given a certificate and key. */
 #ifndef ACMED_SERVE_HTTPD_H
 #define ACMED_SERVE_HTTPD_H
 
@@ -32,6 +32,12 @@ struct httpd_limits {
     size_t max_body;       /* largest request body in bytes (4096) */
 };
 
+/* TLS: the certificate (chain) and its private key, NUL-terminated PEM, read at httpd_new. */
+struct httpd_tls {
+    const char *cert_pem;
+    const char *key_pem;
+};
+
 /* The handler. request runs once per complete request (inside MHD_run, on the loop): r is the
  * handler's until it answers with httpd_req_reply (inside this call or from any later point on
  * the loop) or until cancel(arg, r) tells it that the request is gone (the client went away,
@@ -44,12 +50,14 @@ struct httpd_handler {
 };
 
 /* Starts serving on the listening sockets fds[0..nfds-1] (non-blocking, as from
- * net/listen_sock.h) on loop. The fds are borrowed: the server serves on duplicates of them
- * and closes those; the caller closes its own whenever it likes. limits may be NULL (all
- * defaults). *out belongs to the caller until httpd_close. Returns 0, or negative with e set
- * (-EINVAL no socket or a bad one, -ENOMEM, -EIO MHD refused to start). */
+ * net/listen_sock.h) on loop, over TLS when tls is not NULL. The fds are borrowed: the server
+ * serves on duplicates of them and closes those; the caller closes its own whenever it likes.
+ * limits may be NULL (all defaults). *out belongs to the caller until httpd_close. Returns 0,
+ * or negative with e set (-EINVAL no socket or handler, -ENOMEM, -EIO MHD refused to start,
+ * e.g. a bad socket or an unusable certificate or key). */
 int httpd_new(uv_loop_t *loop, const int *fds, size_t nfds, const struct httpd_limits *limits,
-              const struct httpd_handler *h, struct httpd **out, struct err *e);
+              const struct httpd_tls *tls, const struct httpd_handler *h, struct httpd **out,
+              struct err *e);
 
 /* Stops listening, tells the handler of every request it still holds (cancel, inside this
  * call), closes every connection, and frees the server once libuv has closed its handles; then

@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <time.h>
 
 #include "net/http.h"
 #include "net/listen_sock.h"
@@ -110,13 +113,15 @@ static int run_until(struct fx *f, const int *flag, uint64_t ms)
     return *flag;
 }
 
-static void start(struct fx *f, enum mode mode, const struct httpd_limits *lim)
+static void start_tls(struct fx *f, enum mode mode, const struct httpd_limits *lim,
+                      const struct httpd_tls *tls, const char *ca)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct sockaddr_storage ss;
     socklen_t sl;
     struct err e = {0};
     struct httpd_handler h = {on_request, on_cancel, f};
+    struct http_client_opts copts = {.ca_bundle = ca};
 
     memset(f, 0, sizeof *f);
     f->mode = mode;
@@ -126,9 +131,14 @@ static void start(struct fx *f, enum mode mode, const struct httpd_limits *lim)
     assert_true(f->lfd >= 0);
     assert_int_equal(listen_sock_check(f->lfd, &ss, &sl, &e), 0);
     f->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    assert_int_equal(httpd_new(&f->loop, &f->lfd, 1, lim, &h, &f->s, &e), 0);
+    assert_int_equal(httpd_new(&f->loop, &f->lfd, 1, lim, tls, &h, &f->s, &e), 0);
     close(f->lfd); /* borrowed: the server has its own */
-    assert_int_equal(http_client_new(&f->loop, NULL, &f->c, &e), 0);
+    assert_int_equal(http_client_new(&f->loop, &copts, &f->c, &e), 0);
+}
+
+static void start(struct fx *f, enum mode mode, const struct httpd_limits *lim)
+{
+    start_tls(f, mode, lim, NULL, NULL);
 }
 
 static void finish(struct fx *f)
@@ -148,7 +158,8 @@ static void on_response(void *arg, int rc, const struct http_response *resp, con
     struct fx *f = arg;
     const char *ct;
 
-    (void)e;
+    if (rc < 0)
+        fprintf(stderr, "client: %s\n", err_msg(e));
     f->done = 1;
     f->rc = rc;
     if (rc == 0) {
@@ -159,7 +170,8 @@ static void on_response(void *arg, int rc, const struct http_response *resp, con
     }
 }
 
-static void request(struct fx *f, const char *method, const char *body, size_t len)
+static void request_to(struct fx *f, const char *scheme, const char *method, const char *body,
+                       size_t len)
 {
     char url[64];
     struct http_request req = {.method = method,
@@ -169,8 +181,13 @@ static void request(struct fx *f, const char *method, const char *body, size_t l
                                .body_len = len};
     struct err e = {0};
 
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/sign", f->port);
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d/sign", scheme, f->port);
     assert_int_equal(http_request_start(f->c, &req, on_response, f, &e), 0);
+}
+
+static void request(struct fx *f, const char *method, const char *body, size_t len)
+{
+    request_to(f, "http", method, body, len);
 }
 
 static int raw_connect(int port)
@@ -416,6 +433,80 @@ static void test_close_pending(void **state)
     finish(&f);
 }
 
+static char *pem_dup(const gnutls_datum_t *d)
+{
+    char *s = malloc(d->size + 1);
+
+    assert_non_null(s);
+    memcpy(s, d->data, d->size);
+    s[d->size] = '\0';
+    return s;
+}
+
+/* A self-signed certificate for 127.0.0.1 and its key, both PEM. */
+static void make_cert(char **cert, char **key)
+{
+    gnutls_x509_privkey_t k;
+    gnutls_x509_crt_t c;
+    gnutls_datum_t d;
+    unsigned char ip[4] = {127, 0, 0, 1}, serial[1] = {1};
+    time_t now = time(NULL);
+
+    assert_int_equal(gnutls_x509_privkey_init(&k), 0);
+    assert_int_equal(gnutls_x509_privkey_generate(
+                         k, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+                     0);
+    assert_int_equal(gnutls_x509_crt_init(&c), 0);
+    assert_int_equal(gnutls_x509_crt_set_version(c, 3), 0);
+    assert_int_equal(gnutls_x509_crt_set_serial(c, serial, sizeof serial), 0);
+    assert_int_equal(gnutls_x509_crt_set_activation_time(c, now - 60), 0);
+    assert_int_equal(gnutls_x509_crt_set_expiration_time(c, now + 3600), 0);
+    assert_int_equal(gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0, "httpd", 5),
+                     0);
+    assert_int_equal(
+        gnutls_x509_crt_set_subject_alt_name(c, GNUTLS_SAN_IPADDRESS, ip, 4, GNUTLS_FSAN_SET), 0);
+    assert_int_equal(gnutls_x509_crt_set_basic_constraints(c, 1, -1), 0);
+    assert_int_equal(gnutls_x509_crt_set_key(c, k), 0);
+    assert_int_equal(gnutls_x509_crt_sign2(c, c, k, GNUTLS_DIG_SHA256, 0), 0);
+    assert_int_equal(gnutls_x509_crt_export2(c, GNUTLS_X509_FMT_PEM, &d), 0);
+    *cert = pem_dup(&d);
+    gnutls_free(d.data);
+    assert_int_equal(gnutls_x509_privkey_export2(k, GNUTLS_X509_FMT_PEM, &d), 0);
+    *key = pem_dup(&d);
+    gnutls_free(d.data);
+    gnutls_x509_crt_deinit(c);
+    gnutls_x509_privkey_deinit(k);
+}
+
+/* Over TLS: the client, trusting the server's certificate, gets its answer. */
+static void test_tls(void **state)
+{
+    struct fx f;
+    struct httpd_tls tls;
+    char *cert, *key, path[] = "/tmp/test_httpd_ca_XXXXXX";
+    int fd;
+
+    (void)state;
+    make_cert(&cert, &key);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, cert, strlen(cert)), (ssize_t)strlen(cert));
+    close(fd);
+    tls.cert_pem = cert;
+    tls.key_pem = key;
+    start_tls(&f, ANSWER_NOW, NULL, &tls, path);
+    free(cert);
+    free(key); /* read as the server started */
+    request_to(&f, "https", "POST", "csr", 3);
+    assert_true(run_until(&f, &f.done, 5000));
+    assert_int_equal(f.rc, 0);
+    assert_int_equal(f.status, 200);
+    assert_string_equal(f.rbody, "now\n");
+    assert_string_equal(f.body, "csr");
+    finish(&f);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_too_large),    cmocka_unit_test(test_get_405),
         cmocka_unit_test(test_per_ip),       cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_client_gone),  cmocka_unit_test(test_close_pending),
+        cmocka_unit_test(test_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
