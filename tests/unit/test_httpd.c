@@ -23,7 +23,7 @@
 #include "net/listen_sock.h"
 #include "serve/httpd.h"
 
-enum mode { ANSWER_NOW, ANSWER_LATER, HOLD };
+enum mode { ANSWER_NOW, ANSWER_LATER, HOLD, CLOSE };
 
 struct fx {
     uv_loop_t loop;
@@ -43,6 +43,7 @@ struct fx {
 };
 
 static void on_later(uv_timer_t *t);
+static void on_closed(void *arg);
 
 static void on_request(void *arg, struct httpd_req *r)
 {
@@ -64,6 +65,8 @@ static void on_request(void *arg, struct httpd_req *r)
     f->held = r;
     if (f->mode == ANSWER_NOW)
         assert_int_equal(httpd_req_reply(r, 200, "text/plain", "now\n", 4), 0);
+    else if (f->mode == CLOSE)
+        httpd_close(f->s, on_closed, &f->closed);
     else if (f->mode == ANSWER_LATER)
         uv_timer_start(&f->later, on_later, 100, 0);
 }
@@ -433,6 +436,47 @@ static void test_close_pending(void **state)
     finish(&f);
 }
 
+/* httpd_close from inside the handler waits for MHD_run to return, then cancels the request
+ * the handler did not answer. */
+static void test_close_in_handler(void **state)
+{
+    struct fx f;
+
+    (void)state;
+    start(&f, CLOSE, NULL);
+    request(&f, "POST", "csr", 3);
+    assert_true(run_until(&f, &f.closed, 5000));
+    assert_int_equal(f.nreq, 1);
+    assert_int_equal(f.ncancel, 1);
+    assert_true(run_until(&f, &f.done, 5000));
+    assert_true(f.rc < 0);
+    f.s = NULL;
+    finish(&f);
+}
+
+/* A request the handler holds is not cut by the idle timeout; its late answer arrives. */
+static void test_held_past_idle(void **state)
+{
+    struct fx f;
+    struct httpd_limits lim = {.idle_timeout = 1};
+    struct raw r = {0};
+
+    (void)state;
+    start(&f, HOLD, &lim);
+    r.fd = raw_connect(f.port);
+    raw_send(r.fd, "POST /sign HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                   "Connection: close\r\n\r\nhi");
+    assert_true(run_until(&f, &f.nreq, 5000));
+    assert_false(raw_wait_end(&f, &r, 2500));
+    assert_int_equal(httpd_req_reply(f.held, 201, "text/plain", "late\n", 5), 0);
+    assert_true(raw_wait_end(&f, &r, 5000));
+    assert_non_null(strstr(r.buf, "HTTP/1.1 201"));
+    assert_non_null(strstr(r.buf, "late\n"));
+    assert_int_equal(f.ncancel, 0);
+    close(r.fd);
+    finish(&f);
+}
+
 static char *pem_dup(const gnutls_datum_t *d)
 {
     char *s = malloc(d->size + 1);
@@ -510,11 +554,17 @@ static void test_tls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_answer_later), cmocka_unit_test(test_custom_header),
-        cmocka_unit_test(test_too_large),    cmocka_unit_test(test_get_405),
-        cmocka_unit_test(test_per_ip),       cmocka_unit_test(test_idle_timeout),
-        cmocka_unit_test(test_client_gone),  cmocka_unit_test(test_close_pending),
+        cmocka_unit_test(test_answer_later),
+        cmocka_unit_test(test_custom_header),
+        cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_get_405),
+        cmocka_unit_test(test_per_ip),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_client_gone),
+        cmocka_unit_test(test_close_pending),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_close_in_handler),
+        cmocka_unit_test(test_held_past_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
