@@ -115,7 +115,8 @@ static void unhold(struct httpd_req *r)
     }
     r->suspended = 0;
     MHD_resume_connection(r->c);
-    /* MHD's own wake-up (its ITC) does not show on the epoll descriptor we poll: run it soon. */
+    /* With an external loop MHD must be run after a resume: nothing on the epoll descriptor we
+     * poll tells of it (without this, test_answer_later's answer never left). */
     r->l->kick = 1;
     if (r->l->uv)
         uv_timer_start(&r->l->timer, on_timer, 0, 0);

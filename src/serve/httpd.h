@@ -41,8 +41,9 @@ struct httpd_tls {
 /* The handler. request runs once per complete request (inside MHD_run, on the loop): r is the
  * handler's until it answers with httpd_req_reply (inside this call or from any later point on
  * the loop) or until cancel(arg, r) tells it that the request is gone (the client went away,
- * or httpd_close): then it must not answer or touch r again. cancel never runs for a request
- * already answered, and neither callback may call httpd_close (it is deferred if they do). */
+ * or httpd_close): once cancel returns it must not answer or touch r. cancel never runs for a
+ * request already answered. Either may call httpd_close (from request, it takes effect once MHD_run
+ * returns, cancelling r if it is still unanswered). */
 struct httpd_handler {
     void (*request)(void *arg, struct httpd_req *r);
     void (*cancel)(void *arg, struct httpd_req *r);
