@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
     gcc make libc6-dev cmake pkg-config
     libgnutls28-dev nettle-dev libcurl4-gnutls-dev libyaml-dev libuv1-dev libjansson-dev
-    libidn2-dev libcmocka-dev
+    libidn2-dev libcmocka-dev libmicrohttpd-dev
     pebble gnutls-bin curl ca-certificates python3 procps
     clang libclang-rt-14-dev clang-format binutils   # fuzz, check.format, check.structure (nm)
     lacme-accountd libcrypt-openssl-rsa-perl openssl  # signer interop (RSA: only Recommended)
