@@ -172,7 +172,8 @@ static int px_account_key_change(struct engine *g, const struct engine_key_chang
         return -ENOMEM;
     }
     if (!(o->jwk = in->new_key->jwk(in->new_key->ctx, e)) ||
-        !(jwk_text = json_dumps(o->jwk, JSON_COMPACT)) || !(o->eab = json_loads(inner, 0, NULL))) {
+        !(jwk_text = json_dumps(o->jwk, JSON_COMPACT)) ||
+        !(o->inner = json_loads(inner, 0, NULL))) {
         free(inner);
         free(jwk_text);
         return proxy_fail_oom(o, &out, e);
@@ -183,7 +184,7 @@ static int px_account_key_change(struct engine *g, const struct engine_key_chang
     free(inner);
     free(jwk_text);
     gd = proxy_grant(o, SIGN_GUARD_KEY_CHANGE, p->dir->key_change);
-    gd->inner = o->eab; /* the pop's JSON slot, freed with it */
+    gd->inner = o->inner;
     rc = proxy_pop_send(o, &out, e);
     if (rc == 0) {
         /* From now on the account is the new key's: requests after the rollover sign with it. */

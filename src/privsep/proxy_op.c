@@ -41,6 +41,7 @@ void proxy_pop_free(struct pop *o)
     free(o->der);
     proxy_strv_free(o->contact, o->ncontact);
     json_decref(o->eab);
+    json_decref(o->inner);
     json_decref(o->jwk);
     free(o->anchors);
     free(o);

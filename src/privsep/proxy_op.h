@@ -47,7 +47,7 @@ struct pop {
     size_t der_len;
     char **contact;
     size_t ncontact;
-    json_t *eab, *jwk;
+    json_t *eab, *inner, *jwk; /* a registration's binding, a rollover's inner JWS, a key */
     /* A download: the chain is verified here too. */
     const struct ckey *key;
     char *anchors;
