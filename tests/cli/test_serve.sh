@@ -173,6 +173,55 @@ code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: anything.ex
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SP/other" -d x)
 [[ $code == 404 ]] || fail "POST elsewhere than /sign: HTTP $code"
 
+# ---- privilege separation: the worker serves the endpoint and never holds the HMAC key ----
+if [[ ${ACMED_TEST_ONE_PROCESS:-0} != 1 && $(id -u) == 0 ]]; then
+    grep -q 'listening on 127.0.0.1:[0-9]* (served by the worker)' "$T/serve.log" ||
+        fail "the endpoint is not served by the worker"
+    wpid=$(pgrep -P "$spid" | head -1)
+    [[ -n $wpid ]] || fail "no worker process"
+    # mem_has PID STRING: the process's writable memory holds STRING.
+    mem_has() {
+        python3 - "$1" "$2" <<'PY'
+import re, sys
+pid, needle = sys.argv[1], sys.argv[2].encode()
+found = False
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+        if not m or "r" not in m.group(3):
+            continue
+        start, end = int(m.group(1), 16), int(m.group(2), 16)
+        try:
+            mem.seek(start)
+            if needle in mem.read(end - start):
+                found = True
+                break
+        except (OSError, ValueError, OverflowError):
+            pass
+sys.exit(0 if found else 1)
+PY
+    }
+    mem_has "$spid" "$KEY" || fail "the scan does not find the key in the keeper (the check is broken)"
+    [[ -n $wpid ]] && mem_has "$wpid" "$KEY" && fail "the HMAC key is in the worker's memory"
+    # A worker that dies: the next one serves the same endpoint.
+    kill -KILL "$wpid"
+    for _ in $(seq 100); do
+        nw=$(pgrep -P "$spid" | head -1)
+        [[ -n $nw && $nw != "$wpid" ]] && break
+        sleep 0.1
+    done
+    [[ -n $nw && $nw != "$wpid" ]] || fail "no new worker after the first was killed"
+    openssl req -new -sha256 -key b.key -subj "/CN=after.plain.test" \
+        -addext "subjectAltName=DNS:after.plain.test" >after.csr
+    code=""
+    for _ in $(seq 50); do
+        code=$(post after.csr a1)
+        [[ $code == 000 ]] || break
+        sleep 0.1
+    done
+    [[ $code == 200 ]] || fail "after the worker was replaced: HTTP $code: $(cat a1)"
+fi
+
 # ---- a clean stop ----
 kill -TERM "$spid"
 for _ in $(seq 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
