@@ -23,7 +23,6 @@ struct daemon_serve {
     struct serve_back *back;
     struct serve_front *front;  /* in this process, or: */
     struct serve_keeper *proxy; /* in the worker (privilege separation) */
-    char **ports;               /* http-01-listen as text, for the targets */
     int *fds;                   /* the endpoint's listening sockets */
     size_t nfds;
     bool stopping, front_closed, back_stopped;
@@ -52,9 +51,6 @@ static void free_all(struct daemon_serve *s)
         if (s->fds[i] >= 0)
             close(s->fds[i]);
     free(s->fds);
-    for (size_t i = 0; s->ports && i < s->conf.nhttp01; i++)
-        free(s->ports[i]);
-    free(s->ports);
     serve_conf_clear(&s->conf);
     free(s);
 }
@@ -94,8 +90,7 @@ int daemon_serve_start(uv_loop_t *loop, struct keeper *k, const char *state_dir,
         free(s);
         return rc;
     }
-    if (!(s->fds = calloc(s->conf.nlisten, sizeof *s->fds)) ||
-        !(s->ports = calloc(s->conf.nhttp01 + 1, sizeof *s->ports))) {
+    if (!(s->fds = calloc(s->conf.nlisten, sizeof *s->fds))) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto fail;
     }
@@ -106,11 +101,6 @@ int daemon_serve_start(uv_loop_t *loop, struct keeper *k, const char *state_dir,
             goto fail;
         s->fds[s->nfds++] = rc;
     }
-    for (size_t i = 0; i < s->conf.nhttp01; i++)
-        if (!(s->ports[i] = strdup(s->conf.http01[i].text))) {
-            rc = err_set(e, -ENOMEM, "out of memory");
-            goto fail;
-        }
     if (s->conf.nhttp01) {
         if ((rc = serve_listen_open(&s->held, loop, po->listeners, s->conf.http01, s->conf.nhttp01,
                                     e)) < 0)
@@ -119,8 +109,6 @@ int daemon_serve_start(uv_loop_t *loop, struct keeper *k, const char *state_dir,
     }
     bo.conf = &s->conf;
     bo.rec = po;
-    bo.http_ports = (const char *const *)s->ports;
-    bo.nhttp_ports = s->conf.nhttp01;
     if ((rc = serve_back_new(&bo, &s->back, e)) < 0)
         goto fail_listen;
     be.ctx = s->back;
