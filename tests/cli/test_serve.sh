@@ -211,13 +211,21 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
         if not m or "r" not in m.group(3):
             continue
         start, end = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(start)
-            if needle in mem.read(end - start):
-                found = True
+        # Sanitizers' shadow memory is terabytes of reserved pages: not where a heap is.
+        if end - start > (1 << 30):
+            continue
+        pos, tail = start, b""
+        while pos < end and not found:
+            try:
+                mem.seek(pos)
+                chunk = mem.read(min(1 << 24, end - pos))
+            except (OSError, ValueError, OverflowError):
                 break
-        except (OSError, ValueError, OverflowError):
-            pass
+            found = needle in tail + chunk
+            tail = chunk[-len(needle):]
+            pos += 1 << 24
+        if found:
+            break
 sys.exit(0 if found else 1)
 PY
     }
