@@ -258,5 +258,43 @@ wait "$spid"
 rc=$?
 [[ $rc == 0 ]] || fail "serve exited $rc after SIGTERM"
 grep -q "$KEY" "$T/serve.log" && fail "the HMAC key reached the log"
+
+# ---- request-timeout: a validation that hangs (a web server that never answers) ----
+sed -i 's/^request-timeout: .*/request-timeout: 1/' "$STATE/conf/serve.yaml"
+curl -s --max-time 5 -d '{"host":"slow.plain.test.","addresses":["127.0.0.6"]}' \
+    "$CHALLTESTSRV_MGMT/add-a" >/dev/null || fail "challtestsrv add-a"
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.6", int(sys.argv[1]))); s.listen(16)
+held = []
+end = time.time() + 60
+while time.time() < end:
+    s.settimeout(1)
+    try: held.append(s.accept()[0])
+    except OSError: pass
+'  "$PEBBLE_HTTP_PORT" &
+PIDS+=($!)
+for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.6/$PEBBLE_HTTP_PORT") 2>/dev/null && break
+    sleep 0.05
+done
+CHALLTESTSRV_MGMT=$CHALLTESTSRV_MGMT "$ACMED" --state "$STATE" --hooks "$HOOKS" \
+    --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" serve >"$T/serve2.log" 2>&1 &
+spid=$!
+PIDS+=("$spid")
+tl_wait_port "$SP" || fail "serve did not start again"
+openssl req -new -sha256 -key b.key -subj "/CN=slow.plain.test" \
+    -addext "subjectAltName=DNS:slow.plain.test" >slow.csr
+start=$(date +%s%N)
+code=$(post slow.csr s1)
+ms=$((($(date +%s%N) - start) / 1000000))
+[[ $code == 500 ]] || fail "a hanging order: HTTP $code: $(cat s1)"
+grep -q 'request-timeout' s1 || fail "the 500 does not say request-timeout: $(cat s1)"
+((ms < 20000)) || fail "request-timeout 1 s answered after $ms ms"
+kill -TERM "$spid"
+wait "$spid"
+rc=$?
+[[ $rc == 0 ]] || fail "serve exited $rc after SIGTERM during an order"
 [[ $FAILED == 0 ]] || tail -40 "$T/serve.log" >&2
 tl_done
