@@ -131,6 +131,9 @@ code=$(post c.csr r2 --interface 127.0.0.2)
 [[ $code == 403 ]] || fail "no HMAC where one is required: HTTP $code"
 code=$(post c.csr r3 --interface 127.0.0.3)
 [[ $code == 403 ]] || fail "peer outside every range: HTTP $code"
+printf 'this is not a CSR\n' >garbage.csr
+code=$(post garbage.csr r3b --interface 127.0.0.3)
+[[ $code == 403 ]] || fail "a stranger's garbage: HTTP $code (the peer is decided on first)"
 openssl req -new -sha256 -key b.key -subj "/CN=www.other.test" -addext "subjectAltName=DNS:www.other.test" >out.csr
 code=$(post out.csr r4)
 [[ $code == 403 ]] || fail "name outside the globs: HTTP $code: $(cat r4)"

@@ -209,6 +209,26 @@ MUTATIONS = {
           "        if (sign_guard_check(grants[i].guard, &r, &ge) == 0)",
           "        if (sign_guard_check(grants[i].guard, &r, &ge) == 0 || 1)")],
         r"^(unit\.keeper_sign|unit\.keeper|unit\.remote_signer)$"),
+    "serve-peer-first": (
+        "acmed serve deciding who asks (peer, HMAC) before it reads the body as a CSR",
+        [("src/serve/serve_back.c",
+          "    /* Who is asking, first: a stranger learns nothing about its body. */\n"
+          "    if (rules_check(b->o.conf, b->keys, &rq, &v) < 0) {",
+          "    /* Who is asking, first: a stranger learns nothing about its body. */\n"
+          "    if (0) {")],
+        r"^cli\.serve$"),
+    "serve-hmac": (
+        "the client rules' HMAC check of a request's body",
+        [("src/serve/rules.c",
+          "    if (cl->hmac_key_file) {",
+          "    if (0) {")],
+        r"^(unit\.rules|cli\.serve)$"),
+    "serve-rate": (
+        "acmed serve's per-client rate",
+        [("src/serve/serve_back.c",
+          "    if (rate_take(&b->rate, v.index, &wait_s) < 0) {",
+          "    if (0) {")],
+        r"^cli\.serve$"),
     "worker-result-bounds": (
         "the keeper's range checks of what its worker reports (statuses, times, codes)",
         [("src/privsep/wmsg_engine.c",
