@@ -265,6 +265,7 @@ int cmd_cull(const struct cli *c)
 {
     struct cull cu = {.c = c, .st = {.lock_fd = -1}};
     int code = EXIT_FAILED, rc;
+    unsigned nserved = 0;
     struct err e;
 
     if (c->nargs > 0) {
@@ -290,6 +291,14 @@ int cmd_cull(const struct cli *c)
         cull_certs(&cu, &e) < 0 || cull_keys(&cu, &e) < 0) {
         log_err("%s", err_msg(&e));
         goto out;
+    }
+    /* acmed serve's cache links to certificates just removed (or long gone). */
+    if (store_served_prune(&cu.st, c->dry_run, &nserved, &e) < 0) {
+        log_err("%s", err_msg(&e));
+        cu.nerrors++;
+    } else if (nserved) {
+        log_notice("%s %u served/ link%s to removed certificates",
+                   c->dry_run ? "would remove" : "removed", nserved, nserved == 1 ? "" : "s");
     }
     printf("%s %u certificate%s and %u key%s\n", c->dry_run ? "would remove" : "removed", cu.ncerts,
            cu.ncerts == 1 ? "" : "s", cu.nkeys, cu.nkeys == 1 ? "" : "s");

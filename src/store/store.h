@@ -339,6 +339,9 @@ int store_served_get(const struct store *st, const char *sha, char *out, struct 
  * for or as revoked; other errors with e set. */
 int store_served_chain(const struct store *st, const char *sha, char **pem, size_t *len,
                        time_t *not_after, struct err *e);
+/* Removes (dry_run: only counts) the served/ links whose certificate is gone or that lead
+ * anywhere but certs/ (acmed cull). *n is how many. Returns 0 or negative with e set. */
+int store_served_prune(const struct store *st, bool dry_run, unsigned *n, struct err *e);
 
 /* ---- reconciler state: state/<desired-file>.json (0600) ---- */
 

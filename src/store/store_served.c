@@ -2,6 +2,7 @@
  * link to ../certs/<cert-id>, the certificate last issued for that CSR. The certificate
  * itself lives in certs/ like any other (no privkey link; meta records the CSR), so status,
  * revoke and cull see it; the link only finds it again without an order. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,5 +105,53 @@ out:
     pem_chain_clear(&ch);
     free(path);
     free(certdir);
+    return rc;
+}
+
+int store_served_prune(const struct store *st, bool dry_run, unsigned *n, struct err *e)
+{
+    char *dir = store_path(st, "served"), id[STORE_ID_LEN + 1];
+    struct dirent *de;
+    DIR *d;
+    int rc = 0;
+
+    *n = 0;
+    if (!dir)
+        return err_set(e, -ENOMEM, "out of memory");
+    if (!(d = opendir(dir))) {
+        rc = errno == ENOENT ? 0 : err_set(e, -errno, "%s: %s", dir, strerror(errno));
+        free(dir);
+        return rc;
+    }
+    while ((de = readdir(d))) {
+        char *certdir = NULL, *link = NULL;
+        struct err ge;
+        int g;
+
+        if (!store_sha256_valid(de->d_name))
+            continue; /* not ours (temp links are dotfiles) */
+        g = store_served_get(st, de->d_name, id, &ge);
+        if (g == 0 && !(certdir = store_pathf(st, "certs/%s", id))) {
+            rc = err_set(e, -ENOMEM, "out of memory");
+            break;
+        }
+        if (g == 0 && store_is_real_dir(certdir)) {
+            free(certdir);
+            continue;
+        }
+        free(certdir);
+        (*n)++;
+        if (dry_run)
+            continue;
+        if (!(link = store_pathf(st, "served/%s", de->d_name)) || unlink(link) < 0) {
+            rc = err_set(e, link ? -errno : -ENOMEM, "cannot remove served/%s: %s", de->d_name,
+                         link ? strerror(errno) : "out of memory");
+            free(link);
+            break;
+        }
+        free(link);
+    }
+    closedir(d);
+    free(dir);
     return rc;
 }

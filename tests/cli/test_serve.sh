@@ -299,5 +299,13 @@ kill -TERM "$spid"
 wait "$spid"
 rc=$?
 [[ $rc == 0 ]] || fail "serve exited $rc after SIGTERM during an order"
+
+# ---- cull: a served/ link whose certificate is gone goes too ----
+sha=$(openssl req -in domain-201512.csr -outform DER | sha256sum | cut -d' ' -f1)
+gone=$(basename "$(readlink "$STATE/served/$sha")")
+rm -rf "${STATE:?}/certs/$gone"
+tl_acmed cull >"$T/cull.log" 2>&1 || fail "cull exited $?: $(cat "$T/cull.log")"
+[[ -L $STATE/served/$sha ]] && fail "cull left served/$sha pointing at a removed certificate"
+[[ -n $(ls "$STATE/served") ]] || fail "cull removed served/ links to certificates still there"
 [[ $FAILED == 0 ]] || tail -40 "$T/serve.log" >&2
 tl_done
