@@ -50,6 +50,7 @@ enum wmsg_op {
     WOP_KEY_CHANGE,   /* only while `acmed account rollover` runs */
     WOP_DEACTIVATE,   /* only while `acmed account deactivate` runs */
     WOP_HTTP01_FETCH, /* the http-01 self-test's GET */
+    WOP_CSR_POST,     /* a CSR posted to a central certificate server (engine_mgmt) */
     WOP_END           /* one past the last */
 };
 
@@ -111,6 +112,7 @@ enum wmsg_tag {
     WMSG_T_INNER = 52,
     WMSG_T_CONNECT = 53,
     WMSG_T_BODY = 54,
+    WMSG_T_AUTH = 55, /* csr_post's Authentication header value */
 };
 
 #define WMSG_URL_MAX 2048
@@ -125,6 +127,7 @@ enum wmsg_tag {
 #define WMSG_NAMES_MAX 256 /* identifiers, authorizations, names per message */
 #define WMSG_LIST_MAX 64   /* contacts, challenges, CAA identities, profiles */
 #define WMSG_CSR_MAX 65536
+#define WMSG_AUTH_MAX 128              /* "hmac name=sha256, hash=" and 64 hex digits */
 #define WMSG_DER_MAX 65536             /* a certificate */
 #define WMSG_OBJECT_MAX (512u * 1024u) /* a nested object (privsep/wmsg_engine.h) */
 #define WMSG_CHAIN_MAX (900u * 1024u)  /* a certificate chain, PEM */

@@ -40,6 +40,7 @@ void target_clear(struct target *t)
     free_strv(t->env, t->nenv);
     free(t->preferred_chain);
     free(t->trust_anchors);
+    free(t->mgmt_hmac_key_file);
     free_strv(t->contact, t->ncontact);
     free(t->eab_kid);
     free(t->eab_hmac_key_file);
