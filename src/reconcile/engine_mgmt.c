@@ -119,6 +119,9 @@ static void on_posted(void *arg, int rc, const struct http_response *resp, const
                (rc =
                     acme_chain_verify(r.cert_pem, r.cert_len, p->key, (const char *const *)p->names,
                                       p->nnames, p->anchors, p->anchors_len, NULL, &oe)) < 0) {
+        free(r.cert_pem); /* a chain that fails is never handed over */
+        r.cert_pem = NULL;
+        r.cert_len = 0;
         e = &oe;
     }
     p->cb(p->arg, rc, &r, e);
