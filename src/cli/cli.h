@@ -25,6 +25,7 @@ struct cli {
     bool json;                             /* status --json */
     const char *reason;                    /* revoke --reason */
     bool dry_run;                          /* cull -n */
+    const char *out;                       /* sign-csr --out */
     const char *contact[CLI_MAX_CONTACTS]; /* account new --contact, in order */
     size_t ncontact;
     char **args; /* positional arguments after the command */
@@ -39,6 +40,7 @@ int cmd_status(const struct cli *c);
 int cmd_revoke(const struct cli *c);
 int cmd_cull(const struct cli *c);
 int cmd_account(const struct cli *c);
+int cmd_sign_csr(const struct cli *c);
 
 /* `acmed [-v] signer ...` parses its own options (argv[0] is "signer"); verbose counts the
  * -v given before it. Returns the exit code. */
@@ -46,5 +48,13 @@ int cmd_signer(int argc, char **argv, int verbose);
 
 /* Runs a reconcile pass with the global options (used by want, unwant, revoke). */
 int cli_reconcile(const struct cli *c, bool force);
+
+struct rec_opts;
+/* The reconciler's options from the global options; hooks (one slot, the caller's) holds
+ * --hooks. */
+struct rec_opts cli_rec_opts(const struct cli *c, const char **hooks);
+/* Runs one pass with o (privilege separation as configured, SIGTERM/SIGINT handled as
+ * --once does) and returns its exit code; a usage error or a held lock is logged. */
+int cli_run_pass(struct rec_opts *o);
 
 #endif

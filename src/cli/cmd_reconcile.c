@@ -10,7 +10,7 @@
 #include "util/log.h"
 
 /* The reconciler's options from the command line; `hooks` (one slot) holds --hooks. */
-static struct rec_opts cli_rec_opts(const struct cli *c, const char **hooks)
+struct rec_opts cli_rec_opts(const struct cli *c, const char **hooks)
 {
     struct rec_opts o = {
         .state_dir = c->state_dir,
@@ -83,13 +83,20 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
 
 int cli_reconcile(const struct cli *c, bool force)
 {
-    static const int sigs[2] = {SIGTERM, SIGINT};
     const char *hooks[1];
     struct rec_opts o = cli_rec_opts(c, hooks);
+
+    o.force = force;
+    return cli_run_pass(&o);
+}
+
+int cli_run_pass(struct rec_opts *op)
+{
+    static const int sigs[2] = {SIGTERM, SIGINT};
+    struct rec_opts o = *op;
     struct cli_pass p = {.code = REC_FAILED};
     struct err e;
 
-    o.force = force;
     err_clear(&p.e);
     if (uv_loop_init(&p.loop) < 0) {
         log_err("cannot create an event loop");

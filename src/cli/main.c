@@ -46,6 +46,9 @@ static void usage(FILE *f)
                "  account list|thumbprint|new|rollover|deactivate  manage ACME accounts\n"
                "  account new [--contact URI]...  register one (default contact: conf/target's\n"
                "                                request.account.contact)\n"
+               "  sign-csr FILE [--out FILE]    order a certificate for the names of a CSR (PEM\n"
+               "                                or DER; its key stays with its owner) and write\n"
+               "                                the chain, leaf first, to FILE or stdout\n"
                "  signer --key FILE (--socket PATH | --stdio) [--allow-url PREFIX]...\n"
                "         [--allow-name GLOB]... [--allow-account-change] [--kid URL]\n"
                "                                hold an account key and sign for clients of\n"
@@ -83,16 +86,17 @@ enum {
     O_JSON,
     O_REASON,
     O_CONTACT,
-    O_APEX
+    O_APEX,
+    O_OUT
 };
 
 static const struct {
     const char *name;
     int (*run)(const struct cli *c);
 } commands[] = {
-    {"reconcile", cmd_reconcile}, {"want", cmd_want},     {"unwant", cmd_unwant},
-    {"status", cmd_status},       {"revoke", cmd_revoke}, {"cull", cmd_cull},
-    {"account", cmd_account},
+    {"reconcile", cmd_reconcile}, {"want", cmd_want},         {"unwant", cmd_unwant},
+    {"status", cmd_status},       {"revoke", cmd_revoke},     {"cull", cmd_cull},
+    {"account", cmd_account},     {"sign-csr", cmd_sign_csr},
 };
 
 /* Which command-specific options a command accepts. */
@@ -112,6 +116,8 @@ static bool option_allowed(const char *cmd, int opt)
         return !strcmp(cmd, "account");
     case 'n':
         return !strcmp(cmd, "cull");
+    case O_OUT:
+        return !strcmp(cmd, "sign-csr");
     }
     return true;
 }
@@ -141,6 +147,7 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, O_JSON},
         {"reason", required_argument, NULL, O_REASON},
         {"contact", required_argument, NULL, O_CONTACT},
+        {"out", required_argument, NULL, O_OUT},
         {NULL, 0, NULL, 0},
     };
     struct cli c = {0};
@@ -221,6 +228,9 @@ int main(int argc, char **argv)
         case 'n':
             c.dry_run = true;
             break;
+        case O_OUT:
+            c.out = optarg;
+            break;
         case O_CONTACT:
             if (c.ncontact == CLI_MAX_CONTACTS) {
                 log_err("at most %d --contact options", CLI_MAX_CONTACTS);
@@ -249,7 +259,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < nused; k++) {
             if (used[k] == O_FORCE || used[k] == O_NOREC || used[k] == O_APEX ||
                 used[k] == O_JSON || used[k] == O_REASON || used[k] == O_CONTACT ||
-                used[k] == 'n') {
+                used[k] == O_OUT || used[k] == 'n') {
                 log_err("this option needs a command (see acmed --help)");
                 return EXIT_USAGE;
             }

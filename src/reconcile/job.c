@@ -22,6 +22,8 @@ void job_checkpoint(struct job *j)
 {
     struct err e;
 
+    if (j->extra)
+        return; /* a caller's target: its caller keeps what it needs */
     if (tstate_save(j->ctx->st, j->t->file, &j->ts, &e) < 0)
         log_warn("%s: cannot save progress: %s", j->t->file, err_msg(&e));
 }

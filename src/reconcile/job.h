@@ -9,6 +9,7 @@
 
 #include "net/http.h"
 #include "reconcile/engine.h"
+#include "reconcile/reconcile.h"
 #include "reconcile/tstate.h"
 #include "store/desired.h"
 #include "store/store.h"
@@ -96,6 +97,7 @@ struct job {
     unsigned lost;         /* operations lost with a dying worker, resumed (JOB_LOST_MAX) */
     bool replaces_sent;    /* the newOrder under way names the certificate it replaces */
     bool replaces_dropped; /* the CA refused that: this job orders without it (step_order) */
+    const struct rec_extra *extra; /* a caller's target (rec_opts.extra): no state/ file */
 };
 
 /* Step modules: each runs its step and ends with job_step_done (or job_fail). */

@@ -59,6 +59,8 @@ struct rec {
 
 /* The pass's job->done (rec.c). */
 void rec_job_finished(struct job *j);
+/* Tells an extra target's caller how its job went (rec_opts.extra). */
+void rec_extra_report(struct job *j);
 /* Points live/ at cert_id for every name target t owns (acmetool's rule for names several
  * targets list), recording the names whose link changed. Returns 0 or negative. */
 int rec_link_target(struct rec *r, const struct target *t, const char *cert_id, struct err *e);

@@ -16,11 +16,18 @@ static bool cert_has_name(const struct store_cert *c, const char *name)
 
 bool plan_covers(const struct target *t, const struct store_cert *c)
 {
-    /* Without a usable key (missing, or not the leaf's) the certificate cannot be served. */
-    if (c->revoked || c->revoke_asked || !c->key_id[0])
+    if (c->revoked || c->revoke_asked)
         return false;
-    if (c->key_is_rsa != (t->key.type == KEY_RSA))
+    if (t->csr) {
+        /* The key is elsewhere: a certificate for this very CSR (a new CSR, with a new key
+         * or other names, is a new certificate). */
+        if (!c->csr || strcmp(c->csr, t->csr->sha256_hex))
+            return false;
+    } else if (!c->key_id[0] || c->key_is_rsa != (t->key.type == KEY_RSA)) {
+        /* Without a usable key (missing, or not the leaf's) the certificate cannot be
+         * served. */
         return false;
+    }
     for (size_t i = 0; i < t->nnames; i++)
         if (!cert_has_name(c, t->names[i].name))
             return false;

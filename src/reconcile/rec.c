@@ -152,6 +152,8 @@ void rec_job_finished(struct job *j)
 
     r->running--;
     r->done++;
+    if (j->extra)
+        rec_extra_report(j);
     if (r->finished)
         return; /* the pass was cut short: nothing more happens in it */
     if (!j->ok && !j->interrupted) {
@@ -239,11 +241,54 @@ void rec_phase_jobs(struct rec *r)
         j->ts = ts;
         r->jobs[r->njobs++] = j;
     }
+    for (size_t i = 0; i < r->o->nextra; i++) {
+        struct job *j = calloc(1, sizeof *j);
+        struct job **g = j ? realloc(r->jobs, (r->njobs + 1) * sizeof *g) : NULL;
+
+        if (!g) {
+            struct rec_extra_result res = {.problem = "local"};
+            struct err e;
+
+            free(j);
+            err_set(&e, -ENOMEM, "out of memory");
+            res.err = &e;
+            r->sum.failed++;
+            r->o->extra[i].done(r->o->extra[i].arg, r->o->extra[i].t, &res);
+            continue;
+        }
+        r->jobs = g;
+        j->ctx = &r->jctx;
+        j->done = rec_job_finished;
+        j->done_arg = r;
+        j->t = r->o->extra[i].t;
+        j->extra = &r->o->extra[i];
+        r->jobs[r->njobs++] = j;
+    }
     if (r->njobs == 0) {
         r->phase_end(r);
         return;
     }
     start_more_jobs(r);
+}
+
+void rec_extra_report(struct job *j)
+{
+    struct rec_extra_result res = {.ok = j->ok, .interrupted = j->interrupted};
+    struct err e;
+
+    if (j->ok) {
+        res.cert_id = j->installed.id;
+        res.chain = j->chain;
+        res.chain_len = j->chain_len;
+    } else {
+        if (j->interrupted)
+            err_set(&e, -ECANCELED, "interrupted by a stop");
+        res.err = j->interrupted ? &e : &j->fail_err;
+        res.problem = j->ts.last_problem ? j->ts.last_problem : "local";
+        res.step = j->ctx->steps[j->step].name;
+        res.retry_until = j->ts.retry_until;
+    }
+    j->extra->done(j->extra->arg, j->t, &res);
 }
 
 void rec_jobs_free(struct rec *r)
@@ -421,6 +466,10 @@ static void unlink_unwanted(struct rec *r)
 
 void rec_phase_hooks(struct rec *r)
 {
+    if (r->o->nextra) {
+        r->phase_end(r); /* a caller's targets: none of desired/'s links nor events */
+        return;
+    }
     if (!r->stopping)
         unlink_unwanted(r);
     r->event_cursor = 0;

@@ -92,13 +92,25 @@ static int setup(struct rec *r, struct err *e)
     r->provs.max_requests = conf.max_requests_per_ca;
     r->provs.allow_insecure_http = ho.allow_insecure_http = conf.allow_insecure_http;
     acmed_conf_clear(&conf);
-    if ((rc = desired_load(r->st.root, &r->ds, e)) < 0)
+    if (r->o->nextra) {
+        struct target deft;
+
+        /* A caller's targets alone: conf/target gives the accounts' contact. */
+        if ((rc = desired_load_defaults(r->st.root, &deft, e)) < 0)
+            return REC_USAGE;
+        r->ds.contact = deft.contact;
+        r->ds.ncontact = deft.ncontact;
+        deft.contact = NULL;
+        target_clear(&deft);
+    } else if ((rc = desired_load(r->st.root, &r->ds, e)) < 0) {
         return REC_USAGE;
+    }
     /* desired_load logged each bad file already, with its path and line. */
     r->sum.bad_files = r->ds.nerrors;
     r->sum.targets = r->ds.ntargets + r->ds.nerrors;
-    /* The pass holds the lock: it keeps state/certs.cache up to date for the next. */
-    if ((rc = store_certs_load_cached(&r->st, true, &r->certs, &r->ncerts, e)) < 0)
+    /* The pass holds the lock: it keeps state/certs.cache up to date for the next. A caller's
+     * targets are ordered whatever certs/ holds. */
+    if (!r->o->nextra && (rc = store_certs_load_cached(&r->st, true, &r->certs, &r->ncerts, e)) < 0)
         return REC_FAILED;
     /* Thousands of targets: each finds its certificates and its names' owners in O(log n). */
     if (plan_index_certs(&r->certix, r->certs, r->ncerts) < 0 ||

@@ -13,6 +13,30 @@
 
 struct engine;
 struct chal_listener_factory;
+struct target;
+
+/* How the order of an extra target (rec_opts.extra) went; everything is borrowed for the
+ * callback's duration. */
+struct rec_extra_result {
+    bool ok;
+    const char *cert_id; /* certs/<id> it was installed as (ok) */
+    const char *chain;   /* the chain, PEM, leaf first (ok) */
+    size_t chain_len;
+    const struct err *err; /* what failed (not ok) */
+    const char *problem;   /* the CA's problem type, or "local" (not ok) */
+    const char *step;      /* the step that failed ("authorize", "finalize"...) (not ok) */
+    time_t retry_until;    /* the CA's Retry-After as a time, 0 when none (not ok) */
+    bool interrupted;      /* cut short by a stop (not ok) */
+};
+
+/* A target the caller made rather than desired/ (acmed sign-csr, acmed serve: DESIGN.md §11):
+ * ordered as it is, never planned against certs/, installed in certs/ without live/ links,
+ * its progress not kept in state/, and told how it went through done. */
+struct rec_extra {
+    const struct target *t; /* borrowed until done is called */
+    void (*done)(void *arg, const struct target *t, const struct rec_extra_result *res);
+    void *arg;
+};
 
 struct rec_opts {
     const char *state_dir;
@@ -31,6 +55,11 @@ struct rec_opts {
     /* Where the http-01 and tls-alpn-01 listeners come from (privilege separation: served
      * by the worker). NULL: this process serves them. */
     const struct chal_listener_factory *listeners;
+    /* With extra targets, the pass orders these alone: it reads no desired file (conf/target
+     * only), plans no certificate, revokes nothing, changes no live/ link and runs no
+     * end-of-pass hook event (challenge hooks run as usual). Borrowed. */
+    const struct rec_extra *extra;
+    size_t nextra;
 };
 
 /* How long the daemon and the CLI let in-flight steps run to their next checkpoint after a

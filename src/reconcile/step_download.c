@@ -5,12 +5,30 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "crypto/csr_read.h"
+#include "crypto/pem.h"
 #include "reconcile/job.h"
 #include "reconcile/provider.h"
+
+/* A CSR target's leaf must carry the CSR's key (ours are checked by the download). */
+static int check_csr_leaf(struct job *j, struct err *e)
+{
+    struct pem_chain ch = {0};
+    int rc = pem_split_chain(j->chain, j->chain_len, &ch, e);
+
+    if (rc == 0 && (rc = csr_matches_cert(j->t->csr, ch.certs[0].der, ch.certs[0].len, e)) == 0)
+        rc = err_set(e, -EBADMSG,
+                     "chain does not verify: the certificate is not for the key of "
+                     "the CSR %s",
+                     j->t->csr_path ? j->t->csr_path : j->t->csr->sha256_hex);
+    pem_chain_clear(&ch);
+    return rc < 0 ? rc : 0;
+}
 
 static void on_downloaded(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct job *j = arg;
+    struct err ce;
 
     if (rc < 0) {
         job_fail(j, rc, r, e, "download");
@@ -19,6 +37,10 @@ static void on_downloaded(void *arg, int rc, struct engine_result *r, const stru
     j->chain = r->cert_pem;
     j->chain_len = r->cert_len;
     r->cert_pem = NULL;
+    if (j->t->csr && check_csr_leaf(j, &ce) < 0) {
+        job_fail(j, ce.code, NULL, &ce, "download");
+        return;
+    }
     job_step_done(j);
 }
 
@@ -27,7 +49,7 @@ void step_download(struct job *j)
     const char **names = calloc(j->t->nreq_names, sizeof *names);
     struct engine_download d = {.url = j->order->certificate,
                                 .preferred_chain = j->t->preferred_chain,
-                                .key = j->key,
+                                .key = j->t->csr ? NULL : j->key,
                                 .names = names,
                                 .nnames = j->t->nreq_names};
     char *anchors = NULL;

@@ -22,8 +22,10 @@ void step_install(struct job *j)
     meta.replaces = j->ts.replaces;
     meta.replaces_dropped = j->ts.replaces_dropped;
     meta.replaces_dropped_why = j->ts.replaces_dropped_why;
+    meta.csr = j->t->csr ? j->t->csr->sha256_hex : NULL;
     failpoint("before-install");
-    if (store_cert_install(j->ctx->st, j->ts.order_url, j->chain, j->chain_len, j->key_id,
+    if (store_cert_install(j->ctx->st, j->ts.order_url, j->chain, j->chain_len,
+                           j->t->csr ? NULL : j->key_id,
                            j->prov->mgmt          ? NULL /* a central server: no account */
                            : j->prov->acct.dir_id ? j->prov->acct.dir_id
                                                   : j->prov->dir_id,

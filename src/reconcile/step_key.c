@@ -1,6 +1,7 @@
-/* step_key: the certificate key. A resumed order keeps the key its CSR will need; otherwise
- * request.key.id pins a key, request.key.reuse keeps the current certificate's, and by
- * default every certificate gets a new key (as acmetool). Key files are never rewritten. */
+/* step_key: the certificate key (none for a CSR target: its key is elsewhere). A resumed order
+ * keeps the key its CSR will need; otherwise request.key.id pins a key, request.key.reuse keeps the
+ * current certificate's, and by default every certificate gets a new key (as acmetool). Key files
+ * are never rewritten. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +65,11 @@ void step_key(struct job *j)
                 break;
             }
         }
+    }
+    if (j->t->csr) {
+        /* The key is the CSR's owner's: nothing to make or load. */
+        job_step_done(j);
+        return;
     }
     if (j->ts.order_url && j->ts.key_id && load_key(j, j->ts.key_id, "the resumed order's")) {
         key_ready(j);

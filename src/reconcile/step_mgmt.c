@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "crypto/csr.h"
+#include "crypto/csr_read.h"
 #include "crypto/pem.h"
 #include "crypto/x509.h"
 #include "net/mgmt_url.h"
@@ -64,6 +65,19 @@ static char *cert_url(const struct job *j, const char *pem, size_t len, struct e
     return url;
 }
 
+/* A request.csr target's leaf must carry the CSR's key (the engine checks ours). */
+static int csr_leaf_check(const struct job *j, const char *pem, size_t len, struct err *e)
+{
+    struct pem_chain ch = {0};
+    int rc = pem_split_chain(pem, len, &ch, e);
+
+    if (rc == 0 && (rc = csr_matches_cert(j->t->csr, ch.certs[0].der, ch.certs[0].len, e)) == 0)
+        rc = err_set(e, -EBADMSG, "the certificate is not for the key of the CSR %s",
+                     j->t->csr_path ? j->t->csr_path : j->t->csr->sha256_hex);
+    pem_chain_clear(&ch);
+    return rc < 0 ? rc : 0;
+}
+
 static void on_posted(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct job *j = arg;
@@ -78,6 +92,10 @@ static void on_posted(void *arg, int rc, struct engine_result *r, const struct e
     }
     if ((rc = mgmt_answer(url, r->status, r->status == 200 ? r->cert_pem : r->body,
                           r->status == 200 ? r->cert_len : r->body_len, r->retry_after, &ce)) < 0) {
+        job_fail(j, rc, r, &ce, "sign");
+        return;
+    }
+    if (j->t->csr && (rc = csr_leaf_check(j, r->cert_pem, r->cert_len, &ce)) < 0) {
         job_fail(j, rc, r, &ce, "sign");
         return;
     }
@@ -107,11 +125,14 @@ static int make_request(struct job *j, char **pem, char auth[MGMT_AUTH_MAX], str
     auth[0] = '\0';
     if (!names)
         return err_set(e, -ENOMEM, "out of memory");
-    rc = csr_create(j->key, names, j->t->nreq_names, j->t->must_staple, &der, &len, e);
+    /* A request.csr target posts its owner's CSR; others one for the job's key. */
+    rc = j->t->csr ? 0
+                   : csr_create(j->key, names, j->t->nreq_names, j->t->must_staple, &der, &len, e);
     free(names);
     if (rc < 0)
         return rc;
-    *pem = pem_encode("CERTIFICATE REQUEST", der, len);
+    *pem = j->t->csr ? pem_encode("CERTIFICATE REQUEST", j->t->csr->der, j->t->csr->der_len)
+                     : pem_encode("CERTIFICATE REQUEST", der, len);
     free(der);
     if (!*pem)
         return err_set(e, -ENOMEM, "out of memory");
@@ -129,7 +150,7 @@ static int make_request(struct job *j, char **pem, char auth[MGMT_AUTH_MAX], str
 
 void step_mgmt(struct job *j)
 {
-    struct engine_csr_post req = {.key = j->key, .nnames = j->t->nreq_names};
+    struct engine_csr_post req = {.key = j->t->csr ? NULL : j->key, .nnames = j->t->nreq_names};
     char auth[MGMT_AUTH_MAX], *pem = NULL, *anchors = NULL;
     const char **names = NULL;
     struct err e;

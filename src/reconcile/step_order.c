@@ -118,7 +118,7 @@ static void new_order(struct job *j)
     }
     job_identifiers(j, ids);
     tstate_clear_order(&j->ts);
-    tstate_set(&j->ts.key_id, j->key_id);
+    tstate_set(&j->ts.key_id, j->key_id[0] ? j->key_id : NULL); /* none for a CSR */
     /* A drop recorded for another certificate belongs to a renewal that is over. */
     if (j->ts.replaces_dropped &&
         (!j->cur || !j->cur->ari_cert_id || strcmp(j->ts.replaces_dropped, j->cur->ari_cert_id))) {

@@ -297,3 +297,23 @@ out:
     ydoc_clear(&def);
     return rc;
 }
+
+int desired_target_csr(const char *root, const char *file, struct csr_info *csr, struct target *out,
+                       struct err *e)
+{
+    int rc;
+
+    if ((rc = desired_load_defaults(root, out, e)) < 0) {
+        csr_info_free(csr);
+        return rc;
+    }
+    free(out->file);
+    out->csr = csr;
+    if (!(out->file = strdup(file)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    else
+        rc = desired_csr_names(out, e);
+    if (rc < 0)
+        target_clear(out);
+    return rc;
+}

@@ -44,6 +44,14 @@ void desired_set_clear(struct desired_set *s);
  * *out is released with target_clear. */
 int desired_load_defaults(const char *root, struct target *out, struct err *e);
 
+/* The target acmed sign-csr and acmed serve order for: conf/target's defaults under `root`
+ * (provider, account, challenges), named `file` in messages, with csr (taken over, freed on
+ * failure too) as its request.csr and the CSR's names, normalised, as its names. Returns 0,
+ * or negative with e set (conf/target malformed, a name acmed cannot order); *out is released
+ * with target_clear. */
+int desired_target_csr(const char *root, const char *file, struct csr_info *csr, struct target *out,
+                       struct err *e);
+
 /* Parses one desired file's text merged over conf/target's text (either may be NULL or
  * empty; one YAML document each, no aliases). `file` is the desired file's name (the default
  * hostname) and appears in messages. For tests and for desired_load. Returns 0 and *out, or -EINVAL

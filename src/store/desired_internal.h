@@ -34,6 +34,18 @@ int desired_walk_defaults(const struct ynode *defaults, struct target *out, stru
  * when empty); conf/target's names never count. Returns 0 or -EINVAL with e set. */
 int desired_walk_names(const char *file, const struct ynode *root, struct target *t, struct err *e);
 
+/* request.csr in the desired file's own tree `root` (conf/target may not name one): reads
+ * and checks the CSR into t->csr (t->csr_path), makes its names t's request.names and checks
+ * that every satisfy name is among them (satisfy.names defaults to them when the file names
+ * none). Nothing when the file has no request.csr. Returns 0 or -EINVAL with e naming the
+ * file and line. */
+int desired_walk_csr(const struct ynode *root, struct target *t, struct err *e);
+
+/* t->csr's names, normalised and each once, as t's request.names and satisfy.names (for
+ * the targets of sign-csr and serve). Returns 0, or -EINVAL (a name acmed cannot order) or
+ * -ENOMEM with e set. */
+int desired_csr_names(struct target *t, struct err *e);
+
 /* The legacy plain desired file: a YAML document that is one plain scalar of hostname
  * characters ([A-Za-z0-9.*-]) and white space, "www.example.com example.com" (or one name a
  * line), not a number. When doc->root is one, it is replaced by the tree

@@ -131,6 +131,10 @@ int desired_walk_names(const char *file, const struct ynode *root, struct target
     n = nonnull(ynode_get(root, "names"));
     if (t->nnames == 0 && n && (rc = get_names(n, "names", &t->names, &t->nnames, e)) < 0)
         return rc;
+    /* With request.csr and no names of the file's own, the CSR's are the names
+     * (desired_walk_csr). */
+    if (t->nnames == 0 && nonnull(ynode_get(req, "csr")))
+        return 0;
     if (t->nnames == 0) {
         struct err ne;
         bool ip;

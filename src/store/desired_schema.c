@@ -25,8 +25,8 @@ static const char *const k_root[] = {"satisfy", "request",  "priority", "label",
                                      "names",   "provider", NULL};
 static const char *const k_satisfy[] = {"names", "margin", "critical-days", "www-apex", NULL};
 static const char *const k_request[] = {
-    "names",           "provider", "profile",       "key",  "challenge", "ocsp-must-staple",
-    "preferred-chain", "account",  "trust-anchors", "mgmt", NULL};
+    "names",           "provider", "profile",       "key", "challenge", "ocsp-must-staple",
+    "preferred-chain", "account",  "trust-anchors", "csr", "mgmt",      NULL};
 static const char *const k_key[] = {"type", "ecdsa-curve", "rsa-size", "id", "reuse", NULL};
 static const char *const k_challenge[] = {
     "type", "webroot-paths", "http-ports", "tls-ports", "http-self-test", "env", NULL};
@@ -503,7 +503,7 @@ int desired_walk(const char *file, const struct ynode *root, const struct ynode 
     }
     if ((rc = target_defaults(&c, file, out)) < 0 || (rc = walk_common(&c, v, out)) < 0 ||
         (rc = desired_walk_names(file, v.d, out, e)) < 0 ||
-        (rc = check_ip_challenges(&c, v, out)) < 0)
+        (rc = desired_walk_csr(v.d, out, e)) < 0 || (rc = check_ip_challenges(&c, v, out)) < 0)
         target_clear(out);
     return rc;
 }
@@ -520,6 +520,9 @@ int desired_walk_defaults(const struct ynode *defaults, struct target *out, stru
 
     if ((rc = target_defaults(&c, "conf/target", &t)) == 0)
         rc = walk_common(&c, v, &t);
+    if (rc == 0 && yview_nonnull(ynode_get(req, "csr")))
+        rc = ynode_err(e, ynode_get(req, "csr"), "request.csr",
+                       "belongs in a desired file: a CSR names one certificate's key and names");
     for (int i = 0; rc == 0 && i < 3; i++)
         if (yview_nonnull(names[i]))
             log_warn("%s:%u: names in conf/target are ignored", names[i]->src, names[i]->line);

@@ -39,6 +39,9 @@ void store_cert_id(const char *order_url, char *out);
 /* True when s is exactly a 52-character lowercase base32 id (safe as a path component). */
 bool store_id_valid(const char *s);
 
+/* True when s is exactly 64 lowercase hex digits (a SHA-256: a CSR's, served/<sha256>). */
+bool store_sha256_valid(const char *s);
+
 /* ---- opening ---- */
 
 /* Opens (creating when missing) the state directory `root` and its subdirectories desired/,
@@ -228,6 +231,8 @@ struct store_cert {
     char *replaces_dropped;     /* certID its order left out of `replaces` because the CA refused
                                  * the field, NULL */
     char *replaces_dropped_why; /* that refusal (the CA's problem, sanitised), NULL */
+    char *csr; /* SHA-256 (hex) of the CSR it was issued for when the key is not ours
+                * (request.csr, sign-csr, serve: DESIGN.md §11), NULL otherwise */
 };
 
 /* Loads every certificate under certs/ whose `cert` parses (others are skipped with a
@@ -255,8 +260,9 @@ void store_cert_clear(struct store_cert *c);
  * replaces_dropped/_why are taken from it). Each file is written atomically;
  * the directory is complete once `cert` exists, which is written last. Fills *out (may be
  * NULL; release with store_cert_clear). keys/<key_id>/privkey must already be saved and be
- * the leaf's key (-EINVAL otherwise; nothing is written). account_dir_id NULL: no account
- * link. meta may be NULL. */
+ * the leaf's key (-EINVAL otherwise; nothing is written). key_id NULL: a certificate for
+ * someone else's key (meta->csr must then be set, and the caller has checked the leaf against
+ * that CSR): no privkey link. account_dir_id NULL: no account link. meta may be NULL. */
 int store_cert_install(const struct store *st, const char *order_url, const char *chain_pem,
                        size_t chain_len, const char *key_id, const char *account_dir_id,
                        const char *account_key_id, const struct store_cert *meta,

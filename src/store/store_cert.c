@@ -33,6 +33,7 @@ void store_cert_clear(struct store_cert *c)
     free(c->replaces);
     free(c->replaces_dropped);
     free(c->replaces_dropped_why);
+    free(c->csr);
     memset(c, 0, sizeof *c);
 }
 
@@ -129,6 +130,7 @@ static json_t *cert_meta_json(const struct store_cert *c)
     bad |= !bad && set_str(o, "replaces", c->replaces);
     bad |= !bad && set_str(o, "replaces_dropped", c->replaces_dropped);
     bad |= !bad && set_str(o, "replaces_dropped_why", c->replaces_dropped_why);
+    bad |= !bad && set_str(o, "csr", c->csr);
     json_decref(names);
     if (bad) {
         json_decref(o);
@@ -190,6 +192,11 @@ int store_cert_read_meta(const char *dir, struct store_cert *c, struct err *e)
         c->directory = store_json_get_str(o, "directory", &oom);
         c->replaces = store_json_get_str(o, "replaces", &oom);
         c->replaces_dropped = store_json_get_str(o, "replaces_dropped", &oom);
+        c->csr = store_json_get_str(o, "csr", &oom);
+        if (c->csr && !store_sha256_valid(c->csr)) {
+            free(c->csr);
+            c->csr = NULL;
+        }
         if (json_is_string(json_object_get(o, "replaces_dropped_why")) &&
             !(c->replaces_dropped_why =
                   sanitize_dup(json_string_value(json_object_get(o, "replaces_dropped_why")))))

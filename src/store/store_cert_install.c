@@ -94,10 +94,12 @@ static int install_files(const char *dir, const char *order_url, const struct pe
         rc = write_file(dir, "fullchain", f->fullchain, e);
     if (rc < 0)
         return rc;
-    if (asprintf(&target, "../../keys/%s/privkey", c->key_id) < 0)
-        return err_set(e, -ENOMEM, "out of memory");
-    rc = write_link(dir, "privkey", target, e);
-    free(target);
+    if (c->key_id[0]) {
+        if (asprintf(&target, "../../keys/%s/privkey", c->key_id) < 0)
+            return err_set(e, -ENOMEM, "out of memory");
+        rc = write_link(dir, "privkey", target, e);
+        free(target);
+    }
     if (rc == 0 && account_dir_id) {
         if (asprintf(&target, "../../accounts/%s/%s", account_dir_id, account_key_id) < 0)
             return err_set(e, -ENOMEM, "out of memory");
@@ -121,11 +123,13 @@ static bool dup_opt(char **dst, const char *s)
 }
 
 static int check_args(const char *order_url, const char *key_id, const char *account_dir_id,
-                      const char *account_key_id, struct err *e)
+                      const char *account_key_id, const struct store_cert *meta, struct err *e)
 {
     if (!order_url || !*order_url || strpbrk(order_url, "\r\n"))
         return err_set(e, -EINVAL, "invalid order URL");
-    if (!store_id_valid(key_id))
+    if (!key_id && !(meta && meta->csr && store_sha256_valid(meta->csr)))
+        return err_set(e, -EINVAL, "a certificate without our key needs its CSR's hash");
+    if (key_id && !store_id_valid(key_id))
         return err_set(e, -EINVAL, "invalid key id \"%s\"", key_id ? key_id : "");
     if (account_dir_id && (!store_name_valid(account_dir_id) || !store_id_valid(account_key_id)))
         return err_set(e, -EINVAL, "invalid account id \"%s/%s\"", account_dir_id,
@@ -144,7 +148,7 @@ int store_cert_install(const struct store *st, const char *order_url, const char
     char *dir = NULL;
     int rc;
 
-    rc = check_args(order_url, key_id, account_dir_id, account_key_id, e);
+    rc = check_args(order_url, key_id, account_dir_id, account_key_id, meta, e);
     if (rc < 0)
         return rc;
     store_cert_id(order_url, c.id);
@@ -152,7 +156,7 @@ int store_cert_install(const struct store *st, const char *order_url, const char
     if (rc == 0)
         rc = store_cert_fill_leaf(&c, ch.certs[0].der, ch.certs[0].len, e);
     /* Never publish a certificate whose key is not the one we hold for it. */
-    if (rc == 0)
+    if (rc == 0 && key_id)
         rc = store_cert_check_key(st, &c, ch.certs[0].der, ch.certs[0].len, key_id, e);
     if (rc == 0)
         rc = pem_files_make(&ch, &f, e);
@@ -165,7 +169,8 @@ int store_cert_install(const struct store *st, const char *order_url, const char
         c.ari_next_check = meta->ari_next_check;
         if (!dup_opt(&c.directory, meta->directory) || !dup_opt(&c.replaces, meta->replaces) ||
             !dup_opt(&c.replaces_dropped, meta->replaces_dropped) ||
-            !dup_opt(&c.replaces_dropped_why, meta->replaces_dropped_why))
+            !dup_opt(&c.replaces_dropped_why, meta->replaces_dropped_why) ||
+            !dup_opt(&c.csr, meta->csr))
             goto oom;
     }
     if (!dup_opt(&c.account_dir_id, account_dir_id))

@@ -324,6 +324,7 @@ static int load_meta(struct one *o, struct err *e)
         MOVE(c->replaces, h->replaces);
         MOVE(c->replaces_dropped, h->replaces_dropped);
         MOVE(c->replaces_dropped_why, h->replaces_dropped_why);
+        MOVE(c->csr, h->csr);
         c->ari_start = h->ari_start;
         c->ari_end = h->ari_end;
         c->ari_chosen = h->ari_chosen;

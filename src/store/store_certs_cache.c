@@ -32,7 +32,7 @@
 #include "util/fsio.h"
 #include "util/log.h"
 
-#define CACHE_MAGIC "acmed certs.cache 2"
+#define CACHE_MAGIC "acmed certs.cache 3"
 #define CACHE_PATH "state/certs.cache"
 
 /* ---- file identities ---- */
@@ -252,6 +252,8 @@ static bool parse_line(char *line, struct store_cert_facts *f)
     c->replaces = get_str(&save, &ok);
     c->replaces_dropped = get_str(&save, &ok);
     c->replaces_dropped_why = get_str(&save, &ok);
+    c->csr = get_str(&save, &ok);
+    ok = ok && (!c->csr || store_sha256_valid(c->csr));
     if (!ok || !get_u64(&save, &nnames) || nnames > 100000)
         return false;
     if (!(c->names = calloc(nnames ? nnames : 1, sizeof *c->names)))
@@ -354,9 +356,9 @@ static int put_fstat(struct buf *b, const struct store_fstat *f)
 static int put_line(struct buf *b, const struct store_cert *c, const struct store_cert_stamp *s)
 {
     int flags = (c->revoke_asked ? 1 : 0) | (c->revoked ? 2 : 0) | (c->key_is_rsa ? 4 : 0);
-    const char *strs[] = {c->serial_hex,       c->ari_cert_id,         c->account_dir_id,
-                          c->order_url,        c->directory,           c->replaces,
-                          c->replaces_dropped, c->replaces_dropped_why};
+    const char *strs[] = {
+        c->serial_hex, c->ari_cert_id,      c->account_dir_id,       c->order_url, c->directory,
+        c->replaces,   c->replaces_dropped, c->replaces_dropped_why, c->csr};
     int rc = buf_puts(b, c->id);
 
     rc = rc < 0 ? rc : put_fstat(b, &s->dir);

@@ -129,3 +129,15 @@ int store_signer_key_id(const char *thumbprint, char *out, struct err *e)
     free(raw);
     return store_id_valid(out) ? 0 : err_set(e, -EINVAL, "not a key thumbprint");
 }
+
+bool store_sha256_valid(const char *s)
+{
+    size_t n = 0;
+
+    if (!s)
+        return false;
+    for (; s[n] && n <= 64; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return false;
+    return n == 64;
+}

@@ -41,6 +41,8 @@ void target_clear(struct target *t)
     free(t->preferred_chain);
     free(t->trust_anchors);
     free(t->mgmt_hmac_key_file);
+    free(t->csr_path);
+    csr_info_free(t->csr);
     free_strv(t->contact, t->ncontact);
     free(t->eab_kid);
     free(t->eab_hmac_key_file);

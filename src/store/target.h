@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "crypto/csr_read.h"
 #include "crypto/key.h"
 
 struct target_name {
@@ -62,6 +63,9 @@ struct target {
     char *eab_kid;           /* request.account.eab.kid, NULL */
     char *eab_hmac_key_file; /* request.account.eab.hmac-key-file, NULL */
     char *signer_unix;       /* request.account.signer "unix:PATH": PATH, else NULL */
+    char *csr_path;          /* request.csr: the CSR's path, else NULL */
+    struct csr_info *csr;    /* that CSR, read and checked (names in req_names), else NULL;
+                                set by acmed sign-csr and serve for their own targets too */
     char **signer_exec;      /* request.account.signer.exec (conf/target only), else NULL */
     size_t nsigner_exec;
 };

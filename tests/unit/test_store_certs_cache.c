@@ -113,11 +113,11 @@ static void write_cache_strs(const struct fx *f, const char *magic, const char *
     free(p);
 }
 
-#define CACHE_V "acmed certs.cache 2"
+#define CACHE_V "acmed certs.cache 3"
 
 static void write_cache(const struct fx *f, const char *magic)
 {
-    write_cache_strs(f, magic, "- " ORDER_URL " - - - -");
+    write_cache_strs(f, magic, "- " ORDER_URL " - - - - -");
 }
 
 /* Loads certs/ (through the cache, never saving it) and returns the one notAfter. */
@@ -231,13 +231,16 @@ static void test_parts(void **state)
 
     write_cache_strs(f, CACHE_V,
                      "- " ORDER_URL " https://ca.test/dir %2Dx = "
-                     "a%20b%25c%0Ad");
+                     "a%20b%25c%0Ad "
+                     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     assert_int_equal(store_certs_load_cached(&f->st, false, &c, &n, &e), 0);
     assert_int_equal(n, 1);
     assert_string_equal(c[0].directory, "https://ca.test/dir");
     assert_string_equal(c[0].replaces, "-x");
     assert_string_equal(c[0].replaces_dropped, "");
     assert_string_equal(c[0].replaces_dropped_why, "a b%c\nd");
+    assert_string_equal(c[0].csr,
+                        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     assert_false(c[0].revoked);
     store_certs_free(c, n);
     /* meta changed: its fields are read again (none there), the rest still cached. */
@@ -245,17 +248,18 @@ static void test_parts(void **state)
     assert_int_equal(store_certs_load_cached(&f->st, false, &c, &n, &e), 0);
     assert_null(c[0].directory);
     assert_null(c[0].replaces_dropped_why);
+    assert_null(c[0].csr);
     assert_int_equal(c[0].not_after, FAKE_NOT_AFTER);
     store_certs_free(c, n);
     /* A marker appears: the directory changed, its entries are read again. */
-    write_cache_strs(f, CACHE_V, "- " ORDER_URL " - - - -");
+    write_cache_strs(f, CACHE_V, "- " ORDER_URL " - - - - -");
     tu_write_file(mark, "");
     assert_int_equal(store_certs_load_cached(&f->st, false, &c, &n, &e), 0);
     assert_true(c[0].revoked);
     assert_int_equal(c[0].not_after, FAKE_NOT_AFTER);
     store_certs_free(c, n);
     /* url: the cached one stands while url does; a changed url is read (and checked) again. */
-    write_cache_strs(f, CACHE_V, "- https://127.0.0.1:14000/cached - - - -");
+    write_cache_strs(f, CACHE_V, "- https://127.0.0.1:14000/cached - - - - -");
     assert_int_equal(store_certs_load_cached(&f->st, false, &c, &n, &e), 0);
     assert_string_equal(c[0].order_url, "https://127.0.0.1:14000/cached");
     store_certs_free(c, n);
