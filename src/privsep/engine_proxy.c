@@ -419,7 +419,8 @@ static int px_csr_post(struct engine *g, const struct engine_csr_post *in, engin
         return -ENOMEM;
     /* The chain of a 200 is checked here, as a download's: the worker sees none of it. */
     o->key = in->key;
-    if (proxy_strv_dup(&o->names, &o->nnames, in->names, in->names ? in->nnames : 0) < 0 ||
+    if (!(o->url = strdup(in->url)) ||
+        proxy_strv_dup(&o->names, &o->nnames, in->names, in->names ? in->nnames : 0) < 0 ||
         (in->trust_anchors && !(o->anchors = malloc(in->trust_anchors_len + 1))))
         return proxy_fail_oom(o, &out, e);
     if (in->trust_anchors) {

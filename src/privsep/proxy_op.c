@@ -130,8 +130,10 @@ static void on_result(void *arg, const struct ipc_msg *m, const struct err *lost
             engine_result_clear(&r);
             rc = err_set(&why, -EPROTO, "the worker sent a bad answer of a central server");
             log_warn("privsep: %s", err_msg(&why));
-        } else if (rc == 0 && o->kind == WOP_CSR_POST && r.status == 200) {
-            rc = verify_chain(o, &r, &why);
+        } else if (rc == 0 && o->kind == WOP_CSR_POST && r.status == 200 &&
+                   (rc = verify_chain(o, &r, &why)) < 0) {
+            err_wrap(&why, "%s", o->url ? o->url : "the central server");
+            engine_result_clear(&r); /* a chain that fails is never handed over */
         }
     }
     o->cb(o->arg, rc, &r, rc < 0 ? &why : NULL);

@@ -31,6 +31,7 @@ struct engine_mgmt {
 struct post {
     engine_cb cb;
     void *arg;
+    const char *url;        /* borrowed from the engine, which outlives its posts */
     const struct ckey *key; /* borrowed: the caller keeps its key until the callback */
     char **names;
     size_t nnames;
@@ -119,6 +120,7 @@ static void on_posted(void *arg, int rc, const struct http_response *resp, const
                (rc =
                     acme_chain_verify(r.cert_pem, r.cert_len, p->key, (const char *const *)p->names,
                                       p->nnames, p->anchors, p->anchors_len, NULL, &oe)) < 0) {
+        err_wrap(&oe, "%s", p->url);
         free(r.cert_pem); /* a chain that fails is never handed over */
         r.cert_pem = NULL;
         r.cert_len = 0;
@@ -149,6 +151,7 @@ static int em_csr_post(struct engine *g, const struct engine_csr_post *in, engin
                        in->url ? in->url : "(none)", m->url);
     if (!(p = post_new(in, cb, arg)))
         return err_set(e, -ENOMEM, "out of memory");
+    p->url = m->http_url;
     if ((rc = http_request_start(m->http, &req, on_posted, p, e)) < 0) {
         post_free(p);
         return rc;

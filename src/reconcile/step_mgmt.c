@@ -86,8 +86,7 @@ static void on_posted(void *arg, int rc, struct engine_result *r, const struct e
     struct err ce;
 
     if (rc < 0) {
-        err_set(&ce, rc, "%s: %s", url, err_msg(e));
-        job_fail(j, rc, r, &ce, "sign");
+        job_fail(j, rc, r, e, "sign"); /* the error names the URL */
         return;
     }
     if ((rc = mgmt_answer(url, r->status, r->status == 200 ? r->cert_pem : r->body,
