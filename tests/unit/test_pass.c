@@ -328,6 +328,7 @@ static void test_central_server(void **state)
     assert_int_equal(n, 1);
     assert_null(certs[0].account_dir_id);
     assert_string_equal(certs[0].directory, CENTRAL);
+    assert_int_equal(certs[0].ari_next_check, 0); /* no renewal information to ask for */
     snprintf(path, sizeof path, "%s/certs/%s/account", x->dir, certs[0].id);
     assert_int_equal(access(path, F_OK), -1);
     store_certs_free(certs, n);
