@@ -83,9 +83,8 @@ int mgmt_answer(const char *url, long status, const char *body, size_t len, time
         return err_set(e, -EPROTO, "%s answered 200 without a chain", url);
     what = meaning(status, &rc);
     /* One line of the server's words, made harmless for logs and state/. */
-    n = body ? strcspn(body, "\r\n") : 0;
-    if (n > len)
-        n = len;
+    for (n = 0; body && n < len && body[n] != '\r' && body[n] != '\n';)
+        n++;
     sanitize_into(reason, sizeof reason, body ? body : "", n);
     if (status == 429 && retry_after >= 0)
         snprintf(later, sizeof later, "; try again in %lld s", (long long)retry_after);
