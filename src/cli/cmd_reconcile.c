@@ -141,7 +141,25 @@ int cmd_daemon(const struct cli *c)
     int code;
 
     err_clear(&e);
-    code = daemon_run(&o, &e);
+    code = daemon_run(&o, false, &e);
+    if (code != 0)
+        log_err("%s", err_msg(&e));
+    return code;
+}
+
+int cmd_serve(const struct cli *c)
+{
+    const char *hooks[1];
+    struct rec_opts o = cli_rec_opts(c, hooks);
+    struct err e;
+    int code;
+
+    if (c->nargs > 0) {
+        log_err("serve takes no arguments (see acmed --help)");
+        return EXIT_USAGE;
+    }
+    err_clear(&e);
+    code = daemon_run(&o, true, &e);
     if (code != 0)
         log_err("%s", err_msg(&e));
     return code;

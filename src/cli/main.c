@@ -49,6 +49,10 @@ static void usage(FILE *f)
                "  sign-csr FILE [--out FILE]    order a certificate for the names of a CSR (PEM\n"
                "                                or DER; its key stays with its owner) and write\n"
                "                                the chain, leaf first, to FILE or stdout\n"
+               "  serve\n"
+               "                                the daemon plus a certificate server for a fleet\n"
+               "                                (conf/serve.yaml): POST /sign with a CSR, get\n"
+               "                                the chain (acme-mgmtserver's protocol)\n"
                "  signer --key FILE (--socket PATH | --stdio) [--allow-url PREFIX]...\n"
                "         [--allow-name GLOB]... [--allow-account-change] [--kid URL]\n"
                "                                hold an account key and sign for clients of\n"
@@ -96,7 +100,7 @@ static const struct {
 } commands[] = {
     {"reconcile", cmd_reconcile}, {"want", cmd_want},         {"unwant", cmd_unwant},
     {"status", cmd_status},       {"revoke", cmd_revoke},     {"cull", cmd_cull},
-    {"account", cmd_account},     {"sign-csr", cmd_sign_csr},
+    {"account", cmd_account},     {"sign-csr", cmd_sign_csr}, {"serve", cmd_serve},
 };
 
 /* Which command-specific options a command accepts. */

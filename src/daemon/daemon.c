@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "daemon/daemon_serve.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/status.h"
@@ -40,11 +41,28 @@ struct daemon {
     time_t started, next_pass;
     struct daemon_stats stats;
     struct privsep_run ps; /* privilege separation's worker, if any */
+    bool serve;            /* acmed serve: the certificate server runs beside the passes */
+    struct daemon_serve *srv;
 };
 
 static void schedule(struct daemon *d, uint64_t ms);
 
 static void on_pass_timer(uv_timer_t *t);
+
+/* The loop ends once a stop was asked, no pass runs and the server (acmed serve) is closed. */
+static void maybe_exit(struct daemon *d)
+{
+    if (d->stopping && !d->pass && !d->srv)
+        uv_stop(&d->loop);
+}
+
+static void on_serve_stopped(void *arg)
+{
+    struct daemon *d = arg;
+
+    d->srv = NULL;
+    maybe_exit(d);
+}
 
 static void request_pass(struct daemon *d, uint64_t ms, const char *why)
 {
@@ -70,6 +88,8 @@ static void on_grace_over(uv_timer_t *t)
     uv_timer_stop(&d->grace);
     if (d->pass)
         reconcile_force_stop(d->pass);
+    if (d->srv)
+        daemon_serve_stop(d->srv, true, on_serve_stopped, d);
 }
 
 /* A stop: with no pass running, at once; during a pass, once its in-flight steps reach their
@@ -77,7 +97,7 @@ static void on_grace_over(uv_timer_t *t)
 static void stop(struct daemon *d, int signum)
 {
     if (d->stopping) {
-        if (d->pass)
+        if (d->pass || d->srv)
             on_grace_over(&d->grace);
         return;
     }
@@ -85,9 +105,12 @@ static void stop(struct daemon *d, int signum)
     notify_send("STOPPING=1");
     uv_timer_stop(&d->pass_timer);
     uv_timer_stop(&d->debounce);
-    if (d->pass) {
+    if (d->srv)
+        daemon_serve_stop(d->srv, false, on_serve_stopped, d);
+    if (d->pass || d->srv) {
         log_notice("signal %d: stopping at the next checkpoint (again to stop now)", signum);
-        reconcile_stop(d->pass);
+        if (d->pass)
+            reconcile_stop(d->pass);
         uv_timer_start(&d->grace, on_grace_over, REC_STOP_GRACE_MS, 0);
         return;
     }
@@ -191,7 +214,7 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
     if (code == REC_USAGE)
         log_err("reconcile: %s", err_msg(e));
     if (d->stopping) {
-        uv_stop(&d->loop);
+        maybe_exit(d);
         return;
     }
     if (d->rerun) {
@@ -271,6 +294,11 @@ static int setup(struct daemon *d, struct err *e)
         err_wrap(e, "privilege separation");
         return 2;
     }
+    if (d->serve && (rc = daemon_serve_start(&d->loop, d->st.root, &d->po, d->conf.max_orders,
+                                             &d->srv, e)) < 0) {
+        err_wrap(e, "serve");
+        return 2;
+    }
     return 0;
 }
 
@@ -280,12 +308,13 @@ static void close_all(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-int daemon_run(const struct rec_opts *o, struct err *e)
+int daemon_run(const struct rec_opts *o, bool serve, struct err *e)
 {
     struct daemon d;
     int code;
 
     memset(&d, 0, sizeof d);
+    d.serve = serve;
     d.o = o;
     d.po = *o;
     d.po.locked = true;
@@ -293,8 +322,8 @@ int daemon_run(const struct rec_opts *o, struct err *e)
     d.started = clock_now();
     code = setup(&d, e);
     if (code == 0) {
-        log_notice("acmed %s: daemon started on %s (pid %ld)", ACMED_VERSION, d.st.root,
-                   (long)getpid());
+        log_notice("acmed %s: %s started on %s (pid %ld)", ACMED_VERSION,
+                   serve ? "certificate server" : "daemon", d.st.root, (long)getpid());
         notify_send("READY=1\nSTATUS=starting the first pass");
         request_pass(&d, 0, "daemon start");
         while (!d.stopping && uv_run(&d.loop, UV_RUN_DEFAULT))

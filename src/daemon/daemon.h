@@ -7,12 +7,15 @@
 #ifndef ACMED_DAEMON_DAEMON_H
 #define ACMED_DAEMON_DAEMON_H
 
+#include <stdbool.h>
+
 #include "reconcile/reconcile.h"
 #include "util/err.h"
 
-/* Runs the daemon until a stop signal. Returns an exit code (0 after a clean stop, 2 for a
+/* Runs the daemon until a stop signal; with serve, the certificate server too (acmed serve,
+ * daemon_serve.h). Returns an exit code (0 after a clean stop, 2 for a
  * configuration error at start, 4 when another reconciler holds the lock) with e set for
  * the non-zero ones. */
-int daemon_run(const struct rec_opts *o, struct err *e);
+int daemon_run(const struct rec_opts *o, bool serve, struct err *e);
 
 #endif

@@ -2,6 +2,7 @@
 #include "serve/httpd.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <stdint.h>
@@ -54,6 +55,7 @@ struct httpd_req {
     struct sockaddr_storage peer;
     socklen_t peer_len;
     unsigned status;
+    unsigned retry_after; /* seconds for a Retry-After header, 0: none */
     struct MHD_Response *resp;
     void *data;
     uv_poll_t *watch; /* the client's socket while suspended (EPOLLRDHUP) */
@@ -533,6 +535,11 @@ void *httpd_req_data(const struct httpd_req *r)
     return r->data;
 }
 
+void httpd_req_set_retry_after(struct httpd_req *r, unsigned seconds)
+{
+    r->retry_after = seconds;
+}
+
 int httpd_req_reply(struct httpd_req *r, unsigned status, const char *content_type,
                     const char *body, size_t len)
 {
@@ -548,6 +555,13 @@ int httpd_req_reply(struct httpd_req *r, unsigned status, const char *content_ty
     else if (content_type && MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                                      content_type) != MHD_YES)
         rc = -ENOMEM;
+    if (rc == 0 && r->retry_after) {
+        char ra[16];
+
+        snprintf(ra, sizeof ra, "%u", r->retry_after);
+        if (MHD_add_response_header(r->resp, MHD_HTTP_HEADER_RETRY_AFTER, ra) != MHD_YES)
+            rc = -ENOMEM;
+    }
     if (rc < 0 && r->resp) {
         MHD_destroy_response(r->resp);
         r->resp = NULL;

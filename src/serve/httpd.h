@@ -80,6 +80,9 @@ const struct sockaddr *httpd_req_peer(const struct httpd_req *r, socklen_t *len)
 void httpd_req_set_data(struct httpd_req *r, void *data);
 void *httpd_req_data(const struct httpd_req *r);
 
+/* The answer httpd_req_reply gives r will carry "Retry-After: seconds" (0: none). */
+void httpd_req_set_retry_after(struct httpd_req *r, unsigned seconds);
+
 /* Answers r with status, content_type (may be NULL: none) and body[0..len-1] (copied). From
  * then on r is no longer the handler's, even when this fails. Returns 0, or -ENOMEM (the
  * connection is then closed without an answer); -EINVAL from inside the cancel callback. */

@@ -247,6 +247,8 @@ static bool client_allows(const struct serve_client *cl, const struct rules_key 
             return false;
         }
     }
+    if (req->peer_only)
+        return true;
     if (req->nnames == 0) {
         say(v, 403, "client %s: the CSR names nothing", cl->name);
         return false;

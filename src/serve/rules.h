@@ -50,6 +50,9 @@ struct rules_request {
     size_t body_len;
     const char *const *names; /* the CSR's names, CN included (duplicates are harmless) */
     size_t nnames;
+    /* Only who asks: the peer and the HMAC, names ignored (the server asks this before it
+     * reads the body as a CSR, so that a stranger learns nothing from the answer). */
+    bool peer_only;
 };
 
 #define RULES_REASON_MAX 256

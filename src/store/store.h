@@ -327,6 +327,19 @@ int store_live_remove(const struct store *st, const char *name, struct err *e);
 /* Every live/ entry name. Caller frees each and the array. */
 int store_live_list(const struct store *st, char ***names, size_t *n, struct err *e);
 
+/* ---- acmed serve's cache: served/<sha256 of the CSR's DER> -> ../certs/<cert-id> ---- */
+
+/* Points served/<sha> at certs/<cert_id> (which must exist), atomically. */
+int store_served_set(const struct store *st, const char *sha, const char *cert_id, struct err *e);
+/* The cert-id served/<sha> names (out: STORE_ID_LEN + 1); -ENOENT when none, -EXDEV for a link
+ * that leads anywhere but certs/<id>. */
+int store_served_get(const struct store *st, const char *sha, char *out, struct err *e);
+/* The full chain (PEM, leaf first; *pem caller-freed, *len) and the leaf's notAfter of the
+ * certificate served/<sha> names. -ENOENT when there is none, or it was removed or marked
+ * for or as revoked; other errors with e set. */
+int store_served_chain(const struct store *st, const char *sha, char **pem, size_t *len,
+                       time_t *not_after, struct err *e);
+
 /* ---- reconciler state: state/<desired-file>.json (0600) ---- */
 
 /* Reads state/<file>.json as JSON text (caller frees), -ENOENT when there is none. */

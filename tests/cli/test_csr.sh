@@ -112,7 +112,8 @@ cid2=$(tl_live_cert a.csr.test)
 [[ -z $(ls -A "$STATE/keys" 2>/dev/null) ]] || fail "a key was made for a request.csr target"
 
 # sign-csr while a daemon holds the lock: exit 4 and a hint naming serve.
-tl_acmed >"$T/daemon.log" 2>&1 &
+"$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" \
+    >"$T/daemon.log" 2>&1 &
 dpid=$!
 PIDS+=("$dpid")
 for _ in $(seq 100); do grep -q 'daemon started' "$T/daemon.log" && break; sleep 0.1; done
@@ -121,5 +122,7 @@ rc=$?
 [[ $rc == 4 ]] || fail "sign-csr under a running daemon: exit $rc, expected 4"
 grep -q 'serve' "$T/locked.log" || fail "no hint to use serve: $(cat "$T/locked.log")"
 kill -TERM "$dpid"
-wait "$dpid" 2>/dev/null
+wait "$dpid"
+rc=$?
+[[ $rc == 0 ]] || fail "the daemon exited $rc after SIGTERM"
 tl_done
