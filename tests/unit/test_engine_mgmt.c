@@ -373,9 +373,8 @@ static void test_no_acme(void **state)
     assert_non_null(strstr(err_msg(&e), "central certificate server"));
     assert_null(engine_directory(f->eng));
     assert_int_equal(engine_csr_post(f->eng, &req, on_posted, f, &e), -EINVAL);
-    assert_int_equal(engine_mgmt_new(f->http, "https://acme.example/dir", &(struct engine *){0},
-                                     &e),
-                     -EINVAL);
+    assert_int_equal(
+        engine_mgmt_new(f->http, "https://acme.example/dir", &(struct engine *){0}, &e), -EINVAL);
 }
 
 int main(void)

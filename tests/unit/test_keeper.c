@@ -144,27 +144,30 @@ static void csr_post_answer(struct ipc_out *o, const struct ipc_msg *m, uint64_t
 
     ipc_put_u64(o, WMSG_T_ID, id);
     ipc_get_bytes(m, WMSG_T_CSR, 0, &csr, &len);
-    if (n == 0 && (!url || strcmp(url, "http://127.0.0.1:1/sign") || !auth ||
-                   strcmp(auth, "hmac name=sha256, hash=00ff") || len != 9 ||
-                   memcmp(csr, "PEM BYTES", 9))) {
+    if (n == 0 &&
+        (!url || strcmp(url, "http://127.0.0.1:1/sign") || !auth ||
+         strcmp(auth, "hmac name=sha256, hash=00ff") || len != 9 || memcmp(csr, "PEM BYTES", 9))) {
         err_set(&e, -EINVAL, "the frame: url %s, auth %s, %zu bytes", url ? url : "-",
                 auth ? auth : "-", len);
         wmsg_put_result(o, -EINVAL, NULL, &e);
     } else if (n == 0) {
         chain = tu_read_data("x509/chain.pem", &clen);
-        wmsg_put_result(o, 0, &(struct engine_result){.status = 200, .retry_after = -1,
-                                                      .cert_pem = chain, .cert_len = clen},
+        wmsg_put_result(o, 0,
+                        &(struct engine_result){
+                            .status = 200, .retry_after = -1, .cert_pem = chain, .cert_len = clen},
                         NULL);
         free(chain);
     } else if (n == 1) {
         wmsg_put_result(o, 0, &(struct engine_result){.status = 200, .retry_after = -1}, NULL);
     } else if (n == 2) {
-        wmsg_put_result(o, 0, &(struct engine_result){.status = 429, .retry_after = 120,
-                                                      .body = "slow\n", .body_len = 5},
+        wmsg_put_result(o, 0,
+                        &(struct engine_result){
+                            .status = 429, .retry_after = 120, .body = "slow\n", .body_len = 5},
                         NULL);
     } else {
-        wmsg_put_result(o, 0, &(struct engine_result){.status = 200, .retry_after = -1,
-                                                      .body = "no chain", .body_len = 8},
+        wmsg_put_result(o, 0,
+                        &(struct engine_result){
+                            .status = 200, .retry_after = -1, .body = "no chain", .body_len = 8},
                         NULL);
     }
     n++;

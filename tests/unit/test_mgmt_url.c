@@ -46,8 +46,7 @@ static void test_check(void **state)
     assert_int_equal(mgmt_url_check("mgmt+http://192.0.2.13:1313/sign", false, &e), -EPERM);
     assert_int_equal(mgmt_url_check("mgmt+http://central.example:1313/sign", true, &e), 0);
     /* A user part would send the request elsewhere than the host it seems to name. */
-    assert_int_equal(mgmt_url_check("mgmt+http://127.0.0.1@evil.example/sign", false, &e),
-                     -EINVAL);
+    assert_int_equal(mgmt_url_check("mgmt+http://127.0.0.1@evil.example/sign", false, &e), -EINVAL);
     assert_int_equal(mgmt_url_check("mgmt+https://central.example/si gn", false, &e), -EINVAL);
     assert_int_equal(mgmt_url_check("mgmt+https://central.example/\r\nX: y", false, &e), -EINVAL);
     assert_int_equal(mgmt_url_check("https://central.example/sign", false, &e), -EINVAL);

@@ -338,6 +338,35 @@ static void test_central_server(void **state)
     assert_string_equal(x->c.log, "");
 }
 
+/* Nothing is posted for a target whose central server is plain http elsewhere than on
+ * loopback, nor for one whose HMAC key file is missing: each is the target's error. */
+static void test_central_server_refused(void **state)
+{
+    struct fx *x = *state;
+    struct tstate ts;
+    char path[1200];
+
+    snprintf(path, sizeof path, "%s/desired/a.test", x->dir);
+    assert_int_equal(unlink(path), 0);
+    write_file(x, "desired/c.test", "request:\n  provider: mgmt+http://192.0.2.13:1313/sign\n");
+    snprintf(path, sizeof path,
+             "satisfy:\n  names: [c.test]\nrequest:\n  provider: " CENTRAL "\n"
+             "  mgmt:\n    hmac-key-file: %s/missing.key\n",
+             x->dir);
+    write_file(x, "desired/d.test", path);
+    assert_int_equal(pass(x), REC_FAILED);
+    assert_string_equal(x->c.log, "");
+    assert_int_equal(x->sum.failed, 2);
+    saved(x, "c.test", &ts);
+    assert_non_null(strstr(ts.last_error, "plain http central certificate server "
+                                          "http://192.0.2.13:1313/sign refused"));
+    tstate_free(&ts);
+    saved(x, "d.test", &ts);
+    assert_non_null(strstr(ts.last_error, "request.mgmt.hmac-key-file"));
+    assert_non_null(strstr(ts.last_error, "missing.key"));
+    tstate_free(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewal_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_central_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_central_server_refused, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
