@@ -87,7 +87,13 @@ SH
 chmod 755 "$HOOKS/record"
 
 desired www.fleet.test "$T/client.key"
-tl_acmed --once >"$T/once1.log" 2>&1 || { cat "$T/once1.log" "$T/serve.log" >&2; fail "first run exited $?"; }
+tl_acmed -v --once >"$T/once1.log" 2>&1 || { cat "$T/once1.log" "$T/serve.log" >&2; fail "first run exited $?"; }
+# As root (and unless told otherwise) the post goes through the unprivileged worker.
+if [[ $(id -u) == 0 && ${ACMED_TEST_ONE_PROCESS:-0} != 1 ]]; then
+    grep -q 'worker: started' "$T/once1.log" || fail "no worker in the privilege-separated run"
+else
+    grep -q 'worker: started' "$T/once1.log" && fail "a worker in the one-process run"
+fi
 id=$(tl_live_cert www.fleet.test)
 [[ -n $id ]] || fail "no live/www.fleet.test"
 tl_verify_chain "$STATE/certs/$id" || fail "the chain does not verify against Pebble's root"
