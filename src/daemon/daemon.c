@@ -294,8 +294,8 @@ static int setup(struct daemon *d, struct err *e)
         err_wrap(e, "privilege separation");
         return 2;
     }
-    if (d->serve && (rc = daemon_serve_start(&d->loop, d->st.root, &d->po, d->conf.max_orders,
-                                             &d->srv, e)) < 0) {
+    if (d->serve && (rc = daemon_serve_start(&d->loop, d->ps.keeper, d->st.root, &d->po,
+                                             d->conf.max_orders, &d->srv, e)) < 0) {
         err_wrap(e, "serve");
         return 2;
     }

@@ -10,6 +10,7 @@
 #include "serve/serve_back.h"
 #include "serve/serve_conf.h"
 #include "serve/serve_front.h"
+#include "serve/serve_keeper.h"
 #include "serve/serve_listen.h"
 #include "util/fsio.h"
 #include "util/log.h"
@@ -20,9 +21,9 @@ struct daemon_serve {
     struct serve_conf conf;
     struct serve_listen_held held;
     struct serve_back *back;
-    struct serve_front *front;
-    char **ports; /* http-01-listen as text, for the targets */
-    int *fds;     /* the endpoint's listening sockets */
+    struct serve_front *front;  /* in this process, or: */
+    struct serve_keeper *proxy; /* in the worker (privilege separation) */
+    int *fds;                   /* the endpoint's listening sockets */
     size_t nfds;
     bool stopping, front_closed, back_stopped;
     void (*done)(void *arg);
@@ -50,9 +51,6 @@ static void free_all(struct daemon_serve *s)
         if (s->fds[i] >= 0)
             close(s->fds[i]);
     free(s->fds);
-    for (size_t i = 0; s->ports && i < s->conf.nhttp01; i++)
-        free(s->ports[i]);
-    free(s->ports);
     serve_conf_clear(&s->conf);
     free(s);
 }
@@ -75,8 +73,9 @@ static int read_tls(const struct serve_conf *c, char **cert, char **key, struct 
     return 0;
 }
 
-int daemon_serve_start(uv_loop_t *loop, const char *state_dir, struct rec_opts *po,
-                       unsigned max_orders, struct daemon_serve **out, struct err *e)
+int daemon_serve_start(uv_loop_t *loop, struct keeper *k, const char *state_dir,
+                       struct rec_opts *po, unsigned max_orders, struct daemon_serve **out,
+                       struct err *e)
 {
     struct daemon_serve *s = calloc(1, sizeof *s);
     struct serve_back_opts bo = {.loop = loop, .state_dir = state_dir, .max_orders = max_orders};
@@ -91,8 +90,7 @@ int daemon_serve_start(uv_loop_t *loop, const char *state_dir, struct rec_opts *
         free(s);
         return rc;
     }
-    if (!(s->fds = calloc(s->conf.nlisten, sizeof *s->fds)) ||
-        !(s->ports = calloc(s->conf.nhttp01 + 1, sizeof *s->ports))) {
+    if (!(s->fds = calloc(s->conf.nlisten, sizeof *s->fds))) {
         rc = err_set(e, -ENOMEM, "out of memory");
         goto fail;
     }
@@ -103,11 +101,6 @@ int daemon_serve_start(uv_loop_t *loop, const char *state_dir, struct rec_opts *
             goto fail;
         s->fds[s->nfds++] = rc;
     }
-    for (size_t i = 0; i < s->conf.nhttp01; i++)
-        if (!(s->ports[i] = strdup(s->conf.http01[i].text))) {
-            rc = err_set(e, -ENOMEM, "out of memory");
-            goto fail;
-        }
     if (s->conf.nhttp01) {
         if ((rc = serve_listen_open(&s->held, loop, po->listeners, s->conf.http01, s->conf.nhttp01,
                                     e)) < 0)
@@ -116,13 +109,18 @@ int daemon_serve_start(uv_loop_t *loop, const char *state_dir, struct rec_opts *
     }
     bo.conf = &s->conf;
     bo.rec = po;
-    bo.http_ports = (const char *const *)s->ports;
-    bo.nhttp_ports = s->conf.nhttp01;
     if ((rc = serve_back_new(&bo, &s->back, e)) < 0)
         goto fail_listen;
     be.ctx = s->back;
-    if ((rc = read_tls(&s->conf, &cert, &key, e)) == 0)
+    if ((rc = read_tls(&s->conf, &cert, &key, e)) == 0 && k) {
+        /* The worker serves the endpoint; the sockets are the keeper's to hand it. */
+        rc = serve_keeper_start(k, s->back, s->fds, s->nfds, s->conf.max_size, cert, key, &s->proxy,
+                                e);
+        if (rc == 0)
+            s->nfds = 0;
+    } else if (rc == 0) {
         rc = serve_front_new(loop, s->fds, s->nfds, s->conf.max_size, cert, key, &be, &s->front, e);
+    }
     if (key) {
         explicit_bzero(key, strlen(key));
         free(key);
@@ -133,8 +131,8 @@ int daemon_serve_start(uv_loop_t *loop, const char *state_dir, struct rec_opts *
         goto fail_listen;
     }
     for (size_t i = 0; i < s->conf.nlisten; i++)
-        log_notice("serve: listening on %s%s", s->conf.listen[i].text,
-                   s->conf.tls_cert ? " (https)" : "");
+        log_notice("serve: listening on %s%s%s", s->conf.listen[i].text,
+                   s->conf.tls_cert ? " (https)" : "", k ? " (served by the worker)" : "");
     for (size_t i = 0; i < s->conf.nhttp01; i++)
         log_notice("serve: answering http-01 on %s", s->conf.http01[i].text);
     *out = s;
@@ -185,6 +183,12 @@ void daemon_serve_stop(struct daemon_serve *s, bool force, void (*done)(void *ar
     s->stopping = true;
     s->done = done;
     s->done_arg = arg;
-    serve_front_close(s->front, on_front_closed, s);
+    if (s->proxy) {
+        serve_keeper_stop(s->proxy);
+        s->proxy = NULL;
+        s->front_closed = true;
+    } else {
+        serve_front_close(s->front, on_front_closed, s);
+    }
     serve_back_stop(s->back, force, on_back_stopped, s);
 }

@@ -8,18 +8,21 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "privsep/keeper.h"
 #include "reconcile/reconcile.h"
 #include "util/err.h"
 
 struct daemon_serve;
 
-/* Reads conf/serve.yaml under state_dir, opens the endpoint and the http-01 listener, and
- * points po->listeners at the held listener (po is the options of every pass, the daemon's
- * and the server's; it must outlive the server). max_orders bounds the orders in flight.
- * Returns 0 with *out, or negative with e set (the file and line of a configuration error,
+/* Reads conf/serve.yaml under state_dir (under privilege separation, k is the keeper: the
+ * endpoint is served by its worker, serve_keeper.h; NULL: in this process), opens the endpoint and
+ * the http-01 listener, and points po->listeners at the held listener (po is the options of every
+ * pass, the daemon's and the server's; it must outlive the server). max_orders bounds the orders in
+ * flight. Returns 0 with *out, or negative with e set (the file and line of a configuration error,
  * the address that cannot be bound). */
-int daemon_serve_start(uv_loop_t *loop, const char *state_dir, struct rec_opts *po,
-                       unsigned max_orders, struct daemon_serve **out, struct err *e);
+int daemon_serve_start(uv_loop_t *loop, struct keeper *k, const char *state_dir,
+                       struct rec_opts *po, unsigned max_orders, struct daemon_serve **out,
+                       struct err *e);
 
 /* Stops serving: the endpoint closes, orders end at their next checkpoint (force: at once;
  * a second call may force), the listener closes; done(arg) runs from the loop when all is

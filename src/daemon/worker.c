@@ -12,6 +12,7 @@
 
 #include "challenge/http01.h"
 #include "daemon/worker_engine.h"
+#include "daemon/worker_serve.h"
 #include "net/tls_alpn.h"
 #include "privsep/child.h"
 #include "privsep/ipc_chan.h"
@@ -35,7 +36,8 @@ struct worker {
     struct remote_hub *hub;
     struct worker_engines *engines;
     struct responder *responders;
-    char ca_path[64]; /* "/proc/self/fd/N" of the CA bundle the keeper sent, or "" */
+    struct worker_serve *serve; /* acmed serve's endpoint, once the keeper sends it */
+    char ca_path[64];           /* "/proc/self/fd/N" of the CA bundle the keeper sent, or "" */
     int ca_fd;
     bool insecure_http;
     int exit_code;
@@ -85,6 +87,8 @@ static void worker_end(struct worker *w, int code)
         w->responders = r->next;
         responder_close(r);
     }
+    worker_serve_free(w->serve);
+    w->serve = NULL;
     remote_hub_free(w->hub);
     w->hub = NULL;
     ipc_chan_free(w->chan);
@@ -254,6 +258,12 @@ static int dispatch(struct worker *w, const struct ipc_msg *m, const uint8_t *fr
     case WMSG_ACCOUNT:
     case WMSG_DROP:
         return worker_engines_handle(w->engines, m, frame, len, e);
+    case WMSG_SERVE:
+    case WMSG_ANSWER:
+        if (!w->serve && !(w->serve = worker_serve_new(&w->loop, w->chan)))
+            return err_set(e, -ENOMEM, "out of memory");
+        return worker_serve_handle(w->serve, m,
+                                   m->type == WMSG_SERVE ? ipc_chan_take_fd(w->chan) : -1, e);
     }
     return err_set(e, -EPROTO, "unexpected message %s", m->spec->name);
 }

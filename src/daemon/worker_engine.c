@@ -184,7 +184,7 @@ static int run(struct wop *o, const struct ipc_msg *m, struct err *e)
 {
     struct engine *g = o->w->eng;
     bool bad = false;
-    const char *url = text(o, m, WMSG_T_URL, 0, &bad), *auth = text(o, m, WMSG_T_AUTH, 0, &bad);
+    const char *url = text(o, m, WMSG_T_URL, 0, &bad), *auth = text(o, m, WMSG_T_AUTHN, 0, &bad);
     uint64_t v = 0, dl = 0;
     const uint8_t *p = NULL;
     size_t n = 0;

@@ -431,7 +431,7 @@ static int px_csr_post(struct engine *g, const struct engine_csr_post *in, engin
     ipc_put_text(&out, WMSG_T_URL, in->url);
     ipc_put_bytes(&out, WMSG_T_CSR, in->body, in->len);
     if (in->auth)
-        ipc_put_text(&out, WMSG_T_AUTH, in->auth);
+        ipc_put_text(&out, WMSG_T_AUTHN, in->auth);
     return proxy_pop_send(o, &out, e); /* nothing to sign: no grant */
 }
 

@@ -56,6 +56,8 @@ struct keeper {
     struct kop *ops; /* queued and sent, in order */
     struct keeper_watch *watches;
     struct ksign *signs;
+    int (*extra)(void *arg, const struct ipc_msg *m, struct err *e);
+    void *extra_arg;
 };
 
 static char worker_name[] = "acmed: worker", worker_arg[] = WORKER_ARG;
@@ -64,6 +66,13 @@ static char *worker_argv[] = {worker_name, worker_arg, NULL};
 uv_loop_t *keeper_loop(const struct keeper *k)
 {
     return k->loop;
+}
+
+void keeper_set_extra(struct keeper *k,
+                      int (*fn)(void *arg, const struct ipc_msg *m, struct err *e), void *arg)
+{
+    k->extra = fn;
+    k->extra_arg = arg;
 }
 
 uint64_t keeper_new_id(struct keeper *k)
@@ -239,6 +248,15 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
             log_warn("privsep: the worker cannot serve listener %llu: %s", (unsigned long long)id,
                      why ? why : "?");
             free(why);
+        }
+        break;
+    default:
+        /* Messages of another module's (acmed serve's requests: serve/serve_keeper.h). */
+        if (!k->extra) {
+            err_set(&e, -EPROTO, "unexpected message %s", m->spec->name);
+            supervisor_reject(k->sv, &e);
+        } else if (k->extra(k->extra_arg, m, &e) < 0) {
+            supervisor_reject(k->sv, &e);
         }
         break;
     }

@@ -64,6 +64,13 @@ int keeper_send(struct keeper *k, struct buf *frame, struct err *e);
 /* keeper_send with a descriptor along (a copy goes; fd stays the caller's). */
 int keeper_send_fd(struct keeper *k, struct buf *frame, int fd, struct err *e);
 
+/* Messages of the worker's the keeper does not handle itself (WMSG_ASK, WMSG_GONE) go to
+ * fn(arg, m, e) (m valid for the call); fn returns negative with e set for a message the
+ * worker had no business sending: the worker is then ended as for any breach. fn NULL: such
+ * messages are breaches. */
+void keeper_set_extra(struct keeper *k,
+                      int (*fn)(void *arg, const struct ipc_msg *m, struct err *e), void *arg);
+
 /* Called after each worker start, once it has its settings, before queued operations go. */
 struct keeper_watch {
     void (*up)(void *arg);

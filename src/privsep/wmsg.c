@@ -1,6 +1,8 @@
 /* wmsg: the schema tables of the keeper/worker channel. */
 #include "privsep/wmsg.h"
 
+#include <sys/socket.h>
+
 #include "reconcile/engine_types.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -96,13 +98,41 @@ static const struct ipc_field_spec op_fields[] = {
     {WMSG_T_CERTID, IPC_TEXT, 512, 0, 1},
     {WMSG_T_INNER, IPC_TEXT, 3 * WMSG_TEXT_MAX, 0, 1},
     {WMSG_T_CONNECT, IPC_TEXT, 300, 0, 1},
-    {WMSG_T_AUTH, IPC_TEXT, WMSG_AUTH_MAX, 0, 1},
+    {WMSG_T_AUTHN, IPC_TEXT, WMSG_AUTH_MAX, 0, 1},
 };
 
 static const struct ipc_field_spec account_fields[] = {
     {WMSG_T_ENGINE, IPC_U64, 0, 1, 1},          {WMSG_T_DIRECTORY, IPC_TEXT, WMSG_URL_MAX, 1, 1},
     {WMSG_T_ALG, IPC_TEXT, 16, 0, 1},           {WMSG_T_JWK, IPC_TEXT, WMSG_TEXT_MAX, 0, 1},
     {WMSG_T_KID, IPC_TEXT, WMSG_URL_MAX, 0, 1},
+};
+
+static const struct ipc_field_spec ask_fields[] = {
+    {WMSG_T_ID, IPC_U64, 0, 1, 1},
+    {WMSG_T_PEER, IPC_BYTES, sizeof(struct sockaddr_storage), 1, 1},
+    {WMSG_T_BODY, IPC_BYTES, WMSG_ASK_BODY_MAX, 1, 1},
+    {WMSG_T_HMAC1, IPC_TEXT, WMSG_HEADER_MAX, 0, 1},
+    {WMSG_T_HMAC2, IPC_TEXT, WMSG_HEADER_MAX, 0, 1},
+    {WMSG_T_AUTHN, IPC_TEXT, WMSG_HEADER_MAX, 0, 1},
+};
+
+static const struct ipc_field_spec gone_fields[] = {
+    {WMSG_T_ID, IPC_U64, 0, 1, 1},
+};
+
+static const struct ipc_field_spec serve_fields[] = {
+    {WMSG_T_INDEX, IPC_U64, 0, 1, 1},
+    {WMSG_T_TOTAL, IPC_U64, 0, 1, 1},
+    {WMSG_T_MAXBODY, IPC_U64, 0, 1, 1},
+    {WMSG_T_TLSCERT, IPC_BYTES, WMSG_PEM_MAX, 0, 1},
+    {WMSG_T_TLSKEY, IPC_BYTES, WMSG_PEM_MAX, 0, 1},
+};
+
+static const struct ipc_field_spec answer_fields[] = {
+    {WMSG_T_ID, IPC_U64, 0, 1, 1},
+    {WMSG_T_STATUS, IPC_U64, 0, 1, 1},
+    {WMSG_T_RETRY, IPC_U64, 0, 1, 1},
+    {WMSG_T_BODY, IPC_BYTES, WMSG_CHAIN_MAX, 1, 1},
 };
 
 static const struct ipc_field_spec drop_fields[] = {
@@ -177,6 +207,8 @@ static const struct ipc_msg_spec to_keeper[] = {
     {WMSG_SIGN, "sign", sign_fields, N(sign_fields)},
     {WMSG_LISTENING, "listening", listening_fields, N(listening_fields)},
     {WMSG_RESULT, "result", result_fields, N(result_fields)},
+    {WMSG_ASK, "ask", ask_fields, N(ask_fields)},
+    {WMSG_GONE, "gone", gone_fields, N(gone_fields)},
 };
 
 static const struct ipc_msg_spec to_worker[] = {
@@ -189,6 +221,8 @@ static const struct ipc_msg_spec to_worker[] = {
     {WMSG_OP, "operation", op_fields, N(op_fields)},
     {WMSG_ACCOUNT, "account", account_fields, N(account_fields)},
     {WMSG_DROP, "drop", drop_fields, N(drop_fields)},
+    {WMSG_SERVE, "serve", serve_fields, N(serve_fields)},
+    {WMSG_ANSWER, "answer", answer_fields, N(answer_fields)},
 };
 
 const struct ipc_schema wmsg_to_keeper = {to_keeper, N(to_keeper)};

@@ -15,6 +15,11 @@ enum wmsg_type {
     /* ID RC [ERROR] [STATUS] [RETRY] [PROBLEM] [LOCATION] [one object] REQUESTS NONCES
      * RETRIES: the outcome of operation ID (privsep/wmsg_engine.h), with the engine's counters */
     WMSG_RESULT = 3,
+    /* ID PEER BODY [HMAC1] [HMAC2] [AUTHN]: a POST /sign the worker's endpoint received (its
+     * peer's sockaddr, the body, the headers the client rules read), for the keeper to decide
+     * (acmed serve, serve/serve_keeper.h) */
+    WMSG_ASK = 4,
+    WMSG_GONE = 5, /* ID: that request's client went away */
     /* keeper -> worker */
     WMSG_SIGNED = 101, /* ID, then SIG or ERROR */
     WMSG_CONFIG = 102, /* [CA] INSECURE VERBOSE [MAXREQ]: first, after each start */
@@ -30,6 +35,10 @@ enum wmsg_type {
     /* ENGINE DIRECTORY [ALG JWK] [KID]: the account that engine's requests are signed for */
     WMSG_ACCOUNT = 108,
     WMSG_DROP = 109, /* ENGINE: the keeper is done with that engine */
+    /* INDEX TOTAL MAXBODY [TLSCERT TLSKEY], with one listening socket: the INDEX-th of TOTAL
+     * sockets of acmed serve's endpoint; once all have come the worker serves POST /sign */
+    WMSG_SERVE = 110,
+    WMSG_ANSWER = 111, /* ID STATUS RETRY BODY: the answer to request ID */
 };
 
 /* The engine operations of WMSG_OP (reconcile/engine.h, one each). */
@@ -112,7 +121,13 @@ enum wmsg_tag {
     WMSG_T_INNER = 52,
     WMSG_T_CONNECT = 53,
     WMSG_T_BODY = 54,
-    WMSG_T_AUTH = 55, /* csr_post's Authentication header value */
+    WMSG_T_PEER = 55,
+    WMSG_T_HMAC1 = 56, /* the HMAC-SHA256 header */
+    WMSG_T_HMAC2 = 57, /* the HMAC-SHA2-256 header */
+    WMSG_T_AUTHN = 58, /* the Authentication header (also csr_post's, which the keeper made) */
+    WMSG_T_MAXBODY = 59,
+    WMSG_T_TLSCERT = 60,
+    WMSG_T_TLSKEY = 61,
 };
 
 #define WMSG_URL_MAX 2048
@@ -131,6 +146,10 @@ enum wmsg_tag {
 #define WMSG_DER_MAX 65536             /* a certificate */
 #define WMSG_OBJECT_MAX (512u * 1024u) /* a nested object (privsep/wmsg_engine.h) */
 #define WMSG_CHAIN_MAX (900u * 1024u)  /* a certificate chain, PEM */
+#define WMSG_ASK_BODY_MAX 65536        /* a CSR as posted (max-size is at most this) */
+#define WMSG_HEADER_MAX 512            /* one header the client rules read */
+#define WMSG_ASKS_MAX 4096             /* requests the worker may have waiting at once */
+#define WMSG_PEM_MAX (256u * 1024u)    /* the endpoint's certificate chain or key */
 
 /* The objects nested in a WMSG_RESULT (privsep/wmsg_engine.h), each a frame of its own decoded
  * against wmsg_objects, and their fields. */

@@ -295,7 +295,8 @@ static void start_passes(struct serve_back *b)
 }
 
 /* The target for a CSR a client may have: conf/target's defaults, the CSR's names, the
- * client's challenge types, answers on http-01-listen, and the client's name for hooks. */
+ * client's challenge types, http-01 answers from the server's listener, and the client's name
+ * for hooks. */
 static int order_target(struct serve_back *b, struct sorder *o, struct csr_info *csr,
                         const struct serve_client *c, struct err *e)
 {
@@ -321,17 +322,11 @@ static int order_target(struct serve_back *b, struct sorder *o, struct csr_info 
                 !(t->challenge_types[t->nchallenge_types++] = strdup(types[i].name)))
                 return err_set(e, -ENOMEM, "out of memory");
     }
-    if (b->o.nhttp_ports) {
-        for (size_t i = 0; i < t->nhttp_ports; i++)
-            free(t->http_ports[i]);
-        free(t->http_ports);
-        t->nhttp_ports = 0;
-        if (!(t->http_ports = calloc(b->o.nhttp_ports, sizeof *t->http_ports)))
-            return err_set(e, -ENOMEM, "out of memory");
-        for (size_t i = 0; i < b->o.nhttp_ports; i++)
-            if (!(t->http_ports[t->nhttp_ports++] = strdup(b->o.http_ports[i])))
-                return err_set(e, -ENOMEM, "out of memory");
-    }
+    /* http-01 answers go to the listener the server holds (serve_listen.h), never to a
+     * webroot of conf/target's: the fleet's web servers proxy to the listener. */
+    for (size_t i = 0; i < t->nwebroot_paths; i++)
+        free(t->webroot_paths[i]);
+    t->nwebroot_paths = 0;
     snprintf(env, sizeof env, "ACMED_SERVE_CLIENT=%s", c->name);
     if (!(g = realloc(t->env, (t->nenv + 2) * sizeof *g)))
         return err_set(e, -ENOMEM, "out of memory");

@@ -47,9 +47,6 @@ struct serve_back_opts {
      * the pass's own fields (extra, locked) are set here. */
     const struct rec_opts *rec;
     unsigned max_orders; /* orders in flight at once (conf/acmed.yaml max-orders) */
-    /* http-01-listen as host:port text for the targets' http-ports (borrowed), may be 0. */
-    const char *const *http_ports;
-    size_t nhttp_ports;
 };
 
 /* Reads every client's hmac-key-file (a file that is missing, empty, a symbolic link or

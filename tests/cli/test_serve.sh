@@ -20,24 +20,33 @@ request:
   account:
     agree-tos: true
 YAML
-read -r SP HP <<<"$(python3 -c '
+read -r SP HP HP6 <<<"$(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss: s.bind(("127.0.0.1", 0))
+ss = [socket.socket() for _ in range(2)] + [socket.socket(socket.AF_INET6)]
+ss[0].bind(("127.0.0.1", 0)); ss[1].bind(("127.0.0.1", 0)); ss[2].bind(("::1", 0))
 print(*[s.getsockname()[1] for s in ss])')"
 KEY='s3cret key'
 printf '%s\n' "$KEY" >"$T/hmac.key"
 chmod 600 "$T/hmac.key"
 cat >"$STATE/conf/serve.yaml" <<YAML
 listen: ["127.0.0.1:$SP"]
-http-01-listen: ["127.0.0.1:$HP"]
+http-01-listen: ["127.0.0.1:$HP", "[::1%lo]:$HP6"]
 max-size: 4096
 request-timeout: 60
 clients:
   web:    {ip: [127.0.0.1/32], domains: [example.org, www.example.org, "*.plain.test"]}
   secure: {ip: [127.0.0.2], hmac-key-file: $T/hmac.key, domains: ["*.hmac.test"]}
   rated:  {ip: [127.0.0.4], domains: ["*.rated.test"], rate: 1/h}
+  dnsc:   {ip: ["::ffff:127.0.0.5/128", 127.0.0.5], domains: ["*.dns.test"],
+           challenge: {type: [dns-01]}}
 YAML
+# dns-01 through the usual hooks, which learn the client's name.
+cp "$TL_SRC/examples/hooks/dns-challtestsrv" "$HOOKS/dns"
+cat >"$HOOKS/record" <<HOOK
+#!/bin/sh
+case "\$1" in challenge-dns-start) echo "\$1 \$2 client=\$ACMED_SERVE_CLIENT" >>"$T/dns-events" ;; *) exit 42 ;; esac
+HOOK
+chmod 755 "$HOOKS/dns" "$HOOKS/record"
 # The fleet's two web servers, each proxying the challenge path to serve's http-01 listener.
 python3 "$TL_SRC/tests/cli/fleet_web.py" 127.0.0.1 "$PEBBLE_HTTP_PORT" "127.0.0.1:$HP" \
     >"$T/webA.log" 2>&1 &
@@ -53,8 +62,8 @@ done
 curl -s --max-time 5 -d '{"host":"fail.plain.test.","addresses":["127.0.0.3"]}' \
     "$CHALLTESTSRV_MGMT/add-a" >/dev/null || fail "challtestsrv add-a"
 
-"$ACMED" --state "$STATE" --hooks "$HOOKS" --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" \
-    serve >"$T/serve.log" 2>&1 &
+CHALLTESTSRV_MGMT=$CHALLTESTSRV_MGMT "$ACMED" --state "$STATE" --hooks "$HOOKS" \
+    --ca-bundle "$PEBBLE_CA" --provider "$PROVIDER" serve >"$T/serve.log" 2>&1 &
 spid=$!
 PIDS+=("$spid")
 tl_wait_port "$SP" || { cat "$T/serve.log" >&2; fail "serve is not listening"; exit 1; }
@@ -166,12 +175,80 @@ hdr=$(curl -s --max-time 10 -D - -o q2 --interface 127.0.0.4 --data-binary @rate
 grep -q '^HTTP/1.1 429' <<<"$hdr" || fail "rated client, second: $(head -1 <<<"$hdr")"
 grep -qi '^Retry-After: [1-9]' <<<"$hdr" || fail "429 without Retry-After"
 
+# ---- dns-01 for a client whose rule says so (a wildcard), through the hooks ----
+openssl req -new -sha256 -key b.key -subj "/CN=*.dns.test" -addext "subjectAltName=DNS:*.dns.test" >dns.csr
+code=$(post dns.csr d1 --interface 127.0.0.5)
+[[ $code == 200 ]] || fail "dns-01 client: HTTP $code: $(cat d1)"
+grep -q 'challenge-dns-start dns.test client=dnsc' "$T/dns-events" 2>/dev/null ||
+    fail "the dns hook did not run for client dnsc: $(cat "$T/dns-events" 2>/dev/null)"
+
 # ---- the held listener: unknown tokens 404 whatever the Host; GET only there ----
+grep -q 'answering http-01 on \[::1%lo\]:' "$T/serve.log" || fail "no http-01 listener on [::1%lo]"
+code=$(curl -s -g --max-time 5 -o /dev/null -w '%{http_code}' \
+    "http://[::1]:$HP6/.well-known/acme-challenge/unknownToken123")
+[[ $code == 404 ]] || fail "unknown token on [::1%lo]: HTTP $code"
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: anything.example' \
     "http://127.0.0.1:$HP/.well-known/acme-challenge/unknownToken123")
 [[ $code == 404 ]] || fail "unknown token: HTTP $code"
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SP/other" -d x)
 [[ $code == 404 ]] || fail "POST elsewhere than /sign: HTTP $code"
+
+# ---- privilege separation: the worker serves the endpoint and never holds the HMAC key ----
+if [[ ${ACMED_TEST_ONE_PROCESS:-0} != 1 && $(id -u) == 0 ]]; then
+    grep -q 'listening on 127.0.0.1:[0-9]* (served by the worker)' "$T/serve.log" ||
+        fail "the endpoint is not served by the worker"
+    wpid=$(pgrep -P "$spid" | head -1)
+    [[ -n $wpid ]] || fail "no worker process"
+    # mem_has PID STRING: the process's writable memory holds STRING.
+    mem_has() {
+        python3 - "$1" "$2" <<'PY'
+import re, sys
+pid, needle = sys.argv[1], sys.argv[2].encode()
+found = False
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+        if not m or "r" not in m.group(3):
+            continue
+        start, end = int(m.group(1), 16), int(m.group(2), 16)
+        # Sanitizers' shadow memory is terabytes of reserved pages: not where a heap is.
+        if end - start > (1 << 30):
+            continue
+        pos, tail = start, b""
+        while pos < end and not found:
+            try:
+                mem.seek(pos)
+                chunk = mem.read(min(1 << 24, end - pos))
+            except (OSError, ValueError, OverflowError):
+                break
+            found = needle in tail + chunk
+            tail = chunk[-len(needle):]
+            pos += 1 << 24
+        if found:
+            break
+sys.exit(0 if found else 1)
+PY
+    }
+    mem_has "$spid" "$KEY" || fail "the scan does not find the key in the keeper (the check is broken)"
+    [[ -n $wpid ]] && mem_has "$wpid" "$KEY" && fail "the HMAC key is in the worker's memory"
+    # A worker that dies: the next one serves the same endpoint.
+    kill -KILL "$wpid"
+    for _ in $(seq 100); do
+        nw=$(pgrep -P "$spid" | head -1)
+        [[ -n $nw && $nw != "$wpid" ]] && break
+        sleep 0.1
+    done
+    [[ -n $nw && $nw != "$wpid" ]] || fail "no new worker after the first was killed"
+    openssl req -new -sha256 -key b.key -subj "/CN=after.plain.test" \
+        -addext "subjectAltName=DNS:after.plain.test" >after.csr
+    code=""
+    for _ in $(seq 50); do
+        code=$(post after.csr a1)
+        [[ $code == 000 ]] || break
+        sleep 0.1
+    done
+    [[ $code == 200 ]] || fail "after the worker was replaced: HTTP $code: $(cat a1)"
+fi
 
 # ---- a clean stop ----
 kill -TERM "$spid"

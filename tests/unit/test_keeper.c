@@ -136,7 +136,7 @@ static int ask_sign(uint64_t sid, const char *name, char *why, size_t whylen)
 static void csr_post_answer(struct ipc_out *o, const struct ipc_msg *m, uint64_t id)
 {
     static int n;
-    char *url = ipc_get_text(m, WMSG_T_URL, 0), *auth = ipc_get_text(m, WMSG_T_AUTH, 0);
+    char *url = ipc_get_text(m, WMSG_T_URL, 0), *auth = ipc_get_text(m, WMSG_T_AUTHN, 0);
     const uint8_t *csr = NULL;
     size_t len = 0, clen;
     char *chain;
