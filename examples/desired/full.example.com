@@ -29,6 +29,14 @@ request:
     - www.full.example.com
   # The CA's directory URL, or an alias: letsencrypt, letsencrypt-staging.
   provider: https://acme-staging-v02.api.letsencrypt.org/directory
+  # (acmed) Or a central certificate server (acmed serve, acme-mgmtserver's protocol): the key
+  # and CSR are made here, the CSR posted there, the chain it answers checked (against
+  # trust-anchors, else the system's roots) and installed; no account, no challenge here.
+  # provider: mgmt+https://central.example.com:1313/sign
+  # (acmed) With such a server: the key it shares with this client (the file's bytes less one
+  # trailing newline), sent as the HMAC-SHA256 of the CSR in an Authentication header.
+  # mgmt:
+  #   hmac-key-file: /etc/acme/central.key
   # (acmed) The ACME profile to ask for, when the CA offers profiles.
   profile: tlsserver
   key:

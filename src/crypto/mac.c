@@ -23,3 +23,19 @@ bool mac_equal(const void *a, const void *b, size_t n)
 {
     return memeql_sec(a, b, n) != 0;
 }
+
+size_t mac_key_len(const uint8_t *bytes, size_t len)
+{
+    return len > 0 && bytes[len - 1] == '\n' ? len - 1 : len;
+}
+
+void mac_hex(const uint8_t mac[MAC_SHA256_LEN], char out[2 * MAC_SHA256_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < MAC_SHA256_LEN; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[2 * MAC_SHA256_LEN] = '\0';
+}

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,10 +215,10 @@ void pem_chain_clear(struct pem_chain *chain)
     chain->n = 0;
 }
 
-char *pem_encode_cert(const uint8_t *der, size_t len)
+char *pem_encode(const char *label, const uint8_t *der, size_t len)
 {
-    static const char head[] = PEM_BEGIN PEM_CERT_LABEL PEM_DASHES "\n";
-    static const char tail[] = PEM_END PEM_CERT_LABEL PEM_DASHES "\n";
+    size_t llen = strlen(label), hlen = sizeof PEM_BEGIN - 1 + llen + sizeof PEM_DASHES;
+    size_t tlen = sizeof PEM_END - 1 + llen + sizeof PEM_DASHES;
     size_t b64len = BASE64_ENCODE_RAW_LENGTH(len), nlines, cap, o = 0, i;
     char *b64 = NULL, *pem = NULL;
 
@@ -226,12 +227,11 @@ char *pem_encode_cert(const uint8_t *der, size_t len)
         goto out;
     base64_encode_raw(b64, len, der);
     nlines = (b64len + PEM_LINE_COLS - 1) / PEM_LINE_COLS;
-    cap = sizeof head - 1 + b64len + nlines + sizeof tail;
+    cap = hlen + b64len + nlines + tlen + 1;
     pem = malloc(cap);
     if (!pem)
         goto out;
-    memcpy(pem, head, sizeof head - 1);
-    o = sizeof head - 1;
+    o = (size_t)sprintf(pem, "%s%s%s\n", PEM_BEGIN, label, PEM_DASHES);
     for (i = 0; i < b64len; i += PEM_LINE_COLS) {
         size_t n = b64len - i < PEM_LINE_COLS ? b64len - i : PEM_LINE_COLS;
 
@@ -239,8 +239,13 @@ char *pem_encode_cert(const uint8_t *der, size_t len)
         o += n;
         pem[o++] = '\n';
     }
-    memcpy(pem + o, tail, sizeof tail); /* with its NUL */
+    sprintf(pem + o, "%s%s%s\n", PEM_END, label, PEM_DASHES);
 out:
     free(b64);
     return pem;
+}
+
+char *pem_encode_cert(const uint8_t *der, size_t len)
+{
+    return pem_encode(PEM_CERT_LABEL, der, len);
 }

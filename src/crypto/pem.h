@@ -1,4 +1,5 @@
-/* pem: splitting a PEM certificate chain (RFC 8555 §11.4: only CERTIFICATE blocks). */
+/* pem: splitting a PEM certificate chain (RFC 8555 §11.4: only CERTIFICATE blocks), and
+ * encoding DER as PEM. */
 #ifndef ACMED_CRYPTO_PEM_H
 #define ACMED_CRYPTO_PEM_H
 
@@ -30,5 +31,9 @@ void pem_chain_clear(struct pem_chain *chain);
 /* Encodes one DER certificate as a PEM "CERTIFICATE" block with 64-column lines and a final
  * newline. Caller frees; NULL on allocation failure. */
 char *pem_encode_cert(const uint8_t *der, size_t len);
+
+/* Encodes DER bytes as one PEM block labelled `label` ("CERTIFICATE REQUEST"...), 64-column
+ * lines and a final newline. Caller frees; NULL on allocation failure. */
+char *pem_encode(const char *label, const uint8_t *der, size_t len);
 
 #endif

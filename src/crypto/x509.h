@@ -62,6 +62,12 @@ int x509_verify_chain(const struct pem_chain *chain, const char *roots_pem, size
 int x509_check_chain_links(const struct pem_chain *chain, const char *anchors_pem,
                            size_t anchors_len, time_t now, time_t skew, struct err *e);
 
+/* The system's trust store (GnuTLS's system trust: Debian's ca-certificates) as PEM, for
+ * x509_check_chain_links's anchors when a chain must end at a root the system trusts. *pem
+ * (NUL-terminated, caller frees) and *len. Returns 0, or negative with e set (-ENOENT when the
+ * store holds no certificate). */
+int x509_system_anchors(char **pem, size_t *len, struct err *e);
+
 /* The issuer CN of the last certificate of a chain (for preferred-chain selection), or NULL.
  * Caller frees. */
 char *x509_chain_top_issuer_cn(const struct pem_chain *chain);

@@ -12,6 +12,7 @@
 #include <gnutls/x509.h>
 
 #include "crypto/x509_internal.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/sanitize.h"
 
@@ -347,4 +348,49 @@ char *x509_chain_top_issuer_cn(const struct pem_chain *chain)
         cn = NULL;
     gnutls_x509_crt_deinit(crt);
     return cn;
+}
+
+int x509_system_anchors(char **pem, size_t *len, struct err *e)
+{
+    gnutls_x509_trust_list_t tl = NULL;
+    gnutls_x509_trust_list_iter_t it = NULL;
+    gnutls_x509_crt_t crt = NULL;
+    struct buf b = BUF_INIT;
+    int rc;
+
+    *pem = NULL;
+    *len = 0;
+    if ((rc = gnutls_x509_trust_list_init(&tl, 0)) < 0)
+        return err_set(e, -ENOMEM, "x509: %s", gnutls_strerror(rc));
+    if ((rc = gnutls_x509_trust_list_add_system_trust(tl, 0, 0)) <= 0) {
+        rc = err_set(e, -ENOENT, "the system's trust store holds no certificate%s%s",
+                     rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+        goto out;
+    }
+    while (gnutls_x509_trust_list_iter_get_ca(tl, &it, &crt) == 0) {
+        gnutls_datum_t d = {NULL, 0};
+
+        rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d);
+        gnutls_x509_crt_deinit(crt);
+        if (rc == 0 && buf_append(&b, d.data, d.size) < 0)
+            rc = GNUTLS_E_MEMORY_ERROR;
+        gnutls_free(d.data);
+        if (rc < 0) {
+            rc = err_set(e, -ENOMEM, "x509: the system's trust store: %s", gnutls_strerror(rc));
+            goto out;
+        }
+    }
+    if (b.len == 0) {
+        rc = err_set(e, -ENOENT, "the system's trust store holds no certificate");
+        goto out;
+    }
+    *len = b.len;
+    *pem = buf_steal(&b);
+    rc = *pem ? 0 : err_set(e, -ENOMEM, "out of memory");
+out:
+    if (it)
+        gnutls_x509_trust_list_iter_deinit(it);
+    gnutls_x509_trust_list_deinit(tl, 1);
+    buf_clear(&b);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "net/http.h"
+#include "net/mgmt_url.h"
 #include "privsep/wmsg.h"
 #include "privsep/wmsg_encode.h"
 #include "privsep/wmsg_engine.h"
@@ -183,7 +184,7 @@ static int run(struct wop *o, const struct ipc_msg *m, struct err *e)
 {
     struct engine *g = o->w->eng;
     bool bad = false;
-    const char *url = text(o, m, WMSG_T_URL, 0, &bad);
+    const char *url = text(o, m, WMSG_T_URL, 0, &bad), *auth = text(o, m, WMSG_T_AUTHN, 0, &bad);
     uint64_t v = 0, dl = 0;
     const uint8_t *p = NULL;
     size_t n = 0;
@@ -251,21 +252,25 @@ static int run(struct wop *o, const struct ipc_msg *m, struct err *e)
     case WOP_AUTHZ_POLL:
     case WOP_ORDER_FINALIZE:
     case WOP_ORDER_POLL:
+    case WOP_CSR_POST:
         if (!url)
             return err_set(e, -EPROTO, "an operation on a URL without one");
-        if (o->kind == WOP_ORDER_GET)
-            return engine_order_get(g, url, on_done, o, e);
-        if (o->kind == WOP_AUTHZ_GET)
-            return engine_authz_get(g, url, on_done, o, e);
-        if (o->kind == WOP_CHALLENGE_ANSWER)
-            return engine_challenge_answer(g, url, on_done, o, e);
+        if (o->kind == WOP_ORDER_GET || o->kind == WOP_AUTHZ_GET || o->kind == WOP_CHALLENGE_ANSWER)
+            return (o->kind == WOP_ORDER_GET   ? engine_order_get
+                    : o->kind == WOP_AUTHZ_GET ? engine_authz_get
+                                               : engine_challenge_answer)(g, url, on_done, o, e);
         if (o->kind == WOP_AUTHZ_POLL)
             return engine_authz_poll(g, url, clock_mono_ms() + dl, on_done, o, e);
         if (o->kind == WOP_ORDER_POLL)
             return engine_order_poll(g, url, ipc_get_u64(m, WMSG_T_UNTIL_READY, 0, &v) && v,
                                      clock_mono_ms() + dl, on_done, o, e);
         if (!ipc_get_bytes(m, WMSG_T_CSR, 0, &p, &n))
-            return err_set(e, -EPROTO, "finalize without a CSR");
+            return err_set(e, -EPROTO, "finalize or a CSR post without a CSR");
+        if (o->kind == WOP_CSR_POST) /* a central server's (its body copied as it starts) */
+            return engine_csr_post(g,
+                                   &(struct engine_csr_post){
+                                       .url = url, .body = (const char *)p, .len = n, .auth = auth},
+                                   on_done, o, e);
         return engine_order_finalize(g, url, p, n, on_done, o, e);
     case WOP_CERT_DOWNLOAD: {
         struct engine_download req = {.url = url};
@@ -442,7 +447,9 @@ static struct weng *engine_of(struct worker_engines *s, const struct ipc_msg *m,
     }
     w->set = s;
     w->id = id;
-    if (engine_acme_new(s->loop, s->http, w->url, s->max_requests, &w->eng, e) < 0) {
+    w->state = mgmt_url_http(w->url) ? W_STARTED : W_IDLE; /* a central server: no directory */
+    if ((w->state ? engine_mgmt_new(s->http, w->url, &w->eng, e)
+                  : engine_acme_new(s->loop, s->http, w->url, s->max_requests, &w->eng, e)) < 0) {
         free(w->url);
         free(w);
         return NULL;

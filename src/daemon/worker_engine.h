@@ -1,7 +1,8 @@
 /* worker_engine: the worker's side of the engine operations (privsep/engine_proxy.h).
  *
  * One engine_acme per engine the keeper names (a CA, and the account its requests are signed
- * for), all on one HTTP client that trusts the CA bundle the keeper sent. An engine fetches
+ * for), or an engine_mgmt for a central certificate server's URL (mgmt+https://...), all on one
+ * HTTP client that trusts the CA bundle the keeper sent. An engine fetches
  * its directory before its first operation (again after each worker start); each operation's
  * outcome goes back as a WMSG_RESULT, bounded as privsep/wmsg_engine.h says. Account-key
  * signatures are asked of the keeper through the remote signer hub. */

@@ -49,12 +49,15 @@ typedef void (*http_cb)(void *arg, int rc, const struct http_response *resp, con
 struct http_request {
     const char *method; /* "GET", "HEAD" or "POST" */
     const char *url;
-    const char *content_type; /* POST only, e.g. "application/jose+json" */
-    const char *accept;       /* optional Accept header */
-    const char *body;         /* POST body, copied by http_request_start */
+    const char *content_type;   /* POST only, e.g. "application/jose+json" */
+    const char *accept;         /* optional Accept header */
+    const char *authentication; /* optional Authentication header (a central certificate
+                                 * server's HMAC: net/mgmt_url.h) */
+    const char *body;           /* POST body, copied by http_request_start */
     size_t body_len;
     const char *connect_to; /* optional "HOST:PORT" to connect to instead of the URL's host
                                (the URL, Host header and TLS name stay as they are) */
+    long timeout_ms;        /* this request's total timeout; 0: the client's total_timeout_ms */
     bool plain_http;        /* plain http by nature (the http-01 self-test): exempt from
                                the plain-http rule */
 };

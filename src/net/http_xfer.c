@@ -245,7 +245,8 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req,
     /* "Expect:" stops curl from waiting for a 100-continue that ACME servers never need. */
     if (!(x->hdrs = curl_slist_append(NULL, "Expect:")) ||
         (req->content_type && add_header(&x->hdrs, "Content-Type", req->content_type) < 0) ||
-        (req->accept && add_header(&x->hdrs, "Accept", req->accept) < 0))
+        (req->accept && add_header(&x->hdrs, "Accept", req->accept) < 0) ||
+        (req->authentication && add_header(&x->hdrs, "Authentication", req->authentication) < 0))
         return -ENOMEM;
     if (curl_easy_setopt(h, CURLOPT_URL, x->url) || curl_easy_setopt(h, CURLOPT_PRIVATE, x) ||
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf) ||
@@ -256,7 +257,8 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req,
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) ||
         curl_easy_setopt(h, CURLOPT_USERAGENT, http_user_agent()) ||
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) ||
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->total_timeout_ms) ||
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                         req->timeout_ms > 0 ? req->timeout_ms : o->total_timeout_ms) ||
         curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body) ||
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) ||
         curl_easy_setopt(h, CURLOPT_WRITEDATA, x) ||
@@ -301,7 +303,7 @@ int http_xfer_new(const struct http_request *req, const struct http_client_opts 
         return err_set(e, -EINVAL, "http: %s: unsupported method \"%s\"", req->url,
                        req->method ? req->method : "(none)");
     if (has_crlf(req->url) || has_crlf(req->content_type) || has_crlf(req->accept) ||
-        has_crlf(req->connect_to))
+        has_crlf(req->connect_to) || has_crlf(req->authentication))
         return err_set(e, -EINVAL, "http: %s: line break in the URL or a header", method);
     x = calloc(1, sizeof *x);
     if (!x || !(x->url = strdup(req->url)) || !(x->easy = curl_easy_init())) {

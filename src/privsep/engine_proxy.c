@@ -403,6 +403,38 @@ static int px_http01_fetch(struct engine *g, const char *url, const char *connec
     return proxy_pop_send(o, &out, e); /* plain http, no account: nothing to sign */
 }
 
+/* A CSR for a central certificate server: the worker gets the URL, the PEM and the header the
+ * keeper computed (the HMAC key never leaves the keeper), and no signature at all; the chain it
+ * brings back is checked here (proxy_op.c) against the key, names and anchors of the request. */
+static int px_csr_post(struct engine *g, const struct engine_csr_post *in, engine_cb cb, void *arg,
+                       struct err *e)
+{
+    struct ipc_out out;
+    struct pop *o;
+
+    if (!in->url || !in->body || in->len > WMSG_CSR_MAX ||
+        (in->auth && strlen(in->auth) > WMSG_AUTH_MAX))
+        return err_set(e, -EINVAL, "a CSR post without a URL, or too large");
+    if (!(o = proxy_pop_begin(P(g), WOP_CSR_POST, cb, arg, &out, e)))
+        return -ENOMEM;
+    /* The chain of a 200 is checked here, as a download's: the worker sees none of it. */
+    o->key = in->key;
+    if (!(o->url = strdup(in->url)) ||
+        proxy_strv_dup(&o->names, &o->nnames, in->names, in->names ? in->nnames : 0) < 0 ||
+        (in->trust_anchors && !(o->anchors = malloc(in->trust_anchors_len + 1))))
+        return proxy_fail_oom(o, &out, e);
+    if (in->trust_anchors) {
+        memcpy(o->anchors, in->trust_anchors, in->trust_anchors_len);
+        o->anchors[in->trust_anchors_len] = '\0';
+        o->anchors_len = in->trust_anchors_len;
+    }
+    ipc_put_text(&out, WMSG_T_URL, in->url);
+    ipc_put_bytes(&out, WMSG_T_CSR, in->body, in->len);
+    if (in->auth)
+        ipc_put_text(&out, WMSG_T_AUTHN, in->auth);
+    return proxy_pop_send(o, &out, e); /* nothing to sign: no grant */
+}
+
 static void px_cancel(struct engine *g)
 {
     keeper_abort(P(g)->k);
@@ -461,6 +493,7 @@ static const struct engine_ops proxy_ops = {
     .cert_revoke = px_cert_revoke,
     .renewal_info_get = px_renewal_info_get,
     .http01_fetch = px_http01_fetch,
+    .csr_post = px_csr_post,
     .cancel = px_cancel,
     .stats = px_stats,
     .free = px_free,

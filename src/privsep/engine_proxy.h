@@ -8,7 +8,9 @@
  *     request's certificate with its reason, the registration as asked (an External Account
  *     Binding is MACed here: the MAC key never leaves the keeper), reads (POST-as-GET);
  *   - the certificate chain a download returns is verified here again, against the key, the
- *     names and the trust anchors of the request, before the caller sees it;
+ *     names and the trust anchors of the request, before the caller sees it; so is the chain
+ *     a central certificate server answers a CSR post with (csr_post, for which nothing is
+ *     signed: the worker gets the URL, the CSR and the HMAC header the keeper computed);
  *   - an operation the worker died in fails with ENGINE_ELOST (its outcome unknown: resume
  *     from the last checkpoint); one asked for while no worker is up waits for the next. */
 #ifndef ACMED_PRIVSEP_ENGINE_PROXY_H

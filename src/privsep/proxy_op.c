@@ -122,6 +122,18 @@ static void on_result(void *arg, const struct ipc_msg *m, const struct err *lost
             }
         } else if (rc == 0 && o->kind == WOP_CERT_DOWNLOAD) {
             rc = verify_chain(o, &r, &why);
+        } else if (rc == 0 && o->kind == WOP_CSR_POST &&
+                   (r.status < 100 || r.status > 599 || r.order || r.authz || r.account ||
+                    r.renewal_info || r.problem || (r.status == 200) != (r.cert_pem != NULL))) {
+            /* An HTTP answer: a status, and a chain with a 200 only (checked below, as a
+             * download's); nothing else of it is believed. */
+            engine_result_clear(&r);
+            rc = err_set(&why, -EPROTO, "the worker sent a bad answer of a central server");
+            log_warn("privsep: %s", err_msg(&why));
+        } else if (rc == 0 && o->kind == WOP_CSR_POST && r.status == 200 &&
+                   (rc = verify_chain(o, &r, &why)) < 0) {
+            err_wrap(&why, "%s", o->url ? o->url : "the central server");
+            engine_result_clear(&r); /* a chain that fails is never handed over */
         }
     }
     o->cb(o->arg, rc, &r, rc < 0 ? &why : NULL);

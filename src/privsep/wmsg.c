@@ -98,6 +98,7 @@ static const struct ipc_field_spec op_fields[] = {
     {WMSG_T_CERTID, IPC_TEXT, 512, 0, 1},
     {WMSG_T_INNER, IPC_TEXT, 3 * WMSG_TEXT_MAX, 0, 1},
     {WMSG_T_CONNECT, IPC_TEXT, 300, 0, 1},
+    {WMSG_T_AUTHN, IPC_TEXT, WMSG_AUTH_MAX, 0, 1},
 };
 
 static const struct ipc_field_spec account_fields[] = {

@@ -59,6 +59,7 @@ enum wmsg_op {
     WOP_KEY_CHANGE,   /* only while `acmed account rollover` runs */
     WOP_DEACTIVATE,   /* only while `acmed account deactivate` runs */
     WOP_HTTP01_FETCH, /* the http-01 self-test's GET */
+    WOP_CSR_POST,     /* a CSR posted to a central certificate server (engine_mgmt) */
     WOP_END           /* one past the last */
 };
 
@@ -123,7 +124,7 @@ enum wmsg_tag {
     WMSG_T_PEER = 55,
     WMSG_T_HMAC1 = 56, /* the HMAC-SHA256 header */
     WMSG_T_HMAC2 = 57, /* the HMAC-SHA2-256 header */
-    WMSG_T_AUTHN = 58, /* the Authentication header */
+    WMSG_T_AUTHN = 58, /* the Authentication header (also csr_post's, which the keeper made) */
     WMSG_T_MAXBODY = 59,
     WMSG_T_TLSCERT = 60,
     WMSG_T_TLSKEY = 61,
@@ -141,6 +142,7 @@ enum wmsg_tag {
 #define WMSG_NAMES_MAX 256 /* identifiers, authorizations, names per message */
 #define WMSG_LIST_MAX 64   /* contacts, challenges, CAA identities, profiles */
 #define WMSG_CSR_MAX 65536
+#define WMSG_AUTH_MAX 128              /* "hmac name=sha256, hash=" and 64 hex digits */
 #define WMSG_DER_MAX 65536             /* a certificate */
 #define WMSG_OBJECT_MAX (512u * 1024u) /* a nested object (privsep/wmsg_engine.h) */
 #define WMSG_CHAIN_MAX (900u * 1024u)  /* a certificate chain, PEM */

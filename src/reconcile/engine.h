@@ -67,6 +67,13 @@ struct engine_ops {
      * the CA is talked to: under privilege separation, by the worker. */
     int (*http01_fetch)(struct engine *g, const char *url, const char *connect_to, engine_cb cb,
                         void *arg, struct err *e);
+    /* Posts a CSR to a central certificate server (engine_mgmt): an HTTP answer is rc 0 with
+     * its status in r->status, Retry-After in r->retry_after, and the body in r->cert_pem (a
+     * 200: the chain, which passed req's checks) or r->body (an error status: the reason).
+     * rc < 0 when no answer came (connection refused, timeout), or when a 200's chain fails
+     * the checks ("chain does not verify: <why>"). NULL in engines that talk ACME. */
+    int (*csr_post)(struct engine *g, const struct engine_csr_post *req, engine_cb cb, void *arg,
+                    struct err *e);
     /* A forced stop: every operation in flight ends (rc < 0, each callback once, from the loop,
      * never inside this call). NULL where the HTTP client's cancellation reaches everything
      * (engine_acme: http_client_cancel). */
@@ -91,6 +98,12 @@ typedef int (*engine_factory)(void *arg, const char *url, struct engine **out, s
  * I/O. Returns 0 with *out set (engine_free), or negative with e set. */
 int engine_acme_new(uv_loop_t *loop, struct http_client *http, const char *directory_url,
                     unsigned max_inflight, struct engine **out, struct err *e);
+
+/* The implementation for a central certificate server at url ("mgmt+http(s)://...";
+ * net/mgmt_url.h) through http (borrowed, must outlive the engine): csr_post alone; every ACME
+ * operation fails with -ENOTSUP. Does no I/O. Returns 0 with *out set (engine_free), or
+ * negative with e set. */
+int engine_mgmt_new(struct http_client *http, const char *url, struct engine **out, struct err *e);
 
 /* The calls, one per operation of struct engine_ops (see there). */
 static inline int engine_start(struct engine *g, engine_cb cb, void *arg, struct err *e)
@@ -184,6 +197,13 @@ static inline int engine_http01_fetch(struct engine *g, const char *url, const c
                                       engine_cb cb, void *arg, struct err *e)
 {
     return g->ops->http01_fetch(g, url, connect_to, cb, arg, e);
+}
+static inline int engine_csr_post(struct engine *g, const struct engine_csr_post *req, engine_cb cb,
+                                  void *arg, struct err *e)
+{
+    if (!g->ops->csr_post)
+        return err_set(e, -ENOTSUP, "this provider is not a central certificate server");
+    return g->ops->csr_post(g, req, cb, arg, e);
 }
 static inline void engine_cancel(struct engine *g)
 {

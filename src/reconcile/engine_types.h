@@ -165,6 +165,21 @@ struct engine_download {
     size_t trust_anchors_len;
 };
 
+/* A CSR posted to a central certificate server (acme-mgmtserver's protocol, DESIGN.md §11). */
+struct engine_csr_post {
+    const char *url;  /* the server's http(s) URL (the provider's, without "mgmt+") */
+    const char *body; /* the CSR, PEM */
+    size_t len;
+    const char *auth; /* the Authentication header's value (the caller's HMAC), or NULL */
+    /* The checks of a 200's chain, as engine_download's: the leaf for key (when set), naming
+     * every one of names, each link, and the top at one of trust_anchors (PEM, when set). */
+    const struct ckey *key;
+    const char *const *names;
+    size_t nnames;
+    const char *trust_anchors;
+    size_t trust_anchors_len;
+};
+
 /* Request counters (zero where the implementation keeps none). */
 struct engine_stats {
     uint64_t requests;    /* HTTP requests sent, retries included */
@@ -184,9 +199,10 @@ struct engine_result {
     struct engine_order *order;               /* order_new (with url), order_get/poll/finalize */
     struct engine_authz *authz;               /* authz_get, authz_poll */
     struct engine_renewal_info *renewal_info; /* renewal_info_get */
-    char *cert_pem;                           /* cert_download: the chain (PEM), leaf first */
+    char *cert_pem; /* cert_download, csr_post's 200: the chain (PEM), leaf first */
     size_t cert_len;
-    char *body; /* http01_fetch: the response body (status in status) */
+    char *body; /* http01_fetch: the response body (status in status); csr_post: the reason an
+                 * error status came with (at most ENGINE_FETCH_MAX bytes, not sanitised) */
     size_t body_len;
 };
 

@@ -28,10 +28,20 @@ void job_checkpoint(struct job *j)
         log_warn("%s: cannot save progress: %s", j->t->file, err_msg(&e));
 }
 
+/* The job's transition table: a central certificate server's target has its own. */
+static const struct job_step_def *steps_of(const struct job *j)
+{
+    return j->prov && j->prov->mgmt && j->ctx->mgmt_steps ? j->ctx->mgmt_steps : j->ctx->steps;
+}
+
 static void job_run(struct job *j)
 {
-    log_debug("%s: step %s", j->t->file, j->ctx->steps[j->step].name);
-    j->ctx->steps[j->step].run(j);
+    const struct job_step_def *steps = steps_of(j);
+
+    while (!steps[j->step].run && j->step + 1 < STEP_COUNT)
+        j->step++; /* not a step for this target */
+    log_debug("%s: step %s", j->t->file, steps[j->step].name);
+    steps[j->step].run(j);
 }
 
 void job_start(struct job *j)
@@ -46,11 +56,11 @@ void job_step_done(struct job *j)
 
     if (j->step != STEP_INSTALL) /* step_install saved its own outcome */
         job_checkpoint(j);
-    snprintf(fp, sizeof fp, "after-%s", j->ctx->steps[j->step].name);
+    snprintf(fp, sizeof fp, "after-%s", steps_of(j)[j->step].name);
     failpoint(fp);
     if (*j->ctx->stopping && j->step + 1 < STEP_COUNT) {
         /* Stopping: the progress is checkpointed, the next run resumes from here. */
-        log_info("%s: stopping after step %s", j->t->file, j->ctx->steps[j->step].name);
+        log_info("%s: stopping after step %s", j->t->file, steps_of(j)[j->step].name);
         j->interrupted = true;
         j->finished = true;
         j->done(j);

@@ -42,6 +42,10 @@ struct job_step_def {
 
 /* The transition table: the steps in order (job_steps.c). */
 extern const struct job_step_def job_steps[STEP_COUNT];
+/* The table for a target whose provider is a central certificate server (mgmt+https://...):
+ * no account, order, authorizations or finalization; the CSR's post and the chain's checks
+ * take the download's place (step_mgmt). A step whose run is NULL is skipped. */
+extern const struct job_step_def job_steps_mgmt[STEP_COUNT];
 
 /* What the pass hands its jobs: shared, read-only for them. */
 struct job_ctx {
@@ -51,7 +55,9 @@ struct job_ctx {
     const struct store_cert *certs;
     size_t ncerts;
     const struct job_step_def *steps; /* STEP_COUNT entries (job_steps) */
-    void *arg;                        /* passed to the callbacks below */
+    /* The same for targets of a central certificate server (job_steps_mgmt); NULL: steps. */
+    const struct job_step_def *mgmt_steps;
+    void *arg; /* passed to the callbacks below */
     /* Hook options for target t (NULL: no target environment) in *ho; the timeout may shrink
      * during the pass (a forced stop). */
     void (*hooks_opts)(void *arg, const struct target *t, struct hooks_opts *ho);
@@ -102,6 +108,8 @@ void step_authorize(struct job *j);
 void step_finalize(struct job *j);
 void step_download(struct job *j);
 void step_install(struct job *j);
+/* The CSR posted to a central certificate server, and its chain checked (step_mgmt.c). */
+void step_mgmt(struct job *j);
 
 /* Records the step as done (checkpoint in state/, failpoint "after-<step>") and runs the
  * next one from the transition table, or finishes the job after the last. */

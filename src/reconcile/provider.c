@@ -9,6 +9,7 @@
 
 #include "crypto/b64.h"
 #include "crypto/jws.h"
+#include "net/mgmt_url.h"
 #include "net/url_policy.h"
 #include "reconcile/acct_signer.h"
 #include "reconcile/provider.h"
@@ -42,11 +43,22 @@ static struct provider *provider_find(struct providers *r, const char *url, char
     p->signer_name = signer;
     signer = NULL;
     p->set = r;
-    if (!(p->dir_id = store_dir_id(url, &e)) ||
-        url_policy_check_provider(url, r->allow_insecure_http, &e) < 0 ||
-        (r->new_engine
-             ? r->new_engine(r->new_engine_arg, url, &p->eng, &e)
-             : engine_acme_new(r->loop, r->http, url, r->max_requests, &p->eng, &e)) < 0) {
+    if ((p->mgmt = mgmt_url_http(url) != NULL)) {
+        /* A central certificate server: its one operation is csr_post (step_mgmt.c). As an
+         * ACME provider (renewal information, revocation, an account) it fails every waiter;
+         * without an engine, the error is why there is none. */
+        if (mgmt_url_check(url, r->allow_insecure_http, &e) == 0 &&
+            (r->new_engine ? r->new_engine(r->new_engine_arg, url, &p->eng, &e)
+                           : engine_mgmt_new(r->http, url, &p->eng, &e)) == 0)
+            err_set(&e, -ENOTSUP, "%s is a central certificate server, not an ACME CA", url);
+        p->state = PROV_FAILED;
+        p->rc = e.code;
+        p->err = e;
+    } else if (!(p->dir_id = store_dir_id(url, &e)) ||
+               url_policy_check_provider(url, r->allow_insecure_http, &e) < 0 ||
+               (r->new_engine
+                    ? r->new_engine(r->new_engine_arg, url, &p->eng, &e)
+                    : engine_acme_new(r->loop, r->http, url, r->max_requests, &p->eng, &e)) < 0) {
         /* Not a usable URL: the provider fails every waiter with this error. */
         p->state = PROV_FAILED;
         p->rc = e.code;

@@ -54,7 +54,8 @@ struct provider {
     struct providers *set;
     char *url;
     char *dir_id;
-    struct engine *eng; /* how the pass reaches the CA (engine.h) */
+    struct engine *eng; /* how the pass reaches the CA (engine.h); NULL for a failed one */
+    bool mgmt;          /* a central certificate server (mgmt+https://...): no ACME */
     enum provider_state state;
     unsigned lost;          /* operations lost with a worker and begun again */
     bool want_account;      /* some waiter needs the account, not only the directory */

@@ -104,6 +104,7 @@ void rec_job_ctx_init(struct rec *r)
     c->certs = r->certs;
     c->ncerts = r->ncerts;
     c->steps = job_steps;
+    c->mgmt_steps = job_steps_mgmt;
     c->arg = r;
     c->hooks_opts = ctx_hooks_opts;
     c->responder_get = ctx_responder_get;

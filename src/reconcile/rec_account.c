@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/mgmt_url.h"
 #include "reconcile/rec_phases.h"
 #include "util/log.h"
 
@@ -122,6 +123,8 @@ void rec_phase_accounts(struct rec *r)
         const struct target *t = &ds->targets[i];
         const char *url = rec_provider_url(r, t);
 
+        if (mgmt_url_http(url))
+            continue; /* a central certificate server: no account of ours there */
         if (ds->contact) {
             /* The first target of a provider is the one it would find the account for. */
             if (!url_seen(&l, url))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/mgmt_url.h"
 #include "reconcile/plan.h"
 #include "reconcile/policy.h"
 #include "reconcile/rec_phases.h"
@@ -102,7 +103,8 @@ static void ari_start(struct rec *r, const struct target *t, struct store_cert *
     struct ari_work *w;
     struct err e;
 
-    if (!url) {
+    if (!url || mgmt_url_http(url)) {
+        /* A central certificate server's (mgmt+https://...) has none to give either. */
         log_debug("certificate %s: the CA that issued it is not known; renewal information "
                   "is not asked for",
                   c->id);

@@ -26,7 +26,9 @@ void step_install(struct job *j)
     failpoint("before-install");
     if (store_cert_install(j->ctx->st, j->ts.order_url, j->chain, j->chain_len,
                            j->t->csr ? NULL : j->key_id,
-                           j->prov->acct.dir_id ? j->prov->acct.dir_id : j->prov->dir_id,
+                           j->prov->mgmt          ? NULL /* a central server: no account */
+                           : j->prov->acct.dir_id ? j->prov->acct.dir_id
+                                                  : j->prov->dir_id,
                            j->prov->acct.key_id, &meta, &j->installed, &e) < 0) {
         job_fail(j, e.code, NULL, &e, "install");
         return;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "net/mgmt_url.h"
 #include "store/desired.h"
 #include "store/desired_yview.h"
 #include "store/names.h"
@@ -25,16 +26,18 @@ static const char *const k_root[] = {"satisfy", "request",  "priority", "label",
 static const char *const k_satisfy[] = {"names", "margin", "critical-days", "www-apex", NULL};
 static const char *const k_request[] = {
     "names",           "provider", "profile",       "key", "challenge", "ocsp-must-staple",
-    "preferred-chain", "account",  "trust-anchors", "csr", NULL};
+    "preferred-chain", "account",  "trust-anchors", "csr", "mgmt",      NULL};
 static const char *const k_key[] = {"type", "ecdsa-curve", "rsa-size", "id", "reuse", NULL};
 static const char *const k_challenge[] = {
     "type", "webroot-paths", "http-ports", "tls-ports", "http-self-test", "env", NULL};
 static const char *const k_account[] = {"contact", "agree-tos", "eab", "signer", NULL};
 static const char *const k_signer[] = {"exec", NULL};
 static const char *const k_eab[] = {"kid", "hmac-key-file", NULL};
+static const char *const k_mgmt[] = {"hmac-key-file", NULL};
 static const char *const k_challenge_types[] = {"http-01", "tls-alpn-01", "dns-01", NULL};
 
-/* Provider aliases (desired.h): part of the schema, as request.provider is. */
+/* Provider aliases (desired.h): part of the schema, as request.provider is. A central server's
+ * URL (mgmt+https://..., net/mgmt_url.h) is a URL, never an alias: it passes through. */
 const char *desired_provider_url(const char *alias_or_url)
 {
     if (!alias_or_url)
@@ -68,9 +71,11 @@ static int walk_provider(struct yview_ctx *c, struct yview root, struct target *
         if ((rc = yview_scalar_text(c, cands[i], paths[i], "a directory URL", &s)) < 0)
             return rc;
         url = desired_provider_url(s);
-        if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+        if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0 &&
+            !mgmt_url_http(url))
             return ynode_err(c->e, cands[i], paths[i],
-                             "expected a directory URL (https://...) or an alias "
+                             "expected a directory URL (https://...), a central server's URL "
+                             "(mgmt+https://host:port/sign) or an alias "
                              "(letsencrypt, letsencrypt-staging), not \"%.100s\"",
                              s);
         return yview_set_str(c, &t->provider, url);
@@ -369,6 +374,32 @@ static int walk_trust_anchors(struct yview_ctx *c, struct yview v, struct target
     return rc;
 }
 
+/* request.mgmt: the settings for a central certificate server (DESIGN.md §11). Its keys are
+ * few and a misspelt one would silently drop the HMAC: unknown keys are refused, not warned
+ * about. */
+static int walk_mgmt(struct yview_ctx *c, struct yview v, struct target *t)
+{
+    const struct ynode *maps[2] = {yview_nonnull(v.d), yview_nonnull(v.f)};
+    int rc;
+
+    if ((rc = yview_open_map(c, v, "request.mgmt", NULL)) < 0)
+        return rc;
+    for (int m = 0; m < 2; m++)
+        for (size_t i = 0; maps[m] && maps[m]->type == YNODE_MAP && i < maps[m]->n; i++)
+            if (!yview_in_list(maps[m]->keys[i]->str, k_mgmt))
+                return ynode_err(c->e, maps[m]->keys[i], "request.mgmt",
+                                 "unknown key \"%.100s\" (expected hmac-key-file)",
+                                 maps[m]->keys[i]->str);
+    if ((rc = yview_get_str(c, yview_sub(v, "hmac-key-file"), "request.mgmt.hmac-key-file",
+                            &t->mgmt_hmac_key_file)) < 0)
+        return rc;
+    if (t->mgmt_hmac_key_file && !abs_path_ok(t->mgmt_hmac_key_file))
+        return ynode_err(
+            c->e, yview_eff(yview_sub(v, "hmac-key-file")), "request.mgmt.hmac-key-file",
+            "expected an absolute path to the key file, not \"%.100s\"", t->mgmt_hmac_key_file);
+    return 0;
+}
+
 static int walk_request(struct yview_ctx *c, struct yview root, struct target *t)
 {
     struct yview v = yview_sub(root, "request");
@@ -382,6 +413,7 @@ static int walk_request(struct yview_ctx *c, struct yview root, struct target *t
         (rc = yview_get_str(c, yview_sub(v, "preferred-chain"), "request.preferred-chain",
                             &t->preferred_chain)) < 0 ||
         (rc = walk_trust_anchors(c, yview_sub(v, "trust-anchors"), t)) < 0 ||
+        (rc = walk_mgmt(c, yview_sub(v, "mgmt"), t)) < 0 ||
         (rc = walk_key(c, yview_sub(v, "key"), t)) < 0 ||
         (rc = walk_challenge(c, yview_sub(v, "challenge"), t)) < 0 ||
         (rc = walk_account(c, yview_sub(v, "account"), t)) < 0)

@@ -40,6 +40,7 @@ void target_clear(struct target *t)
     free_strv(t->env, t->nenv);
     free(t->preferred_chain);
     free(t->trust_anchors);
+    free(t->mgmt_hmac_key_file);
     free(t->csr_path);
     csr_info_free(t->csr);
     free_strv(t->contact, t->ncontact);

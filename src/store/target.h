@@ -49,11 +49,13 @@ struct target {
     char **env; /* "K=V" strings from request.challenge.env */
     size_t nenv;
 
-    char *preferred_chain; /* NULL when unset */
-    char *trust_anchors;   /* request.trust-anchors: an absolute path to PEM roots the
-                              chain must end at, NULL when unset */
-    char **contact;        /* request.account.contact, each passing
-                              target_contact_check; NULL when unset */
+    char *preferred_chain;    /* NULL when unset */
+    char *trust_anchors;      /* request.trust-anchors: an absolute path to PEM roots the
+                                 chain must end at, NULL when unset */
+    char *mgmt_hmac_key_file; /* request.mgmt.hmac-key-file: an absolute path, NULL when unset
+                                 (for a central server: request.provider mgmt+https://...) */
+    char **contact;           /* request.account.contact, each passing
+                                 target_contact_check; NULL when unset */
     size_t ncontact;
     unsigned contact_line;   /* line of request.account.contact in the file itself;
                                 0 when inherited from conf/target or unset */

@@ -399,6 +399,46 @@ static int f_renewal_info_get(struct engine *g, const char *cert_id, engine_cb c
     return 0;
 }
 
+/* A central certificate server (engine_mgmt): the CSR (PEM) is signed as a finalized one. A
+ * failure asked for with fail_problem "429" is that status with Retry-After 600 s, the reason
+ * in the body, as the server sends it. */
+static int f_csr_post(struct engine *g, const struct engine_csr_post *req, engine_cb cb, void *arg,
+                      struct err *e)
+{
+    struct fake *f = F(g);
+    struct reply *p = call(f, "csr_post", cb, arg);
+    gnutls_x509_crq_t crq;
+    gnutls_datum_t d = {(unsigned char *)req->body, (unsigned)req->len}, der = {0};
+
+    snprintf(f->auth, sizeof f->auth, "%s", req->auth ? req->auth : "");
+    f->post_checks = (req->key ? 1 : 0) + (req->nnames == 1 && !strcmp(req->names[0], f->name)) +
+                     (req->trust_anchors && req->trust_anchors_len > 0);
+    free(f->body);
+    assert_non_null(f->body = strndup(req->body, req->len));
+    if (p->r.problem && !strcmp(p->r.problem->type, "429")) {
+        engine_result_clear(&p->r);
+        p->rc = 0;
+        p->r.status = 429;
+        p->r.retry_after = 600;
+        assert_non_null(p->r.body = strdup("over the rate\n"));
+        p->r.body_len = strlen(p->r.body);
+        return 0;
+    }
+    if (p->rc < 0)
+        return 0;
+    assert_int_equal(gnutls_x509_crq_init(&crq), 0);
+    assert_int_equal(gnutls_x509_crq_import(crq, &d, GNUTLS_X509_FMT_PEM), 0);
+    assert_int_equal(gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, &der), 0);
+    gnutls_x509_crq_deinit(crq);
+    free(f->csr);
+    assert_non_null(f->csr = malloc(der.size));
+    memcpy(f->csr, der.data, der.size);
+    f->csr_len = der.size;
+    gnutls_free(der.data);
+    p->r.cert_pem = issue(f, &p->r.cert_len);
+    return 0;
+}
+
 static void f_stats(const struct engine *g, struct engine_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -426,6 +466,7 @@ static const struct engine_ops fake_ops = {
     .order_poll = f_order_poll,
     .order_finalize = f_order_finalize,
     .cert_download = f_cert_download,
+    .csr_post = f_csr_post,
     .stats = f_stats,
     .free = f_free,
 };
@@ -465,6 +506,8 @@ void fake_clear(struct fake *f)
     uv_close((uv_handle_t *)&f->check, NULL);
     free(f->kid);
     free(f->csr);
+    free(f->body);
     f->kid = NULL;
     f->csr = NULL;
+    f->body = NULL;
 }

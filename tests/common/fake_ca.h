@@ -47,6 +47,11 @@ struct fake {
     char contact[256];
     unsigned revoked;
     int revoke_reason;
+    /* A central certificate server's (csr_post): the Authentication value and the body the
+     * last post carried, and how many of its checks were asked (key, the one name, anchors). */
+    char auth[128];
+    char *body;
+    int post_checks;
     /* Renewal information: when set, the directory offers it and this is the window. */
     time_t ari_start, ari_end;
 };

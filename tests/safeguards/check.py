@@ -235,6 +235,20 @@ MUTATIONS = {
           "    if (!ipc_get_u64(m, tag, 0, v) || *v > max)",
           "    if (!ipc_get_u64(m, tag, 0, v))")],
         r"^(unit\.wmsg_engine|unit\.keeper)$"),
+    "fleet-anchors": (
+        "a central server's chain checked against the system's store when no trust-anchors is set",
+        [("src/reconcile/step_mgmt.c",
+          "    if (rc == 0 && !*pem && (rc = x509_system_anchors(pem, len, e)) < 0)",
+          "    if (rc == 0 && !*pem && (rc = 0))")],
+        r"^unit\.pass$"),
+    "fleet-keeper-chain": (
+        "the keeper's own check of the chain its worker brings back from a central server",
+        [("src/privsep/proxy_op.c",
+          "        } else if (rc == 0 && o->kind == WOP_CSR_POST && r.status == 200 &&\n"
+          "                   (rc = verify_chain(o, &r, &why)) < 0) {",
+          "        } else if (rc == 0 && o->kind == WOP_CSR_POST && r.status == 200 &&\n"
+          "                   (rc = 0)) {")],
+        r"^unit\.keeper$"),
     "worker-privdrop": (
         "the worker's privilege drop before it is executed",
         [("src/privsep/child.c",

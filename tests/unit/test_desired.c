@@ -507,6 +507,46 @@ static void test_bad_values(void **state)
 
 /* challenge.env reaches hooks, run as root: a desired file may not set what would make the
  * loader, the C library, a shell or an interpreter run code of its choosing. */
+/* A central certificate server as the provider (issue 15 item 5): its URL passes, request.mgmt
+ * takes one key (an absolute path), and any other key under it is an error with file:line. */
+static void test_mgmt_provider(void **state)
+{
+    struct target t;
+
+    (void)state;
+    parse_ok("www.example.com",
+             "request:\n  provider: mgmt+https://central.example:1313/sign\n"
+             "  mgmt:\n    hmac-key-file: /etc/acme/secure.key\n",
+             NULL, &t);
+    assert_string_equal(t.provider, "mgmt+https://central.example:1313/sign");
+    assert_string_equal(t.mgmt_hmac_key_file, "/etc/acme/secure.key");
+    target_clear(&t);
+    /* From conf/target, and over plain http; no key file: none. */
+    parse_ok("www.example.com", "", "request:\n  provider: mgmt+http://127.0.0.1:1313/sign\n",
+             &t);
+    assert_string_equal(t.provider, "mgmt+http://127.0.0.1:1313/sign");
+    assert_null(t.mgmt_hmac_key_file);
+    target_clear(&t);
+    parse_ok("www.example.com", "request:\n  mgmt: {hmac-key-file: /k}\n",
+             "request:\n  mgmt:\n    hmac-key-file: /etc/acme/default.key\n", &t);
+    assert_string_equal(t.mgmt_hmac_key_file, "/k");
+    target_clear(&t);
+    parse_err("www.example.com", "request:\n  mgmt:\n    hmac-key-file: /k\n    hmac-key: x\n",
+              NULL,
+              "desired/www.example.com: line 4, column 5: request.mgmt: unknown key "
+              "\"hmac-key\" (expected hmac-key-file)");
+    parse_err("www.example.com", "", "request:\n  mgmt:\n    key-file: /k\n",
+              "conf/target: line 3, column 5: request.mgmt: unknown key \"key-file\" (expected "
+              "hmac-key-file)");
+    parse_err_has("request:\n  mgmt:\n    hmac-key-file: secure.key\n",
+                  "line 3, column 20: request.mgmt.hmac-key-file: expected an absolute path");
+    parse_err_has("request:\n  mgmt: /k\n", "request.mgmt: expected a mapping");
+    parse_err_has("request:\n  provider: mgmt+ftp://central.example/sign\n",
+                  "request.provider: expected a directory URL (https://...), a central server's "
+                  "URL (mgmt+https://host:port/sign)");
+    parse_err_has("request:\n  provider: mgmt+https://\n", "request.provider: expected");
+}
+
 static void test_env_denylist(void **state)
 {
     /* clang-format off */
@@ -1318,6 +1358,7 @@ int main(void)
         cmocka_unit_test(test_error_positions),
         cmocka_unit_test(test_yaml_errors),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_mgmt_provider),
         cmocka_unit_test(test_unknown_keys_warn),
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_want),

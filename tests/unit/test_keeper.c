@@ -28,6 +28,7 @@
 
 #define DIR "https://ca.test/dir"
 #define ACCT "https://ca.test/acct/1"
+#define MGMT "mgmt+http://127.0.0.1:1/sign"
 
 /* ---- the worker side, by hand, blocking ---- */
 
@@ -128,6 +129,53 @@ static int ask_sign(uint64_t sid, const char *name, char *why, size_t whylen)
     return signed_;
 }
 
+/* A central server's answers, one per post in turn: a chain not for the keeper's key; a 200
+ * without a chain; a 429 with Retry-After and a reason; a 200 with a reason but no chain. The
+ * first post's frame must hold the URL, the CSR and the keeper's HMAC header, else the answer
+ * is an error saying so. */
+static void csr_post_answer(struct ipc_out *o, const struct ipc_msg *m, uint64_t id)
+{
+    static int n;
+    char *url = ipc_get_text(m, WMSG_T_URL, 0), *auth = ipc_get_text(m, WMSG_T_AUTHN, 0);
+    const uint8_t *csr = NULL;
+    size_t len = 0, clen;
+    char *chain;
+    struct err e;
+
+    ipc_put_u64(o, WMSG_T_ID, id);
+    ipc_get_bytes(m, WMSG_T_CSR, 0, &csr, &len);
+    if (n == 0 &&
+        (!url || strcmp(url, "http://127.0.0.1:1/sign") || !auth ||
+         strcmp(auth, "hmac name=sha256, hash=00ff") || len != 9 || memcmp(csr, "PEM BYTES", 9))) {
+        err_set(&e, -EINVAL, "the frame: url %s, auth %s, %zu bytes", url ? url : "-",
+                auth ? auth : "-", len);
+        wmsg_put_result(o, -EINVAL, NULL, &e);
+    } else if (n == 0) {
+        chain = tu_read_data("x509/chain.pem", &clen);
+        wmsg_put_result(o, 0,
+                        &(struct engine_result){
+                            .status = 200, .retry_after = -1, .cert_pem = chain, .cert_len = clen},
+                        NULL);
+        free(chain);
+    } else if (n == 1) {
+        wmsg_put_result(o, 0, &(struct engine_result){.status = 200, .retry_after = -1}, NULL);
+    } else if (n == 2) {
+        wmsg_put_result(o, 0,
+                        &(struct engine_result){
+                            .status = 429, .retry_after = 120, .body = "slow\n", .body_len = 5},
+                        NULL);
+    } else {
+        wmsg_put_result(o, 0,
+                        &(struct engine_result){
+                            .status = 200, .retry_after = -1, .body = "no chain", .body_len = 8},
+                        NULL);
+    }
+    n++;
+    free(url);
+    free(auth);
+    result_end(o);
+}
+
 static int fake_worker(void)
 {
     const char *mode = getenv("ACMED_TEST_WORKER");
@@ -157,6 +205,10 @@ static int fake_worker(void)
             wmsg_put_result(&o, 0, NULL, NULL);
             wmsg_put_directory(&o, &d);
             result_end(&o);
+            continue;
+        }
+        if (!strcmp(mode, "csr-post")) {
+            csr_post_answer(&o, m, id);
             continue;
         }
         if (!strcmp(mode, "bad-status")) {
@@ -206,15 +258,22 @@ static int fake_worker(void)
 struct res {
     int done, rc;
     char msg[ERR_MSG_MAX];
+    long status;
+    time_t retry;
+    bool chain;
+    char body[64];
 };
 
 static void on_res(void *arg, int rc, struct engine_result *r, const struct err *e)
 {
     struct res *s = arg;
 
-    (void)r;
     s->done = 1;
     s->rc = rc;
+    s->status = r ? r->status : 0;
+    s->retry = r ? r->retry_after : -1;
+    s->chain = r && r->cert_pem;
+    snprintf(s->body, sizeof s->body, "%s", r && r->body ? r->body : "");
     if (rc < 0 && e)
         snprintf(s->msg, sizeof s->msg, "%s", err_msg(e));
 }
@@ -243,6 +302,11 @@ static void fx_start(struct fx *x, const char *mode)
     tu_write_file(x->ca, "-----BEGIN CERTIFICATE-----\nnot used\n-----END CERTIFICATE-----\n");
     ko.ca_bundle = x->ca;
     assert_non_null(x->k = keeper_start(&x->loop, &ko, &e));
+    if (!strcmp(mode, "csr-post")) {
+        /* A central server's engine: no directory to fetch. */
+        assert_int_equal(engine_proxy_new(x->k, MGMT, &x->g, &e), 0);
+        return;
+    }
     assert_int_equal(engine_proxy_new(x->k, DIR, &x->g, &e), 0);
     assert_int_equal(engine_start(x->g, on_res, &r, &e), 0);
     assert_true(tu_run_until(&x->loop, &r.done, 10000));
@@ -333,12 +397,60 @@ static void test_sign_only_what_is_granted(void **state)
     key_free(key);
 }
 
+/* A CSR post: the worker gets the URL, the PEM and the keeper's header; what it brings back
+ * is believed only as an HTTP answer, and a chain only once the keeper checked it. */
+static void test_csr_post(void **state)
+{
+    static const char *const names[] = {"a.example.test"};
+    struct fx x = {0};
+    struct key_spec spec = {KEY_ECDSA, 256};
+    struct ckey *key = NULL;
+    struct engine_csr_post req = {.url = "http://127.0.0.1:1/sign",
+                                  .body = "PEM BYTES",
+                                  .len = 9,
+                                  .auth = "hmac name=sha256, hash=00ff",
+                                  .names = names,
+                                  .nnames = 1};
+    struct res r;
+    struct err e = {0};
+
+    (void)state;
+    assert_int_equal(key_generate(&spec, &key, &e), 0);
+    req.key = key;
+    fx_start(&x, "csr-post");
+    for (int i = 0; i < 4; i++) {
+        memset(&r, 0, sizeof r);
+        assert_int_equal(engine_csr_post(x.g, &req, on_res, &r, &e), 0);
+        assert_true(tu_run_until(&x.loop, &r.done, 10000));
+        if (i == 0) {
+            /* A chain, but not for the keeper's key: refused here, and not handed over. */
+            assert_int_equal(r.rc, -EBADMSG);
+            assert_non_null(strstr(r.msg, "http://127.0.0.1:1/sign: the certificate is not for "
+                                          "our key"));
+            assert_false(r.chain);
+        } else if (i == 2) {
+            assert_int_equal(r.rc, 0);
+            assert_int_equal(r.status, 429);
+            assert_int_equal(r.retry, 120);
+            assert_string_equal(r.body, "slow\n");
+        } else {
+            assert_int_equal(r.rc, -EPROTO);
+            assert_non_null(strstr(r.msg, "bad answer of a central server"));
+        }
+    }
+    /* None of it ended the worker. */
+    assert_int_equal(keeper_worker_starts(x.k), 1);
+    fx_stop(&x);
+    key_free(key);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_result),
         cmocka_unit_test(test_unknown_operation_or_frame),
         cmocka_unit_test(test_sign_only_what_is_granted),
+        cmocka_unit_test(test_csr_post),
     };
 
     if (argc == 2 && !strcmp(argv[1], "--privsep-worker"))

@@ -17,12 +17,14 @@
 
 #include "common/fake_ca.h"
 #include "common/testutil.h"
+#include "reconcile/mgmt.h"
 #include "reconcile/reconcile.h"
 #include "reconcile/tstate.h"
 #include "store/store.h"
 
 #define CA_A "https://a.ca.test/dir"
 #define CA_B "https://b.ca.test/dir"
+#define CENTRAL "mgmt+https://central.test:1313/sign"
 
 struct fx {
     char *dir;
@@ -30,7 +32,7 @@ struct fx {
     uv_loop_t loop;
     struct rec_opts o;
     const char *hook_dirs[1];
-    struct fake a, b;
+    struct fake a, b, c; /* c: a central certificate server */
     int done, code;
     struct rec_summary sum;
 };
@@ -76,7 +78,9 @@ static int setup(void **state)
     assert_int_equal(uv_loop_init(&x->loop), 0);
     fake_init(&x->a, &x->loop, CA_A, "a.test");
     fake_init(&x->b, &x->loop, CA_B, "b.test");
+    fake_init(&x->c, &x->loop, CENTRAL, "c.test");
     x->a.next = &x->b;
+    x->b.next = &x->c;
     x->a.webroot = x->b.webroot = x->www;
     x->hook_dirs[0] = x->hooks; /* none: never the system's */
     x->o.state_dir = x->dir;
@@ -94,6 +98,7 @@ static int teardown(void **state)
 
     fake_clear(&x->a);
     fake_clear(&x->b);
+    fake_clear(&x->c);
     uv_run(&x->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&x->loop), 0);
     tu_rmtree(x->dir);
@@ -116,7 +121,7 @@ static int pass(struct fx *x)
 {
     struct err e;
 
-    x->a.log[0] = x->b.log[0] = '\0';
+    x->a.log[0] = x->b.log[0] = x->c.log[0] = '\0';
     x->done = 0;
     assert_int_equal(reconcile_start(&x->loop, &x->o, on_pass, x, NULL, &e), 0);
     assert_true(tu_run_until(&x->loop, &x->done, 20000));
@@ -256,6 +261,112 @@ static void test_renewal_info(void **state)
     assert_int_equal(x->sum.issued, 1);
 }
 
+/* A target whose provider is a central certificate server: no account, order or authorization
+ * anywhere; one post of a CSR for its key with the key file's HMAC, the chain installed with no
+ * account link; a 429 puts it in backoff until the server's Retry-After; a post lost with a
+ * worker is made again. */
+static void test_central_server(void **state)
+{
+    struct fx *x = *state;
+    struct store_cert *certs = NULL;
+    size_t n = 0;
+    struct store st;
+    struct tstate ts;
+    struct err e;
+    char path[1200], want[200], *key = NULL;
+    time_t now = time(NULL);
+
+    write_file(x, "desired/a.test", "");
+    unlink(strcat(strcpy(path, x->dir), "/desired/a.test"));
+    snprintf(path, sizeof path, "%s/secure.key", x->dir);
+    tu_write_file(path, "fleet secret\n");
+    snprintf(want, sizeof want,
+             "satisfy:\n  names: [c.test]\nrequest:\n  provider: " CENTRAL "\n"
+             "  mgmt:\n    hmac-key-file: %s\n",
+             path);
+    write_file(x, "desired/c.test", want);
+    x->c.fail_op = "csr_post";
+    x->c.fail_times = 1;
+    x->c.fail_problem = "429";
+    assert_int_equal(pass(x), REC_FAILED);
+    assert_string_equal(x->c.log, "csr_post");
+    assert_string_equal(x->a.log, "");
+    saved(x, "c.test", &ts);
+    assert_int_equal(ts.failures, 1);
+    assert_true(ts.retry_until >= now + 600 && ts.retry_until <= time(NULL) + 600);
+    assert_true(ts.next_attempt >= ts.retry_until);
+    assert_non_null(strstr(ts.last_error, "https://central.test:1313/sign answered 429 (rate "
+                                          "limited): over the rate; try again in 600 s"));
+    tstate_free(&ts);
+    /* --force skips the backoff, never the server's Retry-After. */
+    x->o.force = true;
+    assert_int_equal(pass(x), REC_FAILED);
+    assert_string_equal(x->c.log, "");
+    /* The backoff over (the checkpoint forgotten): a post lost with its worker is made again. */
+    snprintf(path, sizeof path, "%s/state/c.test.json", x->dir);
+    assert_int_equal(unlink(path), 0);
+    x->c.fail_problem = NULL;
+    x->c.fail_times = 1;
+    assert_int_equal(pass(x), REC_OK);
+    assert_string_equal(x->c.log, "csr_post,csr_post");
+    assert_int_equal(x->sum.issued, 1);
+    assert_int_equal(x->c.post_checks, 3); /* our key, the name, the system's anchors */
+    /* The HMAC of exactly the body posted, the key file less its newline. */
+    {
+        char hex[MGMT_AUTH_MAX];
+
+        key = "fleet secret";
+        mgmt_auth_value((const uint8_t *)key, strlen(key), x->c.body, strlen(x->c.body), hex);
+        assert_string_equal(x->c.auth, hex);
+        assert_non_null(strstr(x->c.body, "-----BEGIN CERTIFICATE REQUEST-----"));
+    }
+    snprintf(path, sizeof path, "%s/accounts", x->dir);
+    assert_true(access(path, F_OK) != 0 || rmdir(path) == 0); /* no account anywhere */
+    assert_true(exists(x, "live/c.test"));
+    assert_int_equal(store_open(x->dir, &st, &e), 0);
+    assert_int_equal(store_certs_load(&st, &certs, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_null(certs[0].account_dir_id);
+    assert_string_equal(certs[0].directory, CENTRAL);
+    assert_int_equal(certs[0].ari_next_check, 0); /* no renewal information to ask for */
+    snprintf(path, sizeof path, "%s/certs/%s/account", x->dir, certs[0].id);
+    assert_int_equal(access(path, F_OK), -1);
+    store_certs_free(certs, n);
+    store_close(&st);
+    /* Satisfied now: nothing more is asked of anyone. */
+    assert_int_equal(pass(x), REC_OK);
+    assert_string_equal(x->c.log, "");
+}
+
+/* Nothing is posted for a target whose central server is plain http elsewhere than on
+ * loopback, nor for one whose HMAC key file is missing: each is the target's error. */
+static void test_central_server_refused(void **state)
+{
+    struct fx *x = *state;
+    struct tstate ts;
+    char path[1200];
+
+    snprintf(path, sizeof path, "%s/desired/a.test", x->dir);
+    assert_int_equal(unlink(path), 0);
+    write_file(x, "desired/c.test", "request:\n  provider: mgmt+http://192.0.2.13:1313/sign\n");
+    snprintf(path, sizeof path,
+             "satisfy:\n  names: [c.test]\nrequest:\n  provider: " CENTRAL "\n"
+             "  mgmt:\n    hmac-key-file: %s/missing.key\n",
+             x->dir);
+    write_file(x, "desired/d.test", path);
+    assert_int_equal(pass(x), REC_FAILED);
+    assert_string_equal(x->c.log, "");
+    assert_int_equal(x->sum.failed, 2);
+    saved(x, "c.test", &ts);
+    assert_non_null(strstr(ts.last_error, "plain http central certificate server "
+                                          "http://192.0.2.13:1313/sign refused"));
+    tstate_free(&ts);
+    saved(x, "d.test", &ts);
+    assert_non_null(strstr(ts.last_error, "request.mgmt.hmac-key-file"));
+    assert_non_null(strstr(ts.last_error, "missing.key"));
+    tstate_free(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +375,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_account_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewal_info, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_central_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_central_server_refused, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
