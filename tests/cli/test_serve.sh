@@ -262,8 +262,14 @@ rc=$?
 [[ $rc == 0 ]] || fail "serve exited $rc after SIGTERM"
 grep -q "$KEY" "$T/serve.log" && fail "the HMAC key reached the log"
 
-# ---- request-timeout: a validation that hangs (a web server that never answers) ----
+# ---- over HTTPS (the endpoint's own certificate), and request-timeout: a validation that
+# hangs (a web server that never answers) ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=serve \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$T/tls.key" -out "$T/tls.crt" 2>/dev/null ||
+    fail "openssl req -x509"
+chmod 600 "$T/tls.key"
 sed -i 's/^request-timeout: .*/request-timeout: 1/' "$STATE/conf/serve.yaml"
+printf 'tls: {cert: %s, key: %s}\n' "$T/tls.crt" "$T/tls.key" >>"$STATE/conf/serve.yaml"
 curl -s --max-time 5 -d '{"host":"slow.plain.test.","addresses":["127.0.0.6"]}' \
     "$CHALLTESTSRV_MGMT/add-a" >/dev/null || fail "challtestsrv add-a"
 python3 -c '
@@ -287,10 +293,13 @@ CHALLTESTSRV_MGMT=$CHALLTESTSRV_MGMT "$ACMED" --state "$STATE" --hooks "$HOOKS" 
 spid=$!
 PIDS+=("$spid")
 tl_wait_port "$SP" || fail "serve did not start again"
+URL=https://127.0.0.1:$SP/sign
+code=$(post garbage.csr g1 --cacert "$T/tls.crt")
+[[ $code == 415 ]] || fail "over https: HTTP $code: $(cat g1 2>/dev/null) $(tail -3 "$T/serve2.log")"
 openssl req -new -sha256 -key b.key -subj "/CN=slow.plain.test" \
     -addext "subjectAltName=DNS:slow.plain.test" >slow.csr
 start=$(date +%s%N)
-code=$(post slow.csr s1)
+code=$(post slow.csr s1 --cacert "$T/tls.crt")
 ms=$((($(date +%s%N) - start) / 1000000))
 [[ $code == 500 ]] || fail "a hanging order: HTTP $code: $(cat s1)"
 grep -q 'request-timeout' s1 || fail "the 500 does not say request-timeout: $(cat s1)"
