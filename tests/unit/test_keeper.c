@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "common/fake_worker.h"
 #include "common/testutil.h"
 #include "crypto/b64.h"
 #include "crypto/jws.h"
@@ -32,52 +33,12 @@
 
 /* ---- the worker side, by hand, blocking ---- */
 
-static int read_full(int fd, uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* Reads one frame from the keeper into *m (buffer in *buf, caller frees). */
-static int next_msg(uint8_t **buf, struct ipc_msg *m)
-{
-    uint8_t hdr[4];
-    size_t len;
-    struct err e;
-
-    if (read_full(CHILD_CHAN_FD, hdr, 4) < 0)
-        return -1;
-    len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-    if (len > IPC_FRAME_MAX || !(*buf = malloc(len + 4)))
-        return -1;
-    memcpy(*buf, hdr, 4);
-    if (read_full(CHILD_CHAN_FD, *buf + 4, len) < 0)
-        return -1;
-    return ipc_decode(&wmsg_to_worker, *buf, len + 4, m, &e);
-}
-
-static void send_out(struct ipc_out *o)
-{
-    struct err e;
-
-    if (ipc_out_end(o, &e) == 0 && write(CHILD_CHAN_FD, o->b.data, o->b.len) < 0)
-        _exit(5);
-    buf_clear(&o->b);
-}
-
 static void result_end(struct ipc_out *o)
 {
     ipc_put_u64(o, WMSG_T_REQUESTS, 0);
     ipc_put_u64(o, WMSG_T_NONCES, 0);
     ipc_put_u64(o, WMSG_T_RETRIES, 0);
-    send_out(o);
+    fw_send(o);
 }
 
 /* Asks the keeper to sign a newOrder for `name`; returns 1 when it signed, 0 when it refused
@@ -103,12 +64,12 @@ static int ask_sign(uint64_t sid, const char *name, char *why, size_t whylen)
     ipc_put_u64(&o, WMSG_T_ID, sid);
     ipc_put_text(&o, WMSG_T_DIRECTORY, DIR);
     ipc_put_text(&o, WMSG_T_INPUT, input);
-    send_out(&o);
+    fw_send(&o);
     /* The answer (skipping anything else the keeper sends meanwhile). */
     for (;;) {
         free(buf);
         buf = NULL;
-        if (next_msg(&buf, m) < 0)
+        if (fw_next_msg(&buf, m) < 0)
             _exit(7);
         if (m->type == WMSG_SIGNED)
             break;
@@ -190,7 +151,7 @@ static int fake_worker(void)
 
         free(buf);
         buf = NULL;
-        if (next_msg(&buf, m) < 0)
+        if (fw_next_msg(&buf, m) < 0)
             return 0; /* the keeper is gone */
         if (m->type != WMSG_OP)
             continue;
@@ -233,7 +194,7 @@ static int fake_worker(void)
             buf_clear(&o.b);
             ipc_out_begin(&o, 9999);
             ipc_put_u64(&o, WMSG_T_ID, id);
-            send_out(&o);
+            fw_send(&o);
         } else if (!strcmp(mode, "sign")) {
             char why[512] = "";
             int other = ask_sign(1, "b.example.org", why, sizeof why);

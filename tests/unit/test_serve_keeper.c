@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "common/fake_worker.h"
 #include "common/testutil.h"
 #include "net/listen_sock.h"
 #include "privsep/child.h"
@@ -35,47 +36,14 @@
 
 /* ---- the worker side, by hand, blocking ---- */
 
-static int read_full(int fd, uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* One frame from the keeper into *m (buffer *buf, caller frees); -2 when a frame holds the
- * HMAC key's text. */
+/* One frame from the keeper (fw_next_msg); -2 when it holds the HMAC key's text. */
 static int next_msg(uint8_t **buf, struct ipc_msg *m)
 {
-    uint8_t hdr[4];
-    size_t len;
-    struct err e;
+    int rc = fw_next_msg(buf, m);
 
-    if (read_full(CHILD_CHAN_FD, hdr, 4) < 0)
-        return -1;
-    len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-    if (len > IPC_FRAME_MAX || !(*buf = malloc(len + 4)))
-        return -1;
-    memcpy(*buf, hdr, 4);
-    if (read_full(CHILD_CHAN_FD, *buf + 4, len) < 0)
-        return -1;
-    if (memmem(*buf, len + 4, KEY_TEXT, strlen(KEY_TEXT)))
+    if (*buf && memmem(*buf, fw_last_len(), KEY_TEXT, strlen(KEY_TEXT)))
         return -2;
-    return ipc_decode(&wmsg_to_worker, *buf, len + 4, m, &e);
-}
-
-static void send_out(struct ipc_out *o)
-{
-    struct err e;
-
-    if (ipc_out_end(o, &e) == 0 && write(CHILD_CHAN_FD, o->b.data, o->b.len) < 0)
-        _exit(5);
-    buf_clear(&o->b);
+    return rc;
 }
 
 static void ask(uint64_t id, const struct sockaddr *peer, size_t plen, const char *body,
@@ -87,7 +55,7 @@ static void ask(uint64_t id, const struct sockaddr *peer, size_t plen, const cha
     ipc_put_u64(&o, WMSG_T_ID, id);
     ipc_put_bytes(&o, WMSG_T_PEER, peer, plen);
     ipc_put_bytes(&o, WMSG_T_BODY, body, blen);
-    send_out(&o);
+    fw_send(&o);
 }
 
 /* Waits for the answer to id; its status, or -1. */
