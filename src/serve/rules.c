@@ -187,11 +187,6 @@ bool rules_name_allowed(const struct serve_client *client, const char *name)
     return false;
 }
 
-size_t rules_key_len(const uint8_t *bytes, size_t len)
-{
-    return len > 0 && bytes[len - 1] == '\n' ? len - 1 : len;
-}
-
 /* ---- the decision ---- */
 
 /* A name from the CSR as it may appear in a reason: printable ASCII, at most 80 characters. */

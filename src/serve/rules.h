@@ -73,11 +73,6 @@ struct rules_verdict {
 int rules_check(const struct serve_conf *conf, const struct rules_key *keys,
                 const struct rules_request *req, struct rules_verdict *out);
 
-/* The length of the key in an hmac-key-file's `len` bytes: all of them less one trailing
- * newline (what `openssl dgst -hmac "$(cat FILE)"` would use; the shell strips every
- * trailing newline, but a key ending in a newline of its own is as the file says). */
-size_t rules_key_len(const uint8_t *bytes, size_t len);
-
 /* True when `name` is allowed by one of client's domains (exact or glob, see above). */
 bool rules_name_allowed(const struct serve_client *client, const char *name);
 

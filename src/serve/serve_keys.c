@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/mac.h"
+
 #define KEY_MAX 4096
 
 /* An hmac-key-file: a regular file only root can read, not a link, 1..KEY_MAX bytes. */
@@ -30,10 +32,10 @@ static int read_key(const char *path, struct rules_key *k, struct err *e)
         rc = err_set(e, -ENOMEM, "out of memory");
     else if ((n = read(fd, buf, KEY_MAX + 1)) < 0)
         rc = err_set(e, -errno, "hmac-key-file %s: %s", path, strerror(errno));
-    else if (n == 0 || n > KEY_MAX || rules_key_len(buf, (size_t)n) == 0)
+    else if (n == 0 || n > KEY_MAX || mac_key_len(buf, (size_t)n) == 0)
         rc = err_set(e, -EINVAL, "hmac-key-file %s: expected 1 to %d bytes of key", path, KEY_MAX);
     else
-        *k = (struct rules_key){.key = buf, .len = rules_key_len(buf, (size_t)n)};
+        *k = (struct rules_key){.key = buf, .len = mac_key_len(buf, (size_t)n)};
     close(fd);
     if (rc < 0 && buf) {
         explicit_bzero(buf, KEY_MAX + 1);

@@ -1,6 +1,6 @@
 /* serve_keys: the HMAC keys of conf/serve.yaml's clients (DESIGN.md §11). Each
  * hmac-key-file must be a regular file (not a symbolic link) that only its owner can read,
- * holding 1 to 4096 bytes; the key is its bytes less one trailing newline (rules_key_len).
+ * holding 1 to 4096 bytes; the key is its bytes less one trailing newline (mac_key_len).
  * Keys are zeroed when freed and never logged. */
 #ifndef ACMED_SERVE_SERVE_KEYS_H
 #define ACMED_SERVE_SERVE_KEYS_H

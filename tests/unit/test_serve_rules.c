@@ -430,12 +430,12 @@ static void test_key_not_loaded(void **state)
 /* The key is the file's bytes less one trailing newline. */
 static void test_key_len(void **state)
 {
-    assert_int_equal(rules_key_len((const uint8_t *)"s3cret-fleet-key\n", 17), 16);
-    assert_int_equal(rules_key_len((const uint8_t *)"s3cret-fleet-key", 16), 16);
-    assert_int_equal(rules_key_len((const uint8_t *)"key\n\n", 5), 4);
-    assert_int_equal(rules_key_len((const uint8_t *)"key\r\n", 5), 4);
-    assert_int_equal(rules_key_len((const uint8_t *)"\n", 1), 0);
-    assert_int_equal(rules_key_len((const uint8_t *)"", 0), 0);
+    assert_int_equal(mac_key_len((const uint8_t *)"s3cret-fleet-key\n", 17), 16);
+    assert_int_equal(mac_key_len((const uint8_t *)"s3cret-fleet-key", 16), 16);
+    assert_int_equal(mac_key_len((const uint8_t *)"key\n\n", 5), 4);
+    assert_int_equal(mac_key_len((const uint8_t *)"key\r\n", 5), 4);
+    assert_int_equal(mac_key_len((const uint8_t *)"\n", 1), 0);
+    assert_int_equal(mac_key_len((const uint8_t *)"", 0), 0);
 }
 
 int main(void)
