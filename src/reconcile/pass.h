@@ -52,6 +52,7 @@ struct rec {
     void (*phase_end)(struct rec *r);   /* each phase's done callback (rec_phases.c) */
     void (*phases_done)(struct rec *r); /* after the last phase (rec_phases_start's caller) */
     bool finished;
+    bool jobs_open;    /* the jobs phase runs: a caller's target may join (reconcile_add_extra) */
     bool stopping;     /* reconcile_stop: no new steps */
     bool forced;       /* reconcile_force_stop: everything in flight was cancelled */
     unsigned max_jobs; /* conf/acmed.yaml max-orders */

@@ -177,10 +177,49 @@ void rec_job_finished(struct job *j)
     }
     if (r->stopping)
         start_more_jobs(r); /* only marks the jobs not started as interrupted */
-    if (r->done == r->njobs)
+    if (r->done == r->njobs) {
+        r->jobs_open = false;
         r->phase_end(r);
-    else
+    } else {
         start_more_jobs(r);
+    }
+}
+
+/* A job for a caller's target (rec_opts.extra, reconcile_add_extra); false when out of
+ * memory (x's done has then been told). */
+static bool add_extra_job(struct rec *r, const struct rec_extra *x)
+{
+    struct job *j = calloc(1, sizeof *j);
+    struct job **g = j ? realloc(r->jobs, (r->njobs + 1) * sizeof *g) : NULL;
+
+    if (!g) {
+        struct rec_extra_result res = {.problem = "local"};
+        struct err e;
+
+        free(j);
+        err_set(&e, -ENOMEM, "out of memory");
+        res.err = &e;
+        r->sum.failed++;
+        x->done(x->arg, x->t, &res);
+        return false;
+    }
+    r->jobs = g;
+    j->ctx = &r->jctx;
+    j->done = rec_job_finished;
+    j->done_arg = r;
+    j->t = x->t;
+    j->extra = x;
+    r->jobs[r->njobs++] = j;
+    return true;
+}
+
+int reconcile_add_extra(struct rec *r, const struct rec_extra *x)
+{
+    if (!r->jobs_open || r->stopping || r->finished || !r->o->nextra)
+        return -EBUSY;
+    if (add_extra_job(r, x))
+        start_more_jobs(r);
+    return 0;
 }
 
 void rec_phase_jobs(struct rec *r)
@@ -241,33 +280,13 @@ void rec_phase_jobs(struct rec *r)
         j->ts = ts;
         r->jobs[r->njobs++] = j;
     }
-    for (size_t i = 0; i < r->o->nextra; i++) {
-        struct job *j = calloc(1, sizeof *j);
-        struct job **g = j ? realloc(r->jobs, (r->njobs + 1) * sizeof *g) : NULL;
-
-        if (!g) {
-            struct rec_extra_result res = {.problem = "local"};
-            struct err e;
-
-            free(j);
-            err_set(&e, -ENOMEM, "out of memory");
-            res.err = &e;
-            r->sum.failed++;
-            r->o->extra[i].done(r->o->extra[i].arg, r->o->extra[i].t, &res);
-            continue;
-        }
-        r->jobs = g;
-        j->ctx = &r->jctx;
-        j->done = rec_job_finished;
-        j->done_arg = r;
-        j->t = r->o->extra[i].t;
-        j->extra = &r->o->extra[i];
-        r->jobs[r->njobs++] = j;
-    }
+    for (size_t i = 0; i < r->o->nextra; i++)
+        add_extra_job(r, &r->o->extra[i]);
     if (r->njobs == 0) {
         r->phase_end(r);
         return;
     }
+    r->jobs_open = true;
     start_more_jobs(r);
 }
 

@@ -130,6 +130,12 @@ typedef void (*rec_done_cb)(void *arg, int code, const struct rec_summary *sum,
 int reconcile_start(uv_loop_t *loop, const struct rec_opts *o, rec_done_cb done, void *arg,
                     struct rec **out, struct err *e);
 
+/* Adds a target of the caller's (as in rec_opts.extra; x borrowed until its done runs) to a
+ * pass started with extra targets while it still runs its jobs, so that requests arriving
+ * together share the pass's account lookup and connections. Returns 0, or -EBUSY when the
+ * pass is past its jobs or stopping (start another pass). */
+int reconcile_add_extra(struct rec *r, const struct rec_extra *x);
+
 /* Asks the pass to stop: no step starts any more, in-flight steps end at their next checkpoint
  * (the next run resumes them), and done is called as usual. A second call does nothing. */
 void reconcile_stop(struct rec *r);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,9 @@ struct sorder {
     char client[64];
     struct target t;
     struct serve_wait *waiters;
+    struct rec_extra x;  /* when it joined a running pass (reconcile_add_extra) */
     bool done;           /* answered: no longer joinable */
+    bool orphan;         /* in a pass that could not record it: freed once answered */
     struct sorder *next; /* b->queue, then b->active */
 };
 
@@ -61,7 +64,9 @@ struct serve_back {
     struct spass *passes;
     size_t inflight; /* orders in passes not yet answered */
     unsigned long orders;
+    uv_timer_t trim; /* malloc_trim once the passes are over */
     bool stopping;
+    bool closing; /* stopped: only the timer's close is left */
     void (*stopped)(void *arg);
     void *stopped_arg;
 };
@@ -198,6 +203,8 @@ static void on_order_done(void *arg, const struct target *t, const struct rec_ex
         log_warn("serve: %s: %s", o->client, err_msg(res->err));
         order_answer_text(o, 500, "the order failed: ", err_msg(res->err));
     }
+    if (o->orphan)
+        order_free(o);
     start_passes(b);
 }
 
@@ -211,6 +218,12 @@ static void pass_free(struct spass *sp)
 }
 
 static void maybe_stopped(struct serve_back *b);
+
+static void on_trim(uv_timer_t *t)
+{
+    (void)t;
+    malloc_trim(0);
+}
 
 static void on_pass_done(void *arg, int code, const struct rec_summary *sum, const struct err *e)
 {
@@ -236,61 +249,95 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
         }
     }
     pass_free(sp);
-    if (b->stopping)
+    if (b->stopping) {
         maybe_stopped(b);
-    else
-        start_passes(b);
+        return;
+    }
+    /* The pass frees what it loaded once this returns: give the heap back when all is quiet
+     * (as the daemon does after its passes). */
+    if (!b->passes && !b->queue)
+        uv_timer_start(&b->trim, on_trim, 0, 0);
+    start_passes(b);
 }
 
-/* Starts a pass for as many queued orders as max-orders leaves room for. */
+/* Moves o from the queue into pass sp (its orders are freed with it). */
+static bool pass_take(struct spass *sp, struct sorder *o)
+{
+    struct sorder **g = realloc(sp->ords, (sp->n + 1) * sizeof *g);
+
+    if (!g)
+        return false;
+    sp->ords = g;
+    sp->ords[sp->n++] = o;
+    sp->b->queue = o->next;
+    o->next = sp->b->active;
+    sp->b->active = o;
+    sp->b->inflight++;
+    return true;
+}
+
+/* Queued orders join the pass still running its jobs (one account lookup, one set of
+ * connections for a burst of requests, and no two passes registering an account at once on
+ * a fresh state directory); when none is, a new pass takes them all. The pass runs at most
+ * max-orders of them at a time (conf/acmed.yaml, as every pass). */
 static void start_passes(struct serve_back *b)
 {
-    unsigned max = b->o.max_orders ? b->o.max_orders : 8;
+    struct spass *sp;
+    struct err e;
+    size_t n = 0;
 
-    while (!b->stopping && b->queue && b->inflight < max) {
-        struct spass *sp = calloc(1, sizeof *sp);
-        size_t room = max - b->inflight, n = 0;
-        struct err e;
+    if (b->stopping || !b->queue)
+        return;
+    for (sp = b->passes; sp && b->queue; sp = sp->next) {
+        while (b->queue) {
+            struct sorder *o = b->queue;
 
-        for (struct sorder *o = b->queue; o && n < room; o = o->next)
-            n++;
-        if (!sp || !(sp->x = calloc(n, sizeof *sp->x)) ||
-            !(sp->ords = calloc(n, sizeof *sp->ords))) {
-            if (sp) {
-                free(sp->x);
-                free(sp);
+            o->x = (struct rec_extra){.t = &o->t, .done = on_order_done, .arg = o};
+            if (reconcile_add_extra(sp->pass, &o->x) < 0)
+                break;
+            if (!pass_take(sp, o)) {
+                /* Joined, but the pass cannot keep it: it is answered, and freed, as usual. */
+                list_remove(&b->queue, o);
+                o->orphan = true;
             }
+        }
+    }
+    if (!b->queue)
+        return;
+    for (struct sorder *o = b->queue; o; o = o->next)
+        n++;
+    if (!(sp = calloc(1, sizeof *sp)) || !(sp->x = calloc(n, sizeof *sp->x))) {
+        free(sp);
+        log_err("serve: out of memory starting orders");
+        return;
+    }
+    sp->b = b;
+    for (size_t i = 0; i < n; i++) {
+        struct sorder *o = b->queue;
+
+        sp->x[i] = (struct rec_extra){.t = &o->t, .done = on_order_done, .arg = o};
+        if (!pass_take(sp, o)) {
+            free(sp->ords);
+            free(sp->x);
+            free(sp);
             log_err("serve: out of memory starting orders");
             return;
         }
-        sp->b = b;
+    }
+    sp->o = *b->o.rec;
+    sp->o.locked = true;
+    sp->o.extra = sp->x;
+    sp->o.nextra = n;
+    sp->next = b->passes;
+    b->passes = sp;
+    if (reconcile_start(b->o.loop, &sp->o, on_pass_done, sp, &sp->pass, &e) < 0) {
+        b->passes = sp->next;
         for (size_t i = 0; i < n; i++) {
-            struct sorder *o = b->queue;
+            struct rec_extra_result res = {.problem = "local", .step = "pass", .err = &e};
 
-            b->queue = o->next;
-            o->next = b->active;
-            b->active = o;
-            sp->ords[i] = o;
-            sp->x[i] = (struct rec_extra){.t = &o->t, .done = on_order_done, .arg = o};
+            on_order_done(sp->ords[i], &sp->ords[i]->t, &res);
         }
-        sp->n = n;
-        b->inflight += n;
-        sp->o = *b->o.rec;
-        sp->o.locked = true;
-        sp->o.extra = sp->x;
-        sp->o.nextra = n;
-        sp->next = b->passes;
-        b->passes = sp;
-        if (reconcile_start(b->o.loop, &sp->o, on_pass_done, sp, &sp->pass, &e) < 0) {
-            b->passes = sp->next;
-            for (size_t i = 0; i < n; i++) {
-                struct rec_extra_result res = {.problem = "local", .step = "pass", .err = &e};
-
-                on_order_done(sp->ords[i], &sp->ords[i]->t, &res);
-            }
-            pass_free(sp);
-            return;
-        }
+        pass_free(sp);
     }
 }
 
@@ -516,6 +563,8 @@ int serve_back_new(const struct serve_back_opts *o, struct serve_back **out, str
         goto fail;
     if ((rc = rate_init(&b->rate, o->conf, NULL, NULL, e)) < 0)
         goto fail;
+    uv_timer_init(o->loop, &b->trim);
+    b->trim.data = b;
     *out = b;
     return 0;
 fail:
@@ -525,10 +574,21 @@ fail:
     return rc;
 }
 
+/* The last handle is closed: the caller hears that the server is stopped, then b goes. */
+static void on_closed(uv_handle_t *h)
+{
+    struct serve_back *b = h->data;
+
+    if (b->stopped)
+        b->stopped(b->stopped_arg);
+    free(b);
+}
+
 static void maybe_stopped(struct serve_back *b)
 {
-    if (b->passes)
+    if (b->passes || b->closing)
         return;
+    b->closing = true;
     while (b->queue) {
         struct sorder *o = b->queue;
 
@@ -537,11 +597,11 @@ static void maybe_stopped(struct serve_back *b)
         order_free(o);
     }
     serve_keys_free(b->keys, b->o.conf->nclients);
+    b->keys = NULL;
     rate_clear(&b->rate);
     store_close(&b->st);
-    if (b->stopped)
-        b->stopped(b->stopped_arg);
-    free(b);
+    if (!uv_is_closing((uv_handle_t *)&b->trim))
+        uv_close((uv_handle_t *)&b->trim, on_closed);
 }
 
 void serve_back_stop(struct serve_back *b, bool force, void (*done)(void *arg), void *arg)

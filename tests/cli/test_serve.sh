@@ -85,6 +85,24 @@ post() {
 orders() { tl_proxy_count 'path=new-order|order-plz'; }
 
 cd "$T/web" || exit 1
+# ---- first, on a fresh state directory, a burst: four distinct CSRs at once share one pass
+# (one account registered, not one per request) ----
+openssl ecparam -name prime256v1 -genkey -noout -out burst.key
+for i in 1 2 3 4; do
+    openssl req -new -sha256 -key burst.key -subj "/CN=burst$i.plain.test" \
+        -addext "subjectAltName=DNS:burst$i.plain.test" >burst$i.csr
+done
+bp=()
+for i in 1 2 3 4; do
+    post burst$i.csr burst$i.pem >burst$i.code &
+    bp+=($!)
+done
+wait "${bp[@]}"
+for i in 1 2 3 4; do
+    [[ $(cat burst$i.code) == 200 ]] || fail "burst $i: HTTP $(cat burst$i.code): $(cat burst$i.pem)"
+done
+[[ $(tl_proxy_count 'path=sign-me-up') == 1 ]] ||
+    fail "a burst on a fresh state directory registered $(tl_proxy_count 'path=sign-me-up') accounts"
 # ---- the seed's client, exactly: key once, CSR with a SAN config, curl without HMAC ----
 openssl genrsa 4096 >domain.key 2>/dev/null
 openssl req -new -sha256 -key domain.key -subj "/CN=example.org" -reqexts SAN -config \
