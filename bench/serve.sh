@@ -315,7 +315,8 @@ lastseq() {
 }
 
 # one_try RUNDIR PROVIDER MAX-ORDERS: one run on a fresh Pebble; writes "wall1 wall2
-# keeper_rss worker_rss time_maxrss keeper_hwm worker_hwm" (seconds, kB) to RUNDIR/result;
+# keeper_rss worker_rss time_maxrss keeper_hwm worker_hwm accounts" (seconds, kB, the account
+# keys under accounts/) to RUNDIR/result;
 # returns 2 when Pebble deadlocked (the run is to be repeated).
 one_try() {
     local w1 ok1 w2 ok2 krss wrss wp i s1
@@ -356,7 +357,8 @@ one_try() {
     [[ ${COUNTING:-0} == 1 ]] && requests "$s1" >"$rd/requests2"
     stop_serve
     infra_down
-    echo "$w1 $w2 $krss $wrss $(cat "$st/peaks")" >"$rd/result"
+    echo "$w1 $w2 $krss $wrss $(cat "$st/peaks") $(find "$st/accounts" -mindepth 2 -maxdepth 2 |
+        wc -l)" >"$rd/result"
 }
 
 # one_run RUNDIR PROVIDER MAX-ORDERS: one_try, repeated (at most 3 times) after a deadlock.
@@ -388,7 +390,8 @@ one = med(6) == 0  # privsep: false, no worker
 print("%.2f s (%.2f)|%.2f s (%.2f)|%.1f MiB (%.1f)|%s|%.1f MiB|%s|%.1f MiB" % (
     med(0), min(col(0)), med(1), min(col(1)), mib(med(5)), mib(min(col(5))),
     "-" if one else "%.1f MiB (%.1f)" % (mib(med(6)), mib(min(col(6)))), mib(med(2)),
-    "-" if one else "%.1f MiB" % mib(med(3)), mib(med(4))))'
+    "-" if one else "%.1f MiB" % mib(med(3)), mib(med(4))), end="|")
+print("%d (%d-%d)" % (med(7), min(col(7)), max(col(7))))'
 }
 
 declare -A res kinds
@@ -419,6 +422,7 @@ labels=("burst 1: $N distinct CSRs, first POST to last answer"
     "keeper RSS 1 s after burst 1"
     "worker RSS 1 s after burst 1"
     "/usr/bin/time %M (the larger)"
+    "accounts registered (median, range)"
     "requests to the CA, burst 1"
     "new-order requests, burst 1"
     "requests to the CA, burst 2"
