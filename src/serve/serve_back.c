@@ -14,6 +14,7 @@
 #include "crypto/csr_read.h"
 #include "serve/rate.h"
 #include "serve/serve_keys.h"
+#include "serve/serve_target.h"
 #include "store/desired.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -341,49 +342,6 @@ static void start_passes(struct serve_back *b)
     }
 }
 
-/* The target for a CSR a client may have: conf/target's defaults, the CSR's names, the
- * client's challenge types, http-01 answers from the server's listener, and the client's name
- * for hooks. */
-static int order_target(struct serve_back *b, struct sorder *o, struct csr_info *csr,
-                        const struct serve_client *c, struct err *e)
-{
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } types[] = {{SERVE_CHAL_HTTP01, "http-01"},
-                 {SERVE_CHAL_TLSALPN01, "tls-alpn-01"},
-                 {SERVE_CHAL_DNS01, "dns-01"}};
-    struct target *t = &o->t;
-    char file[128], env[160], **g;
-    int rc;
-
-    snprintf(file, sizeof file, "serve:%s:%.12s", c->name, o->sha);
-    if ((rc = desired_target_csr(b->o.state_dir, file, csr, t, e)) < 0)
-        return rc;
-    if (c->challenge_types) {
-        for (size_t i = 0; i < t->nchallenge_types; i++)
-            free(t->challenge_types[i]);
-        t->nchallenge_types = 0;
-        for (size_t i = 0; i < 3; i++)
-            if ((c->challenge_types & types[i].bit) &&
-                !(t->challenge_types[t->nchallenge_types++] = strdup(types[i].name)))
-                return err_set(e, -ENOMEM, "out of memory");
-    }
-    /* http-01 answers go to the listener the server holds (serve_listen.h), never to a
-     * webroot of conf/target's: the fleet's web servers proxy to the listener. */
-    for (size_t i = 0; i < t->nwebroot_paths; i++)
-        free(t->webroot_paths[i]);
-    t->nwebroot_paths = 0;
-    snprintf(env, sizeof env, "ACMED_SERVE_CLIENT=%s", c->name);
-    if (!(g = realloc(t->env, (t->nenv + 2) * sizeof *g)))
-        return err_set(e, -ENOMEM, "out of memory");
-    t->env = g;
-    if (!(t->env[t->nenv] = strdup(env)))
-        return err_set(e, -ENOMEM, "out of memory");
-    t->env[++t->nenv] = NULL;
-    return 0;
-}
-
 /* ---- one request ---- */
 
 /* The chain cached for sha while more than renew-within days remain, else NULL. */
@@ -500,7 +458,7 @@ int serve_back_ask(struct serve_back *b, const struct serve_ask *a, serve_answer
     o->b = b;
     memcpy(o->sha, csr->sha256_hex, sizeof o->sha);
     snprintf(o->client, sizeof o->client, "%s", v.client->name);
-    if (order_target(b, o, csr, v.client, &e) < 0) {
+    if (serve_target_make(b->o.state_dir, o->sha, csr, v.client, &o->t, &e) < 0) {
         order_free(o);
         answer_text(cb, arg, 500, 0, "%s", err_msg(&e));
         return 0;

@@ -54,6 +54,13 @@ PIDS+=($!)
 python3 "$TL_SRC/tests/cli/fleet_web.py" 127.0.0.2 "$PEBBLE_HTTP_PORT" "127.0.0.1:$HP" \
     >"$T/webB.log" 2>&1 &
 PIDS+=($!)
+for a in 127.0.0.1 127.0.0.2; do
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/$a/$PEBBLE_HTTP_PORT") 2>/dev/null && break
+        sleep 0.05
+    done
+    (exec 3<>"/dev/tcp/$a/$PEBBLE_HTTP_PORT") 2>/dev/null || fail "web server $a did not start"
+done
 # Web server B's names resolve to it; a name nobody answers for, to a third address.
 for h in b.hmac.test b2.hmac.test; do
     curl -s --max-time 5 -d "{\"host\":\"$h.\",\"addresses\":[\"127.0.0.2\"]}" \
