@@ -223,6 +223,10 @@ static void test_cluster_endpoints(void **state)
         "https://etcd#f",
         "https://etcd//",
         "https://et cd",
+        "https://[::1]x",
+        "https://[::1]:",
+        "https://etcd:2379:1",
+        "https://[::1]/x",
         "[https://127.0.0.1]",
         "",
     };
