@@ -6,11 +6,17 @@
  *
  *     version (1 byte, SEAL_VERSION) || nonce (12 bytes) || ciphertext || tag (16 bytes)
  *
- * with a fresh random nonce per value (getrandom through util/fsio.h) and the etcd key name as
- * GCM's associated data, so a value cannot be moved to another key. Random 96-bit nonces stay
- * safe for far more values than a cluster ever writes under one secret (NIST SP 800-38D's
- * 2^32 limit). The version byte is not part of the associated data: only SEAL_VERSION is
- * accepted, and a later format must bind its own version (in its associated data or key).
+ * with a fresh random nonce per value (getrandom through util/fsio.h) and the etcd key name
+ * (the whole key, the cluster's prefix included) as GCM's associated data, so a value cannot be
+ * moved to another key, nor to another cluster sharing the etcd cluster and the secret. Random
+ * 96-bit nonces stay safe for far more values than a cluster ever writes under one secret (NIST
+ * SP 800-38D's limit of 2^32). The version byte is not part of the associated data: only
+ * SEAL_VERSION is accepted, and a later format must bind its own version (in its associated
+ * data or key).
+ *
+ * Sealing does not stop someone who can write to etcd from putting back an older value of the
+ * same key (a replay): what needs freshness must carry it in its plaintext (a counter, the
+ * lock's revision) and be checked by its reader.
  *
  * Pure functions over nettle, kept here because only src/crypto may include nettle. */
 #ifndef ACMED_CRYPTO_SEAL_H
