@@ -1,4 +1,5 @@
-/* conf/acmed.yaml (daemon settings, DESIGN.md §2) and acmetool's conf/responses. */
+/* conf/acmed.yaml (daemon settings, DESIGN.md §2; its `cluster:` in conf_cluster.c) and
+ * acmetool's conf/responses. */
 #include "store/desired.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/conf_cluster.h"
 #include "store/desired_internal.h"
 #include "util/fsio.h"
 #include "util/log.h"
@@ -111,6 +113,8 @@ static int conf_key(struct acmed_conf *c, const struct ynode *k, const struct yn
         c->privsep = on ? ACMED_PRIVSEP_ON : ACMED_PRIVSEP_OFF;
         return 0;
     }
+    if (strcmp(k->str, "cluster") == 0)
+        return 0; /* read after the loop, once allow-insecure-http is known */
     if (strcmp(k->str, "metrics-file") == 0)
         return conf_str(v, k->str, &c->metrics_file, e);
     if (strcmp(k->str, "log-level") == 0) {
@@ -125,6 +129,7 @@ static int conf_key(struct acmed_conf *c, const struct ynode *k, const struct yn
 
 int acmed_conf_load(const char *root, struct acmed_conf *out, struct err *e)
 {
+    const struct ynode *cluster;
     struct ydoc doc = {0};
     bool found;
     int rc;
@@ -148,6 +153,10 @@ int acmed_conf_load(const char *root, struct acmed_conf *out, struct err *e)
     for (size_t i = 0; i < doc.root->n && rc == 0; i++)
         if (!ynode_is_null(doc.root->items[i]))
             rc = conf_key(out, doc.root->keys[i], doc.root->items[i], e);
+    /* `cluster:` even with no value: an empty one is an error there, not "no fleet mode"
+     * (its keys, wrongly indented, would otherwise be taken for unknown top-level keys). */
+    if (rc == 0 && (cluster = ynode_get(doc.root, "cluster")) != NULL)
+        rc = conf_cluster_parse(cluster, out->allow_insecure_http, &out->cluster, e);
 out:
     ydoc_clear(&doc);
     if (rc < 0) {
@@ -165,9 +174,11 @@ void acmed_conf_clear(struct acmed_conf *c)
     free(c->metrics_file);
     free(c->log_level);
     free(c->user);
+    conf_cluster_free(c->cluster);
     c->metrics_file = NULL;
     c->log_level = NULL;
     c->user = NULL;
+    c->cluster = NULL;
 }
 
 /* acmetool's answers file maps question ids to answers; the terms of service question is

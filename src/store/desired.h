@@ -81,7 +81,9 @@ enum acmed_privsep {
     ACMED_PRIVSEP_OFF,      /* false: one process, as before privilege separation */
 };
 
-/* conf/acmed.yaml (all optional): DESIGN.md §2. */
+struct acmed_cluster;
+
+/* conf/acmed.yaml (all optional): DESIGN.md §2, and §12 for `cluster:`. */
 struct acmed_conf {
     unsigned interval_s;          /* 3600 */
     unsigned max_orders;          /* 8 */
@@ -92,6 +94,8 @@ struct acmed_conf {
     bool allow_insecure_http;     /* false: plain http only to loopback (net/url_policy.h) */
     char *user;                   /* NULL: "acmed", else "nobody" (privsep/privsep_plan.h) */
     enum acmed_privsep privsep;   /* ACMED_PRIVSEP_AUTO */
+    /* `cluster:` (store/conf_cluster.h); NULL: not in fleet mode. */
+    struct acmed_cluster *cluster;
 };
 /* Loads conf/acmed.yaml into *out (defaults when missing). -EINVAL with file:line on errors. */
 int acmed_conf_load(const char *root, struct acmed_conf *out, struct err *e);

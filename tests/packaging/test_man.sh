@@ -4,7 +4,8 @@
 # exit code that `acmed --help` lists (parsed from the help text, so a new option without
 # documentation fails here); acmed-desired(5) names every key of the desired file schema
 # (examples/desired/full.example.com and src/store/desired_schema.c) and of conf/acmed.yaml
-# (src/store/conf.c); both carry the version `acmed --version` prints.
+# (src/store/conf.c, and src/store/conf_cluster.c for cluster:); both carry the version
+# `acmed --version` prints.
 # Usage: test_man.sh SOURCE-DIR ACMED
 . "$(dirname "$0")/lib.sh"
 pk_init "${1:-}" "${2:-}"
@@ -142,7 +143,11 @@ mapfile -t ckeys < <(grep -oE 'strcmp\(k->str, "[a-z-]+"\)' "$SRC/src/store/conf
     grep -oE '"[a-z-]+"' | tr -d '"')
 [[ ${#ckeys[@]} -ge 6 ]] || fail "only ${#ckeys[@]} conf/acmed.yaml keys found in src/store/conf.c"
 section CONF/ACMED.YAML "$txt5" >"$T/confyaml"
-for k in "${ckeys[@]}"; do
+# cluster:'s keys, by the full paths src/store/conf_cluster.c compares them with.
+mapfile -t clkeys < <(grep -oE '"cluster(\.[a-z-]+)+"' "$SRC/src/store/conf_cluster.c" |
+    tr -d '"' | sort -u)
+[[ ${#clkeys[@]} -ge 10 ]] || fail "only ${#clkeys[@]} cluster keys found in src/store/conf_cluster.c"
+for k in "${ckeys[@]}" "${clkeys[@]}"; do
     grep -qE "^ {7}$k\$" "$T/confyaml" || fail "acmed-desired(5) CONF/ACMED.YAML has no entry for $k"
 done
 grep -qF 'acme-agreement:' "$txt5" || fail "acmed-desired(5) does not show conf/responses' form"

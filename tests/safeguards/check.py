@@ -255,6 +255,27 @@ MUTATIONS = {
           "    if (s->id && privdrop_apply(s->id, &e) < 0) {",
           "    if (0 && s->id && privdrop_apply(s->id, &e) < 0) {")],
         r"^(unit\.worker|unit\.supervisor|cli\.privsep)$"),
+    "seal-tag": (
+        "the tag check of a sealed value read back from etcd",
+        [("src/crypto/seal.c",
+          "    ok = memeql_sec(tag, in + 1 + SEAL_NONCE_LEN + n, SEAL_TAG_LEN);",
+          "    ok = 1;")],
+        r"^unit\.seal$"),
+    "seal-key-file": (
+        "the owner and mode checks of the cluster's secret-file",
+        [("src/crypto/seal_key.c",
+          "    if (st.st_uid != owner) {",
+          "    if (0) {"),
+         ("src/crypto/seal_key.c",
+          "    if (st.st_mode & 07177)",
+          "    if (0)")],
+        r"^unit\.seal_key$"),
+    "cluster-unknown-keys": (
+        "the refusal of unknown keys under conf/acmed.yaml's cluster:",
+        [("src/store/conf_cluster.c",
+          "        if (!in_list(path, known))",
+          "        if (!in_list(path, known) && 0)")],
+        r"^unit\.conf_cluster$"),
 }
 
 

@@ -196,6 +196,21 @@ def acmed():
     w(d, "type-log-level", "log-level: loud\n")
     w(d, "duplicate-key", "interval: 60\ninterval: 120\n")
     w(d, "deep-nesting", "interval: " + deep_flow(5000) + "\n")
+    # cluster: (fleet mode): a misspelt key is an error, not a warning; so is a cluster: whose
+    # keys are not indented under it; plain http to a host that is not loopback; a path in an
+    # endpoint, half a client certificate and a relative secret-file.
+    w(d, "cluster-misspelt-secret-file",
+      "cluster:\n  etcd:\n    endpoints: [https://127.0.0.1:2379]\n"
+      "  secret_file: /etc/acme/cluster.key\n")
+    w(d, "cluster-unindented",
+      "interval: 60\ncluster:\netcd:\n  endpoints: [https://127.0.0.1:2379]\n"
+      "secret-file: /etc/acme/cluster.key\n")
+    w(d, "cluster-plain-http",
+      "cluster:\n  etcd:\n    endpoints: [http://192.0.2.10:2379]\n"
+      "  secret-file: /etc/acme/cluster.key\n")
+    w(d, "cluster-path-endpoint",
+      "cluster:\n  etcd:\n    endpoints: [https://127.0.0.1:2379/v3/kv]\n"
+      "    cert: /etc/acme/etcd.pem\n  secret-file: cluster.key\n")
 
 
 def main():
