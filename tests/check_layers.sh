@@ -4,7 +4,7 @@
 # listener in src/net) includes GnuTLS or nettle headers. Usage: check_layers.sh SRC_DIR
 set -euo pipefail
 src=${1:?usage: check_layers.sh SRC_DIR}
-layers=(util crypto net signer acme store hooks challenge reconcile privsep serve daemon cli)
+layers=(util crypto net signer acme store cluster hooks challenge reconcile privsep serve daemon cli)
 fail=0
 
 index_of() {

@@ -209,6 +209,12 @@ MUTATIONS = {
           "        if (sign_guard_check(grants[i].guard, &r, &ge) == 0)",
           "        if (sign_guard_check(grants[i].guard, &r, &ge) == 0 || 1)")],
         r"^(unit\.keeper_sign|unit\.keeper|unit\.remote_signer)$"),
+    "cluster-target-names": (
+        "the character check of names in a target from etcd before they become YAML",
+        [("src/cluster/ctarget.c",
+          "        if (!json_is_string(v) || !name_chars_ok(json_string_value(v)))",
+          "        if (!json_is_string(v))")],
+        r"^unit\.ctarget$"),
     "serve-peer-first": (
         "acmed serve deciding who asks (peer, HMAC) before it reads the body as a CSR",
         [("src/serve/serve_back.c",
