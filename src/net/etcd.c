@@ -287,8 +287,12 @@ static void on_http(void *arg, int rc, const struct http_response *resp, const s
             req_answer(q, resp);
         else if (q->c->closing)
             req_fail(q, -ECANCELED, "the client was closed");
-        else
+        else if (rc < 0)
             req_fail(q, code ? code : -EIO, why);
+        else {
+            snprintf(detail, sizeof detail, "HTTP %ld from %s: %s", status, url ? url : "?", why);
+            req_fail(q, code ? code : -EIO, detail);
+        }
         break;
     case ETCD_NEXT_RETRY:
         err_set(&q->last, rc < 0 ? rc : -EAGAIN, "%s: %s", url ? url : "?", why);

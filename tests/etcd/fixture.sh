@@ -7,8 +7,10 @@
 #   fixture.sh stop DIR    stop exactly the processes recorded in DIR/m*.pid
 #   fixture.sh env DIR     print DIR/env
 #
-# DIR/env holds ETCD_ENDPOINTS (the three client URLs, comma-separated), ETCD_URL_1..3,
-# ETCD_PID_1..3 and ETCD_DIR. Debian 12's etcd 3.4 has no --unsafe-no-fsync (3.5 added it).
+# DIR/env holds ETCD_ENDPOINTS (the three plain client URLs, comma-separated), ETCD_URL_1..3,
+# ETCD_TLS_URL_1..3 (each member also serves HTTPS, demanding a client certificate signed by
+# the fixture's CA), ETCD_CA, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY, ETCD_PID_1..3 and ETCD_DIR.
+# Debian 12's etcd 3.4 has no --unsafe-no-fsync (3.5 added it).
 # The members run in their own session with every descriptor redirected, so that ctest, which
 # waits for the setup test's pipes to close, does not wait for them.
 set -euo pipefail
@@ -43,6 +45,50 @@ pick_ports() {
         got+=("$p")
     done
     echo "${got[@]}"
+}
+
+# A CA, a certificate for the members (server and client use: etcd's gateway presents it to
+# the member's own gRPC server) and one for the tests' client.
+gen_certs() { # gen_certs DIR
+    local d=$1
+    cat >"$d/ca.tmpl" <<TMPL
+cn = "acmed etcd test CA"
+ca
+cert_signing_key
+expiration_days = 30
+TMPL
+    cat >"$d/server.tmpl" <<TMPL
+cn = "localhost"
+dns_name = "localhost"
+ip_address = "127.0.0.1"
+tls_www_server
+tls_www_client
+signing_key
+encryption_key
+expiration_days = 30
+TMPL
+    cat >"$d/client.tmpl" <<TMPL
+cn = "acmed"
+tls_www_client
+signing_key
+expiration_days = 30
+TMPL
+    {
+        certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile "$d/ca-key.pem" &&
+            certtool --generate-self-signed --load-privkey "$d/ca-key.pem" \
+                --template "$d/ca.tmpl" --outfile "$d/ca.pem" &&
+            for n in server client; do
+                certtool --generate-privkey --key-type ecdsa --curve secp256r1 \
+                    --outfile "$d/$n-key.pem" &&
+                    certtool --generate-certificate --load-privkey "$d/$n-key.pem" \
+                        --load-ca-certificate "$d/ca.pem" --load-ca-privkey "$d/ca-key.pem" \
+                        --template "$d/$n.tmpl" --outfile "$d/$n.pem" || return 1
+            done
+    } >"$d/certtool.log" 2>&1 || {
+        cat "$d/certtool.log" >&2
+        die "certtool failed"
+    }
+    chmod 600 "$d"/*-key.pem
 }
 
 alive() { # alive PID: running, not a zombie
@@ -91,11 +137,12 @@ show_logs() {
 # retry with other ports), 2 on any other failure.
 start_once() {
     local d=$1 i cluster="" code ok
-    local -a ports client peer pids
-    read -r -a ports <<<"$(pick_ports $((2 * MEMBERS)))"
+    local -a ports client tls peer pids
+    read -r -a ports <<<"$(pick_ports $((3 * MEMBERS)))"
     for ((i = 1; i <= MEMBERS; i++)); do
-        client[i]="http://127.0.0.1:${ports[2 * i - 2]}"
-        peer[i]="http://127.0.0.1:${ports[2 * i - 1]}"
+        client[i]="http://127.0.0.1:${ports[3 * i - 3]}"
+        peer[i]="http://127.0.0.1:${ports[3 * i - 2]}"
+        tls[i]="https://127.0.0.1:${ports[3 * i - 1]}"
         cluster+="${cluster:+,}m$i=${peer[i]}"
     done
     for ((i = 1; i <= MEMBERS; i++)); do
@@ -103,7 +150,10 @@ start_once() {
         : >"$d/m$i.log"
         # Short heartbeats and elections: a killed leader is replaced within a second.
         setsid etcd --name "m$i" --data-dir "$d/m$i" \
-            --listen-client-urls "${client[i]}" --advertise-client-urls "${client[i]}" \
+            --listen-client-urls "${client[i]},${tls[i]}" \
+            --advertise-client-urls "${client[i]},${tls[i]}" \
+            --cert-file "$d/server.pem" --key-file "$d/server-key.pem" \
+            --trusted-ca-file "$d/ca.pem" --client-cert-auth \
             --listen-peer-urls "${peer[i]}" --initial-advertise-peer-urls "${peer[i]}" \
             --initial-cluster "$cluster" --initial-cluster-state new \
             --initial-cluster-token "acmed-test-$$" \
@@ -133,8 +183,12 @@ start_once() {
         echo "ETCD_ENDPOINTS=${client[1]},${client[2]},${client[3]}"
         for ((i = 1; i <= MEMBERS; i++)); do
             echo "ETCD_URL_$i=${client[i]}"
+            echo "ETCD_TLS_URL_$i=${tls[i]}"
             echo "ETCD_PID_$i=${pids[i]}"
         done
+        echo "ETCD_CA=$d/ca.pem"
+        echo "ETCD_CLIENT_CERT=$d/client.pem"
+        echo "ETCD_CLIENT_KEY=$d/client-key.pem"
         echo "ETCD_DIR=$d"
     } >"$d/env.tmp"
     mv -f "$d/env.tmp" "$d/env"
@@ -144,10 +198,12 @@ start_once() {
 do_start() { # do_start DIR
     local d=$1 attempt rc
     command -v etcd >/dev/null || die "etcd not found (apt-get install etcd-server)"
+    command -v certtool >/dev/null || die "certtool not found (apt-get install gnutls-bin)"
     mkdir -p "$d"
     d=$(cd "$d" && pwd)
     do_stop "$d"
     rm -f "$d/env"
+    gen_certs "$d"
     for ((attempt = 1; attempt <= START_ATTEMPTS; attempt++)); do
         rc=0
         start_once "$d" || rc=$?

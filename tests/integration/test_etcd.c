@@ -1,8 +1,8 @@
 /* Integration tests for net/etcd and net/etcd_watch against a real three-member etcd cluster
  * (tests/etcd/fixture.sh, on loopback): round trips with binary values, transactions, leases,
- * watches (order, resumption, compaction), endpoints that are dead, black holes and a member
- * killed mid-run, and authentication. The member kill and the authentication come last: they
- * change the cluster for whatever runs after them. */
+ * watches (order, resumption, compaction), endpoints that are dead, black holes, TLS with a
+ * client certificate, a member killed mid-run, and authentication. The member kill and the
+ * authentication come last: they change the cluster for whatever runs after them. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -653,6 +653,59 @@ static void test_black_hole(void **state)
     close(fd);
 }
 
+/* TLS with a client certificate: calls and a watch go through; without the certificate, or
+ * without trusting the fixture's CA, nothing does (and nothing is applied). */
+static void test_tls(void **state)
+{
+    const char *eps[2] = {ee_get("ETCD_TLS_URL_1"), ee_get("ETCD_TLS_URL_2")};
+    struct etcd_opts o = {.endpoints = eps,
+                          .n = 2,
+                          .ca_bundle = ee_get("ETCD_CA"),
+                          .cert = ee_get("ETCD_CLIENT_CERT"),
+                          .key = ee_get("ETCD_CLIENT_KEY")};
+    struct wlog *l = calloc(1, sizeof *l);
+    struct etcd *c = NULL;
+    struct res x = {0};
+    struct err e;
+
+    (void)state;
+    assert_int_equal(etcd_new(&loop, &o, &c, &e), 0);
+    assert_int_equal(etcd_watch_start(c, key("tls/"), 0, on_watch, l, NULL, &e), 0);
+    assert_true(tu_run_until(&loop, &l->created, 10000));
+    do_put(c, key("tls/k"), "secret", 6, 0, &x);
+    assert_ok(&x);
+    do_get(c, key("tls/k"), false, 0, &x);
+    assert_int_equal(x.nkvs, 1);
+    assert_true(wait_events(l, 1, 10000));
+    assert_string_equal(l->key[0], key("tls/k"));
+    client_free(c);
+
+    /* The members demand a client certificate. (With TLS 1.3 the refusal comes after the
+     * client has sent its request, so a write would be ETCD_EUNKNOWN: a read shows it.) */
+    o.cert = o.key = NULL;
+    assert_int_equal(etcd_new(&loop, &o, &c, &e), 0);
+    do_get(c, key("tls/k"), false, 0, &x);
+    assert_int_equal(x.rc, -EHOSTDOWN);
+    client_free(c);
+
+    o.cert = ee_get("ETCD_CLIENT_CERT");
+    o.key = ee_get("ETCD_CLIENT_KEY");
+    o.ca_bundle = NULL; /* the system's trust does not know the fixture's CA */
+    assert_int_equal(etcd_new(&loop, &o, &c, &e), 0);
+    do_put(c, key("tls/k2"), "x", 1, 0, &x);
+    assert_int_equal(x.rc, -EHOSTDOWN);
+    assert_non_null(strstr(x.msg, "certificate"));
+    client_free(c);
+
+    c = cluster_client();
+    do_get(c, key("tls/k2"), false, 0, &x);
+    assert_int_equal(x.nkvs, 0);
+    do_delete(c, key("tls/"), true, &x);
+    res_clear(&x);
+    client_free(c);
+    free(l);
+}
+
 /* Kills member `i` of the fixture by its PID and waits until it is gone. */
 static void kill_member(int i)
 {
@@ -794,15 +847,11 @@ static void test_auth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_txn),
-        cmocka_unit_test(test_lease),
-        cmocka_unit_test(test_watch),
-        cmocka_unit_test(test_watch_compacted),
-        cmocka_unit_test(test_dead_first_endpoint),
-        cmocka_unit_test(test_black_hole),
-        cmocka_unit_test(test_failover),
-        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_txn),
+        cmocka_unit_test(test_lease),           cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_watch_compacted), cmocka_unit_test(test_dead_first_endpoint),
+        cmocka_unit_test(test_black_hole),      cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_failover),        cmocka_unit_test(test_auth),
     };
     int rc;
 
