@@ -231,7 +231,7 @@ static void on_token(struct etcd_waiter *w, int rc, const struct err *e)
 static void req_go(struct etcd_req *q)
 {
     struct err e;
-    int rc;
+    int rc = 1;
 
     err_clear(&e);
     if (q->call == ETCD_AUTH || (rc = etcd_need_token(q->c, &q->wait, &e)) > 0)
@@ -295,7 +295,10 @@ static void on_http(void *arg, int rc, const struct http_response *resp, const s
         }
         break;
     case ETCD_NEXT_RETRY:
-        err_set(&q->last, rc < 0 ? rc : -EAGAIN, "%s: %s", url ? url : "?", why);
+        if (rc < 0)
+            err_set(&q->last, rc, "%s", why); /* names the URL already */
+        else
+            err_set(&q->last, -EAGAIN, "HTTP %ld from %s: %s", status, url ? url : "?", why);
         req_retry(q);
         break;
     case ETCD_NEXT_REAUTH:

@@ -208,7 +208,9 @@ static void on_timer(uv_timer_t *t)
         watch_send(w); /* the pause before another try is over */
         return;
     }
-    while (go > 0 && (nl = memchr(w->pending.data + used, '\n', w->pending.len - used))) {
+    /* A callback that frees the client stops the delivery: the end comes as -ECANCELED. */
+    while (go > 0 && !w->c->closing &&
+           (nl = memchr(w->pending.data + used, '\n', w->pending.len - used))) {
         n = (size_t)(nl - (w->pending.data + used));
         if (n > 0 && (go = handle_line(w, w->pending.data + used, n)) == 0)
             return;
