@@ -1,8 +1,8 @@
 /* Integration tests for net/etcd and net/etcd_watch against a real three-member etcd cluster
  * (tests/etcd/fixture.sh, on loopback): round trips with binary values, transactions, leases,
  * watches (order, resumption, compaction), endpoints that are dead, black holes, TLS with a
- * client certificate, a member killed mid-run, and authentication. The member kill and the
- * authentication come last: they change the cluster for whatever runs after them. */
+ * client certificate, a member killed mid-run, authentication, and no quorum. The member
+ * kills come last: they change the cluster for whatever runs after them. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -513,28 +513,35 @@ static void on_http_done(void *arg, int rc, const struct http_response *resp, co
     *status = rc < 0 ? rc : (int)resp->status;
 }
 
-/* Compaction, which acmed never asks for, through the gateway directly. */
-static void compact(int64_t rev)
+/* POSTs body to path on member 1's gateway directly (what acmed never asks for: compaction,
+ * user administration), with token as the Authorization header if not NULL. Returns the
+ * HTTP status. */
+static int gateway_post(const char *path, const char *body, const char *token)
 {
     struct http_client *h = NULL;
-    struct http_request req = {0};
-    char body[64], url[256];
+    struct http_request req = {
+        .method = "POST", .body = body, .body_len = strlen(body), .authorization = token};
+    char url[256];
     int status = 0;
     struct err e;
 
     assert_int_equal(http_client_new(&loop, NULL, &h, &e), 0);
-    snprintf(body, sizeof body, "{\"revision\":\"%lld\",\"physical\":true}", (long long)rev);
-    snprintf(url, sizeof url, "%s/v3/kv/compaction", ee_get("ETCD_URL_1"));
-    req.method = "POST";
+    snprintf(url, sizeof url, "%s%s", ee_get("ETCD_URL_1"), path);
     req.url = url;
-    req.body = body;
-    req.body_len = strlen(body);
     assert_int_equal(http_request_start(h, &req, on_http_done, &status, &e), 0);
     assert_true(tu_run_until(&loop, &status, 10000));
-    assert_int_equal(status, 200);
     freed = 0;
     http_client_close(h, on_freed, NULL);
     assert_true(tu_run_until(&loop, &freed, 5000));
+    return status;
+}
+
+static void compact(int64_t rev)
+{
+    char body[64];
+
+    snprintf(body, sizeof body, "{\"revision\":\"%lld\",\"physical\":true}", (long long)rev);
+    assert_int_equal(gateway_post("/v3/kv/compaction", body, NULL), 200);
 }
 
 static void test_watch_compacted(void **state)
@@ -770,13 +777,12 @@ static void test_failover(void **state)
 }
 
 /* Sets up a root user, enables authentication, then: calls authenticate once, a spoiled token
- * is replaced, a wrong password is -EACCES. Leaves authentication on: last test. */
+ * is replaced (for a call and a watch), a wrong password is -EACCES. Turns it off again. */
 static void test_auth(void **state)
 {
     struct etcd *c = cluster_client(), *ca, *bad;
     struct wlog *l = calloc(1, sizeof *l);
     const char *eps[2] = {ee_get("ETCD_URL_1"), ee_get("ETCD_URL_2")};
-    struct http_client *h = NULL;
     static const char *const steps[][2] = {
         {"/v3/auth/user/add", "{\"name\":\"root\",\"password\":\"s3cret\"}"},
         {"/v3/auth/user/grant", "{\"user\":\"root\",\"role\":\"root\"}"},
@@ -784,24 +790,11 @@ static void test_auth(void **state)
     };
     struct res x = {0};
     struct err e;
+    char *token;
 
     (void)state;
-    assert_int_equal(http_client_new(&loop, NULL, &h, &e), 0);
-    for (size_t i = 0; i < 3; i++) {
-        struct http_request req = {
-            .method = "POST", .body = steps[i][1], .body_len = strlen(steps[i][1])};
-        char url[256];
-        int status = 0;
-
-        snprintf(url, sizeof url, "%s%s", eps[0], steps[i][0]);
-        req.url = url;
-        assert_int_equal(http_request_start(h, &req, on_http_done, &status, &e), 0);
-        assert_true(tu_run_until(&loop, &status, 10000));
-        assert_int_equal(status, 200);
-    }
-    freed = 0;
-    http_client_close(h, on_freed, NULL);
-    assert_true(tu_run_until(&loop, &freed, 5000));
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(gateway_post(steps[i][0], steps[i][1], NULL), 200);
 
     /* Without credentials: refused. */
     do_get(c, key("auth/k"), false, 0, &x);
@@ -833,6 +826,7 @@ static void test_auth(void **state)
     assert_string_equal(l->key[0], key("auth/w"));
     assert_int_equal(l->ended, 0);
     do_delete(ca, key("auth/"), true, &x);
+    token = strdup(ca->token);
     client_free(ca);
 
     bad = client_for(eps, 2, 0, 0, "root", "wrong");
@@ -842,6 +836,39 @@ static void test_auth(void **state)
     client_free(bad);
     assert_int_equal(l->end_rc, -ECANCELED); /* the watch ended with its client */
     free(l);
+    /* Off again for what follows. */
+    assert_int_equal(gateway_post("/v3/auth/disable", "{}", token), 200);
+    free(token);
+}
+
+/* Member 3 was killed by test_failover; killing member 2 leaves member 1 alone, without a
+ * quorum: reads fail after a bounded number of tries, a write fails without being repeated
+ * (ETCD_EUNKNOWN once sent, or -EHOSTDOWN when every member refused it before proposing), all
+ * within the bounds the options set. Last: the cluster is gone. */
+static void test_no_quorum(void **state)
+{
+    struct etcd *c;
+    struct res x = {0};
+    uint64_t start;
+
+    (void)state;
+    kill_member(2);
+    c = client_for(
+        (const char *const[]){ee_get("ETCD_URL_1"), ee_get("ETCD_URL_2"), ee_get("ETCD_URL_3")}, 3,
+        500, 3, NULL, NULL);
+    uv_update_time(&loop);
+    start = uv_now(&loop);
+    do_get(c, key("nq"), false, 0, &x);
+    assert_int_equal(x.rc, -EHOSTDOWN);
+    assert_true(uv_now(&loop) - start < 3 * 500 + 1000);
+    uv_update_time(&loop);
+    start = uv_now(&loop);
+    do_put(c, key("nq"), "v", 1, 0, &x);
+    if (x.rc != ETCD_EUNKNOWN && x.rc != -EHOSTDOWN)
+        fail_msg("put without quorum: %d: %s", x.rc, x.msg);
+    assert_true(uv_now(&loop) - start < 3 * 500 + 1000);
+    res_clear(&x);
+    client_free(c);
 }
 
 int main(void)
@@ -852,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_watch_compacted), cmocka_unit_test(test_dead_first_endpoint),
         cmocka_unit_test(test_black_hole),      cmocka_unit_test(test_tls),
         cmocka_unit_test(test_failover),        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_no_quorum),
     };
     int rc;
 
