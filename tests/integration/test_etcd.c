@@ -713,6 +713,48 @@ static void test_tls(void **state)
     free(l);
 }
 
+/* etcd_free inside a callback: the other call in flight and the open watch end with
+ * -ECANCELED (from the loop), nothing runs after, the client is freed, done runs once. */
+struct freer {
+    struct etcd *c;
+    struct res x;
+};
+
+static void on_done_free(void *arg, int rc, const struct etcd_result *r, const struct err *e)
+{
+    struct freer *f = arg;
+
+    on_done(&f->x, rc, r, e);
+    etcd_free(f->c, on_freed, NULL);
+    etcd_free(f->c, on_freed, NULL); /* a second call is ignored */
+}
+
+static void test_free_in_callback(void **state)
+{
+    struct freer f = {.c = cluster_client()};
+    struct wlog *l = calloc(1, sizeof *l);
+    struct res other = {0};
+    struct err e;
+
+    (void)state;
+    assert_int_equal(etcd_watch_start(f.c, key("free/"), 0, on_watch, l, NULL, &e), 0);
+    assert_true(tu_run_until(&loop, &l->created, 10000));
+    freed = 0;
+    assert_int_equal(etcd_get(f.c, key("free/a"), on_done_free, &f, &e), 0);
+    assert_int_equal(etcd_lease_grant(f.c, 30, on_done, &other, &e), 0);
+    assert_true(tu_run_until(&loop, &freed, 10000));
+    assert_int_equal(f.x.done, 1);
+    assert_ok(&f.x);
+    assert_int_equal(l->ended, 1);
+    assert_int_equal(l->end_rc, -ECANCELED);
+    /* The grant either finished before the get's callback or was cancelled. */
+    assert_int_equal(other.done, 1);
+    assert_true(other.rc == 0 || other.rc == -ECANCELED);
+    res_clear(&f.x);
+    res_clear(&other);
+    free(l);
+}
+
 /* Kills member `i` of the fixture by its PID and waits until it is gone. */
 static void kill_member(int i)
 {
@@ -874,11 +916,17 @@ static void test_no_quorum(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_txn),
-        cmocka_unit_test(test_lease),           cmocka_unit_test(test_watch),
-        cmocka_unit_test(test_watch_compacted), cmocka_unit_test(test_dead_first_endpoint),
-        cmocka_unit_test(test_black_hole),      cmocka_unit_test(test_tls),
-        cmocka_unit_test(test_failover),        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_txn),
+        cmocka_unit_test(test_lease),
+        cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_watch_compacted),
+        cmocka_unit_test(test_dead_first_endpoint),
+        cmocka_unit_test(test_black_hole),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_free_in_callback),
+        cmocka_unit_test(test_failover),
+        cmocka_unit_test(test_auth),
         cmocka_unit_test(test_no_quorum),
     };
     int rc;
