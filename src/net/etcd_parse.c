@@ -364,12 +364,13 @@ static int grpc_code(const char *body, size_t len)
     return code;
 }
 
-/* Unavailable answers that etcd gives before a write is proposed to raft: safe to retry. */
+/* Unavailable answers that etcd gives before a write enters the raft log (no leader, raft
+ * dropped the proposal while electing one...): safe to retry. */
 static bool refused_before_proposal(const char *body, size_t len)
 {
     static const char *const before[] = {"etcdserver: no leader", "etcdserver: not capable",
                                          "etcdserver: too many requests",
-                                         "etcdserver: server stopped"};
+                                         "etcdserver: server stopped", "raft proposal dropped"};
     char why[256];
 
     etcd_error_text(body, len, why, sizeof why);
@@ -404,7 +405,7 @@ enum etcd_next etcd_next_step(enum etcd_call call, int http_rc, long status, con
     if (g == 16 && call != ETCD_AUTH)
         return ETCD_NEXT_REAUTH;
     if (status >= 500 || status == 429 || g == 14 || g == 4) {
-        if (safe || (g == 14 && refused_before_proposal(body, len)) || status == 429)
+        if (safe || refused_before_proposal(body, len) || status == 429)
             return ETCD_NEXT_RETRY;
         return ETCD_NEXT_UNKNOWN;
     }

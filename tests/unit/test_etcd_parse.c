@@ -348,6 +348,9 @@ static void test_next_step(void **state)
     assert_int_equal(next(ETCD_TXN, 0, 503,
                           "{\"message\":\"etcdserver: request timed out\",\"code\":14}", &code),
                      ETCD_NEXT_UNKNOWN);
+    assert_int_equal(
+        next(ETCD_PUT, 0, 500, "{\"message\":\"raft proposal dropped\",\"code\":2}", &code),
+        ETCD_NEXT_RETRY);
     assert_int_equal(next(ETCD_RANGE, 0, 503,
                           "{\"message\":\"etcdserver: request timed out\",\"code\":14}", &code),
                      ETCD_NEXT_RETRY);
