@@ -65,11 +65,13 @@ struct http_request {
     bool plain_http;           /* plain http by nature (the http-01 self-test): exempt from
                                   the plain-http rule */
     const char *authorization; /* optional Authorization header (an etcd auth token) */
-    /* Streaming (an etcd watch): when set, the body is not collected but handed over piece by
-     * piece as it arrives, on the loop thread; on_data returns 0 to go on or a negative code to
-     * end the transfer, whose callback then gets that code. The total timeout does not apply
-     * (timeout_ms still does when set); http_request_abort ends such a request. The response
-     * given to the callback then has an empty body. */
+    /* Streaming (an etcd watch): when set, the body (of any status) is not collected but
+     * handed over piece by piece as it arrives; on_data returns 0 to go on or a negative code
+     * to end the transfer, whose callback then gets that code. It runs inside curl's write
+     * callback, so it must not call this client (start, abort, cancel, close): it stores and
+     * defers. The total timeout does not apply (timeout_ms still does when set);
+     * http_request_abort ends such a request. The response given to the callback then has an
+     * empty body. */
     int (*on_data)(void *arg, const char *data, size_t len);
     /* When set, a transfer that failed before any of the request was sent (cannot connect,
      * connect timeout, TLS handshake) ends with -ENOTCONN (the cause stays in the message):
