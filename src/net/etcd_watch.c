@@ -25,11 +25,13 @@ struct etcd_watch {
     unsigned reauths;
     unsigned long http_id;
     bool inflight;
-    bool created;  /* etcd confirmed the watch on this stream */
-    bool ended;    /* the caller was told (or cancelled): no more callbacks */
-    bool closed;   /* the timer is closing */
-    bool have_end; /* the transfer ended: end_rc, status, end_err */
-    bool restart;  /* send again once the transfer ended: the token was refused */
+    bool created;       /* etcd confirmed the watch on this stream */
+    bool ended;         /* the caller was told (or cancelled): no more callbacks */
+    bool closed;        /* the timer is closing */
+    bool have_end;      /* the transfer ended: end_rc, status, end_err */
+    bool restart;       /* send again once the transfer ended: the token was refused */
+    bool setup_timeout; /* aborted: etcd did not confirm the watch within timeout_ms */
+    uint64_t deadline;  /* loop time by which etcd must confirm the watch */
     int end_rc;
     long status;
     struct err end_err;
@@ -223,7 +225,19 @@ static void on_timer(uv_timer_t *t)
         w->pending.data[w->pending.len] = '\0';
     }
     if (w->have_end)
-        handle_end(w);
+        return handle_end(w);
+    /* Until etcd confirms the watch, the try is bounded like a call (a black hole that accepts
+     * the connection must not hold it forever); afterwards the stream stays open. */
+    if (w->inflight && !w->created && !w->c->closing) {
+        uint64_t now = uv_now(w->c->loop);
+
+        if (now >= w->deadline) {
+            w->setup_timeout = true;
+            http_request_abort(w->c->http, w->http_id);
+        } else {
+            uv_timer_start(&w->timer, on_timer, w->deadline - now, 0);
+        }
+    }
 }
 
 static void on_http(void *arg, int rc, const struct http_response *resp, const struct err *he)
@@ -250,6 +264,11 @@ static void on_http(void *arg, int rc, const struct http_response *resp, const s
     err_clear(&w->end_err);
     if (rc < 0 && he)
         w->end_err = *he;
+    if (w->setup_timeout) {
+        w->setup_timeout = false;
+        w->end_rc = err_set(&w->end_err, -ETIMEDOUT, "%s: no confirmation of the watch in %ld ms",
+                            w->c->endpoints[w->ep % w->c->n], w->c->timeout_ms);
+    }
     uv_timer_start(&w->timer, on_timer, 0, 0);
 }
 
@@ -295,6 +314,8 @@ static void watch_send(struct etcd_watch *w)
     if (rc < 0)
         return watch_end(w, rc, NULL, &e);
     w->inflight = true;
+    w->deadline = uv_now(c->loop) + (uint64_t)c->timeout_ms;
+    uv_timer_start(&w->timer, on_timer, (uint64_t)c->timeout_ms, 0);
 }
 
 static void on_token(struct etcd_waiter *wt, int rc, const struct err *e)

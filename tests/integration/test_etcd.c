@@ -639,6 +639,8 @@ static void test_black_hole(void **state)
     const char *eps[2];
     struct etcd *c;
     struct res x = {0};
+    struct wlog *l = calloc(1, sizeof *l);
+    struct err e;
     uint64_t start;
 
     (void)state;
@@ -671,8 +673,22 @@ static void test_black_hole(void **state)
     do_get(c, key("hole"), false, 0, &x);
     assert_ok(&x);
     assert_true(uv_now(&loop) - start < 3000);
+    client_free(c);
+
+    /* So does a watch: etcd must confirm it within the timeout. */
+    c = client_for(eps, 2, 400, 0, NULL, NULL);
+    uv_update_time(&loop);
+    start = uv_now(&loop);
+    assert_int_equal(etcd_watch_start(c, key("hole/"), 0, on_watch, l, NULL, &e), 0);
+    assert_true(tu_run_until(&loop, &l->created, 5000));
+    assert_true(uv_now(&loop) - start >= 350 && uv_now(&loop) - start < 3000);
+    do_put(c, key("hole/k"), "v", 1, 0, &x);
+    assert_ok(&x);
+    assert_true(wait_events(l, 1, 5000));
+    do_delete(c, key("hole/k"), false, &x);
     res_clear(&x);
     client_free(c);
+    free(l);
     close(fd);
 }
 
