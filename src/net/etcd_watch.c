@@ -160,6 +160,9 @@ static void handle_end(struct etcd_watch *w)
     enum etcd_next next;
 
     w->have_end = false;
+    /* The gateway ends a stream with an error object and no newline after it. */
+    if (w->created && w->pending.len > 0 && handle_line(w, w->pending.data, w->pending.len) == 0)
+        return;
     if (w->end_rc < 0)
         snprintf(why, sizeof why, "%s", w->end_err.msg);
     else
@@ -309,6 +312,10 @@ static void watch_send(struct etcd_watch *w)
     hr.authorization = w->token_used;
     hr.report_unsent = true;
     hr.on_data = on_data;
+    /* gRPC metadata through the gateway: etcd refuses the watch on a member without a leader
+     * and ends it when the member loses its leader (a partition, a lost quorum), instead of
+     * keeping a silent stream. */
+    hr.extra_header = "Grpc-Metadata-hasleader: true";
     rc = http_request_start_id(c->http, &hr, on_http, w, &w->http_id, &e);
     free(url);
     if (rc < 0)

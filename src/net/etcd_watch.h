@@ -5,9 +5,9 @@
  * watch ("created") each try is bounded by the client's timeout_ms and a failure is retried on
  * the next endpoint like a read; once it runs, the stream has no time limit, and a
  * broken stream ends the watch and the caller resumes with a new one from the last revision
- * it saw plus one (no event is lost: etcd replays from that revision, unless compacted). A
- * member cut off from its peers may keep the stream open without events: a caller that must
- * notice pairs the watch with its own calls (lease keepalives fail then).
+ * it saw plus one (no event is lost: etcd replays from that revision, unless compacted). The
+ * watch asks etcd to require a leader: a member that loses its leader (cut off from its
+ * peers, or no quorum left) ends the stream within a few seconds rather than going silent.
  * Lines are handed over from a uv timer, never from inside curl's callbacks, so a callback
  * may start calls, cancel the watch or free the client. */
 #ifndef ACMED_NET_ETCD_WATCH_H

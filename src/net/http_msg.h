@@ -65,6 +65,7 @@ struct http_request {
     bool plain_http;           /* plain http by nature (the http-01 self-test): exempt from
                                   the plain-http rule */
     const char *authorization; /* optional Authorization header (an etcd auth token) */
+    const char *extra_header;  /* optional header line "Name: value" (etcd's gateway metadata) */
     /* Streaming (an etcd watch): when set, the body (of any status) is not collected but
      * handed over piece by piece as it arrives; on_data returns 0 to go on or a negative code
      * to end the transfer, whose callback then gets that code. It runs inside curl's write

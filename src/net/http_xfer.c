@@ -273,6 +273,13 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req,
         (req->authentication && add_header(&x->hdrs, "Authentication", req->authentication) < 0) ||
         (req->authorization && add_header(&x->hdrs, "Authorization", req->authorization) < 0))
         return -ENOMEM;
+    if (req->extra_header) {
+        struct curl_slist *l = curl_slist_append(x->hdrs, req->extra_header);
+
+        if (!l)
+            return -ENOMEM;
+        x->hdrs = l;
+    }
     if (curl_easy_setopt(h, CURLOPT_URL, x->url) || curl_easy_setopt(h, CURLOPT_PRIVATE, x) ||
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf) ||
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
@@ -334,7 +341,8 @@ int http_xfer_new(const struct http_request *req, const struct http_client_opts 
         return err_set(e, -EINVAL, "http: %s: unsupported method \"%s\"", req->url,
                        req->method ? req->method : "(none)");
     if (has_crlf(req->url) || has_crlf(req->content_type) || has_crlf(req->accept) ||
-        has_crlf(req->connect_to) || has_crlf(req->authentication) || has_crlf(req->authorization))
+        has_crlf(req->connect_to) || has_crlf(req->authentication) ||
+        has_crlf(req->authorization) || has_crlf(req->extra_header))
         return err_set(e, -EINVAL, "http: %s: line break in the URL or a header", method);
     x = calloc(1, sizeof *x);
     if (!x || !(x->url = strdup(req->url)) || !(x->easy = curl_easy_init())) {

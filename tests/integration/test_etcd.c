@@ -962,17 +962,30 @@ static void test_auth(void **state)
 }
 
 /* Member 3 was killed by test_failover; killing member 2 leaves member 1 alone, without a
- * quorum: reads fail after a bounded number of tries, a write fails without being repeated
- * (ETCD_EUNKNOWN once sent, or -EHOSTDOWN when every member refused it before proposing), all
- * within the bounds the options set. Last: the cluster is gone. */
+ * quorum: a watch on it ends, reads fail after a bounded number of tries, a write fails without
+ * being repeated (ETCD_EUNKNOWN once sent, or -EHOSTDOWN when every member refused it before
+ * proposing), all within the bounds the options set. Last: the cluster is gone. */
 static void test_no_quorum(void **state)
 {
     struct etcd *c;
     struct res x = {0};
     uint64_t start;
 
+    const char *only1[1] = {ee_get("ETCD_URL_1")};
+    struct etcd *c1 = client_for(only1, 1, 0, 0, NULL, NULL);
+    struct wlog *l = calloc(1, sizeof *l);
+    struct err e;
+
     (void)state;
+    assert_int_equal(etcd_watch_start(c1, key("nq/"), 0, on_watch, l, NULL, &e), 0);
+    assert_true(tu_run_until(&loop, &l->created, 10000));
     kill_member(2);
+    /* Member 1 has lost its leader: etcd ends the watch rather than leave it silent. */
+    assert_true(tu_run_until(&loop, &l->ended, 10000));
+    assert_int_equal(l->end_rc, -ECONNRESET);
+    assert_non_null(strstr(l->end_msg, "no leader"));
+    client_free(c1);
+    free(l);
     c = client_for(
         (const char *const[]){ee_get("ETCD_URL_1"), ee_get("ETCD_URL_2"), ee_get("ETCD_URL_3")}, 3,
         500, 3, NULL, NULL);

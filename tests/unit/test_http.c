@@ -480,7 +480,8 @@ static void test_cancel(void **state)
 
 /* Streaming (net/http_msg.h on_data): pieces are handed over as they arrive, the client's total
  * timeout does not end the request, http_request_abort does (from the loop, never inside the
- * call; an unknown id is ignored); the Authorization header goes out. */
+ * call; an unknown id is ignored); the Authorization and extra headers go out, an extra header
+ * with a line break is refused. */
 struct stream_seen {
     char data[256];
     size_t len;
@@ -520,6 +521,7 @@ static void test_stream_abort(void **state)
                                .body = "{}",
                                .body_len = 2,
                                .authorization = "tok.1",
+                               .extra_header = "X-Extra: 1",
                                .on_data = on_stream_data};
     unsigned long id = 0;
     struct err e;
@@ -536,6 +538,10 @@ static void test_stream_abort(void **state)
     assert_false(tu_run_until(&loop, &sr.r.calls, 800)); /* beyond the total timeout */
     assert_string_equal(sd.data, "line1\n");
     assert_non_null(strstr(s.data, "Authorization: tok.1\r\n"));
+    assert_non_null(strstr(s.data, "\r\nX-Extra: 1\r\n"));
+    req.extra_header = "X: 1\r\nY: 2"; /* header injection */
+    assert_int_equal(http_request_start(c, &req, on_stream_resp, &sr, &e), -EINVAL);
+    req.extra_header = NULL;
     http_request_abort(c, id + 1000); /* unknown: ignored */
     http_request_abort(c, id);
     assert_int_equal(sr.r.calls, 0);
