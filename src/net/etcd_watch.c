@@ -214,7 +214,7 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     /* A callback that frees the client stops the delivery: the end comes as -ECANCELED. */
-    while (go > 0 && !w->c->closing &&
+    while (go > 0 && !w->c->closing && used < w->pending.len &&
            (nl = memchr(w->pending.data + used, '\n', w->pending.len - used))) {
         n = (size_t)(nl - (w->pending.data + used));
         if (n > 0 && (go = handle_line(w, w->pending.data + used, n)) == 0)
