@@ -18,13 +18,13 @@
 #include "net/http.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "net/http_global.h"
 #include "net/http_xfer.h"
 #include "net/url_policy.h"
 #include "util/log.h"
@@ -58,6 +58,7 @@ struct http_client {
     int aborted;                 /* http_client_cancel was called */
     struct http_sock *socks;     /* polls that are open (not closing) */
     unsigned closing_handles;    /* uv_close calls whose callback has not run yet */
+    unsigned long last_id;       /* of the latest request started */
     int closing;
     void (*done)(void *arg);
     void *done_arg;
@@ -281,57 +282,6 @@ static void check_done(struct http_client *c)
 
 /* ---- global init, default trust ------------------------------------------------------------ */
 
-/* libssh2's LIBSSH2_INIT_NO_CRYPTO (libssh2.h, which is not installed with libcurl's headers). */
-#define SSH2_INIT_NO_CRYPTO 0x0001
-
-/* curl_global_init also initialises libssh2, which Debian's libcurl-gnutls links to OpenSSL's
- * libcrypto; libssh2_init(0) then loads and registers all of OpenSSL's built-in engines, which
- * touches 1.5 MiB of libcrypto pages (and 34 KB of heap for error strings) for SCP and SFTP,
- * protocols acmed never speaks (http_xfer allows only http and https). libssh2 counts its init
- * calls and initialises the crypto library only on the first, and not at all if that one asks
- * for LIBSSH2_INIT_NO_CRYPTO; so calling it first makes curl's call a mere count. The symbol is
- * looked up at run time because acmed does not link libssh2 itself: a libcurl built without it
- * just has no such symbol, and then this does nothing. Each global_init pairs with one
- * global_cleanup, like curl_global_init and curl_global_cleanup. */
-struct ssh2_fns {
-    int (*init)(int flags);
-    void (*exit)(void);
-};
-
-static struct ssh2_fns ssh2_lookup(void)
-{
-    struct ssh2_fns f = {
-        (int (*)(int))dlsym(RTLD_DEFAULT, "libssh2_init"),
-        (void (*)(void))dlsym(RTLD_DEFAULT, "libssh2_exit"),
-    };
-
-    if (!f.init || !f.exit)
-        f = (struct ssh2_fns){NULL, NULL};
-    return f;
-}
-
-static int global_init(void)
-{
-    struct ssh2_fns ssh2 = ssh2_lookup();
-
-    if (ssh2.init)
-        ssh2.init(SSH2_INIT_NO_CRYPTO);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-        return 0;
-    if (ssh2.exit)
-        ssh2.exit();
-    return -EIO;
-}
-
-static void global_cleanup(void)
-{
-    struct ssh2_fns ssh2 = ssh2_lookup();
-
-    curl_global_cleanup();
-    if (ssh2.exit)
-        ssh2.exit();
-}
-
 /* The CA file a client with no ca_bundle trusts: http_dir_bundle of libcurl's default CA
  * directory when libcurl has no default CA file (CURLINFO_CAINFO and CURLINFO_CAPATH report
  * the defaults since 7.84.0), else NULL: libcurl's default stays. With Debian 12's
@@ -370,7 +320,7 @@ int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts, struct
     *out = NULL;
     /* curl counts init/cleanup pairs; each client holds one so that the last close releases
      * the TLS library's globals. */
-    if (global_init() < 0) {
+    if (http_global_init() < 0) {
         rc = err_set(e, -EIO, "http: curl_global_init failed");
         goto out;
     }
@@ -422,12 +372,18 @@ out:
         free(c);
     }
     if (global)
-        global_cleanup();
+        http_global_cleanup();
     return rc;
 }
 
 int http_request_start(struct http_client *c, const struct http_request *req, http_cb cb, void *arg,
                        struct err *e)
+{
+    return http_request_start_id(c, req, cb, arg, NULL, e);
+}
+
+int http_request_start_id(struct http_client *c, const struct http_request *req, http_cb cb,
+                          void *arg, unsigned long *id, struct err *e)
 {
     struct http_xfer *x = NULL;
     int rc;
@@ -454,6 +410,9 @@ int http_request_start(struct http_client *c, const struct http_request *req, ht
     }
     xfer_link(&c->xfers, x);
     c->stats.requests++;
+    x->id = ++c->last_id;
+    if (id)
+        *id = x->id;
     x = NULL;
     rc = 0;
 out:
@@ -492,7 +451,7 @@ static void client_finalize(struct http_client *c)
         c->done(c->done_arg);
     free((char *)c->opts.ca_bundle);
     free(c);
-    global_cleanup();
+    http_global_cleanup();
 }
 
 void http_client_close(struct http_client *c, void (*done)(void *arg), void *arg)
@@ -545,9 +504,28 @@ static void on_cancel_timer(uv_timer_t *t)
 
     while (!c->closing && (x = c->cancelled)) {
         c->cancelled = x->next;
-        err_set(&e, -ECANCELED, "%s %s: cancelled: acmed is stopping", x->method, x->url);
+        err_set(&e, -ECANCELED, "%s %s: cancelled: %s", x->method, x->url,
+                x->aborted ? "aborted by its caller" : "acmed is stopping");
         x->cb(x->arg, -ECANCELED, NULL, &e);
         http_xfer_free(x);
+    }
+}
+
+void http_request_abort(struct http_client *c, unsigned long id)
+{
+    struct http_xfer *x, **p;
+
+    for (x = c && !c->closing ? c->xfers : NULL; x; x = x->next) {
+        if (x->id == id) {
+            xfer_detach(c, x);
+            x->aborted = 1;
+            /* Last in the list, so delivered after what a cancel parked before it. */
+            for (p = &c->cancelled; *p; p = &(*p)->next)
+                ;
+            *p = x;
+            uv_timer_start(&c->cancel_timer, on_cancel_timer, 0, 0);
+            return;
+        }
     }
 }
 

@@ -34,6 +34,16 @@ int http_client_new(uv_loop_t *loop, const struct http_client_opts *opts, struct
 int http_request_start(struct http_client *c, const struct http_request *req, http_cb cb, void *arg,
                        struct err *e);
 
+/* Like http_request_start; when it returns 0, *id (if id is not NULL) names the request for
+ * http_request_abort. Ids are never reused by a client. */
+int http_request_start_id(struct http_client *c, const struct http_request *req, http_cb cb,
+                          void *arg, unsigned long *id, struct err *e);
+
+/* Ends request `id` if it is still in flight (a finished or unknown id is ignored): its
+ * callback runs later from the loop with rc -ECANCELED, never from inside this call. For
+ * streaming requests (http_msg.h on_data), which have no total timeout. c may be NULL. */
+void http_request_abort(struct http_client *c, unsigned long id);
+
 /* Someone to tell when the client is cancelled (http_client_cancel), e.g. a user whose own
  * timers wait to send requests. Embedded in the user's memory; cb(w) runs once, from inside
  * http_client_cancel. Linked by http_client_watch; the user unlinks it (http_client_unwatch)

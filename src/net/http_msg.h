@@ -18,6 +18,9 @@ struct http_client_opts {
     size_t max_body;          /* 0 = 4 MiB */
     bool allow_insecure_http; /* plain http to any host (conf/acmed.yaml allow-insecure-http);
                                * otherwise only to loopback literals (net/url_policy.h) */
+    const char *client_cert;  /* PEM client certificate for TLS client authentication (etcd),
+                               * with client_key; NULL: none. Borrowed for the client's life. */
+    const char *client_key;
 };
 
 struct http_header {
@@ -42,7 +45,8 @@ struct http_response {
  *   -EFBIG body (or headers) above the cap    -ENOENT CA bundle unreadable
  *   -ECONNRESET connection broke             -ECANCELED http_client_close was called
  *   -EINVAL malformed URL, -EPROTONOSUPPORT not http/https, -EHOSTUNREACH unresolvable,
- *   -ENOMEM, -EIO anything else.
+ *   -ENOMEM, -EIO anything else; -ENOTCONN nothing was sent (only with report_unsent);
+ *   an on_data callback's own negative code.
  * resp and e are valid only during the callback. */
 typedef void (*http_cb)(void *arg, int rc, const struct http_response *resp, const struct err *e);
 
@@ -55,11 +59,25 @@ struct http_request {
                                  * server's HMAC: net/mgmt_url.h) */
     const char *body;           /* POST body, copied by http_request_start */
     size_t body_len;
-    const char *connect_to; /* optional "HOST:PORT" to connect to instead of the URL's host
-                               (the URL, Host header and TLS name stay as they are) */
-    long timeout_ms;        /* this request's total timeout; 0: the client's total_timeout_ms */
-    bool plain_http;        /* plain http by nature (the http-01 self-test): exempt from
-                               the plain-http rule */
+    const char *connect_to;    /* optional "HOST:PORT" to connect to instead of the URL's host
+                                  (the URL, Host header and TLS name stay as they are) */
+    long timeout_ms;           /* this request's total timeout; 0: the client's total_timeout_ms */
+    bool plain_http;           /* plain http by nature (the http-01 self-test): exempt from
+                                  the plain-http rule */
+    const char *authorization; /* optional Authorization header (an etcd auth token) */
+    const char *extra_header;  /* optional header line "Name: value" (etcd's gateway metadata) */
+    /* Streaming (an etcd watch): when set, the body (of any status) is not collected but
+     * handed over piece by piece as it arrives; on_data returns 0 to go on or a negative code
+     * to end the transfer, whose callback then gets that code. It runs inside curl's write
+     * callback, so it must not call this client (start, abort, cancel, close): it stores and
+     * defers. The total timeout does not apply (timeout_ms still does when set);
+     * http_request_abort ends such a request. The response given to the callback then has an
+     * empty body. */
+    int (*on_data)(void *arg, const char *data, size_t len);
+    /* When set, a transfer that failed before any of the request was sent (cannot connect,
+     * connect timeout, TLS handshake) ends with -ENOTCONN (the cause stays in the message):
+     * retrying it elsewhere cannot repeat its effect. */
+    bool report_unsent;
 };
 
 /* First header named `name` (case-insensitive), or NULL. Borrowed from resp. */

@@ -44,7 +44,15 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     struct http_xfer *x = ud;
     size_t len = size * n;
+    int rc;
 
+    if (x->on_data) {
+        if ((rc = x->on_data(x->arg, data, len)) < 0) {
+            x->data_rc = rc;
+            return 0;
+        }
+        return len;
+    }
     if (len > x->max_body - x->body.len) {
         x->body_too_big = 1;
         return 0;
@@ -171,6 +179,18 @@ static const struct {
     {CURLE_HTTP2_STREAM, -ECONNRESET, "connection failed"},
 };
 
+/* True unless the transfer failed before curl started sending the request: curl records the
+ * pre-transfer time (connected, TLS done) just before it sends, so a zero there means none of
+ * the request left. */
+static int request_sent(struct http_xfer *x)
+{
+    curl_off_t t = 0;
+
+    if (curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &t) != CURLE_OK)
+        return 1;
+    return t > 0;
+}
+
 int http_xfer_error(struct http_xfer *x, CURLcode res, struct err *e)
 {
     const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(res);
@@ -187,6 +207,8 @@ int http_xfer_error(struct http_xfer *x, CURLcode res, struct err *e)
                        x->method, x->url, MAX_HEADER_BYTES);
     if (x->oom || res == CURLE_OUT_OF_MEMORY)
         return err_set(e, -ENOMEM, "%s %s: out of memory", x->method, x->url);
+    if (x->data_rc < 0)
+        return err_set(e, x->data_rc, "%s %s: stream ended by its reader", x->method, x->url);
     for (i = 0; i < sizeof failures / sizeof failures[0]; i++) {
         if (failures[i].res == res) {
             code = failures[i].code;
@@ -198,6 +220,8 @@ int http_xfer_error(struct http_xfer *x, CURLcode res, struct err *e)
     if (res == CURLE_COULDNT_CONNECT &&
         curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr > 0)
         code = (int)-oserr;
+    if (x->report_unsent && !request_sent(x))
+        code = -ENOTCONN;
     return err_set(e, code, "%s %s: %s: %s", x->method, x->url, what, detail);
 }
 
@@ -246,8 +270,16 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req,
     if (!(x->hdrs = curl_slist_append(NULL, "Expect:")) ||
         (req->content_type && add_header(&x->hdrs, "Content-Type", req->content_type) < 0) ||
         (req->accept && add_header(&x->hdrs, "Accept", req->accept) < 0) ||
-        (req->authentication && add_header(&x->hdrs, "Authentication", req->authentication) < 0))
+        (req->authentication && add_header(&x->hdrs, "Authentication", req->authentication) < 0) ||
+        (req->authorization && add_header(&x->hdrs, "Authorization", req->authorization) < 0))
         return -ENOMEM;
+    if (req->extra_header) {
+        struct curl_slist *l = curl_slist_append(x->hdrs, req->extra_header);
+
+        if (!l)
+            return -ENOMEM;
+        x->hdrs = l;
+    }
     if (curl_easy_setopt(h, CURLOPT_URL, x->url) || curl_easy_setopt(h, CURLOPT_PRIVATE, x) ||
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf) ||
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
@@ -258,8 +290,11 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req,
         curl_easy_setopt(h, CURLOPT_USERAGENT, http_user_agent()) ||
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) ||
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-                         req->timeout_ms > 0 ? req->timeout_ms : o->total_timeout_ms) ||
-        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body) ||
+                         req->timeout_ms > 0 ? req->timeout_ms
+                         : req->on_data      ? 0L
+                                             : o->total_timeout_ms) ||
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                         (curl_off_t)(req->on_data ? 0 : o->max_body)) ||
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) ||
         curl_easy_setopt(h, CURLOPT_WRITEDATA, x) ||
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) ||
@@ -270,6 +305,9 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req,
     /* A configured bundle replaces the system trust store rather than adding to it. */
     if (o->ca_bundle && (curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle) ||
                          curl_easy_setopt(h, CURLOPT_CAPATH, NULL)))
+        return -ENOMEM;
+    if (o->client_cert && (curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert) ||
+                           curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key)))
         return -ENOMEM;
     if (strcmp(x->method, "HEAD") == 0 && curl_easy_setopt(h, CURLOPT_NOBODY, 1L))
         return -ENOMEM;
@@ -303,7 +341,8 @@ int http_xfer_new(const struct http_request *req, const struct http_client_opts 
         return err_set(e, -EINVAL, "http: %s: unsupported method \"%s\"", req->url,
                        req->method ? req->method : "(none)");
     if (has_crlf(req->url) || has_crlf(req->content_type) || has_crlf(req->accept) ||
-        has_crlf(req->connect_to) || has_crlf(req->authentication))
+        has_crlf(req->connect_to) || has_crlf(req->authentication) ||
+        has_crlf(req->authorization) || has_crlf(req->extra_header))
         return err_set(e, -EINVAL, "http: %s: line break in the URL or a header", method);
     x = calloc(1, sizeof *x);
     if (!x || !(x->url = strdup(req->url)) || !(x->easy = curl_easy_init())) {
@@ -312,6 +351,8 @@ int http_xfer_new(const struct http_request *req, const struct http_client_opts 
     }
     x->method = method;
     x->max_body = opts->max_body;
+    x->on_data = req->on_data;
+    x->report_unsent = req->report_unsent;
     if (xfer_setup(x, req, opts) < 0) {
         rc = err_set(e, -ENOMEM, "http: %s %s: cannot set up the request", method, req->url);
         goto out;

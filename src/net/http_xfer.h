@@ -31,6 +31,11 @@ struct http_xfer {
     int body_too_big;
     int headers_too_big;
     int oom;
+    int (*on_data)(void *arg, const char *data, size_t len); /* streaming: see http_msg.h */
+    int data_rc;                                             /* on_data's refusal */
+    int report_unsent;
+    unsigned long id; /* names the request for http_request_abort */
+    int aborted;      /* by http_request_abort */
     char errbuf[CURL_ERROR_SIZE];
     struct http_xfer *prev, *next;
 };

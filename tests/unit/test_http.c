@@ -1,6 +1,7 @@
 /* Unit tests for net/http: the pure helpers, argument checks, closing an idle client, and
  * response handling against a loopback server that sends canned responses (1xx responses,
- * header trimming, redirects, the body cap without Content-Length), cancelling. */
+ * header trimming, redirects, the body cap without Content-Length), cancelling, streaming
+ * (on_data, http_request_abort) and report_unsent. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -477,14 +478,157 @@ static void test_cancel(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Streaming (net/http_msg.h on_data): pieces are handed over as they arrive, the client's total
+ * timeout does not end the request, http_request_abort does (from the loop, never inside the
+ * call; an unknown id is ignored); the Authorization and extra headers go out, an extra header
+ * with a line break is refused. */
+struct stream_seen {
+    char data[256];
+    size_t len;
+    int refuse; /* on_data's answer once something arrived */
+};
+
+static int on_stream_data(void *arg, const char *data, size_t len)
+{
+    struct stream_seen *sd = *(struct stream_seen **)arg;
+    size_t k = len < sizeof sd->data - 1 - sd->len ? len : sizeof sd->data - 1 - sd->len;
+
+    memcpy(sd->data + sd->len, data, k);
+    sd->len += k;
+    sd->data[sd->len] = '\0';
+    return sd->refuse;
+}
+
+struct stream_result {
+    struct stream_seen *sd; /* first: on_stream_data's arg is this struct */
+    struct result r;
+};
+
+static void on_stream_resp(void *arg, int rc, const struct http_response *resp, const struct err *e)
+{
+    on_resp(&((struct stream_result *)arg)->r, rc, resp, e);
+}
+
+static void test_stream_abort(void **state)
+{
+    uv_loop_t loop;
+    struct canned s;
+    struct http_client *c = NULL;
+    struct http_client_opts o = {.total_timeout_ms = 300};
+    struct stream_seen sd = {0};
+    struct stream_result sr = {.sd = &sd};
+    struct http_request req = {.method = "POST",
+                               .body = "{}",
+                               .body_len = 2,
+                               .authorization = "tok.1",
+                               .extra_header = "X-Extra: 1",
+                               .on_data = on_stream_data};
+    unsigned long id = 0;
+    struct err e;
+    char url[128];
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    canned_start(&loop, &s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nline1\n\r\n",
+                 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v3/watch", s.port);
+    req.url = url;
+    assert_int_equal(http_client_new(&loop, &o, &c, &e), 0);
+    assert_int_equal(http_request_start_id(c, &req, on_stream_resp, &sr, &id, &e), 0);
+    assert_true(id > 0);
+    assert_false(tu_run_until(&loop, &sr.r.calls, 800)); /* beyond the total timeout */
+    assert_string_equal(sd.data, "line1\n");
+    assert_non_null(strstr(s.data, "Authorization: tok.1\r\n"));
+    assert_non_null(strstr(s.data, "\r\nX-Extra: 1\r\n"));
+    req.extra_header = "X: 1\r\nY: 2"; /* header injection */
+    assert_int_equal(http_request_start(c, &req, on_stream_resp, &sr, &e), -EINVAL);
+    req.extra_header = NULL;
+    http_request_abort(c, id + 1000); /* unknown: ignored */
+    http_request_abort(c, id);
+    assert_int_equal(sr.r.calls, 0);
+    run_until(&loop, &sr.r.calls, 1000);
+    assert_int_equal(sr.r.rc, -ECANCELED);
+    assert_non_null(strstr(sr.r.msg, "aborted"));
+    http_request_abort(c, id); /* finished: ignored */
+    close_and_finish(&loop, c);
+    assert_int_equal(sr.r.calls, 1);
+    canned_stop(&loop, &s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* on_data's refusal ends the transfer with its own code. */
+static void test_stream_refused(void **state)
+{
+    static const char response[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc";
+    struct stream_seen sd = {.refuse = -EPIPE};
+    struct stream_result sr = {.sd = &sd};
+    struct http_request req = {.method = "GET", .on_data = on_stream_data};
+    uv_loop_t loop;
+    struct canned s;
+    struct http_client *c = NULL;
+    struct err e;
+    char url[128];
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    canned_start(&loop, &s, response, 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", s.port);
+    req.url = url;
+    assert_int_equal(http_client_new(&loop, NULL, &c, &e), 0);
+    assert_int_equal(http_request_start(c, &req, on_stream_resp, &sr, &e), 0);
+    run_until(&loop, &sr.r.calls, 5000);
+    assert_int_equal(sr.r.rc, -EPIPE);
+    assert_string_equal(sd.data, "abc");
+    close_and_finish(&loop, c);
+    canned_stop(&loop, &s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* report_unsent: a connection refused is -ENOTCONN (nothing went out); a request sent and
+ * never answered stays -ETIMEDOUT. Without the flag, the refusal keeps its own code. */
+static void test_report_unsent(void **state)
+{
+    uv_loop_t loop;
+    struct canned s;
+    struct http_client *c = NULL;
+    struct http_request req = {.method = "POST", .body = "x", .body_len = 1, .timeout_ms = 300};
+    struct result r = {0};
+    struct err e;
+    char url[128];
+    int port;
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    canned_start(&loop, &s, "", 0); /* reads, never answers */
+    port = s.port;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", port);
+    req.url = url;
+    assert_int_equal(http_client_new(&loop, NULL, &c, &e), 0);
+    req.report_unsent = true;
+    assert_int_equal(http_request_start(c, &req, on_resp, &r, &e), 0);
+    run_until(&loop, &r.calls, 5000);
+    assert_int_equal(r.rc, -ETIMEDOUT);
+    canned_stop(&loop, &s); /* the port is closed now */
+    memset(&r, 0, sizeof r);
+    assert_int_equal(http_request_start(c, &req, on_resp, &r, &e), 0);
+    run_until(&loop, &r.calls, 5000);
+    assert_int_equal(r.rc, -ENOTCONN);
+    assert_non_null(strstr(r.msg, "cannot connect"));
+    memset(&r, 0, sizeof r);
+    req.report_unsent = false;
+    assert_int_equal(http_request_start(c, &req, on_resp, &r, &e), 0);
+    run_until(&loop, &r.calls, 5000);
+    assert_int_equal(r.rc, -ECONNREFUSED);
+    close_and_finish(&loop, c);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_user_agent),   cmocka_unit_test(test_header_get),
-        cmocka_unit_test(test_bad_requests), cmocka_unit_test(test_no_ssh_crypto_init),
-        cmocka_unit_test(test_dir_bundle),   cmocka_unit_test(test_final_headers),
-        cmocka_unit_test(test_no_redirect),  cmocka_unit_test(test_body_cap_streaming),
-        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_user_agent),     cmocka_unit_test(test_header_get),
+        cmocka_unit_test(test_bad_requests),   cmocka_unit_test(test_no_ssh_crypto_init),
+        cmocka_unit_test(test_dir_bundle),     cmocka_unit_test(test_final_headers),
+        cmocka_unit_test(test_no_redirect),    cmocka_unit_test(test_body_cap_streaming),
+        cmocka_unit_test(test_cancel),         cmocka_unit_test(test_stream_abort),
+        cmocka_unit_test(test_stream_refused), cmocka_unit_test(test_report_unsent),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
