@@ -179,3 +179,37 @@ int ckv_put_fenced(struct ckv *kv, const char *lock, int64_t rev, const char *na
     free(sealed);
     return rc;
 }
+
+int ckv_put_absent(struct ckv *kv, const char *name, const void *value, size_t len, int64_t lease,
+                   etcd_cb cb, void *arg, struct err *e)
+{
+    char key[ETCD_MAX_KEY];
+    uint8_t *sealed = NULL;
+    size_t slen = 0;
+    int rc;
+
+    if ((rc = seal_for(kv, name, value, len, key, sizeof key, &sealed, &slen, e)) == 0) {
+        struct etcd_cmp cmp = {.target = ETCD_CMP_CREATE, .op = ETCD_CMP_EQUAL, .key = key};
+        struct etcd_op put = {
+            .type = ETCD_OP_PUT, .key = key, .value = sealed, .value_len = slen, .lease = lease};
+        struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &put, .nthen = 1};
+
+        rc = etcd_txn(kv->c, &t, cb, arg, e);
+    }
+    free(sealed);
+    return rc;
+}
+
+int ckv_delete_fenced(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb, void *arg,
+                      struct err *e)
+{
+    char key[ETCD_MAX_KEY];
+    struct etcd_cmp cmp = {.target = ETCD_CMP_CREATE, .op = ETCD_CMP_EQUAL, .num = rev};
+    struct etcd_op del = {.type = ETCD_OP_DELETE};
+    struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &del, .nthen = 1};
+
+    if (!ckv_key(kv, name, key, sizeof key) || rev <= 0)
+        return err_set(e, -EINVAL, "a fenced delete needs a name and its create revision");
+    cmp.key = del.key = key;
+    return etcd_txn(kv->c, &t, cb, arg, e);
+}

@@ -59,4 +59,12 @@ int ckv_put(struct ckv *kv, const char *name, const void *value, size_t len, int
 int ckv_put_fenced(struct ckv *kv, const char *lock, int64_t rev, const char *name,
                    const void *value, size_t len, etcd_cb cb, void *arg, struct err *e);
 
+/* ckv_put only when name does not exist (a lock): r->succeeded false when it does, and
+ * r->revision, on success, is the new key's create revision. */
+int ckv_put_absent(struct ckv *kv, const char *name, const void *value, size_t len, int64_t lease,
+                   etcd_cb cb, void *arg, struct err *e);
+/* Deletes name only while it has create revision rev (a lock given back by its holder). */
+int ckv_delete_fenced(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb, void *arg,
+                      struct err *e);
+
 #endif
