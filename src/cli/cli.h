@@ -42,6 +42,7 @@ int cmd_cull(const struct cli *c);
 int cmd_account(const struct cli *c);
 int cmd_sign_csr(const struct cli *c);
 int cmd_serve(const struct cli *c);
+int cmd_cluster(const struct cli *c);
 
 /* `acmed [-v] signer ...` parses its own options (argv[0] is "signer"); verbose counts the
  * -v given before it. Returns the exit code. */
