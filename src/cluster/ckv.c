@@ -213,3 +213,37 @@ int ckv_delete_fenced(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb,
     cmp.key = del.key = key;
     return etcd_txn(kv->c, &t, cb, arg, e);
 }
+
+int ckv_put_if_mod(struct ckv *kv, const char *name, int64_t rev, const void *value, size_t len,
+                   etcd_cb cb, void *arg, struct err *e)
+{
+    char key[ETCD_MAX_KEY];
+    uint8_t *sealed = NULL;
+    size_t slen = 0;
+    int rc;
+
+    if ((rc = seal_for(kv, name, value, len, key, sizeof key, &sealed, &slen, e)) == 0) {
+        struct etcd_cmp cmp = {
+            .target = ETCD_CMP_MOD, .op = ETCD_CMP_EQUAL, .key = key, .num = rev};
+        struct etcd_op put = {.type = ETCD_OP_PUT, .key = key, .value = sealed, .value_len = slen};
+        struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &put, .nthen = 1};
+
+        rc = etcd_txn(kv->c, &t, cb, arg, e);
+    }
+    free(sealed);
+    return rc;
+}
+
+int ckv_delete_if_mod(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb, void *arg,
+                      struct err *e)
+{
+    char key[ETCD_MAX_KEY];
+    struct etcd_cmp cmp = {.target = ETCD_CMP_MOD, .op = ETCD_CMP_EQUAL, .num = rev};
+    struct etcd_op del = {.type = ETCD_OP_DELETE};
+    struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &del, .nthen = 1};
+
+    if (!ckv_key(kv, name, key, sizeof key) || rev <= 0)
+        return err_set(e, -EINVAL, "a checked delete needs a name and its mod revision");
+    cmp.key = del.key = key;
+    return etcd_txn(kv->c, &t, cb, arg, e);
+}

@@ -63,6 +63,13 @@ int ckv_put_fenced(struct ckv *kv, const char *lock, int64_t rev, const char *na
  * r->revision, on success, is the new key's create revision. */
 int ckv_put_absent(struct ckv *kv, const char *name, const void *value, size_t len, int64_t lease,
                    etcd_cb cb, void *arg, struct err *e);
+/* ckv_put only while name's mod revision is still rev (no one changed it since it was read;
+ * rev 0: only when absent): r->succeeded false otherwise. */
+int ckv_put_if_mod(struct ckv *kv, const char *name, int64_t rev, const void *value, size_t len,
+                   etcd_cb cb, void *arg, struct err *e);
+/* Deletes name only while its mod revision is still rev. */
+int ckv_delete_if_mod(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb, void *arg,
+                      struct err *e);
 /* Deletes name only while it has create revision rev (a lock given back by its holder). */
 int ckv_delete_fenced(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb, void *arg,
                       struct err *e);

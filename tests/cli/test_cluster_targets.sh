@@ -66,6 +66,19 @@ printf 'request:\n  challenge:\n    webroot-paths: [/srv/acme]\n' >"$N2/conf/tar
 grep -qx 'www: www.fleet.test fleet.test' "$T/targets.out" || fail "targets: $(cat "$T/targets.out")"
 grep -qx 'api.fleet.test: api.fleet.test' "$T/targets.out" || fail "targets: $(cat "$T/targets.out")"
 
+# want and unwant in fleet mode change etcd, not desired/, and run no pass.
+"$ACMED" --state "$N2" want new.fleet.test www.new.fleet.test >"$T/want.out" 2>"$T/want.err" ||
+    fail "want in fleet mode exited $?: $(cat "$T/want.err")"
+[[ -z $(ls -A "$N2/desired") ]] || fail "want in fleet mode wrote desired/: $(ls "$N2/desired")"
+"$ACMED" --state "$N2" unwant fleet.test api.fleet.test >"$T/unwant.out" 2>"$T/unwant.err" ||
+    fail "unwant in fleet mode exited $?: $(cat "$T/unwant.err")"
+grep -q 'unwant: 2 targets in etcd changed' "$T/unwant.out" || fail "unwant: $(cat "$T/unwant.out")"
+"$ACMED" --state "$STATE" cluster targets >"$T/targets2.out" 2>"$T/targets2.err" ||
+    fail "targets exited $?: $(cat "$T/targets2.err")"
+sort "$T/targets2.out" >"$T/targets2.sorted"
+printf '%s\n' 'new.fleet.test: new.fleet.test www.new.fleet.test' 'www: www.fleet.test' |
+    diff - "$T/targets2.sorted" >&2 || fail "the fleet's targets after want/unwant are wrong"
+
 # Another secret opens nothing.
 N3=$T/node3
 node_conf "$N3" "$T/other" node3
