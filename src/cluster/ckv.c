@@ -247,3 +247,18 @@ int ckv_delete_if_mod(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb,
     cmp.key = del.key = key;
     return etcd_txn(kv->c, &t, cb, arg, e);
 }
+
+int ckv_open(const struct ckv *kv, const struct etcd_kv *raw, const char **name, uint8_t **pt,
+             size_t *len, struct err *e)
+{
+    if (strncmp(raw->key, kv->prefix, kv->prefix_len))
+        return err_set(e, -EBADMSG, "a key outside the prefix");
+    *name = raw->key + kv->prefix_len;
+    return seal_open(kv->secret, raw->key, strlen(raw->key), raw->value, raw->value_len, pt, len,
+                     e);
+}
+
+struct etcd *ckv_etcd(const struct ckv *kv)
+{
+    return kv->c;
+}

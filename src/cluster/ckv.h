@@ -26,6 +26,8 @@ struct ckv;
 int ckv_new(struct etcd *c, const char *prefix, const uint8_t secret[SEAL_KEY_LEN],
             struct ckv **out, struct err *e);
 void ckv_free(struct ckv *kv);
+/* The etcd client kv reads and writes through (borrowed). */
+struct etcd *ckv_etcd(const struct ckv *kv);
 
 /* The full etcd key of name into out (out_len bytes); false when it does not fit or name is
  * not a name (empty, over CKV_NAME_MAX, a control character, "..", a leading '/'). */
@@ -46,6 +48,12 @@ struct ckv_item {
  * logged by the caller). Items are borrowed for the callback. Called once, from the loop. */
 typedef void (*ckv_cb)(void *arg, int rc, const struct ckv_item *items, size_t n, size_t bad,
                        const struct err *e);
+
+/* Opens a pair as etcd gave it (a watch event's): *pt (seal_free_secret(*pt, *len)) and *len,
+ * *name (borrowed from raw) its name under the prefix. Returns 0, or -EBADMSG with e when it
+ * is not under the prefix or does not open. */
+int ckv_open(const struct ckv *kv, const struct etcd_kv *raw, const char **name, uint8_t **pt,
+             size_t *len, struct err *e);
 
 /* Each returns 0 when started (cb will run) or negative with e set (cb will not run). */
 int ckv_get(struct ckv *kv, const char *name, ckv_cb cb, void *arg, struct err *e);
