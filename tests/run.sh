@@ -74,14 +74,14 @@ run_ctest build || status=1
 if [ "$asan" = 1 ]; then
     run_ctest build-asan || status=1
 fi
-# The fuzz targets: a clang build of their own (tests/fuzz/README.md); about 2.5 minutes, or 40
-# with --long. They replay the committed corpora, then fuzz each target for a bounded time.
+# The fuzz targets: a clang build of their own (tests/fuzz/README.md); about 5 minutes (16
+# targets), or 80 with --long. They replay the committed corpora, then fuzz each target for a bounded time.
 if [ "$fuzz" = 1 ]; then
     echo "== fuzz targets in build-fuzz =="
     tests/fuzz/run.sh || status=1
 fi
 # Each safeguard removed in turn from a copy of the tree: a release build and the tests that
-# must notice (about 4 minutes).
+# must notice (about 9 minutes).
 if [ "$safeguards" = 1 ]; then
     echo "== safeguards: each removed in turn must fail a test =="
     python3 tests/safeguards/check.py || status=1
