@@ -158,94 +158,77 @@ int ckv_put(struct ckv *kv, const char *name, const void *value, size_t len, int
     return rc;
 }
 
-int ckv_put_fenced(struct ckv *kv, const char *lock, int64_t rev, const char *name,
-                   const void *value, size_t len, etcd_cb cb, void *arg, struct err *e)
+/* A conditional write: a put of name's sealed value (value NULL: a delete of name) run only
+ * while `target` of the key cmp_name (NULL: name itself) equals rev. */
+static int write_if(struct ckv *kv, const char *cmp_name, enum etcd_cmp_target target, int64_t rev,
+                    const char *name, const void *value, size_t len, int64_t lease, etcd_cb cb,
+                    void *arg, struct err *e)
 {
-    char key[ETCD_MAX_KEY], lkey[ETCD_MAX_KEY];
+    char key[ETCD_MAX_KEY], ckey[ETCD_MAX_KEY];
     uint8_t *sealed = NULL;
     size_t slen = 0;
-    int rc;
+    int rc = 0;
 
-    if (!ckv_key(kv, lock, lkey, sizeof lkey) || rev <= 0)
-        return err_set(e, -EINVAL, "a fence needs a lock and its create revision");
-    if ((rc = seal_for(kv, name, value, len, key, sizeof key, &sealed, &slen, e)) == 0) {
+    if (cmp_name && !ckv_key(kv, cmp_name, ckey, sizeof ckey))
+        return err_set(e, -EINVAL, "not a name for etcd");
+    if (value)
+        rc = seal_for(kv, name, value, len, key, sizeof key, &sealed, &slen, e);
+    else if (!ckv_key(kv, name, key, sizeof key))
+        rc = err_set(e, -EINVAL, "not a name for etcd");
+    if (rc == 0) {
         struct etcd_cmp cmp = {
-            .target = ETCD_CMP_CREATE, .op = ETCD_CMP_EQUAL, .key = lkey, .num = rev};
-        struct etcd_op put = {.type = ETCD_OP_PUT, .key = key, .value = sealed, .value_len = slen};
-        struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &put, .nthen = 1};
+            .target = target, .op = ETCD_CMP_EQUAL, .key = cmp_name ? ckey : key, .num = rev};
+        struct etcd_op op = {.type = value ? ETCD_OP_PUT : ETCD_OP_DELETE,
+                             .key = key,
+                             .value = sealed,
+                             .value_len = slen,
+                             .lease = lease};
+        struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &op, .nthen = 1};
 
         rc = etcd_txn(kv->c, &t, cb, arg, e);
     }
     free(sealed);
     return rc;
+}
+
+int ckv_put_fenced(struct ckv *kv, const char *lock, int64_t rev, const char *name,
+                   const void *value, size_t len, etcd_cb cb, void *arg, struct err *e)
+{
+    if (rev <= 0 || !value)
+        return err_set(e, -EINVAL, "a fence needs a lock and its create revision");
+    return write_if(kv, lock, ETCD_CMP_CREATE, rev, name, value, len, 0, cb, arg, e);
 }
 
 int ckv_put_absent(struct ckv *kv, const char *name, const void *value, size_t len, int64_t lease,
                    etcd_cb cb, void *arg, struct err *e)
 {
-    char key[ETCD_MAX_KEY];
-    uint8_t *sealed = NULL;
-    size_t slen = 0;
-    int rc;
-
-    if ((rc = seal_for(kv, name, value, len, key, sizeof key, &sealed, &slen, e)) == 0) {
-        struct etcd_cmp cmp = {.target = ETCD_CMP_CREATE, .op = ETCD_CMP_EQUAL, .key = key};
-        struct etcd_op put = {
-            .type = ETCD_OP_PUT, .key = key, .value = sealed, .value_len = slen, .lease = lease};
-        struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &put, .nthen = 1};
-
-        rc = etcd_txn(kv->c, &t, cb, arg, e);
-    }
-    free(sealed);
-    return rc;
+    if (!value)
+        return err_set(e, -EINVAL, "nothing to put");
+    return write_if(kv, NULL, ETCD_CMP_CREATE, 0, name, value, len, lease, cb, arg, e);
 }
 
 int ckv_delete_fenced(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb, void *arg,
                       struct err *e)
 {
-    char key[ETCD_MAX_KEY];
-    struct etcd_cmp cmp = {.target = ETCD_CMP_CREATE, .op = ETCD_CMP_EQUAL, .num = rev};
-    struct etcd_op del = {.type = ETCD_OP_DELETE};
-    struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &del, .nthen = 1};
-
-    if (!ckv_key(kv, name, key, sizeof key) || rev <= 0)
+    if (rev <= 0)
         return err_set(e, -EINVAL, "a fenced delete needs a name and its create revision");
-    cmp.key = del.key = key;
-    return etcd_txn(kv->c, &t, cb, arg, e);
+    return write_if(kv, NULL, ETCD_CMP_CREATE, rev, name, NULL, 0, 0, cb, arg, e);
 }
 
 int ckv_put_if_mod(struct ckv *kv, const char *name, int64_t rev, const void *value, size_t len,
                    etcd_cb cb, void *arg, struct err *e)
 {
-    char key[ETCD_MAX_KEY];
-    uint8_t *sealed = NULL;
-    size_t slen = 0;
-    int rc;
-
-    if ((rc = seal_for(kv, name, value, len, key, sizeof key, &sealed, &slen, e)) == 0) {
-        struct etcd_cmp cmp = {
-            .target = ETCD_CMP_MOD, .op = ETCD_CMP_EQUAL, .key = key, .num = rev};
-        struct etcd_op put = {.type = ETCD_OP_PUT, .key = key, .value = sealed, .value_len = slen};
-        struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &put, .nthen = 1};
-
-        rc = etcd_txn(kv->c, &t, cb, arg, e);
-    }
-    free(sealed);
-    return rc;
+    if (!value)
+        return err_set(e, -EINVAL, "nothing to put");
+    return write_if(kv, NULL, ETCD_CMP_MOD, rev, name, value, len, 0, cb, arg, e);
 }
 
 int ckv_delete_if_mod(struct ckv *kv, const char *name, int64_t rev, etcd_cb cb, void *arg,
                       struct err *e)
 {
-    char key[ETCD_MAX_KEY];
-    struct etcd_cmp cmp = {.target = ETCD_CMP_MOD, .op = ETCD_CMP_EQUAL, .num = rev};
-    struct etcd_op del = {.type = ETCD_OP_DELETE};
-    struct etcd_txn t = {.cmp = &cmp, .ncmp = 1, .then = &del, .nthen = 1};
-
-    if (!ckv_key(kv, name, key, sizeof key) || rev <= 0)
+    if (rev <= 0)
         return err_set(e, -EINVAL, "a checked delete needs a name and its mod revision");
-    cmp.key = del.key = key;
-    return etcd_txn(kv->c, &t, cb, arg, e);
+    return write_if(kv, NULL, ETCD_CMP_MOD, rev, name, NULL, 0, 0, cb, arg, e);
 }
 
 int ckv_open(const struct ckv *kv, const struct etcd_kv *raw, const char **name, uint8_t **pt,

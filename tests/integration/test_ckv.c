@@ -17,13 +17,11 @@
 #include <uv.h>
 
 #include "cluster/ckv.h"
-#include "common/etcd_env.h"
+#include "common/etcd_fx.h"
 #include "common/testutil.h"
 #include "net/etcd.h"
 
-static uv_loop_t loop;
-static char prefix[64];
-static struct etcd *etcd;
+static struct etcd_fx fx;
 
 struct got {
     int done, rc;
@@ -75,7 +73,7 @@ static void on_etcd(void *arg, int rc, const struct etcd_result *r, const struct
 
 static void wait(struct got *g)
 {
-    if (!tu_run_until(&loop, &g->done, 15000))
+    if (!tu_run_until(&fx.loop, &g->done, 15000))
         fail_msg("no answer from etcd");
 }
 
@@ -85,46 +83,25 @@ static char *full(const char *name)
     static int i;
 
     i = (i + 1) % 4;
-    snprintf(k[i], sizeof k[i], "%s%s", prefix, name);
+    snprintf(k[i], sizeof k[i], "%s%s", fx.prefix, name);
     return k[i];
 }
 
 static int setup(void **state)
 {
-    const char *eps[3] = {ee_get("ETCD_URL_1"), ee_get("ETCD_URL_2"), ee_get("ETCD_URL_3")};
-    struct etcd_opts o = {.endpoints = eps, .n = 3};
-    struct err e;
-
     (void)state;
-    snprintf(prefix, sizeof prefix, "/acmed-ckv-%ld/", (long)getpid());
-    assert_int_equal(uv_loop_init(&loop), 0);
-    if (etcd_new(&loop, &o, &etcd, &e) < 0)
-        fail_msg("etcd_new: %s", err_msg(&e));
+    etcd_fx_setup(&fx, "ckv");
     return 0;
-}
-
-static int freed;
-static void on_freed(void *arg)
-{
-    (void)arg;
-    freed = 1;
 }
 
 static int teardown(void **state)
 {
-    struct got g = {0};
-    struct err e;
-
     (void)state;
-    assert_int_equal(etcd_delete(etcd, prefix, true, on_etcd, &g, &e), 0);
-    wait(&g);
-    etcd_free(etcd, on_freed, NULL);
-    tu_run_until(&loop, &freed, 5000);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    return uv_loop_close(&loop);
+    etcd_fx_teardown(&fx);
+    return 0;
 }
 
-static const uint8_t secret1[SEAL_KEY_LEN] = "0123456789abcdef0123456789abcdef";
+static const uint8_t *const secret1 = etcd_fx_secret;
 static const uint8_t secret2[SEAL_KEY_LEN] = "fedcba9876543210fedcba9876543210";
 
 static void test_sealed_round_trip(void **state)
@@ -135,13 +112,13 @@ static void test_sealed_round_trip(void **state)
     struct err e;
 
     (void)state;
-    assert_int_equal(ckv_new(etcd, prefix, secret1, &kv, &e), 0);
-    assert_int_equal(ckv_new(etcd, prefix, secret2, &other, &e), 0);
+    assert_int_equal(ckv_new(fx.etcd, fx.prefix, secret1, &kv, &e), 0);
+    assert_int_equal(ckv_new(fx.etcd, fx.prefix, secret2, &other, &e), 0);
     assert_int_equal(ckv_put(kv, "keys/k1", pt, sizeof pt - 1, 0, on_etcd, &g, &e), 0);
     wait(&g);
     assert_int_equal(g.rc, 0);
     /* In etcd: sealed, no plaintext. */
-    assert_int_equal(etcd_get(etcd, full("keys/k1"), on_etcd, &r, &e), 0);
+    assert_int_equal(etcd_get(fx.etcd, full("keys/k1"), on_etcd, &r, &e), 0);
     wait(&r);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.raw_len, sizeof pt - 1 + SEAL_OVERHEAD);
@@ -159,7 +136,7 @@ static void test_sealed_round_trip(void **state)
     assert_int_equal(h.rc, -EBADMSG);
     /* The same sealed bytes copied under another key: refused there. */
     memset(&g, 0, sizeof g);
-    assert_int_equal(etcd_put(etcd, full("keys/k2"), r.raw_value, r.raw_len, 0, on_etcd, &g, &e),
+    assert_int_equal(etcd_put(fx.etcd, full("keys/k2"), r.raw_value, r.raw_len, 0, on_etcd, &g, &e),
                      0);
     wait(&g);
     memset(&h, 0, sizeof h);
@@ -195,7 +172,7 @@ static void test_fenced_put(void **state)
     int64_t rev;
 
     (void)state;
-    assert_int_equal(ckv_new(etcd, prefix, secret1, &kv, &e), 0);
+    assert_int_equal(ckv_new(fx.etcd, fx.prefix, secret1, &kv, &e), 0);
     /* A node takes the lock: its create revision is the fence. */
     assert_int_equal(ckv_put(kv, "locks/www", "node1", 5, 0, on_etcd, &g, &e), 0);
     wait(&g);
@@ -212,7 +189,7 @@ static void test_fenced_put(void **state)
     assert_true(g.succeeded);
     /* The lock is lost and taken again by another node (a new create revision). */
     memset(&g, 0, sizeof g);
-    assert_int_equal(etcd_delete(etcd, full("locks/www"), false, on_etcd, &g, &e), 0);
+    assert_int_equal(etcd_delete(fx.etcd, full("locks/www"), false, on_etcd, &g, &e), 0);
     wait(&g);
     memset(&g, 0, sizeof g);
     assert_int_equal(ckv_put(kv, "locks/www", "node2", 5, 0, on_etcd, &g, &e), 0);

@@ -17,16 +17,11 @@
 #include <uv.h>
 
 #include "cluster/lockset.h"
-#include "common/etcd_env.h"
+#include "common/etcd_fx.h"
 #include "common/testutil.h"
 #include "util/clock.h"
 
-static uv_loop_t loop;
-static char prefix[64];
-static struct etcd *etcd;
-static struct ckv *kv;
-
-static const uint8_t secret[SEAL_KEY_LEN] = "0123456789abcdef0123456789abcdef";
+static struct etcd_fx fx;
 
 struct got {
     int done, rc;
@@ -58,7 +53,7 @@ static void on_etcd(void *arg, int rc, const struct etcd_result *r, const struct
 
 static void wait(struct got *g, uint64_t ms)
 {
-    if (!tu_run_until(&loop, &g->done, ms))
+    if (!tu_run_until(&fx.loop, &g->done, ms))
         fail_msg("no answer within %llu ms", (unsigned long long)ms);
 }
 
@@ -81,38 +76,16 @@ static void on_lost(void *arg)
 
 static int setup(void **state)
 {
-    const char *eps[3] = {ee_get("ETCD_URL_1"), ee_get("ETCD_URL_2"), ee_get("ETCD_URL_3")};
-    struct etcd_opts o = {.endpoints = eps, .n = 3};
-    struct err e;
-
     (void)state;
-    snprintf(prefix, sizeof prefix, "/acmed-lockset-%ld/", (long)getpid());
-    assert_int_equal(uv_loop_init(&loop), 0);
-    if (etcd_new(&loop, &o, &etcd, &e) < 0 || ckv_new(etcd, prefix, secret, &kv, &e) < 0)
-        fail_msg("%s", err_msg(&e));
+    etcd_fx_setup(&fx, "lockset");
     return 0;
-}
-
-static int freed;
-static void on_freed(void *arg)
-{
-    (void)arg;
-    freed = 1;
 }
 
 static int teardown(void **state)
 {
-    struct got g = {0};
-    struct err e;
-
     (void)state;
-    assert_int_equal(etcd_delete(etcd, prefix, true, on_etcd, &g, &e), 0);
-    wait(&g, 15000);
-    ckv_free(kv);
-    etcd_free(etcd, on_freed, NULL);
-    tu_run_until(&loop, &freed, 5000);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    return uv_loop_close(&loop);
+    etcd_fx_teardown(&fx);
+    return 0;
 }
 
 static void test_one_holder(void **state)
@@ -122,8 +95,8 @@ static void test_one_holder(void **state)
     struct err e;
 
     (void)state;
-    assert_int_equal(lockset_new(&loop, etcd, kv, "node-a", 0, on_lost, NULL, &a, &e), 0);
-    assert_int_equal(lockset_new(&loop, etcd, kv, "node-b", 0, on_lost, NULL, &b, &e), 0);
+    assert_int_equal(lockset_new(&fx.loop, fx.etcd, fx.kv, "node-a", 0, on_lost, NULL, &a, &e), 0);
+    assert_int_equal(lockset_new(&fx.loop, fx.etcd, fx.kv, "node-b", 0, on_lost, NULL, &b, &e), 0);
     acquire(a, "www", &g);
     assert_int_equal(g.rc, 0);
     assert_true(g.fence > 0);
@@ -160,12 +133,12 @@ static void run_for(uint64_t ms)
     int tick = 0;
     uv_timer_t t;
 
-    uv_timer_init(&loop, &t);
+    uv_timer_init(&fx.loop, &t);
     t.data = &tick;
     uv_timer_start(&t, on_tick, ms, 0);
-    tu_run_until(&loop, &tick, ms + 5000);
+    tu_run_until(&fx.loop, &tick, ms + 5000);
     uv_close((uv_handle_t *)&t, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_run(&fx.loop, UV_RUN_NOWAIT);
 }
 
 static void test_dead_node_is_replaced_and_fenced(void **state)
@@ -176,8 +149,8 @@ static void test_dead_node_is_replaced_and_fenced(void **state)
     uint64_t t0, waited = 0;
 
     (void)state;
-    assert_int_equal(lockset_new(&loop, etcd, kv, "node-a", 2, on_lost, NULL, &a, &e), 0);
-    assert_int_equal(lockset_new(&loop, etcd, kv, "node-b", 2, on_lost, NULL, &b, &e), 0);
+    assert_int_equal(lockset_new(&fx.loop, fx.etcd, fx.kv, "node-a", 2, on_lost, NULL, &a, &e), 0);
+    assert_int_equal(lockset_new(&fx.loop, fx.etcd, fx.kv, "node-b", 2, on_lost, NULL, &b, &e), 0);
     acquire(a, "api", &g);
     assert_int_equal(g.rc, 0);
     /* The holder keeps its lock beyond the TTL while it renews its lease. */
@@ -198,13 +171,13 @@ static void test_dead_node_is_replaced_and_fenced(void **state)
     /* The dead node's fence no longer lets anything be written. */
     memset(&w, 0, sizeof w);
     assert_int_equal(
-        ckv_put_fenced(kv, "locks/api", g.fence, "state/api", "late", 4, on_etcd, &w, &e), 0);
+        ckv_put_fenced(fx.kv, "locks/api", g.fence, "state/api", "late", 4, on_etcd, &w, &e), 0);
     wait(&w, 15000);
     assert_int_equal(w.rc, 0);
     assert_false(w.succeeded);
     memset(&w, 0, sizeof w);
     assert_int_equal(
-        ckv_put_fenced(kv, "locks/api", h.fence, "state/api", "mine", 4, on_etcd, &w, &e), 0);
+        ckv_put_fenced(fx.kv, "locks/api", h.fence, "state/api", "mine", 4, on_etcd, &w, &e), 0);
     wait(&w, 15000);
     assert_true(w.succeeded);
     lockset_free(b, false);
@@ -217,7 +190,7 @@ static void test_free_with_work_pending(void **state)
     struct err e;
 
     (void)state;
-    assert_int_equal(lockset_new(&loop, etcd, kv, "node-c", 0, on_lost, NULL, &a, &e), 0);
+    assert_int_equal(lockset_new(&fx.loop, fx.etcd, fx.kv, "node-c", 0, on_lost, NULL, &a, &e), 0);
     assert_int_equal(lockset_acquire(a, "pending", on_lock, &g, &e), 0);
     lockset_free(a, false); /* before the lease is even granted */
     run_for(500);
