@@ -110,11 +110,11 @@ int ccert_publish(struct ckv *kv, const struct store *st, const char *cert_id, c
         return err_set(e, -ENOMEM, "out of memory");
     *j = (struct job){.kv = kv, .st = st, .cb = cb, .arg = arg};
     memcpy(j->cert_id, cert_id, sizeof j->cert_id);
-    if ((rc = store_cert_key_link(st, cert_id, j->key_id, e)) < 0 || !j->key_id[0]) {
-        if (rc == 0)
-            rc = err_set(e, -EINVAL, "certificate %s has no key of ours: it stays here", cert_id);
+    rc = store_cert_key_link(st, cert_id, j->key_id, e);
+    if (rc == -ENOENT || (rc == 0 && !j->key_id[0]))
+        rc = err_set(e, -EINVAL, "certificate %s has no key of ours: it stays here", cert_id);
+    if (rc < 0)
         goto fail;
-    }
     if ((rc = cert_json(st, j, e)) < 0 || (rc = store_key_load(st, j->key_id, &key, e)) < 0 ||
         (rc = key_to_pem(key, &pem, &plen, e)) < 0)
         goto fail;

@@ -194,6 +194,21 @@ static void test_hostile_values(void **state)
     wait(&g);
     assert_int_equal(g.rc, -EBADMSG);
     assert_non_null(strstr(g.msg, "another key"));
+    /* A certificate for a CSR (no key of ours) stays with its node. */
+    {
+        struct store_cert meta = {
+            .csr = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
+        struct store_cert out = {0};
+        size_t clen;
+        char *chain = tu_read_data("x509/chain.pem", &clen);
+
+        if (store_cert_install(&c, URL2, chain, clen, NULL, NULL, NULL, &meta, &out, &e) < 0)
+            fail_msg("%s", err_msg(&e));
+        assert_int_equal(ccert_publish(fx.kv, &c, out.id, on_done, &g, &e), -EINVAL);
+        assert_non_null(strstr(err_msg(&e), "no key of ours"));
+        store_cert_clear(&out);
+        free(chain);
+    }
     /* Nothing was written on the node that refused them. */
     assert_true(asprintf(&cdir, "%s/certs/%s", rc, id) > 0);
     assert_int_equal(access(cdir, F_OK), -1);
