@@ -213,7 +213,7 @@ MUTATIONS = {
         "the character check of names in a target from etcd before they become YAML",
         [("src/cluster/ctarget.c",
           "        if (!json_is_string(v) || !name_chars_ok(json_string_value(v)))",
-          "        if (!json_is_string(v))")],
+          "        if (!json_is_string(v) || (!name_chars_ok(json_string_value(v)) && 0))")],
         r"^unit\.ctarget$"),
     "serve-peer-first": (
         "acmed serve deciding who asks (peer, HMAC) before it reads the body as a CSR",
