@@ -19,6 +19,7 @@ struct job {
     char *json; /* publish: the certificate's value, put once the key is in */
     size_t json_len;
     char *url, *chain; /* materialise: from the certificate's value */
+    bool key_only;     /* ccert_key_publish, ccert_key_materialize */
     ccert_cb cb;
     void *arg;
 };
@@ -47,8 +48,8 @@ static void on_key_put(void *arg, int rc, const struct etcd_result *r, const str
     struct err pe;
 
     (void)r;
-    if (rc < 0) {
-        job_end(j, rc, e);
+    if (rc < 0 || j->key_only) {
+        job_end(j, rc, rc < 0 ? e : NULL);
         return;
     }
     snprintf(name, sizeof name, "certs/%s", j->cert_id);
@@ -95,13 +96,30 @@ out:
     return rc;
 }
 
+/* Puts keys/<j->key_id>, sealed; on_key_put goes on. */
+static int put_key(struct job *j, struct err *e)
+{
+    struct ckey *key = NULL;
+    char *pem = NULL, name[16 + STORE_ID_LEN];
+    size_t plen = 0;
+    int rc;
+
+    if ((rc = store_key_load(j->st, j->key_id, &key, e)) < 0 ||
+        (rc = key_to_pem(key, &pem, &plen, e)) < 0) {
+        key_free(key);
+        return rc;
+    }
+    snprintf(name, sizeof name, "keys/%s", j->key_id);
+    rc = ckv_put(j->kv, name, pem, plen, 0, on_key_put, j, e);
+    seal_free_secret(pem, plen);
+    key_free(key);
+    return rc;
+}
+
 int ccert_publish(struct ckv *kv, const struct store *st, const char *cert_id, ccert_cb cb,
                   void *arg, struct err *e)
 {
     struct job *j;
-    struct ckey *key = NULL;
-    char *pem = NULL, name[16 + STORE_ID_LEN];
-    size_t plen = 0;
     int rc;
 
     if (!store_id_valid(cert_id))
@@ -113,23 +131,28 @@ int ccert_publish(struct ckv *kv, const struct store *st, const char *cert_id, c
     rc = store_cert_key_link(st, cert_id, j->key_id, e);
     if (rc == -ENOENT || (rc == 0 && !j->key_id[0]))
         rc = err_set(e, -EINVAL, "certificate %s has no key of ours: it stays here", cert_id);
-    if (rc < 0)
-        goto fail;
-    if ((rc = cert_json(st, j, e)) < 0 || (rc = store_key_load(st, j->key_id, &key, e)) < 0 ||
-        (rc = key_to_pem(key, &pem, &plen, e)) < 0)
-        goto fail;
-    snprintf(name, sizeof name, "keys/%s", j->key_id);
-    rc = ckv_put(kv, name, pem, plen, 0, on_key_put, j, e);
-    seal_free_secret(pem, plen);
-    key_free(key);
-    if (rc < 0)
-        goto fail_nokey;
+    if (rc < 0 || (rc = cert_json(st, j, e)) < 0 || (rc = put_key(j, e)) < 0) {
+        free(j->json);
+        free(j);
+        return rc;
+    }
     return 0;
-fail:
-    key_free(key);
-fail_nokey:
-    free(j->json);
-    free(j);
+}
+
+int ccert_key_publish(struct ckv *kv, const struct store *st, const char *key_id, ccert_cb cb,
+                      void *arg, struct err *e)
+{
+    struct job *j;
+    int rc;
+
+    if (!store_id_valid(key_id))
+        return err_set(e, -EINVAL, "not a key id");
+    if (!(j = calloc(1, sizeof *j)))
+        return err_set(e, -ENOMEM, "out of memory");
+    *j = (struct job){.kv = kv, .st = st, .cb = cb, .arg = arg, .key_only = true};
+    memcpy(j->key_id, key_id, sizeof j->key_id);
+    if ((rc = put_key(j, e)) < 0)
+        free(j);
     return rc;
 }
 
@@ -159,8 +182,8 @@ static void on_key(void *arg, int rc, const struct ckv_item *it, size_t n, size_
     }
     if ((rc = store_key_save(j->st, key, id, &ke)) < 0 && rc != -EEXIST)
         goto out;
-    if ((rc = store_cert_install(j->st, j->url, j->chain, strlen(j->chain), j->key_id, NULL, NULL,
-                                 NULL, NULL, &ke)) < 0)
+    if (!j->key_only && (rc = store_cert_install(j->st, j->url, j->chain, strlen(j->chain),
+                                                 j->key_id, NULL, NULL, NULL, NULL, &ke)) < 0)
         goto out;
     rc = 0;
 out:
@@ -235,6 +258,25 @@ int ccert_materialize(struct ckv *kv, const struct store *st, const char *cert_i
     memcpy(j->cert_id, cert_id, sizeof j->cert_id);
     snprintf(name, sizeof name, "certs/%s", cert_id);
     if ((rc = ckv_get(kv, name, on_cert, j, e)) < 0)
+        free(j);
+    return rc;
+}
+
+int ccert_key_materialize(struct ckv *kv, const struct store *st, const char *key_id, ccert_cb cb,
+                          void *arg, struct err *e)
+{
+    struct job *j;
+    char name[16 + STORE_ID_LEN];
+    int rc;
+
+    if (!store_id_valid(key_id))
+        return err_set(e, -EINVAL, "not a key id");
+    if (!(j = calloc(1, sizeof *j)))
+        return err_set(e, -ENOMEM, "out of memory");
+    *j = (struct job){.kv = kv, .st = st, .cb = cb, .arg = arg, .key_only = true};
+    memcpy(j->key_id, key_id, sizeof j->key_id);
+    snprintf(name, sizeof name, "keys/%s", key_id);
+    if ((rc = ckv_get(kv, name, on_key, j, e)) < 0)
         free(j);
     return rc;
 }

@@ -29,4 +29,12 @@ int ccert_publish(struct ckv *kv, const struct store *st, const char *cert_id, c
 int ccert_materialize(struct ckv *kv, const struct store *st, const char *cert_id, ccert_cb cb,
                       void *arg, struct err *e);
 
+/* An order's key alone (fleet mode's checkpoints: another node resumes the order with it):
+ * publishes st's keys/<key_id> sealed, or reads it back into st (its id recomputed from the
+ * key; nothing written when it does not match). Return as ccert_publish. */
+int ccert_key_publish(struct ckv *kv, const struct store *st, const char *key_id, ccert_cb cb,
+                      void *arg, struct err *e);
+int ccert_key_materialize(struct ckv *kv, const struct store *st, const char *key_id, ccert_cb cb,
+                          void *arg, struct err *e);
+
 #endif

@@ -239,6 +239,11 @@ static void on_released(void *arg, int rc, const struct etcd_result *r, const st
     ls_answered(arg);
 }
 
+int64_t lockset_lease(const struct lockset *ls)
+{
+    return ls->lease;
+}
+
 void lockset_release(struct lockset *ls, const char *target, int64_t fence)
 {
     char name[CKV_NAME_MAX + 8];

@@ -42,6 +42,10 @@ typedef void (*lockset_cb)(void *arg, int rc, int64_t fence, const char *holder,
 int lockset_acquire(struct lockset *ls, const char *target, lockset_cb cb, void *arg,
                     struct err *e);
 
+/* The lease the locks are bound to (0 while there is none): values that must go when this
+ * node dies (challenge answers) are put under it. */
+int64_t lockset_lease(const struct lockset *ls);
+
 /* Gives locks/<target> back if it is still the one taken with fence (fire and forget). */
 void lockset_release(struct lockset *ls, const char *target, int64_t fence);
 

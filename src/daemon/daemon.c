@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cluster/lockset.h"
+#include "daemon/daemon_fleet.h"
 #include "daemon/daemon_serve.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -24,6 +26,9 @@
 
 #define DEBOUNCE_MS 300
 #define MIN_DELAY_S 5 /* between passes nobody asked for, whatever is "due" */
+/* Fleet mode: a pass left something to the fleet (a target another node held, etcd silent):
+ * look again once a dead holder's lock has expired. */
+#define FLEET_AGAIN_S (LOCKSET_TTL_DEFAULT + 2)
 
 struct daemon {
     const struct rec_opts *o;
@@ -43,6 +48,7 @@ struct daemon {
     struct privsep_run ps; /* privilege separation's worker, if any */
     bool serve;            /* acmed serve: the certificate server runs beside the passes */
     struct daemon_serve *srv;
+    struct daemon_fleet *fleet; /* fleet mode (conf/acmed.yaml cluster:) */
 };
 
 static void schedule(struct daemon *d, uint64_t ms);
@@ -130,9 +136,19 @@ static void on_signal(uv_signal_t *h, int signum)
     request_pass(d, 0, signum == SIGHUP ? "SIGHUP" : "signal");
 }
 
+static void on_debounced(uv_timer_t *t);
+
+/* The fleet's targets or progress changed in etcd (another node wanted or installed). */
+static void on_fleet_changed(void *arg)
+{
+    struct daemon *d = arg;
+
+    uv_timer_start(&d->debounce, on_debounced, DEBOUNCE_MS, 0);
+}
+
 static void on_debounced(uv_timer_t *t)
 {
-    request_pass(t->data, 0, "a change in desired/ or conf/");
+    request_pass(t->data, 0, "a change in desired/ or conf/ (or the fleet's)");
 }
 
 /* A change under desired/ or conf/: acted on once the burst of events is over. */
@@ -173,6 +189,11 @@ static uint64_t next_delay_ms(struct daemon *d, const struct rec_summary *sum)
         snprintf(why, sizeof why, "%s", sum->next_why);
     } else if (reconcile_next_wake(d->o->state_dir, now, &wake, why, sizeof why, &e) < 0) {
         log_warn("%s", err_msg(&e));
+    }
+    if (sum && sum->fleet_again && (uint64_t)FLEET_AGAIN_S * 1000 < ms) {
+        ms = (uint64_t)FLEET_AGAIN_S * 1000;
+        snprintf(d->stats.next_why, sizeof d->stats.next_why, "the fleet: %s",
+                 sum->fleet_up ? "a target held by another node" : "etcd unreachable");
     }
     if (wake > 0) {
         uint64_t until = wake > now ? (uint64_t)(wake - now) * 1000 : 0;
@@ -294,6 +315,11 @@ static int setup(struct daemon *d, struct err *e)
         err_wrap(e, "privilege separation");
         return 2;
     }
+    if (d->conf.cluster && (rc = daemon_fleet_start(&d->loop, &d->conf, d->st.root, &d->po,
+                                                    on_fleet_changed, d, &d->fleet, e)) < 0) {
+        err_wrap(e, "fleet mode");
+        return 2;
+    }
     if (d->serve && (rc = daemon_serve_start(&d->loop, d->ps.keeper, d->st.root, &d->po,
                                              d->conf.max_orders, &d->srv, e)) < 0) {
         err_wrap(e, "serve");
@@ -311,6 +337,7 @@ static void close_all(uv_handle_t *h, void *arg)
 int daemon_run(const struct rec_opts *o, bool serve, struct err *e)
 {
     struct daemon d;
+    bool closed = false;
     int code;
 
     memset(&d, 0, sizeof d);
@@ -327,6 +354,10 @@ int daemon_run(const struct rec_opts *o, bool serve, struct err *e)
         notify_send("READY=1\nSTATUS=starting the first pass");
         request_pass(&d, 0, "daemon start");
         while (!d.stopping && uv_run(&d.loop, UV_RUN_DEFAULT))
+            ;
+        /* The fleet's lease goes (its locks at once), its listener closes. */
+        daemon_fleet_stop(d.fleet, &closed);
+        while (!closed && uv_run(&d.loop, UV_RUN_ONCE))
             ;
         privsep_stop(&d.ps);
         uv_walk(&d.loop, close_all, NULL);

@@ -50,12 +50,25 @@ void job_start(struct job *j)
     job_run(j);
 }
 
+static void job_step_next(struct job *j);
+
 void job_step_done(struct job *j)
+{
+    if (j->step != STEP_INSTALL) { /* step_install saved its own outcome */
+        job_checkpoint(j);
+        if (j->ctx->fleet_checkpoint && !j->extra) {
+            j->ctx->fleet_checkpoint(j->ctx->arg, j, job_step_next);
+            return;
+        }
+    }
+    job_step_next(j);
+}
+
+/* After the checkpoints: the next step, or the end. */
+static void job_step_next(struct job *j)
 {
     char fp[64];
 
-    if (j->step != STEP_INSTALL) /* step_install saved its own outcome */
-        job_checkpoint(j);
     snprintf(fp, sizeof fp, "after-%s", steps_of(j)[j->step].name);
     failpoint(fp);
     if (*j->ctx->stopping && j->step + 1 < STEP_COUNT) {

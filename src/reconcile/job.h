@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "net/etcd.h"
 #include "net/http.h"
 #include "reconcile/engine.h"
 #include "reconcile/reconcile.h"
@@ -68,6 +69,15 @@ struct job_ctx {
     void (*responder_release)(void *arg, struct chal_listener *l);
     /* Points live/ at cert_id for the names t owns. Returns 0 or negative with e set. */
     int (*link)(void *arg, const struct target *t, const char *cert_id, struct err *e);
+    /* Fleet mode (NULL otherwise): after each step's local checkpoint, the fenced one in etcd,
+     * then next(j) (or the job ends there, interrupted, when the lock is no longer its). */
+    void (*fleet_checkpoint)(void *arg, struct job *j, void (*next)(struct job *j));
+    /* Fleet mode (NULL otherwise): publishes the http-01 (tls false: key is the token) or
+     * tls-alpn-01 (key: the name) answer keyauth for every node to serve, or withdraws it
+     * (keyauth NULL). Returns 0 when started (cb runs once it is stored), 1 when there is
+     * nothing to wait for, or negative with e set. */
+    int (*share_answer)(void *arg, struct job *j, bool tls, const char *key, const char *keyauth,
+                        etcd_cb cb, void *cbarg, struct err *e);
 };
 
 struct job {
@@ -98,6 +108,7 @@ struct job {
     bool replaces_sent;    /* the newOrder under way names the certificate it replaces */
     bool replaces_dropped; /* the CA refused that: this job orders without it (step_order) */
     const struct rec_extra *extra; /* a caller's target (rec_opts.extra): no state/ file */
+    struct job_fleet *fl;          /* fleet mode: its lock and record (rec_fleet_job.c) */
 };
 
 /* Step modules: each runs its step and ends with job_step_done (or job_fail). */

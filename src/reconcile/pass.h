@@ -56,6 +56,14 @@ struct rec {
     bool stopping;     /* reconcile_stop: no new steps */
     bool forced;       /* reconcile_force_stop: everything in flight was cancelled */
     unsigned max_jobs; /* conf/acmed.yaml max-orders */
+    /* Fleet mode (rec_opts.fleet; rec_fleet*.c). */
+    char *fleet_defaults; /* conf/target's text, that the fleet's targets are merged over */
+    size_t fleet_defaults_len;
+    char **fleet_mat; /* certificates other nodes obtained, to install here */
+    size_t nfleet_mat, fleet_mat_i;
+    bool fleet_materialised;
+    struct rec_fleet_acct **fleet_accts; /* the fleet's accounts being looked up or registered */
+    size_t nfleet_accts;
 };
 
 /* The pass's job->done (rec.c). */

@@ -128,6 +128,7 @@ static void notify(struct provider_waiter **list, size_t *n, int rc, const struc
 
 static void provider_start(struct provider *p);
 static void find_account(struct provider *p);
+static void on_gated(void *arg, int rc, const struct err *e);
 
 static void provider_failed(struct provider *p, int rc, const struct err *e)
 {
@@ -336,13 +337,6 @@ static int contact_from_answer(struct provider *p, const struct engine_result *r
     return set_contact(p, sent, nsent);
 }
 
-/* The rule is the store's (store_account_pick), shared with `acmed account`. */
-int provider_pick_account(const struct store *st, const char *url, const char *kid,
-                          struct store_account *out, bool *found, struct err *e)
-{
-    return store_account_find(st, url, kid, out, found, e);
-}
-
 static bool tos_agreed(const struct provider *p, const char *tos)
 {
     return p->set->o->agree_tos || (p->t && p->t->agree_tos == 1) ||
@@ -377,6 +371,8 @@ static void on_account(void *arg, int rc, struct engine_result *r, const struct 
         provider_failed(p, se.code, &se);
         return;
     }
+    if (p->set->account_registered)
+        p->set->account_registered(p->set->fleet_arg, p);
     account_ready(p);
 }
 
@@ -530,6 +526,16 @@ static void find_signer_account(struct provider *p)
         provider_failed(p, e.code, &e);
 }
 
+static void on_gated(void *arg, int rc, const struct err *e)
+{
+    struct provider *p = arg;
+
+    if (rc < 0)
+        provider_failed(p, rc, e);
+    else
+        find_account(p);
+}
+
 static void find_account(struct provider *p)
 {
     const char *kid = p->t ? p->t->eab_kid : NULL;
@@ -546,7 +552,7 @@ static void find_account(struct provider *p)
         find_signer_account(p);
         return;
     }
-    if (provider_pick_account(p->set->st, p->url, kid, &p->acct, &p->have_acct, &e) < 0) {
+    if (store_account_find(p->set->st, p->url, kid, &p->acct, &p->have_acct, &e) < 0) {
         provider_failed(p, e.code, &e);
         return;
     }
@@ -563,6 +569,11 @@ static void find_account(struct provider *p)
         /* An acmetool account: its URL was never stored; the CA tells it again. */
         if (register_account(p, &p->signer, &e) < 0)
             provider_failed(p, e.code, &e);
+        return;
+    }
+    if (p->set->account_gate && !p->gated) {
+        p->gated = true;
+        p->set->account_gate(p->set->fleet_arg, p, on_gated, p);
         return;
     }
     rc = key_generate_async(p->set->loop, &spec, on_key, p);

@@ -34,6 +34,8 @@ enum provider_state {
     PROV_FAILED
 };
 
+struct provider;
+
 /* What the pass lends its providers, and the providers it has made (provider_get). */
 struct providers {
     struct store *st;
@@ -45,6 +47,12 @@ struct providers {
     unsigned max_requests;     /* conf/acmed.yaml max-requests-per-ca */
     bool allow_insecure_http;  /* conf/acmed.yaml allow-insecure-http */
     engine_factory new_engine; /* NULL: engine_acme_new (tests script a fake one) */
+    /* Fleet mode (NULL otherwise): before a provider registers a new account, the fleet's is
+     * looked for (cb rc 0: look in accounts/ again, then register when still none); once
+     * registered, it is published. fleet_arg is their first argument. */
+    void (*account_gate)(void *arg, struct provider *p, provider_cb cb, void *cbarg);
+    void (*account_registered)(void *arg, struct provider *p);
+    void *fleet_arg;
     void *new_engine_arg;
     struct provider **v;
     size_t n;
@@ -66,6 +74,7 @@ struct provider {
     struct signer_client *sc; /* the target's account signer (acct_signer.h), or NULL */
     char *signer_name;        /* its name, as accounts/ and `account list` record it */
     bool contact_tried;       /* the contact update was sent to the CA in this pass */
+    bool gated;               /* fleet mode: the fleet's account was looked for */
     struct provider_waiter *dir_waiters, *acct_waiters;
     size_t ndir_waiters, nacct_waiters;
     int rc;
@@ -89,11 +98,5 @@ void provider_free(struct provider *p);
 /* The CA said the account does not exist (it lost it): the next provider_need_account
  * registers the account key again. */
 void provider_forget_account(struct provider *p);
-/* The account acmed uses at directory `url` for EAB kid `kid` (NULL: none), as read from
- * accounts/: the oldest whose meta names the same kid (one account per provider and kid,
- * DESIGN.md §3). *found says whether there is one; if so it is moved into *out (released
- * with store_account_clear). Returns 0, or negative with e set. */
-int provider_pick_account(const struct store *st, const char *url, const char *kid,
-                          struct store_account *out, bool *found, struct err *e);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "hooks/hooks.h"
 #include "reconcile/plan.h"
+#include "reconcile/rec_fleet.h"
 #include "reconcile/rec_phases.h"
 #include "reconcile/responders.h"
 #include "util/clock.h"
@@ -140,7 +141,10 @@ static void start_more_jobs(struct rec *r)
                 job_fail(j, -ENOMEM, NULL, &e, "provider");
                 continue;
             }
-            job_start(j);
+            if (r->o->fleet && !r->o->nextra)
+                rec_fleet_job_begin(r, j);
+            else
+                job_start(j);
         }
     }
 }
@@ -150,6 +154,8 @@ void rec_job_finished(struct job *j)
     struct rec *r = j->done_arg;
     struct policy_cert pc = {0};
 
+    if (rec_fleet_job_end(r, j))
+        return; /* its outcome goes to etcd first; this runs again then */
     r->running--;
     r->done++;
     if (j->extra)
@@ -315,6 +321,7 @@ void rec_jobs_free(struct rec *r)
     for (size_t i = 0; i < r->njobs; i++) {
         struct job *j = r->jobs[i];
 
+        rec_fleet_job_free(j);
         tstate_free(&j->ts);
         key_free(j->key);
         engine_order_free(j->order);
@@ -398,8 +405,8 @@ static void next_event(struct rec *r)
         size_t len;
         bool started;
 
-        if (j->ok)
-            continue;
+        if (j->ok || j->interrupted)
+            continue; /* an interrupted job resumes: not a failure */
         if (k % 2 == 0) {
             args[1] = j->ts.last_problem ? j->ts.last_problem : "local";
             in = names_text(j->t, &len);

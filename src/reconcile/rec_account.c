@@ -59,7 +59,7 @@ static const struct seen *lookup(struct rec *r, struct seen_list *l, const char 
     memset(s, 0, sizeof *s);
     s->url = url;
     s->kid = kid;
-    if (provider_pick_account(&r->st, url, kid, &s->a, &s->found, &e) < 0) {
+    if (store_account_find(&r->st, url, kid, &s->a, &s->found, &e) < 0) {
         log_warn("%s", err_msg(&e));
         s->found = false;
     }

@@ -6,6 +6,7 @@
 
 #include "hooks/hooks.h"
 #include "reconcile/plan.h"
+#include "reconcile/rec_fleet.h"
 #include "reconcile/rec_phases.h"
 #include "reconcile/responders.h"
 #include "util/clock.h"
@@ -91,11 +92,21 @@ static int setup(struct rec *r, struct err *e)
     r->max_jobs = conf.max_orders;
     r->provs.max_requests = conf.max_requests_per_ca;
     r->provs.allow_insecure_http = ho.allow_insecure_http = conf.allow_insecure_http;
+    if (conf.cluster && !r->o->fleet && !r->o->nextra) {
+        acmed_conf_clear(&conf);
+        return err_set(e, -EINVAL,
+                       "%s/conf/acmed.yaml: cluster: fleet mode runs as the daemon (acmed with "
+                       "no command), which holds the fleet's locks; a single pass would work "
+                       "alone beside it",
+                       r->st.root),
+               REC_USAGE;
+    }
     acmed_conf_clear(&conf);
-    if (r->o->nextra) {
+    if (r->o->nextra || r->o->fleet) {
         struct target deft;
 
-        /* A caller's targets alone: conf/target gives the accounts' contact. */
+        /* A caller's targets alone, or the fleet's (read by the fleet phase): conf/target
+         * gives the accounts' contact. */
         if ((rc = desired_load_defaults(r->st.root, &deft, e)) < 0)
             return REC_USAGE;
         r->ds.contact = deft.contact;
@@ -129,6 +140,7 @@ static int setup(struct rec *r, struct err *e)
     r->provs.new_engine = r->o->new_engine;
     r->provs.new_engine_arg = r->o->new_engine_arg;
     rec_job_ctx_init(r);
+    rec_fleet_init(r);
     return REC_OK;
 }
 
@@ -147,6 +159,10 @@ static void on_finish_closed(uv_handle_t *h)
     plan_index_free(&r->owners);
     store_certs_free(r->certs, r->ncerts);
     desired_set_clear(&r->ds);
+    for (size_t i = 0; i < r->nfleet_mat; i++)
+        free(r->fleet_mat[i]);
+    free(r->fleet_mat);
+    free(r->fleet_defaults);
     free(r);
 }
 
@@ -175,6 +191,7 @@ static void release(struct rec *r)
         }
     }
     rec_jobs_free(r);
+    rec_fleet_release(r);
     responders_close_all(r);
     providers_free(&r->provs);
     if (r->http)

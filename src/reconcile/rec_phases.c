@@ -8,6 +8,7 @@ static const struct {
     const char *name;
     void (*run)(struct rec *r);
 } phases[] = {
+    {"fleet", rec_phase_fleet},        /* fleet mode: targets and certificates (rec_fleet.c) */
     {"accounts", rec_phase_accounts},  /* contact updates (rec_account.c) */
     {"revoke", rec_phase_revoke},      /* revoke requests (rec_revoke.c) */
     {"ari", rec_phase_ari},            /* renewal information of current certificates */

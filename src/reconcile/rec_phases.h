@@ -10,6 +10,7 @@
  * Every phase ends by calling r->phase_end(r), which runs the next one. */
 void rec_phases_start(struct rec *r, void (*done)(struct rec *r));
 
+void rec_phase_fleet(struct rec *r);      /* rec_fleet.c */
 void rec_phase_accounts(struct rec *r);   /* rec_account.c */
 void rec_phase_revoke(struct rec *r);     /* rec_revoke.c */
 void rec_phase_ari(struct rec *r);        /* rec_ari.c */

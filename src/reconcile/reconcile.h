@@ -14,6 +14,7 @@
 struct engine;
 struct chal_listener_factory;
 struct target;
+struct fleet;
 
 /* How the order of an extra target (rec_opts.extra) went; everything is borrowed for the
  * callback's duration. */
@@ -60,6 +61,10 @@ struct rec_opts {
      * end-of-pass hook event (challenge hooks run as usual). Borrowed. */
     const struct rec_extra *extra;
     size_t nextra;
+    /* Fleet mode (conf/acmed.yaml cluster:, DESIGN.md §12): the node's fleet, borrowed for
+     * the pass. The targets are the fleet's, each job works under its target's lock, and the
+     * certificates other nodes obtained are installed here. NULL: this node alone. */
+    struct fleet *fleet;
 };
 
 /* How long the daemon and the CLI let in-flight steps run to their next checkpoint after a
@@ -110,6 +115,11 @@ struct rec_summary {
      * done callback to read instead of loading it all again (the daemon's metrics); NULL
      * otherwise. Valid only during that callback: never keep it. */
     const struct rec_snapshot *snap;
+    /* Fleet mode: etcd answered the pass (fleet_up); targets another node held
+     * (fleet_elsewhere); something wants a pass soon whatever else is due (fleet_again: a
+     * target waited for etcd or for its holder, a certificate came from the fleet). */
+    bool fleet, fleet_up, fleet_again;
+    unsigned fleet_elsewhere;
 };
 
 struct rec;

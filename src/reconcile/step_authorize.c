@@ -35,6 +35,7 @@ struct az {
     char *txt;             /* dns-01 record value */
     struct chal_slot slot; /* what the method holds for this answer */
     bool hooked;           /* the start hooks ran */
+    bool shared;           /* fleet mode: the answer is in etcd for every node */
     bool done;
 };
 
@@ -64,6 +65,15 @@ static struct chal_answer answer_of(const struct az *a)
     if (a->ch)
         c.token = a->ch->token;
     return c;
+}
+
+/* Fleet mode: the key every node looks the answer of a up by (NULL: not a listener's). */
+static const char *share_key(const struct az *a, bool *tls)
+{
+    *tls = a->m && !strcmp(a->m->type, "tls-alpn-01");
+    if (!a->m || !a->ch || (!*tls && strcmp(a->m->type, "http-01")))
+        return NULL;
+    return *tls ? a->authz->identifier.value : a->ch->token;
 }
 
 /* Runs the start or stop hooks of a's method: (host, target file, token) or, for dns-01,
@@ -158,6 +168,8 @@ static void finish(struct authz_set *s)
 static void withdraw_next(struct authz_set *s)
 {
     struct job *j = s->j;
+    const char *key;
+    bool tls;
     struct err e;
 
     while (s->cursor < s->n) {
@@ -166,6 +178,9 @@ static void withdraw_next(struct authz_set *s)
 
         if (a->m)
             a->m->unprovision(&s->host, &a->slot, &c, j->t->file);
+        if (a->shared && (key = share_key(a, &tls)))
+            j->ctx->share_answer(j->ctx->arg, j, tls, key, NULL, NULL, NULL, &e);
+        a->shared = false;
         if (!a->hooked)
             continue;
         a->hooked = false;
@@ -361,6 +376,42 @@ static int publish_one(struct authz_set *s, struct az *a)
     return 1;
 }
 
+/* Fleet mode: the answers go into etcd before the CA is asked, for any node to serve. */
+static void on_shared(void *arg, int rc, const struct etcd_result *r, const struct err *e)
+{
+    struct az *a = arg;
+
+    (void)r;
+    if (rc < 0)
+        log_warn("%s: the answer was not shared with the fleet (%s): only this node can serve it",
+                 a->authz->identifier.value, err_msg(e));
+    a->shared = rc == 0;
+    if (--a->set->pending == 0)
+        self_test_all(a->set);
+}
+
+static void share_all(struct authz_set *s)
+{
+    const struct job_ctx *c = s->j->ctx;
+    struct err e;
+
+    s->pending = 1;
+    for (size_t i = 0; i < s->n && c->share_answer; i++) {
+        struct az *a = &s->v[i];
+        bool tls;
+        const char *key = share_key(a, &tls);
+        int rc = 1;
+
+        if (key && ++s->pending &&
+            (rc = c->share_answer(c->arg, s->j, tls, key, a->keyauth, on_shared, a, &e)) < 0)
+            log_warn("%s: the answer cannot be shared with the fleet: %s",
+                     a->authz->identifier.value, err_msg(&e));
+        s->pending -= key && rc != 0;
+    }
+    if (--s->pending == 0)
+        self_test_all(s);
+}
+
 static void publish_next(struct authz_set *s)
 {
     while (s->cursor < s->n && !s->failed) {
@@ -374,7 +425,7 @@ static void publish_next(struct authz_set *s)
     if (s->failed)
         withdraw_all(s);
     else
-        self_test_all(s);
+        share_all(s);
 }
 
 /* ---- choosing ---- */

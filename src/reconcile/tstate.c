@@ -64,25 +64,15 @@ static time_t get_time(json_t *o, const char *k)
     return json_is_integer(v) && json_integer_value(v) > 0 ? (time_t)json_integer_value(v) : 0;
 }
 
-int tstate_load(const struct store *st, const char *file, struct tstate *ts, struct err *e)
+int tstate_parse(const char *text, size_t len, struct tstate *ts, struct err *e)
 {
-    char *text = NULL;
-    json_t *o;
     json_error_t je;
-    int rc;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 
     memset(ts, 0, sizeof *ts);
-    rc = store_state_read(st, file, &text, e);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc < 0)
-        return rc;
-    o = json_loads(text, 0, &je);
-    free(text);
     if (!json_is_object(o)) {
-        log_warn("state/%s.json: unreadable (%s), starting afresh", file, je.text);
         json_decref(o);
-        return 0;
+        return err_set(e, -EBADMSG, "not a progress record (%s)", je.text);
     }
     /* "step", written by earlier versions, is ignored: the order's status decides. */
     get_str(o, "order_url", &ts->order_url);
@@ -104,6 +94,29 @@ int tstate_load(const struct store *st, const char *file, struct tstate *ts, str
     ts->retry_until = get_time(o, "retry_until");
     ts->last_success = get_time(o, "last_success");
     json_decref(o);
+    if (ts->key_id && !store_id_valid(ts->key_id)) {
+        tstate_free(ts);
+        return err_set(e, -EBADMSG, "not a progress record (a bad key id)");
+    }
+    return 0;
+}
+
+int tstate_load(const struct store *st, const char *file, struct tstate *ts, struct err *e)
+{
+    char *text = NULL;
+    struct err pe;
+    int rc;
+
+    memset(ts, 0, sizeof *ts);
+    rc = store_state_read(st, file, &text, e);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    rc = tstate_parse(text, strlen(text), ts, &pe);
+    free(text);
+    if (rc < 0)
+        log_warn("state/%s.json: %s, starting afresh", file, err_msg(&pe));
     return 0;
 }
 
@@ -117,11 +130,10 @@ static int put_int(json_t *o, const char *k, long long v)
     return v ? json_object_set_new(o, k, json_integer(v)) : 0;
 }
 
-int tstate_save(const struct store *st, const char *file, const struct tstate *ts, struct err *e)
+char *tstate_json(const struct tstate *ts, bool compact)
 {
     json_t *o = json_object();
     char *text = NULL;
-    int rc = -ENOMEM;
 
     if (!o || put_str(o, "order_url", ts->order_url) || put_str(o, "key_id", ts->key_id) ||
         put_str(o, "account_url", ts->account_url) || put_str(o, "replaces", ts->replaces) ||
@@ -130,15 +142,22 @@ int tstate_save(const struct store *st, const char *file, const struct tstate *t
         put_str(o, "last_error", ts->last_error) || put_str(o, "last_problem", ts->last_problem) ||
         put_int(o, "failures", ts->failures) || put_int(o, "last_failure", ts->last_failure) ||
         put_int(o, "next_attempt", ts->next_attempt) ||
-        put_int(o, "retry_until", ts->retry_until) ||
-        put_int(o, "last_success", ts->last_success) ||
-        !(text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS))) {
-        rc = err_set(e, -ENOMEM, "out of memory");
+        put_int(o, "retry_until", ts->retry_until) || put_int(o, "last_success", ts->last_success))
         goto out;
-    }
-    rc = store_state_write(st, file, text, e);
+    text = json_dumps(o, (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_SORT_KEYS);
 out:
-    free(text);
     json_decref(o);
+    return text;
+}
+
+int tstate_save(const struct store *st, const char *file, const struct tstate *ts, struct err *e)
+{
+    char *text = tstate_json(ts, false);
+    int rc;
+
+    if (!text)
+        return err_set(e, -ENOMEM, "out of memory");
+    rc = store_state_write(st, file, text, e);
+    free(text);
     return rc;
 }

@@ -34,6 +34,14 @@ struct tstate {
  * Returns 0 or negative for I/O errors. */
 int tstate_load(const struct store *st, const char *file, struct tstate *ts, struct err *e);
 
+/* Reads a record as tstate_json wrote it (text[0..len), hostile: from a file or etcd) into
+ * *ts (emptied first; tstate_free). Returns 0, or -EBADMSG with e when it is not one. */
+int tstate_parse(const char *text, size_t len, struct tstate *ts, struct err *e);
+
+/* The record of ts as JSON text (compact, or indented for state/ files), or NULL when out of
+ * memory; the caller frees it. */
+char *tstate_json(const struct tstate *ts, bool compact);
+
 /* Writes the state atomically. Returns 0 or negative. */
 int tstate_save(const struct store *st, const char *file, const struct tstate *ts, struct err *e);
 

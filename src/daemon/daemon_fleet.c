@@ -1,0 +1,109 @@
+/* daemon_fleet: the daemon in fleet mode (see daemon_fleet.h). */
+#include "daemon/daemon_fleet.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "challenge/listen_addr.h"
+#include "cluster/fleet.h"
+#include "serve/serve_listen.h"
+#include "util/log.h"
+
+struct daemon_fleet {
+    struct fleet *f;
+    struct serve_listen_held held;
+};
+
+/* conf/target's http-ports (or, with no webroot, the default ones) as the held listener's
+ * addresses; none when conf/target answers through a webroot only. */
+static int held_addrs(const char *root, struct serve_listen **out, size_t *n, struct err *e)
+{
+    struct target t;
+    struct listen_addr *la = NULL;
+    bool *req = NULL;
+    size_t nla = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = desired_load_defaults(root, &t, e)) < 0)
+        return rc;
+    if (t.nhttp_ports)
+        rc = listen_addrs_parse((const char *const *)t.http_ports, t.nhttp_ports, &la, &nla, e);
+    else if (!t.nwebroot_paths)
+        rc = listen_addrs_default_http(&la, &req, &nla, e);
+    target_clear(&t);
+    free(req);
+    if (rc < 0)
+        return rc;
+    if (nla && !(*out = calloc(nla, sizeof **out))) {
+        free(la);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nla; i++) {
+        memcpy(&(*out)[i].sa, &la[i].sa, la[i].len);
+        (*out)[i].len = la[i].len;
+        snprintf((*out)[i].text, sizeof(*out)[i].text, "%s", la[i].text);
+    }
+    *n = nla;
+    free(la);
+    return 0;
+}
+
+int daemon_fleet_start(uv_loop_t *loop, const struct acmed_conf *conf, const char *root,
+                       struct rec_opts *po, void (*changed)(void *arg), void *arg,
+                       struct daemon_fleet **out, struct err *e)
+{
+    struct daemon_fleet *df = calloc(1, sizeof *df);
+    struct serve_listen *addrs = NULL;
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    if (!df)
+        return err_set(e, -ENOMEM, "out of memory");
+    if ((rc = held_addrs(root, &addrs, &n, e)) < 0 ||
+        (rc = fleet_open(loop, conf->cluster, changed, arg, &df->f, e)) < 0)
+        goto fail;
+    if (n && (rc = serve_listen_open(&df->held, loop, po->listeners, addrs, n, e)) < 0) {
+        err_wrap(e, "the fleet's http-01 listener");
+        fleet_close(df->f, NULL, NULL);
+        goto fail;
+    }
+    if (n)
+        po->listeners = &df->held.f;
+    po->fleet = df->f;
+    log_notice("cluster: node %s in fleet mode%s", df->f->cl->node,
+               n ? ", answering http-01 for the fleet" : "");
+    free(addrs);
+    *out = df;
+    return 0;
+fail:
+    free(addrs);
+    free(df);
+    return rc;
+}
+
+bool daemon_fleet_up(const struct daemon_fleet *df, const char **why)
+{
+    *why = df->f->why;
+    return df->f->up;
+}
+
+static void on_closed(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+void daemon_fleet_stop(struct daemon_fleet *df, bool *closed)
+{
+    if (!df) {
+        *closed = true;
+        return;
+    }
+    if (df->held.open)
+        serve_listen_close(&df->held);
+    fleet_close(df->f, on_closed, closed);
+    free(df);
+}
