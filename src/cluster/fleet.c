@@ -2,10 +2,12 @@
 #include "cluster/fleet.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/seal.h"
 #include "net/etcd_watch.h"
 #include "util/log.h"
 
@@ -20,25 +22,57 @@ static void on_lost(void *arg)
 
 void fleet_set_up(struct fleet *f, bool up, const char *why)
 {
+    bool flip = up != f->up;
+
     if (up && !f->up)
         log_notice("cluster: etcd answers again");
-    else if (!up && (f->up || strcmp(f->why, why ? why : "")))
+    else if (!up && f->up)
         log_warn("cluster: etcd unreachable: %s; keeping what this node has", why ? why : "?");
     f->up = up;
     snprintf(f->why, sizeof f->why, "%s", up || !why ? "" : why);
+    if (flip && !f->closing)
+        f->changed(f->arg); /* a pass says so (status, metrics) and catches up */
 }
 
-/* Only the fleet's targets and progress matter to passes: locks and answers change often. */
-static bool interesting(const struct fleet *f, const char *key)
+/* A record of state/ that ends an order with a certificate: the other nodes install it. The
+ * checkpoints in between (an order in progress) concern only the lock's holder. */
+static bool record_done(const struct fleet *f, const struct etcd_kv *kv)
 {
+    const char *name;
+    uint8_t *pt = NULL;
+    size_t len = 0;
+    struct err e;
+    json_t *o, *ts = NULL;
+    bool done;
+
+    if (ckv_open(f->cl->kv, kv, &name, &pt, &len, &e) < 0)
+        return false;
+    o = json_loadb((const char *)pt, len, 0, NULL);
+    if (json_is_string(json_object_get(o, "ts")))
+        ts = json_loads(json_string_value(json_object_get(o, "ts")), 0, NULL);
+    done = json_is_string(json_object_get(o, "cert")) && ts && !json_object_get(ts, "order_url");
+    json_decref(ts);
+    json_decref(o);
+    seal_free_secret(pt, len);
+    return done;
+}
+
+/* What matters to passes: a target wanted or unwanted, a certificate obtained. Locks,
+ * answers and checkpoints change often and concern their holder only. */
+static bool interesting(const struct fleet *f, const struct etcd_event *ev)
+{
+    const char *key = ev->kv.key;
     char full[ETCD_MAX_KEY];
     size_t n;
 
     if (!ckv_key(f->cl->kv, "desired/", full, sizeof full))
         return true;
     n = strlen(full) - strlen("desired/");
-    return !strncmp(key, full, n) &&
-           (!strncmp(key + n, "desired/", 8) || !strncmp(key + n, "state/", 6));
+    if (strncmp(key, full, n))
+        return false;
+    if (!strncmp(key + n, "desired/", 8))
+        return true;
+    return !strncmp(key + n, "state/", 6) && ev->type == ETCD_EVENT_PUT && record_done(f, &ev->kv);
 }
 
 static void on_again(uv_timer_t *t)
@@ -62,13 +96,9 @@ static void on_watch(void *arg, int rc, const struct etcd_watch_msg *m, const st
         return;
     }
     if (m->kind == ETCD_WATCH_CREATED) {
-        bool was_down = !f->up;
-
-        fleet_set_up(f, true, NULL);
         if (m->revision > f->rev && !f->rev)
             f->rev = m->revision;
-        if (was_down)
-            f->changed(f->arg); /* what changed meanwhile was not seen */
+        fleet_set_up(f, true, NULL); /* back: what changed meanwhile was not seen */
         return;
     }
     for (size_t i = 0; i < m->nevents; i++) {
@@ -76,7 +106,7 @@ static void on_watch(void *arg, int rc, const struct etcd_watch_msg *m, const st
 
         if (ev->kv.mod_revision > f->rev)
             f->rev = ev->kv.mod_revision;
-        hit = hit || interesting(f, ev->kv.key);
+        hit = hit || interesting(f, ev);
     }
     if (hit)
         f->changed(f->arg);

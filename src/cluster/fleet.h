@@ -42,7 +42,8 @@ struct fleet {
 int fleet_open(uv_loop_t *loop, const struct acmed_cluster *c, void (*changed)(void *arg),
                void *arg, struct fleet **out, struct err *e);
 
-/* Records whether etcd answered (up) and, when not, why (logged once per change). */
+/* Records whether etcd answered (up) and, when not, why; a change is logged and told to the
+ * owner as a change of the fleet (changed). */
 void fleet_set_up(struct fleet *f, bool up, const char *why);
 
 /* Revokes the node's lease (its locks and answers go at once), stops following and frees f;

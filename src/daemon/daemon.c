@@ -246,6 +246,12 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
         schedule(d, next_delay_ms(d, sum));
     }
     d->stats.next_pass = d->next_pass;
+    if (d->fleet) {
+        const char *why;
+
+        d->stats.fleet_up = daemon_fleet_up(d->fleet, &why, &d->stats.fleet_node);
+        snprintf(d->stats.fleet_why, sizeof d->stats.fleet_why, "%s", why);
+    }
     notify_sendf("STATUS=%u targets, %u satisfied, %u failed; next pass at %s", sum->targets,
                  sum->satisfied, sum->failed, clock_rfc3339(d->next_pass, when, sizeof when));
     daemon_status_write(&d->st, d->started, &d->stats);

@@ -85,9 +85,10 @@ fail:
     return rc;
 }
 
-bool daemon_fleet_up(const struct daemon_fleet *df, const char **why)
+bool daemon_fleet_up(const struct daemon_fleet *df, const char **why, const char **node)
 {
     *why = df->f->why;
+    *node = df->f->cl->node;
     return df->f->up;
 }
 

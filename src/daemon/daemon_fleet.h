@@ -22,8 +22,8 @@ int daemon_fleet_start(uv_loop_t *loop, const struct acmed_conf *conf, const cha
                        struct rec_opts *po, void (*changed)(void *arg), void *arg,
                        struct daemon_fleet **out, struct err *e);
 
-/* Whether etcd answered last, and why not (borrowed). */
-bool daemon_fleet_up(const struct daemon_fleet *df, const char **why);
+/* Whether etcd answered last, and why not, and the node's name (borrowed). */
+bool daemon_fleet_up(const struct daemon_fleet *df, const char **why, const char **node);
 
 /* Closes the listener (after the last pass) and the fleet, frees df, and sets *closed once
  * the fleet's last call to etcd has ended (the loop must run until then). df may be NULL

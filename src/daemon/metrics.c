@@ -185,6 +185,11 @@ static int put_global_metrics(struct buf *b, const struct metrics *m)
         else if (rc == 0)
             rc = buf_printf(b, "%s %llu\n", g[i].name, g[i].u);
     }
+    if (rc == 0 && m->cluster)
+        rc = put_header(b, "acmed_cluster_etcd_up", "gauge",
+                        "Fleet mode: 1 when etcd answered this node last, 0 when not.");
+    if (rc == 0 && m->cluster)
+        rc = buf_printf(b, "acmed_cluster_etcd_up %d\n", m->cluster_up ? 1 : 0);
     return rc;
 }
 

@@ -28,6 +28,9 @@ struct metrics {
     uint64_t passes_total, orders_total, requests_total, failures_total, certificates_issued_total;
     time_t last_pass; /* end of the last reconcile pass */
     unsigned orders_in_flight;
+    /* Fleet mode (cluster true): whether etcd answered last (acmed_cluster_etcd_up 1 or 0);
+     * outside fleet mode the metric is left out. */
+    bool cluster, cluster_up;
 };
 
 /* The exposition text of `m` (borrowed): for every metric one "# HELP" and one "# TYPE" line,

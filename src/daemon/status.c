@@ -60,9 +60,15 @@ void daemon_status_write(const struct store *st, time_t started, const struct da
                   "passes", (json_int_t)s->passes, "issued", (json_int_t)s->issued, "failures",
                   (json_int_t)s->failures, "requests", (json_int_t)s->requests, "last_pass",
                   last_pass(s), "next_pass", "at", when(s->next_pass), "why", s->next_why);
-    char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+    char *text;
     struct err e;
 
+    if (o && s->fleet_node)
+        json_object_set_new(o, "cluster",
+                            json_pack("{s:s, s:s, s:s, s:i}", "node", s->fleet_node, "etcd",
+                                      s->fleet_up ? "ok" : "unreachable", "error", s->fleet_why,
+                                      "targets_held_elsewhere", (int)s->last.fleet_elsewhere));
+    text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
     if (!text || store_state_write(st, "daemon", text, &e) < 0)
         log_warn("cannot write state/daemon.json: %s", text ? err_msg(&e) : "out of memory");
     free(text);
@@ -125,6 +131,8 @@ void daemon_metrics_write(const struct store *st, const char *path, const struct
     m.targets = mt;
     m.ntargets = snap->ds->ntargets;
     m.passes_total = s->passes;
+    m.cluster = s->fleet_node != NULL;
+    m.cluster_up = s->fleet_up;
     m.orders_total = s->issued + s->failures;
     m.requests_total = s->requests;
     m.failures_total = s->failures;

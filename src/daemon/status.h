@@ -15,6 +15,10 @@ struct daemon_stats {
     int last_exit;
     char next_why[160]; /* what the next pass is for ("www: renewal due", "interval") */
     struct rec_summary last;
+    /* Fleet mode: this node's name, whether etcd answered last and why not. */
+    const char *fleet_node;
+    bool fleet_up;
+    char fleet_why[256];
 };
 
 /* Writes state/daemon.json: pid, start time, the last pass and the next. Logs on failure. */

@@ -2,6 +2,7 @@
  * certificates other nodes obtained, installed here. */
 #include "reconcile/rec_fleet.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -235,14 +236,20 @@ static void fleet_done(struct rec *r)
 /* A local desired/ is not the fleet's: say so when it holds something. */
 static void warn_local_desired(const struct rec *r)
 {
-    struct desired_set ds = {0};
-    struct err e;
+    char *path = store_path(&r->st, "desired");
+    DIR *dir = path ? opendir(path) : NULL;
+    struct dirent *de;
+    size_t n = 0;
 
-    if (desired_load(r->st.root, &ds, &e) == 0 && ds.ntargets + ds.nerrors > 0)
+    while (dir && (de = readdir(dir)))
+        n += de->d_name[0] != '.';
+    if (n)
         log_warn("cluster: desired/ holds %zu files, ignored in fleet mode (acmed cluster import "
                  "copies them into etcd)",
-                 ds.ntargets + ds.nerrors);
-    desired_set_clear(&ds);
+                 n);
+    if (dir)
+        closedir(dir);
+    free(path);
 }
 
 void rec_phase_fleet(struct rec *r)

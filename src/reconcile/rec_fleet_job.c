@@ -21,6 +21,7 @@ struct job_fleet {
     char *cert;                  /* the certificate the fleet's record names, or NULL */
     bool key_published;          /* the order's key is in etcd */
     bool ended;                  /* rec_fleet_job_end ran */
+    bool started;                /* a step ran: its outcome goes to etcd */
     void (*next)(struct job *j); /* after the checkpoint */
 };
 
@@ -32,6 +33,12 @@ static struct ckv *kv_of(const struct rec *r)
 static struct lockset *locks_of(const struct rec *r)
 {
     return r->o->fleet->locks;
+}
+
+static void start(struct job *j)
+{
+    j->fl->started = true;
+    job_start(j);
 }
 
 /* The job ends without a step: another node holds it, or etcd cannot tell. */
@@ -106,7 +113,7 @@ static void on_key_back(void *arg, int rc, const struct err *e)
                  err_msg(e));
         tstate_clear_order(&j->ts);
     }
-    job_start(j);
+    start(j);
 }
 
 static void on_cert_back(void *arg, int rc, const struct err *e)
@@ -161,7 +168,7 @@ static void on_record(void *arg, int rc, const struct ckv_item *it, size_t n, si
 
     (void)bad;
     if (rc == -ENOENT || (rc == 0 && n == 0)) {
-        job_start(j);
+        start(j);
         return;
     }
     if (rc == 0 && parse_record(j, &it[0], &ts, &pe) < 0)
@@ -174,6 +181,7 @@ static void on_record(void *arg, int rc, const struct ckv_item *it, size_t n, si
     /* The fleet's record decides: its backoff, its order in progress, its certificate. */
     tstate_free(&j->ts);
     j->ts = ts;
+    job_checkpoint(j); /* this node's plan sees the fleet's backoff too */
     if (j->fl->cert) {
         bool local = false;
 
@@ -191,7 +199,7 @@ static void on_record(void *arg, int rc, const struct ckv_item *it, size_t n, si
     if (ts.order_url && ts.key_id && !have_key(r, ts.key_id) &&
         ccert_key_materialize(kv_of(r), &r->st, ts.key_id, on_key_back, j, &pe) == 0)
         return;
-    job_start(j);
+    start(j);
 }
 
 static void on_locked(void *arg, int rc, int64_t fence, const char *holder, const struct err *e)
@@ -342,6 +350,12 @@ bool rec_fleet_job_end(struct rec *r, struct job *j)
     j->fl->ended = true;
     if (!j->fl->fence)
         return false;
+    if (!j->fl->started) {
+        /* Nothing was done under the lock: etcd has nothing new to hear. */
+        lockset_release(locks_of(r), j->t->file, j->fl->fence);
+        j->fl->fence = 0;
+        return false;
+    }
     if (j->ok && j->have_installed) {
         if (ccert_publish(kv_of(r), &r->st, j->installed.id, on_published, j, &e) < 0)
             on_published(j, e.code, &e);

@@ -657,6 +657,28 @@ static void test_format_edges(void **state)
     free(text);
 }
 
+/* Fleet mode adds whether etcd answered; outside it the metric is not there at all. */
+static void test_format_cluster(void **state)
+{
+    struct metrics m = {.cluster = true, .cluster_up = false};
+    char *text = metrics_format(&m);
+
+    (void)state;
+    assert_non_null(text);
+    assert_true(has_line(text, "# TYPE acmed_cluster_etcd_up gauge"));
+    assert_true(has_line(text, "acmed_cluster_etcd_up 0"));
+    assert_valid(text);
+    free(text);
+    m.cluster_up = true;
+    text = metrics_format(&m);
+    assert_true(has_line(text, "acmed_cluster_etcd_up 1"));
+    free(text);
+    m.cluster = false;
+    text = metrics_format(&m);
+    assert_null(strstr(text, "acmed_cluster_etcd_up"));
+    free(text);
+}
+
 static ino_t inode_of(const char *path)
 {
     struct stat st;
@@ -742,7 +764,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checker_rejects), cmocka_unit_test(test_format_sample),
         cmocka_unit_test(test_format_empty),    cmocka_unit_test(test_format_edges),
-        cmocka_unit_test(test_write),
+        cmocka_unit_test(test_write),           cmocka_unit_test(test_format_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
