@@ -62,6 +62,9 @@ struct rec {
     char **fleet_mat; /* certificates other nodes obtained, to install here */
     size_t nfleet_mat, fleet_mat_i;
     bool fleet_materialised;
+    char **fleet_rec; /* per target of ds (same index): the certificate its record names */
+    size_t fleet_pub; /* the next target whose newer certificate may go to the fleet */
+    int64_t fleet_fence;
     struct rec_fleet_acct **fleet_accts; /* the fleet's accounts being looked up or registered */
     size_t nfleet_accts;
 };

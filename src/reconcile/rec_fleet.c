@@ -12,6 +12,7 @@
 #include "cluster/ccert.h"
 #include "cluster/ctarget.h"
 #include "cluster/fleet.h"
+#include "util/clock.h"
 #include "util/fsio.h"
 #include "util/log.h"
 
@@ -95,12 +96,12 @@ static bool have_cert(const struct rec *r, const char *id)
     return false;
 }
 
-static bool have_target(const struct rec *r, const char *file)
+static ssize_t target_index(const struct rec *r, const char *file)
 {
     for (size_t i = 0; i < r->ds.ntargets; i++)
         if (!strcmp(r->ds.targets[i].file, file))
-            return true;
-    return false;
+            return (ssize_t)i;
+    return -1;
 }
 
 /* The certificate a record of state/ names (NULL when none or not a record). */
@@ -115,6 +116,7 @@ static char *record_cert(const uint8_t *v, size_t len)
 }
 
 static void fleet_done(struct rec *r);
+static void publish_next(struct rec *r);
 static void materialize_next(struct rec *r);
 
 static void on_materialized(void *arg, int rc, const struct err *e)
@@ -161,10 +163,17 @@ static void on_states(void *arg, int rc, const struct ckv_item *it, size_t n, si
         fleet_done(r);
         return;
     }
+    if (r->ds.ntargets && !(r->fleet_rec = calloc(r->ds.ntargets, sizeof *r->fleet_rec))) {
+        fleet_done(r);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         char *id = record_cert(it[i].value, it[i].len);
+        ssize_t t = target_index(r, it[i].name + strlen("state/"));
 
-        if (id && have_target(r, it[i].name + strlen("state/")) && !have_cert(r, id))
+        if (id && t >= 0)
+            r->fleet_rec[t] = strdup(id);
+        if (id && t >= 0 && !have_cert(r, id))
             r->fleet_mat[r->nfleet_mat++] = id;
         else
             free(id);
@@ -230,6 +239,129 @@ static void fleet_done(struct rec *r)
     plan_index_free(&r->owners);
     if (plan_index_owners(&r->owners, r->ds.targets, r->ds.ntargets) < 0)
         log_err("out of memory");
+    if (!r->o->fleet->up || !r->fleet_rec) {
+        r->phase_end(r);
+        return;
+    }
+    r->fleet_pub = 0;
+    publish_next(r);
+}
+
+/* ---- a certificate this node obtained alone (etcd was unreachable): the newer wins ---- */
+
+static const struct store_cert *cert_by_id(const struct rec *r, const char *id)
+{
+    for (size_t i = 0; id && i < r->ncerts; i++)
+        if (!strcmp(r->certs[i].id, id))
+            return &r->certs[i];
+    return NULL;
+}
+
+/* This node's certificate for target i when it is newer than the one the fleet's record
+ * names (or the fleet has none), and its key is ours to share; else NULL. */
+static const struct store_cert *newer_here(const struct rec *r, size_t i)
+{
+    const struct target *t = &r->ds.targets[i];
+    struct tstate ts = {0};
+    const struct store_cert *fc;
+    struct plan p;
+
+    plan_target_ix(t, r->certs, r->ncerts, &r->certix, &ts, clock_now(), false, &p);
+    if (!p.cur || !p.cur->key_id[0] || (r->fleet_rec[i] && !strcmp(r->fleet_rec[i], p.cur->id)))
+        return NULL;
+    fc = cert_by_id(r, r->fleet_rec[i]);
+    if (r->fleet_rec[i] && (!fc || fc->not_before >= p.cur->not_before))
+        return NULL;
+    return p.cur;
+}
+
+static void on_pub_record(void *arg, int rc, const struct etcd_result *res, const struct err *e)
+{
+    struct rec *r = arg;
+    const struct target *t = &r->ds.targets[r->fleet_pub - 1];
+
+    if (rc < 0 || !res->succeeded)
+        log_warn("cluster: %s: its record was not updated (%s)", t->file,
+                 rc < 0 ? err_msg(e) : "the lock is gone");
+    lockset_release(r->o->fleet->locks, t->file, r->fleet_fence);
+    publish_next(r);
+}
+
+static void on_pub_cert(void *arg, int rc, const struct err *e)
+{
+    struct rec *r = arg;
+    size_t i = r->fleet_pub - 1;
+    const struct target *t = &r->ds.targets[i];
+    struct etcd_result res = {0};
+    struct tstate ts;
+    struct err le;
+    char *tsj = NULL, *json = NULL, lock[CKV_NAME_MAX], name[CKV_NAME_MAX];
+    json_t *o;
+
+    if (rc < 0) {
+        log_err("cluster: %s: %s", t->file, err_msg(e));
+        on_pub_record(r, 0, &(struct etcd_result){.succeeded = true}, NULL);
+        return;
+    }
+    log_notice("cluster: %s: this node's newer certificate %s is the fleet's now", t->file,
+               r->fleet_rec[i]);
+    if (tstate_load(&r->st, t->file, &ts, &le) < 0)
+        memset(&ts, 0, sizeof ts);
+    tsj = tstate_json(&ts, true);
+    tstate_free(&ts);
+    o = tsj ? json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "node", r->o->fleet->cl->node, "ts", tsj,
+                        "cert", r->fleet_rec[i])
+            : NULL;
+    json = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    free(tsj);
+    snprintf(lock, sizeof lock, "locks/%s", t->file);
+    snprintf(name, sizeof name, "state/%s", t->file);
+    if (!json)
+        err_set(&le, -ENOMEM, "out of memory");
+    if (!json || ckv_put_fenced(r->o->fleet->cl->kv, lock, r->fleet_fence, name, json,
+                                strlen(json), on_pub_record, r, &le) < 0)
+        on_pub_record(r, le.code, &res, &le);
+    free(json);
+}
+
+static void on_pub_locked(void *arg, int rc, int64_t fence, const char *holder,
+                          const struct err *e)
+{
+    struct rec *r = arg;
+    size_t i = r->fleet_pub - 1;
+    const struct store_cert *c = rc == 0 ? newer_here(r, i) : NULL;
+    struct err pe;
+
+    (void)holder;
+    (void)e;
+    if (rc < 0 || !c) {
+        if (rc == 0)
+            lockset_release(r->o->fleet->locks, r->ds.targets[i].file, fence);
+        publish_next(r); /* a holder deals with it, or it is no longer newer */
+        return;
+    }
+    r->fleet_fence = fence;
+    free(r->fleet_rec[i]);
+    r->fleet_rec[i] = strdup(c->id);
+    if (!r->fleet_rec[i] ||
+        ccert_publish(r->o->fleet->cl->kv, &r->st, c->id, on_pub_cert, r, &pe) < 0)
+        on_pub_cert(r, r->fleet_rec[i] ? pe.code : -ENOMEM, &pe);
+}
+
+static void publish_next(struct rec *r)
+{
+    struct err e;
+
+    while (r->fleet_pub < r->ds.ntargets && !r->stopping) {
+        size_t i = r->fleet_pub++;
+
+        if (!newer_here(r, i))
+            continue;
+        if (lockset_acquire(r->o->fleet->locks, r->ds.targets[i].file, on_pub_locked, r, &e) == 0)
+            return;
+        log_warn("cluster: %s", err_msg(&e));
+    }
     r->phase_end(r);
 }
 

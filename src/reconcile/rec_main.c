@@ -158,6 +158,9 @@ static void on_finish_closed(uv_handle_t *h)
     plan_index_free(&r->certix);
     plan_index_free(&r->owners);
     store_certs_free(r->certs, r->ncerts);
+    for (size_t i = 0; r->fleet_rec && i < r->ds.ntargets; i++)
+        free(r->fleet_rec[i]);
+    free(r->fleet_rec);
     desired_set_clear(&r->ds);
     for (size_t i = 0; i < r->nfleet_mat; i++)
         free(r->fleet_mat[i]);
