@@ -6,7 +6,8 @@
 # tests/tools/fleet_lock as another node: "-" once it gives the lock back, and once a killed
 # holder's lease expires) and this node's installed serial, in text and --json; with etcd's
 # endpoints on closed ports, or on a port that never answers, status answers within a few
-# seconds, says "etcd unreachable", shows the certificates installed here and exits 1.
+# seconds, says "etcd unreachable", shows the certificates installed here and exits 1; a
+# daemon's record with cluster_etcd (a stand-in holding the state directory's lock) is shown.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
 FLEET_LOCK=${FLEET_LOCK:?the fleet_lock tool (tests/tools/fleet_lock.c)}
@@ -172,4 +173,27 @@ ms=$((($(date +%s%N) - start) / 1000000))
 grep -q '^cluster: node node1, etcd unreachable: .*did not answer within 5 s' "$T/s6.out" ||
     fail "a silent etcd: $(cat "$T/s6.out")"
 echo "status answered in $ms ms with a silent etcd" >&2
+
+# A daemon's own view of etcd, from its record, shown when present. A stand-in holds the
+# state directory's lock (as a daemon does) and wrote the record.
+python3 - "$STATE" >"$T/fake.pid" <<'PY' &
+import fcntl, json, os, sys, time
+st = sys.argv[1]
+fd = os.open(os.path.join(st, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.ftruncate(fd, 0)
+os.write(fd, b"%d\n" % os.getpid())
+with open(os.path.join(st, "state", "daemon.json"), "w") as f:
+    json.dump({"pid": os.getpid(), "cluster_etcd": "unreachable"}, f)
+print(os.getpid(), flush=True)
+time.sleep(60)
+PY
+PIDS+=($!)
+for ((i = 0; i < 50; i++)); do
+    [[ -s $T/fake.pid ]] && break
+    sleep 0.1
+done
+node_conf "$STATE" node1 "http://127.0.0.1:$p1"
+"$ACMED" --state "$STATE" status >"$T/s7.out" 2>&1
+grep -qx 'daemon: etcd unreachable' "$T/s7.out" || fail "the daemon's cluster_etcd is not shown: $(cat "$T/s7.out")"
 tl_done
