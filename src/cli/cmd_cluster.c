@@ -2,7 +2,7 @@
  * etcd (sealed, names, key, profile and challenge types only: cluster/ctarget.h); `acmed
  * cluster targets` lists the fleet's targets as this node reads them (opened with its secret
  * file and merged over its conf/target). Both need conf/acmed.yaml's `cluster:` (DESIGN.md
- * §12). Fleet mode is being built: the daemon does not act on these targets yet. */
+ * §12); the fleet's daemons act on these targets. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* cmd_cluster_want: `acmed want` and `acmed unwant` in fleet mode (conf/acmed.yaml cluster:,
  * DESIGN.md §12): the fleet's targets in etcd change instead of this node's desired/, and no
- * pass runs here (fleet mode is being built: the daemon does not act on them yet). want
+ * pass runs here (the fleet's daemons see the change and act on it). want
  * writes desired/<first name> as `acmed cluster import` would have; unwant drops the names
  * from every target that lists them, deleting a target left without names, each change made
  * only if nobody changed that target since it was read. */
