@@ -2,27 +2,22 @@
  * etcd (sealed, names, key, profile and challenge types only: cluster/ctarget.h); `acmed
  * cluster targets` lists the fleet's targets as this node reads them (opened with its secret
  * file and merged over its conf/target). Both need conf/acmed.yaml's `cluster:` (DESIGN.md
- * §12). Fleet mode is being built: the daemon does not act on these targets yet. */
+ * §12); the fleet's daemons act on these targets. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #include "cli/cli.h"
-#include "cluster/cluster.h"
+#include "cli/cli_fleet.h"
 #include "cluster/ctarget.h"
 #include "store/desired.h"
 #include "store/store.h"
-#include "util/fsio.h"
 #include "util/log.h"
 
 struct run {
-    uv_loop_t loop;
-    struct cluster *cl;
-    unsigned pending, ok, failed;
-    char *defaults; /* conf/target's text, NULL when none */
-    size_t defaults_len;
+    struct cli_fleet f;
+    unsigned ok, failed;
 };
 
 struct one {
@@ -35,9 +30,10 @@ static void on_put(void *arg, int rc, const struct etcd_result *res, const struc
     struct one *o = arg;
 
     (void)res;
-    o->r->pending--;
+    o->r->f.pending--;
     if (rc < 0) {
-        log_err("cluster import: %s: %s", o->file, err_msg(e));
+        if (!o->r->f.expired) /* else cli_fleet_wait said why */
+            log_err("cluster import: %s: %s", o->file, err_msg(e));
         o->r->failed++;
     } else {
         log_info("cluster import: %s", o->file);
@@ -76,12 +72,12 @@ static int import(struct run *r, const struct desired_set *ds)
         }
         o->r = r;
         snprintf(o->file, sizeof o->file, "%s", t->file);
-        if (ckv_put(r->cl->kv, name, json, len, 0, on_put, o, &e) < 0) {
+        if (ckv_put(r->f.cl->kv, name, json, len, 0, on_put, o, &e) < 0) {
             log_err("cluster import: %s: %s", t->file, err_msg(&e));
             r->failed++;
             free(o);
         } else {
-            r->pending++;
+            r->f.pending++;
         }
         free(json);
     }
@@ -93,9 +89,10 @@ static void on_list(void *arg, int rc, const struct ckv_item *it, size_t n, size
 {
     struct run *r = arg;
 
-    r->pending--;
+    r->f.pending--;
     if (rc < 0) {
-        log_err("cluster targets: %s", err_msg(e));
+        if (!r->f.expired)
+            log_err("cluster targets: %s", err_msg(e));
         r->failed++;
         return;
     }
@@ -104,8 +101,8 @@ static void on_list(void *arg, int rc, const struct ckv_item *it, size_t n, size
         struct target t;
         struct err te;
 
-        if (ctarget_decode(file, (const char *)it[i].value, it[i].len, r->defaults, r->defaults_len,
-                           &t, &te) < 0) {
+        if (ctarget_decode(file, (const char *)it[i].value, it[i].len, r->f.defaults,
+                           r->f.defaults_len, &t, &te) < 0) {
             log_err("cluster targets: %s", err_msg(&te));
             r->failed++;
             continue;
@@ -125,16 +122,10 @@ static void on_list(void *arg, int rc, const struct ckv_item *it, size_t n, size
     }
 }
 
-static void on_closed(void *arg)
-{
-    (void)arg;
-}
-
 int cmd_cluster(const struct cli *c)
 {
     struct run r = {0};
     struct store st = {.lock_fd = -1};
-    struct acmed_conf conf = {0};
     struct desired_set ds = {0};
     const char *sub = c->nargs ? c->args[0] : "";
     bool do_import = !strcmp(sub, "import");
@@ -145,58 +136,38 @@ int cmd_cluster(const struct cli *c)
         log_err("usage: acmed cluster import|targets (see acmed --help)");
         return EXIT_USAGE;
     }
-    if (store_open(c->state_dir, &st, &e) < 0 || acmed_conf_load(st.root, &conf, &e) < 0) {
+    if (store_open(c->state_dir, &st, &e) < 0) {
         log_err("%s", err_msg(&e));
         goto out;
     }
-    if (!conf.cluster) {
-        log_err("cluster %s: %s/conf/acmed.yaml has no cluster: section (fleet mode is off)", sub,
-                st.root);
+    if (cli_fleet_open(&r.f, st.root, NULL, &e) < 0) {
+        log_err("cluster %s: %s", sub, err_msg(&e));
         goto out;
     }
     if (do_import && desired_load(st.root, &ds, &e) < 0) {
         log_err("%s", err_msg(&e));
+        cli_fleet_close(&r.f);
         goto out;
     }
-    if (!do_import) {
-        char *path = store_path(&st, "conf/target");
-
-        if (path && fsio_read_file(path, 1u << 20, &r.defaults, &r.defaults_len, &e) < 0 &&
-            e.code != -ENOENT) {
-            log_err("%s", err_msg(&e));
-            free(path);
-            goto out;
-        }
-        free(path);
-    }
-    uv_loop_init(&r.loop);
-    if (cluster_open(&r.loop, conf.cluster, &r.cl, &e) < 0) {
-        log_err("cluster: %s", err_msg(&e));
-        uv_loop_close(&r.loop);
-        goto out;
-    }
-    code = EXIT_OK;
     if (do_import) {
         if (import(&r, &ds) < 0)
             r.failed++;
-    } else if (ckv_list(r.cl->kv, "desired/", on_list, &r, &e) < 0) {
+    } else if (ckv_list(r.f.cl->kv, "desired/", on_list, &r, &e) < 0) {
         log_err("cluster targets: %s", err_msg(&e));
         r.failed++;
     } else {
-        r.pending++;
+        r.f.pending++;
     }
-    while (r.pending && uv_run(&r.loop, UV_RUN_ONCE))
-        ;
-    cluster_close(r.cl, on_closed, NULL);
-    uv_run(&r.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&r.loop);
+    if (cli_fleet_wait(&r.f, CLI_FLEET_WAIT_MS, &e) < 0) {
+        log_err("cluster %s: %s", sub, err_msg(&e));
+        r.failed++;
+    }
+    cli_fleet_close(&r.f);
     if (do_import)
         printf("imported %u target%s into etcd, %u not\n", r.ok, r.ok == 1 ? "" : "s", r.failed);
     code = r.failed ? EXIT_FAILED : EXIT_OK;
 out:
-    free(r.defaults);
     desired_set_clear(&ds);
-    acmed_conf_clear(&conf);
     store_close(&st);
     return code;
 }

@@ -1,6 +1,6 @@
 /* cmd_cluster_want: `acmed want` and `acmed unwant` in fleet mode (conf/acmed.yaml cluster:,
  * DESIGN.md §12): the fleet's targets in etcd change instead of this node's desired/, and no
- * pass runs here (fleet mode is being built: the daemon does not act on them yet). want
+ * pass runs here (the fleet's daemons see the change and act on it). want
  * writes desired/<first name> as `acmed cluster import` would have; unwant drops the names
  * from every target that lists them, deleting a target left without names, each change made
  * only if nobody changed that target since it was read. */
@@ -8,35 +8,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #include "cli/cli.h"
+#include "cli/cli_fleet.h"
 #include "cli/cmd_cluster_want.h"
-#include "cluster/cluster.h"
 #include "cluster/ctarget.h"
 #include "store/desired.h"
 #include "store/names.h"
 #include "util/buf.h"
-#include "util/fsio.h"
 #include "util/log.h"
 
 struct op {
-    uv_loop_t loop;
-    struct cluster *cl;
-    const char *defaults;
-    size_t defaults_len;
+    struct cli_fleet f;
     char **drop; /* unwant: normalised names */
     size_t ndrop;
-    unsigned pending, changed, failed;
+    unsigned changed, failed;
 };
 
 static void on_written(void *arg, int rc, const struct etcd_result *r, const struct err *e)
 {
     struct op *o = arg;
 
-    o->pending--;
+    o->f.pending--;
     if (rc < 0) {
-        log_err("cluster: %s", err_msg(e));
+        if (!o->f.expired)
+            log_err("cluster: %s", err_msg(e));
         o->failed++;
     } else if (!r->succeeded) {
         log_err("cluster: a target changed while it was being changed: run the command again");
@@ -48,8 +44,12 @@ static void on_written(void *arg, int rc, const struct etcd_result *r, const str
 
 static void run_ops(struct op *o)
 {
-    while (o->pending && uv_run(&o->loop, UV_RUN_ONCE))
-        ;
+    struct err e;
+
+    if (cli_fleet_wait(&o->f, CLI_FLEET_WAIT_MS, &e) < 0) {
+        log_err("cluster: %s", err_msg(&e));
+        o->failed++;
+    }
 }
 
 /* The names of args, normalised, into a NULL-ended array (caller frees each and it). */
@@ -82,9 +82,10 @@ static void on_put(void *arg, int rc, const struct etcd_result *r, const struct 
     struct op *o = arg;
 
     (void)r;
-    o->pending--;
+    o->f.pending--;
     if (rc < 0) {
-        log_err("cluster: %s", err_msg(e));
+        if (!o->f.expired)
+            log_err("cluster: %s", err_msg(e));
         o->failed++;
     } else {
         o->changed++;
@@ -113,14 +114,14 @@ static int want(struct op *o, char *const *args, size_t n, bool apex)
     for (size_t i = 0; i < n; i++)
         buf_printf(&yaml, "%s\"%s\"", i ? ", " : "", names[i]);
     buf_puts(&yaml, "]\n");
-    if ((rc = desired_parse(names[0], yaml.data, yaml.len, o->defaults, o->defaults_len, &t, &e)) <
-            0 ||
+    if ((rc = desired_parse(names[0], yaml.data, yaml.len, o->f.defaults, o->f.defaults_len, &t,
+                            &e)) < 0 ||
         (rc = ctarget_encode(&t, &json, &len, &e)) < 0)
         goto out;
     snprintf(key, sizeof key, "desired/%s", names[0]);
-    if ((rc = ckv_put(o->cl->kv, key, json, len, 0, on_put, o, &e)) < 0)
+    if ((rc = ckv_put(o->f.cl->kv, key, json, len, 0, on_put, o, &e)) < 0)
         goto out;
-    o->pending++;
+    o->f.pending++;
     run_ops(o);
     if (o->changed)
         printf("the fleet wants %s (desired/%s in etcd)\n", t.names[0].name, names[0]);
@@ -165,9 +166,10 @@ static void on_targets(void *arg, int rc, const struct ckv_item *it, size_t n, s
 {
     struct op *o = arg;
 
-    o->pending--;
+    o->f.pending--;
     if (rc < 0) {
-        log_err("unwant: %s", err_msg(e));
+        if (!o->f.expired)
+            log_err("unwant: %s", err_msg(e));
         o->failed++;
         return;
     }
@@ -182,8 +184,8 @@ static void on_targets(void *arg, int rc, const struct ckv_item *it, size_t n, s
         struct err te;
         int wrc;
 
-        if (ctarget_decode(file, (const char *)it[i].value, it[i].len, o->defaults, o->defaults_len,
-                           &t, &te) < 0) {
+        if (ctarget_decode(file, (const char *)it[i].value, it[i].len, o->f.defaults,
+                           o->f.defaults_len, &t, &te) < 0) {
             log_warn("unwant: %s", err_msg(&te));
             continue;
         }
@@ -195,15 +197,16 @@ static void on_targets(void *arg, int rc, const struct ckv_item *it, size_t n, s
             continue;
         }
         if (t.nnames == 0 || t.nreq_names == 0)
-            wrc = ckv_delete_if_mod(o->cl->kv, it[i].name, it[i].mod_revision, on_written, o, &te);
+            wrc =
+                ckv_delete_if_mod(o->f.cl->kv, it[i].name, it[i].mod_revision, on_written, o, &te);
         else if ((wrc = ctarget_encode(&t, &json, &len, &te)) == 0)
-            wrc = ckv_put_if_mod(o->cl->kv, it[i].name, it[i].mod_revision, json, len, on_written,
+            wrc = ckv_put_if_mod(o->f.cl->kv, it[i].name, it[i].mod_revision, json, len, on_written,
                                  o, &te);
         if (wrc < 0) {
             log_err("unwant: %s: %s", file, err_msg(&te));
             o->failed++;
         } else {
-            o->pending++;
+            o->f.pending++;
             log_info("unwant: desired/%s in etcd %s", file,
                      t.nnames && t.nreq_names ? "keeps its other names" : "goes");
         }
@@ -221,49 +224,29 @@ static int unwant(struct op *o, char *const *args, size_t n)
         return -EINVAL;
     }
     o->ndrop = n;
-    if (ckv_list(o->cl->kv, "desired/", on_targets, o, &e) < 0) {
+    if (ckv_list(o->f.cl->kv, "desired/", on_targets, o, &e) < 0) {
         log_err("unwant: %s", err_msg(&e));
         return -EIO;
     }
-    o->pending++;
+    o->f.pending++;
     run_ops(o);
     printf("unwant: %u target%s in etcd changed\n", o->changed, o->changed == 1 ? "" : "s");
     return o->failed ? -EIO : 0;
-}
-
-static void on_closed(void *arg)
-{
-    (void)arg;
 }
 
 int cluster_want_run(const struct cli *c, const struct acmed_cluster *cc, const char *root,
                      bool is_want)
 {
     struct op o = {0};
-    char *path = NULL, *defaults = NULL;
     struct err e;
     int rc;
 
-    if ((path = fsio_join(root, "conf/target")) &&
-        fsio_read_file(path, 1u << 20, &defaults, &o.defaults_len, &e) < 0 && e.code != -ENOENT) {
+    if (cli_fleet_open(&o.f, root, cc, &e) < 0) {
         log_err("%s", err_msg(&e));
-        free(path);
-        return EXIT_USAGE;
-    }
-    free(path);
-    o.defaults = defaults;
-    uv_loop_init(&o.loop);
-    if (cluster_open(&o.loop, cc, &o.cl, &e) < 0) {
-        log_err("cluster: %s", err_msg(&e));
-        uv_loop_close(&o.loop);
-        free(defaults);
         return EXIT_USAGE;
     }
     rc = is_want ? want(&o, c->args, c->nargs, c->apex) : unwant(&o, c->args, c->nargs);
-    cluster_close(o.cl, on_closed, NULL);
-    uv_run(&o.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&o.loop);
+    cli_fleet_close(&o.f);
     free_strv(o.drop);
-    free(defaults);
     return rc == -EINVAL ? EXIT_USAGE : rc < 0 ? EXIT_FAILED : EXIT_OK;
 }

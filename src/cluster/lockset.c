@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/seal.h"
+#include "store/conf_cluster.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -304,4 +306,71 @@ void lockset_free(struct lockset *ls, bool crash)
             ls->inflight++;
     }
     uv_close((uv_handle_t *)&ls->keepalive, on_timer_closed);
+}
+
+/* One lockset_holders call in flight. */
+struct holders {
+    struct ckv *kv;
+    lockset_holders_cb cb;
+    void *arg;
+};
+
+/* The holder's name in a lock's opened value, or "?" when it is none: the value is read
+ * back from etcd, so only a node name (printable, short) reaches a terminal or a log. */
+static void holder_name(const uint8_t *pt, size_t len, char *out, size_t out_len)
+{
+    snprintf(out, out_len, "%.*s", (int)(len < out_len ? len : out_len - 1), (const char *)pt);
+    if (strlen(out) != len || !conf_cluster_node_ok(out))
+        snprintf(out, out_len, "?");
+}
+
+static void on_holders(void *arg, int rc, const struct etcd_result *r, const struct err *e)
+{
+    struct holders *q = arg;
+    struct lockset_holder *h = NULL;
+    char(*nodes)[CONF_CLUSTER_NODE_MAX + 1] = NULL;
+    size_t n = 0;
+    struct err oe;
+
+    if (rc == 0 && r->nkvs &&
+        (!(h = calloc(r->nkvs, sizeof *h)) || !(nodes = calloc(r->nkvs, sizeof *nodes))))
+        rc = err_set(&oe, -ENOMEM, "out of memory"), e = &oe;
+    for (size_t i = 0; rc == 0 && i < r->nkvs; i++) {
+        const char *name = NULL;
+        uint8_t *pt = NULL;
+        size_t len = 0;
+        struct err se;
+
+        if (ckv_open(q->kv, &r->kvs[i], &name, &pt, &len, &se) < 0) {
+            if (!name) /* outside the prefix: not a lock (etcd cannot answer that) */
+                continue;
+            snprintf(nodes[n], sizeof nodes[n], "?");
+        } else {
+            holder_name(pt, len, nodes[n], sizeof nodes[n]);
+            seal_free_secret(pt, len);
+        }
+        h[n].target = name + strlen("locks/");
+        h[n].node = nodes[n];
+        n++;
+    }
+    q->cb(q->arg, rc, rc == 0 ? h : NULL, n, rc < 0 ? e : NULL);
+    free(nodes);
+    free(h);
+    free(q);
+}
+
+int lockset_holders(struct ckv *kv, lockset_holders_cb cb, void *arg, struct err *e)
+{
+    char key[ETCD_MAX_KEY];
+    struct holders *q;
+    int rc;
+
+    if (!ckv_key(kv, "locks/", key, sizeof key))
+        return err_set(e, -EINVAL, "cluster: the prefix is too long for locks/");
+    if (!(q = calloc(1, sizeof *q)))
+        return err_set(e, -ENOMEM, "out of memory");
+    *q = (struct holders){.kv = kv, .cb = cb, .arg = arg};
+    if ((rc = etcd_get_prefix(ckv_etcd(kv), key, 0, on_holders, q, e)) < 0)
+        free(q);
+    return rc;
 }

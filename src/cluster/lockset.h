@@ -49,6 +49,24 @@ int64_t lockset_lease(const struct lockset *ls);
 /* Gives locks/<target> back if it is still the one taken with fence (fire and forget). */
 void lockset_release(struct lockset *ls, const char *target, int64_t fence);
 
+/* One lock as lockset_holders lists it: the target (after "locks/") and the node holding it,
+ * "?" when the value does not open under this node's secret (or is no node name). */
+struct lockset_holder {
+    const char *target;
+    const char *node;
+};
+
+/* The outcome of lockset_holders: rc 0 with every lock held now (h borrowed for the
+ * callback, in target order, n may be 0); other errors as net/etcd.h. Called once, from the
+ * loop. */
+typedef void (*lockset_holders_cb)(void *arg, int rc, const struct lockset_holder *h, size_t n,
+                                   const struct err *e);
+
+/* Lists who holds which target under kv's locks/, read-only (a linearizable range: no lease,
+ * no lockset needed, so a command line can ask). Returns 0 when started (cb will run) or
+ * negative with e set (cb will not run). */
+int lockset_holders(struct ckv *kv, lockset_holders_cb cb, void *arg, struct err *e);
+
 /* Revokes the lease (every lock goes at once) and frees ls, or, with crash, only stops
  * renewing it, as a node that dies would (for tests). Pending acquisitions end with
  * -ECANCELED before this returns. */

@@ -2,7 +2,8 @@
  * tests/etcd/fixture.sh: one holder per target (another node gets -EBUSY and the holder's
  * name); a released lock can be taken; a node that dies (stops renewing its lease) loses its
  * locks within the TTL, another takes them, and the dead node's fence no longer lets it write;
- * a lockset freed with pending work calls nothing back. */
+ * a lockset freed with pending work calls nothing back; lockset_holders lists who holds what,
+ * a value that does not open as "?", without a lease of its own. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -197,12 +198,79 @@ static void test_free_with_work_pending(void **state)
     assert_int_equal(g.done, 0);
 }
 
+struct listed {
+    int done, rc;
+    size_t n;
+    char pairs[512]; /* "target=node " each */
+};
+
+static void on_holders(void *arg, int rc, const struct lockset_holder *h, size_t n,
+                       const struct err *e)
+{
+    struct listed *l = arg;
+
+    (void)e;
+    l->done = 1;
+    l->rc = rc;
+    l->n = n;
+    for (size_t i = 0; i < n; i++)
+        snprintf(l->pairs + strlen(l->pairs), sizeof l->pairs - strlen(l->pairs), "%s=%s ",
+                 h[i].target, h[i].node);
+}
+
+static void holders(struct listed *l)
+{
+    struct err e;
+
+    memset(l, 0, sizeof *l);
+    if (lockset_holders(fx.kv, on_holders, l, &e) < 0)
+        fail_msg("lockset_holders: %s", err_msg(&e));
+    if (!tu_run_until(&fx.loop, &l->done, 15000))
+        fail_msg("lockset_holders: no answer");
+    assert_int_equal(l->rc, 0);
+}
+
+static void test_holders(void **state)
+{
+    struct lockset *a;
+    struct got g, w;
+    struct listed l;
+    struct err e;
+    char key[ETCD_MAX_KEY];
+    uint64_t t0;
+
+    (void)state;
+    assert_int_equal(lockset_new(&fx.loop, fx.etcd, fx.kv, "node-h", 0, on_lost, NULL, &a, &e), 0);
+    acquire(a, "held", &g);
+    assert_int_equal(g.rc, 0);
+    /* A lock whose value is not sealed with this secret: shown, as "?". */
+    assert_true(ckv_key(fx.kv, "locks/forged", key, sizeof key));
+    memset(&w, 0, sizeof w);
+    assert_int_equal(etcd_put(fx.etcd, key, "node-x", 6, 0, on_etcd, &w, &e), 0);
+    wait(&w, 15000);
+    assert_int_equal(w.rc, 0);
+    holders(&l);
+    assert_non_null(strstr(l.pairs, "held=node-h "));
+    assert_non_null(strstr(l.pairs, "forged=? "));
+    /* Given back: no longer listed. */
+    lockset_release(a, "held", g.fence);
+    t0 = clock_mono_ms();
+    do {
+        run_for(50);
+        holders(&l);
+    } while (strstr(l.pairs, "held=") && clock_mono_ms() - t0 < 5000);
+    assert_null(strstr(l.pairs, "held="));
+    assert_non_null(strstr(l.pairs, "forged=? "));
+    lockset_free(a, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_holder),
         cmocka_unit_test(test_dead_node_is_replaced_and_fenced),
         cmocka_unit_test(test_free_with_work_pending),
+        cmocka_unit_test(test_holders),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
