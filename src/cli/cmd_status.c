@@ -190,9 +190,10 @@ static void print_daemon(json_t *d)
            (long long)json_integer_value(json_object_get(d, "pid")), str_at(d, "last_pass", "end"),
            str_at(d, "last_pass", "outcome"), str_at(d, "next_pass", "at"),
            str_at(d, "next_pass", "why"));
-    /* A daemon in fleet mode records whether it reaches etcd. */
-    if (json_is_string(json_object_get(d, "cluster_etcd")))
-        printf("daemon: etcd %s\n", json_string_value(json_object_get(d, "cluster_etcd")));
+    /* A daemon in fleet mode records whether it reaches etcd, and why not. */
+    if (json_is_string(json_object_get(json_object_get(d, "cluster"), "etcd")))
+        printf("daemon: etcd %s%s%s\n", str_at(d, "cluster", "etcd"),
+               *str_at(d, "cluster", "error") ? ": " : "", str_at(d, "cluster", "error"));
 }
 
 /* The effective uid of the reconcilers of this state directory: the owner of its .lock, which

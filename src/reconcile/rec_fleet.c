@@ -319,14 +319,13 @@ static void on_pub_cert(void *arg, int rc, const struct err *e)
     snprintf(name, sizeof name, "state/%s", t->file);
     if (!json)
         err_set(&le, -ENOMEM, "out of memory");
-    if (!json || ckv_put_fenced(r->o->fleet->cl->kv, lock, r->fleet_fence, name, json,
-                                strlen(json), on_pub_record, r, &le) < 0)
+    if (!json || ckv_put_fenced(r->o->fleet->cl->kv, lock, r->fleet_fence, name, json, strlen(json),
+                                on_pub_record, r, &le) < 0)
         on_pub_record(r, le.code, &res, &le);
     free(json);
 }
 
-static void on_pub_locked(void *arg, int rc, int64_t fence, const char *holder,
-                          const struct err *e)
+static void on_pub_locked(void *arg, int rc, int64_t fence, const char *holder, const struct err *e)
 {
     struct rec *r = arg;
     size_t i = r->fleet_pub - 1;

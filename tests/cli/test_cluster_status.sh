@@ -7,7 +7,7 @@
 # holder's lease expires) and this node's installed serial, in text and --json; with etcd's
 # endpoints on closed ports, or on a port that never answers, status answers within a few
 # seconds, says "etcd unreachable", shows the certificates installed here and exits 1; a
-# daemon's record with cluster_etcd (a stand-in holding the state directory's lock) is shown.
+# daemon's record with cluster.etcd (a stand-in holding the state directory's lock) is shown.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
 FLEET_LOCK=${FLEET_LOCK:?the fleet_lock tool (tests/tools/fleet_lock.c)}
@@ -184,7 +184,7 @@ fcntl.flock(fd, fcntl.LOCK_EX)
 os.ftruncate(fd, 0)
 os.write(fd, b"%d\n" % os.getpid())
 with open(os.path.join(st, "state", "daemon.json"), "w") as f:
-    json.dump({"pid": os.getpid(), "cluster_etcd": "unreachable"}, f)
+    json.dump({"pid": os.getpid(), "cluster": {"node": "node1", "etcd": "unreachable", "error": ""}}, f)
 print(os.getpid(), flush=True)
 time.sleep(60)
 PY
@@ -195,5 +195,5 @@ for ((i = 0; i < 50; i++)); do
 done
 node_conf "$STATE" node1 "http://127.0.0.1:$p1"
 "$ACMED" --state "$STATE" status >"$T/s7.out" 2>&1
-grep -qx 'daemon: etcd unreachable' "$T/s7.out" || fail "the daemon's cluster_etcd is not shown: $(cat "$T/s7.out")"
+grep -qx 'daemon: etcd unreachable' "$T/s7.out" || fail "the daemon's cluster.etcd is not shown: $(cat "$T/s7.out")"
 tl_done
