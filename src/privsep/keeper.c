@@ -269,7 +269,9 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
         }
         break;
     default:
-        /* Messages of another module's (acmed serve's requests: serve/serve_keeper.h). */
+        /* Messages of another module's: routed by type (the listeners' lookups:
+         * privsep/listener_proxy.h), else to the extra handler (acmed serve's requests:
+         * serve/serve_keeper.h). */
         for (r = k->routes; r && r->type != m->type; r = r->next)
             ;
         if (r) {
