@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "challenge/http01_answers.h"
+#include "challenge/http01_lookup.h"
 #include "challenge/http01_req.h"
 #include "net/listen_sock.h"
 #include "util/log.h"
@@ -45,9 +46,10 @@ struct listener {
     bool open;               /* tcp initialised: needs uv_close */
 };
 
-/* READING until the head is complete; ANSWERED once the response and the shutdown of the
- * write side are queued; LINGERING once the shutdown is done, draining input. */
-enum conn_state { CONN_READING, CONN_ANSWERED, CONN_LINGERING };
+/* READING until the head is complete; ASKING while the lookup is asked for a token with no
+ * answer here; ANSWERED once the response and the shutdown of the write side are queued;
+ * LINGERING once the shutdown is done, draining input. */
+enum conn_state { CONN_READING, CONN_ASKING, CONN_ANSWERED, CONN_LINGERING };
 
 struct conn {
     uv_tcp_t tcp;
@@ -65,6 +67,8 @@ struct conn {
     enum conn_state state;
     size_t len;
     char *resp;
+    struct http01_ask *ask; /* ASKING: the lookup's record, orphaned when we close */
+    struct http01_req req;  /* ASKING: what was asked */
     char buf[HTTP01_REQ_MAX_HEAD];
 };
 
@@ -75,7 +79,8 @@ struct http01 {
     size_t nlis;
     struct conn_guard guard;
     struct http01_answers answers;
-    unsigned handles; /* uv handles initialised and not yet closed */
+    struct http01_lookup lookup; /* asks on a miss (http01_set_lookup) */
+    unsigned handles;            /* uv handles initialised and not yet closed */
     bool closing;
     void (*done)(void *);
     void *done_arg;
@@ -135,6 +140,7 @@ static void conn_close(struct conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    http01_lookup_cancel(c->ask);
     if (c->linked) {
         conn_guard_remove(&h->guard, &c->ge);
         c->linked = false;
@@ -150,6 +156,7 @@ static void close_all(struct http01 *h)
     struct conn_guard_entry *e;
 
     h->closing = true;
+    http01_lookup_detach(&h->lookup);
     for (size_t i = 0; i < h->nlis; i++) {
         if (h->lis[i].open) {
             h->lis[i].open = false;
@@ -189,12 +196,20 @@ void http01_remove(struct http01 *h, const char *token)
         http01_answers_remove(&h->answers, token);
 }
 
+void http01_set_lookup(struct http01 *h, const struct chal_lookup *lk)
+{
+    if (h && !h->closing)
+        h->lookup.lk = lk;
+}
+
 size_t http01_count(const struct http01 *h)
 {
     return h ? h->answers.n : 0;
 }
 
 /* ---- connections -------------------------------------------------------------------------- */
+
+static void respond(struct conn *c, int rc, const struct http01_req *req, const char *found);
 
 static void on_timeout(uv_timer_t *t)
 {
@@ -205,6 +220,12 @@ static void on_timeout(uv_timer_t *t)
                   (unsigned long long)(uv_now(c->h->loop) - c->t0));
     else if (c->state == CONN_ANSWERED)
         log_debug("http-01: closing a connection whose answer was not taken in time");
+    if (c->state == CONN_ASKING) {
+        log_debug("http-01: no answer came in time for token %s", c->req.token);
+        http01_lookup_cancel(c->ask);
+        respond(c, HTTP01_REQ_OK, &c->req, NULL);
+        return;
+    }
     conn_close(c);
 }
 
@@ -230,52 +251,32 @@ static void on_shutdown(uv_shutdown_t *req, int status)
         conn_close(c);
 }
 
-/* Formats the whole response for a parse result into c->resp. Returns its length or 0. */
-static size_t format_response(struct conn *c, int rc, const struct http01_req *req)
+/* Formats the whole response for a parse result into c->resp: for a token, found (what the
+ * lookup answered) or the answer published here. Returns its length or 0. */
+static size_t format_response(struct conn *c, int rc, const struct http01_req *req,
+                              const char *found)
 {
     int status = http01_req_status(rc);
     const struct http01_answer *a =
         rc == HTTP01_REQ_OK ? http01_answers_find(&c->h->answers, req->token) : NULL;
-    char errbody[64];
-    const char *body;
-    size_t blen, cap;
-    int n;
+    const char *body = a ? a->keyauth : found;
 
-    if (rc == HTTP01_REQ_OK && !a)
+    if (rc == HTTP01_REQ_OK && !body)
         status = 404;
-    if (a) {
-        body = a->keyauth;
-    } else {
-        snprintf(errbody, sizeof errbody, "%d %s\n", status, http01_status_reason(status));
-        body = errbody;
-    }
-    blen = strlen(body);
-    cap = blen + 256;
-    c->resp = malloc(cap);
-    if (!c->resp)
-        return 0;
-    n = snprintf(c->resp, cap,
-                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                 "%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
-                 status, http01_status_reason(status), blen,
-                 status == 405 ? "Allow: GET, HEAD\r\n" : "");
-    if (n < 0 || (size_t)n >= cap - blen)
-        return 0;
-    if (!req->head)
-        memcpy(c->resp + n, body, blen);
-    if (a)
-        log_debug("http-01: served the key authorization for token %s", a->token);
+    if (body)
+        log_debug("http-01: served the key authorization for token %s%s", req->token,
+                  a ? "" : " (looked up)");
     else if (rc == HTTP01_REQ_OK)
         log_debug("http-01: no answer published for token %s", req->token);
-    return (size_t)n + (req->head ? 0 : blen);
+    return http01_response_format(status, body, req->head, &c->resp);
 }
 
 /* Queues the response, then the shutdown of the write side (libuv runs it after the write).
  * The connection is no longer idle: from now on only the deadline of the whole exchange, which
  * started at the accept, bounds it. */
-static void respond(struct conn *c, int rc, const struct http01_req *req)
+static void respond(struct conn *c, int rc, const struct http01_req *req, const char *found)
 {
-    size_t n = format_response(c, rc, req);
+    size_t n = format_response(c, rc, req, found);
     uv_buf_t b = uv_buf_init(c->resp, (unsigned)n);
     uint64_t spent = uv_now(c->h->loop) - c->t0, total = c->h->guard.lim.timeout_ms;
 
@@ -287,6 +288,34 @@ static void respond(struct conn *c, int rc, const struct http01_req *req)
         uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0 ||
         uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
         conn_close(c);
+}
+
+static void on_looked_up(void *owner, const char *keyauth)
+{
+    struct conn *c = owner;
+
+    respond(c, HTTP01_REQ_OK, &c->req, keyauth);
+}
+
+/* A token with no answer here: asks the lookup, bounded by CHAL_LOOKUP_TIMEOUT_MS within the
+ * deadline of the whole exchange. Returns false when there is no lookup to ask. */
+static bool ask(struct conn *c, const struct http01_req *req)
+{
+    struct http01 *h = c->h;
+    uint64_t spent = uv_now(h->loop) - c->t0, total = h->guard.lim.timeout_ms;
+    uint64_t left = spent < total ? total - spent : 1;
+
+    if (!h->lookup.lk)
+        return false;
+    c->req = *req;
+    c->state = CONN_ASKING;
+    conn_guard_set_stage(&h->guard, &c->ge, CONN_GUARD_BUSY);
+    if (uv_timer_start(&c->timer, on_timeout,
+                       left < CHAL_LOOKUP_TIMEOUT_MS ? left : CHAL_LOOKUP_TIMEOUT_MS, 0) < 0)
+        conn_close(c);
+    else if (http01_lookup_ask(&h->lookup, req->token, on_looked_up, c, &c->ask) < 0)
+        respond(c, HTTP01_REQ_OK, &c->req, NULL);
+    return true;
 }
 
 static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
@@ -311,7 +340,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     /* A client may send its request and close its side at once: closing here could cancel
      * the response still queued, so the shutdown callback closes instead. */
-    if (nread == UV_EOF && c->state == CONN_ANSWERED) {
+    if (nread == UV_EOF && (c->state == CONN_ASKING || c->state == CONN_ANSWERED)) {
         c->peer_eof = true;
         return;
     }
@@ -330,8 +359,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     c->seen_lf = c->seen_lf || lf;
     rc = http01_req_parse(c->buf, c->len, &req);
+    if (rc == HTTP01_REQ_OK && !http01_answers_find(&c->h->answers, req.token) && ask(c, &req))
+        return;
     if (rc != HTTP01_REQ_INCOMPLETE)
-        respond(c, rc, &req);
+        respond(c, rc, &req, NULL);
 }
 
 static void evict(void *owner)

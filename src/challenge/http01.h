@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "challenge/listen_addr.h"
+#include "challenge/lookup.h"
 #include "net/conn_guard.h"
 #include "util/err.h"
 
@@ -49,6 +50,14 @@ int http01_add(struct http01 *h, const char *token, const char *keyauth, struct 
 
 /* Withdraws the answer for token; an unknown token is ignored. Later requests get 404. */
 void http01_remove(struct http01 *h, const char *token);
+
+/* Sets who to ask about a token with no answer published here (lk borrowed until replaced,
+ * removed or h closed; NULL removes it). A GET or HEAD for such a token (checked as always
+ * first) then waits for lk's answer: 200 with it when it is a valid key authorization for the
+ * token (challenge/http01_lookup.h), else 404; 404 as well after CHAL_LOOKUP_TIMEOUT_MS
+ * without one, and at once when CHAL_LOOKUP_MAX_INFLIGHT asks are in flight. A connection
+ * or h closed while an ask is pending is fine: the answer then goes to no one. */
+void http01_set_lookup(struct http01 *h, const struct chal_lookup *lk);
 
 /* Number of answers published. */
 size_t http01_count(const struct http01 *h);

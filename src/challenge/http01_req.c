@@ -1,6 +1,8 @@
 /* http01_req: the request-head parser of the http-01 listener. */
 #include "challenge/http01_req.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -161,4 +163,34 @@ const char *http01_status_reason(int status)
     default:
         return "Error";
     }
+}
+
+size_t http01_response_format(int status, const char *body, bool head, char **out)
+{
+    char errbody[64];
+    size_t blen, cap;
+    int n;
+
+    *out = NULL;
+    if (!body) {
+        snprintf(errbody, sizeof errbody, "%d %s\n", status, http01_status_reason(status));
+        body = errbody;
+    }
+    blen = strlen(body);
+    cap = blen + 256;
+    if (!(*out = malloc(cap)))
+        return 0;
+    n = snprintf(*out, cap,
+                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                 "%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                 status, http01_status_reason(status), blen,
+                 status == 405 ? "Allow: GET, HEAD\r\n" : "");
+    if (n < 0 || (size_t)n >= cap - blen) {
+        free(*out);
+        *out = NULL;
+        return 0;
+    }
+    if (!head)
+        memcpy(*out + n, body, blen);
+    return (size_t)n + (head ? 0 : blen);
 }

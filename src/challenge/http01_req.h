@@ -49,4 +49,9 @@ int http01_req_status(int rc);
 /* The reason phrase for the statuses the listener sends ("Not Found"), "Error" otherwise. */
 const char *http01_status_reason(int status);
 
+/* The whole response with status and body (for 200, the key authorization; NULL for any other
+ * status: "<status> <reason>\n"), headers only when head is true, into *out (the caller's,
+ * free()). Returns its length, or 0 with *out NULL when out of memory. */
+size_t http01_response_format(int status, const char *body, bool head, char **out);
+
 #endif

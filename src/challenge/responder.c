@@ -65,6 +65,20 @@ static void http_unprovision(const struct chal_host *h, struct chal_slot *s,
     give_back(h, s);
 }
 
+int chal_listener_set_lookup(const struct chal_listener_factory *f, struct chal_listener *l,
+                             const struct chal_lookup *lk, struct err *e)
+{
+    if (l && l->http) {
+        http01_set_lookup(l->http, lk);
+        return 0;
+    }
+    if (!l || !l->ops)
+        return err_set(e, -EINVAL, "only an http-01 listener can ask about tokens");
+    if (!f || !f->set_lookup)
+        return err_set(e, -ENOTSUP, "this listener cannot ask about tokens");
+    return f->set_lookup(f->arg, l, lk, e);
+}
+
 /* ---- tls-alpn-01 ---- */
 
 static int tls_prepare(const struct chal_host *h, struct chal_slot *s, struct err *e)

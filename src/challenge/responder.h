@@ -11,6 +11,7 @@
 
 #include "challenge/http01.h"
 #include "challenge/listen_addr.h"
+#include "challenge/lookup.h" /* struct chal_lookup: who a listener asks on a miss */
 #include "hooks/hooks.h"
 #include "net/tls_alpn.h"
 #include "util/err.h"
@@ -40,7 +41,18 @@ struct chal_listener_factory {
     /* Closes a listener open returned (at once; *l is the caller's). */
     void (*close)(void *arg, struct chal_listener *l);
     void *arg;
+    /* Optional (NULL: not supported): sets who the http-01 listener l (one open returned) asks
+     * about a token it has no answer for (lk borrowed until replaced, removed with NULL, or l
+     * closed). Returns 0, or negative with e set. */
+    int (*set_lookup)(void *arg, struct chal_listener *l, const struct chal_lookup *lk,
+                      struct err *e);
 };
+
+/* Sets who the http-01 listener l asks on a miss (challenge/lookup.h; lk borrowed as above,
+ * NULL removes it): l is f's (f->set_lookup), or this process's own (f NULL, or l->http set).
+ * Returns 0, or -EINVAL (not an http-01 listener) or -ENOTSUP (f cannot) with e set. */
+int chal_listener_set_lookup(const struct chal_listener_factory *f, struct chal_listener *l,
+                             const struct chal_lookup *lk, struct err *e);
 
 /* What the caller lends the methods for one target. */
 struct chal_host {

@@ -102,8 +102,8 @@ int daemon_serve_start(uv_loop_t *loop, struct keeper *k, const char *state_dir,
         s->fds[s->nfds++] = rc;
     }
     if (s->conf.nhttp01) {
-        if ((rc = serve_listen_open(&s->held, loop, po->listeners, s->conf.http01, s->conf.nhttp01,
-                                    e)) < 0)
+        if ((rc = serve_listen_open(&s->held, loop, po->listeners, NULL, s->conf.http01,
+                                    s->conf.nhttp01, e)) < 0)
             goto fail;
         po->listeners = &s->held.f;
     }

@@ -12,6 +12,7 @@
 
 #include "challenge/http01.h"
 #include "daemon/worker_engine.h"
+#include "daemon/worker_lookup.h"
 #include "daemon/worker_serve.h"
 #include "net/tls_alpn.h"
 #include "privsep/child.h"
@@ -28,6 +29,8 @@ struct responder {
     size_t nfds, total;
     struct http01 *http;
     struct tls_alpn *alpn;
+    struct worker_lookup_ref ref; /* http-01: asking the keeper on a miss, once told to */
+    struct chal_lookup lk;
 };
 
 struct worker {
@@ -36,8 +39,9 @@ struct worker {
     struct remote_hub *hub;
     struct worker_engines *engines;
     struct responder *responders;
-    struct worker_serve *serve; /* acmed serve's endpoint, once the keeper sends it */
-    char ca_path[64];           /* "/proc/self/fd/N" of the CA bundle the keeper sent, or "" */
+    struct worker_lookup *lookup; /* the responders' asks of the keeper */
+    struct worker_serve *serve;   /* acmed serve's endpoint, once the keeper sends it */
+    char ca_path[64];             /* "/proc/self/fd/N" of the CA bundle the keeper sent, or "" */
     int ca_fd;
     bool insecure_http;
     int exit_code;
@@ -87,6 +91,8 @@ static void worker_end(struct worker *w, int code)
         w->responders = r->next;
         responder_close(r);
     }
+    worker_lookup_free(w->lookup);
+    w->lookup = NULL;
     worker_serve_free(w->serve);
     w->serve = NULL;
     remote_hub_free(w->hub);
@@ -231,6 +237,23 @@ static int on_publish(struct worker *w, const struct ipc_msg *m, bool add, struc
     return rc;
 }
 
+/* WMSG_SET_LOOKUP: whether an http-01 responder asks the keeper on a miss. */
+static int on_set_lookup(struct worker *w, const struct ipc_msg *m, struct err *e)
+{
+    uint64_t id, on;
+    struct responder *r;
+
+    ipc_get_u64(m, WMSG_T_RESPONDER, 0, &id);
+    ipc_get_u64(m, WMSG_T_LOOKUP, 0, &on);
+    if (!(r = find_responder(w, id, false)) || (!r->http && !r->alpn))
+        return 0; /* it could not serve (the keeper was told) */
+    if (!r->http)
+        return err_set(e, -EPROTO, "responder %llu is not http-01", (unsigned long long)id);
+    worker_lookup_bind(w->lookup, id, &r->ref, &r->lk);
+    http01_set_lookup(r->http, on ? &r->lk : NULL);
+    return 0;
+}
+
 static int dispatch(struct worker *w, const struct ipc_msg *m, const uint8_t *frame, size_t len,
                     struct err *e)
 {
@@ -254,6 +277,10 @@ static int dispatch(struct worker *w, const struct ipc_msg *m, const uint8_t *fr
         return on_publish(w, m, true, e);
     case WMSG_WITHDRAW:
         return on_publish(w, m, false, e);
+    case WMSG_SET_LOOKUP:
+        return on_set_lookup(w, m, e);
+    case WMSG_LOOKED:
+        return worker_lookup_answer(w->lookup, m, e);
     case WMSG_OP:
     case WMSG_ACCOUNT:
     case WMSG_DROP:
@@ -307,8 +334,11 @@ int worker_main(void)
     if (w.chan && (w.hub = remote_hub_new(send_frame, &w)))
         w.engines =
             worker_engines_new(&(struct worker_engines_opts){&w.loop, w.hub, send_frame, &w});
-    if (!w.chan || !w.hub || !w.engines) {
+    if (w.engines)
+        w.lookup = worker_lookup_new(&w.loop, w.chan);
+    if (!w.chan || !w.hub || !w.engines || !w.lookup) {
         log_err("worker: cannot start: %s", err_msg(&e));
+        worker_engines_free(w.engines);
         remote_hub_free(w.hub);
         ipc_chan_free(w.chan);
         uv_run(&w.loop, UV_RUN_DEFAULT);

@@ -58,6 +58,7 @@ struct keeper {
     struct ksign *signs;
     int (*extra)(void *arg, const struct ipc_msg *m, struct err *e);
     void *extra_arg;
+    struct keeper_route *routes;
 };
 
 static char worker_name[] = "acmed: worker", worker_arg[] = WORKER_ARG;
@@ -73,6 +74,22 @@ void keeper_set_extra(struct keeper *k,
 {
     k->extra = fn;
     k->extra_arg = arg;
+}
+
+void keeper_route_add(struct keeper *k, struct keeper_route *r)
+{
+    r->next = k->routes;
+    k->routes = r;
+}
+
+void keeper_route_remove(struct keeper *k, struct keeper_route *r)
+{
+    for (struct keeper_route **pp = &k->routes; *pp; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            return;
+        }
+    }
 }
 
 uint64_t keeper_new_id(struct keeper *k)
@@ -208,6 +225,7 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
     struct ipc_msg *m = malloc(sizeof *m);
     struct err e = {0};
     struct kop *op;
+    struct keeper_route *r;
     uint64_t id = 0;
 
     if (!m)
@@ -251,8 +269,15 @@ static void on_frame(void *arg, const uint8_t *frame, size_t len)
         }
         break;
     default:
-        /* Messages of another module's (acmed serve's requests: serve/serve_keeper.h). */
-        if (!k->extra) {
+        /* Messages of another module's: routed by type (the listeners' lookups:
+         * privsep/listener_proxy.h), else to the extra handler (acmed serve's requests:
+         * serve/serve_keeper.h). */
+        for (r = k->routes; r && r->type != m->type; r = r->next)
+            ;
+        if (r) {
+            if (r->fn(r->arg, m, &e) < 0)
+                supervisor_reject(k->sv, &e);
+        } else if (!k->extra) {
             err_set(&e, -EPROTO, "unexpected message %s", m->spec->name);
             supervisor_reject(k->sv, &e);
         } else if (k->extra(k->extra_arg, m, &e) < 0) {

@@ -71,6 +71,18 @@ int keeper_send_fd(struct keeper *k, struct buf *frame, int fd, struct err *e);
 void keeper_set_extra(struct keeper *k,
                       int (*fn)(void *arg, const struct ipc_msg *m, struct err *e), void *arg);
 
+/* Another module's own message type from the worker (privsep/listener_proxy.h's WMSG_LOOKUP):
+ * such messages go to fn(arg, m, e) as for keeper_set_extra, before it, so that modules do not
+ * take the one extra handler from one another. *r is the caller's until removed. */
+struct keeper_route {
+    uint16_t type;
+    int (*fn)(void *arg, const struct ipc_msg *m, struct err *e);
+    void *arg;
+    struct keeper_route *next; /* the keeper's */
+};
+void keeper_route_add(struct keeper *k, struct keeper_route *r);
+void keeper_route_remove(struct keeper *k, struct keeper_route *r);
+
 /* Called after each worker start, once it has its settings, before queued operations go. */
 struct keeper_watch {
     void (*up)(void *arg);

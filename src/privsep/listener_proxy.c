@@ -1,4 +1,10 @@
-/* listener_proxy: sockets bound here, served by the worker, answers kept for its restarts. */
+/* listener_proxy: sockets bound here, served by the worker, answers kept for its restarts.
+ *
+ * Lookups: the worker's http-01 listener asks (WMSG_LOOKUP) on a miss when told to
+ * (WMSG_SET_LOOKUP); the keeper checks the ask (a token, a listener of ours, within the bound)
+ * and relays it to its struct chal_lookup, whose answer goes back as WMSG_LOOKED. An ask is a
+ * record of its own that the answer frees: a listener closed or the proxy freed meanwhile only
+ * orphans it, and an answer meant for a worker that has since been replaced goes nowhere. */
 #include "privsep/listener_proxy.h"
 
 #include <errno.h>
@@ -6,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "challenge/http01_req.h"
 #include "net/listen_sock.h"
 #include "privsep/wmsg.h"
 #include "util/log.h"
@@ -23,13 +30,26 @@ struct plis {
     int fds[WMSG_LISTEN_MAX];
     size_t nfds;
     struct answer *answers;
+    const struct chal_lookup *lk; /* its own (the factory's set_lookup), else lp's */
+    size_t asking;                /* lookups of its in flight */
+};
+
+/* A lookup the worker asked for, until its answer. */
+struct pask {
+    struct pask *next;
+    struct listener_proxy *lp; /* NULL once the proxy is freed */
+    uint64_t listener, id;
+    unsigned gen; /* the worker that asked (keeper_worker_starts) */
 };
 
 struct listener_proxy {
     struct keeper *k;
     struct chal_listener_factory f;
     struct keeper_watch watch;
+    struct keeper_route route;
     struct plis *open;
+    const struct chal_lookup *lk; /* for every http-01 listener (listener_proxy_set_lookup) */
+    struct pask *asks;
 };
 
 static void send_simple(struct listener_proxy *lp, uint16_t type, uint64_t id, const char *key,
@@ -48,7 +68,24 @@ static void send_simple(struct listener_proxy *lp, uint16_t type, uint64_t id, c
         log_warn("privsep: listener %llu: %s", (unsigned long long)id, err_msg(&e));
 }
 
-/* The sockets, then the answers: to the worker that is up. */
+static const struct chal_lookup *lookup_of(const struct plis *l)
+{
+    return l->tls ? NULL : l->lk ? l->lk : l->lp->lk;
+}
+
+static void send_set_lookup(struct plis *l)
+{
+    struct ipc_out o;
+    struct err e = {0};
+
+    ipc_out_begin(&o, WMSG_SET_LOOKUP);
+    ipc_put_u64(&o, WMSG_T_RESPONDER, l->id);
+    ipc_put_u64(&o, WMSG_T_LOOKUP, lookup_of(l) != NULL);
+    if (ipc_out_end(&o, &e) < 0 || keeper_send(l->lp->k, &o.b, &e) < 0)
+        log_warn("privsep: listener %llu: %s", (unsigned long long)l->id, err_msg(&e));
+}
+
+/* The sockets, then the answers and whether to ask: to the worker that is up. */
 static void send_listener(struct plis *l)
 {
     struct err e = {0};
@@ -68,6 +105,8 @@ static void send_listener(struct plis *l)
     }
     for (struct answer *a = l->answers; a; a = a->next)
         send_simple(l->lp, WMSG_PUBLISH, l->id, a->key, a->keyauth);
+    if (lookup_of(l))
+        send_set_lookup(l);
 }
 
 static void on_worker_up(void *arg)
@@ -118,6 +157,112 @@ static void pl_remove(void *ctx, const char *key)
 }
 
 static const struct chal_listener_ops pl_ops = {pl_add, pl_remove};
+
+static struct plis *find_plis(struct listener_proxy *lp, uint64_t id)
+{
+    struct plis *l;
+
+    for (l = lp->open; l && l->id != id; l = l->next)
+        ;
+    return l;
+}
+
+static void send_looked(struct listener_proxy *lp, uint64_t id, const char *keyauth)
+{
+    struct ipc_out o;
+    struct err e = {0};
+
+    ipc_out_begin(&o, WMSG_LOOKED);
+    ipc_put_u64(&o, WMSG_T_ID, id);
+    if (keyauth && strlen(keyauth) <= WMSG_KEYAUTH_MAX)
+        ipc_put_text(&o, WMSG_T_KEYAUTH, keyauth);
+    if (ipc_out_end(&o, &e) < 0 || keeper_send(lp->k, &o.b, &e) < 0)
+        log_warn("privsep: lookup %llu: %s", (unsigned long long)id, err_msg(&e));
+}
+
+/* The done of challenge/lookup.h: the one place a struct pask is freed. */
+static void on_looked(void *arg, const char *keyauth)
+{
+    struct pask *p = arg;
+    struct listener_proxy *lp = p->lp;
+    struct plis *l;
+
+    if (lp) {
+        for (struct pask **pp = &lp->asks; *pp; pp = &(*pp)->next) {
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        }
+        if ((l = find_plis(lp, p->listener)))
+            l->asking--;
+        /* A new worker numbers its lookups afresh: the old one's answer is for no one. */
+        if (p->gen == keeper_worker_starts(lp->k))
+            send_looked(lp, p->id, keyauth);
+    }
+    free(p);
+}
+
+static bool is_token(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > HTTP01_TOKEN_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* WMSG_LOOKUP, from a worker that parses the Internet: anything but a token for one of our
+ * http-01 listeners is a breach; a listener closed meanwhile, no lookup, or too many in flight
+ * is answered "unknown" at once. */
+static int on_lookup(void *arg, const struct ipc_msg *m, struct err *e)
+{
+    struct listener_proxy *lp = arg;
+    uint64_t id, lid;
+    char *token = ipc_get_text(m, WMSG_T_KEY, 0);
+    const struct chal_lookup *lk;
+    struct plis *l;
+    struct pask *p;
+
+    ipc_get_u64(m, WMSG_T_ID, 0, &id);
+    ipc_get_u64(m, WMSG_T_RESPONDER, 0, &lid);
+    if (!token)
+        return err_set(e, -ENOMEM, "out of memory");
+    l = find_plis(lp, lid);
+    if (!is_token(token) || (l && l->tls)) {
+        free(token);
+        return err_set(e, -EPROTO, "a lookup that is not for a token of an http-01 listener");
+    }
+    if (!l || !(lk = lookup_of(l)) || l->asking >= CHAL_LOOKUP_MAX_INFLIGHT ||
+        !(p = calloc(1, sizeof *p))) {
+        free(token);
+        send_looked(lp, id, NULL);
+        return 0;
+    }
+    *p = (struct pask){lp->asks, lp, lid, id, keeper_worker_starts(lp->k)};
+    lp->asks = p;
+    l->asking++;
+    lk->ask(lk->arg, token, on_looked, p); /* may answer at once: p is not touched after */
+    free(token);
+    return 0;
+}
+
+static int pl_set_lookup(void *arg, struct chal_listener *cl, const struct chal_lookup *lk,
+                         struct err *e)
+{
+    struct plis *l = cl->ops == &pl_ops ? cl->ctx : NULL;
+
+    (void)arg;
+    if (!l || l->tls)
+        return err_set(e, -EINVAL, "not an http-01 listener of the worker's");
+    l->lk = lk;
+    send_set_lookup(l);
+    return 0;
+}
 
 static void plis_free(struct plis *l)
 {
@@ -198,9 +343,11 @@ struct listener_proxy *listener_proxy_new(struct keeper *k)
     if (!lp)
         return NULL;
     lp->k = k;
-    lp->f = (struct chal_listener_factory){pl_open, pl_close, lp};
+    lp->f = (struct chal_listener_factory){pl_open, pl_close, lp, pl_set_lookup};
     lp->watch = (struct keeper_watch){on_worker_up, lp, NULL};
     keeper_watch_add(k, &lp->watch);
+    lp->route = (struct keeper_route){WMSG_LOOKUP, on_lookup, lp, NULL};
+    keeper_route_add(k, &lp->route);
     return lp;
 }
 
@@ -209,11 +356,22 @@ const struct chal_listener_factory *listener_proxy_factory(struct listener_proxy
     return &lp->f;
 }
 
+void listener_proxy_set_lookup(struct listener_proxy *lp, const struct chal_lookup *lk)
+{
+    lp->lk = lk;
+    for (struct plis *l = lp->open; l; l = l->next)
+        if (!l->tls && !l->lk)
+            send_set_lookup(l);
+}
+
 void listener_proxy_free(struct listener_proxy *lp)
 {
     if (!lp)
         return;
     keeper_watch_remove(lp->k, &lp->watch);
+    keeper_route_remove(lp->k, &lp->route);
+    for (struct pask *p = lp->asks; p; p = p->next)
+        p->lp = NULL; /* freed by their answers */
     while (lp->open) {
         struct plis *l = lp->open;
 

@@ -19,7 +19,15 @@ struct listener_proxy *listener_proxy_new(struct keeper *k);
 /* The factory for rec_opts.listeners. Borrowed from lp. */
 const struct chal_listener_factory *listener_proxy_factory(struct listener_proxy *lp);
 
-/* Closes what is still open and frees lp. NULL is ignored. */
+/* Sets who the worker's http-01 listeners ask about a token they have no answer for
+ * (challenge/lookup.h; lk borrowed until replaced, removed with NULL, or lp freed): every one
+ * open now or later, unless the factory's set_lookup gave it its own. The worker's asks are
+ * checked here (a token, a listener of ours, at most CHAL_LOOKUP_MAX_INFLIGHT in flight per
+ * listener) before lk is asked; only the answer, a key authorization (public), goes back. */
+void listener_proxy_set_lookup(struct listener_proxy *lp, const struct chal_lookup *lk);
+
+/* Closes what is still open and frees lp (lookups in flight are answered to no one). NULL is
+ * ignored. */
 void listener_proxy_free(struct listener_proxy *lp);
 
 #endif

@@ -135,6 +135,22 @@ static const struct ipc_field_spec answer_fields[] = {
     {WMSG_T_BODY, IPC_BYTES, WMSG_CHAIN_MAX, 1, 1},
 };
 
+static const struct ipc_field_spec lookup_fields[] = {
+    {WMSG_T_ID, IPC_U64, 0, 1, 1},
+    {WMSG_T_RESPONDER, IPC_U64, 0, 1, 1},
+    {WMSG_T_KEY, IPC_TEXT, WMSG_KEY_MAX, 1, 1},
+};
+
+static const struct ipc_field_spec looked_fields[] = {
+    {WMSG_T_ID, IPC_U64, 0, 1, 1},
+    {WMSG_T_KEYAUTH, IPC_TEXT, WMSG_KEYAUTH_MAX, 0, 1},
+};
+
+static const struct ipc_field_spec set_lookup_fields[] = {
+    {WMSG_T_RESPONDER, IPC_U64, 0, 1, 1},
+    {WMSG_T_LOOKUP, IPC_U64, 0, 1, 1},
+};
+
 static const struct ipc_field_spec drop_fields[] = {
     {WMSG_T_ENGINE, IPC_U64, 0, 1, 1},
 };
@@ -209,6 +225,7 @@ static const struct ipc_msg_spec to_keeper[] = {
     {WMSG_RESULT, "result", result_fields, N(result_fields)},
     {WMSG_ASK, "ask", ask_fields, N(ask_fields)},
     {WMSG_GONE, "gone", gone_fields, N(gone_fields)},
+    {WMSG_LOOKUP, "lookup", lookup_fields, N(lookup_fields)},
 };
 
 static const struct ipc_msg_spec to_worker[] = {
@@ -223,6 +240,8 @@ static const struct ipc_msg_spec to_worker[] = {
     {WMSG_DROP, "drop", drop_fields, N(drop_fields)},
     {WMSG_SERVE, "serve", serve_fields, N(serve_fields)},
     {WMSG_ANSWER, "answer", answer_fields, N(answer_fields)},
+    {WMSG_LOOKED, "looked up", looked_fields, N(looked_fields)},
+    {WMSG_SET_LOOKUP, "set lookup", set_lookup_fields, N(set_lookup_fields)},
 };
 
 const struct ipc_schema wmsg_to_keeper = {to_keeper, N(to_keeper)};

@@ -20,6 +20,9 @@ enum wmsg_type {
      * (acmed serve, serve/serve_keeper.h) */
     WMSG_ASK = 4,
     WMSG_GONE = 5, /* ID: that request's client went away */
+    /* ID RESPONDER KEY: http-01 responder RESPONDER has no answer for token KEY; what does the
+     * keeper know (challenge/lookup.h)? Answered by WMSG_LOOKED */
+    WMSG_LOOKUP = 6,
     /* keeper -> worker */
     WMSG_SIGNED = 101, /* ID, then SIG or ERROR */
     WMSG_CONFIG = 102, /* [CA] INSECURE VERBOSE [MAXREQ]: first, after each start */
@@ -39,6 +42,9 @@ enum wmsg_type {
      * sockets of acmed serve's endpoint; once all have come the worker serves POST /sign */
     WMSG_SERVE = 110,
     WMSG_ANSWER = 111, /* ID STATUS RETRY BODY: the answer to request ID */
+    WMSG_LOOKED = 112, /* ID [KEYAUTH]: the answer to lookup ID (none: unknown) */
+    /* RESPONDER LOOKUP: whether http-01 responder RESPONDER asks (WMSG_LOOKUP) on a miss */
+    WMSG_SET_LOOKUP = 113,
 };
 
 /* The engine operations of WMSG_OP (reconcile/engine.h, one each). */
@@ -128,6 +134,7 @@ enum wmsg_tag {
     WMSG_T_MAXBODY = 59,
     WMSG_T_TLSCERT = 60,
     WMSG_T_TLSKEY = 61,
+    WMSG_T_LOOKUP = 62,
 };
 
 #define WMSG_URL_MAX 2048

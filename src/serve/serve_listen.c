@@ -62,8 +62,8 @@ static void f_close(void *arg, struct chal_listener *l)
 }
 
 int serve_listen_open(struct serve_listen_held *h, uv_loop_t *loop,
-                      const struct chal_listener_factory *base, const struct serve_listen *addrs,
-                      size_t n, struct err *e)
+                      const struct chal_listener_factory *base, const struct chal_lookup *lookup,
+                      const struct serve_listen *addrs, size_t n, struct err *e)
 {
     struct listen_addr *la = calloc(n ? n : 1, sizeof *la);
     int rc;
@@ -105,6 +105,10 @@ int serve_listen_open(struct serve_listen_held *h, uv_loop_t *loop,
     free(la);
     if (rc == 0)
         h->open = true;
+    if (rc == 0 && lookup && (rc = chal_listener_set_lookup(base, &h->held, lookup, e)) < 0) {
+        err_wrap(e, "http-01-listen");
+        serve_listen_close(h);
+    }
     return rc;
 }
 

@@ -26,11 +26,13 @@ struct serve_listen_held {
 };
 
 /* Opens the http-01 listener on addrs[0..n) (each required; a zone is turned into its
- * interface index here) through base (NULL: in this process) and sets h->f up. Returns 0, or
- * negative with e naming the address. */
+ * interface index here) through base (NULL: in this process) and sets h->f up. With lookup
+ * (borrowed until serve_listen_close; NULL: none) the listener asks it about tokens it has no
+ * answer for (challenge/lookup.h; base must then support it). Returns 0, or negative with e
+ * naming the address or why lookup cannot be used (nothing is left open then). */
 int serve_listen_open(struct serve_listen_held *h, uv_loop_t *loop,
-                      const struct chal_listener_factory *base, const struct serve_listen *addrs,
-                      size_t n, struct err *e);
+                      const struct chal_listener_factory *base, const struct chal_lookup *lookup,
+                      const struct serve_listen *addrs, size_t n, struct err *e);
 
 /* The port the held listener's address i is bound to (tests ask for port 0), or negative. */
 int serve_listen_port(const struct serve_listen_held *h, size_t i);
