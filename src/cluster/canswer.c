@@ -98,6 +98,44 @@ int canswer_withdraw(struct ckv *kv, enum canswer_type type, const char *key, et
     return etcd_delete(ckv_etcd(kv), full, false, cb ? cb : on_ignore, arg, e);
 }
 
+struct lookup {
+    canswer_lookup_cb cb;
+    void *arg;
+};
+
+static void on_looked_up(void *arg, int rc, const struct ckv_item *it, size_t n, size_t bad,
+                         const struct err *e)
+{
+    struct lookup *l = arg;
+    char ka[CANSWER_KEYAUTH_MAX + 1];
+    bool ok = rc == 0 && n == 1 && keyauth_ok(it[0].value, it[0].len);
+
+    (void)bad, (void)e;
+    if (ok) {
+        memcpy(ka, it[0].value, it[0].len);
+        ka[it[0].len] = '\0';
+    }
+    l->cb(l->arg, ok ? ka : NULL);
+    free(l);
+}
+
+int canswer_lookup(struct ckv *kv, enum canswer_type type, const char *key, canswer_lookup_cb cb,
+                   void *arg, struct err *e)
+{
+    char name[64 + CANSWER_KEY_MAX];
+    struct lookup *l;
+    int rc = name_of(type, key, name, sizeof name, e);
+
+    if (rc < 0)
+        return rc;
+    if (!(l = malloc(sizeof *l)))
+        return err_set(e, -ENOMEM, "out of memory");
+    *l = (struct lookup){cb, arg};
+    if ((rc = ckv_get(kv, name, on_looked_up, l, e)) < 0)
+        free(l);
+    return rc;
+}
+
 /* ---- the copy ---- */
 
 static struct entry *find(const struct canswers *cs, const char *name)

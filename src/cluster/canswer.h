@@ -33,6 +33,15 @@ int canswer_publish(struct ckv *kv, enum canswer_type type, const char *key, con
 int canswer_withdraw(struct ckv *kv, enum canswer_type type, const char *key, etcd_cb cb, void *arg,
                      struct err *e);
 
+/* A listener's miss: the answer for key as etcd has it now (a linearizable read), keyauth
+ * NULL when there is none or it is not a key authorization; borrowed for the call. */
+typedef void (*canswer_lookup_cb)(void *arg, const char *keyauth);
+
+/* Asks etcd for key's answer; cb runs once, from the loop. Returns 0 when started, or
+ * negative with e (-EINVAL for a key no answer can have). */
+int canswer_lookup(struct ckv *kv, enum canswer_type type, const char *key, canswer_lookup_cb cb,
+                   void *arg, struct err *e);
+
 struct canswers;
 
 /* A node's copy of the fleet's answers, on loop: the answers are read, then followed by a

@@ -13,7 +13,43 @@
 struct daemon_fleet {
     struct fleet *f;
     struct serve_listen_held held;
+    struct chal_lookup lookup; /* the held listener's misses */
 };
+
+/* ---- a token this node's listener does not know: the fleet's ---- */
+
+struct ask {
+    chal_lookup_done done;
+    void *done_arg;
+};
+
+static void on_looked_up(void *arg, const char *keyauth)
+{
+    struct ask *a = arg;
+
+    a->done(a->done_arg, keyauth);
+    free(a);
+}
+
+/* The watched copy first (another node's answer, already seen), then etcd itself: the CA may
+ * come before the watch brings it. The etcd client bounds each call: done always runs. */
+static void ask(void *arg, const char *token, chal_lookup_done done, void *done_arg)
+{
+    struct daemon_fleet *df = arg;
+    const char *ka = canswers_find(df->f->answers, CANSWER_HTTP01, token);
+    struct ask *a;
+    struct err e;
+
+    if (ka || !(a = malloc(sizeof *a))) {
+        done(done_arg, ka);
+        return;
+    }
+    *a = (struct ask){done, done_arg};
+    if (canswer_lookup(df->f->cl->kv, CANSWER_HTTP01, token, on_looked_up, a, &e) < 0) {
+        free(a);
+        done(done_arg, NULL);
+    }
+}
 
 /* conf/target's http-ports (or, with no webroot, the default ones) as the held listener's
  * addresses; none when conf/target answers through a webroot only. */
@@ -66,7 +102,9 @@ int daemon_fleet_start(uv_loop_t *loop, const struct acmed_conf *conf, const cha
     if ((rc = held_addrs(root, &addrs, &n, e)) < 0 ||
         (rc = fleet_open(loop, conf->cluster, changed, arg, &df->f, e)) < 0)
         goto fail;
-    if (n && (rc = serve_listen_open(&df->held, loop, po->listeners, addrs, n, e)) < 0) {
+    df->lookup = (struct chal_lookup){ask, df};
+    if (n &&
+        (rc = serve_listen_open(&df->held, loop, po->listeners, &df->lookup, addrs, n, e)) < 0) {
         err_wrap(e, "the fleet's http-01 listener");
         fleet_close(df->f, NULL, NULL);
         goto fail;
