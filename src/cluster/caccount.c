@@ -1,5 +1,6 @@
 /* caccount: a fleet's ACME account per provider (see caccount.h). */
 #include "cluster/caccount.h"
+#include "cluster/caccount_parse.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -175,4 +176,13 @@ int caccount_materialize(struct ckv *kv, const struct store *st, const char *dir
         free(j);
     }
     return rc;
+}
+
+int caccount_parse_value(const char *directory_url, const uint8_t *v, size_t len,
+                         struct store_account *a, struct err *e)
+{
+    /* parse reads the job's directory only. */
+    const struct job j = {.directory = (char *)directory_url};
+
+    return parse(&j, v, len, a, e);
 }

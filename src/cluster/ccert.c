@@ -1,5 +1,6 @@
 /* ccert: certificates and their keys shared by a fleet (see ccert.h). */
 #include "cluster/ccert.h"
+#include "cluster/ccert_parse.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -236,5 +237,22 @@ int ccert_materialize(struct ckv *kv, const struct store *st, const char *cert_i
     snprintf(name, sizeof name, "certs/%s", cert_id);
     if ((rc = ckv_get(kv, name, on_cert, j, e)) < 0)
         free(j);
+    return rc;
+}
+
+int ccert_parse_value(const char *cert_id, const uint8_t *v, size_t len, char **url, char **chain,
+                      char key_id[STORE_ID_LEN + 1], struct err *e)
+{
+    struct job j = {0};
+    int rc;
+
+    *url = *chain = NULL;
+    if (!store_id_valid(cert_id))
+        return err_set(e, -EINVAL, "not a certificate id");
+    memcpy(j.cert_id, cert_id, sizeof j.cert_id);
+    rc = parse_cert(&j, v, len, e);
+    *url = j.url;
+    *chain = j.chain;
+    memcpy(key_id, j.key_id, sizeof j.key_id);
     return rc;
 }
