@@ -136,6 +136,15 @@ static int parse(const struct job *j, const uint8_t *v, size_t len, struct store
     return rc;
 }
 
+int caccount_parse_value(const char *directory_url, const uint8_t *v, size_t len,
+                         struct store_account *a, struct err *e)
+{
+    /* parse reads the job's directory only. */
+    const struct job j = {.directory = (char *)directory_url};
+
+    return parse(&j, v, len, a, e);
+}
+
 static void on_get(void *arg, int rc, const struct ckv_item *it, size_t n, size_t bad,
                    const struct err *e)
 {
@@ -176,13 +185,4 @@ int caccount_materialize(struct ckv *kv, const struct store *st, const char *dir
         free(j);
     }
     return rc;
-}
-
-int caccount_parse_value(const char *directory_url, const uint8_t *v, size_t len,
-                         struct store_account *a, struct err *e)
-{
-    /* parse reads the job's directory only. */
-    const struct job j = {.directory = (char *)directory_url};
-
-    return parse(&j, v, len, a, e);
 }

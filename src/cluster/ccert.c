@@ -200,6 +200,23 @@ static int parse_cert(struct job *j, const uint8_t *v, size_t len, struct err *e
     return rc;
 }
 
+int ccert_parse_value(const char *cert_id, const uint8_t *v, size_t len, char **url, char **chain,
+                      char key_id[STORE_ID_LEN + 1], struct err *e)
+{
+    struct job j = {0};
+    int rc;
+
+    *url = *chain = NULL;
+    if (!store_id_valid(cert_id))
+        return err_set(e, -EINVAL, "not a certificate id");
+    memcpy(j.cert_id, cert_id, sizeof j.cert_id);
+    rc = parse_cert(&j, v, len, e);
+    *url = j.url;
+    *chain = j.chain;
+    memcpy(key_id, j.key_id, sizeof j.key_id);
+    return rc;
+}
+
 static void on_cert(void *arg, int rc, const struct ckv_item *it, size_t n, size_t bad,
                     const struct err *e)
 {
@@ -237,22 +254,5 @@ int ccert_materialize(struct ckv *kv, const struct store *st, const char *cert_i
     snprintf(name, sizeof name, "certs/%s", cert_id);
     if ((rc = ckv_get(kv, name, on_cert, j, e)) < 0)
         free(j);
-    return rc;
-}
-
-int ccert_parse_value(const char *cert_id, const uint8_t *v, size_t len, char **url, char **chain,
-                      char key_id[STORE_ID_LEN + 1], struct err *e)
-{
-    struct job j = {0};
-    int rc;
-
-    *url = *chain = NULL;
-    if (!store_id_valid(cert_id))
-        return err_set(e, -EINVAL, "not a certificate id");
-    memcpy(j.cert_id, cert_id, sizeof j.cert_id);
-    rc = parse_cert(&j, v, len, e);
-    *url = j.url;
-    *chain = j.chain;
-    memcpy(key_id, j.key_id, sizeof j.key_id);
     return rc;
 }
