@@ -1,5 +1,6 @@
 /* caccount: a fleet's ACME account per provider (see caccount.h). */
 #include "cluster/caccount.h"
+#include "cluster/caccount_parse.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -133,6 +134,15 @@ static int parse(const struct job *j, const uint8_t *v, size_t len, struct store
     }
     json_decref(o);
     return rc;
+}
+
+int caccount_parse_value(const char *directory_url, const uint8_t *v, size_t len,
+                         struct store_account *a, struct err *e)
+{
+    /* parse reads the job's directory only. */
+    const struct job j = {.directory = (char *)directory_url};
+
+    return parse(&j, v, len, a, e);
 }
 
 static void on_get(void *arg, int rc, const struct ckv_item *it, size_t n, size_t bad,

@@ -1,5 +1,6 @@
 /* ccert: certificates and their keys shared by a fleet (see ccert.h). */
 #include "cluster/ccert.h"
+#include "cluster/ccert_parse.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -219,6 +220,23 @@ static int parse_cert(struct job *j, const uint8_t *v, size_t len, struct err *e
     if (rc == 0)
         memcpy(j->key_id, kid, sizeof j->key_id);
     json_decref(o);
+    return rc;
+}
+
+int ccert_parse_value(const char *cert_id, const uint8_t *v, size_t len, char **url, char **chain,
+                      char key_id[STORE_ID_LEN + 1], struct err *e)
+{
+    struct job j = {0};
+    int rc;
+
+    *url = *chain = NULL;
+    if (!store_id_valid(cert_id))
+        return err_set(e, -EINVAL, "not a certificate id");
+    memcpy(j.cert_id, cert_id, sizeof j.cert_id);
+    rc = parse_cert(&j, v, len, e);
+    *url = j.url;
+    *chain = j.chain;
+    memcpy(key_id, j.key_id, sizeof j.key_id);
     return rc;
 }
 

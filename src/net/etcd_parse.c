@@ -82,8 +82,10 @@ static int get_bytes(json_t *obj, const char *name, size_t max, uint8_t **out, s
     return rc == -EINVAL ? -EBADMSG : rc;
 }
 
-static int parse_kv(json_t *o, struct etcd_kv *kv)
+/* One key-value object into out (a struct etcd_kv). */
+static int parse_kv(json_t *o, void *out)
 {
+    struct etcd_kv *kv = out;
     size_t klen = 0;
     int rc;
 
@@ -103,26 +105,41 @@ static int parse_kv(json_t *o, struct etcd_kv *kv)
     return 0;
 }
 
-static int parse_kvs(json_t *o, struct etcd_result *r)
+/* The array `name` of o (absent or empty: none), each element parsed by one() into a new
+ * array of elements of `size` bytes at *items (NULL for none; the caller frees it). *count is
+ * the number of elements started, so that on a failure part-way the caller frees what they
+ * hold. A range answer's "kvs" and a watch result's "events" both come this way. */
+static int parse_array(json_t *o, const char *name, size_t size, int (*one)(json_t *, void *),
+                       void **items, size_t *count)
 {
-    json_t *a = json_object_get(o, "kvs");
+    json_t *a = json_object_get(o, name);
     size_t n;
     int rc;
 
+    *items = NULL;
     if (!a)
         return 0;
     if (!json_is_array(a))
         return -EBADMSG;
     if ((n = json_array_size(a)) == 0)
         return 0;
-    if (!(r->kvs = calloc(n, sizeof *r->kvs)))
+    if (!(*items = calloc(n, size)))
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        r->nkvs = i + 1; /* so that a failure frees what was parsed */
-        if ((rc = parse_kv(json_array_get(a, i), &r->kvs[i])) < 0)
+        *count = i + 1; /* so that a failure frees what was parsed */
+        if ((rc = one(json_array_get(a, i), (char *)*items + i * size)) < 0)
             return rc;
     }
     return 0;
+}
+
+static int parse_kvs(json_t *o, struct etcd_result *r)
+{
+    void *kvs;
+    int rc = parse_array(o, "kvs", sizeof *r->kvs, parse_kv, &kvs, &r->nkvs);
+
+    r->kvs = kvs;
+    return rc;
 }
 
 static int parse_header(json_t *o, int64_t *revision)
@@ -241,36 +258,31 @@ void etcd_watch_msg_clear(struct etcd_watch_msg *m)
     memset(m, 0, sizeof *m);
 }
 
+/* One watch event into out (a struct etcd_event): a type (absent is PUT) and its kv. */
+static int parse_event(json_t *ev, void *out)
+{
+    struct etcd_event *event = out;
+    json_t *t;
+
+    if (!json_is_object(ev))
+        return -EBADMSG;
+    t = json_object_get(ev, "type");
+    if (!t || (json_is_string(t) && strcmp(json_string_value(t), "PUT") == 0))
+        event->type = ETCD_EVENT_PUT;
+    else if (json_is_string(t) && strcmp(json_string_value(t), "DELETE") == 0)
+        event->type = ETCD_EVENT_DELETE;
+    else
+        return -EBADMSG;
+    return parse_kv(json_object_get(ev, "kv"), &event->kv);
+}
+
 static int parse_events(json_t *o, struct etcd_watch_msg *m)
 {
-    json_t *a = json_object_get(o, "events"), *ev, *t;
-    size_t n;
-    int rc;
+    void *events;
+    int rc = parse_array(o, "events", sizeof *m->events, parse_event, &events, &m->nevents);
 
-    if (!a)
-        return 0;
-    if (!json_is_array(a))
-        return -EBADMSG;
-    if ((n = json_array_size(a)) == 0)
-        return 0;
-    if (!(m->events = calloc(n, sizeof *m->events)))
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        ev = json_array_get(a, i);
-        m->nevents = i + 1;
-        if (!json_is_object(ev))
-            return -EBADMSG;
-        t = json_object_get(ev, "type");
-        if (!t || (json_is_string(t) && strcmp(json_string_value(t), "PUT") == 0))
-            m->events[i].type = ETCD_EVENT_PUT;
-        else if (json_is_string(t) && strcmp(json_string_value(t), "DELETE") == 0)
-            m->events[i].type = ETCD_EVENT_DELETE;
-        else
-            return -EBADMSG;
-        if ((rc = parse_kv(json_object_get(ev, "kv"), &m->events[i].kv)) < 0)
-            return rc;
-    }
-    return 0;
+    m->events = events;
+    return rc;
 }
 
 /* The "result" of a watch line. */

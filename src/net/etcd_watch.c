@@ -69,21 +69,38 @@ static void watch_maybe_close(struct etcd_watch *w)
     uv_close((uv_handle_t *)&w->timer, on_timer_closed);
 }
 
-/* Ends the watch with rc: stops the transfer, tells the caller, frees when possible. */
-static void watch_end(struct etcd_watch *w, int rc, const struct etcd_watch_msg *m,
-                      const struct err *e)
+/* Records that the watch is over (false when it already was) and stops everything it has
+ * going: the wait for a token, the client's stream entry, the timer, the transfer. */
+static bool watch_stop(struct etcd_watch *w)
 {
     if (w->ended)
-        return;
+        return false;
     w->ended = true;
     etcd_unwait(w->c, &w->wait);
     etcd_stream_remove(w->c, &w->stream);
     uv_timer_stop(&w->timer);
     if (w->inflight)
         http_request_abort(w->c->http, w->http_id);
+    return true;
+}
+
+/* Ends the watch with rc: stops the transfer, tells the caller, frees when possible. */
+static void watch_end(struct etcd_watch *w, int rc, const struct etcd_watch_msg *m,
+                      const struct err *e)
+{
+    if (!watch_stop(w))
+        return;
     log_debug("etcd: watch ended: %s", err_msg(e));
     w->cb(w->arg, rc, m, e);
     watch_maybe_close(w);
+}
+
+/* etcd refused the token this try used: forget it and send again (authenticating first). */
+static void watch_resend_reauth(struct etcd_watch *w)
+{
+    etcd_token_refused(w->c, w->token_used);
+    buf_clear(&w->pending);
+    watch_send(w);
 }
 
 static int on_data(void *arg, const char *data, size_t len)
@@ -173,11 +190,8 @@ static void handle_end(struct etcd_watch *w)
         return watch_end(w, -ECONNRESET, NULL, &e);
     }
     next = etcd_next_step(ETCD_RANGE, w->end_rc, w->status, w->pending.data, w->pending.len, &code);
-    if (next == ETCD_NEXT_REAUTH && w->reauths++ < 1 && c->user) {
-        etcd_token_refused(c, w->token_used);
-        buf_clear(&w->pending);
-        return watch_send(w);
-    }
+    if (next == ETCD_NEXT_REAUTH && w->reauths++ < 1 && c->user)
+        return watch_resend_reauth(w);
     if (next == ETCD_NEXT_RETRY && ++w->tries < c->tries) {
         long pause = etcd_pause_ms(c, w->tries);
 
@@ -257,9 +271,7 @@ static void on_http(void *arg, int rc, const struct http_response *resp, const s
     }
     if (w->restart) {
         w->restart = false;
-        buf_clear(&w->pending);
-        etcd_token_refused(w->c, w->token_used);
-        return watch_send(w);
+        return watch_resend_reauth(w);
     }
     w->have_end = true;
     w->end_rc = rc;
@@ -382,13 +394,6 @@ int etcd_watch_start(struct etcd *c, const char *prefix, int64_t start_rev, etcd
 
 void etcd_watch_cancel(struct etcd_watch *w)
 {
-    if (!w || w->ended)
-        return;
-    w->ended = true;
-    etcd_unwait(w->c, &w->wait);
-    etcd_stream_remove(w->c, &w->stream);
-    uv_timer_stop(&w->timer);
-    if (w->inflight)
-        http_request_abort(w->c->http, w->http_id);
-    watch_maybe_close(w);
+    if (w && watch_stop(w))
+        watch_maybe_close(w);
 }

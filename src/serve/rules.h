@@ -53,6 +53,10 @@ struct rules_request {
     /* Only who asks: the peer and the HMAC, names ignored (the server asks this before it
      * reads the body as a CSR, so that a stranger learns nothing from the answer). */
     bool peer_only;
+    /* The client a peer_only check of this same request (same peer, headers, body and keys)
+     * allowed, i.e. that check's verdict's client, or NULL: that client's HMAC matched then
+     * and is not computed again. Anything else here lets a request past that client's HMAC. */
+    const struct serve_client *mac_checked;
 };
 
 #define RULES_REASON_MAX 256

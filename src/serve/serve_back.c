@@ -427,6 +427,7 @@ int serve_back_ask(struct serve_back *b, const struct serve_ask *a, serve_answer
     }
     rq.names = csr_names(csr, &rq.nnames);
     rq.peer_only = false;
+    rq.mac_checked = v.client; /* its HMAC matched just above */
     if (rules_check(b->o.conf, b->keys, &rq, &v) < 0) {
         log_info("serve: refused: %s", v.reason);
         answer_text(cb, arg, v.status, 0, "%s", v.reason);

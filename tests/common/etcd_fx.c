@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -54,4 +56,39 @@ void etcd_fx_teardown(struct etcd_fx *f)
     tu_run_until(&f->loop, &freed.done, 5000);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+void etcd_fx_on_done(void *arg, int rc, const struct err *e)
+{
+    struct etcd_fx_got *g = arg;
+
+    g->done = 1;
+    g->rc = rc;
+    snprintf(g->msg, sizeof g->msg, "%s", rc < 0 && e ? err_msg(e) : "");
+}
+
+void etcd_fx_on_etcd(void *arg, int rc, const struct etcd_result *r, const struct err *e)
+{
+    struct etcd_fx_got *g = arg;
+
+    g->done = 1;
+    g->rc = rc;
+    snprintf(g->msg, sizeof g->msg, "%s", rc < 0 && e ? err_msg(e) : "");
+    if (rc < 0)
+        return;
+    g->succeeded = r->succeeded;
+    g->lease = r->lease_id;
+    if (r->nkvs) {
+        g->create_rev = r->kvs[0].create_revision;
+        g->raw_len = r->kvs[0].value_len;
+        assert_non_null(g->raw = malloc(g->raw_len + 1));
+        memcpy(g->raw, r->kvs[0].value, g->raw_len);
+        g->raw[g->raw_len] = '\0';
+    }
+}
+
+void etcd_fx_wait(struct etcd_fx *f, const int *done)
+{
+    if (!tu_run_until(&f->loop, done, 15000))
+        fail_msg("no answer from etcd");
 }

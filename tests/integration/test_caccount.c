@@ -26,42 +26,6 @@
 
 static struct etcd_fx fx;
 
-struct got {
-    int done, rc;
-    char msg[512];
-    uint8_t *raw;
-    size_t raw_len;
-};
-
-static void on_done(void *arg, int rc, const struct err *e)
-{
-    struct got *g = arg;
-
-    g->done = 1;
-    g->rc = rc;
-    snprintf(g->msg, sizeof g->msg, "%s", rc < 0 && e ? err_msg(e) : "");
-}
-
-static void on_etcd(void *arg, int rc, const struct etcd_result *r, const struct err *e)
-{
-    struct got *g = arg;
-
-    (void)e;
-    g->done = 1;
-    g->rc = rc;
-    if (rc == 0 && r->nkvs) {
-        g->raw = malloc(r->kvs[0].value_len);
-        memcpy(g->raw, r->kvs[0].value, r->kvs[0].value_len);
-        g->raw_len = r->kvs[0].value_len;
-    }
-}
-
-static void wait(struct got *g)
-{
-    if (!tu_run_until(&fx.loop, &g->done, 15000))
-        fail_msg("no answer from etcd");
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -83,7 +47,7 @@ static void test_one_account_for_the_fleet(void **state)
     char *ra = tu_mkdtemp("caccount"), *rb = tu_mkdtemp("caccount"), *dir_id, full[512], path[700];
     char *contact[2] = {"mailto:ops@fleet.test", NULL};
     struct store_account acct = {0}, got_acct = {0};
-    struct got g = {0}, r = {0};
+    struct etcd_fx_got g = {0}, r = {0};
     bool found = false;
     struct stat sb;
     struct err e;
@@ -99,22 +63,22 @@ static void test_one_account_for_the_fleet(void **state)
     assert_int_equal(store_account_save_key(&a, DIR1, &acct, &e), 0);
     assert_int_equal(store_account_save_meta(&a, &acct, &e), 0);
     /* Node A publishes; the key is sealed in etcd. */
-    assert_int_equal(caccount_publish(fx.kv, &a, DIR1, NULL, on_done, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(caccount_publish(fx.kv, &a, DIR1, NULL, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     if (g.rc < 0)
         fail_msg("publish: %s", g.msg);
     dir_id = store_dir_id(DIR1, &e);
     snprintf(full, sizeof full, "%saccounts/%s", fx.prefix, dir_id);
-    assert_int_equal(etcd_get(fx.etcd, full, on_etcd, &r, &e), 0);
-    wait(&r);
+    assert_int_equal(etcd_get(fx.etcd, full, etcd_fx_on_etcd, &r, &e), 0);
+    etcd_fx_wait(&fx, &r.done);
     assert_non_null(r.raw);
     assert_null(memmem(r.raw, r.raw_len, "PRIVATE KEY", 11));
     assert_null(memmem(r.raw, r.raw_len, "acct/42", 7));
     free(r.raw);
     /* Node B materialises it: the same account. */
     memset(&g, 0, sizeof g);
-    assert_int_equal(caccount_materialize(fx.kv, &b, DIR1, on_done, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(caccount_materialize(fx.kv, &b, DIR1, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     if (g.rc < 0)
         fail_msg("materialise: %s", g.msg);
     assert_int_equal(store_account_find(&b, DIR1, NULL, &got_acct, &found, &e), 0);
@@ -128,8 +92,8 @@ static void test_one_account_for_the_fleet(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
     /* A CA the fleet has no account for. */
     memset(&g, 0, sizeof g);
-    assert_int_equal(caccount_materialize(fx.kv, &b, DIR2, on_done, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(caccount_materialize(fx.kv, &b, DIR2, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_int_equal(g.rc, -ENOENT);
     /* A value that claims another CA's directory, under this CA's name: refused. */
     {
@@ -138,11 +102,11 @@ static void test_one_account_for_the_fleet(void **state)
 
         snprintf(name, sizeof name, "accounts/%s", d2);
         memset(&r, 0, sizeof r);
-        assert_int_equal(ckv_put(fx.kv, name, v, strlen(v), 0, on_etcd, &r, &e), 0);
-        wait(&r);
+        assert_int_equal(ckv_put(fx.kv, name, v, strlen(v), 0, etcd_fx_on_etcd, &r, &e), 0);
+        etcd_fx_wait(&fx, &r.done);
         memset(&g, 0, sizeof g);
-        assert_int_equal(caccount_materialize(fx.kv, &b, DIR2, on_done, &g, &e), 0);
-        wait(&g);
+        assert_int_equal(caccount_materialize(fx.kv, &b, DIR2, etcd_fx_on_done, &g, &e), 0);
+        etcd_fx_wait(&fx, &g.done);
         assert_int_equal(g.rc, -EBADMSG);
         free(d2);
     }

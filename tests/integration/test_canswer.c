@@ -24,28 +24,6 @@
 static struct etcd_fx fx;
 #define KA "tok1.thumbprintXYZ_-abc"
 
-struct got {
-    int done, rc;
-    int64_t lease;
-};
-
-static void on_etcd(void *arg, int rc, const struct etcd_result *r, const struct err *e)
-{
-    struct got *g = arg;
-
-    (void)e;
-    g->done = 1;
-    g->rc = rc;
-    if (rc == 0)
-        g->lease = r->lease_id;
-}
-
-static void wait(struct got *g)
-{
-    if (!tu_run_until(&fx.loop, &g->done, 15000))
-        fail_msg("no answer from etcd");
-}
-
 /* Runs the loop until cond(cs) or ms pass; the result of cond. */
 static bool until(struct canswers *cs, bool (*cond)(struct canswers *), uint64_t ms)
 {
@@ -100,7 +78,7 @@ static int teardown(void **state)
 static void test_shared_answers(void **state)
 {
     struct canswers *b, *late;
-    struct got g = {0}, l = {0};
+    struct etcd_fx_got g = {0}, l = {0};
     char forged[256];
     struct err e;
 
@@ -108,8 +86,9 @@ static void test_shared_answers(void **state)
     assert_int_equal(canswers_new(&fx.loop, fx.etcd, fx.kv, &b, &e), 0);
     assert_true(until(b, ready, 10000));
     /* Node A publishes: node B sees it. */
-    assert_int_equal(canswer_publish(fx.kv, CANSWER_HTTP01, "tok1", KA, 0, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(canswer_publish(fx.kv, CANSWER_HTTP01, "tok1", KA, 0, etcd_fx_on_etcd, &g, &e),
+                     0);
+    etcd_fx_wait(&fx, &g.done);
     assert_true(until(b, has_tok1, 5000));
     assert_string_equal(canswers_find(b, CANSWER_HTTP01, "tok1"), KA);
     /* A copy started later has it from its first read. */
@@ -117,39 +96,43 @@ static void test_shared_answers(void **state)
     assert_true(until(late, has_tok1, 10000));
     /* Withdrawn: gone. */
     memset(&g, 0, sizeof g);
-    assert_int_equal(canswer_withdraw(fx.kv, CANSWER_HTTP01, "tok1", on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(canswer_withdraw(fx.kv, CANSWER_HTTP01, "tok1", etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_true(until(b, no_tok1, 5000));
     /* Under a lease that ends: gone with it. */
-    assert_int_equal(etcd_lease_grant(fx.etcd, 30, on_etcd, &l, &e), 0);
-    wait(&l);
+    assert_int_equal(etcd_lease_grant(fx.etcd, 30, etcd_fx_on_etcd, &l, &e), 0);
+    etcd_fx_wait(&fx, &l.done);
     memset(&g, 0, sizeof g);
-    assert_int_equal(
-        canswer_publish(fx.kv, CANSWER_TLSALPN01, "a.fleet.test", KA, l.lease, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(canswer_publish(fx.kv, CANSWER_TLSALPN01, "a.fleet.test", KA, l.lease,
+                                     etcd_fx_on_etcd, &g, &e),
+                     0);
+    etcd_fx_wait(&fx, &g.done);
     assert_true(until(b, has_sni, 5000));
     memset(&g, 0, sizeof g);
-    assert_int_equal(etcd_lease_revoke(fx.etcd, l.lease, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(etcd_lease_revoke(fx.etcd, l.lease, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_true(until(b, no_sni, 5000));
     /* Forged (raw, not sealed) and sealed-but-not-a-key-authorization: ignored. */
     snprintf(forged, sizeof forged, "%schallenges/http/evil", fx.prefix);
     memset(&g, 0, sizeof g);
-    assert_int_equal(etcd_put(fx.etcd, forged, KA, strlen(KA), 0, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(etcd_put(fx.etcd, forged, KA, strlen(KA), 0, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     memset(&g, 0, sizeof g);
-    assert_int_equal(ckv_put(fx.kv, "challenges/http/evil2", "<script>", 8, 0, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(
+        ckv_put(fx.kv, "challenges/http/evil2", "<script>", 8, 0, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_true(until(b, two_ignored, 5000));
     assert_null(canswers_find(b, CANSWER_HTTP01, "evil"));
     assert_null(canswers_find(b, CANSWER_HTTP01, "evil2"));
     /* What cannot be looked up is refused before etcd. */
-    assert_int_equal(canswer_publish(fx.kv, CANSWER_HTTP01, "../x", KA, 0, on_etcd, &g, &e),
+    assert_int_equal(canswer_publish(fx.kv, CANSWER_HTTP01, "../x", KA, 0, etcd_fx_on_etcd, &g, &e),
                      -EINVAL);
-    assert_int_equal(canswer_publish(fx.kv, CANSWER_HTTP01, "tok", "no-dot", 0, on_etcd, &g, &e),
-                     -EINVAL);
-    assert_int_equal(canswer_publish(fx.kv, CANSWER_TLSALPN01, "A.Upper", KA, 0, on_etcd, &g, &e),
-                     -EINVAL);
+    assert_int_equal(
+        canswer_publish(fx.kv, CANSWER_HTTP01, "tok", "no-dot", 0, etcd_fx_on_etcd, &g, &e),
+        -EINVAL);
+    assert_int_equal(
+        canswer_publish(fx.kv, CANSWER_TLSALPN01, "A.Upper", KA, 0, etcd_fx_on_etcd, &g, &e),
+        -EINVAL);
     canswers_free(b);
     canswers_free(late);
 }

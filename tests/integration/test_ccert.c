@@ -29,42 +29,6 @@
 
 static struct etcd_fx fx;
 
-struct got {
-    int done, rc;
-    char msg[512];
-    uint8_t *raw;
-    size_t raw_len;
-};
-
-static void on_done(void *arg, int rc, const struct err *e)
-{
-    struct got *g = arg;
-
-    g->done = 1;
-    g->rc = rc;
-    snprintf(g->msg, sizeof g->msg, "%s", rc < 0 && e ? err_msg(e) : "");
-}
-
-static void on_etcd(void *arg, int rc, const struct etcd_result *r, const struct err *e)
-{
-    struct got *g = arg;
-
-    (void)e;
-    g->done = 1;
-    g->rc = rc;
-    if (rc == 0 && r->nkvs) {
-        g->raw = malloc(r->kvs[0].value_len);
-        memcpy(g->raw, r->kvs[0].value, r->kvs[0].value_len);
-        g->raw_len = r->kvs[0].value_len;
-    }
-}
-
-static void wait(struct got *g)
-{
-    if (!tu_run_until(&fx.loop, &g->done, 15000))
-        fail_msg("no answer from etcd");
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -110,27 +74,27 @@ static void test_publish_and_materialise(void **state)
     struct store a, b;
     char kid[STORE_ID_LEN + 1], id[STORE_ID_LEN + 1], path[512], full[256];
     char *ra = node(&a, URL, kid, id), *rb = node(&b, NULL, NULL, NULL);
-    struct got g = {0}, r = {0};
+    struct etcd_fx_got g = {0}, r = {0};
     struct store_cert *certs = NULL;
     size_t n = 0;
     struct stat sb;
     struct err e;
 
     (void)state;
-    assert_int_equal(ccert_publish(fx.kv, &a, id, on_done, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(ccert_publish(fx.kv, &a, id, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_int_equal(g.rc, 0);
     /* In etcd the key is sealed. */
     snprintf(full, sizeof full, "%skeys/%s", fx.prefix, kid);
-    assert_int_equal(etcd_get(fx.etcd, full, on_etcd, &r, &e), 0);
-    wait(&r);
+    assert_int_equal(etcd_get(fx.etcd, full, etcd_fx_on_etcd, &r, &e), 0);
+    etcd_fx_wait(&fx, &r.done);
     assert_non_null(r.raw);
     assert_null(memmem(r.raw, r.raw_len, "PRIVATE KEY", 11));
     free(r.raw);
     /* Another node materialises it. */
     memset(&g, 0, sizeof g);
-    assert_int_equal(ccert_materialize(fx.kv, &b, id, on_done, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(ccert_materialize(fx.kv, &b, id, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     if (g.rc < 0)
         fail_msg("materialise: %s", g.msg);
     snprintf(path, sizeof path, "%s/keys/%s/privkey", rb, kid);
@@ -154,13 +118,13 @@ static void test_hostile_values(void **state)
     struct store a, c;
     char kid[STORE_ID_LEN + 1], id[STORE_ID_LEN + 1], id2[STORE_ID_LEN + 1], name[128];
     char *ra = node(&a, URL, kid, id), *rc = node(&c, NULL, NULL, NULL), *other, *cdir;
-    struct got g = {0}, v = {0};
+    struct etcd_fx_got g = {0}, v = {0};
     size_t olen;
     struct err e;
 
     (void)state;
-    assert_int_equal(ccert_publish(fx.kv, &a, id, on_done, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(ccert_publish(fx.kv, &a, id, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     /* A certificate's value put (by someone with the secret) under another certificate's id:
      * its order URL gives it away. */
     store_cert_id(URL2, id2);
@@ -172,26 +136,26 @@ static void test_hostile_values(void **state)
 
         snprintf(name, sizeof name, "certs/%s", id2);
         memset(&v, 0, sizeof v);
-        assert_int_equal(ckv_put(fx.kv, name, s, strlen(s), 0, on_etcd, &v, &e), 0);
-        wait(&v);
+        assert_int_equal(ckv_put(fx.kv, name, s, strlen(s), 0, etcd_fx_on_etcd, &v, &e), 0);
+        etcd_fx_wait(&fx, &v.done);
         free(s);
         json_decref(o);
         free(chain);
     }
     memset(&g, 0, sizeof g);
-    assert_int_equal(ccert_materialize(fx.kv, &c, id2, on_done, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(ccert_materialize(fx.kv, &c, id2, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_int_equal(g.rc, -EBADMSG);
     assert_non_null(strstr(g.msg, "another order"));
     /* The key's name holding another key: refused. */
     other = tu_read_data("x509/other.key", &olen);
     snprintf(name, sizeof name, "keys/%s", kid);
     memset(&v, 0, sizeof v);
-    assert_int_equal(ckv_put(fx.kv, name, other, olen, 0, on_etcd, &v, &e), 0);
-    wait(&v);
+    assert_int_equal(ckv_put(fx.kv, name, other, olen, 0, etcd_fx_on_etcd, &v, &e), 0);
+    etcd_fx_wait(&fx, &v.done);
     memset(&g, 0, sizeof g);
-    assert_int_equal(ccert_materialize(fx.kv, &c, id, on_done, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(ccert_materialize(fx.kv, &c, id, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_int_equal(g.rc, -EBADMSG);
     assert_non_null(strstr(g.msg, "another key"));
     /* A certificate for a CSR (no key of ours) stays with its node. */
@@ -204,7 +168,7 @@ static void test_hostile_values(void **state)
 
         if (store_cert_install(&c, URL2, chain, clen, NULL, NULL, NULL, &meta, &out, &e) < 0)
             fail_msg("%s", err_msg(&e));
-        assert_int_equal(ccert_publish(fx.kv, &c, out.id, on_done, &g, &e), -EINVAL);
+        assert_int_equal(ccert_publish(fx.kv, &c, out.id, etcd_fx_on_done, &g, &e), -EINVAL);
         assert_non_null(strstr(err_msg(&e), "no key of ours"));
         store_cert_clear(&out);
         free(chain);

@@ -23,22 +23,19 @@
 
 static struct etcd_fx fx;
 
-struct got {
+/* What a ckv listing or get gave. */
+struct items {
     int done, rc;
     size_t n, bad;
     char names[4][128];
     char values[4][128];
     int64_t create_rev;
-    bool succeeded;
-    struct etcd_result raw;
-    uint8_t *raw_value;
-    size_t raw_len;
 };
 
 static void on_items(void *arg, int rc, const struct ckv_item *it, size_t n, size_t bad,
                      const struct err *e)
 {
-    struct got *g = arg;
+    struct items *g = arg;
 
     (void)e;
     g->done = 1;
@@ -51,30 +48,6 @@ static void on_items(void *arg, int rc, const struct ckv_item *it, size_t n, siz
                  (const char *)it[i].value);
         g->create_rev = it[i].create_revision;
     }
-}
-
-static void on_etcd(void *arg, int rc, const struct etcd_result *r, const struct err *e)
-{
-    struct got *g = arg;
-
-    (void)e;
-    g->done = 1;
-    g->rc = rc;
-    if (rc == 0) {
-        g->succeeded = r->succeeded;
-        if (r->nkvs) {
-            g->raw_len = r->kvs[0].value_len;
-            g->raw_value = malloc(g->raw_len + 1);
-            memcpy(g->raw_value, r->kvs[0].value, g->raw_len);
-            g->create_rev = r->kvs[0].create_revision;
-        }
-    }
-}
-
-static void wait(struct got *g)
-{
-    if (!tu_run_until(&fx.loop, &g->done, 15000))
-        fail_msg("no answer from etcd");
 }
 
 static char *full(const char *name)
@@ -108,45 +81,46 @@ static void test_sealed_round_trip(void **state)
 {
     static const char pt[] = "-----BEGIN PRIVATE KEY-----\nnot really\n";
     struct ckv *kv, *other;
-    struct got g = {0}, h = {0}, r = {0};
+    struct etcd_fx_got g = {0}, r = {0};
+    struct items h = {0};
     struct err e;
 
     (void)state;
     assert_int_equal(ckv_new(fx.etcd, fx.prefix, secret1, &kv, &e), 0);
     assert_int_equal(ckv_new(fx.etcd, fx.prefix, secret2, &other, &e), 0);
-    assert_int_equal(ckv_put(kv, "keys/k1", pt, sizeof pt - 1, 0, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(ckv_put(kv, "keys/k1", pt, sizeof pt - 1, 0, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_int_equal(g.rc, 0);
     /* In etcd: sealed, no plaintext. */
-    assert_int_equal(etcd_get(fx.etcd, full("keys/k1"), on_etcd, &r, &e), 0);
-    wait(&r);
+    assert_int_equal(etcd_get(fx.etcd, full("keys/k1"), etcd_fx_on_etcd, &r, &e), 0);
+    etcd_fx_wait(&fx, &r.done);
     assert_int_equal(r.rc, 0);
     assert_int_equal(r.raw_len, sizeof pt - 1 + SEAL_OVERHEAD);
-    assert_null(memmem(r.raw_value, r.raw_len, "PRIVATE KEY", 11));
+    assert_null(memmem(r.raw, r.raw_len, "PRIVATE KEY", 11));
     /* Back, under the same secret. */
     assert_int_equal(ckv_get(kv, "keys/k1", on_items, &h, &e), 0);
-    wait(&h);
+    etcd_fx_wait(&fx, &h.done);
     assert_int_equal(h.rc, 0);
     assert_string_equal(h.values[0], pt);
     assert_string_equal(h.names[0], "keys/k1");
     /* Another secret: refused. */
     memset(&h, 0, sizeof h);
     assert_int_equal(ckv_get(other, "keys/k1", on_items, &h, &e), 0);
-    wait(&h);
+    etcd_fx_wait(&fx, &h.done);
     assert_int_equal(h.rc, -EBADMSG);
     /* The same sealed bytes copied under another key: refused there. */
     memset(&g, 0, sizeof g);
-    assert_int_equal(etcd_put(fx.etcd, full("keys/k2"), r.raw_value, r.raw_len, 0, on_etcd, &g, &e),
-                     0);
-    wait(&g);
+    assert_int_equal(
+        etcd_put(fx.etcd, full("keys/k2"), r.raw, r.raw_len, 0, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     memset(&h, 0, sizeof h);
     assert_int_equal(ckv_get(kv, "keys/k2", on_items, &h, &e), 0);
-    wait(&h);
+    etcd_fx_wait(&fx, &h.done);
     assert_int_equal(h.rc, -EBADMSG);
     /* A listing gives what opens and counts the rest. */
     memset(&h, 0, sizeof h);
     assert_int_equal(ckv_list(kv, "keys/", on_items, &h, &e), 0);
-    wait(&h);
+    etcd_fx_wait(&fx, &h.done);
     assert_int_equal(h.rc, 0);
     assert_int_equal(h.n, 1);
     assert_int_equal(h.bad, 1);
@@ -154,12 +128,12 @@ static void test_sealed_round_trip(void **state)
     /* Absent: -ENOENT. Names that are not names: refused before etcd. */
     memset(&h, 0, sizeof h);
     assert_int_equal(ckv_get(kv, "keys/none", on_items, &h, &e), 0);
-    wait(&h);
+    etcd_fx_wait(&fx, &h.done);
     assert_int_equal(h.rc, -ENOENT);
     assert_int_equal(ckv_get(kv, "../escape", on_items, &h, &e), -EINVAL);
     assert_int_equal(ckv_get(kv, "/abs", on_items, &h, &e), -EINVAL);
     assert_int_equal(ckv_get(kv, "a\nb", on_items, &h, &e), -EINVAL);
-    free(r.raw_value);
+    free(r.raw);
     ckv_free(kv);
     ckv_free(other);
 }
@@ -167,45 +141,46 @@ static void test_sealed_round_trip(void **state)
 static void test_fenced_put(void **state)
 {
     struct ckv *kv;
-    struct got g = {0}, l = {0}, h = {0};
+    struct etcd_fx_got g = {0};
+    struct items l = {0}, h = {0};
     struct err e;
     int64_t rev;
 
     (void)state;
     assert_int_equal(ckv_new(fx.etcd, fx.prefix, secret1, &kv, &e), 0);
     /* A node takes the lock: its create revision is the fence. */
-    assert_int_equal(ckv_put(kv, "locks/www", "node1", 5, 0, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(ckv_put(kv, "locks/www", "node1", 5, 0, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_int_equal(ckv_get(kv, "locks/www", on_items, &l, &e), 0);
-    wait(&l);
+    etcd_fx_wait(&fx, &l.done);
     assert_int_equal(l.rc, 0);
     rev = l.create_rev;
     assert_true(rev > 0);
     memset(&g, 0, sizeof g);
-    assert_int_equal(ckv_put_fenced(kv, "locks/www", rev, "state/www", "step1", 5, on_etcd, &g, &e),
-                     0);
-    wait(&g);
+    assert_int_equal(
+        ckv_put_fenced(kv, "locks/www", rev, "state/www", "step1", 5, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_int_equal(g.rc, 0);
     assert_true(g.succeeded);
     /* The lock is lost and taken again by another node (a new create revision). */
     memset(&g, 0, sizeof g);
-    assert_int_equal(etcd_delete(fx.etcd, full("locks/www"), false, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(etcd_delete(fx.etcd, full("locks/www"), false, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     memset(&g, 0, sizeof g);
-    assert_int_equal(ckv_put(kv, "locks/www", "node2", 5, 0, on_etcd, &g, &e), 0);
-    wait(&g);
+    assert_int_equal(ckv_put(kv, "locks/www", "node2", 5, 0, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     /* The first holder's late write is fenced off: nothing written. */
     memset(&g, 0, sizeof g);
-    assert_int_equal(ckv_put_fenced(kv, "locks/www", rev, "state/www", "stale", 5, on_etcd, &g, &e),
-                     0);
-    wait(&g);
+    assert_int_equal(
+        ckv_put_fenced(kv, "locks/www", rev, "state/www", "stale", 5, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
     assert_int_equal(g.rc, 0);
     assert_false(g.succeeded);
     assert_int_equal(ckv_get(kv, "state/www", on_items, &h, &e), 0);
-    wait(&h);
+    etcd_fx_wait(&fx, &h.done);
     assert_string_equal(h.values[0], "step1");
-    assert_int_equal(ckv_put_fenced(kv, "locks/www", 0, "state/www", "x", 1, on_etcd, &g, &e),
-                     -EINVAL);
+    assert_int_equal(
+        ckv_put_fenced(kv, "locks/www", 0, "state/www", "x", 1, etcd_fx_on_etcd, &g, &e), -EINVAL);
     ckv_free(kv);
 }
 

@@ -96,8 +96,31 @@ static socklen_t peer(const char *text, struct sockaddr_storage *ss)
     return sizeof(struct sockaddr_in6);
 }
 
+/* What acmed serve does (serve_back.c): a peer_only check, then the names with the first
+ * verdict's client as mac_checked. It must decide as the one check did (v). */
+static void two_steps(struct fx *f, const struct rules_request *one, const struct rules_verdict *v)
+{
+    struct rules_request req = *one;
+    struct rules_verdict who, full;
+
+    req.peer_only = true;
+    if (rules_check(&f->conf, f->keys, &req, &who) < 0) {
+        /* Refused for who asks: the names would not have changed that. */
+        assert_int_equal(who.status, v->status);
+        assert_string_equal(who.reason, v->reason);
+        return;
+    }
+    req.peer_only = false;
+    req.mac_checked = who.client;
+    assert_int_equal(rules_check(&f->conf, f->keys, &req, &full), v->status == 200 ? 0 : -EACCES);
+    assert_int_equal(full.status, v->status);
+    assert_string_equal(full.reason, v->reason);
+    assert_ptr_equal(full.client, v->client);
+}
+
 /* Runs rules_check; expects `status` and, when given, a piece of the reason. Returns the
- * allowing client's name (or NULL). */
+ * allowing client's name (or NULL). Also checks that the two checks acmed serve makes decide
+ * the same. */
 static const char *run(struct fx *f, const char *from, const struct rules_header *h, size_t nh,
                        const char *body, const char *const *names, int status, const char *why)
 {
@@ -126,10 +149,11 @@ static const char *run(struct fx *f, const char *from, const struct rules_header
     assert_null(strchr(v.reason, '\n'));
     if (status != 200) {
         assert_null(v.client);
-        return NULL;
+    } else {
+        assert_ptr_equal(v.client, &f->conf.clients[v.index]);
     }
-    assert_ptr_equal(v.client, &f->conf.clients[v.index]);
-    return v.client->name;
+    two_steps(f, &req, &v);
+    return v.client ? v.client->name : NULL;
 }
 
 #define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -397,6 +421,46 @@ static void test_later_candidate(void **state)
         run(f, "198.51.100.21", &h, 1, csr_pem, NAMES("mail.example.org"), 200, NULL), "mail");
 }
 
+/* The client that a peer_only check let in is not asked for its HMAC again (serve_back passes
+ * it as mac_checked, so the HMAC over the body is computed once); every other client still is. */
+static void test_mac_checked(void **state)
+{
+    struct fx *f = *state;
+    const struct rules_header wrong = {"HMAC-SHA256", TC2_HEX};
+    struct sockaddr_storage ss;
+    struct rules_request req = {0};
+    struct rules_verdict v;
+
+    req.peer = (struct sockaddr *)&ss;
+    req.peer_len = peer("2001:db8::5", &ss);
+    req.headers = &wrong;
+    req.nheaders = 1;
+    req.body = (const uint8_t *)csr_pem;
+    req.body_len = strlen(csr_pem);
+    req.names = NAMES("mail2.example.org");
+    req.nnames = 1;
+    assert_int_equal(rules_check(&f->conf, f->keys, &req, &v), -EACCES);
+    assert_non_null(strstr(v.reason, "does not match"));
+    /* secure (clients[2]) already checked: its MAC is not looked at again, its names are */
+    req.mac_checked = &f->conf.clients[2];
+    assert_int_equal(rules_check(&f->conf, f->keys, &req, &v), 0);
+    assert_ptr_equal(v.client, &f->conf.clients[2]);
+    req.names = NAMES("www.example.org");
+    assert_int_equal(rules_check(&f->conf, f->keys, &req, &v), -EACCES);
+    assert_non_null(strstr(v.reason, "may not ask for \"www.example.org\""));
+    /* another client's check does not let secure past its own */
+    req.names = NAMES("mail2.example.org");
+    req.mac_checked = &f->conf.clients[3];
+    assert_int_equal(rules_check(&f->conf, f->keys, &req, &v), -EACCES);
+    assert_non_null(strstr(v.reason, "does not match"));
+    /* nor does it spare a key that is not loaded */
+    req.mac_checked = &f->conf.clients[2];
+    f->keys[2].key = NULL;
+    assert_int_equal(rules_check(&f->conf, f->keys, &req, &v), -EACCES);
+    assert_int_equal(v.status, 500);
+    f->keys[2] = (struct rules_key){(const uint8_t *)fleet_key, strlen(fleet_key)};
+}
+
 /* A client whose key the caller did not load never allows. */
 static void test_key_not_loaded(void **state)
 {
@@ -450,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hmac_rfc4231_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_later_candidate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_not_loaded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mac_checked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
