@@ -137,10 +137,68 @@ static void test_shared_answers(void **state)
     canswers_free(late);
 }
 
+/* What a listener's miss hears (canswer_lookup). */
+struct looked {
+    int done;
+    char ka[300];
+    bool found;
+};
+
+static void on_looked(void *arg, const char *keyauth)
+{
+    struct looked *l = arg;
+
+    l->done = 1;
+    l->found = keyauth != NULL;
+    snprintf(l->ka, sizeof l->ka, "%s", keyauth ? keyauth : "");
+}
+
+/* A listener's miss asks etcd itself, before any watch brings the answer: the published one
+ * is found, an unknown token, a forged value and a sealed value that is no key authorization
+ * are not, and what is not a token is refused before etcd. */
+static void test_lookup(void **state)
+{
+    struct etcd_fx_got g = {0};
+    struct looked l = {0};
+    char forged[256];
+    struct err e;
+
+    (void)state;
+    assert_int_equal(canswer_publish(fx.kv, CANSWER_HTTP01, "tokL", KA, 0, etcd_fx_on_etcd, &g, &e),
+                     0);
+    etcd_fx_wait(&fx, &g.done);
+    assert_int_equal(canswer_lookup(fx.kv, CANSWER_HTTP01, "tokL", on_looked, &l, &e), 0);
+    etcd_fx_wait(&fx, &l.done);
+    assert_true(l.found);
+    assert_string_equal(l.ka, KA);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(canswer_lookup(fx.kv, CANSWER_HTTP01, "nothere", on_looked, &l, &e), 0);
+    etcd_fx_wait(&fx, &l.done);
+    assert_false(l.found);
+    snprintf(forged, sizeof forged, "%schallenges/http/evilL", fx.prefix);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(etcd_put(fx.etcd, forged, KA, strlen(KA), 0, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(canswer_lookup(fx.kv, CANSWER_HTTP01, "evilL", on_looked, &l, &e), 0);
+    etcd_fx_wait(&fx, &l.done);
+    assert_false(l.found);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(
+        ckv_put(fx.kv, "challenges/http/evilL2", "<script>", 8, 0, etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(canswer_lookup(fx.kv, CANSWER_HTTP01, "evilL2", on_looked, &l, &e), 0);
+    etcd_fx_wait(&fx, &l.done);
+    assert_false(l.found);
+    assert_int_equal(canswer_lookup(fx.kv, CANSWER_HTTP01, "../x", on_looked, &l, &e), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_answers),
+        cmocka_unit_test(test_lookup),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -228,7 +228,7 @@ MUTATIONS = {
         [("src/serve/rules.c",
           "    if (cl->hmac_key_file) {",
           "    if (0) {")],
-        r"^(unit\.rules|cli\.serve)$"),
+        r"^(unit\.serve_rules|cli\.serve)$"),
     "serve-rate": (
         "acmed serve's per-client rate",
         [("src/serve/serve_back.c",
