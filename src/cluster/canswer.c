@@ -30,7 +30,19 @@ struct canswers {
     bool ready;        /* listed, and the watch runs */
     unsigned inflight; /* lists in flight */
     bool freed;
+    canswers_change_cb changed; /* canswers_on_change */
+    void *changed_arg;
 };
+
+/* Tells the owner about entry x ("http/<token>" or "tls/<name>"): keyauth NULL when gone. */
+static void tell(struct canswers *cs, const struct entry *x, const char *keyauth)
+{
+    bool http = !strncmp(x->name, kinds[0], 5);
+
+    if (cs->changed)
+        cs->changed(cs->changed_arg, http ? CANSWER_HTTP01 : CANSWER_TLSALPN01,
+                    x->name + (http ? 5 : 4), keyauth);
+}
 
 static bool keyauth_ok(const uint8_t *s, size_t n)
 {
@@ -150,8 +162,10 @@ static void drop(struct canswers *cs, const char *name)
 {
     struct entry *x = find(cs, name);
 
-    if (x)
+    if (x) {
+        tell(cs, x, NULL);
         *x = cs->v[--cs->n];
+    }
 }
 
 /* name is "challenges/..." as ckv gives it; value the opened key authorization. */
@@ -179,9 +193,13 @@ static void set(struct canswers *cs, const char *name, const uint8_t *value, siz
         }
         x = &cs->v[cs->n++];
         snprintf(x->name, sizeof x->name, "%s", name);
+        x->keyauth[0] = '\0';
     }
+    if (strlen(x->keyauth) == len && !memcmp(x->keyauth, value, len))
+        return;
     memcpy(x->keyauth, value, len);
     x->keyauth[len] = '\0';
+    tell(cs, x, x->keyauth);
 }
 
 static void watch(struct canswers *cs, int64_t from);
@@ -228,6 +246,8 @@ static void on_watch(void *arg, int rc, const struct etcd_watch_msg *m, const st
             return;
         log_info("cluster: challenge answers: the watch ended (%s); following again", err_msg(e));
         if (rc == -ESTALE) {
+            for (size_t i = 0; i < cs->n; i++)
+                tell(cs, &cs->v[i], NULL); /* read again from scratch */
             cs->n = 0;
             watch(cs, 0);
             return;
@@ -319,6 +339,12 @@ size_t canswers_ignored(const struct canswers *cs)
 bool canswers_ready(const struct canswers *cs)
 {
     return cs->ready;
+}
+
+void canswers_on_change(struct canswers *cs, canswers_change_cb cb, void *arg)
+{
+    cs->changed = cb;
+    cs->changed_arg = arg;
 }
 
 void canswers_free(struct canswers *cs)

@@ -50,6 +50,15 @@ struct canswers;
 int canswers_new(uv_loop_t *loop, struct etcd *c, struct ckv *kv, struct canswers **out,
                  struct err *e);
 
+/* An answer of the copy appeared or changed (keyauth, borrowed for the call) or went away
+ * (keyauth NULL): key is the token or the name. */
+typedef void (*canswers_change_cb)(void *arg, enum canswer_type type, const char *key,
+                                   const char *keyauth);
+
+/* Tells cb (NULL: no one) about every change of the copy from now on (webroot answers,
+ * written by every node into its own webroot). */
+void canswers_on_change(struct canswers *cs, canswers_change_cb cb, void *arg);
+
 /* The key authorization for key, or NULL: borrowed until the loop runs again. */
 const char *canswers_find(const struct canswers *cs, enum canswer_type type, const char *key);
 

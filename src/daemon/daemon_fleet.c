@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "challenge/listen_addr.h"
+#include "challenge/webroot.h"
 #include "cluster/fleet.h"
 #include "serve/serve_listen.h"
 #include "util/log.h"
@@ -14,7 +15,26 @@ struct daemon_fleet {
     struct fleet *f;
     struct serve_listen_held held;
     struct chal_lookup lookup; /* the held listener's misses */
+    struct target defaults;    /* conf/target: its webroot-paths get every node's answers */
 };
+
+/* An http-01 answer of any node came or went: this node's webroot serves it too, so that the
+ * CA may validate through this node's web server (DESIGN.md §12). */
+static void on_answer(void *arg, enum canswer_type type, const char *key, const char *keyauth)
+{
+    struct daemon_fleet *df = arg;
+    const char *const *paths = (const char *const *)df->defaults.webroot_paths;
+    size_t n = df->defaults.nwebroot_paths;
+    struct err e;
+    int rc;
+
+    if (type != CANSWER_HTTP01 || !n)
+        return;
+    rc = keyauth ? webroot_publish(paths, n, key, keyauth, strlen(keyauth), &e)
+                 : webroot_unpublish(paths, n, key, &e);
+    if (rc < 0)
+        log_warn("cluster: the fleet's answer for %s in the webroot: %s", key, err_msg(&e));
+}
 
 /* ---- a token this node's listener does not know: the fleet's ---- */
 
@@ -53,23 +73,19 @@ static void ask(void *arg, const char *token, chal_lookup_done done, void *done_
 
 /* conf/target's http-ports (or, with no webroot, the default ones) as the held listener's
  * addresses; none when conf/target answers through a webroot only. */
-static int held_addrs(const char *root, struct serve_listen **out, size_t *n, struct err *e)
+static int held_addrs(const struct target *t, struct serve_listen **out, size_t *n, struct err *e)
 {
-    struct target t;
     struct listen_addr *la = NULL;
     bool *req = NULL;
     size_t nla = 0;
-    int rc;
+    int rc = 0;
 
     *out = NULL;
     *n = 0;
-    if ((rc = desired_load_defaults(root, &t, e)) < 0)
-        return rc;
-    if (t.nhttp_ports)
-        rc = listen_addrs_parse((const char *const *)t.http_ports, t.nhttp_ports, &la, &nla, e);
-    else if (!t.nwebroot_paths)
+    if (t->nhttp_ports)
+        rc = listen_addrs_parse((const char *const *)t->http_ports, t->nhttp_ports, &la, &nla, e);
+    else if (!t->nwebroot_paths)
         rc = listen_addrs_default_http(&la, &req, &nla, e);
-    target_clear(&t);
     free(req);
     if (rc < 0)
         return rc;
@@ -99,9 +115,14 @@ int daemon_fleet_start(uv_loop_t *loop, const struct acmed_conf *conf, const cha
     *out = NULL;
     if (!df)
         return err_set(e, -ENOMEM, "out of memory");
-    if ((rc = held_addrs(root, &addrs, &n, e)) < 0 ||
+    if ((rc = desired_load_defaults(root, &df->defaults, e)) < 0) {
+        free(df);
+        return rc;
+    }
+    if ((rc = held_addrs(&df->defaults, &addrs, &n, e)) < 0 ||
         (rc = fleet_open(loop, conf->cluster, changed, arg, &df->f, e)) < 0)
         goto fail;
+    canswers_on_change(df->f->answers, on_answer, df);
     df->lookup = (struct chal_lookup){ask, df};
     if (n &&
         (rc = serve_listen_open(&df->held, loop, po->listeners, &df->lookup, addrs, n, e)) < 0) {
@@ -119,6 +140,7 @@ int daemon_fleet_start(uv_loop_t *loop, const struct acmed_conf *conf, const cha
     return 0;
 fail:
     free(addrs);
+    target_clear(&df->defaults);
     free(df);
     return rc;
 }
@@ -144,5 +166,6 @@ void daemon_fleet_stop(struct daemon_fleet *df, bool *closed)
     if (df->held.open)
         serve_listen_close(&df->held);
     fleet_close(df->f, on_closed, closed);
+    target_clear(&df->defaults);
     free(df);
 }

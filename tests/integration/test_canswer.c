@@ -194,11 +194,76 @@ static void test_lookup(void **state)
     assert_int_equal(canswer_lookup(fx.kv, CANSWER_HTTP01, "../x", on_looked, &l, &e), -EINVAL);
 }
 
+/* What canswers_on_change told. */
+struct changes {
+    unsigned added, removed;
+    char last[64], ka[300];
+};
+
+static void on_change(void *arg, enum canswer_type type, const char *key, const char *keyauth)
+{
+    struct changes *c = arg;
+
+    if (type != CANSWER_HTTP01)
+        return;
+    snprintf(c->last, sizeof c->last, "%s", key);
+    snprintf(c->ka, sizeof c->ka, "%s", keyauth ? keyauth : "");
+    if (keyauth)
+        c->added++;
+    else
+        c->removed++;
+}
+
+static struct changes *seen;
+
+static bool added_one(struct canswers *cs)
+{
+    (void)cs;
+    return seen->added == 1;
+}
+
+static bool removed_one(struct canswers *cs)
+{
+    (void)cs;
+    return seen->removed == 1;
+}
+
+/* Every node's webroot follows the copy: the owner hears an answer come (once, however often
+ * it is read) and go. */
+static void test_changes(void **state)
+{
+    struct canswers *b;
+    struct changes c = {0};
+    struct etcd_fx_got g = {0};
+    struct err e;
+
+    (void)state;
+    seen = &c;
+    assert_int_equal(canswers_new(&fx.loop, fx.etcd, fx.kv, &b, &e), 0);
+    canswers_on_change(b, on_change, &c);
+    assert_true(until(b, ready, 10000));
+    memset(&c, 0, sizeof c); /* what earlier tests left was told as it was read */
+    assert_int_equal(canswer_publish(fx.kv, CANSWER_HTTP01, "tokC", KA, 0, etcd_fx_on_etcd, &g, &e),
+                     0);
+    etcd_fx_wait(&fx, &g.done);
+    assert_true(until(b, added_one, 5000));
+    assert_string_equal(c.last, "tokC");
+    assert_string_equal(c.ka, KA);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(canswer_withdraw(fx.kv, CANSWER_HTTP01, "tokC", etcd_fx_on_etcd, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
+    assert_true(until(b, removed_one, 5000));
+    assert_string_equal(c.last, "tokC");
+    assert_int_equal(c.added, 1);
+    canswers_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_answers),
         cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_changes),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
