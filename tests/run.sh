@@ -74,8 +74,8 @@ run_ctest build || status=1
 if [ "$asan" = 1 ]; then
     run_ctest build-asan || status=1
 fi
-# The fuzz targets: a clang build of their own (tests/fuzz/README.md); about 5 minutes (16
-# targets), or 80 with --long. They replay the committed corpora, then fuzz each target for a bounded time.
+# The fuzz targets: a clang build of their own (tests/fuzz/README.md); about 3 minutes (18
+# targets, two at a time on 2 cores), or 50 with --long. They replay the committed corpora, then fuzz each target for a bounded time.
 if [ "$fuzz" = 1 ]; then
     echo "== fuzz targets in build-fuzz =="
     tests/fuzz/run.sh || status=1

@@ -126,7 +126,9 @@ for t in "${targets[@]}"; do
     run_target "$t" regression regression -runs=0 "$seeds" || status=1
 done
 
+# One target per core at a time: each fuzzes for its whole time on a core of its own.
 if [ "$mode" = fuzz ] && [ "$status" = 0 ]; then
+    running=()
     for t in "${targets[@]}"; do
         work=$tmp/corpus-$t
         cp -r "$fuzzdir/corpus/$t" "$work"
@@ -134,8 +136,15 @@ if [ "$mode" = fuzz ] && [ "$status" = 0 ]; then
         if [ -f "$fuzzdir/$t.dict" ]; then
             dict=(-dict="$fuzzdir/$t.dict")
         fi
-        run_target "$t" fuzz "fuzzing for ${secs}s" -max_total_time="$secs" "${dict[@]}" "$work" ||
-            status=1
+        run_target "$t" fuzz "fuzzing for ${secs}s" -max_total_time="$secs" "${dict[@]}" "$work" &
+        running+=($!)
+        if [ "${#running[@]}" -ge "$jobs" ]; then
+            wait "${running[0]}" || status=1
+            running=("${running[@]:1}")
+        fi
+    done
+    for p in "${running[@]}"; do
+        wait "$p" || status=1
     done
 fi
 
