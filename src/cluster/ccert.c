@@ -34,6 +34,25 @@ static void job_end(struct job *j, int rc, const struct err *e)
     free(j);
 }
 
+/* A job for id (a certificate's, or with key_only a key's), or NULL with e set. */
+static struct job *job_new(struct ckv *kv, const struct store *st, const char *id, bool key_only,
+                           ccert_cb cb, void *arg, struct err *e)
+{
+    struct job *j;
+
+    if (!store_id_valid(id)) {
+        err_set(e, -EINVAL, key_only ? "not a key id" : "not a certificate id");
+        return NULL;
+    }
+    if (!(j = calloc(1, sizeof *j))) {
+        err_set(e, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    *j = (struct job){.kv = kv, .st = st, .cb = cb, .arg = arg, .key_only = key_only};
+    memcpy(key_only ? j->key_id : j->cert_id, id, STORE_ID_LEN + 1);
+    return j;
+}
+
 /* ---- publishing ---- */
 
 static void on_cert_put(void *arg, int rc, const struct etcd_result *r, const struct err *e)
@@ -120,15 +139,11 @@ static int put_key(struct job *j, struct err *e)
 int ccert_publish(struct ckv *kv, const struct store *st, const char *cert_id, ccert_cb cb,
                   void *arg, struct err *e)
 {
-    struct job *j;
+    struct job *j = job_new(kv, st, cert_id, false, cb, arg, e);
     int rc;
 
-    if (!store_id_valid(cert_id))
-        return err_set(e, -EINVAL, "not a certificate id");
-    if (!(j = calloc(1, sizeof *j)))
-        return err_set(e, -ENOMEM, "out of memory");
-    *j = (struct job){.kv = kv, .st = st, .cb = cb, .arg = arg};
-    memcpy(j->cert_id, cert_id, sizeof j->cert_id);
+    if (!j)
+        return e->code;
     rc = store_cert_key_link(st, cert_id, j->key_id, e);
     if (rc == -ENOENT || (rc == 0 && !j->key_id[0]))
         rc = err_set(e, -EINVAL, "certificate %s has no key of ours: it stays here", cert_id);
@@ -143,15 +158,11 @@ int ccert_publish(struct ckv *kv, const struct store *st, const char *cert_id, c
 int ccert_key_publish(struct ckv *kv, const struct store *st, const char *key_id, ccert_cb cb,
                       void *arg, struct err *e)
 {
-    struct job *j;
+    struct job *j = job_new(kv, st, key_id, true, cb, arg, e);
     int rc;
 
-    if (!store_id_valid(key_id))
-        return err_set(e, -EINVAL, "not a key id");
-    if (!(j = calloc(1, sizeof *j)))
-        return err_set(e, -ENOMEM, "out of memory");
-    *j = (struct job){.kv = kv, .st = st, .cb = cb, .arg = arg, .key_only = true};
-    memcpy(j->key_id, key_id, sizeof j->key_id);
+    if (!j)
+        return e->code;
     if ((rc = put_key(j, e)) < 0)
         free(j);
     return rc;
@@ -264,16 +275,12 @@ static void on_cert(void *arg, int rc, const struct ckv_item *it, size_t n, size
 int ccert_materialize(struct ckv *kv, const struct store *st, const char *cert_id, ccert_cb cb,
                       void *arg, struct err *e)
 {
-    struct job *j;
+    struct job *j = job_new(kv, st, cert_id, false, cb, arg, e);
     char name[16 + STORE_ID_LEN];
     int rc;
 
-    if (!store_id_valid(cert_id))
-        return err_set(e, -EINVAL, "not a certificate id");
-    if (!(j = calloc(1, sizeof *j)))
-        return err_set(e, -ENOMEM, "out of memory");
-    *j = (struct job){.kv = kv, .st = st, .cb = cb, .arg = arg};
-    memcpy(j->cert_id, cert_id, sizeof j->cert_id);
+    if (!j)
+        return e->code;
     snprintf(name, sizeof name, "certs/%s", cert_id);
     if ((rc = ckv_get(kv, name, on_cert, j, e)) < 0)
         free(j);
@@ -283,16 +290,12 @@ int ccert_materialize(struct ckv *kv, const struct store *st, const char *cert_i
 int ccert_key_materialize(struct ckv *kv, const struct store *st, const char *key_id, ccert_cb cb,
                           void *arg, struct err *e)
 {
-    struct job *j;
+    struct job *j = job_new(kv, st, key_id, true, cb, arg, e);
     char name[16 + STORE_ID_LEN];
     int rc;
 
-    if (!store_id_valid(key_id))
-        return err_set(e, -EINVAL, "not a key id");
-    if (!(j = calloc(1, sizeof *j)))
-        return err_set(e, -ENOMEM, "out of memory");
-    *j = (struct job){.kv = kv, .st = st, .cb = cb, .arg = arg, .key_only = true};
-    memcpy(j->key_id, key_id, sizeof j->key_id);
+    if (!j)
+        return e->code;
     snprintf(name, sizeof name, "keys/%s", key_id);
     if ((rc = ckv_get(kv, name, on_key, j, e)) < 0)
         free(j);

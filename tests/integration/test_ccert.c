@@ -113,6 +113,44 @@ static void test_publish_and_materialise(void **state)
     free(rb);
 }
 
+/* An order's key alone (fleet checkpoints): published sealed, read back by another node into
+ * its keys/ (0600), and no certificate comes with it; an id that is not one is refused. */
+static void test_key_alone(void **state)
+{
+    struct store a, b;
+    char kid[STORE_ID_LEN + 1], id[STORE_ID_LEN + 1], path[512];
+    char *ra = node(&a, URL, kid, id), *rb = node(&b, NULL, NULL, NULL);
+    struct etcd_fx_got g = {0};
+    struct store_cert *certs = NULL;
+    size_t n = 0;
+    struct stat sb;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(ccert_key_publish(fx.kv, &a, kid, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
+    assert_int_equal(g.rc, 0);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(ccert_key_materialize(fx.kv, &b, kid, etcd_fx_on_done, &g, &e), 0);
+    etcd_fx_wait(&fx, &g.done);
+    if (g.rc < 0)
+        fail_msg("key: %s", g.msg);
+    snprintf(path, sizeof path, "%s/keys/%s/privkey", rb, kid);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(store_certs_load(&b, &certs, &n, &e), 0);
+    assert_int_equal(n, 0);
+    store_certs_free(certs, n);
+    assert_int_equal(ccert_key_materialize(fx.kv, &b, "../x", etcd_fx_on_done, &g, &e), -EINVAL);
+    assert_int_equal(ccert_key_publish(fx.kv, &a, "nope", etcd_fx_on_done, &g, &e), -EINVAL);
+    store_close(&a);
+    store_close(&b);
+    tu_rmtree(ra);
+    tu_rmtree(rb);
+    free(ra);
+    free(rb);
+}
+
 static void test_hostile_values(void **state)
 {
     struct store a, c;
@@ -191,6 +229,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_and_materialise),
         cmocka_unit_test(test_hostile_values),
+        cmocka_unit_test(test_key_alone),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
