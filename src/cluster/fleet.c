@@ -12,6 +12,9 @@
 #include "util/log.h"
 
 #define WATCH_AGAIN_MS 2000 /* a watch that could not start (etcd down) is tried again */
+/* A watch whose members stop answering (paused, cut off without a reset) may stay silent:
+ * etcd is asked this often whether it still answers, so that status says so. */
+#define PROBE_MS 5000
 
 static void watch(struct fleet *f);
 
@@ -73,6 +76,28 @@ static bool interesting(const struct fleet *f, const struct etcd_event *ev)
     if (!strncmp(key + n, "desired/", 8))
         return true;
     return !strncmp(key + n, "state/", 6) && ev->type == ETCD_EVENT_PUT && record_done(f, &ev->kv);
+}
+
+static void on_probed(void *arg, int rc, const struct etcd_result *r, const struct err *e)
+{
+    struct fleet *f = arg;
+
+    (void)r;
+    f->probing = false;
+    if (!f->closing && rc != -ECANCELED)
+        fleet_set_up(f, rc == 0, rc == 0 ? NULL : err_msg(e));
+}
+
+static void on_probe(uv_timer_t *t)
+{
+    struct fleet *f = t->data;
+    char full[ETCD_MAX_KEY];
+    struct err e;
+
+    if (f->probing || f->closing || !ckv_key(f->cl->kv, "state/", full, sizeof full))
+        return;
+    if (etcd_get(f->cl->etcd, full, on_probed, f, &e) == 0)
+        f->probing = true;
 }
 
 static void on_again(uv_timer_t *t)
@@ -158,6 +183,9 @@ int fleet_open(uv_loop_t *loop, const struct acmed_cluster *c, void (*changed)(v
     }
     uv_timer_init(loop, &f->again);
     f->again.data = f;
+    uv_timer_init(loop, &f->probe);
+    f->probe.data = f;
+    uv_timer_start(&f->probe, on_probe, PROBE_MS, PROBE_MS);
     watch(f);
     *out = f;
     return 0;
@@ -176,7 +204,8 @@ static void on_timer_closed(uv_handle_t *h)
 {
     struct fleet *f = h->data;
 
-    cluster_close(f->cl, on_cluster_closed, f);
+    if (++f->nclosed == 2)
+        cluster_close(f->cl, on_cluster_closed, f);
 }
 
 void fleet_close(struct fleet *f, void (*done)(void *arg), void *arg)
@@ -192,4 +221,5 @@ void fleet_close(struct fleet *f, void (*done)(void *arg), void *arg)
     /* Without etcd a revocation would only wait: the lease ends by itself. */
     lockset_free(f->locks, !f->up);
     uv_close((uv_handle_t *)&f->again, on_timer_closed);
+    uv_close((uv_handle_t *)&f->probe, on_timer_closed);
 }

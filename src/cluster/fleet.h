@@ -26,6 +26,9 @@ struct fleet {
     struct etcd_watch *w;
     int64_t rev;      /* the last revision the watch saw */
     uv_timer_t again; /* the watch starts again after a pause */
+    uv_timer_t probe; /* a linearizable read now and then: a silent etcd is noticed */
+    bool probing;     /* one in flight */
+    unsigned nclosed; /* timers closed (fleet_close) */
     void (*changed)(void *arg);
     void *arg;
     bool up;                 /* etcd answered the last call that tells (a pass, the watch) */

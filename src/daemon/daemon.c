@@ -138,11 +138,27 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void on_debounced(uv_timer_t *t);
 
-/* The fleet's targets or progress changed in etcd (another node wanted or installed). */
+/* Fleet mode: the record says whether etcd answers (status reads it at once). */
+static void fleet_stats(struct daemon *d)
+{
+    const char *why;
+
+    d->stats.fleet_up = daemon_fleet_up(d->fleet, &why, &d->stats.fleet_node);
+    snprintf(d->stats.fleet_why, sizeof d->stats.fleet_why, "%s", why);
+}
+
+/* The fleet's targets or progress changed in etcd (another node wanted or installed), or etcd
+ * stopped or started answering. */
 static void on_fleet_changed(void *arg)
 {
     struct daemon *d = arg;
+    bool was = d->stats.fleet_up;
 
+    if (d->fleet) {
+        fleet_stats(d);
+        if (was != d->stats.fleet_up && d->stats.passes)
+            daemon_status_write(&d->st, d->started, &d->stats);
+    }
     uv_timer_start(&d->debounce, on_debounced, DEBOUNCE_MS, 0);
 }
 
@@ -246,12 +262,8 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
         schedule(d, next_delay_ms(d, sum));
     }
     d->stats.next_pass = d->next_pass;
-    if (d->fleet) {
-        const char *why;
-
-        d->stats.fleet_up = daemon_fleet_up(d->fleet, &why, &d->stats.fleet_node);
-        snprintf(d->stats.fleet_why, sizeof d->stats.fleet_why, "%s", why);
-    }
+    if (d->fleet)
+        fleet_stats(d);
     notify_sendf("STATUS=%u targets, %u satisfied, %u failed; next pass at %s", sum->targets,
                  sum->satisfied, sum->failed, clock_rfc3339(d->next_pass, when, sizeof when));
     daemon_status_write(&d->st, d->started, &d->stats);
@@ -326,6 +338,8 @@ static int setup(struct daemon *d, struct err *e)
         err_wrap(e, "fleet mode");
         return 2;
     }
+    if (d->fleet)
+        fleet_stats(d);
     if (d->serve && (rc = daemon_serve_start(&d->loop, d->ps.keeper, d->st.root, &d->po,
                                              d->conf.max_orders, &d->srv, e)) < 0) {
         err_wrap(e, "serve");
