@@ -293,6 +293,7 @@ void rec_phase_jobs(struct rec *r)
         return;
     }
     r->jobs_open = true;
+    rec_fleet_spread(r);
     start_more_jobs(r);
 }
 

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,23 @@ static void publish_next(struct rec *r)
         log_warn("cluster: %s", err_msg(&e));
     }
     r->phase_end(r);
+}
+
+void rec_fleet_spread(struct rec *r)
+{
+    uint32_t h = 2166136261u;
+    struct job **v;
+    size_t k;
+
+    if (!r->o->fleet || r->o->nextra || r->njobs < 2 || !(v = malloc(r->njobs * sizeof *v)))
+        return;
+    for (const char *p = r->o->fleet->cl->node; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u; /* FNV-1a */
+    k = h % r->njobs;
+    for (size_t i = 0; i < r->njobs; i++)
+        v[i] = r->jobs[(i + k) % r->njobs];
+    memcpy(r->jobs, v, r->njobs * sizeof *v);
+    free(v);
 }
 
 /* A local desired/ is not the fleet's: say so when it holds something. */

@@ -23,6 +23,9 @@ void rec_fleet_job_begin(struct rec *r, struct job *j);
 /* The job has finished: its outcome goes to etcd under its lock (fenced), then the lock is
  * given back and rec_job_finished runs again. Returns true when it took the job over. */
 bool rec_fleet_job_end(struct rec *r, struct job *j);
+/* Fleet mode: the jobs start from a place of their own on each node (a hash of its name), so
+ * that nodes take different targets' locks first rather than all wait on the same ones. */
+void rec_fleet_spread(struct rec *r);
 /* Fills the fleet's hooks of r->jctx and r->provs (nothing outside fleet mode). */
 void rec_fleet_init(struct rec *r);
 /* The fleet's account hooks of r->provs (rec_fleet_acct.c). */
