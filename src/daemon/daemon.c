@@ -254,7 +254,7 @@ static void on_pass_done(void *arg, int code, const struct rec_summary *sum, con
         maybe_exit(d);
         return;
     }
-    if (d->rerun) {
+    if (d->rerun || sum->fleet_now) {
         d->rerun = false;
         snprintf(d->stats.next_why, sizeof d->stats.next_why, "requested during the last pass");
         schedule(d, 0);

@@ -116,16 +116,21 @@ static void on_key_back(void *arg, int rc, const struct err *e)
     start(j);
 }
 
+static void resume(struct job *j);
+
 static void on_cert_back(void *arg, int rc, const struct err *e)
 {
     struct job *j = arg;
 
-    if (rc < 0)
+    if (rc < 0) {
+        /* Unusable: this node orders (its record replaces the fleet's under the lock). */
         log_err("%s: the fleet's certificate %s: %s", j->t->file, j->fl->cert, err_msg(e));
-    else
-        log_info("%s: installed the certificate another node obtained (%s)", j->t->file,
-                 j->fl->cert);
-    wait_job(j, true); /* the next pass plans with it */
+        resume(j);
+        return;
+    }
+    log_info("%s: installed the certificate another node obtained (%s)", j->t->file, j->fl->cert);
+    j->fl->r->sum.fleet_now = true; /* the next pass, at once, plans and links with it */
+    wait_job(j, false);
 }
 
 /* The fleet's record for the target: hostile until its fields check out (it opened with the
@@ -164,7 +169,6 @@ static void on_record(void *arg, int rc, const struct ckv_item *it, size_t n, si
     struct rec *r = j->fl->r;
     struct tstate ts;
     struct err pe;
-    time_t now = clock_now();
 
     (void)bad;
     if (rc == -ENOENT || (rc == 0 && n == 0)) {
@@ -173,6 +177,12 @@ static void on_record(void *arg, int rc, const struct ckv_item *it, size_t n, si
     }
     if (rc == 0 && parse_record(j, &it[0], &ts, &pe) < 0)
         rc = pe.code, e = &pe;
+    if (rc == -EBADMSG) {
+        /* Not a record of ours (another secret's, a forgery): this node's replaces it. */
+        log_err("%s: its progress in etcd: %s; starting afresh", j->t->file, err_msg(e));
+        start(j);
+        return;
+    }
     if (rc < 0) {
         log_err("%s: its progress in etcd: %s", j->t->file, err_msg(e));
         wait_job(j, true);
@@ -190,14 +200,25 @@ static void on_record(void *arg, int rc, const struct ckv_item *it, size_t n, si
         if (!local && ccert_materialize(kv_of(r), &r->st, j->fl->cert, on_cert_back, j, &pe) == 0)
             return;
     }
-    if (ts.retry_until > now || (!r->o->force && ts.next_attempt > now)) {
+    resume(j);
+}
+
+/* The fleet's record adopted: its backoff, then its order in progress (with its key). */
+static void resume(struct job *j)
+{
+    struct rec *r = j->fl->r;
+    const struct tstate *ts = &j->ts;
+    time_t now = clock_now();
+    struct err pe;
+
+    if (ts->retry_until > now || (!r->o->force && ts->next_attempt > now)) {
         log_info("%s: backing off after %u failures (the fleet's record; last error: %s)",
-                 j->t->file, ts.failures, ts.last_error ? ts.last_error : "none");
+                 j->t->file, ts->failures, ts->last_error ? ts->last_error : "none");
         wait_job(j, false);
         return;
     }
-    if (ts.order_url && ts.key_id && !have_key(r, ts.key_id) &&
-        ccert_key_materialize(kv_of(r), &r->st, ts.key_id, on_key_back, j, &pe) == 0)
+    if (ts->order_url && ts->key_id && !have_key(r, ts->key_id) &&
+        ccert_key_materialize(kv_of(r), &r->st, ts->key_id, on_key_back, j, &pe) == 0)
         return;
     start(j);
 }

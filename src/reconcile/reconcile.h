@@ -119,6 +119,7 @@ struct rec_summary {
      * (fleet_elsewhere); something wants a pass soon whatever else is due (fleet_again: a
      * target waited for etcd or for its holder, a certificate came from the fleet). */
     bool fleet, fleet_up, fleet_again;
+    bool fleet_now; /* a certificate came from the fleet: a pass at once links it */
     unsigned fleet_elsewhere;
 };
 
