@@ -155,8 +155,15 @@ any_stopped() {
 }
 
 name() { printf 'f%02d.fleet.test' "$1"; }
-# The node target i's name points at (for the CA's validations).
-points_at() { echo $(($1 % 3 + 1)); }
+# The node target i's name points at (for the CA's validations): round robin, except that
+# the targets of c point at the nodes that survive (node2 and node3).
+points_at() {
+    case $1 in
+    21) echo 2 ;;
+    22) echo 3 ;;
+    *) echo $(($1 % 3 + 1)) ;;
+    esac
+}
 for i in $(seq 26); do
     curl -sf --max-time 5 -d "{\"host\":\"$(name "$i").\",\"addresses\":[\"127.0.0.$(points_at "$i")\"]}" \
         "$CHALLTESTSRV_MGMT/add-a" >/dev/null || fail "challtestsrv add-a $(name "$i")"
@@ -193,10 +200,11 @@ show_logs() {
     done
 }
 
+# listens K: something accepts connections on node K's http-01 address.
+listens() { (exec 3<>"/dev/tcp/127.0.0.$1/$PEBBLE_HTTP_PORT") 2>/dev/null; }
 for k in 1 2 3; do start_node "$k"; done
 for k in 1 2 3; do
-    wait_for 15 grep -q "listening for http-01 challenges on 127\.0\.0\.$k:$PEBBLE_HTTP_PORT" \
-        "$T/n$k.log" || fail "node$k does not listen on 127.0.0.$k:$PEBBLE_HTTP_PORT"
+    wait_for 15 listens "$k" || fail "node$k does not listen on 127.0.0.$k:$PEBBLE_HTTP_PORT"
 done
 
 # ---- a. twenty targets, one order each, the same certificates everywhere ----
@@ -220,6 +228,15 @@ done
 diff <(grep -o 'Added order "[^"]*"' "$T/pebble/pebble.log" | cut -d'"' -f2 | sort) \
     <(for n in "${names[@]}"; do orders_of "$n"; done | sed 's|.*/||' | sort) >"$T/orders.diff" ||
     fail "the daemons' orders are not Pebble's: $(cat "$T/orders.diff")"
+# The node that ordered took the target's lock first.
+for n in "${names[@]}"; do
+    for k in $(orderer_of "$n"); do
+        grep -E "$n: (this node holds it now|order https://)" "$T/n$k.log" | head -1 |
+            grep -q 'this node holds it now' || fail "node$k ordered $n without logging its lock"
+    done
+done
+# The listeners stay open with no challenge pending.
+for k in 1 2 3; do listens "$k" || fail "node$k's http-01 listener closed after the orders"; done
 for n in "${names[@]}"; do
     for k in 2 3; do
         cmp -s "$T/n1/live/$n/cert" "$T/n$k/live/$n/cert" ||
@@ -270,6 +287,8 @@ if ! wait_for 60 bash -c "for k in 2 3; do for n in $(name 21) $(name 22); do
     fail "node2 and node3 did not finish the killed node's targets within 60 s"
     show_logs
 fi
+grep -qE "($(name 21)|$(name 22)): node node1 holds it" "$T/n2.log" "$T/n3.log" ||
+    fail "neither node2 nor node3 logged finding node1's lock"
 opened=$(($(orders_at_ca) - before))
 ((opened >= 1 && opened <= 3)) || fail "$opened orders for 2 targets and 1 kill (at most 3)"
 start_node 1
