@@ -294,7 +294,10 @@ opened=$(($(orders_at_ca) - before))
 start_node 1
 wait_for 30 live_everywhere "$(name 21)" "$(name 22)" ||
     fail "node1 restarted did not catch up with $(name 21) and $(name 22)"
-echo "c: $opened orders for 2 targets and 1 kill ($((SECONDS - FLEET_T0)) s)"
+# Whether the order node1 opened was resumed (said, not required: a new order is within the
+# bound above).
+resumed=$(grep -l "resuming order" "$T/n2.log" "$T/n3.log" 2>/dev/null | wc -l)
+echo "c: $opened orders for 2 targets and 1 kill; resumed on $resumed node(s) ($((SECONDS - FLEET_T0)) s)"
 
 # ---- d. etcd trouble ----
 kill_member() { # kill_member I: SIGKILL of etcd member I (only if that PID still runs etcd)
