@@ -164,6 +164,9 @@ run_once() {
         sleep 0.05
     done
     t1=$(date +%s.%N)
+    # Requests by kind, "count METHOD /path", the fixture's own left out.
+    tail -n +"$((base + 1))" <(grep -- ' -> calling handler()' "$PEB/pebble.log") |
+        awk '{print $4, $5}' | sort | uniq -c | sort -rn >"$R/paths"
     if ((ok)); then
         echo "$(python3 -c "print(round($t1 - $t0, 3))") $(($(grep -c -- ' -> calling handler()' "$PEB/pebble.log") - base)) $(grep -c 'Added order "' "$PEB/pebble.log")" >"$R/result"
     else
@@ -191,6 +194,7 @@ for setting in $SETTINGS; do
         for ((a = 0; a < 3; a++)); do
             run_once "$setting" "$T/$setting-$r-$a"
             out=$(cat "$T/$setting-$r-$a/result")
+            last=$T/$setting-$r-$a
             [[ $out != hang ]] && break
             retries=$((retries + 1))
             echo "  $setting run $r: not done after ${HANG}s, repeated on a fresh Pebble" >&2
@@ -200,5 +204,6 @@ for setting in $SETTINGS; do
         echo "  $setting run $r: $out (seconds, requests, orders)" >&2
     done
     echo "$N targets, $setting, median of $RUNS runs: $(summary <"$T/$setting.runs")"
+    echo "  requests of the last run by kind: $(awk '{printf "%s%s %s %d", (NR > 1 ? ", " : ""), $2, $3, $1}' "$last/paths")"
 done
 ((retries == 0)) || echo "runs repeated after a hang: $retries"
