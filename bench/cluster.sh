@@ -138,8 +138,9 @@ run_once() {
     for ((i = 0; i < N; i++)); do : >"$R/d/c$i.bench.test"; done
     for ((k = 1; k <= nodes; k++)); do
         node_conf "$R/n$k" "$k" "$prefix"
+        : >"$R/n$k.log"
         "$ACMED" --state "$R/n$k" --ca-bundle "$PEBBLE_CA" --provider "$PEBBLE_DIRECTORY" \
-            >"$R/n$k.log" 2>&1 </dev/null &
+            >>"$R/n$k.log" 2>&1 </dev/null &
         dpids+=($!)
     done
     for ((k = 1; k <= nodes; k++)); do
