@@ -24,7 +24,8 @@
 # e. No private key in clear in etcd's data directories nor in a snapshot (etcdctl): neither
 #    "PRIVATE KEY", nor the first 40 characters of any key file's base64 body, nor 24 bytes
 #    from the middle of its DER.
-# Finally on every node each live certificate matches its key (public keys compared).
+# Finally every node has the same certificate bytes live for every name, each matching its key
+# (public keys compared).
 # Every wait is a bounded poll; only processes this test started are stopped, by PID.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
@@ -296,7 +297,7 @@ wait_for 30 live_everywhere "$(name 21)" "$(name 22)" ||
     fail "node1 restarted did not catch up with $(name 21) and $(name 22)"
 # Whether the order node1 opened was resumed (said, not required: a new order is within the
 # bound above).
-resumed=$(grep -l "resuming order" "$T/n2.log" "$T/n3.log" 2>/dev/null | wc -l)
+resumed=$(grep -lE "($(name 21)|$(name 22)): resuming order" "$T/n2.log" "$T/n3.log" | wc -l)
 echo "c: $opened orders for 2 targets and 1 kill; resumed on $resumed node(s) ($((SECONDS - FLEET_T0)) s)"
 
 # ---- d. etcd trouble ----
@@ -360,8 +361,14 @@ status_of 2 | grep -q unreachable && fail "status still says unreachable: $(stat
 total=$(orders_at_ca)
 ((total <= 26 + 1)) || fail "$total orders at the CA for 26 targets and 1 kill"
 
-# ---- every live certificate matches its key, on every node ----
+# ---- every node has the same certificates live, each matching its key ----
 shopt -s nullglob
+for d in "$T"/n1/live/*; do
+    for k in 2 3; do
+        cmp -s "$d/cert" "$T/n$k/live/$(basename "$d")/cert" ||
+            fail "$(basename "$d"): node1 and node$k have different certificates live at the end"
+    done
+done
 for k in 1 2 3; do
     for d in "$T/n$k"/live/*; do
         a=$(openssl x509 -in "$d/cert" -noout -pubkey 2>/dev/null)
