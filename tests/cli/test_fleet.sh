@@ -24,8 +24,8 @@
 # e. No private key in clear in etcd's data directories nor in a snapshot (etcdctl): neither
 #    "PRIVATE KEY", nor the first 40 characters of any key file's base64 body, nor 24 bytes
 #    from the middle of its DER.
-# Finally every node has the same certificate bytes live for every name, each matching its key
-# (public keys compared).
+# Finally every node has the same certificate bytes live for every name, and every certificate
+# a node installed (live/ and certs/) matches its key (public keys compared).
 # Every wait is a bounded poll; only processes this test started are stopped, by PID.
 . "$(dirname "$0")/lib.sh"
 tl_init "$1"
@@ -370,10 +370,11 @@ for d in "$T"/n1/live/*; do
     done
 done
 for k in 1 2 3; do
-    for d in "$T/n$k"/live/*; do
+    for d in "$T/n$k"/live/* "$T/n$k"/certs/*; do
+        [[ -e $d/cert ]] || continue # certs/: an order not installed yet
         a=$(openssl x509 -in "$d/cert" -noout -pubkey 2>/dev/null)
         b=$(openssl pkey -in "$d/privkey" -pubout 2>/dev/null)
-        [[ -n $a && $a == "$b" ]] || fail "node$k: $(basename "$d")'s certificate does not match its key"
+        [[ -n $a && $a == "$b" ]] || fail "node$k: $(basename "$(dirname "$d")")/$(basename "$d"): the certificate does not match its key"
     done
 done
 shopt -u nullglob
