@@ -24,7 +24,7 @@
 #    the members restarted on their own data, the pending target is issued on every node.
 # e. No private key in clear in etcd's data directories nor in a snapshot (etcdctl): neither
 #    "PRIVATE KEY", nor the first 40 characters of any key file's base64 body, nor 24 bytes
-#    from the middle of its DER.
+#    from the middle of its private value (EC priv, RSA private exponent) in binary.
 # Finally every node has the same certificate bytes live for every name, and every certificate
 # a node installed (live/ and certs/) matches its key (public keys compared).
 # Every wait is a bounded poll; only processes this test started are stopped, by PID.
@@ -396,16 +396,22 @@ ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL_2" snapshot save "$T/snapshot.db" \
     >"$T/snapshot.log" 2>&1 || fail "etcdctl snapshot save: $(tail -3 "$T/snapshot.log")"
 ls "$T"/n[123]/keys/*/privkey "$T"/n[123]/accounts/*/*/privkey >"$T/keyfiles" 2>/dev/null
 python3 - "$T/keyfiles" "$T/snapshot.db" "$T"/etcd/m[123] <<'PY' || fail "a private key is in clear in etcd's data"
-import base64, os, sys
+import os, re, subprocess, sys
 keys = [l.strip() for l in open(sys.argv[1]) if l.strip()]
 assert len(keys) >= 26, "only %d key files" % len(keys)
 needles = [(b"PRIVATE KEY", "a PEM header")]
 for path in keys:
     lines = open(path).read().splitlines()
     body = "".join(l for l in lines if l and not l.startswith("-----"))
-    der = base64.b64decode(body)
     needles.append((body[:40].encode(), path + "'s base64"))
-    needles.append((der[len(der) // 2 - 12:len(der) // 2 + 12], path + "'s DER"))
+    # The private value itself (EC "priv", RSA "privateExponent"), whatever container holds it.
+    text = subprocess.run(["openssl", "pkey", "-in", path, "-noout", "-text"],
+                          capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^(priv|privateExponent):\n((?:\s+[0-9a-f:]+\n)+)", text, re.M)
+    assert m, "no private value in " + path
+    secret = bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(2)))
+    assert len(secret) >= 24, path
+    needles.append((secret[len(secret) // 2 - 12:len(secret) // 2 + 12], path + "'s private value"))
 files = [sys.argv[2]]
 for top in sys.argv[3:]:
     for d, _, fs in os.walk(top):
