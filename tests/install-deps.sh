@@ -8,7 +8,7 @@ pkgs=(
     libgnutls28-dev nettle-dev libcurl4-gnutls-dev libyaml-dev libuv1-dev libjansson-dev
     libidn2-dev libcmocka-dev libmicrohttpd-dev
     pebble gnutls-bin curl ca-certificates python3 procps
-    etcd-server                                       # tests/etcd/fixture.sh (etcd 3.4)
+    etcd-server etcd-client                           # tests/etcd/fixture.sh (etcd 3.4); cli.fleet's snapshot
     clang libclang-rt-14-dev clang-format binutils   # fuzz, check.format, check.structure (nm)
     lacme-accountd libcrypt-openssl-rsa-perl openssl  # signer interop (RSA: only Recommended)
     dpkg-dev debhelper man-db bsdextrautils systemd   # tests/packaging/
