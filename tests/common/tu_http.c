@@ -81,6 +81,25 @@ void tu_http_reset(int fd)
     close(fd);
 }
 
+void tu_http_pump(uv_loop_t *loop, unsigned ms)
+{
+    uint64_t end = uv_hrtime() / 1000000 + ms;
+
+    while (uv_hrtime() / 1000000 < end) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+bool tu_http_pump_until(uv_loop_t *loop, const int *count, int n, unsigned ms)
+{
+    for (unsigned i = 0; i < ms && *count < n; i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    return *count == n;
+}
+
 int tu_http_free_port(void)
 {
     struct sockaddr_in sin = loopback(0);

@@ -4,6 +4,8 @@
 #ifndef ACMED_TESTS_TU_HTTP_H
 #define ACMED_TESTS_TU_HTTP_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -18,6 +20,12 @@ int tu_http_wait(uv_loop_t *loop, int fd, uint64_t ms, char *body, size_t n);
 
 /* Closes fd with a reset (SO_LINGER 0): the server sees an error, not an end of stream. */
 void tu_http_reset(int fd);
+
+/* Runs loop for ms milliseconds (a non-blocking round every millisecond). */
+void tu_http_pump(uv_loop_t *loop, unsigned ms);
+
+/* Runs loop until *count reaches n or ms pass; true when it is then exactly n. */
+bool tu_http_pump_until(uv_loop_t *loop, const int *count, int n, unsigned ms);
 
 /* A free TCP port on 127.0.0.1 now (bound to port 0, then released). */
 int tu_http_free_port(void);

@@ -111,26 +111,6 @@ static void on_closed(void *arg)
     *(int *)arg = 1;
 }
 
-static void pump(struct fx *x, unsigned ms)
-{
-    uint64_t end = uv_hrtime() / 1000000 + ms;
-
-    while (uv_hrtime() / 1000000 < end) {
-        uv_run(&x->loop, UV_RUN_NOWAIT);
-        usleep(1000);
-    }
-}
-
-/* Pumps until the lookup has n asks waiting (5 s at most). */
-static void pump_until_asked(struct fx *x, int n)
-{
-    for (int i = 0; i < 5000 && x->f.np < n; i++) {
-        uv_run(&x->loop, UV_RUN_NOWAIT);
-        usleep(1000);
-    }
-    assert_int_equal(x->f.np, n);
-}
-
 static void fx_stop(struct fx *x)
 {
     int closed = 0;
@@ -155,7 +135,7 @@ static int get_answered(struct fx *x, const char *method, const char *token, con
     int fd = tu_http_send(x->port, method, token);
 
     assert_true(fd >= 0);
-    pump_until_asked(x, 1);
+    assert_true(tu_http_pump_until(&x->loop, &x->f.np, 1, 5000));
     assert_string_equal(x->f.p[0].token, token);
     fake_answer(&x->f, 0, answer);
     return tu_http_wait(&x->loop, fd, 5000, body, n);
@@ -281,7 +261,7 @@ static void test_bound(void **state)
         snprintf(tok, sizeof tok, "tok%d", i);
         assert_true((fds[i] = tu_http_send(x.port, "GET", tok)) >= 0);
     }
-    pump_until_asked(&x, CHAL_LOOKUP_MAX_INFLIGHT);
+    assert_true(tu_http_pump_until(&x.loop, &x.f.np, CHAL_LOOKUP_MAX_INFLIGHT, 5000));
     /* One more: 404 at once, nothing asked. */
     t0 = uv_hrtime() / 1000000;
     fd = tu_http_send(x.port, "GET", "one-more");
@@ -317,17 +297,17 @@ static void test_connection_closed_while_asking(void **state)
     fx_start(&x);
     /* A reset: the listener closes the connection while its ask is pending. */
     fd = tu_http_send(x.port, "GET", TOK);
-    pump_until_asked(&x, 1);
+    assert_true(tu_http_pump_until(&x.loop, &x.f.np, 1, 5000));
     tu_http_reset(fd);
-    pump(&x, 100);
+    tu_http_pump(&x.loop, 100);
     fake_answer(&x.f, 0, KEYAUTH);
     /* An end of stream: the answer still goes out (to no one). */
     fd = tu_http_send(x.port, "GET", TOK);
-    pump_until_asked(&x, 1);
+    assert_true(tu_http_pump_until(&x.loop, &x.f.np, 1, 5000));
     close(fd);
-    pump(&x, 100);
+    tu_http_pump(&x.loop, 100);
     fake_answer(&x.f, 0, KEYAUTH);
-    pump(&x, 100);
+    tu_http_pump(&x.loop, 100);
     /* The listener is none the worse, and nothing is counted as in flight. */
     assert_int_equal(get_answered(&x, "GET", TOK, KEYAUTH, body, sizeof body), 200);
     assert_string_equal(body, KEYAUTH);
@@ -343,7 +323,7 @@ static void test_listener_freed_while_asking(void **state)
     fx_start(&x);
     fd1 = tu_http_send(x.port, "GET", TOK);
     fd2 = tu_http_send(x.port, "HEAD", "other");
-    pump_until_asked(&x, 2);
+    assert_true(tu_http_pump_until(&x.loop, &x.f.np, 2, 5000));
     http01_close(x.h, on_closed, &closed);
     x.h = NULL;
     for (int i = 0; i < 5000 && !closed; i++) {

@@ -187,25 +187,6 @@ struct fx {
     int port;
 };
 
-static void pump(struct fx *x, unsigned ms)
-{
-    uint64_t end = uv_hrtime() / 1000000 + ms;
-
-    while (uv_hrtime() / 1000000 < end) {
-        uv_run(&x->loop, UV_RUN_NOWAIT);
-        usleep(1000);
-    }
-}
-
-static void pump_until_asked(struct fx *x, int n)
-{
-    for (int i = 0; i < 10000 && x->fake.np < n; i++) {
-        uv_run(&x->loop, UV_RUN_NOWAIT);
-        usleep(1000);
-    }
-    assert_int_equal(x->fake.np, n);
-}
-
 static void fx_start(struct fx *x, const char *mode)
 {
     struct keeper_opts ko = {0};
@@ -260,7 +241,7 @@ static int get_answered(struct fx *x, const char *token, const char *answer, cha
     int fd = tu_http_send(x->port, "GET", token);
 
     assert_true(fd >= 0);
-    pump_until_asked(x, 1);
+    assert_true(tu_http_pump_until(&x->loop, &x->fake.np, 1, 10000));
     assert_string_equal(x->fake.p[0].token, token);
     fake_answer(&x->fake, 0, answer);
     return tu_http_wait(&x->loop, fd, 5000, body, n);
@@ -310,28 +291,28 @@ static void test_lookup_through_worker(void **state)
     assert_true(ms >= CHAL_LOOKUP_TIMEOUT_MS - 100 && ms < CHAL_LOOKUP_TIMEOUT_MS + 2000);
     assert_int_equal(x.fake.np, 1);
     fake_answer(&x.fake, 0, KEYAUTH);
-    pump(&x, 100);
+    tu_http_pump(&x.loop, 100);
     assert_int_equal(get_answered(&x, TOK, KEYAUTH, body, sizeof body), 200);
 
     /* Switched off: nothing asked. The proxy's own lookup then serves every listener without
      * one of its own. */
     assert_int_equal(chal_listener_set_lookup(x.f, &x.cl, NULL, &e), 0);
-    pump(&x, 200);
+    tu_http_pump(&x.loop, 200);
     assert_int_equal(get(&x, TOK, body, sizeof body), 404);
     assert_int_equal(x.fake.asks, 7);
     listener_proxy_set_lookup(x.lp, &x.lk);
-    pump(&x, 200);
+    tu_http_pump(&x.loop, 200);
     assert_int_equal(get_answered(&x, TOK, KEYAUTH, body, sizeof body), 200);
     listener_proxy_set_lookup(x.lp, NULL);
-    pump(&x, 200);
+    tu_http_pump(&x.loop, 200);
     assert_int_equal(get(&x, TOK, body, sizeof body), 404);
     assert_int_equal(x.fake.asks, 8);
     listener_proxy_set_lookup(x.lp, &x.lk);
-    pump(&x, 200);
+    tu_http_pump(&x.loop, 200);
 
     /* The listener closed while the keeper's lookup has not answered. */
     fd = tu_http_send(x.port, "GET", TOK);
-    pump_until_asked(&x, 1);
+    assert_true(tu_http_pump_until(&x.loop, &x.fake.np, 1, 10000));
     x.f->close(x.f->arg, &x.cl);
     x.open = false;
     fake_answer(&x.fake, 0, KEYAUTH);
@@ -347,7 +328,7 @@ static void test_proxy_freed_while_asking(void **state)
     (void)state;
     fx_start(&x, NULL);
     fd = tu_http_send(x.port, "GET", TOK);
-    pump_until_asked(&x, 1);
+    assert_true(tu_http_pump_until(&x.loop, &x.fake.np, 1, 10000));
     x.f->close(x.f->arg, &x.cl);
     x.open = false;
     listener_proxy_free(x.lp);
@@ -366,8 +347,8 @@ static void test_hostile_worker(void **state)
     (void)state;
     fx_start(&x, "hostile");
     /* 32 asks of the 33 reach the lookup; the listener it does not have is answered alone. */
-    pump_until_asked(&x, CHAL_LOOKUP_MAX_INFLIGHT);
-    pump(&x, 300);
+    assert_true(tu_http_pump_until(&x.loop, &x.fake.np, CHAL_LOOKUP_MAX_INFLIGHT, 10000));
+    tu_http_pump(&x.loop, 300);
     assert_int_equal(x.fake.np, CHAL_LOOKUP_MAX_INFLIGHT);
     assert_int_equal(x.fake.asks, CHAL_LOOKUP_MAX_INFLIGHT);
     while (x.fake.np) {
@@ -375,7 +356,7 @@ static void test_hostile_worker(void **state)
         fake_answer(&x.fake, 0, ka);
     }
     /* The worker checked every answer before it asks this. */
-    pump_until_asked(&x, 1);
+    assert_true(tu_http_pump_until(&x.loop, &x.fake.np, 1, 10000));
     assert_string_equal(x.fake.p[0].token, "verified");
     fake_answer(&x.fake, 0, "verified.ok");
     /* Then asks about something that is not a token: ended, and started again. */
