@@ -217,9 +217,14 @@ static void resume(struct job *j)
         wait_job(j, false);
         return;
     }
-    if (ts->order_url && ts->key_id && !have_key(r, ts->key_id) &&
-        ccert_key_materialize(kv_of(r), &r->st, ts->key_id, on_key_back, j, &pe) == 0)
-        return;
+    if (ts->key_id && !have_key(r, ts->key_id)) {
+        /* The key of an order in progress comes from etcd; one made for an order that was
+         * never placed is forgotten (this node makes its own). */
+        if (ts->order_url &&
+            ccert_key_materialize(kv_of(r), &r->st, ts->key_id, on_key_back, j, &pe) == 0)
+            return;
+        tstate_clear_order(&j->ts);
+    }
     start(j);
 }
 
@@ -281,8 +286,7 @@ static void on_checkpoint(void *arg, int rc, const struct etcd_result *res, cons
         log_warn("%s: the checkpoint in etcd failed (%s): stopping here; whoever holds the "
                  "lock now resumes it",
                  j->t->file, rc < 0 ? err_msg(e) : "the lock is no longer this node's");
-        j->fl->fence = 0;
-        j->interrupted = true;
+        j->interrupted = true; /* the lock goes back at the end if it is still this node's */
         j->finished = true;
         j->done(j);
         return;
@@ -319,7 +323,7 @@ static void fleet_checkpoint(void *arg, struct job *j, void (*next)(struct job *
     }
     j->fl->next = next;
     /* The order's key goes first: a checkpoint naming it must let another node resume. */
-    if (j->ts.key_id && !j->fl->key_published)
+    if (j->key && j->ts.key_id && !strcmp(j->ts.key_id, j->key_id) && !j->fl->key_published)
         rc = ccert_key_publish(kv_of(j->fl->r), &j->fl->r->st, j->ts.key_id, on_key_published, j,
                                &e);
     else
